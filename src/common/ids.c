@@ -1,0 +1,120 @@
+#include "ids.h"
+#include "crypto.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int64_t flock__now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t flock__mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void flock__iso8601(char out[FLOCK__ISO8601_LEN], int64_t ms)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	/* strftime bounds every field, so the output is always 24 chars
+	 * for years 0000..9999. */
+	if (strftime(out, FLOCK__ISO8601_LEN, "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
+		memcpy(out, "1970-01-01T00:00:00.000Z", FLOCK__ISO8601_LEN);
+		return;
+	}
+	out[19] = '.';
+	out[20] = (char)('0' + (ms % 1000) / 100);
+	out[21] = (char)('0' + (ms % 100) / 10);
+	out[22] = (char)('0' + ms % 10);
+	out[23] = 'Z';
+	out[24] = '\0';
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int flock__parse_iso8601(int64_t *ms, const char *s)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, se, frac = 0;
+	size_t len = s ? strlen(s) : 0;
+
+	if (len != 20 && len != 24)
+		return -1;
+	if (digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
+	    s[7] != '-' || digits(s + 8, 2, &d) || s[10] != 'T' ||
+	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) ||
+	    s[16] != ':' || digits(s + 17, 2, &se))
+		return -1;
+	if (len == 24 && (s[19] != '.' || digits(s + 20, 3, &frac) || s[23] != 'Z'))
+		return -1;
+	if (len == 20 && s[19] != 'Z')
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = se;
+	*ms = (int64_t)timegm(&tm) * 1000 + frac;
+	return 0;
+}
+
+static const char crockford[] = "0123456789abcdefghjkmnpqrstvwxyz";
+
+int flock__id_new(char out[FLOCK__ID_MAX], const char *prefix)
+{
+	uint8_t rnd[10];
+	uint64_t t = (uint64_t)flock__now_ms();
+	size_t plen = strlen(prefix), i;
+	uint64_t bits = 0;
+	int nbits = 0;
+	char *p;
+
+	if (plen + 26 + 1 > FLOCK__ID_MAX || flock__random_bytes(rnd, sizeof(rnd)))
+		return -1;
+	memcpy(out, prefix, plen);
+	p = out + plen;
+	for (i = 0; i < 10; i++)
+		p[i] = crockford[(t >> (5 * (9 - i))) & 31];
+	p += 10;
+	for (i = 0; i < sizeof(rnd); i++) {
+		bits = (bits << 8) | rnd[i];
+		nbits += 8;
+		while (nbits >= 5) {
+			*p++ = crockford[(bits >> (nbits - 5)) & 31];
+			nbits -= 5;
+		}
+	}
+	*p = '\0';
+	return 0;
+}
+
+int flock__token_hex(char out[33])
+{
+	uint8_t rnd[16];
+	if (flock__random_bytes(rnd, sizeof(rnd)))
+		return -1;
+	flock__hex_encode(out, rnd, sizeof(rnd));
+	return 0;
+}
