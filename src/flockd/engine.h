@@ -1,0 +1,294 @@
+/*
+ * flockd engine: the referral and reward rules behind the wire and admin
+ * APIs (docs: /work/shared/spec/api.md sections 3-6).
+ *
+ * The engine knows no HTTP and no SQL. The server authenticates the caller
+ * (fd_engine_authenticate), checks everything declarative (key kind for the
+ * route, environment-limited keys, JSON shape, required fields, enums) and
+ * then calls one fd_op_* with an fd_request. The op checks everything that
+ * needs data (tenancy, 404s, idempotency, the rules of section 5) and fills
+ * an fd_response. Ops never rely on the server's validation for memory
+ * safety: a missing or mistyped field gives a 400, never a crash.
+ *
+ * Threads: one fd_engine is shared by all server threads; every function
+ * here is thread-safe. Writes are queued to a single writer thread that
+ * group-commits them (one fsync for many requests); an op returns only after
+ * its write is durable. Reads use per-thread read connections.
+ */
+#ifndef FLOCKD_ENGINE_H
+#define FLOCKD_ENGINE_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+typedef struct fd_engine fd_engine;
+
+typedef enum {
+	FD_KEY_SERVICE = 1,
+	FD_KEY_PUBLIC = 2,
+	FD_KEY_ADMIN = 4
+} fd_key_kind;
+
+/* Who is calling: filled by fd_engine_authenticate. */
+typedef struct {
+	char app_id[40];      /* application of the key; "" for an operator-wide
+	                         admin token */
+	char org_id[40];
+	fd_key_kind kind;
+	char environment[16]; /* "" = any, else "production" or "test" */
+	char key_id[40];
+} fd_principal;
+
+typedef struct {
+	const fd_principal *who;
+	const char *app_id;        /* {app} path param on /admin/apps/{app}/...,
+	                              else who->app_id */
+	const char *id;            /* the {id} path parameter, or NULL */
+	json_t *query;             /* object of query params (string values),
+	                              or NULL */
+	json_t *body;              /* parsed JSON body (object), or NULL */
+	const char *idempotency_key;      /* header value, or NULL */
+	const unsigned char *body_sha256; /* 32 bytes, hash of the raw body, or
+	                                     NULL (then idempotency hashes the
+	                                     canonical dump of body) */
+	const char *request_id;    /* for logs and error bodies, or NULL */
+	const char *origin;        /* Origin header (campaign ping), or NULL */
+} fd_request;
+
+typedef struct {
+	int status;   /* HTTP status */
+	json_t *body; /* new reference; the server serialises and decrefs it */
+	int replayed; /* 1 if served from the idempotency store */
+} fd_response;
+
+/* Every operation has this one signature, so routes map to ops as data. */
+typedef void (*fd_op)(fd_engine *e, const fd_request *req, fd_response *res);
+
+/*
+ * Fill res with the spec's error body {statusCode,error,message,code}
+ * (the server adds requestId). Replaces (decrefs) any body already in res.
+ * `error` is the HTTP reason phrase for status. Used by both sides.
+ */
+void fd_error(fd_response *res, int status, const char *code,
+              const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Reason phrase for an HTTP status ("Not Found"); never NULL. */
+const char *fd_status_text(int status);
+
+typedef struct {
+	const char *db_path;       /* SQLite file; created if missing */
+	int velocity_per_hour;     /* fraud: max referrals per referrer per hour;
+	                              0 = default (20) */
+	const char *disposable_domains_path; /* optional file, one domain a
+	                                        line, extends the built-in
+	                                        list; NULL = built-in only */
+	int read_connections;      /* read connection pool size; 0 = 8 */
+	int group_commit_max;      /* max jobs per commit; 0 = 256 */
+} fd_engine_config;
+
+/*
+ * Open (creating and migrating if needed) the database and start the
+ * writer thread. 0 and *out set, or -1 with a message in errbuf.
+ */
+int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
+                   size_t errlen);
+
+/* Drain queued writes, stop the writer, close every connection. NULL ok. */
+void fd_engine_close(fd_engine *e);
+
+/*
+ * Look up a raw key (service "sk_...", public "pk_...", admin "fat_...").
+ * Keys are stored as SHA-256 hashes and compared in constant time. 0 and
+ * *out filled, or -1 (unknown or revoked key).
+ */
+int fd_engine_authenticate(fd_engine *e, const char *key, fd_principal *out);
+
+/* 1 if the database answers (for /readyz), else 0. */
+int fd_engine_ready(fd_engine *e);
+
+/*
+ * `flockd init`: create an organization, an application named app_name
+ * (NULL = "default"), a service key, a public key and an operator-wide
+ * admin token. *out (new reference) is
+ * {"organizationId","applicationId","serviceKey","publicKey","adminToken"}
+ * with the secrets in clear: they are shown once and never again. 0 or -1.
+ */
+int fd_engine_init(fd_engine *e, const char *app_name, json_t **out);
+
+/*
+ * `flockd bench-seed`: add n customers with external ids "bench-<i>" to
+ * the application and a live production campaign with a reward checkpoint
+ * "purchase", so ingest can be benchmarked. *out (new reference) holds
+ * {"applicationId","campaignId","checkpointName","customers"}. 0 or -1.
+ */
+int fd_engine_bench_seed(fd_engine *e, const char *app_id, long n,
+                         json_t **out);
+
+/* Rewards granted since open (for metrics). */
+long fd_engine_rewards_granted(fd_engine *e);
+
+/*
+ * ---- Wire API (api.md section 3) ----
+ * Unless stated otherwise: req->who->app_id is the tenant; body fields are
+ * read leniently (wrong type = absent = 400 missing_field/invalid_field);
+ * errors use fd_error; POSTs honour req->idempotency_key.
+ */
+
+/* POST /customers/identify. body: externalUserId, email, name,
+ * customProperties, environment. 201 Customer (new) or 200 (updated). */
+void fd_op_identify(fd_engine *e, const fd_request *req, fd_response *res);
+
+/* GET /campaigns. 200 bare array of Campaign (both environments). */
+void fd_op_campaigns_list(fd_engine *e, const fd_request *req,
+                          fd_response *res);
+
+/* GET /campaigns/live. query: environment (default production),
+ * customerId (optional, must exist: 404 customer_not_found).
+ * 200 Campaign, or 404 no_live_campaign. */
+void fd_op_campaigns_live(fd_engine *e, const fd_request *req,
+                          fd_response *res);
+
+/* POST /campaigns/{id}/ping. req->id, req->origin. 200 {"id"}; sets
+ * lastPingAt/lastPingOrigin. 404 campaign_not_found. */
+void fd_op_campaign_ping(fd_engine *e, const fd_request *req,
+                         fd_response *res);
+
+/* GET /campaign-checkpoints. query: campaignId (optional: all of the app).
+ * 200 {"data":[CampaignCheckpoint]}. */
+void fd_op_campaign_checkpoints(fd_engine *e, const fd_request *req,
+                                fd_response *res);
+
+/* POST /checkpoints/ingest. body: checkpointName (or name),
+ * externalUserId, environment, properties. 201 CheckpointResult. */
+void fd_op_checkpoint_ingest(fd_engine *e, const fd_request *req,
+                             fd_response *res);
+
+/* POST /referrals. body: campaignId, referralCode, refereeId or
+ * refereeExternalUserId. 201 Referral (pending or flagged). 404
+ * invalid_referral_code, campaign_not_found, customer_not_found. */
+void fd_op_referral_create(fd_engine *e, const fd_request *req,
+                           fd_response *res);
+
+/* GET /referrals. query: campaignId, status, environment, limit, offset.
+ * 200 list of Referral. */
+void fd_op_referrals_list(fd_engine *e, const fd_request *req,
+                          fd_response *res);
+
+/* POST /referrals/validate-code. body: referralCode. 200
+ * {"isValid","referredBy"}. */
+void fd_op_referral_validate(fd_engine *e, const fd_request *req,
+                             fd_response *res);
+
+/* POST /rewards/trigger. body: externalUserId, environment, rewardFor; or
+ * the older customerExternalId, mode, environment|campaignId.
+ * 201 [{"id"}] of the rewards created (empty when nothing is due). */
+void fd_op_rewards_trigger(fd_engine *e, const fd_request *req,
+                           fd_response *res);
+
+/* GET /noop (benchmark baseline): 200 {"ok":true}, no database. */
+void fd_op_noop(fd_engine *e, const fd_request *req, fd_response *res);
+
+/*
+ * ---- Admin API (operator; req->who->kind == FD_KEY_ADMIN) ----
+ * req->app_id is the {app} path parameter; an admin token bound to an
+ * application (who->app_id != "") only reaches that application (else
+ * 404 app_not_found). Lists take query limit/offset (and environment,
+ * status where it makes sense) and answer {"total","limit","offset","data"}.
+ */
+
+/* GET /admin/apps: the applications this token sees. */
+void fd_op_admin_apps_list(fd_engine *e, const fd_request *req,
+                           fd_response *res);
+/* POST /admin/apps. body: name. 201 Application. */
+void fd_op_admin_apps_create(fd_engine *e, const fd_request *req,
+                             fd_response *res);
+/* GET /admin/apps/{app}/keys: keys without secrets (prefix only). */
+void fd_op_admin_keys_list(fd_engine *e, const fd_request *req,
+                           fd_response *res);
+/* POST /admin/apps/{app}/keys. body: kind (service|public|admin),
+ * environment (optional). 201 Key with "secret" shown once. */
+void fd_op_admin_keys_create(fd_engine *e, const fd_request *req,
+                             fd_response *res);
+/* POST /admin/apps/{app}/keys/{id}/revoke. 200 Key. */
+void fd_op_admin_keys_revoke(fd_engine *e, const fd_request *req,
+                             fd_response *res);
+/* GET /admin/apps/{app}/campaigns. query: environment. */
+void fd_op_admin_campaigns_list(fd_engine *e, const fd_request *req,
+                                fd_response *res);
+/* POST /admin/apps/{app}/campaigns. body: name, environment, and the
+ * Campaign's optional fields, rewards[], checkpoints[]. 201 Campaign. */
+void fd_op_admin_campaigns_create(fd_engine *e, const fd_request *req,
+                                  fd_response *res);
+/* GET /admin/apps/{app}/campaigns/{id}. 200 Campaign. */
+void fd_op_admin_campaigns_get(fd_engine *e, const fd_request *req,
+                               fd_response *res);
+/* PATCH /admin/apps/{app}/campaigns/{id}. body: fields to change
+ * (isLive: false takes it offline). 200 Campaign. */
+void fd_op_admin_campaigns_update(fd_engine *e, const fd_request *req,
+                                  fd_response *res);
+/* POST .../campaigns/{id}/rewards. body: a CampaignReward. 201. */
+void fd_op_admin_campaign_rewards_create(fd_engine *e, const fd_request *req,
+                                         fd_response *res);
+/* POST .../campaigns/{id}/checkpoints. body: checkpointName, trigger,
+ * placementId. 201 CampaignCheckpoint. */
+void fd_op_admin_campaign_checkpoints_create(fd_engine *e,
+                                             const fd_request *req,
+                                             fd_response *res);
+/* POST .../campaigns/{id}/go-live: makes it the live campaign of its
+ * environment (the previous one goes offline). 200 Campaign. */
+void fd_op_admin_campaigns_go_live(fd_engine *e, const fd_request *req,
+                                   fd_response *res);
+/* GET /admin/apps/{app}/customers. query: limit, offset. */
+void fd_op_admin_customers_list(fd_engine *e, const fd_request *req,
+                                fd_response *res);
+/* GET /admin/apps/{app}/customers/{id}. 200 Customer. */
+void fd_op_admin_customers_get(fd_engine *e, const fd_request *req,
+                               fd_response *res);
+/* DELETE /admin/apps/{app}/customers/{id}: erase email, name and custom
+ * properties, set deletedAt; referrals and rewards stay. 200 Customer. */
+void fd_op_admin_customers_delete(fd_engine *e, const fd_request *req,
+                                  fd_response *res);
+/* GET /admin/apps/{app}/referrals. query: status, environment, campaignId. */
+void fd_op_admin_referrals_list(fd_engine *e, const fd_request *req,
+                                fd_response *res);
+/* POST .../referrals/{id}/approve: flagged|pending -> pending, then
+ * replays a reward checkpoint the referee already sent. 200 Referral. */
+void fd_op_admin_referrals_approve(fd_engine *e, const fd_request *req,
+                                   fd_response *res);
+/* POST .../referrals/{id}/reject. 200 Referral. */
+void fd_op_admin_referrals_reject(fd_engine *e, const fd_request *req,
+                                  fd_response *res);
+/* GET /admin/apps/{app}/rewards. query: status, environment, customerId. */
+void fd_op_admin_rewards_list(fd_engine *e, const fd_request *req,
+                              fd_response *res);
+/* POST .../rewards/{id}/approve: pending -> approved. 200 Reward; 409
+ * invalid_transition otherwise. */
+void fd_op_admin_rewards_approve(fd_engine *e, const fd_request *req,
+                                 fd_response *res);
+/* POST .../rewards/{id}/fulfil: approved -> fulfilled. 200 Reward. */
+void fd_op_admin_rewards_fulfil(fd_engine *e, const fd_request *req,
+                                fd_response *res);
+/* POST .../rewards/{id}/revoke: pending|approved -> revoked. 200 Reward. */
+void fd_op_admin_rewards_revoke(fd_engine *e, const fd_request *req,
+                                fd_response *res);
+/* GET /admin/apps/{app}/webhook-endpoints (no secrets). */
+void fd_op_admin_webhooks_list(fd_engine *e, const fd_request *req,
+                               fd_response *res);
+/* POST /admin/apps/{app}/webhook-endpoints. body: url, events (array,
+ * absent = all), environment. 201 with "secret" (whsec_...) shown once. */
+void fd_op_admin_webhooks_create(fd_engine *e, const fd_request *req,
+                                 fd_response *res);
+/* DELETE /admin/apps/{app}/webhook-endpoints/{id}. 200 the endpoint. */
+void fd_op_admin_webhooks_delete(fd_engine *e, const fd_request *req,
+                                 fd_response *res);
+/* GET /admin/apps/{app}/events: the outbox, newest first. query:
+ * environment, name, limit, offset. */
+void fd_op_admin_events_list(fd_engine *e, const fd_request *req,
+                             fd_response *res);
+
+#endif
