@@ -91,6 +91,18 @@ typedef struct {
 	void (*free)(void *userdata);
 } flock_transport;
 
+/**
+ * Retry policy. A call is retried when the connection failed or timed out,
+ * or the server answered 409, 429 or 5xx; never on another 4xx. Before
+ * retry n (0-based) it waits a random delay between d/2 and d, where
+ * d = min(retry_cap_ms, retry_base_ms * 2^n). When the response carries
+ * `Retry-After` (delay-seconds or an HTTP-date), it waits exactly that
+ * instead, even beyond retry_cap_ms, up to FLOCK_RETRY_AFTER_MAX_MS; a
+ * longer Retry-After ends the retries and the call returns the error.
+ * So one call can take up to (max_retries + 1) * timeout_ms plus the waits.
+ */
+#define FLOCK_RETRY_AFTER_MAX_MS 60000
+
 /** Sleep hook for retry back-off (tests record delays instead of waiting). */
 typedef void (*flock_sleep_cb)(long ms, void *userdata);
 
@@ -115,13 +127,20 @@ typedef struct {
 	int max_retries;
 	/** First back-off delay in ms; 0: 500. Doubled each retry, with jitter. */
 	long retry_base_ms;
-	/** Longest back-off delay in ms (Retry-After included); 0: 5000. */
+	/**
+	 * Longest computed back-off delay in ms; 0: 5000. A server's
+	 * Retry-After is honoured up to FLOCK_RETRY_AFTER_MAX_MS instead.
+	 */
 	long retry_cap_ms;
 	/** Appended to the User-Agent ("libflock/0.1.0 <suffix>"); may be NULL. */
 	const char *user_agent_suffix;
 	/** CA bundle file for TLS; NULL: the system's. */
 	const char *ca_path;
-	/** Transport; NULL: libcurl. Copied; its free() is called at the end. */
+	/**
+	 * Transport; NULL: libcurl. The struct is copied; its free() is
+	 * called by flock_client_free(). If flock_client_new() fails, free()
+	 * is not called and the userdata stays the caller's.
+	 */
 	const flock_transport *transport;
 	/** Log callback; NULL: silent. */
 	flock_log_cb log_cb;
@@ -145,8 +164,10 @@ FLOCK_EXTERN(int) flock_client_options_init(flock_client_options *opts,
  *
  * @param out   receives the client; free it with flock_client_free()
  * @param opts  options; everything is copied, so they may go after the call
- * @return 0, FLOCK_EINVAL (no access key, bad URL, unknown version) or
- *         FLOCK_ENOMEM
+ * @return 0, FLOCK_EINVAL (no access key, a key or suffix with control
+ *         characters, a base URL that is not absolute http(s), a negative
+ *         timeout, an unknown version), FLOCK_ENOMEM, or FLOCK_ERROR if
+ *         libcurl could not be set up
  */
 FLOCK_EXTERN(int) flock_client_new(flock_client **out,
                                   const flock_client_options *opts);

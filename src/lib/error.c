@@ -86,10 +86,19 @@ int flock__error_set_detail(int code, const flock__error_detail *detail)
 	return code;
 }
 
-void flock__error_set_retries(int retries)
+void flock__error_annotate(int http_status, const char *request_id,
+                           int retries)
 {
-	if (tls_error.set)
-		tls_error.pub.retries = retries;
+	error_state *e = &tls_error;
+
+	if (!e->set)
+		return;
+	e->pub.http_status = http_status;
+	e->pub.retries = retries;
+	if (request_id) {
+		copy_str(e->request_id, sizeof(e->request_id), request_id);
+		e->pub.request_id = e->request_id;
+	}
 }
 
 const flock_error *flock_error_last(void)

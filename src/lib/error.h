@@ -44,7 +44,12 @@ typedef struct {
 /* Record an error with its HTTP detail. Returns `code`. */
 int flock__error_set_detail(int code, const flock__error_detail *detail);
 
-/* Update the retry count of the current error, if there is one. */
-void flock__error_set_retries(int retries);
+/*
+ * Add what is known about the HTTP exchange to the current error, if there
+ * is one (e.g. after a success body failed to parse). request_id may be
+ * NULL.
+ */
+void flock__error_annotate(int http_status, const char *request_id,
+                           int retries);
 
 #endif

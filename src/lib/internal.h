@@ -1,0 +1,117 @@
+/*
+ * Internal: the client, responses and the request layer shared by the
+ * files of libflock. Nothing here is exported.
+ */
+#ifndef FLOCK_LIB_INTERNAL_H
+#define FLOCK_LIB_INTERNAL_H
+
+#include <flock/client.h>
+#include <jansson.h>
+
+#include "common/buf.h"
+
+/* Defaults documented in include/flock/client.h. */
+#define FLOCK__DEFAULT_BASE_URL "https://api.withflock.com"
+#define FLOCK__DEFAULT_TIMEOUT_MS 30000L
+#define FLOCK__DEFAULT_CONNECT_TIMEOUT_MS 10000L
+#define FLOCK__DEFAULT_MAX_RETRIES 2
+#define FLOCK__DEFAULT_RETRY_BASE_MS 500L
+#define FLOCK__DEFAULT_RETRY_CAP_MS 5000L
+/* The server caps Idempotency-Key at 255 characters. */
+#define FLOCK__IDEMPOTENCY_KEY_MAX 255
+
+struct flock_client {
+	char *access_key;
+	char *base_url;
+	char *user_agent;
+	long timeout_ms;
+	long connect_timeout_ms;
+	int max_retries;
+	long retry_base_ms;
+	long retry_cap_ms;
+	flock_transport transport;
+	flock_log_cb log_cb;
+	void *log_userdata;
+	flock_sleep_cb sleep_cb;
+	void *sleep_userdata;
+};
+
+/* --- responses (response.c) -------------------------------------------- */
+
+typedef struct {
+	char *name;
+	char *value;
+} flock__header;
+
+struct flock_http_response {
+	int status;
+	flock__buf body;
+	flock__header *headers;
+	size_t header_count;
+	size_t header_cap;
+	int oom; /* a setter failed to allocate */
+};
+
+void flock__response_init(flock_http_response *resp);
+/* Forget status, body and headers, keeping allocations for reuse. */
+void flock__response_reset(flock_http_response *resp);
+/* Drop the headers only (a new header block began, e.g. after a 100). */
+void flock__response_clear_headers(flock_http_response *resp);
+void flock__response_free(flock_http_response *resp);
+/* The value of the last header of that name (any case), or NULL. */
+const char *flock__response_header(const flock_http_response *resp,
+                                   const char *name);
+
+/* --- the libcurl transport (transport_curl.c) --------------------------- */
+
+/* Fill `out` with a new libcurl transport. 0 or FLOCK_ENOMEM / ERROR. */
+int flock__transport_curl_new(flock_transport *out, const char *ca_path);
+
+/* --- one logical call (request.c) ---------------------------------------- */
+
+typedef struct {
+	const char *method; /* "GET" or "POST" */
+	const char *path;   /* with query, already escaped */
+	const json_t *body; /* POST body, or NULL */
+	const char *idempotency_key; /* POST only; NULL: generated */
+} flock__call;
+
+/* What a successful call brought back. */
+typedef struct {
+	int http_status;
+	json_t *json;     /* the parsed body (owned) */
+	char *raw;        /* the body text, NUL-terminated (owned) */
+	char *request_id; /* X-Request-Id, or NULL (owned) */
+	int retries;
+} flock__reply;
+
+#define FLOCK__REPLY_INIT {0, NULL, NULL, NULL, 0}
+
+/*
+ * Perform a call: headers, Idempotency-Key, retries, error mapping. On
+ * success `reply` holds a JSON body; on failure the thread-local error is
+ * set and the code returned.
+ */
+int flock__request(flock_client *client, const flock__call *call,
+                   flock__reply *reply);
+void flock__reply_free(flock__reply *reply);
+
+/*
+ * Set FLOCK_EBADRESPONSE with the exchange's status and request id, for a
+ * success body that is not what the API documents. Returns the code.
+ */
+int flock__reply_bad(const flock__reply *reply, const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Log through the client's callback, if any. Never pass secrets. */
+void flock__log(const flock_client *client, flock_log_level level,
+                const char *fmt, ...)
+#ifdef __GNUC__
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+#endif

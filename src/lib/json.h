@@ -1,0 +1,36 @@
+/*
+ * Internal: building request bodies and query strings.
+ */
+#ifndef FLOCK_LIB_JSON_H
+#define FLOCK_LIB_JSON_H
+
+#include <flock/api.h>
+#include <jansson.h>
+
+#include "common/buf.h"
+
+/*
+ * A flat property object from JSON text or from pairs (never both), for
+ * `customProperties` / `properties`. *out is NULL when neither is given.
+ * `what` names the parameter in error messages. 0, FLOCK_EINVAL (not an
+ * object, nested value, duplicate key, both forms) or FLOCK_ENOMEM.
+ */
+int flock__props_build(json_t **out, const char *what, const char *json_text,
+                       const flock_property *props, size_t count);
+
+/* Set obj[key] to a string if value is not NULL. 0 or FLOCK_ENOMEM. */
+int flock__json_set_str(json_t *obj, const char *key, const char *value);
+
+/* Set obj[key] = value, taking the reference. 0 or FLOCK_ENOMEM. */
+int flock__json_set_new(json_t *obj, const char *key, json_t *value);
+
+/*
+ * Append "?key=value" or "&key=value" to a path, value URL-escaped; does
+ * nothing if value is NULL. 0 or FLOCK_ENOMEM.
+ */
+int flock__query_add(flock__buf *path, const char *key, const char *value);
+
+/* 1 if s is NULL or "". */
+int flock__empty(const char *s);
+
+#endif

@@ -1,0 +1,399 @@
+/*
+ * One logical call: build the request, send it through the transport,
+ * retry what may be retried, and turn the outcome into a JSON body or an
+ * error code with its detail.
+ */
+#include "internal.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/crypto.h"
+#include "common/ids.h"
+#include "error.h"
+
+/* How one attempt ended. */
+typedef struct {
+	int code;           /* 0 or FLOCK_E* */
+	int retryable;      /* may another attempt help? */
+	long retry_after_ms; /* -1: the server did not say */
+} outcome;
+
+static int is_retryable_status(int status)
+{
+	return status == 409 || status == 429 || (status >= 500 && status <= 599);
+}
+
+static int status_code(int status)
+{
+	switch (status) {
+	case 400:
+	case 413:
+		return FLOCK_EREQUEST;
+	case 401:
+		return FLOCK_EAUTH;
+	case 403:
+		return FLOCK_EPERM;
+	case 404:
+		return FLOCK_ENOTFOUND;
+	case 409:
+		return FLOCK_ECONFLICT;
+	case 422:
+		return FLOCK_EIDEMPOTENCY;
+	case 429:
+		return FLOCK_ERATELIMIT;
+	default:
+		break;
+	}
+	if (status >= 500 && status <= 599)
+		return FLOCK_ESERVER;
+	if (status >= 400 && status <= 499)
+		return FLOCK_EREQUEST;
+	return FLOCK_EBADRESPONSE;
+}
+
+/*
+ * Retry-After: delay-seconds or an HTTP-date (RFC 9110 10.2.3). -1 when
+ * absent or unreadable; a date in the past means "now".
+ */
+static long parse_retry_after(const char *v)
+{
+	char *end;
+	long s;
+	time_t when;
+
+	if (v == NULL || v[0] == '\0')
+		return -1;
+	if (v[0] >= '0' && v[0] <= '9') {
+		errno = 0;
+		s = strtol(v, &end, 10);
+		if (*end != '\0')
+			return -1;
+		if (errno == ERANGE || s > FLOCK_RETRY_AFTER_MAX_MS / 1000)
+			return LONG_MAX;
+		return s * 1000;
+	}
+	when = curl_getdate(v, NULL);
+	if (when == (time_t)-1)
+		return -1;
+	s = (long)(when - (time_t)(flock__now_ms() / 1000));
+	if (s <= 0)
+		return 0;
+	return s > FLOCK_RETRY_AFTER_MAX_MS / 1000 ? LONG_MAX : s * 1000;
+}
+
+/* Exponential back-off with "equal jitter": half fixed, half random. */
+static long backoff_ms(const flock_client *c, int attempt)
+{
+	long d = c->retry_base_ms;
+	uint32_t r = 0;
+	int i;
+
+	for (i = 0; i < attempt && d < c->retry_cap_ms; i++)
+		d *= 2;
+	if (d > c->retry_cap_ms)
+		d = c->retry_cap_ms;
+	if (d < 2)
+		return d;
+	if (flock__random_bytes(&r, sizeof(r)) != 0)
+		r = (uint32_t)flock__mono_ms();
+	return d - d / 2 + (long)(r % (uint32_t)(d / 2 + 1));
+}
+
+static void real_sleep(long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* NestJS sends "message" as a string, or an array of them (validation). */
+static void join_messages(flock__buf *out, const json_t *m)
+{
+	size_t i;
+	const json_t *v;
+
+	if (json_is_string(m)) {
+		flock__buf_puts(out, json_string_value(m));
+		return;
+	}
+	json_array_foreach(m, i, v) {
+		if (!json_is_string(v))
+			continue;
+		if (out->len)
+			flock__buf_puts(out, "; ");
+		flock__buf_puts(out, json_string_value(v));
+	}
+}
+
+/* Set the error for an HTTP response that is not a success. */
+static int http_error(const flock__call *call, const flock_http_response *resp,
+                      int code, int retries)
+{
+	flock__error_detail d = {0};
+	flock__buf msg = FLOCK__BUF_INIT;
+	json_t *body = NULL;
+	const char *server_code = NULL, *body_req_id = NULL;
+
+	if (resp->body.len)
+		body = json_loadb(resp->body.ptr, resp->body.len, 0, NULL);
+	if (json_is_object(body)) {
+		join_messages(&msg, json_object_get(body, "message"));
+		if (msg.len == 0)
+			join_messages(&msg, json_object_get(body, "error"));
+		server_code = json_string_value(json_object_get(body, "code"));
+		body_req_id = json_string_value(
+		        json_object_get(body, "requestId"));
+	}
+	if (msg.len == 0)
+		flock__buf_printf(&msg, "%s %s: HTTP %d", call->method,
+		                  call->path, resp->status);
+	d.http_status = resp->status;
+	d.message = msg.oom ? NULL : msg.ptr;
+	d.server_code = server_code;
+	d.request_id = flock__response_header(resp, "X-Request-Id");
+	if (d.request_id == NULL)
+		d.request_id = body_req_id;
+	d.retries = retries;
+	flock__error_set_detail(code, &d);
+	flock__buf_free(&msg);
+	json_decref(body);
+	return code;
+}
+
+/* The transport failed: keep its message if it left one for this code. */
+static int transport_error(const flock__call *call, int code, int retries)
+{
+	const flock_error *e = flock_error_last();
+	char msg[FLOCK__ERROR_MSG_MAX];
+	flock__error_detail d = {0};
+
+	if (code != FLOCK_ETIMEOUT && code != FLOCK_ENETWORK &&
+	    code != FLOCK_ENOMEM)
+		code = FLOCK_ENETWORK;
+	if (e && e->code == code && e->message[0])
+		snprintf(msg, sizeof(msg), "%s", e->message);
+	else
+		snprintf(msg, sizeof(msg), "%s %s: %s", call->method,
+		         call->path, flock_strerror(code));
+	d.message = msg;
+	d.retries = retries;
+	return flock__error_set_detail(code, &d);
+}
+
+static int take_success(const flock__call *call, flock_http_response *resp,
+                        flock__reply *reply)
+{
+	json_error_t jerr;
+	const char *rid = flock__response_header(resp, "X-Request-Id");
+
+	reply->http_status = resp->status;
+	if (rid && (reply->request_id = strdup(rid)) == NULL)
+		return flock__error_set(FLOCK_ENOMEM, "out of memory");
+	reply->json = json_loadb(resp->body.ptr ? resp->body.ptr : "",
+	                         resp->body.len, JSON_DECODE_ANY, &jerr);
+	if (reply->json == NULL)
+		return flock__reply_bad(reply, "%s %s: HTTP %d with a body "
+		                               "that is not JSON: %s",
+		                        call->method, call->path, resp->status,
+		                        jerr.text);
+	reply->raw = flock__buf_detach(&resp->body);
+	if (reply->raw == NULL)
+		return flock__error_set(FLOCK_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* Perform one attempt and classify it. */
+static outcome attempt(flock_client *c, const flock__call *call,
+                       const flock_http_request *req,
+                       flock_http_response *resp, int n)
+{
+	outcome o = {0, 0, -1};
+	int64_t t0 = flock__mono_ms();
+	int rc;
+
+	flock__response_reset(resp);
+	flock__error_clear();
+	rc = c->transport.send(c->transport.userdata, req, resp);
+	if (rc == 0 && resp->oom)
+		rc = FLOCK_ENOMEM;
+	if (rc != 0) {
+		flock__log(c, FLOCK_LOG_DEBUG, "%s %s: %s after %lld ms "
+		           "(attempt %d)", call->method, call->path,
+		           flock_strerror(rc), (long long)(flock__mono_ms() - t0),
+		           n + 1);
+		o.code = rc == FLOCK_ETIMEOUT ? FLOCK_ETIMEOUT
+		         : rc == FLOCK_ENOMEM ? FLOCK_ENOMEM
+		                              : FLOCK_ENETWORK;
+		o.retryable = o.code != FLOCK_ENOMEM;
+		return o;
+	}
+	flock__log(c, FLOCK_LOG_DEBUG, "%s %s: HTTP %d in %lld ms (attempt %d)",
+	           call->method, call->path, resp->status,
+	           (long long)(flock__mono_ms() - t0), n + 1);
+	if (resp->status >= 200 && resp->status <= 299)
+		return o;
+	o.code = status_code(resp->status);
+	o.retryable = is_retryable_status(resp->status);
+	o.retry_after_ms = parse_retry_after(
+	        flock__response_header(resp, "Retry-After"));
+	return o;
+}
+
+/* How long to wait before attempt n+1, or -1 to stop retrying. */
+static long retry_delay(flock_client *c, const outcome *o, int n)
+{
+	if (!o->retryable || n >= c->max_retries)
+		return -1;
+	if (o->retry_after_ms > FLOCK_RETRY_AFTER_MAX_MS) {
+		flock__log(c, FLOCK_LOG_WARN, "Retry-After beyond %d s: "
+		           "not retrying", FLOCK_RETRY_AFTER_MAX_MS / 1000);
+		return -1;
+	}
+	if (o->retry_after_ms >= 0)
+		return o->retry_after_ms;
+	return backoff_ms(c, n);
+}
+
+static int finish_error(const flock__call *call, const flock_http_response *resp,
+                        const outcome *o, int retries)
+{
+	if (resp->status > 0 && o->code != FLOCK_ENOMEM)
+		return http_error(call, resp, o->code, retries);
+	return transport_error(call, o->code, retries);
+}
+
+static int run(flock_client *c, const flock__call *call,
+               const flock_http_request *req, flock__reply *reply)
+{
+	flock_http_response resp;
+	outcome o;
+	long delay;
+	int n, rc;
+
+	flock__response_init(&resp);
+	for (n = 0;; n++) {
+		o = attempt(c, call, req, &resp, n);
+		if (o.code == 0) {
+			reply->retries = n;
+			rc = take_success(call, &resp, reply);
+			break;
+		}
+		delay = retry_delay(c, &o, n);
+		if (delay < 0) {
+			rc = finish_error(call, &resp, &o, n);
+			break;
+		}
+		flock__log(c, FLOCK_LOG_INFO, "%s %s: %s, retry %d in %ld ms",
+		           call->method, call->path, flock_strerror(o.code),
+		           n + 1, delay);
+		if (c->sleep_cb)
+			c->sleep_cb(delay, c->sleep_userdata);
+		else
+			real_sleep(delay);
+	}
+	flock__response_free(&resp);
+	return rc;
+}
+
+static int check_idempotency_key(const char *key)
+{
+	const char *p;
+
+	if (key[0] == '\0' || strlen(key) > FLOCK__IDEMPOTENCY_KEY_MAX)
+		return flock__error_set(FLOCK_EINVAL, "idempotency_key must be "
+		                                      "1 to 255 characters");
+	for (p = key; *p; p++) {
+		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+			return flock__error_set(FLOCK_EINVAL,
+			                        "idempotency_key must be "
+			                        "printable ASCII without "
+			                        "spaces");
+	}
+	return 0;
+}
+
+int flock__request(flock_client *c, const flock__call *call,
+                   flock__reply *reply)
+{
+	flock_http_header h[6];
+	flock_http_request req = {0};
+	char token[33], *url = NULL, *body = NULL;
+	const char *key = call->idempotency_key;
+	size_t n = 0;
+	int rc, post = strcmp(call->method, "POST") == 0;
+
+	if (key && (rc = check_idempotency_key(key)) != 0)
+		return rc;
+	if (post && key == NULL) {
+		if (flock__token_hex(token) != 0)
+			return flock__error_set(FLOCK_ERROR, "no randomness "
+			                                     "for an "
+			                                     "Idempotency-Key");
+		key = token;
+	}
+	if (call->body &&
+	    (body = json_dumps(call->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
+	            NULL)
+		return flock__error_set(FLOCK_ENOMEM, "out of memory");
+	url = malloc(strlen(c->base_url) + strlen(call->path) + 1);
+	if (url == NULL) {
+		rc = flock__error_set(FLOCK_ENOMEM, "out of memory");
+		goto done;
+	}
+	memcpy(url, c->base_url, strlen(c->base_url));
+	memcpy(url + strlen(c->base_url), call->path, strlen(call->path) + 1);
+	h[n++] = (flock_http_header){"Authorization", c->access_key};
+	h[n++] = (flock_http_header){"User-Agent", c->user_agent};
+	h[n++] = (flock_http_header){"Accept", "application/json"};
+	if (post) {
+		h[n++] = (flock_http_header){"Content-Type", "application/json"};
+		h[n++] = (flock_http_header){"Idempotency-Key", key};
+	}
+	req.method = call->method;
+	req.url = url;
+	req.headers = h;
+	req.header_count = n;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	req.timeout_ms = c->timeout_ms;
+	req.connect_timeout_ms = c->connect_timeout_ms;
+	rc = run(c, call, &req, reply);
+done:
+	free(url);
+	free(body);
+	return rc;
+}
+
+void flock__reply_free(flock__reply *reply)
+{
+	json_decref(reply->json);
+	free(reply->raw);
+	free(reply->request_id);
+	memset(reply, 0, sizeof(*reply));
+}
+
+int flock__reply_bad(const flock__reply *reply, const char *fmt, ...)
+{
+	char msg[FLOCK__ERROR_MSG_MAX];
+	flock__error_detail d = {0};
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	d.http_status = reply->http_status;
+	d.message = msg;
+	d.request_id = reply->request_id;
+	d.retries = reply->retries;
+	return flock__error_set_detail(FLOCK_EBADRESPONSE, &d);
+}

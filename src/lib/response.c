@@ -1,0 +1,108 @@
+/*
+ * The response a transport fills in. Setters copy everything, so a
+ * transport may hand over its own short-lived buffers.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void flock__response_init(flock_http_response *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+}
+
+void flock__response_clear_headers(flock_http_response *resp)
+{
+	size_t i;
+
+	for (i = 0; i < resp->header_count; i++) {
+		free(resp->headers[i].name);
+		free(resp->headers[i].value);
+	}
+	resp->header_count = 0;
+}
+
+void flock__response_reset(flock_http_response *resp)
+{
+	flock__response_clear_headers(resp);
+	flock__buf_clear(&resp->body);
+	resp->status = 0;
+	resp->oom = 0;
+}
+
+void flock__response_free(flock_http_response *resp)
+{
+	if (resp == NULL)
+		return;
+	flock__response_clear_headers(resp);
+	free(resp->headers);
+	flock__buf_free(&resp->body);
+	memset(resp, 0, sizeof(*resp));
+}
+
+const char *flock__response_header(const flock_http_response *resp,
+                                   const char *name)
+{
+	size_t i = resp->header_count;
+
+	while (i-- > 0) {
+		if (strcasecmp(resp->headers[i].name, name) == 0)
+			return resp->headers[i].value;
+	}
+	return NULL;
+}
+
+void flock_http_response_set_status(flock_http_response *resp, int status)
+{
+	if (resp)
+		resp->status = status;
+}
+
+int flock_http_response_append_body(flock_http_response *resp,
+                                    const char *data, size_t len)
+{
+	if (resp == NULL || (data == NULL && len > 0))
+		return FLOCK_EINVAL;
+	if (flock__buf_put(&resp->body, data, len)) {
+		resp->oom = 1;
+		return FLOCK_ENOMEM;
+	}
+	return 0;
+}
+
+static int grow_headers(flock_http_response *resp)
+{
+	size_t cap;
+	flock__header *h;
+
+	if (resp->header_count < resp->header_cap)
+		return 0;
+	cap = resp->header_cap ? resp->header_cap * 2 : 8;
+	h = realloc(resp->headers, cap * sizeof(*h));
+	if (h == NULL)
+		return -1;
+	resp->headers = h;
+	resp->header_cap = cap;
+	return 0;
+}
+
+int flock_http_response_set_header(flock_http_response *resp,
+                                   const char *name, const char *value)
+{
+	char *n = NULL, *v = NULL;
+
+	if (resp == NULL || name == NULL || value == NULL)
+		return FLOCK_EINVAL;
+	if (grow_headers(resp) || (n = strdup(name)) == NULL ||
+	    (v = strdup(value)) == NULL) {
+		free(n);
+		resp->oom = 1;
+		return FLOCK_ENOMEM;
+	}
+	resp->headers[resp->header_count].name = n;
+	resp->headers[resp->header_count].value = v;
+	resp->header_count++;
+	return 0;
+}

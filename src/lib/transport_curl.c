@@ -1,0 +1,297 @@
+/*
+ * The default transport: libcurl easy handles.
+ *
+ * Each call borrows an easy handle from a small pool (a LIFO stack under a
+ * mutex) and returns it afterwards, so concurrent calls never share a
+ * handle while sequential calls reuse the same one. All handles are tied
+ * to one CURLSH that shares the connection cache, DNS cache and TLS
+ * sessions: a kept-alive connection opened by one handle serves the next
+ * call whichever handle it borrows.
+ */
+#include "internal.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+/* Idle handles kept for reuse; more may exist while calls run. */
+#define POOL_MAX 16
+
+typedef struct {
+	pthread_mutex_t pool_lock;
+	CURL *idle[POOL_MAX];
+	size_t idle_count;
+	CURLSH *share;
+	/* One lock per curl_lock_data, for the share's callbacks. */
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	char *ca_path;
+} curl_transport;
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a,
+                       void *userp)
+{
+	curl_transport *t = userp;
+
+	(void)h;
+	(void)a;
+	pthread_mutex_lock(&t->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *userp)
+{
+	curl_transport *t = userp;
+
+	(void)h;
+	pthread_mutex_unlock(&t->share_locks[data]);
+}
+
+static CURL *pool_get(curl_transport *t)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&t->pool_lock);
+	if (t->idle_count > 0)
+		h = t->idle[--t->idle_count];
+	pthread_mutex_unlock(&t->pool_lock);
+	return h ? h : curl_easy_init();
+}
+
+static void pool_put(curl_transport *t, CURL *h)
+{
+	pthread_mutex_lock(&t->pool_lock);
+	if (t->idle_count < POOL_MAX) {
+		t->idle[t->idle_count++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&t->pool_lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp)
+{
+	if (flock_http_response_append_body(userp, data, size * n) != 0)
+		return 0; /* makes curl fail the transfer with WRITE_ERROR */
+	return size * n;
+}
+
+/* One header line, "Name: value\r\n"; status lines start a new block. */
+static size_t on_header(char *data, size_t size, size_t n, void *userp)
+{
+	flock_http_response *resp = userp;
+	size_t len = size * n, name_len, v;
+	char *colon = memchr(data, ':', len);
+	char name[128], value[1024];
+
+	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		flock__response_clear_headers(resp);
+		return len;
+	}
+	if (colon == NULL)
+		return len;
+	name_len = (size_t)(colon - data);
+	v = name_len + 1;
+	while (v < len && (data[v] == ' ' || data[v] == '\t'))
+		v++;
+	while (len > v && (data[len - 1] == '\r' || data[len - 1] == '\n' ||
+	                   data[len - 1] == ' '))
+		len--;
+	/* Only short headers matter to libflock (Retry-After, X-Request-Id). */
+	if (name_len == 0 || name_len >= sizeof(name) ||
+	    len - v >= sizeof(value))
+		return size * n;
+	memcpy(name, data, name_len);
+	name[name_len] = '\0';
+	memcpy(value, data + v, len - v);
+	value[len - v] = '\0';
+	if (flock_http_response_set_header(resp, name, value) != 0)
+		return 0;
+	return size * n;
+}
+
+static struct curl_slist *make_headers(const flock_http_request *req)
+{
+	struct curl_slist *list = NULL, *next;
+	flock__buf line = FLOCK__BUF_INIT;
+	size_t i;
+
+	/* curl adds "Expect: 100-continue" to large POSTs: one more RTT. */
+	list = curl_slist_append(NULL, "Expect:");
+	for (i = 0; list && i < req->header_count; i++) {
+		flock__buf_clear(&line);
+		if (flock__buf_printf(&line, "%s: %s", req->headers[i].name,
+		                      req->headers[i].value)) {
+			curl_slist_free_all(list);
+			list = NULL;
+			break;
+		}
+		next = curl_slist_append(list, line.ptr);
+		if (next == NULL) {
+			curl_slist_free_all(list);
+			list = NULL;
+		}
+		list = next;
+	}
+	flock__buf_free(&line);
+	return list;
+}
+
+static CURLcode setup(curl_transport *t, CURL *h,
+                      const flock_http_request *req,
+                      struct curl_slist *headers, flock_http_response *resp,
+                      char *errbuf)
+{
+	CURLcode cc = CURLE_OK;
+
+#define SET(opt, val)                                                          \
+	do {                                                                   \
+		if (cc == CURLE_OK)                                            \
+			cc = curl_easy_setopt(h, opt, val);                    \
+	} while (0)
+	SET(CURLOPT_SHARE, t->share);
+	SET(CURLOPT_URL, req->url);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_TCP_NODELAY, 1L);
+	SET(CURLOPT_HTTPHEADER, headers);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, resp);
+	SET(CURLOPT_HEADERFUNCTION, on_header);
+	SET(CURLOPT_HEADERDATA, resp);
+	SET(CURLOPT_ERRORBUFFER, errbuf);
+	if (t->ca_path)
+		SET(CURLOPT_CAINFO, t->ca_path);
+	if (strcmp(req->method, "POST") == 0) {
+		SET(CURLOPT_POST, 1L);
+		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		SET(CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
+	} else if (strcmp(req->method, "GET") == 0) {
+		SET(CURLOPT_HTTPGET, 1L);
+	} else {
+		SET(CURLOPT_CUSTOMREQUEST, req->method);
+	}
+#undef SET
+	return cc;
+}
+
+static int map_curl_error(CURLcode cc, const char *errbuf,
+                          const flock_http_request *req)
+{
+	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(cc);
+	int code = FLOCK_ENETWORK;
+
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		code = FLOCK_ETIMEOUT;
+	else if (cc == CURLE_OUT_OF_MEMORY || cc == CURLE_WRITE_ERROR)
+		code = FLOCK_ENOMEM;
+	/* The URL carries no secret: the key only travels in a header. */
+	return flock__error_set(code, "%s %.300s: %s", req->method, req->url,
+	                        why);
+}
+
+static int curl_send(void *userdata, const flock_http_request *req,
+                     flock_http_response *resp)
+{
+	curl_transport *t = userdata;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct curl_slist *headers = NULL;
+	CURL *h = pool_get(t);
+	long status = 0;
+	CURLcode cc;
+	int rc = 0;
+
+	if (h == NULL || (headers = make_headers(req)) == NULL) {
+		rc = flock__error_set(FLOCK_ENOMEM, "out of memory");
+		goto done;
+	}
+	cc = setup(t, h, req, headers, resp, errbuf);
+	if (cc == CURLE_OK)
+		cc = curl_easy_perform(h);
+	if (cc != CURLE_OK) {
+		rc = map_curl_error(cc, errbuf, req);
+		goto done;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	flock_http_response_set_status(resp, (int)status);
+done:
+	curl_slist_free_all(headers);
+	if (h) {
+		/* Forget this call's options; connections stay in the share. */
+		curl_easy_reset(h);
+		pool_put(t, h);
+	}
+	return rc;
+}
+
+static void curl_free_transport(void *userdata)
+{
+	curl_transport *t = userdata;
+	size_t i;
+
+	while (t->idle_count > 0)
+		curl_easy_cleanup(t->idle[--t->idle_count]);
+	if (t->share)
+		curl_share_cleanup(t->share);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_destroy(&t->share_locks[i]);
+	pthread_mutex_destroy(&t->pool_lock);
+	free(t->ca_path);
+	free(t);
+}
+
+static int make_share(curl_transport *t)
+{
+	CURLSH *s = curl_share_init();
+	CURLSHcode sc = CURLSHE_OK;
+
+	if (s == NULL)
+		return -1;
+	t->share = s;
+#define SSET(opt, val)                                                         \
+	do {                                                                   \
+		if (sc == CURLSHE_OK)                                          \
+			sc = curl_share_setopt(s, opt, val);                   \
+	} while (0)
+	SSET(CURLSHOPT_LOCKFUNC, share_lock);
+	SSET(CURLSHOPT_UNLOCKFUNC, share_unlock);
+	SSET(CURLSHOPT_USERDATA, t);
+	SSET(CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	SSET(CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	SSET(CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+#undef SSET
+	return sc == CURLSHE_OK ? 0 : -1;
+}
+
+int flock__transport_curl_new(flock_transport *out, const char *ca_path)
+{
+	curl_transport *t = calloc(1, sizeof(*t));
+	size_t i;
+
+	if (t == NULL)
+		return flock__error_set(FLOCK_ENOMEM, "out of memory");
+	pthread_mutex_init(&t->pool_lock, NULL);
+	for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&t->share_locks[i], NULL);
+	if (ca_path && (t->ca_path = strdup(ca_path)) == NULL) {
+		curl_free_transport(t);
+		return flock__error_set(FLOCK_ENOMEM, "out of memory");
+	}
+	if (make_share(t) != 0) {
+		curl_free_transport(t);
+		return flock__error_set(FLOCK_ERROR, "could not set up a "
+		                                     "libcurl share");
+	}
+	memset(out, 0, sizeof(*out));
+	out->version = FLOCK_TRANSPORT_VERSION;
+	out->userdata = t;
+	out->send = curl_send;
+	out->free = curl_free_transport;
+	return 0;
+}
