@@ -1,0 +1,282 @@
+/*
+ * flockd: configuration.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+void fd_config_defaults(fd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->command = FD_CMD_SERVE;
+	memcpy(cfg->listen_host, "127.0.0.1", sizeof("127.0.0.1"));
+	cfg->port = 8080;
+	cfg->database = "flockd.db";
+	cfg->threads = 64;
+	cfg->max_body = 1024 * 1024;
+	cfg->conn_timeout_s = 60;
+	cfg->max_connections = 1024;
+	cfg->log_level = FD_LOG_INFO;
+	cfg->velocity_per_hour = 10;
+	cfg->app_name = "default";
+	cfg->seed_customers = 1000;
+}
+
+static int parse_long(long *out, const char *s, long min, long max)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int fd_config_parse_listen(fd_config *cfg, const char *s)
+{
+	const char *colon, *host = s;
+	size_t hlen;
+	long port;
+
+	colon = strrchr(s, ':');
+	if (!colon || parse_long(&port, colon + 1, 0, 65535) < 0)
+		return -1;
+	hlen = (size_t)(colon - s);
+	if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']') {
+		host = s + 1;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(cfg->listen_host))
+		return -1;
+	memcpy(cfg->listen_host, host, hlen);
+	cfg->listen_host[hlen] = '\0';
+	cfg->port = (unsigned short)port;
+	return 0;
+}
+
+enum {
+	OPT_LISTEN = 'l',
+	OPT_DATABASE = 'd',
+	OPT_THREADS = 't',
+	OPT_HELP = 'h',
+	OPT_VERSION = 'V',
+	OPT_MAX_BODY = 256,
+	OPT_LOG_LEVEL,
+	OPT_VELOCITY,
+	OPT_TIMEOUT,
+	OPT_MAX_CONN,
+	OPT_APP_NAME,
+	OPT_CUSTOMERS,
+	OPT_OUT
+};
+
+static const struct option long_opts[] = {
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"database", required_argument, NULL, OPT_DATABASE},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"max-body", required_argument, NULL, OPT_MAX_BODY},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"velocity-per-hour", required_argument, NULL, OPT_VELOCITY},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"app-name", required_argument, NULL, OPT_APP_NAME},
+        {"customers", required_argument, NULL, OPT_CUSTOMERS},
+        {"out", required_argument, NULL, OPT_OUT},
+        {"help", no_argument, NULL, OPT_HELP},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {NULL, 0, NULL, 0}};
+
+/* Apply one option; the same code serves flags and environment. */
+static int apply(fd_config *cfg, int opt, const char *val, char *err,
+                 size_t errlen)
+{
+	long v = 0;
+
+	switch (opt) {
+	case OPT_LISTEN:
+		if (fd_config_parse_listen(cfg, val) == 0)
+			return 0;
+		snprintf(err, errlen, "listen: expected HOST:PORT, got '%s'",
+		         val);
+		return -1;
+	case OPT_DATABASE:
+		cfg->database = val;
+		return 0;
+	case OPT_LOG_LEVEL:
+		cfg->log_level = fd_log_parse_level(val);
+		if (cfg->log_level >= 0)
+			return 0;
+		snprintf(err, errlen, "log-level: one of debug, info, warn, "
+		                      "error, off");
+		return -1;
+	case OPT_APP_NAME:
+		cfg->app_name = val;
+		return 0;
+	case OPT_OUT:
+		cfg->seed_out = val;
+		return 0;
+	case OPT_THREADS:
+		if (parse_long(&v, val, 1, 1024) < 0)
+			break;
+		cfg->threads = (int)v;
+		return 0;
+	case OPT_MAX_BODY:
+		if (parse_long(&v, val, 1, 1L << 30) < 0)
+			break;
+		cfg->max_body = (size_t)v;
+		return 0;
+	case OPT_VELOCITY:
+		if (parse_long(&v, val, 0, INT_MAX) < 0)
+			break;
+		cfg->velocity_per_hour = (int)v;
+		return 0;
+	case OPT_TIMEOUT:
+		if (parse_long(&v, val, 1, 86400) < 0)
+			break;
+		cfg->conn_timeout_s = (int)v;
+		return 0;
+	case OPT_MAX_CONN:
+		if (parse_long(&v, val, 1, 1000000) < 0)
+			break;
+		cfg->max_connections = (int)v;
+		return 0;
+	case OPT_CUSTOMERS:
+		if (parse_long(&v, val, 1, 100000000) < 0)
+			break;
+		cfg->seed_customers = v;
+		return 0;
+	}
+	snprintf(err, errlen, "invalid number '%s'", val);
+	return -1;
+}
+
+static const struct {
+	const char *env;
+	int opt;
+} env_opts[] = {{"FLOCKD_LISTEN", OPT_LISTEN},
+                {"FLOCKD_DATABASE", OPT_DATABASE},
+                {"FLOCKD_THREADS", OPT_THREADS},
+                {"FLOCKD_MAX_BODY", OPT_MAX_BODY},
+                {"FLOCKD_LOG_LEVEL", OPT_LOG_LEVEL},
+                {"FLOCKD_VELOCITY_PER_HOUR", OPT_VELOCITY},
+                {"FLOCKD_TIMEOUT", OPT_TIMEOUT},
+                {"FLOCKD_MAX_CONNECTIONS", OPT_MAX_CONN}};
+
+static int parse_env(fd_config *cfg, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(env_opts) / sizeof(env_opts[0]); i++) {
+		const char *v = getenv(env_opts[i].env);
+		char sub[200];
+
+		if (!v || !*v)
+			continue;
+		if (apply(cfg, env_opts[i].opt, v, sub, sizeof(sub)) < 0) {
+			snprintf(err, errlen, "%s: %s", env_opts[i].env, sub);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int parse_command(fd_config *cfg, const char *word, char *err,
+                         size_t errlen)
+{
+	if (strcmp(word, "serve") == 0)
+		cfg->command = FD_CMD_SERVE;
+	else if (strcmp(word, "init") == 0)
+		cfg->command = FD_CMD_INIT;
+	else if (strcmp(word, "bench-seed") == 0)
+		cfg->command = FD_CMD_BENCH_SEED;
+	else if (strcmp(word, "help") == 0)
+		cfg->command = FD_CMD_HELP;
+	else if (strcmp(word, "version") == 0)
+		cfg->command = FD_CMD_VERSION;
+	else {
+		snprintf(err, errlen, "unknown command '%s' (try --help)",
+		         word);
+		return -1;
+	}
+	return 0;
+}
+
+int fd_config_parse(fd_config *cfg, int argc, char **argv, char *err,
+                    size_t errlen)
+{
+	int opt, first = 1;
+
+	if (parse_env(cfg, err, errlen) < 0)
+		return -1;
+	if (argc > 1 && argv[1][0] != '-') {
+		if (parse_command(cfg, argv[1], err, errlen) < 0)
+			return -1;
+		first = 2;
+	}
+	optind = first;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+l:d:t:hV", long_opts,
+	                          NULL)) != -1) {
+		if (opt == OPT_HELP || opt == OPT_VERSION) {
+			cfg->command = opt == OPT_HELP ? FD_CMD_HELP
+			                               : FD_CMD_VERSION;
+			return 0;
+		}
+		if (opt == '?' || opt == ':') {
+			snprintf(err, errlen, "unknown or incomplete option "
+			                      "'%s' (try --help)",
+			         argv[optind - 1]);
+			return -1;
+		}
+		if (apply(cfg, opt, optarg, err, errlen) < 0)
+			return -1;
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+const char *fd_config_usage(void)
+{
+	return "usage: flockd [serve] [options]\n"
+	       "       flockd init --database PATH [--app-name NAME]\n"
+	       "       flockd bench-seed --database PATH --customers N "
+	       "--out FILE\n"
+	       "       flockd --help | --version\n"
+	       "\n"
+	       "options (environment variable in brackets):\n"
+	       "  -l, --listen HOST:PORT     address to listen on "
+	       "[FLOCKD_LISTEN] (127.0.0.1:8080)\n"
+	       "  -d, --database PATH        SQLite database file "
+	       "[FLOCKD_DATABASE] (flockd.db)\n"
+	       "  -t, --threads N            HTTP worker threads "
+	       "[FLOCKD_THREADS] (64)\n"
+	       "      --max-body BYTES       largest request body "
+	       "[FLOCKD_MAX_BODY] (1048576)\n"
+	       "      --timeout SECONDS      idle connection timeout "
+	       "[FLOCKD_TIMEOUT] (60)\n"
+	       "      --max-connections N    concurrent connections "
+	       "[FLOCKD_MAX_CONNECTIONS] (1024)\n"
+	       "      --log-level LEVEL      debug, info, warn, error, off "
+	       "[FLOCKD_LOG_LEVEL] (info)\n"
+	       "      --velocity-per-hour N  fraud rule: referrals per "
+	       "referrer per hour [FLOCKD_VELOCITY_PER_HOUR] (10)\n"
+	       "      --app-name NAME        init: first application's "
+	       "name (default)\n"
+	       "  -h, --help                 this text\n"
+	       "  -V, --version              print the version\n";
+}

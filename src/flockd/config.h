@@ -1,0 +1,51 @@
+/*
+ * flockd: configuration from command-line flags and environment variables.
+ *
+ * Precedence: built-in default, then FLOCKD_* environment variable, then
+ * flag. The configuration holds no secrets.
+ */
+#ifndef FLOCKD_CONFIG_H
+#define FLOCKD_CONFIG_H
+
+#include <stddef.h>
+
+typedef enum {
+	FD_CMD_SERVE = 0,
+	FD_CMD_INIT,
+	FD_CMD_BENCH_SEED,
+	FD_CMD_HELP,
+	FD_CMD_VERSION
+} fd_command;
+
+typedef struct {
+	fd_command command;
+	char listen_host[64];   /* numeric IPv4/IPv6 address */
+	unsigned short port;
+	const char *database;   /* path to the SQLite file */
+	int threads;            /* HTTP worker threads */
+	size_t max_body;        /* bytes; larger bodies get 413 */
+	int conn_timeout_s;     /* idle connection timeout */
+	int max_connections;
+	int log_level;          /* fd_log_level */
+	int velocity_per_hour;  /* fraud rule: referrals per referrer per hour */
+	const char *app_name;   /* init: name of the first application */
+	long seed_customers;    /* bench-seed: how many customers */
+	const char *seed_out;   /* bench-seed: file receiving the fixtures */
+} fd_config;
+
+void fd_config_defaults(fd_config *cfg);
+
+/*
+ * Fill cfg from the environment, then argv. 0, or -1 with a message for
+ * the operator in err.
+ */
+int fd_config_parse(fd_config *cfg, int argc, char **argv, char *err,
+                    size_t errlen);
+
+/* Parse "host:port" ("[v6]:port" for IPv6). 0 or -1. */
+int fd_config_parse_listen(fd_config *cfg, const char *s);
+
+/* The --help text. */
+const char *fd_config_usage(void);
+
+#endif

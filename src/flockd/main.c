@@ -1,0 +1,126 @@
+/*
+ * flockd: the self-hostable Flock server.
+ *
+ *   flockd init --database PATH      create the database and first keys
+ *   flockd serve [options]           serve the wire and admin APIs
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "flock/common.h"
+
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "server.h"
+
+/* How long a graceful stop waits for requests in flight. */
+#define GRACE_MS 10000
+
+static int open_engine(fd_engine **e, const fd_config *cfg)
+{
+	fd_engine_config ecfg;
+	char err[256] = "";
+
+	memset(&ecfg, 0, sizeof(ecfg));
+	ecfg.db_path = cfg->database;
+	ecfg.velocity_per_hour = cfg->velocity_per_hour;
+	if (fd_engine_open(e, &ecfg, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "flockd: cannot open database %s: %s\n",
+	        cfg->database, err);
+	return -1;
+}
+
+static int cmd_init(const fd_config *cfg)
+{
+	fd_engine *e = NULL;
+	json_t *out = NULL;
+	int rc = 1;
+
+	if (open_engine(&e, cfg) < 0)
+		return 1;
+	if (fd_engine_init(e, cfg->app_name, &out) != 0 || !out) {
+		fprintf(stderr, "flockd: init failed for %s\n", cfg->database);
+		goto done;
+	}
+	/* The only place secrets are ever shown: stdout, once. */
+	if (json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+		goto done;
+	fputc('\n', stdout);
+	fflush(stdout);
+	fprintf(stderr, "flockd: initialised %s. Store the keys above now: "
+	                "they are not shown again.\n",
+	        cfg->database);
+	rc = 0;
+done:
+	json_decref(out);
+	fd_engine_close(e);
+	return rc;
+}
+
+/* Block the stop signals in every thread (MHD's threads inherit the mask)
+ * and wait for one in the main thread. */
+static int cmd_serve(const fd_config *cfg)
+{
+	fd_engine *e = NULL;
+	fd_server *s = NULL;
+	sigset_t set;
+	char err[256] = "";
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (open_engine(&e, cfg) < 0)
+		return 1;
+	if (fd_server_start(&s, cfg, e, err, sizeof(err)) < 0) {
+		fd_log(FD_LOG_ERROR, "%s", err);
+		fd_engine_close(e);
+		return 1;
+	}
+	fd_log(FD_LOG_INFO, "flockd %s listening on %s:%u (database %s)",
+	       FLOCK_VERSION, cfg->listen_host, fd_server_port(s),
+	       cfg->database);
+	sigwait(&set, &sig);
+	fd_log(FD_LOG_INFO, "signal %d: stopping", sig);
+	fd_server_stop(s, GRACE_MS);
+	fd_engine_close(e);
+	fd_log(FD_LOG_INFO, "stopped");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	fd_config cfg;
+	char err[256] = "";
+
+	fd_config_defaults(&cfg);
+	if (fd_config_parse(&cfg, argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "flockd: %s\n", err);
+		return 2;
+	}
+	fd_log_set_level((fd_log_level)cfg.log_level);
+	switch (cfg.command) {
+	case FD_CMD_HELP:
+		fputs(fd_config_usage(), stdout);
+		return 0;
+	case FD_CMD_VERSION:
+		printf("flockd %s\n", FLOCK_VERSION);
+		return 0;
+	case FD_CMD_INIT:
+		return cmd_init(&cfg);
+	case FD_CMD_BENCH_SEED:
+		fprintf(stderr, "flockd: bench-seed is not available\n");
+		return 1;
+	case FD_CMD_SERVE:
+		break;
+	}
+	return cmd_serve(&cfg);
+}

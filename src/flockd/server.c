@@ -1,0 +1,629 @@
+/*
+ * flockd: the HTTP server.
+ *
+ * libmicrohttpd calls on_request() several times per request: once when
+ * the headers are in, once per chunk of body, once at the end. The body is
+ * accumulated (bounded by max_body) and the whole request is handled at the
+ * end: route, authenticate, parse, validate, then the engine operation.
+ * on_completed() ends the request's metrics and writes its log line.
+ */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "common/buf.h"
+#include "common/crypto.h"
+#include "common/ids.h"
+#include "log.h"
+#include "metrics.h"
+#include "router.h"
+
+struct fd_server {
+	struct MHD_Daemon *daemon;
+	fd_engine *engine;
+	fd_metrics *metrics;
+	const fd_route *routes;
+	size_t route_count;
+	const char *route_names[FD_METRICS_MAX_ROUTES];
+	const char *route_methods[FD_METRICS_MAX_ROUTES];
+	size_t max_body;
+	int draining;
+	long in_flight;
+	unsigned short port;
+};
+
+/* One request, from its headers to its completion. */
+typedef struct {
+	flock__buf body;
+	struct timespec start;
+	int too_large;
+	int responded;
+	int replayed;
+	int status;
+	size_t route_idx; /* route_count: unmatched */
+	char method[8];
+	char request_id[FLOCK__ID_MAX + 32];
+} req_ctx;
+
+static double elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* Take the caller's X-Request-Id when it is a short token, so a request
+ * can be followed across services; else make one. */
+static void set_request_id(req_ctx *rc, struct MHD_Connection *c)
+{
+	const char *in = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                             "X-Request-Id");
+	size_t n = in ? strlen(in) : 0, i;
+
+	if (n > 0 && n <= 64) {
+		for (i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)in[i];
+			if (!(ch >= '0' && ch <= '9') &&
+			    !((ch | 0x20) >= 'a' && (ch | 0x20) <= 'z') &&
+			    !strchr("-_.:", ch))
+				break;
+		}
+		if (i == n) {
+			memcpy(rc->request_id, in, n + 1);
+			return;
+		}
+	}
+	if (flock__id_new(rc->request_id, "req_") < 0)
+		memcpy(rc->request_id, "req_unknown", sizeof("req_unknown"));
+}
+
+static enum MHD_Result queue(fd_server *s, struct MHD_Connection *c,
+                             req_ctx *rc, int status, char *body, size_t len,
+                             const char *type, const char *allow)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, "X-Request-Id", rc->request_id);
+	if (allow)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	if (rc->replayed)
+		MHD_add_response_header(r, "Idempotent-Replayed", "true");
+	if (status == 429 || status == 503)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (__atomic_load_n(&s->draining, __ATOMIC_RELAXED))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	rc->status = status;
+	rc->responded = 1;
+	ret = MHD_queue_response(c, (unsigned int)status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* Serialise res (stealing its body) and queue it. */
+static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
+                                 req_ctx *rc, fd_response *res,
+                                 const char *allow)
+{
+	char *text;
+
+	if (!res->body || res->status < 100 || res->status > 599) {
+		json_decref(res->body);
+		res->body = NULL;
+		fd_error(res, 500, "internal", "internal error");
+	}
+	if (res->status >= 400 && json_is_object(res->body))
+		json_object_set_new(res->body, "requestId",
+		                    json_string(rc->request_id));
+	text = json_dumps(res->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(res->body);
+	res->body = NULL;
+	if (!text)
+		return MHD_NO;
+	rc->replayed = res->replayed;
+	return queue(s, c, rc, res->status, text, strlen(text),
+	             "application/json", allow);
+}
+
+static enum MHD_Result send_error(fd_server *s, struct MHD_Connection *c,
+                                  req_ctx *rc, int status, const char *code,
+                                  const char *msg, const char *allow)
+{
+	fd_response res = {0, NULL, 0};
+
+	fd_error(&res, status, code, "%s", msg);
+	return send_json(s, c, rc, &res, allow);
+}
+
+/* --- the steps of one request ------------------------------------------ */
+
+/* The key from "Authorization: <key>" or "Authorization: Bearer <key>". */
+static const char *access_key(struct MHD_Connection *c)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                            "Authorization");
+
+	if (!v)
+		return NULL;
+	while (*v == ' ')
+		v++;
+	if (strncasecmp(v, "Bearer ", 7) == 0)
+		v += 7;
+	while (*v == ' ')
+		v++;
+	return *v ? v : NULL;
+}
+
+static const char *kind_name(fd_key_kind k)
+{
+	switch (k) {
+	case FD_KEY_SERVICE:
+		return "a service key";
+	case FD_KEY_PUBLIC:
+		return "a public key";
+	case FD_KEY_ADMIN:
+		return "an admin token";
+	}
+	return "this key";
+}
+
+/* 401/403 checks of section 1. 0, or the status with res filled. */
+static int authorize(fd_server *s, struct MHD_Connection *c,
+                     const fd_route *route, const fd_params *params,
+                     fd_principal *who, fd_response *res)
+{
+	const char *key = access_key(c);
+
+	if (!key) {
+		fd_error(res, 401, "unauthorized",
+		         "an access key is required in the Authorization "
+		         "header");
+		return 401;
+	}
+	if (fd_engine_authenticate(s->engine, key, who) != 0) {
+		fd_error(res, 401, "unauthorized", "unknown access key");
+		return 401;
+	}
+	if (!(route->kinds & (unsigned)who->kind)) {
+		fd_error(res, 403, "forbidden", "%s may not call %s %s",
+		         kind_name(who->kind), route->method, route->pattern);
+		return 403;
+	}
+	/* An admin token of one application never reaches another's. */
+	if (params->app[0] && who->app_id[0] &&
+	    strcmp(params->app, who->app_id) != 0) {
+		fd_error(res, 403, "forbidden",
+		         "this admin token belongs to another application");
+		return 403;
+	}
+	return 0;
+}
+
+/* The request's environment, from the body or the query. */
+static const char *request_env(json_t *body, json_t *query)
+{
+	const char *env = json_string_value(json_object_get(body, "environment"));
+
+	if (!env)
+		env = json_string_value(json_object_get(query, "environment"));
+	return env;
+}
+
+static int check_env(const fd_principal *who, json_t *body, json_t *query,
+                     fd_response *res)
+{
+	const char *env = request_env(body, query);
+
+	if (!who->environment[0] || !env || strcmp(env, who->environment) == 0)
+		return 0;
+	fd_error(res, 403, "forbidden",
+	         "this key is limited to the %s environment",
+	         who->environment);
+	return 403;
+}
+
+static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+	json_t *q = cls;
+
+	/* First value wins, as with most frameworks' req.query. */
+	if (key && !json_object_get(q, key))
+		json_object_set_new(q, key, json_string(value ? value : ""));
+	return MHD_YES;
+}
+
+/* Parse the accumulated body. 0 and *out (new reference), or 400. */
+static int parse_body(req_ctx *rc, json_t **out, fd_response *res)
+{
+	json_error_t jerr;
+	json_t *v;
+
+	*out = NULL;
+	if (rc->body.len == 0) {
+		*out = json_object();
+		return *out ? 0 : 500;
+	}
+	v = json_loadb(rc->body.ptr, rc->body.len, 0, &jerr);
+	if (!v) {
+		fd_error(res, 400, "invalid_json",
+		         "body is not valid JSON: %s at position %d", jerr.text,
+		         jerr.position);
+		return 400;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		fd_error(res, 400, "invalid_json",
+		         "body must be a JSON object");
+		return 400;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Everything declarative before the operation: body, query, environment. */
+static int prepare(req_ctx *rc, const fd_route *route, const fd_principal *who,
+                   json_t **body, json_t *query, fd_response *res)
+{
+	if (route->has_body && parse_body(rc, body, res))
+		return res->status ? res->status : 500;
+	if (fd_validate_query(route->query, query, res) ||
+	    (route->has_body && fd_validate_body(route->body, *body, res)))
+		return 400;
+	if (route->check && route->check(*body, query, res))
+		return res->status;
+	return check_env(who, *body, query, res);
+}
+
+static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
+                              req_ctx *rc, const fd_route *route,
+                              const fd_params *params)
+{
+	fd_principal who;
+	fd_response res = {0, NULL, 0};
+	json_t *body = NULL, *query = json_object();
+	unsigned char sha[FLOCK__SHA256_LEN];
+	const char *idem;
+	enum MHD_Result ret;
+
+	memset(&who, 0, sizeof(who));
+	if (!query)
+		return MHD_NO;
+	if (route->kinds && authorize(s, c, route, params, &who, &res))
+		goto done;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg,
+	                          query);
+	if (prepare(rc, route, &who, &body, query, &res))
+		goto done;
+	idem = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                   "Idempotency-Key");
+	if (idem && (!*idem || strlen(idem) > 255)) {
+		fd_error(&res, 400, "invalid_field",
+		         "Idempotency-Key must be 1 to 255 characters");
+		goto done;
+	}
+	flock__sha256(sha, rc->body.ptr ? rc->body.ptr : "", rc->body.len);
+	{
+		fd_request req = {
+		        &who,
+		        params->app[0] ? params->app : who.app_id,
+		        params->id[0] ? params->id : NULL,
+		        query,
+		        body,
+		        idem,
+		        sha,
+		        rc->request_id,
+		        MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		                                    "Origin")};
+		route->op(s->engine, &req, &res);
+	}
+done:
+	ret = send_json(s, c, rc, &res, NULL);
+	json_decref(body);
+	json_decref(query);
+	return ret;
+}
+
+static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
+                                   req_ctx *rc, const fd_route *route)
+{
+	fd_response res = {200, NULL, 0};
+	flock__buf text = FLOCK__BUF_INIT;
+	size_t len;
+
+	switch (route->special) {
+	case FD_SPECIAL_HEALTHZ:
+		res.body = json_pack("{s:s}", "status", "ok");
+		break;
+	case FD_SPECIAL_READYZ:
+		if (!__atomic_load_n(&s->draining, __ATOMIC_RELAXED) &&
+		    fd_engine_ready(s->engine)) {
+			res.body = json_pack("{s:s}", "status", "ready");
+			break;
+		}
+		fd_error(&res, 503, "not_ready", "not ready");
+		break;
+	case FD_SPECIAL_METRICS:
+		fd_metrics_render(s->metrics, &text);
+		flock__buf_printf(&text,
+		                  "# HELP flockd_rewards_granted_total Rewards "
+		                  "granted since start.\n"
+		                  "# TYPE flockd_rewards_granted_total counter\n"
+		                  "flockd_rewards_granted_total %ld\n",
+		                  fd_engine_rewards_granted(s->engine));
+		if (text.oom) {
+			flock__buf_free(&text);
+			return MHD_NO;
+		}
+		len = text.len;
+		return queue(s, c, rc, 200, flock__buf_detach(&text), len,
+		             "text/plain; version=0.0.4", NULL);
+	case FD_SPECIAL_NONE:
+		break;
+	}
+	return send_json(s, c, rc, &res, NULL);
+}
+
+static enum MHD_Result dispatch(fd_server *s, struct MHD_Connection *c,
+                                req_ctx *rc, const char *url,
+                                const char *method)
+{
+	const fd_route *route;
+	fd_params params;
+	char allow[64];
+	fd_match_result m;
+
+	m = fd_route_match(&route, &params, allow, sizeof(allow), method, url);
+	if (m == FD_MATCH_NOT_FOUND)
+		return send_error(s, c, rc, 404, "not_found", "no such route",
+		                  NULL);
+	if (m == FD_MATCH_METHOD)
+		return send_error(s, c, rc, 405, "method_not_allowed",
+		                  "method not allowed on this path", allow);
+	rc->route_idx = (size_t)(route - s->routes);
+	if (rc->too_large)
+		return send_error(s, c, rc, 413, "payload_too_large",
+		                  "request body is too large", NULL);
+	if (route->special)
+		return run_special(s, c, rc, route);
+	return run_op(s, c, rc, route, &params);
+}
+
+/* --- libmicrohttpd callbacks -------------------------------------------- */
+
+static req_ctx *begin(fd_server *s, struct MHD_Connection *c,
+                      const char *method)
+{
+	req_ctx *rc = calloc(1, sizeof(*rc));
+
+	if (!rc)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &rc->start);
+	rc->route_idx = s->route_count;
+	snprintf(rc->method, sizeof(rc->method), "%s", method);
+	set_request_id(rc, c);
+	__atomic_add_fetch(&s->in_flight, 1, __ATOMIC_RELAXED);
+	fd_metrics_begin(s->metrics);
+	return rc;
+}
+
+/* A declared Content-Length over the limit is refused before reading. */
+static int declared_too_large(fd_server *s, struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(
+	        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end;
+	unsigned long long n;
+
+	if (!cl)
+		return 0;
+	n = strtoull(cl, &end, 10);
+	return *end == '\0' && n > s->max_body;
+}
+
+static void accumulate(fd_server *s, req_ctx *rc, const char *data,
+                       size_t len)
+{
+	if (rc->too_large)
+		return;
+	if (rc->body.len + len > s->max_body ||
+	    flock__buf_put(&rc->body, data, len) < 0) {
+		/* Over the limit (or out of memory): drop what we have and
+		 * keep reading, then answer 413. */
+		rc->too_large = 1;
+		flock__buf_free(&rc->body);
+	}
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version,
+                                  const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+	fd_server *s = cls;
+	req_ctx *rc = *con_cls;
+
+	if (!rc) {
+		rc = begin(s, c, method);
+		if (!rc)
+			return MHD_NO;
+		*con_cls = rc;
+		if (declared_too_large(s, c)) {
+			rc->too_large = 1;
+			return send_error(s, c, rc, 413, "payload_too_large",
+			                  "request body is too large", NULL);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		accumulate(s, rc, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (rc->responded)
+		return MHD_YES;
+	return dispatch(s, c, rc, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	fd_server *s = cls;
+	req_ctx *rc = *con_cls;
+	double ms;
+	const char *route = "unmatched";
+
+	if (!rc)
+		return;
+	ms = elapsed_ms(&rc->start);
+	fd_metrics_end(s->metrics, rc->route_idx, rc->status, ms);
+	if (rc->route_idx < s->route_count)
+		route = s->routes[rc->route_idx].pattern;
+	fd_log_request(rc->request_id, rc->method, route, rc->status, ms);
+	flock__buf_free(&rc->body);
+	free(rc);
+	*con_cls = NULL;
+	__atomic_sub_fetch(&s->in_flight, 1, __ATOMIC_RELAXED);
+}
+
+/* --- lifecycle ----------------------------------------------------------- */
+
+static int make_addr(struct sockaddr_storage *ss, const fd_config *cfg,
+                     unsigned int *flags)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, cfg->listen_host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(cfg->port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, cfg->listen_host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(cfg->port);
+		*flags |= MHD_USE_IPv6;
+		return 0;
+	}
+	return -1;
+}
+
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	fd_log(FD_LOG_WARN, "http: %s", msg);
+}
+
+static int start_daemon(fd_server *s, const fd_config *cfg,
+                        struct sockaddr_storage *addr, unsigned int flags)
+{
+	flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+	         MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	s->daemon = MHD_start_daemon(
+	        flags, 0, NULL, NULL, on_request, s,
+	        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
+	        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
+	        MHD_OPTION_CONNECTION_TIMEOUT,
+	        (unsigned int)cfg->conn_timeout_s,
+	        MHD_OPTION_CONNECTION_LIMIT,
+	        (unsigned int)cfg->max_connections,
+	        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
+	return s->daemon ? 0 : -1;
+}
+
+int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
+                    char *err, size_t errlen)
+{
+	struct sockaddr_storage addr;
+	unsigned int flags = 0;
+	const union MHD_DaemonInfo *info;
+	fd_server *s;
+	size_t i;
+
+	*out = NULL;
+	if (make_addr(&addr, cfg, &flags) < 0) {
+		snprintf(err, errlen, "listen: '%s' is not a numeric address",
+		         cfg->listen_host);
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->engine = e;
+	s->max_body = cfg->max_body;
+	s->routes = fd_routes(&s->route_count);
+	for (i = 0; i < s->route_count && i < FD_METRICS_MAX_ROUTES; i++) {
+		s->route_names[i] = s->routes[i].pattern;
+		s->route_methods[i] = s->routes[i].method;
+	}
+	if (fd_metrics_new(&s->metrics, s->route_names, s->route_methods,
+	                   s->route_count) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (start_daemon(s, cfg, &addr, flags) < 0) {
+		snprintf(err, errlen, "cannot listen on %s:%u",
+		         cfg->listen_host, cfg->port);
+		goto fail;
+	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : cfg->port;
+	*out = s;
+	return 0;
+fail:
+	fd_metrics_free(s->metrics);
+	free(s);
+	return -1;
+}
+
+unsigned short fd_server_port(const fd_server *s)
+{
+	return s->port;
+}
+
+void fd_server_stop(fd_server *s, int grace_ms)
+{
+	struct timespec start;
+	MHD_socket ls;
+
+	if (!s)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	__atomic_store_n(&s->draining, 1, __ATOMIC_RELAXED);
+	ls = MHD_quiesce_daemon(s->daemon);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
+	while (__atomic_load_n(&s->in_flight, __ATOMIC_RELAXED) > 0 &&
+	       elapsed_ms(&start) < grace_ms) {
+		struct timespec ten_ms = {0, 10 * 1000 * 1000};
+		nanosleep(&ten_ms, NULL);
+	}
+	MHD_stop_daemon(s->daemon);
+	fd_metrics_free(s->metrics);
+	free(s);
+}

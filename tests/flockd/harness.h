@@ -1,0 +1,82 @@
+/*
+ * Integration test harness: runs the real flockd binary (FLOCKD_BIN) on a
+ * free loopback port with a fresh database, and talks to it over HTTP with
+ * libcurl.
+ */
+#ifndef FLOCKD_TEST_HARNESS_H
+#define FLOCKD_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+typedef struct {
+	pid_t pid;
+	unsigned short port;
+	char dir[256];      /* temp dir holding the database and the log */
+	char db[320];
+	char log[320];
+	char base_url[64];
+	char app_id[64];
+	char service_key[160];
+	char public_key[160];
+	char admin_token[160];
+	json_t *init;       /* what `flockd init` printed */
+	const char *extra_args[8]; /* more flags for serve, NULL-terminated */
+} fd_harness;
+
+/* `flockd init` into a new temp dir, then serve. 0 or -1. */
+int h_start(fd_harness *h);
+
+/* (Re)start `flockd serve` on h's database and wait for /readyz. 0/-1. */
+int h_serve(fd_harness *h);
+
+/* Send sig to flockd and reap it; returns its wait status. */
+int h_kill(fd_harness *h, int sig);
+
+/* SIGTERM, reap, remove the temp dir, free h->init. */
+void h_stop(fd_harness *h);
+
+/* One HTTP exchange: response status (0 if none) and body in *out. */
+typedef struct {
+	int status;
+	json_t *json;     /* parsed body, or NULL */
+	char *text;       /* raw body (malloc'd) */
+	char request_id[128];
+	char allow[128];
+	char retry_after[32];
+	int replayed;
+} h_resp;
+
+/*
+ * Send method path (with query) with key as Authorization (NULL: none),
+ * body as raw text (NULL: none) and an optional Idempotency-Key.
+ */
+int h_call(fd_harness *h, h_resp *out, const char *method, const char *path,
+           const char *key, const char *body, const char *idem);
+
+/* Same, with a JSON body built by json_pack-style format. */
+int h_callf(fd_harness *h, h_resp *out, const char *method, const char *path,
+            const char *key, const char *fmt, ...);
+
+void h_resp_free(h_resp *r);
+
+/* The admin path of h's application: "/admin/apps/<app>" + suffix. */
+const char *h_admin_path(fd_harness *h, char *buf, size_t len,
+                         const char *suffix);
+
+/* Create a key through the admin API; secret copied into out. 0/-1. */
+int h_create_key(fd_harness *h, const char *app_id, const char *kind,
+                 const char *env, char *out, size_t outlen);
+
+/*
+ * Create a campaign in env with a referrer and a referee reward and a
+ * "purchase_completed" reward checkpoint, and make it live. hold_days
+ * applies to both rewards; limit (0: none) to the referrer reward.
+ * Campaign id into out. 0/-1.
+ */
+int h_live_campaign(fd_harness *h, const char *env, int hold_days, int limit,
+                    char *out, size_t outlen);
+
+#endif
