@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it. On a fresh Debian 12 machine, as root:
+#
+#   scripts/test.sh
+#
+# Stages (each in its own build directory under BUILD_ROOT):
+#   deps      scripts/deps.sh: install missing Debian packages
+#   release   RelWithDebInfo build + ctest (everything)
+#   asan      -DFLOCK_SANITIZE=address,undefined build + ctest (everything)
+#   valgrind  the unit test programs of tests/common and tests/lib under
+#             valgrind (flockd's integration tests are left out for time:
+#             they run under ASan+UBSan in the asan stage)
+#   fuzz      fuzz/run.sh: libFuzzer targets with clang, FUZZ_SECONDS each
+#
+# Environment: BUILD_ROOT (default build/test), JOBS (2), FUZZ_SECONDS (60),
+# STAGES (default "deps release asan valgrind fuzz": a subset to run).
+# Every stage runs even if an earlier one failed; the exit status is 0 only
+# if all passed. Logs: BUILD_ROOT/logs/<stage>.log.
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+root=${BUILD_ROOT:-$src/build/test}
+jobs=${JOBS:-2}
+fuzz_seconds=${FUZZ_SECONDS:-60}
+stages=${STAGES:-deps release asan valgrind fuzz}
+logs=$root/logs
+mkdir -p "$logs"
+
+summary=()
+failed=0
+
+stage_deps() {
+	"$src/scripts/deps.sh"
+}
+
+# configure_build <dir> [cmake args...]
+configure_build() {
+	local dir=$1
+	shift
+	cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+	cmake --build "$dir" -j "$jobs"
+}
+
+stage_release() {
+	configure_build "$root/release"
+	(cd "$root/release" && ctest -j "$jobs" --output-on-failure)
+}
+
+stage_asan() {
+	# Benchmarks are built (and kept honest) by the release stage.
+	configure_build "$root/asan" -DFLOCK_SANITIZE=address,undefined \
+		-DFLOCK_BUILD_BENCH=OFF
+	(cd "$root/asan" &&
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest -j "$jobs" --output-on-failure)
+}
+
+stage_valgrind() {
+	local dir=$root/release prog status=0 n=0
+	if [ ! -d "$dir/tests" ]; then
+		configure_build "$dir"
+	fi
+	for prog in "$dir"/tests/common_test_* "$dir"/tests/lib_test_*; do
+		[ -x "$prog" ] || continue
+		n=$((n + 1))
+		echo "== valgrind $(basename "$prog")"
+		if ! (cd "$dir/tests" && timeout 900 valgrind -q \
+			--leak-check=full --error-exitcode=1 \
+			--errors-for-leak-kinds=definite,possible \
+			--show-leak-kinds=definite,possible \
+			--track-origins=yes "$prog"); then
+			echo "== valgrind $(basename "$prog"): FAILED"
+			status=1
+		fi
+	done
+	echo "valgrind: $n test programs, $([ $status -eq 0 ] && echo "no errors" || echo "ERRORS")"
+	[ $n -gt 0 ] && return $status
+	echo "valgrind: no test programs found in $dir/tests" >&2
+	return 1
+}
+
+stage_fuzz() {
+	if [ ! -x "$src/fuzz/run.sh" ]; then
+		echo "fuzz: no fuzz/run.sh, skipped"
+		return 0
+	fi
+	JOBS=$jobs "$src/fuzz/run.sh" "$root/fuzz" "$fuzz_seconds"
+}
+
+run_stage() {
+	local name=$1 start end rc
+	start=$(date +%s)
+	echo
+	echo "=================== $name ==================="
+	set +e
+	(set -e; "stage_$name") 2>&1 | tee "$logs/$name.log"
+	rc=${PIPESTATUS[0]}
+	set -e
+	end=$(date +%s)
+	if [ "$rc" -eq 0 ]; then
+		summary+=("$(printf '%-9s PASS  %5ss' "$name" $((end - start)))")
+	else
+		summary+=("$(printf '%-9s FAIL  %5ss  (log: %s)' "$name" \
+			$((end - start)) "$logs/$name.log")")
+		failed=1
+	fi
+}
+
+t0=$(date +%s)
+for s in $stages; do
+	if ! declare -F "stage_$s" >/dev/null; then
+		echo "unknown stage: $s" >&2
+		exit 2
+	fi
+	run_stage "$s"
+done
+
+echo
+echo "=================== summary ==================="
+for line in "${summary[@]}"; do
+	echo "$line"
+done
+for s in release asan; do
+	if [ -f "$logs/$s.log" ] && [[ " $stages " == *" $s "* ]]; then
+		grep -E "tests passed|tests failed out of" "$logs/$s.log" |
+			sed "s/^/$s ctest: /" || echo "$s ctest: no summary (build failed?)"
+		grep -E "^[[:space:]]+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted|Not Run|Exception).*\)" \
+			"$logs/$s.log" | sed "s/^/$s failed: /" || true
+	fi
+done
+echo "total: $(($(date +%s) - t0))s, $([ $failed -eq 0 ] && echo PASSED || echo FAILED)"
+exit $failed
