@@ -34,7 +34,6 @@ foreach(_d LIBDIR INCLUDEDIR)
 endforeach()
 set(_flock_pc_out ${PROJECT_BINARY_DIR}/flock.pc.install)
 install(CODE "
-  set(PROJECT_DESCRIPTION \"${PROJECT_DESCRIPTION}\")
   set(PROJECT_VERSION \"${PROJECT_VERSION}\")
   set(FLOCK_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
   set(FLOCK_PC_LIBDIR [=[${_flock_pc_LIBDIR}]=])
