@@ -245,6 +245,14 @@ static int envelope_parse(envelope *env, const char *body, size_t len)
 	memset(env, 0, sizeof(*env));
 	if (len == 0)
 		return flock__error_set(FLOCK_EPAYLOAD, "payload is empty");
+	/*
+	 * JSON text never holds a raw NUL, but jansson 2.14 accepts one right
+	 * after a number ("1\0}"); refuse it here so data_json, a C string,
+	 * is always the whole span.
+	 */
+	if (memchr(body, '\0', len) != NULL)
+		return flock__error_set(FLOCK_EPAYLOAD,
+		                        "payload contains a NUL byte");
 	env->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (env->root == NULL)
 		return flock__error_set(FLOCK_EPAYLOAD,

@@ -621,6 +621,9 @@ static void test_duplicate_keys(void **state)
 
 static void test_payload_with_nul_and_length(void **state)
 {
+	static const char nul_after_number[] =
+	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,"
+	    "\"data\":{\"a\":1\0}}";
 	flock_webhook_params p = example_params();
 	char body[sizeof(EX_BODY) + 8];
 
@@ -634,6 +637,12 @@ static void test_payload_with_nul_and_length(void **state)
 	body[10] = '\0';
 	p.payload_len = sizeof(EX_BODY) - 1;
 	assert_int_equal(verify_rc(&p), FLOCK_EPAYLOAD);
+	/* Not even right after a number, where jansson 2.14 would take it
+	 * (found by fuzz/fuzz_webhook.c). */
+	p.payload = nul_after_number;
+	p.payload_len = sizeof(nul_after_number) - 1;
+	assert_int_equal(verify_rc(&p), FLOCK_EPAYLOAD);
+	assert_non_null(strstr(flock_error_last()->message, "NUL"));
 }
 
 /* Data spaced and escaped every which way; the raw span is what is signed. */
