@@ -79,7 +79,7 @@ enum {
 	OPT_MAX_CONN,
 	OPT_APP_NAME,
 	OPT_CUSTOMERS,
-	OPT_OUT
+	OPT_APP
 };
 
 static const struct option long_opts[] = {
@@ -93,7 +93,7 @@ static const struct option long_opts[] = {
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"app-name", required_argument, NULL, OPT_APP_NAME},
         {"customers", required_argument, NULL, OPT_CUSTOMERS},
-        {"out", required_argument, NULL, OPT_OUT},
+        {"app", required_argument, NULL, OPT_APP},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
@@ -124,8 +124,8 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 	case OPT_APP_NAME:
 		cfg->app_name = val;
 		return 0;
-	case OPT_OUT:
-		cfg->seed_out = val;
+	case OPT_APP:
+		cfg->app_id = val;
 		return 0;
 	case OPT_THREADS:
 		if (parse_long(&v, val, 1, 1024) < 0)
@@ -254,8 +254,8 @@ const char *fd_config_usage(void)
 {
 	return "usage: flockd [serve] [options]\n"
 	       "       flockd init --database PATH [--app-name NAME]\n"
-	       "       flockd bench-seed --database PATH --customers N "
-	       "--out FILE\n"
+	       "       flockd bench-seed --database PATH --app ID "
+	       "--customers N\n"
 	       "       flockd --help | --version\n"
 	       "\n"
 	       "options (environment variable in brackets):\n"
@@ -277,6 +277,10 @@ const char *fd_config_usage(void)
 	       "referrer per hour [FLOCKD_VELOCITY_PER_HOUR] (10)\n"
 	       "      --app-name NAME        init: first application's "
 	       "name (default)\n"
+	       "      --app ID               bench-seed: application to "
+	       "fill\n"
+	       "      --customers N          bench-seed: customers to add "
+	       "(1000)\n"
 	       "  -h, --help                 this text\n"
 	       "  -V, --version              print the version\n";
 }

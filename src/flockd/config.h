@@ -29,8 +29,8 @@ typedef struct {
 	int log_level;          /* fd_log_level */
 	int velocity_per_hour;  /* fraud rule: referrals per referrer per hour */
 	const char *app_name;   /* init: name of the first application */
+	const char *app_id;     /* bench-seed: application to fill */
 	long seed_customers;    /* bench-seed: how many customers */
-	const char *seed_out;   /* bench-seed: file receiving the fixtures */
 } fd_config;
 
 void fd_config_defaults(fd_config *cfg);

@@ -327,25 +327,22 @@ static void test_admin_token_of_other_app(void **state)
 static void test_environment_limited_key(void **state)
 {
 	char test_key[160];
-	const char *ingest = "{\"checkpointName\":\"x\","
-	                     "\"externalUserId\":\"envk\","
-	                     "\"environment\":\"%s\"}";
-	char body[160];
+#define INGEST_ENV(env)                                                        \
+	"{\"checkpointName\":\"x\",\"externalUserId\":\"envk\","              \
+	"\"environment\":\"" env "\"}"
 
 	assert_int_equal(h_create_key(&H, H.app_id, "service", "test",
 	                              test_key, sizeof(test_key)),
 	                 0);
-	snprintf(body, sizeof(body), ingest, "production");
 	assert_int_equal(status_of("POST", "/checkpoints/ingest", test_key,
-	                           body),
+	                           INGEST_ENV("production")),
 	                 403);
 	assert_int_equal(status_of("GET",
 	                           "/campaigns/live?environment=production",
 	                           test_key, NULL),
 	                 403);
-	snprintf(body, sizeof(body), ingest, "test");
 	assert_int_equal(status_of("POST", "/checkpoints/ingest", test_key,
-	                           body),
+	                           INGEST_ENV("test")),
 	                 201);
 }
 
