@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# flock-c in one command, on a fresh Debian 12 machine, as root:
+#
+#   scripts/quickstart.sh
+#
+# 1. installs missing Debian packages (scripts/deps.sh)
+# 2. builds flockd and the examples into build/ (cmake, -j2)
+# 3. creates a fresh database with `flockd init` in a temp dir
+# 4. starts flockd on 127.0.0.1:<free port> and waits for /readyz
+# 5. creates a demo campaign through the admin API: $10 for the referrer,
+#    $10 for the invitee, paid when `purchase_completed` is ingested; live
+#    in production
+# 6. runs build/examples/quickstart: identify a referrer and an invitee,
+#    validate the code, get the live campaign, create the referral, ingest
+#    purchase_completed, print the rewards granted (libflock against flockd)
+# 7. lists the rewards through the admin API
+# 8. stops flockd (SIGTERM, graceful) and removes the temp dir
+#
+# Environment: BUILD_DIR (default build), JOBS (2), KEEP=1 keeps the temp
+# dir (database and flockd.log) for a look afterwards.
+set -euo pipefail
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$src/build}
+jobs=${JOBS:-2}
+step=0
+pid=
+tmp=
+
+say() {
+	step=$((step + 1))
+	printf '\n== %d. %s\n' "$step" "$*"
+}
+
+fail() {
+	printf '\nquickstart: FAILED: %s\n' "$*" >&2
+	if [ -n "$tmp" ] && [ -f "$tmp/flockd.log" ]; then
+		echo "--- last lines of flockd.log:" >&2
+		tail -n 20 "$tmp/flockd.log" >&2 || true
+	fi
+	exit 1
+}
+
+cleanup() {
+	local rc=$?
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	fi
+	if [ -n "$tmp" ]; then
+		if [ "${KEEP:-0}" = 1 ]; then
+			echo "quickstart: kept $tmp"
+		else
+			rm -rf "$tmp"
+		fi
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# JSON field from stdin: json_get key [key...] (nested).
+json_get() {
+	python3 -c 'import json,sys
+v=json.load(sys.stdin)
+for k in sys.argv[1:]:
+    v=v[int(k)] if isinstance(v,list) else v[k]
+print(v)' "$@"
+}
+
+# api METHOD PATH [BODY]: admin API call; prints the body, fails on non-2xx.
+api() {
+	local method=$1 path=$2 body=${3:-} out code
+	out=$(curl -sS -X "$method" -H "Authorization: $admin" \
+		-H 'Content-Type: application/json' \
+		${body:+--data "$body"} -w '\n%{http_code}' \
+		"$base$path") || fail "$method $path: no response"
+	code=${out##*$'\n'}
+	out=${out%$'\n'*}
+	case $code in
+	2??) printf '%s' "$out" ;;
+	*) fail "$method $path: HTTP $code $out" ;;
+	esac
+}
+
+say "dependencies (scripts/deps.sh)"
+if [ -x "$src/scripts/deps.sh" ]; then
+	"$src/scripts/deps.sh" || fail "scripts/deps.sh"
+else
+	echo "scripts/deps.sh not found; assuming the packages are installed"
+fi
+
+say "build into $build"
+cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
+	fail "cmake configure"
+cmake --build "$build" -j "$jobs" --target flockd example_quickstart ||
+	fail "build"
+flockd=$build/src/flockd/flockd
+[ -x "$flockd" ] || fail "no $flockd"
+[ -x "$build/examples/quickstart" ] || fail "no build/examples/quickstart"
+
+say "fresh database with flockd init"
+tmp=$(mktemp -d /tmp/flock-quickstart.XXXXXX)
+"$flockd" init --database "$tmp/flockd.db" --app-name quickstart \
+	>"$tmp/init.json" 2>>"$tmp/flockd.log" || fail "flockd init"
+app=$(json_get applicationId <"$tmp/init.json")
+service=$(json_get serviceKey <"$tmp/init.json")
+admin=$(json_get adminToken <"$tmp/init.json")
+echo "application $app; keys written to $tmp/init.json (shown once)"
+
+say "start flockd"
+port=$(python3 -c 'import socket
+s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+base=http://127.0.0.1:$port
+"$flockd" serve --listen "127.0.0.1:$port" --database "$tmp/flockd.db" \
+	2>>"$tmp/flockd.log" &
+pid=$!
+for _ in $(seq 1 100); do
+	if curl -fsS "$base/readyz" >/dev/null 2>&1; then
+		break
+	fi
+	kill -0 "$pid" 2>/dev/null || fail "flockd exited"
+	sleep 0.1
+done
+curl -fsS "$base/readyz" >/dev/null || fail "flockd not ready"
+echo "flockd $("$flockd" --version | cut -d' ' -f2) ready at $base (pid $pid)"
+
+say "demo campaign through the admin API"
+campaign=$(api POST "/admin/apps/$app/campaigns" '{
+  "name": "Give $10, get $10",
+  "environment": "production",
+  "rewards": [
+    {"name": "$10 for the referrer", "type": "payout", "party": "referrer",
+     "method": "paypal", "payoutAmount": 10, "currency": "usd"},
+    {"name": "$10 for the invitee", "type": "payout", "party": "referee",
+     "method": "paypal", "payoutAmount": 10, "currency": "usd"}],
+  "checkpoints": [
+    {"checkpointName": "purchase_completed", "trigger": "reward"}]}' |
+	json_get id) || fail "campaign"
+api POST "/admin/apps/$app/campaigns/$campaign/go-live" >/dev/null
+echo "campaign $campaign is live in production"
+
+say "build/examples/quickstart (libflock against flockd)"
+FLOCK_BASE_URL=$base FLOCK_ACCESS_KEY=$service \
+	"$build/examples/quickstart" purchase_completed ||
+	fail "examples/quickstart"
+
+say "rewards, as the admin API lists them"
+api GET "/admin/apps/$app/rewards" | python3 -c 'import json,sys
+page=json.load(sys.stdin)
+for r in page["data"]:
+    print("  %s  %-8s %-8s %s %s  %s" % (r["id"], r.get("party"),
+          r.get("status"), r.get("payoutAmount"), r.get("currency"),
+          r.get("customerId")))
+print("  %d reward(s)" % page["total"])
+if page["total"] < 2: sys.exit("expected 2 rewards")' ||
+	fail "rewards"
+
+say "stop flockd"
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+pid=
+[ "$rc" = 0 ] || fail "flockd exited with $rc"
+echo "flockd stopped cleanly"
+printf '\nquickstart: OK\n'
