@@ -18,7 +18,9 @@
  *   base64-decoded secret after "whsec_", message = id.timestamp.body.
  *
  * Verification needs no client and no network, works on the raw body
- * bytes (never re-serialised JSON), and compares in constant time.
+ * bytes (never re-serialised JSON), and compares in constant time. It
+ * keeps no state: call it from any thread; an event, once made, is only
+ * read and may be shared.
  */
 
 #include "common.h"
@@ -44,9 +46,9 @@ typedef struct {
 	size_t payload_len;
 	/** The endpoint's secret ("whsec_..."). Required. */
 	const char *secret;
-	/** The `X-Flock-Signature` header value, or NULL. */
+	/** The `X-Flock-Signature` header value, or NULL (or "": absent). */
 	const char *signature;
-	/** The Standard Webhooks headers, or NULL. */
+	/** The Standard Webhooks headers, or NULL (or "": absent). */
 	const char *webhook_id;
 	const char *webhook_timestamp;
 	const char *webhook_signature;
@@ -63,21 +65,41 @@ typedef struct flock_event flock_event;
  *
  * Every scheme whose headers are given must verify: `signature` for the
  * X-Flock scheme, the three `webhook_*` headers for Standard Webhooks. At
- * least one scheme must be given.
+ * least one scheme must be given. X-Flock-Signature covers only the
+ * timestamp and `data`; Standard Webhooks covers the whole body, so give
+ * its headers whenever the sender sends them (flockd always does).
  *
- * @param out  receives the event; free with flock_event_free()
+ * In webhook-signature, items of other versions ("v2,...") and v1 items
+ * that are not base64 of 32 bytes are skipped; any one v1 item that
+ * matches passes. webhook-id must equal the envelope's `id`.
+ *
+ * The checks run in this order, and the first failure is returned:
+ * arguments, header forms, secret, body, signatures, then age (so a stale
+ * delivery with a wrong signature reports the signature).
+ *
+ * @param out  receives the event, or NULL on failure; free with
+ *             flock_event_free()
  * @return 0, or
- *   FLOCK_EINVAL         params, payload or secret NULL;
+ *   FLOCK_EINVAL         out, params, payload or secret NULL; wrong
+ *                        version; max_age_ms or now_ms negative;
  *   FLOCK_ESECRET        secret empty, or not "whsec_<base64>" when
  *                        Standard Webhooks headers are given;
  *   FLOCK_ESIG_MISSING   no signature header at all;
- *   FLOCK_ESIG_MALFORMED a header not of the documented form;
- *   FLOCK_EPAYLOAD       the body is not the JSON envelope (id, name,
- *                        timestamp, data);
- *   FLOCK_ESIG_MISMATCH  no signature matches;
+ *   FLOCK_ESIG_MALFORMED X-Flock-Signature not 64 hex digits;
+ *                        webhook-timestamp not all digits; no v1 item in
+ *                        webhook-signature; only some of the three
+ *                        Standard headers given;
+ *   FLOCK_EPAYLOAD       the body is not the JSON envelope: not JSON, a
+ *                        NUL byte, a duplicate member name anywhere, no
+ *                        non-empty string `id` or `name`, no non-negative
+ *                        integer `timestamp`, `data` not an object,
+ *                        `environment` neither string nor null;
+ *   FLOCK_ESIG_MISMATCH  a given scheme's signature does not match, or
+ *                        webhook-id differs from the envelope id;
  *   FLOCK_ESIG_EXPIRED   timestamp older than max_age_ms;
  *   FLOCK_ESIG_FUTURE    timestamp more than max_age_ms ahead;
  *   FLOCK_ENOMEM.
+ *   flock_error_last() says which check failed; it never holds the secret.
  */
 FLOCK_EXTERN(int) flock_webhooks_construct_event(flock_event **out,
                                                 const flock_webhook_params *params);
@@ -90,11 +112,17 @@ FLOCK_EXTERN(const char *) flock_event_id(const flock_event *event);
 FLOCK_EXTERN(const char *) flock_event_environment(const flock_event *event);
 /** The envelope's timestamp, in ms since the epoch. */
 FLOCK_EXTERN(long long) flock_event_timestamp_ms(const flock_event *event);
-/** The `data` value as compact JSON text. Owned by the event. */
+/**
+ * The `data` value exactly as its bytes appear in the body (the signed
+ * bytes: compact JSON when flockd sent it), NUL-terminated. Owned by the
+ * event.
+ */
 FLOCK_EXTERN(const char *) flock_event_data_json(const flock_event *event);
 /**
- * A string inside `data` by dotted path ("invitee.id"), or NULL if absent
- * or not a string. Owned by the event.
+ * A string inside `data` by dotted path ("invitee.id"; a decimal segment
+ * indexes an array: "items.0.id"), decoded to UTF-8, or NULL if absent or
+ * not a string. A member whose name contains "." cannot be reached this
+ * way: parse flock_event_data_json() instead. Owned by the event.
  */
 FLOCK_EXTERN(const char *) flock_event_get_string(const flock_event *event,
                                                  const char *path);
@@ -109,7 +137,10 @@ typedef struct {
 	/** The exact body to send: a compact JSON envelope. Required. */
 	const char *payload;
 	size_t payload_len;
-	/** One secret, or several during rotation (newest first). Required. */
+	/**
+	 * One secret, or several during rotation (newest first), each
+	 * "whsec_<base64>". Required. X-Flock-Signature uses the first only.
+	 */
 	const char *const *secrets;
 	size_t secret_count;
 	/** Attempt time in seconds since the epoch (webhook-timestamp); 0: now. */
@@ -127,8 +158,14 @@ typedef struct {
 
 /**
  * Produce the headers a sender (flockd) puts on a delivery. The payload
- * must be an envelope (it reads id, timestamp and the raw data bytes).
- * @return 0, FLOCK_EINVAL, FLOCK_ESECRET, FLOCK_EPAYLOAD or FLOCK_ENOMEM
+ * must be an envelope, checked as flock_webhooks_construct_event() does
+ * (it reads id, timestamp and the raw data bytes).
+ *
+ * @param out  receives the headers, or NULL on failure; free with
+ *             flock_webhook_headers_free()
+ * @return 0, or FLOCK_EINVAL (out, params, payload or secrets NULL, no
+ *   secrets, wrong version, timestamp_s negative), FLOCK_ESECRET (a
+ *   secret not "whsec_<base64>"), FLOCK_EPAYLOAD or FLOCK_ENOMEM
  */
 FLOCK_EXTERN(int) flock_webhooks_sign(flock_webhook_headers **out,
                                      const flock_webhook_sign_params *params);

@@ -452,12 +452,17 @@ static int parse_seconds(long long *out, const char *s)
 
 /* ---- Verification ------------------------------------------------------- */
 
-/* What the headers say, checked for form before the body is touched. */
+/*
+ * What the headers and the secret say, checked for form before the body is
+ * touched. Owns the Standard Webhooks key (plan_free()).
+ */
 typedef struct {
 	int has_flock;
 	int has_standard;
 	uint8_t flock_sig[FLOCK__SHA256_LEN];
 	long long standard_ts_s;
+	uint8_t *standard_key;
+	size_t standard_key_len;
 	long long now_ms;
 } verify_plan;
 
@@ -508,11 +513,8 @@ static int plan_standard(verify_plan *plan, const flock_webhook_params *p)
 	return 0;
 }
 
-static int plan_verify(verify_plan *plan, const flock_webhook_params *p)
+static int plan_args(const flock_webhook_params *p)
 {
-	int rc;
-
-	memset(plan, 0, sizeof(*plan));
 	if (p->version != FLOCK_WEBHOOK_PARAMS_VERSION)
 		return flock__error_set(FLOCK_EINVAL,
 		                        "params->version is %u, expected %d",
@@ -525,8 +527,17 @@ static int plan_verify(verify_plan *plan, const flock_webhook_params *p)
 		return flock__error_set(FLOCK_EINVAL,
 		                        "max_age_ms and now_ms must not be "
 		                        "negative");
-	if (p->secret[0] == '\0')
-		return flock__error_set(FLOCK_ESECRET, "secret is empty");
+	return 0;
+}
+
+/* Arguments, then header forms, then the secret (docs in webhooks.h). */
+static int plan_verify(verify_plan *plan, const flock_webhook_params *p)
+{
+	int rc;
+
+	memset(plan, 0, sizeof(*plan));
+	if ((rc = plan_args(p)) != 0)
+		return rc;
 	if (given(p->signature) && (rc = plan_flock(plan, p->signature)) != 0)
 		return rc;
 	if ((given(p->webhook_id) || given(p->webhook_timestamp) ||
@@ -537,8 +548,20 @@ static int plan_verify(verify_plan *plan, const flock_webhook_params *p)
 		return flock__error_set(FLOCK_ESIG_MISSING,
 		                        "no signature: neither X-Flock-Signature "
 		                        "nor webhook-signature was given");
+	if (p->secret[0] == '\0')
+		return flock__error_set(FLOCK_ESECRET, "secret is empty");
+	if (plan->has_standard &&
+	    (rc = standard_key(&plan->standard_key, &plan->standard_key_len,
+	                       p->secret)) != 0)
+		return rc;
 	plan->now_ms = p->now_ms != 0 ? p->now_ms : (long long)flock__now_ms();
 	return 0;
+}
+
+static void plan_free(verify_plan *plan)
+{
+	key_free(plan->standard_key, plan->standard_key_len);
+	plan->standard_key = NULL;
 }
 
 /* Both values are non-negative, so the differences cannot overflow. */
@@ -572,8 +595,7 @@ static int verify_flock(const verify_plan *plan, const flock_webhook_params *p,
 		return flock__error_set(FLOCK_ESIG_MISMATCH,
 		                        "X-Flock-Signature does not match the "
 		                        "payload and secret");
-	return check_age(env->timestamp_ms, plan, p->max_age_ms,
-	                 "the payload timestamp");
+	return 0;
 }
 
 /* Any one v1 item that matches passes; other versions are ignored. */
@@ -597,32 +619,39 @@ static int verify_standard(const verify_plan *plan,
                            const flock_webhook_params *p, const envelope *env)
 {
 	uint8_t mac[FLOCK__SHA256_LEN];
-	uint8_t *key = NULL;
-	size_t key_len = 0;
-	int rc = standard_key(&key, &key_len, p->secret);
+	int rc = standard_mac(mac, plan->standard_key, plan->standard_key_len,
+	                      p->webhook_id, p->webhook_timestamp, p->payload,
+	                      p->payload_len);
 
 	if (rc != 0)
 		return rc;
-	rc = standard_mac(mac, key, key_len, p->webhook_id,
-	                  p->webhook_timestamp, p->payload, p->payload_len);
-	if (rc != 0)
-		goto done;
-	if (!standard_matches(mac, p->webhook_signature)) {
-		rc = flock__error_set(FLOCK_ESIG_MISMATCH,
-		                      "no webhook-signature v1 item matches the "
-		                      "payload and secret");
-		goto done;
-	}
-	if (strcmp(p->webhook_id, env->id) != 0) {
-		rc = flock__error_set(FLOCK_ESIG_MISMATCH,
-		                      "webhook-id does not match the payload "
-		                      "\"id\"");
-		goto done;
-	}
-	rc = check_age(plan->standard_ts_s * 1000, plan, p->max_age_ms,
-	               "webhook-timestamp");
-done:
-	key_free(key, key_len);
+	if (!standard_matches(mac, p->webhook_signature))
+		return flock__error_set(FLOCK_ESIG_MISMATCH,
+		                        "no webhook-signature v1 item matches "
+		                        "the payload and secret");
+	if (strcmp(p->webhook_id, env->id) != 0)
+		return flock__error_set(FLOCK_ESIG_MISMATCH,
+		                        "webhook-id does not match the payload "
+		                        "\"id\"");
+	return 0;
+}
+
+/* Signatures first, so a stale forgery is reported as a forgery. */
+static int verify_all(const verify_plan *plan, const flock_webhook_params *p,
+                      const envelope *env)
+{
+	int rc = 0;
+
+	if (plan->has_flock)
+		rc = verify_flock(plan, p, env);
+	if (rc == 0 && plan->has_standard)
+		rc = verify_standard(plan, p, env);
+	if (rc == 0 && plan->has_flock)
+		rc = check_age(env->timestamp_ms, plan, p->max_age_ms,
+		               "the payload timestamp");
+	if (rc == 0 && plan->has_standard)
+		rc = check_age(plan->standard_ts_s * 1000, plan, p->max_age_ms,
+		               "webhook-timestamp");
 	return rc;
 }
 
@@ -660,15 +689,13 @@ int flock_webhooks_construct_event(flock_event **out,
 	if (params == NULL)
 		return flock__error_set(FLOCK_EINVAL, "params is NULL");
 	rc = plan_verify(&plan, params);
-	if (rc != 0)
-		return rc;
-	rc = envelope_parse(&env, params->payload, params->payload_len);
-	if (rc == 0 && plan.has_flock)
-		rc = verify_flock(&plan, params, &env);
-	if (rc == 0 && plan.has_standard)
-		rc = verify_standard(&plan, params, &env);
+	if (rc == 0)
+		rc = envelope_parse(&env, params->payload, params->payload_len);
+	if (rc == 0)
+		rc = verify_all(&plan, params, &env);
 	if (rc == 0)
 		rc = event_new(out, &env);
+	plan_free(&plan);
 	envelope_free(&env);
 	return rc;
 }
