@@ -1,0 +1,1443 @@
+/*
+ * flockd storage on SQLite: schema, migrations, cached prepared statements
+ * and the row-to-JSON mapping. The only file that knows SQL.
+ *
+ * Rows become wire objects by their column aliases: a plain alias is the
+ * JSON field; "@x" is a millisecond timestamp shown as ISO 8601; "?x" an
+ * integer shown as a boolean; "{x" JSON text parsed into field x; "*" JSON
+ * object text whose members are merged into the object.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "common/ids.h"
+#include "store.h"
+
+/* ---- schema ---------------------------------------------------------- */
+
+/* Each entry moves the schema from version i to i+1 (PRAGMA user_version).
+ * Never edit a released entry; append a new one. */
+static const char *const migrations[] = {
+        "CREATE TABLE orgs(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL);"
+        "CREATE TABLE apps(id TEXT PRIMARY KEY,"
+        " org_id TEXT NOT NULL REFERENCES orgs(id), name TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " deleted_at INTEGER);"
+        "CREATE TABLE api_keys(id TEXT PRIMARY KEY,"
+        " app_id TEXT REFERENCES apps(id), org_id TEXT NOT NULL,"
+        " kind INTEGER NOT NULL, environment TEXT NOT NULL DEFAULT '',"
+        " hash BLOB NOT NULL UNIQUE, prefix TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " revoked_at INTEGER);"
+        "CREATE INDEX api_keys_app ON api_keys(app_id);"
+        "CREATE TABLE customers(id TEXT PRIMARY KEY,"
+        " app_id TEXT NOT NULL REFERENCES apps(id),"
+        " external_id TEXT NOT NULL, email TEXT, name TEXT,"
+        " referral_code TEXT NOT NULL, referred_by_id TEXT,"
+        " referred_by_referral_id TEXT, referred_in_campaign_id TEXT,"
+        " visited INTEGER NOT NULL DEFAULT 0,"
+        " converted INTEGER NOT NULL DEFAULT 0,"
+        " custom_properties TEXT NOT NULL DEFAULT '{}',"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " deleted_at INTEGER,"
+        " UNIQUE(app_id, external_id), UNIQUE(app_id, referral_code));"
+        "CREATE TABLE campaigns(id TEXT PRIMARY KEY,"
+        " app_id TEXT NOT NULL REFERENCES apps(id),"
+        " environment TEXT NOT NULL, name TEXT NOT NULL,"
+        " is_live INTEGER NOT NULL DEFAULT 0,"
+        " reward_hold_days INTEGER NOT NULL DEFAULT 0,"
+        " starts_at INTEGER, ends_at INTEGER, last_ping_at INTEGER,"
+        " last_ping_origin TEXT, extra TEXT NOT NULL DEFAULT '{}',"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " deleted_at INTEGER);"
+        "CREATE INDEX campaigns_app ON campaigns(app_id, environment);"
+        /* At most one live campaign per application and environment. */
+        "CREATE UNIQUE INDEX campaigns_one_live ON campaigns(app_id,"
+        " environment) WHERE is_live = 1;"
+        "CREATE TABLE campaign_rewards(id TEXT PRIMARY KEY,"
+        " app_id TEXT NOT NULL, campaign_id TEXT NOT NULL"
+        " REFERENCES campaigns(id), party TEXT NOT NULL,"
+        " lim INTEGER, limit_unit TEXT, limit_interval TEXT,"
+        " terms TEXT NOT NULL DEFAULT '{}',"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " deleted_at INTEGER);"
+        "CREATE INDEX campaign_rewards_campaign ON"
+        " campaign_rewards(campaign_id);"
+        "CREATE TABLE checkpoints(id TEXT PRIMARY KEY,"
+        " app_id TEXT NOT NULL, campaign_id TEXT NOT NULL"
+        " REFERENCES campaigns(id), name TEXT NOT NULL,"
+        " trigger_kind TEXT NOT NULL, placement_id TEXT,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " deleted_at INTEGER, UNIQUE(campaign_id, name));"
+        "CREATE INDEX checkpoints_app ON checkpoints(app_id);"
+        "CREATE TABLE referrals(id TEXT PRIMARY KEY,"
+        " app_id TEXT NOT NULL, environment TEXT NOT NULL,"
+        " campaign_id TEXT NOT NULL REFERENCES campaigns(id),"
+        " referrer_id TEXT NOT NULL REFERENCES customers(id),"
+        " referee_id TEXT NOT NULL REFERENCES customers(id),"
+        " status TEXT NOT NULL, suspected_frauds TEXT,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " deleted_at INTEGER, UNIQUE(campaign_id, referee_id));"
+        "CREATE INDEX referrals_referrer ON referrals(referrer_id,"
+        " created_at);"
+        "CREATE INDEX referrals_app ON referrals(app_id, created_at);"
+        "CREATE TABLE rewards(id TEXT PRIMARY KEY,"
+        " app_id TEXT NOT NULL, environment TEXT NOT NULL,"
+        " campaign_id TEXT NOT NULL, campaign_reward_id TEXT NOT NULL,"
+        " referral_id TEXT NOT NULL REFERENCES referrals(id),"
+        " customer_id TEXT NOT NULL, party TEXT NOT NULL,"
+        " terms TEXT NOT NULL DEFAULT '{}', status TEXT NOT NULL,"
+        " available_at INTEGER NOT NULL,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " deleted_at INTEGER,"
+        /* Exactly once: the database, not a prior read, refuses a second
+         * grant of one campaign reward for one referral. */
+        " UNIQUE(referral_id, campaign_reward_id));"
+        "CREATE INDEX rewards_limit ON rewards(campaign_reward_id,"
+        " customer_id, created_at);"
+        "CREATE INDEX rewards_app ON rewards(app_id, created_at);"
+        "CREATE INDEX rewards_due ON rewards(available_at)"
+        " WHERE status = 'pending';"
+        "CREATE TABLE checkpoint_events(id TEXT PRIMARY KEY,"
+        " app_id TEXT NOT NULL, environment TEXT NOT NULL,"
+        " customer_id TEXT NOT NULL, name TEXT NOT NULL, properties TEXT,"
+        " created_at INTEGER NOT NULL);"
+        "CREATE INDEX checkpoint_events_customer ON"
+        " checkpoint_events(customer_id, name, environment);"
+        "CREATE TABLE outbox(seq INTEGER PRIMARY KEY,"
+        " id TEXT NOT NULL UNIQUE, app_id TEXT NOT NULL,"
+        " environment TEXT NOT NULL, name TEXT NOT NULL,"
+        " timestamp INTEGER NOT NULL, body TEXT NOT NULL);"
+        "CREATE INDEX outbox_app ON outbox(app_id, seq);"
+        "CREATE TABLE webhook_endpoints(id TEXT PRIMARY KEY,"
+        " app_id TEXT NOT NULL, url TEXT NOT NULL, events TEXT,"
+        " environment TEXT, secret TEXT NOT NULL,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " deleted_at INTEGER);"
+        "CREATE INDEX webhook_endpoints_app ON webhook_endpoints(app_id);"
+        "CREATE TABLE idempotency(app_id TEXT NOT NULL, key TEXT NOT NULL,"
+        " body_hash BLOB NOT NULL, status INTEGER NOT NULL,"
+        " response TEXT NOT NULL, created_at INTEGER NOT NULL,"
+        " PRIMARY KEY(app_id, key)) WITHOUT ROWID;"
+        "CREATE INDEX idempotency_age ON idempotency(created_at);",
+};
+
+#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+/* ---- statements ------------------------------------------------------ */
+
+#define ORG_OF(t) "(SELECT org_id FROM apps WHERE id = " t ".app_id)"
+#define STAMPS(t)                                                            \
+	t ".created_at AS \"@createdAt\", " t ".updated_at AS \"@updatedAt\", " \
+	  t ".deleted_at AS \"@deletedAt\""
+
+#define CUSTOMER_COLS                                                        \
+	"SELECT c.id AS id, " ORG_OF("c") " AS organizationId,"             \
+	" c.app_id AS applicationId, c.external_id AS externalUserId,"      \
+	" c.email AS email, c.name AS name, c.referral_code AS referralCode," \
+	" (SELECT json_object('id', r.id, 'externalUserId', r.external_id,"  \
+	" 'email', r.email, 'name', r.name) FROM customers r"               \
+	" WHERE r.id = c.referred_by_id) AS \"{referredBy\","               \
+	" c.referred_by_id AS referredById,"                                \
+	" c.referred_by_referral_id AS referredByReferralId,"               \
+	" c.referred_in_campaign_id AS referredInCampaignId,"               \
+	" c.visited AS visitedReferralsCount,"                              \
+	" c.converted AS convertedReferralsCount,"                          \
+	" c.custom_properties AS \"{customProperties\", " STAMPS("c")       \
+	" FROM customers c "
+
+#define CAMPAIGN_COLS                                                        \
+	"SELECT k.id AS id, " ORG_OF("k") " AS organizationId,"             \
+	" k.app_id AS applicationId, k.name AS name,"                       \
+	" k.environment AS environment, k.is_live AS \"?isLive\","          \
+	" k.extra AS \"*\", k.last_ping_at AS \"@lastPingAt\","             \
+	" k.last_ping_origin AS lastPingOrigin,"                            \
+	" k.starts_at AS \"@startsAt\", k.ends_at AS \"@endsAt\","          \
+	" k.reward_hold_days AS rewardHoldDays, " STAMPS("k")               \
+	" FROM campaigns k "
+
+#define CREWARD_COLS                                                         \
+	"SELECT w.id AS id, " ORG_OF("w") " AS organizationId,"             \
+	" w.app_id AS applicationId, w.campaign_id AS campaignId,"          \
+	" w.terms AS \"*\", w.party AS party, w.lim AS \"limit\","          \
+	" w.limit_unit AS limitUnit, w.limit_interval AS limitInterval, "   \
+	  STAMPS("w") " FROM campaign_rewards w "
+
+#define CHECKPOINT_COLS                                                      \
+	"SELECT p.id AS id, " ORG_OF("p") " AS organizationId,"             \
+	" p.app_id AS applicationId, p.campaign_id AS campaignId,"          \
+	" p.name AS checkpointName, p.trigger_kind AS \"trigger\","         \
+	" p.placement_id AS placementId, " STAMPS("p")                      \
+	" FROM checkpoints p "
+
+#define REFERRAL_COLS                                                        \
+	"SELECT f.id AS id, " ORG_OF("f") " AS organizationId,"             \
+	" f.app_id AS applicationId, f.campaign_id AS campaignId,"          \
+	" f.referrer_id AS referrerId, f.referee_id AS refereeId,"          \
+	" f.status AS status, f.suspected_frauds AS \"{suspectedFrauds\","  \
+	" f.environment AS environment, " STAMPS("f") " FROM referrals f "
+
+/* ?9 is "now": the status of a pending reward past its hold reads as
+ * approved even before the writer promotes it. */
+#define REWARD_COLS                                                          \
+	"SELECT d.id AS id, " ORG_OF("d") " AS organizationId,"             \
+	" d.app_id AS applicationId, d.campaign_id AS campaignId,"          \
+	" d.campaign_reward_id AS campaignRewardId,"                        \
+	" d.referral_id AS referralId, d.customer_id AS customerId,"        \
+	" d.party AS party, d.terms AS \"*\","                              \
+	" CASE WHEN d.status = 'pending' AND d.available_at <= ?9"          \
+	" THEN 'approved' ELSE d.status END AS status,"                     \
+	" d.available_at AS \"@availableAt\", d.environment AS environment, " \
+	  STAMPS("d") " FROM rewards d "
+
+#define KEY_COLS                                                             \
+	"SELECT y.id AS id, y.org_id AS organizationId,"                    \
+	" y.app_id AS applicationId, CASE y.kind WHEN 1 THEN 'service'"     \
+	" WHEN 2 THEN 'public' ELSE 'admin' END AS kind,"                   \
+	" NULLIF(y.environment, '') AS environment, y.prefix AS prefix,"    \
+	" y.revoked_at AS \"@revokedAt\", y.created_at AS \"@createdAt\","  \
+	" y.updated_at AS \"@updatedAt\", NULL AS deletedAt FROM api_keys y "
+
+#define APP_COLS                                                             \
+	"SELECT a.id AS id, a.org_id AS organizationId, a.id AS"           \
+	" applicationId, a.name AS name, " STAMPS("a") " FROM apps a "
+
+#define WEBHOOK_COLS                                                         \
+	"SELECT h.id AS id, " ORG_OF("h") " AS organizationId,"             \
+	" h.app_id AS applicationId, h.url AS url, h.events AS \"{events\"," \
+	" h.environment AS environment, " STAMPS("h")                       \
+	" FROM webhook_endpoints h "
+
+#define PAGE " LIMIT ?7 OFFSET ?8"
+
+enum {
+	S_BEGIN_R, S_BEGIN_W, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE,
+	S_ROLLBACK_TO, S_PING,
+	S_ORG_INSERT, S_APP_INSERT, S_APP_GET, S_APP_LIST, S_APP_COUNT,
+	S_KEY_INSERT, S_KEY_AUTH, S_KEY_GET, S_KEY_LIST, S_KEY_COUNT,
+	S_KEY_REVOKE,
+	S_CUS_BY_ID, S_CUS_BY_EXT, S_CUS_BY_CODE, S_CUS_INSERT, S_CUS_UPDATE,
+	S_CUS_REFERRED, S_CUS_COUNT, S_CUS_ERASE, S_CUS_LIST, S_CUS_TOTAL,
+	S_CMP_INSERT, S_CMP_UPDATE, S_CMP_GET, S_CMP_LIVE, S_CMP_LIST,
+	S_CMP_UNLIVE_OTHERS, S_CMP_SET_LIVE, S_CMP_PING,
+	S_CRW_INSERT, S_CRW_GET, S_CRW_OF,
+	S_CHK_INSERT, S_CHK_GET, S_CHK_FIND, S_CHK_LIST,
+	S_REF_INSERT, S_REF_UPDATE, S_REF_GET, S_REF_FIND, S_REF_BY_REFERRER,
+	S_REF_COUNT_SINCE, S_REF_LIST, S_REF_TOTAL,
+	S_RWD_INSERT, S_RWD_GET, S_RWD_COUNT_SINCE, S_RWD_TRANSITION,
+	S_RWD_LIST, S_RWD_TOTAL, S_RWD_DUE,
+	S_EVT_INSERT, S_EVT_SEEN,
+	S_OUT_INSERT, S_OUT_LIST, S_OUT_TOTAL,
+	S_WH_INSERT, S_WH_GET, S_WH_DELETE, S_WH_LIST, S_WH_TOTAL, S_WH_WANTS,
+	S_IDEM_GET, S_IDEM_PUT, S_IDEM_PURGE,
+	S_COUNT
+};
+
+static const char *const sql[S_COUNT] = {
+        [S_BEGIN_R] = "BEGIN",
+        [S_BEGIN_W] = "BEGIN IMMEDIATE",
+        [S_COMMIT] = "COMMIT",
+        [S_ROLLBACK] = "ROLLBACK",
+        [S_SAVEPOINT] = "SAVEPOINT job",
+        [S_RELEASE] = "RELEASE job",
+        [S_ROLLBACK_TO] = "ROLLBACK TO job",
+        [S_PING] = "SELECT 1",
+
+        [S_ORG_INSERT] = "INSERT INTO orgs(id, name, created_at)"
+                         " VALUES(?1, ?2, ?3)",
+        [S_APP_INSERT] = "INSERT INTO apps(id, org_id, name, created_at,"
+                         " updated_at) VALUES(?1, ?2, ?3, ?4, ?4)",
+        [S_APP_GET] = APP_COLS "WHERE a.id = ?1",
+        [S_APP_LIST] = APP_COLS "WHERE (?1 IS NULL OR a.id = ?1)"
+                                " ORDER BY a.id" PAGE,
+        [S_APP_COUNT] = "SELECT count(*) FROM apps WHERE"
+                        " (?1 IS NULL OR id = ?1)",
+
+        [S_KEY_INSERT] = "INSERT INTO api_keys(id, app_id, org_id, kind,"
+                         " environment, hash, prefix, created_at,"
+                         " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                         " ?8, ?8)",
+        [S_KEY_AUTH] = "SELECT id, ifnull(app_id, ''), org_id, kind,"
+                       " environment, hash FROM api_keys WHERE hash = ?1"
+                       " AND revoked_at IS NULL",
+        [S_KEY_GET] = KEY_COLS "WHERE y.app_id = ?1 AND y.id = ?2",
+        [S_KEY_LIST] = KEY_COLS "WHERE y.app_id = ?1 ORDER BY y.id" PAGE,
+        [S_KEY_COUNT] = "SELECT count(*) FROM api_keys WHERE app_id = ?1",
+        [S_KEY_REVOKE] = "UPDATE api_keys SET revoked_at = ?3,"
+                         " updated_at = ?3 WHERE app_id = ?1 AND id = ?2",
+
+        [S_CUS_BY_ID] = CUSTOMER_COLS "WHERE c.app_id = ?1 AND c.id = ?2",
+        [S_CUS_BY_EXT] = CUSTOMER_COLS
+        "WHERE c.app_id = ?1 AND c.external_id = ?2",
+        [S_CUS_BY_CODE] = CUSTOMER_COLS
+        "WHERE c.app_id = ?1 AND c.referral_code = ?2"
+        " AND c.deleted_at IS NULL",
+        [S_CUS_INSERT] = "INSERT INTO customers(id, app_id, external_id,"
+                         " email, name, referral_code, custom_properties,"
+                         " created_at, updated_at) VALUES(?1, ?2, ?3, ?4,"
+                         " ?5, ?6, ifnull(?7, '{}'), ?8, ?8)",
+        [S_CUS_UPDATE] = "UPDATE customers SET email = ifnull(?3, email),"
+                         " name = ifnull(?4, name), custom_properties ="
+                         " ifnull(?5, custom_properties), updated_at = ?6"
+                         " WHERE app_id = ?1 AND id = ?2",
+        [S_CUS_REFERRED] = "UPDATE customers SET referred_by_id = ?3,"
+                           " referred_by_referral_id = ?4,"
+                           " referred_in_campaign_id = ?5, updated_at = ?6"
+                           " WHERE app_id = ?1 AND id = ?2",
+        [S_CUS_COUNT] = "UPDATE customers SET visited = visited + ?3,"
+                        " converted = converted + ?4, updated_at = ?5"
+                        " WHERE app_id = ?1 AND id = ?2",
+        [S_CUS_ERASE] = "UPDATE customers SET email = NULL, name = NULL,"
+                        " custom_properties = '{}', deleted_at = ?3,"
+                        " updated_at = ?3 WHERE app_id = ?1 AND id = ?2",
+        [S_CUS_LIST] = CUSTOMER_COLS "WHERE c.app_id = ?1"
+                                     " ORDER BY c.id DESC" PAGE,
+        [S_CUS_TOTAL] = "SELECT count(*) FROM customers WHERE app_id = ?1",
+
+        [S_CMP_INSERT] = "INSERT INTO campaigns(id, app_id, environment,"
+                         " name, reward_hold_days, starts_at, ends_at,"
+                         " extra, created_at, updated_at) VALUES(?1, ?2,"
+                         " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        [S_CMP_UPDATE] = "UPDATE campaigns SET name = ?4,"
+                         " reward_hold_days = ?5, starts_at = ?6,"
+                         " ends_at = ?7, extra = ?8, updated_at = ?9"
+                         " WHERE app_id = ?2 AND id = ?1",
+        [S_CMP_GET] = CAMPAIGN_COLS "WHERE k.app_id = ?1 AND k.id = ?2"
+                                    " AND k.deleted_at IS NULL",
+        [S_CMP_LIVE] = CAMPAIGN_COLS "WHERE k.app_id = ?1 AND"
+                                     " k.environment = ?2 AND k.is_live = 1",
+        [S_CMP_LIST] = CAMPAIGN_COLS "WHERE k.app_id = ?1 AND (?2 IS NULL"
+                                     " OR k.environment = ?2) AND"
+                                     " k.deleted_at IS NULL ORDER BY k.id",
+        [S_CMP_UNLIVE_OTHERS] = "UPDATE campaigns SET is_live = 0,"
+                                " updated_at = ?3 WHERE app_id = ?1 AND"
+                                " is_live = 1 AND environment = (SELECT"
+                                " environment FROM campaigns WHERE id = ?2)"
+                                " AND id <> ?2",
+        [S_CMP_SET_LIVE] = "UPDATE campaigns SET is_live = ?3,"
+                           " updated_at = ?4 WHERE app_id = ?1 AND id = ?2",
+        [S_CMP_PING] = "UPDATE campaigns SET last_ping_at = ?3,"
+                       " last_ping_origin = ?4 WHERE app_id = ?1 AND"
+                       " id = ?2 AND deleted_at IS NULL",
+
+        [S_CRW_INSERT] = "INSERT INTO campaign_rewards(id, app_id,"
+                         " campaign_id, party, lim, limit_unit,"
+                         " limit_interval, terms, created_at, updated_at)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        [S_CRW_GET] = CREWARD_COLS "WHERE w.app_id = ?1 AND w.id = ?2",
+        [S_CRW_OF] = CREWARD_COLS "WHERE w.campaign_id = ?1 AND"
+                                  " w.deleted_at IS NULL ORDER BY w.id",
+
+        [S_CHK_INSERT] = "INSERT INTO checkpoints(id, app_id, campaign_id,"
+                         " name, trigger_kind, placement_id, created_at,"
+                         " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                         " ?7)",
+        [S_CHK_GET] = CHECKPOINT_COLS "WHERE p.app_id = ?1 AND p.id = ?2",
+        [S_CHK_FIND] = CHECKPOINT_COLS "WHERE p.app_id = ?1 AND"
+                                       " p.campaign_id = ?2 AND p.name = ?3"
+                                       " AND p.deleted_at IS NULL",
+        [S_CHK_LIST] = CHECKPOINT_COLS "WHERE p.app_id = ?1 AND (?2 IS NULL"
+                                       " OR p.campaign_id = ?2) AND"
+                                       " p.deleted_at IS NULL ORDER BY p.id",
+
+        [S_REF_INSERT] = "INSERT INTO referrals(id, app_id, environment,"
+                         " campaign_id, referrer_id, referee_id, status,"
+                         " suspected_frauds, created_at, updated_at)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        [S_REF_UPDATE] = "UPDATE referrals SET referrer_id ="
+                         " ifnull(?3, referrer_id), status = ?4,"
+                         " suspected_frauds = ?5, updated_at = ?6"
+                         " WHERE app_id = ?1 AND id = ?2",
+        [S_REF_GET] = REFERRAL_COLS "WHERE f.app_id = ?1 AND f.id = ?2",
+        [S_REF_FIND] = REFERRAL_COLS "WHERE f.app_id = ?1 AND"
+                                     " f.campaign_id = ?2 AND"
+                                     " f.referee_id = ?3",
+        [S_REF_BY_REFERRER] = REFERRAL_COLS "WHERE f.app_id = ?1 AND"
+                                            " f.campaign_id = ?2 AND"
+                                            " f.referrer_id = ?3 ORDER BY"
+                                            " f.id DESC LIMIT ?7",
+        [S_REF_COUNT_SINCE] = "SELECT count(*) FROM referrals WHERE"
+                              " app_id = ?1 AND referrer_id = ?2 AND"
+                              " created_at >= ?3",
+        [S_REF_LIST] = REFERRAL_COLS "WHERE f.app_id = ?1 AND (?2 IS NULL"
+                                     " OR f.campaign_id = ?2) AND (?3 IS"
+                                     " NULL OR f.status = ?3) AND (?4 IS"
+                                     " NULL OR f.environment = ?4)"
+                                     " ORDER BY f.id DESC" PAGE,
+        [S_REF_TOTAL] = "SELECT count(*) FROM referrals f WHERE"
+                        " f.app_id = ?1 AND (?2 IS NULL OR f.campaign_id ="
+                        " ?2) AND (?3 IS NULL OR f.status = ?3) AND (?4 IS"
+                        " NULL OR f.environment = ?4)",
+
+        [S_RWD_INSERT] = "INSERT INTO rewards(id, app_id, environment,"
+                         " campaign_id, campaign_reward_id, referral_id,"
+                         " customer_id, party, terms, status, available_at,"
+                         " created_at, updated_at) VALUES(?1, ?2, ?3, ?4,"
+                         " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)"
+                         " ON CONFLICT(referral_id, campaign_reward_id)"
+                         " DO NOTHING",
+        [S_RWD_GET] = REWARD_COLS "WHERE d.app_id = ?1 AND d.id = ?2",
+        [S_RWD_COUNT_SINCE] = "SELECT count(*) FROM rewards WHERE"
+                              " campaign_reward_id = ?2 AND customer_id ="
+                              " ?3 AND app_id = ?1 AND created_at >= ?4 AND"
+                              " status NOT IN ('revoked', 'rejected')",
+        /* ?4 is a comma-separated list of the statuses moved from. */
+        [S_RWD_TRANSITION] = "UPDATE rewards SET status = ?5,"
+                             " updated_at = ?3 WHERE app_id = ?1 AND"
+                             " id = ?2 AND instr(',' || ?4 || ',', ','"
+                             " || CASE WHEN status = 'pending' AND"
+                             " available_at <= ?3 THEN 'approved' ELSE"
+                             " status END || ',') > 0",
+        [S_RWD_LIST] = REWARD_COLS "WHERE d.app_id = ?1 AND (?2 IS NULL OR"
+                                   " (CASE WHEN d.status = 'pending' AND"
+                                   " d.available_at <= ?9 THEN 'approved'"
+                                   " ELSE d.status END) = ?2) AND (?3 IS"
+                                   " NULL OR d.environment = ?3) AND (?4"
+                                   " IS NULL OR d.customer_id = ?4)"
+                                   " ORDER BY d.id DESC" PAGE,
+        [S_RWD_TOTAL] = "SELECT count(*) FROM rewards d WHERE d.app_id = ?1"
+                        " AND (?2 IS NULL OR (CASE WHEN d.status ="
+                        " 'pending' AND d.available_at <= ?9 THEN"
+                        " 'approved' ELSE d.status END) = ?2) AND (?3 IS"
+                        " NULL OR d.environment = ?3) AND (?4 IS NULL OR"
+                        " d.customer_id = ?4)",
+        [S_RWD_DUE] = REWARD_COLS "WHERE d.status = 'pending' AND"
+                                  " d.available_at <= ?9 ORDER BY"
+                                  " d.available_at LIMIT ?7",
+
+        [S_EVT_INSERT] = "INSERT INTO checkpoint_events(id, app_id,"
+                         " environment, customer_id, name, properties,"
+                         " created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [S_EVT_SEEN] = "SELECT 1 FROM checkpoint_events WHERE"
+                       " customer_id = ?3 AND name = ?4 AND environment = ?2"
+                       " AND app_id = ?1 LIMIT 1",
+
+        [S_OUT_INSERT] = "INSERT INTO outbox(id, app_id, environment, name,"
+                         " timestamp, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+        [S_OUT_LIST] = "SELECT o.body AS \"*\" FROM outbox o WHERE"
+                       " o.app_id = ?1 AND (?2 IS NULL OR o.environment ="
+                       " ?2) AND (?3 IS NULL OR o.name = ?3) ORDER BY"
+                       " o.seq DESC" PAGE,
+        [S_OUT_TOTAL] = "SELECT count(*) FROM outbox o WHERE o.app_id = ?1"
+                        " AND (?2 IS NULL OR o.environment = ?2) AND (?3 IS"
+                        " NULL OR o.name = ?3)",
+
+        [S_WH_INSERT] = "INSERT INTO webhook_endpoints(id, app_id, url,"
+                        " events, environment, secret, created_at,"
+                        " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+                        " ?7)",
+        [S_WH_GET] = WEBHOOK_COLS "WHERE h.app_id = ?1 AND h.id = ?2",
+        [S_WH_DELETE] = "UPDATE webhook_endpoints SET deleted_at = ?3,"
+                        " updated_at = ?3 WHERE app_id = ?1 AND id = ?2"
+                        " AND deleted_at IS NULL",
+        [S_WH_LIST] = WEBHOOK_COLS "WHERE h.app_id = ?1 AND"
+                                   " h.deleted_at IS NULL ORDER BY h.id"
+                                   PAGE,
+        [S_WH_TOTAL] = "SELECT count(*) FROM webhook_endpoints WHERE"
+                       " app_id = ?1 AND deleted_at IS NULL",
+        [S_WH_WANTS] = "SELECT 1 FROM webhook_endpoints, json_each(events)"
+                       " j WHERE app_id = ?1 AND deleted_at IS NULL AND"
+                       " j.value = ?2 LIMIT 1",
+
+        [S_IDEM_GET] = "SELECT body_hash, status, response FROM idempotency"
+                       " WHERE app_id = ?1 AND key = ?2",
+        [S_IDEM_PUT] = "INSERT INTO idempotency(app_id, key, body_hash,"
+                       " status, response, created_at) VALUES(?1, ?2, ?3,"
+                       " ?4, ?5, ?6)",
+        [S_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_at < ?1",
+};
+
+/* ---- connections ----------------------------------------------------- */
+
+struct fd_conn {
+	sqlite3 *db;
+	sqlite3_stmt *st[S_COUNT];
+	fd_conn *next_free;
+};
+
+struct fd_store {
+	fd_conn writer;
+	fd_conn *readers;
+	int nreaders;
+	fd_conn *free_readers;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int version;
+};
+
+static int conn_open(fd_conn *c, const char *path, int write, char *err,
+                     size_t errlen)
+{
+	int flags = write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+	                  : SQLITE_OPEN_READWRITE;
+	const char *setup =
+	        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	        " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+	char *msg = NULL;
+
+	memset(c, 0, sizeof(*c));
+	flags |= SQLITE_OPEN_NOMUTEX;
+	if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK)
+		goto fail;
+	/* Read connections cannot change the journal mode; the writer sets
+	 * it once and it is persistent in the file. */
+	if (!write)
+		setup = "PRAGMA query_only=1; PRAGMA busy_timeout=10000;";
+	if (sqlite3_exec(c->db, setup, NULL, NULL, &msg) != SQLITE_OK)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", path,
+	         msg ? msg : c->db ? sqlite3_errmsg(c->db) : "out of memory");
+	sqlite3_free(msg);
+	sqlite3_close(c->db);
+	c->db = NULL;
+	return -1;
+}
+
+static void conn_close(fd_conn *c)
+{
+	int i;
+
+	for (i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close(c->db);
+	c->db = NULL;
+}
+
+static int migrate(fd_store *s, char *err, size_t errlen)
+{
+	sqlite3 *db = s->writer.db;
+	sqlite3_stmt *st = NULL;
+	char *msg = NULL, pragma[64];
+	int v = 0;
+	size_t i;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		goto fail;
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (v > (int)NMIGRATIONS) {
+		snprintf(err, errlen, "schema version %d is newer than this"
+		         " flockd (%d)", v, (int)NMIGRATIONS);
+		return -1;
+	}
+	for (i = (size_t)v; i < NMIGRATIONS; i++) {
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%zu;",
+		         i + 1);
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) ||
+		    sqlite3_exec(db, migrations[i], NULL, NULL, &msg) ||
+		    sqlite3_exec(db, pragma, NULL, NULL, &msg) ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, &msg)) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			goto fail;
+		}
+	}
+	s->version = (int)NMIGRATIONS;
+	return 0;
+fail:
+	snprintf(err, errlen, "migration: %s", msg ? msg : sqlite3_errmsg(db));
+	sqlite3_free(msg);
+	sqlite3_finalize(st);
+	return -1;
+}
+
+int fd_store_open(fd_store **out, const char *path, int readers, char *err,
+                  size_t errlen)
+{
+	fd_store *s;
+	int i;
+
+	*out = NULL;
+	if (readers < 1)
+		readers = 1;
+	s = calloc(1, sizeof(*s));
+	if (!s || !(s->readers = calloc((size_t)readers, sizeof(fd_conn)))) {
+		snprintf(err, errlen, "out of memory");
+		free(s);
+		return -1;
+	}
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	if (conn_open(&s->writer, path, 1, err, errlen) < 0 ||
+	    migrate(s, err, errlen) < 0)
+		goto fail;
+	for (i = 0; i < readers; i++) {
+		if (conn_open(&s->readers[i], path, 0, err, errlen) < 0)
+			goto fail;
+		s->nreaders = i + 1;
+		s->readers[i].next_free = s->free_readers;
+		s->free_readers = &s->readers[i];
+	}
+	*out = s;
+	return 0;
+fail:
+	fd_store_close(s);
+	return -1;
+}
+
+void fd_store_close(fd_store *s)
+{
+	int i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nreaders; i++)
+		conn_close(&s->readers[i]);
+	if (s->writer.db) {
+		/* Fold the WAL back into the database on a clean stop. */
+		sqlite3_exec(s->writer.db, "PRAGMA wal_checkpoint(TRUNCATE)",
+		             NULL, NULL, NULL);
+		conn_close(&s->writer);
+	}
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s->readers);
+	free(s);
+}
+
+int fd_store_schema_version(fd_store *s)
+{
+	return s->version;
+}
+
+fd_conn *fd_store_writer(fd_store *s)
+{
+	return &s->writer;
+}
+
+fd_conn *fd_store_reader(fd_store *s)
+{
+	fd_conn *c;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->free_readers)
+		pthread_cond_wait(&s->cv, &s->mu);
+	c = s->free_readers;
+	s->free_readers = c->next_free;
+	pthread_mutex_unlock(&s->mu);
+	return c;
+}
+
+void fd_store_reader_done(fd_store *s, fd_conn *c)
+{
+	pthread_mutex_lock(&s->mu);
+	c->next_free = s->free_readers;
+	s->free_readers = c;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- statement helpers ----------------------------------------------- */
+
+static sqlite3_stmt *stmt(fd_conn *c, int id)
+{
+	if (!c->st[id] &&
+	    sqlite3_prepare_v3(c->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+	                       &c->st[id], NULL) != SQLITE_OK)
+		return NULL;
+	return c->st[id];
+}
+
+/*
+ * Bind parameters ?1, ?2... from fmt: 's' text (NULL binds NULL), 'i'
+ * int64, 'z' int64 where 0 binds NULL, 'b' 32-byte blob, '-' skip one
+ * position. Returns the statement, reset and bound, or NULL.
+ */
+static sqlite3_stmt *prep(fd_conn *c, int id, const char *fmt, ...)
+{
+	sqlite3_stmt *st = stmt(c, id);
+	va_list ap;
+	int i, rc = SQLITE_OK;
+	int64_t v;
+
+	if (!st)
+		return NULL;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	va_start(ap, fmt);
+	for (i = 1; *fmt && rc == SQLITE_OK; fmt++, i++) {
+		switch (*fmt) {
+		case 's':
+			rc = sqlite3_bind_text(st, i, va_arg(ap, const char *),
+			                       -1, SQLITE_STATIC);
+			break;
+		case 'i':
+			rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+			break;
+		case 'z':
+			v = va_arg(ap, int64_t);
+			rc = v ? sqlite3_bind_int64(st, i, v)
+			       : sqlite3_bind_null(st, i);
+			break;
+		case 'b':
+			rc = sqlite3_bind_blob(st, i, va_arg(ap, const void *),
+			                       32, SQLITE_STATIC);
+			break;
+		default:
+			break;
+		}
+	}
+	va_end(ap);
+	return rc == SQLITE_OK ? st : NULL;
+}
+
+/* Bind ?7 (limit), ?8 (offset), ?9 (now) where the statement has them. */
+static int bind_tail(sqlite3_stmt *st, long limit, long offset)
+{
+	int n;
+
+	if (!st)
+		return -1;
+	n = sqlite3_bind_parameter_count(st);
+	if ((n >= 7 && sqlite3_bind_int64(st, 7, limit)) ||
+	    (n >= 8 && sqlite3_bind_int64(st, 8, offset)) ||
+	    (n >= 9 && sqlite3_bind_int64(st, 9, flock__now_ms())))
+		return -1;
+	return 0;
+}
+
+/* Run a statement that returns no rows; FD_CONFLICT on a unique refusal. */
+static int exec_st(sqlite3_stmt *st)
+{
+	int rc;
+
+	if (!st)
+		return FD_ERR;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return FD_OK;
+	if (rc == SQLITE_CONSTRAINT)
+		return FD_CONFLICT;
+	return FD_ERR;
+}
+
+/* Like exec_st, but FD_NOTFOUND when no row changed. */
+static int change_st(fd_conn *c, sqlite3_stmt *st)
+{
+	int rc = exec_st(st);
+
+	if (rc == FD_OK && sqlite3_changes(c->db) == 0)
+		return FD_NOTFOUND;
+	return rc;
+}
+
+static int set_column(json_t *obj, sqlite3_stmt *st, int i)
+{
+	const char *name = sqlite3_column_name(st, i);
+	int type = sqlite3_column_type(st, i);
+	char iso[FLOCK__ISO8601_LEN];
+	json_t *v = NULL;
+
+	if (!name)
+		return -1;
+	if (name[0] == '*' || name[0] == '{') {
+		const char *t = (const char *)sqlite3_column_text(st, i);
+		v = t ? json_loads(t, JSON_DECODE_ANY, NULL) : json_null();
+		if (!v)
+			return -1;
+		if (name[0] == '*') {
+			int rc = json_is_object(v) ? json_object_update(obj, v)
+			                           : 0;
+			json_decref(v);
+			return rc;
+		}
+		return json_object_set_new(obj, name + 1, v);
+	}
+	if (type == SQLITE_NULL)
+		v = json_null();
+	else if (name[0] == '@') {
+		flock__iso8601(iso, sqlite3_column_int64(st, i));
+		v = json_string(iso);
+	} else if (name[0] == '?')
+		v = json_boolean(sqlite3_column_int64(st, i) != 0);
+	else if (type == SQLITE_INTEGER)
+		v = json_integer(sqlite3_column_int64(st, i));
+	else if (type == SQLITE_FLOAT)
+		v = json_real(sqlite3_column_double(st, i));
+	else
+		v = json_string((const char *)sqlite3_column_text(st, i));
+	if (name[0] == '@' || name[0] == '?')
+		name++;
+	return json_object_set_new(obj, name, v);
+}
+
+static json_t *row_object(sqlite3_stmt *st)
+{
+	json_t *obj = json_object();
+	int i, n = sqlite3_column_count(st);
+
+	for (i = 0; obj && i < n; i++) {
+		if (set_column(obj, st, i) < 0) {
+			json_decref(obj);
+			return NULL;
+		}
+	}
+	return obj;
+}
+
+/* One row as an object into *out: FD_OK, FD_NOTFOUND or FD_ERR. */
+static int fetch_one(sqlite3_stmt *st, json_t **out)
+{
+	int rc;
+
+	*out = NULL;
+	if (!st)
+		return FD_ERR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = row_object(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return FD_NOTFOUND;
+	return *out ? FD_OK : FD_ERR;
+}
+
+/* Every row into a new array *out. */
+static int fetch_all(sqlite3_stmt *st, json_t **out)
+{
+	json_t *arr = json_array(), *o;
+	int rc = SQLITE_ERROR;
+
+	*out = NULL;
+	if (!st || !arr)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!(o = row_object(st)) || json_array_append_new(arr, o))
+			goto fail;
+	}
+	if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_reset(st);
+	*out = arr;
+	return FD_OK;
+fail:
+	if (st)
+		sqlite3_reset(st);
+	json_decref(arr);
+	return FD_ERR;
+}
+
+static int fetch_count(sqlite3_stmt *st, long *out)
+{
+	int rc;
+
+	*out = 0;
+	if (!st)
+		return FD_ERR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = (long)sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? FD_OK : rc == SQLITE_DONE ? FD_NOTFOUND
+	                                                   : FD_ERR;
+}
+
+/* {"total","limit","offset","data"} from a count and a page statement. */
+static int fetch_page(sqlite3_stmt *count, sqlite3_stmt *page, long limit,
+                      long offset, json_t **out)
+{
+	json_t *data = NULL;
+	long total;
+
+	*out = NULL;
+	if (bind_tail(count, limit, offset) < 0 ||
+	    bind_tail(page, limit, offset) < 0)
+		return FD_ERR;
+	if (fetch_count(count, &total) != FD_OK ||
+	    fetch_all(page, &data) != FD_OK)
+		return FD_ERR;
+	*out = json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)total,
+	                 "limit", (json_int_t)limit, "offset",
+	                 (json_int_t)offset, "data", data);
+	return *out ? FD_OK : FD_ERR;
+}
+
+/* ---- transactions ---------------------------------------------------- */
+
+int fd_store_begin(fd_conn *c, int write)
+{
+	return exec_st(prep(c, write ? S_BEGIN_W : S_BEGIN_R, ""));
+}
+
+int fd_store_commit(fd_conn *c)
+{
+	return exec_st(prep(c, S_COMMIT, ""));
+}
+
+int fd_store_rollback(fd_conn *c)
+{
+	return exec_st(prep(c, S_ROLLBACK, ""));
+}
+
+int fd_store_savepoint(fd_conn *c)
+{
+	return exec_st(prep(c, S_SAVEPOINT, ""));
+}
+
+int fd_store_release(fd_conn *c)
+{
+	return exec_st(prep(c, S_RELEASE, ""));
+}
+
+int fd_store_rollback_to(fd_conn *c)
+{
+	/* ROLLBACK TO keeps the savepoint open; release it too. */
+	if (exec_st(prep(c, S_ROLLBACK_TO, "")) != FD_OK)
+		return FD_ERR;
+	return exec_st(prep(c, S_RELEASE, ""));
+}
+
+int fd_store_ping(fd_conn *c)
+{
+	long one;
+
+	return fetch_count(prep(c, S_PING, ""), &one) == FD_OK ? FD_OK : FD_ERR;
+}
+
+/* ---- organizations, applications, keys ------------------------------- */
+
+int fd_store_org_insert(fd_conn *c, const char *id, const char *name,
+                        int64_t now)
+{
+	return exec_st(prep(c, S_ORG_INSERT, "ssi", id, name, now));
+}
+
+int fd_store_app_insert(fd_conn *c, const char *id, const char *org_id,
+                        const char *name, int64_t now)
+{
+	return exec_st(prep(c, S_APP_INSERT, "sssi", id, org_id, name, now));
+}
+
+int fd_store_app_get(fd_conn *c, const char *id, json_t **out)
+{
+	return fetch_one(prep(c, S_APP_GET, "s", id), out);
+}
+
+int fd_store_app_list(fd_conn *c, const char *only_app, long limit,
+                      long offset, json_t **out)
+{
+	return fetch_page(prep(c, S_APP_COUNT, "s", only_app),
+	                  prep(c, S_APP_LIST, "s", only_app), limit, offset,
+	                  out);
+}
+
+int fd_store_key_insert(fd_conn *c, const fd_store_key *k, int64_t now)
+{
+	return exec_st(prep(c, S_KEY_INSERT, "sssisbsi", k->id, k->app_id,
+	                    k->org_id, (int64_t)k->kind,
+	                    k->environment ? k->environment : "", k->hash,
+	                    k->prefix, now));
+}
+
+static void copy_col(char *dst, size_t len, sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	snprintf(dst, len, "%s", s ? s : "");
+}
+
+int fd_store_key_auth(fd_conn *c, const uint8_t hash[32], fd_principal *out)
+{
+	sqlite3_stmt *st = prep(c, S_KEY_AUTH, "b", hash);
+	int rc;
+
+	if (!st)
+		return FD_ERR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_col(out->key_id, sizeof(out->key_id), st, 0);
+		copy_col(out->app_id, sizeof(out->app_id), st, 1);
+		copy_col(out->org_id, sizeof(out->org_id), st, 2);
+		out->kind = (fd_key_kind)sqlite3_column_int(st, 3);
+		copy_col(out->environment, sizeof(out->environment), st, 4);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? FD_OK : rc == SQLITE_DONE ? FD_NOTFOUND
+	                                                   : FD_ERR;
+}
+
+int fd_store_key_get(fd_conn *c, const char *app_id, const char *id,
+                     json_t **out)
+{
+	return fetch_one(prep(c, S_KEY_GET, "ss", app_id, id), out);
+}
+
+int fd_store_key_list(fd_conn *c, const char *app_id, long limit,
+                      long offset, json_t **out)
+{
+	return fetch_page(prep(c, S_KEY_COUNT, "s", app_id),
+	                  prep(c, S_KEY_LIST, "s", app_id), limit, offset,
+	                  out);
+}
+
+int fd_store_key_revoke(fd_conn *c, const char *app_id, const char *id,
+                        int64_t now)
+{
+	return change_st(c, prep(c, S_KEY_REVOKE, "ssi", app_id, id, now));
+}
+
+/* ---- customers ------------------------------------------------------- */
+
+int fd_store_customer_get(fd_conn *c, const char *app_id, fd_lookup by,
+                          const char *key, json_t **out)
+{
+	int id = by == FD_BY_ID         ? S_CUS_BY_ID
+	         : by == FD_BY_EXTERNAL ? S_CUS_BY_EXT
+	                                : S_CUS_BY_CODE;
+
+	if (!key) {
+		*out = NULL;
+		return FD_NOTFOUND;
+	}
+	return fetch_one(prep(c, id, "ss", app_id, key), out);
+}
+
+int fd_store_customer_insert(fd_conn *c, const char *app_id, const char *id,
+                             const char *external_id, const char *email,
+                             const char *name, const char *code,
+                             const char *props, int64_t now)
+{
+	return exec_st(prep(c, S_CUS_INSERT, "sssssssi", id, app_id,
+	                    external_id, email, name, code, props, now));
+}
+
+int fd_store_customer_update(fd_conn *c, const char *app_id, const char *id,
+                             const char *email, const char *name,
+                             const char *props, int64_t now)
+{
+	return change_st(c, prep(c, S_CUS_UPDATE, "sssssi", app_id, id, email,
+	                         name, props, now));
+}
+
+int fd_store_customer_set_referred(fd_conn *c, const char *app_id,
+                                   const char *id, const char *referrer_id,
+                                   const char *referral_id,
+                                   const char *campaign_id, int64_t now)
+{
+	return change_st(c, prep(c, S_CUS_REFERRED, "sssssi", app_id, id,
+	                         referrer_id, referral_id, campaign_id, now));
+}
+
+int fd_store_customer_count(fd_conn *c, const char *app_id, const char *id,
+                            int visited, int converted, int64_t now)
+{
+	return change_st(c, prep(c, S_CUS_COUNT, "ssiii", app_id, id,
+	                         (int64_t)visited, (int64_t)converted, now));
+}
+
+int fd_store_customer_erase(fd_conn *c, const char *app_id, const char *id,
+                            int64_t now)
+{
+	return change_st(c, prep(c, S_CUS_ERASE, "ssi", app_id, id, now));
+}
+
+int fd_store_customer_list(fd_conn *c, const char *app_id, long limit,
+                           long offset, json_t **out)
+{
+	return fetch_page(prep(c, S_CUS_TOTAL, "s", app_id),
+	                  prep(c, S_CUS_LIST, "s", app_id), limit, offset,
+	                  out);
+}
+
+/* ---- campaigns ------------------------------------------------------- */
+
+int fd_store_campaign_insert(fd_conn *c, const char *app_id,
+                             const fd_store_campaign *k, int64_t now)
+{
+	return exec_st(prep(c, S_CMP_INSERT, "ssssizzsi", k->id, app_id,
+	                    k->environment, k->name, (int64_t)k->hold_days,
+	                    k->starts_at, k->ends_at,
+	                    k->extra ? k->extra : "{}", now));
+}
+
+int fd_store_campaign_update(fd_conn *c, const char *app_id,
+                             const fd_store_campaign *k, int64_t now)
+{
+	return change_st(c, prep(c, S_CMP_UPDATE, "ss-sizzsi", k->id, app_id,
+	                         k->name, (int64_t)k->hold_days, k->starts_at,
+	                         k->ends_at, k->extra ? k->extra : "{}", now));
+}
+
+/* Attach rewards[] to a campaign object. */
+static int with_rewards(fd_conn *c, int rc, json_t **out)
+{
+	json_t *rw = NULL;
+	const char *id;
+
+	if (rc != FD_OK)
+		return rc;
+	id = json_string_value(json_object_get(*out, "id"));
+	if (fetch_all(prep(c, S_CRW_OF, "s", id), &rw) != FD_OK ||
+	    json_object_set_new(*out, "rewards", rw)) {
+		json_decref(*out);
+		*out = NULL;
+		return FD_ERR;
+	}
+	return FD_OK;
+}
+
+int fd_store_campaign_get(fd_conn *c, const char *app_id, const char *id,
+                          json_t **out)
+{
+	if (!id) {
+		*out = NULL;
+		return FD_NOTFOUND;
+	}
+	return with_rewards(c, fetch_one(prep(c, S_CMP_GET, "ss", app_id, id),
+	                                 out),
+	                    out);
+}
+
+int fd_store_campaign_live(fd_conn *c, const char *app_id, const char *env,
+                           json_t **out)
+{
+	return with_rewards(c, fetch_one(prep(c, S_CMP_LIVE, "ss", app_id,
+	                                      env),
+	                                 out),
+	                    out);
+}
+
+int fd_store_campaign_list(fd_conn *c, const char *app_id, const char *env,
+                           json_t **out)
+{
+	size_t i;
+	json_t *k, *one;
+
+	if (fetch_all(prep(c, S_CMP_LIST, "ss", app_id, env), out) != FD_OK)
+		return FD_ERR;
+	json_array_foreach(*out, i, k)
+	{
+		one = json_incref(k);
+		if (with_rewards(c, FD_OK, &one) != FD_OK) {
+			json_decref(*out);
+			*out = NULL;
+			return FD_ERR;
+		}
+		json_decref(one);
+	}
+	return FD_OK;
+}
+
+int fd_store_campaign_set_live(fd_conn *c, const char *app_id,
+                               const char *id, int live, int64_t now)
+{
+	if (live && exec_st(prep(c, S_CMP_UNLIVE_OTHERS, "ssi", app_id, id,
+	                         now)) != FD_OK)
+		return FD_ERR;
+	return change_st(c, prep(c, S_CMP_SET_LIVE, "ssii", app_id, id,
+	                         (int64_t)(live != 0), now));
+}
+
+int fd_store_campaign_ping(fd_conn *c, const char *app_id, const char *id,
+                           const char *origin, int64_t now)
+{
+	return change_st(c, prep(c, S_CMP_PING, "ssis", app_id, id, now,
+	                         origin));
+}
+
+int fd_store_campaign_reward_insert(fd_conn *c, const char *app_id,
+                                    const fd_store_campaign_reward *r,
+                                    int64_t now)
+{
+	return exec_st(prep(c, S_CRW_INSERT, "sssszssi", r->id, app_id,
+	                    r->campaign_id, r->party, (int64_t)r->limit,
+	                    r->limit_unit, r->limit_interval,
+	                    r->terms ? r->terms : "{}", now));
+}
+
+int fd_store_campaign_reward_get(fd_conn *c, const char *app_id,
+                                 const char *id, json_t **out)
+{
+	return fetch_one(prep(c, S_CRW_GET, "ss", app_id, id), out);
+}
+
+/* ---- checkpoints ----------------------------------------------------- */
+
+int fd_store_checkpoint_insert(fd_conn *c, const char *app_id,
+                               const char *id, const char *campaign_id,
+                               const char *name, const char *trigger,
+                               const char *placement_id, int64_t now)
+{
+	return exec_st(prep(c, S_CHK_INSERT, "ssssssi", id, app_id,
+	                    campaign_id, name, trigger, placement_id, now));
+}
+
+int fd_store_checkpoint_get(fd_conn *c, const char *app_id, const char *id,
+                            json_t **out)
+{
+	return fetch_one(prep(c, S_CHK_GET, "ss", app_id, id), out);
+}
+
+int fd_store_checkpoint_find(fd_conn *c, const char *app_id,
+                             const char *campaign_id, const char *name,
+                             json_t **out)
+{
+	return fetch_one(prep(c, S_CHK_FIND, "sss", app_id, campaign_id,
+	                      name),
+	                 out);
+}
+
+int fd_store_checkpoint_list(fd_conn *c, const char *app_id,
+                             const char *campaign_id, json_t **out)
+{
+	return fetch_all(prep(c, S_CHK_LIST, "ss", app_id, campaign_id), out);
+}
+
+/* ---- referrals ------------------------------------------------------- */
+
+int fd_store_referral_insert(fd_conn *c, const char *app_id, const char *id,
+                             const char *env, const char *campaign_id,
+                             const char *referrer_id, const char *referee_id,
+                             const char *status, const char *frauds,
+                             int64_t now)
+{
+	return exec_st(prep(c, S_REF_INSERT, "ssssssssi", id, app_id, env,
+	                    campaign_id, referrer_id, referee_id, status,
+	                    frauds, now));
+}
+
+int fd_store_referral_update(fd_conn *c, const char *app_id, const char *id,
+                             const char *referrer_id, const char *status,
+                             const char *frauds, int64_t now)
+{
+	return change_st(c, prep(c, S_REF_UPDATE, "sssssi", app_id, id,
+	                         referrer_id, status, frauds, now));
+}
+
+int fd_store_referral_get(fd_conn *c, const char *app_id, const char *id,
+                          json_t **out)
+{
+	return fetch_one(prep(c, S_REF_GET, "ss", app_id, id), out);
+}
+
+int fd_store_referral_find(fd_conn *c, const char *app_id,
+                           const char *campaign_id, const char *referee_id,
+                           json_t **out)
+{
+	return fetch_one(prep(c, S_REF_FIND, "sss", app_id, campaign_id,
+	                      referee_id),
+	                 out);
+}
+
+int fd_store_referral_by_referrer(fd_conn *c, const char *app_id,
+                                  const char *campaign_id,
+                                  const char *referrer_id, long limit,
+                                  json_t **out)
+{
+	sqlite3_stmt *st = prep(c, S_REF_BY_REFERRER, "sss", app_id,
+	                        campaign_id, referrer_id);
+
+	if (!st || sqlite3_bind_int64(st, 7, limit > 0 ? limit : -1))
+		return FD_ERR;
+	return fetch_all(st, out);
+}
+
+int fd_store_referral_count_since(fd_conn *c, const char *app_id,
+                                  const char *referrer_id, int64_t since,
+                                  long *out)
+{
+	return fetch_count(prep(c, S_REF_COUNT_SINCE, "ssi", app_id,
+	                        referrer_id, since),
+	                   out);
+}
+
+int fd_store_referral_list(fd_conn *c, const char *app_id,
+                           const fd_referral_filter *f, long limit,
+                           long offset, json_t **out)
+{
+	return fetch_page(prep(c, S_REF_TOTAL, "ssss", app_id, f->campaign_id,
+	                       f->status, f->environment),
+	                  prep(c, S_REF_LIST, "ssss", app_id, f->campaign_id,
+	                       f->status, f->environment),
+	                  limit, offset, out);
+}
+
+/* ---- rewards --------------------------------------------------------- */
+
+int fd_store_reward_insert(fd_conn *c, const char *app_id,
+                           const fd_store_reward *r, int64_t now)
+{
+	int rc = exec_st(prep(c, S_RWD_INSERT, "ssssssssssii", r->id, app_id,
+	                      r->env, r->campaign_id, r->campaign_reward_id,
+	                      r->referral_id, r->customer_id, r->party,
+	                      r->terms ? r->terms : "{}", r->status,
+	                      r->available_at, now));
+
+	/* DO NOTHING reports success; the change count tells. */
+	if (rc == FD_OK && sqlite3_changes(c->db) == 0)
+		return FD_CONFLICT;
+	return rc;
+}
+
+int fd_store_reward_get(fd_conn *c, const char *app_id, const char *id,
+                        json_t **out)
+{
+	sqlite3_stmt *st = prep(c, S_RWD_GET, "ss", app_id, id);
+
+	if (!st || sqlite3_bind_int64(st, 9, flock__now_ms()))
+		return FD_ERR;
+	return fetch_one(st, out);
+}
+
+int fd_store_reward_count_since(fd_conn *c, const char *app_id,
+                                const char *campaign_reward_id,
+                                const char *customer_id, int64_t since,
+                                long *out)
+{
+	return fetch_count(prep(c, S_RWD_COUNT_SINCE, "sssi", app_id,
+	                        campaign_reward_id, customer_id, since),
+	                   out);
+}
+
+int fd_store_reward_transition(fd_conn *c, const char *app_id,
+                               const char *id, const char *from,
+                               const char *to, int64_t now)
+{
+	return change_st(c, prep(c, S_RWD_TRANSITION, "ssiss", app_id, id, now,
+	                         from, to));
+}
+
+int fd_store_reward_list(fd_conn *c, const char *app_id,
+                         const fd_reward_filter *f, long limit, long offset,
+                         json_t **out)
+{
+	return fetch_page(prep(c, S_RWD_TOTAL, "ssss", app_id, f->status,
+	                       f->environment, f->customer_id),
+	                  prep(c, S_RWD_LIST, "ssss", app_id, f->status,
+	                       f->environment, f->customer_id),
+	                  limit, offset, out);
+}
+
+int fd_store_reward_due(fd_conn *c, int64_t now, long limit, json_t **out)
+{
+	sqlite3_stmt *st = prep(c, S_RWD_DUE, "");
+
+	if (!st || sqlite3_bind_int64(st, 7, limit) ||
+	    sqlite3_bind_int64(st, 9, now))
+		return FD_ERR;
+	return fetch_all(st, out);
+}
+
+/* ---- checkpoint events, outbox, webhooks, idempotency ---------------- */
+
+int fd_store_event_insert(fd_conn *c, const char *app_id, const char *id,
+                          const char *env, const char *customer_id,
+                          const char *name, const char *props, int64_t now)
+{
+	return exec_st(prep(c, S_EVT_INSERT, "ssssssi", id, app_id, env,
+	                    customer_id, name, props, now));
+}
+
+int fd_store_event_seen(fd_conn *c, const char *app_id, const char *env,
+                        const char *customer_id, const char *name)
+{
+	long one;
+	int rc = fetch_count(prep(c, S_EVT_SEEN, "ssss", app_id, env,
+	                          customer_id, name),
+	                     &one);
+
+	return rc == FD_OK ? 1 : rc == FD_NOTFOUND ? 0 : FD_ERR;
+}
+
+int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
+                           const char *env, const char *name, int64_t ts,
+                           const char *body)
+{
+	return exec_st(prep(c, S_OUT_INSERT, "ssssis", id, app_id, env, name,
+	                    ts, body));
+}
+
+int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
+                         const char *name, long limit, long offset,
+                         json_t **out)
+{
+	return fetch_page(prep(c, S_OUT_TOTAL, "sss", app_id, env, name),
+	                  prep(c, S_OUT_LIST, "sss", app_id, env, name), limit,
+	                  offset, out);
+}
+
+int fd_store_webhook_insert(fd_conn *c, const char *app_id, const char *id,
+                            const char *url, const char *events,
+                            const char *env, const char *secret,
+                            int64_t now)
+{
+	return exec_st(prep(c, S_WH_INSERT, "ssssssi", id, app_id, url, events,
+	                    env, secret, now));
+}
+
+int fd_store_webhook_get(fd_conn *c, const char *app_id, const char *id,
+                         json_t **out)
+{
+	return fetch_one(prep(c, S_WH_GET, "ss", app_id, id), out);
+}
+
+int fd_store_webhook_delete(fd_conn *c, const char *app_id, const char *id,
+                            int64_t now)
+{
+	return change_st(c, prep(c, S_WH_DELETE, "ssi", app_id, id, now));
+}
+
+int fd_store_webhook_list(fd_conn *c, const char *app_id, long limit,
+                          long offset, json_t **out)
+{
+	return fetch_page(prep(c, S_WH_TOTAL, "s", app_id),
+	                  prep(c, S_WH_LIST, "s", app_id), limit, offset, out);
+}
+
+int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name)
+{
+	long one;
+	int rc = fetch_count(prep(c, S_WH_WANTS, "ss", app_id, name), &one);
+
+	return rc == FD_OK ? 1 : rc == FD_NOTFOUND ? 0 : FD_ERR;
+}
+
+int fd_store_idem_get(fd_conn *c, const char *app_id, const char *key,
+                      uint8_t hash[32], int *status, char **body)
+{
+	sqlite3_stmt *st = prep(c, S_IDEM_GET, "ss", app_id, key);
+	int rc;
+
+	*body = NULL;
+	if (!st)
+		return FD_ERR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const void *h = sqlite3_column_blob(st, 0);
+		const char *t = (const char *)sqlite3_column_text(st, 2);
+
+		if (h && sqlite3_column_bytes(st, 0) == 32)
+			memcpy(hash, h, 32);
+		else
+			memset(hash, 0, 32);
+		*status = sqlite3_column_int(st, 1);
+		*body = strdup(t ? t : "null");
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return *body ? FD_OK : FD_ERR;
+	return rc == SQLITE_DONE ? FD_NOTFOUND : FD_ERR;
+}
+
+int fd_store_idem_put(fd_conn *c, const char *app_id, const char *key,
+                      const uint8_t hash[32], int status, const char *body,
+                      int64_t now)
+{
+	return exec_st(prep(c, S_IDEM_PUT, "ssbisi", app_id, key, hash,
+	                    (int64_t)status, body, now));
+}
+
+int fd_store_idem_purge(fd_conn *c, int64_t before)
+{
+	return exec_st(prep(c, S_IDEM_PURGE, "i", before));
+}
