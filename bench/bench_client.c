@@ -1,0 +1,199 @@
+/*
+ * bench_client: the cost libflock adds to an HTTP call.
+ *
+ * Starts libmicrohttpd on 127.0.0.1 (kernel-chosen port) answering every
+ * request with a fixed 201 CheckpointResult, then times N calls of
+ * flock_checkpoints_ingest() through libflock against N bare libcurl POSTs
+ * of the same body on one reused easy handle, in the same run. Both keep
+ * one connection alive, so the difference is libflock's own work: JSON
+ * building and parsing, headers, Idempotency-Key, the handle pool, error
+ * and retry bookkeeping.
+ *
+ * Usage: bench_client [N]   (default 20000). Prints figures only.
+ */
+#include <flock.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char RESULT[] =
+        "{\"id\":\"evt_01JDQ8ZK3M4N5P6Q7R8S9T0V1W\","
+        "\"checkpointName\":\"purchase_completed\",\"customerId\":\"cus_1\","
+        "\"environment\":\"production\",\"matched\":false,"
+        "\"referral\":null,\"rewards\":[],\"blockedBy\":null}";
+
+/* The body libflock sends for the same call, for the bare curl loop. */
+static const char BODY[] =
+        "{\"checkpointName\":\"purchase_completed\","
+        "\"externalUserId\":\"user_123\",\"environment\":\"production\"}";
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
+                              const char *url, const char *method,
+                              const char *version, const char *data,
+                              size_t *data_size, void **req_cls)
+{
+	static int marker;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	(void)cls;
+	(void)url;
+	(void)method;
+	(void)version;
+	(void)data;
+	if (*req_cls == NULL) {
+		*req_cls = &marker;
+		return MHD_YES;
+	}
+	if (*data_size > 0) {
+		*data_size = 0; /* the body is not needed */
+		return MHD_YES;
+	}
+	r = MHD_create_response_from_buffer(sizeof(RESULT) - 1, (void *)RESULT,
+	                                    MHD_RESPMEM_PERSISTENT);
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, "X-Request-Id", "req_bench");
+	ret = MHD_queue_response(conn, 201, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *userdata)
+{
+	(void)p;
+	(void)userdata;
+	return size * n;
+}
+
+static int run_curl(const char *url, long n, double *secs)
+{
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdr = NULL;
+	long i, status = 0;
+	double t0;
+	int rc = 0;
+
+	if (h == NULL)
+		return -1;
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	hdr = curl_slist_append(hdr, "Authorization: sk_bench");
+	hdr = curl_slist_append(hdr, "Expect:");
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, BODY);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(sizeof(BODY) - 1));
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	t0 = now_s();
+	for (i = 0; i < n && rc == 0; i++) {
+		if (curl_easy_perform(h) != CURLE_OK ||
+		    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) !=
+		            CURLE_OK ||
+		    status != 201)
+			rc = -1;
+	}
+	*secs = now_s() - t0;
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	return rc;
+}
+
+static int run_flock(const char *base, long n, double *secs)
+{
+	flock_client_options o = FLOCK_CLIENT_OPTIONS_INIT;
+	flock_ingest_params p = FLOCK_INGEST_PARAMS_INIT;
+	flock_checkpoint_result *res;
+	flock_client *c = NULL;
+	long i;
+	double t0;
+	int rc;
+
+	o.access_key = "sk_bench";
+	o.base_url = base;
+	o.max_retries = 0;
+	if ((rc = flock_client_new(&c, &o)) != 0)
+		return rc;
+	p.external_user_id = "user_123";
+	p.environment = "production";
+	t0 = now_s();
+	for (i = 0; i < n && rc == 0; i++) {
+		rc = flock_checkpoints_ingest(&res, c, "purchase_completed", &p);
+		if (rc == 0)
+			flock_checkpoint_result_free(res);
+	}
+	*secs = now_s() - t0;
+	if (rc != 0)
+		fprintf(stderr, "libflock: %s\n", flock_error_last()->message);
+	flock_client_free(c);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_in addr;
+	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *info;
+	long n = 20000, warm;
+	double t_curl = 0, t_flock = 0, us_curl, us_flock;
+	char base[64], url[96];
+	char *end;
+
+	if (argc > 1) {
+		n = strtol(argv[1], &end, 10);
+		if (*end != '\0' || n <= 0) {
+			fprintf(stderr, "usage: %s [N > 0]\n", argv[0]);
+			return 2;
+		}
+	}
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	d = MHD_start_daemon(MHD_USE_AUTO | MHD_USE_INTERNAL_POLLING_THREAD, 0,
+	                     NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR,
+	                     &addr, MHD_OPTION_END);
+	info = d ? MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+	if (info == NULL) {
+		fprintf(stderr, "could not start the HTTP server\n");
+		return 1;
+	}
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u", info->port);
+	snprintf(url, sizeof(url), "%s/checkpoints/ingest", base);
+	flock_global_init();
+
+	/* Warm both paths (connections, caches), then measure. */
+	warm = n / 20 > 0 ? n / 20 : 1;
+	if (run_curl(url, warm, &t_curl) || run_flock(base, warm, &t_flock) ||
+	    run_curl(url, n, &t_curl) || run_flock(base, n, &t_flock)) {
+		fprintf(stderr, "a call failed\n");
+		MHD_stop_daemon(d);
+		return 1;
+	}
+	us_curl = t_curl * 1e6 / (double)n;
+	us_flock = t_flock * 1e6 / (double)n;
+	printf("calls:              %ld (POST /checkpoints/ingest, loopback, "
+	       "kept alive)\n", n);
+	printf("bare libcurl:       %9.0f calls/s  %7.1f us/call\n",
+	       (double)n / t_curl, us_curl);
+	printf("libflock:           %9.0f calls/s  %7.1f us/call\n",
+	       (double)n / t_flock, us_flock);
+	printf("libflock overhead:  %7.1f us/call\n", us_flock - us_curl);
+	printf("ratio libflock/curl time: %.2f\n", t_flock / t_curl);
+	flock_global_cleanup();
+	MHD_stop_daemon(d);
+	return 0;
+}
