@@ -79,7 +79,8 @@ enum {
 	OPT_MAX_CONN,
 	OPT_APP_NAME,
 	OPT_CUSTOMERS,
-	OPT_APP
+	OPT_APP,
+	OPT_PER_CONN
 };
 
 static const struct option long_opts[] = {
@@ -94,6 +95,7 @@ static const struct option long_opts[] = {
         {"app-name", required_argument, NULL, OPT_APP_NAME},
         {"customers", required_argument, NULL, OPT_CUSTOMERS},
         {"app", required_argument, NULL, OPT_APP},
+        {"thread-per-connection", no_argument, NULL, OPT_PER_CONN},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
@@ -126,6 +128,9 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		return 0;
 	case OPT_APP:
 		cfg->app_id = val;
+		return 0;
+	case OPT_PER_CONN:
+		cfg->per_connection = 1;
 		return 0;
 	case OPT_THREADS:
 		if (parse_long(&v, val, 1, 1024) < 0)
@@ -265,6 +270,8 @@ const char *fd_config_usage(void)
 	       "[FLOCKD_DATABASE] (flockd.db)\n"
 	       "  -t, --threads N            HTTP worker threads "
 	       "[FLOCKD_THREADS] (64)\n"
+	       "      --thread-per-connection  a thread per connection "
+	       "instead of the pool\n"
 	       "      --max-body BYTES       largest request body "
 	       "[FLOCKD_MAX_BODY] (1048576)\n"
 	       "      --timeout SECONDS      idle connection timeout "

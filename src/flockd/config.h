@@ -22,7 +22,8 @@ typedef struct {
 	char listen_host[64];   /* numeric IPv4/IPv6 address */
 	unsigned short port;
 	const char *database;   /* path to the SQLite file */
-	int threads;            /* HTTP worker threads */
+	int threads;            /* HTTP worker threads (pool size) */
+	int per_connection;     /* 1: a thread per connection, no pool */
 	size_t max_body;        /* bytes; larger bodies get 413 */
 	int conn_timeout_s;     /* idle connection timeout */
 	int max_connections;

@@ -84,11 +84,12 @@ static const fd_field trigger_body[] = {
         FE("mode", 0, mode_values),
         END};
 
-static const fd_field live_query[] = {FE("environment", 1, env_values),
+/* environment defaults to production in the engine, as Flock does. */
+static const fd_field live_query[] = {FE("environment", 0, env_values),
                                       F("customerId", FD_T_STRING, 0), END};
 
 static const fd_field checkpoints_query[] = {
-        F("campaignId", FD_T_STRING, 1), END};
+        F("campaignId", FD_T_STRING, 0), END};
 
 static const fd_field page_query[] = {FI("limit", 0, 1, 100),
                                       FI("offset", 0, 0, 1000000000),

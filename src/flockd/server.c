@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -538,19 +539,29 @@ static void log_mhd(void *cls, const char *fmt, va_list ap)
 static int start_daemon(fd_server *s, const fd_config *cfg,
                         struct sockaddr_storage *addr, unsigned int flags)
 {
-	flags |= MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
-	         MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-	s->daemon = MHD_start_daemon(
-	        flags, 0, NULL, NULL, on_request, s,
-	        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)addr,
-	        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->threads,
-	        MHD_OPTION_CONNECTION_TIMEOUT,
-	        (unsigned int)cfg->conn_timeout_s,
-	        MHD_OPTION_CONNECTION_LIMIT,
-	        (unsigned int)cfg->max_connections,
-	        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
+	struct MHD_OptionItem opts[] = {
+	        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL},
+	        {MHD_OPTION_SOCK_ADDR, 0, addr},
+	        {MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s, NULL},
+	        {MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL},
+	        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
+	        {MHD_OPTION_THREAD_STACK_SIZE, 256 * 1024, NULL},
+	        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+	        /* Last, so per-connection mode can drop it. */
+	        {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
+	        {MHD_OPTION_END, 0, NULL}};
+
+	/* The pool by default; see docs/flockd.md, "Threads". */
+	flags |= MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	if (cfg->per_connection) {
+		flags |= MHD_USE_INTERNAL_POLLING_THREAD |
+		         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
+		opts[7].option = MHD_OPTION_END;
+	} else {
+		flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
+	}
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+	                             MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	return s->daemon ? 0 : -1;
 }
 

@@ -134,9 +134,14 @@ static void test_malformed_bodies(void **state)
 	assert_message(&r, "rewardFor[1] must be one of: self, "
 	                   "referral_partner, referralPartner");
 	h_resp_free(&r);
-	h_call(&H, &r, "GET", "/campaigns/live", H.service_key, NULL, NULL);
+	h_call(&H, &r, "POST", "/referrals/validate-code", H.service_key,
+	       "{}", NULL);
 	assert_error(&r, 400, "missing_field");
-	assert_message(&r, "environment is required");
+	assert_message(&r, "referralCode is required");
+	h_resp_free(&r);
+	h_call(&H, &r, "GET", "/campaigns/live?environment=prod",
+	       H.service_key, NULL, NULL);
+	assert_error(&r, 400, "invalid_field");
 	h_resp_free(&r);
 	h_call(&H, &r, "GET", "/referrals?limit=500", H.service_key, NULL,
 	       NULL);
