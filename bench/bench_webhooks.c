@@ -3,7 +3,11 @@
  * realistic ~1 KB invitee.accepted delivery, per scheme, against a bare
  * OpenSSL HMAC() of the same bytes in the same run.
  *
- *   bench_webhooks [SECONDS_PER_CASE]      default 1
+ *   bench_webhooks [SECONDS_PER_CASE]      default 2
+ *
+ * Each case runs in 10 slices interleaved with the others and the best
+ * slice is reported, so that load from other processes on a shared machine
+ * disturbs the ratio as little as possible.
  *
  * The gap between the two is the price of parsing and checking the JSON
  * envelope (jansson) and of the header checks; HMAC alone is the floor.
@@ -20,6 +24,7 @@
 
 #define SECRET "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 #define TS_S 1732630000LL
+#define SLICES 10
 
 static double now_s(void)
 {
@@ -79,7 +84,7 @@ static double run_verify(const flock_webhook_params *p, double seconds)
 
 	do {
 		int i;
-		for (i = 0; i < 1000; i++) {
+		for (i = 0; i < 100; i++) {
 			flock_event *ev = NULL;
 			if (flock_webhooks_construct_event(&ev, p) != 0) {
 				fprintf(stderr, "verify failed: %s\n",
@@ -88,7 +93,7 @@ static double run_verify(const flock_webhook_params *p, double seconds)
 			}
 			flock_event_free(ev);
 		}
-		ops += 1000;
+		ops += 100;
 		elapsed = now_s() - start;
 	} while (elapsed < seconds);
 	return (double)ops / elapsed;
@@ -117,14 +122,14 @@ static double run_hmac(const char *body, size_t len, double seconds)
 
 int main(int argc, char **argv)
 {
-	double seconds = argc > 1 ? strtod(argv[1], NULL) : 1.0;
+	double seconds = argc > 1 ? strtod(argv[1], NULL) : 2.0;
+	double best[4] = {0, 0, 0, 0};
 	const char *secrets[] = {SECRET};
 	flock_webhook_sign_params sp = FLOCK_WEBHOOK_SIGN_PARAMS_INIT;
 	flock_webhook_headers *h = NULL;
 	bench_case cases[3];
 	char body[4096];
-	double hmac_ops;
-	int len = make_body(body, sizeof(body)), i;
+	int len = make_body(body, sizeof(body)), i, r;
 
 	if (len < 0 || seconds <= 0)
 		return 1;
@@ -154,14 +159,22 @@ int main(int argc, char **argv)
 	cases[1].name = "construct_event Standard";
 	cases[2].name = "construct_event both";
 
-	printf("body: %d bytes, %.1f s per case\n", len, seconds);
-	hmac_ops = run_hmac(body, (size_t)len, seconds);
-	printf("%-28s %10.0f ops/s\n", "OpenSSL HMAC() of the body", hmac_ops);
-	for (i = 0; i < 3; i++) {
-		double ops = run_verify(&cases[i].params, seconds);
-		printf("%-28s %10.0f ops/s  (%.2fx slower than HMAC)\n",
-		       cases[i].name, ops, hmac_ops / ops);
+	printf("body: %d bytes, %.1f s per case, best of %d slices\n", len,
+	       seconds, SLICES);
+	for (r = 0; r < SLICES; r++) {
+		double ops = run_hmac(body, (size_t)len, seconds / SLICES);
+		if (ops > best[3])
+			best[3] = ops;
+		for (i = 0; i < 3; i++) {
+			ops = run_verify(&cases[i].params, seconds / SLICES);
+			if (ops > best[i])
+				best[i] = ops;
+		}
 	}
+	printf("%-28s %10.0f ops/s\n", "OpenSSL HMAC() of the body", best[3]);
+	for (i = 0; i < 3; i++)
+		printf("%-28s %10.0f ops/s  (%.2fx the time of one HMAC)\n",
+		       cases[i].name, best[i], best[3] / best[i]);
 	flock_webhook_headers_free(h);
 	return 0;
 }

@@ -31,7 +31,8 @@ static int split(char *fields[FIELDS], const uint8_t *data, size_t size,
 
 	for (i = 0; i < FIELDS; i++) {
 		const uint8_t *nl = memchr(data + pos, '\n', size - pos);
-		size_t len = nl != NULL ? (size_t)(nl - (data + pos)) : size - pos;
+		size_t len =
+		        nl != NULL ? (size_t)(nl - (data + pos)) : size - pos;
 
 		fields[i] = NULL;
 		if (len > 0) {

@@ -22,17 +22,18 @@
 
 /* The worked example of docs/webhooks.md (vector 1 of vectors.json). */
 #define EX_ID "evt_01JDQ8ZK3M4Q9T6V2W8X0Y1Z2A"
-#define EX_DATA                                                              \
-	"{\"invitee\":{\"id\":\"cus_01JDQ8ZJ0A1B2C3D4E5F6G7H8J\","            \
+#define EX_DATA                                                                \
+	"{\"invitee\":{\"id\":\"cus_01JDQ8ZJ0A1B2C3D4E5F6G7H8J\","             \
 	"\"externalUserId\":\"user_456\"},\"referrer\":{\"id\":"               \
-	"\"cus_01JDQ8YB9K8M7N6P5Q4R3S2T1V\",\"externalUserId\":"              \
-	"\"user_123\"},\"referral\":{\"id\":\"ref_01JDQ8ZK3K0000000000000000\"}," \
+	"\"cus_01JDQ8YB9K8M7N6P5Q4R3S2T1V\",\"externalUserId\":"               \
+	"\"user_123\"},\"referral\":{\"id\":\"ref_"                            \
+	"01JDQ8ZK3K0000000000000000\"},"                                       \
 	"\"campaign\":{\"id\":\"cmp_01JDQ8A0000000000000000000\","             \
 	"\"name\":\"Give $10, get $10\"}}"
-#define EX_BODY                                                              \
-	"{\"id\":\"" EX_ID "\",\"name\":\"invitee.accepted\",\"timestamp\":"  \
+#define EX_BODY                                                                \
+	"{\"id\":\"" EX_ID "\",\"name\":\"invitee.accepted\",\"timestamp\":"   \
 	"1732630000000,\"environment\":\"production\",\"data\":" EX_DATA "}"
-#define EX_FLOCK_SIG                                                         \
+#define EX_FLOCK_SIG                                                           \
 	"655bb4c1614a4668b048575fefb253d9ae7c68af9c5fed23319efa1153dc5538"
 #define EX_STANDARD_SIG "v1,OnfY7xiM1er+/vyYmJYCQ55Kf5ljzTiwP9fwFRb6OrI="
 
@@ -143,7 +144,8 @@ static char *envelope(const char *id, long long ts, const char *data)
 	return body;
 }
 
-/* ---- Fixed vectors -------------------------------------------------------- */
+/* ---- Fixed vectors --------------------------------------------------------
+ */
 
 static void test_worked_example(void **state)
 {
@@ -358,7 +360,8 @@ static void test_secret_forms(void **state)
 	assert_int_equal(verify_rc(&p), 0);
 }
 
-/* ---- Age ------------------------------------------------------------------ */
+/* ---- Age ------------------------------------------------------------------
+ */
 
 static void test_age(void **state)
 {
@@ -418,7 +421,8 @@ static void test_signature_checked_before_age(void **state)
 	assert_int_equal(verify_rc(&p), FLOCK_ESIG_MISMATCH);
 }
 
-/* ---- Headers --------------------------------------------------------------- */
+/* ---- Headers ---------------------------------------------------------------
+ */
 
 static void test_missing(void **state)
 {
@@ -437,12 +441,17 @@ static void test_missing(void **state)
 static void test_malformed_flock(void **state)
 {
 	static const char *bad[] = {
-	    "655bb4c1614a4668b048575fefb253d9ae7c68af9c5fed23319efa1153dc553",
-	    "655bb4c1614a4668b048575fefb253d9ae7c68af9c5fed23319efa1153dc55388",
-	    "g55bb4c1614a4668b048575fefb253d9ae7c68af9c5fed23319efa1153dc5538",
-	    " 655bb4c1614a4668b048575fefb253d9ae7c68af9c5fed23319efa1153dc553",
-	    "sha256=655bb4c1614a4668b048575fefb253d9ae7c68af9c5fed23319efa115",
-	    "x",
+	        "655bb4c1614a4668b048575fefb253d9ae7c68af9c5fed23319efa1153dc55"
+	        "3",
+	        "655bb4c1614a4668b048575fefb253d9ae7c68af9c5fed23319efa1153dc55"
+	        "388",
+	        "g55bb4c1614a4668b048575fefb253d9ae7c68af9c5fed23319efa1153dc55"
+	        "38",
+	        " 655bb4c1614a4668b048575fefb253d9ae7c68af9c5fed23319efa1153dc5"
+	        "53",
+	        "sha256="
+	        "655bb4c1614a4668b048575fefb253d9ae7c68af9c5fed23319efa115",
+	        "x",
 	};
 	flock_webhook_params p = example_params();
 	size_t i;
@@ -454,8 +463,8 @@ static void test_malformed_flock(void **state)
 		assert_int_equal(verify_rc(&p), FLOCK_ESIG_MALFORMED);
 	}
 	/* Hex is hex in either case; the header form is not the secret. */
-	p.signature =
-	    "655BB4C1614A4668B048575FEFB253D9AE7C68AF9C5FED23319EFA1153DC5538";
+	p.signature = "655BB4C1614A4668B048575FEFB253D9AE7C68AF9C5FED23319EFA11"
+	              "53DC5538";
 	assert_int_equal(verify_rc(&p), 0);
 }
 
@@ -464,12 +473,12 @@ static void test_malformed_standard(void **state)
 	static const char *bad_ts[] = {"12a", "-5", " 1732630000", "1.5",
 	                               "99999999999999999999"};
 	static const char *bad_sig[] = {
-	    "v2,OnfY7xiM1er+/vyYmJYCQ55Kf5ljzTiwP9fwFRb6OrI=",
-	    "v1,notbase64!",
-	    "v1,OnfY7xiM1er+/vyYmJYCQ55Kf5ljzTiwP9fwFRb6OrI",
-	    "v1OnfY7xiM1er+/vyYmJYCQ55Kf5ljzTiwP9fwFRb6OrI=",
-	    "v1,",
-	    "   ",
+	        "v2,OnfY7xiM1er+/vyYmJYCQ55Kf5ljzTiwP9fwFRb6OrI=",
+	        "v1,notbase64!",
+	        "v1,OnfY7xiM1er+/vyYmJYCQ55Kf5ljzTiwP9fwFRb6OrI",
+	        "v1OnfY7xiM1er+/vyYmJYCQ55Kf5ljzTiwP9fwFRb6OrI=",
+	        "v1,",
+	        "   ",
 	};
 	flock_webhook_params p = example_params();
 	size_t i;
@@ -504,16 +513,17 @@ static void test_several_signatures(void **state)
 	only_standard(&p);
 	/* A wrong v1 first, the right one second, other versions around. */
 	p.webhook_signature =
-	    "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= "
-	    "v1a,xyz  v2,OnfY7xiM1er+/vyYmJYCQ55Kf5ljzTiwP9fwFRb6OrI= " EX_STANDARD_SIG;
+	        "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= "
+	        "v1a,xyz  "
+	        "v2,OnfY7xiM1er+/"
+	        "vyYmJYCQ55Kf5ljzTiwP9fwFRb6OrI= " EX_STANDARD_SIG;
 	assert_int_equal(verify_rc(&p), 0);
 	/* Garbage v1 items are skipped, not fatal. */
 	p.webhook_signature = "v1,garbage " EX_STANDARD_SIG " v1,";
 	assert_int_equal(verify_rc(&p), 0);
 	/* The right signature under another version does not count. */
-	p.webhook_signature =
-	    "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= "
-	    "v2,OnfY7xiM1er+/vyYmJYCQ55Kf5ljzTiwP9fwFRb6OrI=";
+	p.webhook_signature = "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= "
+	                      "v2,OnfY7xiM1er+/vyYmJYCQ55Kf5ljzTiwP9fwFRb6OrI=";
 	assert_int_equal(verify_rc(&p), FLOCK_ESIG_MISMATCH);
 }
 
@@ -536,8 +546,8 @@ static void test_webhook_id_must_match(void **state)
 	 * Correctly signed for another id: the MAC matches, the id does not.
 	 * Signed by hand since sign() always uses the envelope's id.
 	 */
-	assert_int_equal(flock__base64_decode(key, SECRET + 6, strlen(SECRET) - 6),
-	                 32);
+	assert_int_equal(
+	        flock__base64_decode(key, SECRET + 6, strlen(SECRET) - 6), 32);
 	n = strlen(body) + 64;
 	msg = malloc(n);
 	assert_non_null(msg);
@@ -556,7 +566,8 @@ static void test_webhook_id_must_match(void **state)
 	free(body);
 }
 
-/* ---- Payload ----------------------------------------------------------------- */
+/* ---- Payload
+ * ----------------------------------------------------------------- */
 
 /* The example's headers over another body: for bodies refused unsigned. */
 static int verify_body(const char *body)
@@ -571,26 +582,28 @@ static int verify_body(const char *body)
 static void test_not_an_envelope(void **state)
 {
 	static const char *bad[] = {
-	    "",
-	    "not json",
-	    "[1,2,3]",
-	    "\"string\"",
-	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1}",
-	    "{\"id\":\"e\",\"name\":\"n\",\"data\":{}}",
-	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1.5,\"data\":{}}",
-	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":\"1\",\"data\":{}}",
-	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":-1,\"data\":{}}",
-	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1e3,\"data\":{}}",
-	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,\"data\":[]}",
-	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,\"data\":null}",
-	    "{\"name\":\"n\",\"timestamp\":1,\"data\":{}}",
-	    "{\"id\":\"e\",\"timestamp\":1,\"data\":{}}",
-	    "{\"id\":\"\",\"name\":\"n\",\"timestamp\":1,\"data\":{}}",
-	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,\"data\":{},"
-	    "\"environment\":5}",
-	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,\"data\":{}} trailing",
-	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":99999999999999999999,"
-	    "\"data\":{}}",
+	        "",
+	        "not json",
+	        "[1,2,3]",
+	        "\"string\"",
+	        "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1}",
+	        "{\"id\":\"e\",\"name\":\"n\",\"data\":{}}",
+	        "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1.5,\"data\":{}}",
+	        "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":\"1\",\"data\":{}}",
+	        "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":-1,\"data\":{}}",
+	        "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1e3,\"data\":{}}",
+	        "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,\"data\":[]}",
+	        "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,\"data\":null}",
+	        "{\"name\":\"n\",\"timestamp\":1,\"data\":{}}",
+	        "{\"id\":\"e\",\"timestamp\":1,\"data\":{}}",
+	        "{\"id\":\"\",\"name\":\"n\",\"timestamp\":1,\"data\":{}}",
+	        "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,\"data\":{},"
+	        "\"environment\":5}",
+	        "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,\"data\":{}} "
+	        "trailing",
+	        "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":"
+	        "99999999999999999999,"
+	        "\"data\":{}}",
 	};
 	size_t i;
 
@@ -603,27 +616,27 @@ static void test_duplicate_keys(void **state)
 {
 	(void)state;
 	assert_int_equal(
-	    verify_body("{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,"
-	                "\"data\":{\"a\":\"1\"},\"data\":{\"a\":\"2\"}}"),
-	    FLOCK_EPAYLOAD);
+	        verify_body("{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,"
+	                    "\"data\":{\"a\":\"1\"},\"data\":{\"a\":\"2\"}}"),
+	        FLOCK_EPAYLOAD);
 	assert_non_null(strstr(flock_error_last()->message, "duplicate"));
 	/* The same name written with an escape is the same member. */
 	assert_int_equal(
-	    verify_body("{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,"
-	                "\"data\":{},\"\\u0064ata\":{\"a\":\"2\"}}"),
-	    FLOCK_EPAYLOAD);
+	        verify_body("{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,"
+	                    "\"data\":{},\"\\u0064ata\":{\"a\":\"2\"}}"),
+	        FLOCK_EPAYLOAD);
 	/* Anywhere in the body: the signed bytes must mean one thing. */
 	assert_int_equal(
-	    verify_body("{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,"
-	                "\"data\":{\"a\":1,\"a\":2}}"),
-	    FLOCK_EPAYLOAD);
+	        verify_body("{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,"
+	                    "\"data\":{\"a\":1,\"a\":2}}"),
+	        FLOCK_EPAYLOAD);
 }
 
 static void test_payload_with_nul_and_length(void **state)
 {
 	static const char nul_after_number[] =
-	    "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,"
-	    "\"data\":{\"a\":1\0}}";
+	        "{\"id\":\"e\",\"name\":\"n\",\"timestamp\":1,"
+	        "\"data\":{\"a\":1\0}}";
 	flock_webhook_params p = example_params();
 	char body[sizeof(EX_BODY) + 8];
 
@@ -649,10 +662,10 @@ static void test_payload_with_nul_and_length(void **state)
 static void test_whitespace_and_escapes(void **state)
 {
 	static const char *datas[] = {
-	    "{ \"a\" : [ 1 , { \"b\" : \"}]\\\"\" } ] }",
-	    "{\"s\":\"\\u007d\\\\\",\"t\":\"x\\\\\\\"}\"}",
-	    "{}",
-	    "{\"deep\":[[[[[[{\"x\":[]}]]]]]],\"n\":-0.5e+10}",
+	        "{ \"a\" : [ 1 , { \"b\" : \"}]\\\"\" } ] }",
+	        "{\"s\":\"\\u007d\\\\\",\"t\":\"x\\\\\\\"}\"}",
+	        "{}",
+	        "{\"deep\":[[[[[[{\"x\":[]}]]]]]],\"n\":-0.5e+10}",
 	};
 	const char *secrets[] = {SECRET};
 	size_t i;
@@ -667,10 +680,11 @@ static void test_whitespace_and_escapes(void **state)
 
 		assert_non_null(body);
 		/* data first, with spaces around it, other members after. */
-		snprintf(body, n,
-		         " {\r\n\"data\" :\t%s\n , \"id\":\"evt_ws\",\"name\":"
-		         "\"x.y\",\"timestamp\":%lld,\"environment\":\"test\"} ",
-		         datas[i], TS_MS);
+		snprintf(
+		        body, n,
+		        " {\r\n\"data\" :\t%s\n , \"id\":\"evt_ws\",\"name\":"
+		        "\"x.y\",\"timestamp\":%lld,\"environment\":\"test\"} ",
+		        datas[i], TS_MS);
 		h = sign(body, secrets, 1);
 		p = signed_params(body, SECRET, h);
 		assert_int_equal(verify(&p, &ev), 0);
@@ -681,7 +695,8 @@ static void test_whitespace_and_escapes(void **state)
 	}
 }
 
-/* ---- Rotation and sign() --------------------------------------------------- */
+/* ---- Rotation and sign() ---------------------------------------------------
+ */
 
 static void test_rotation(void **state)
 {
@@ -774,7 +789,8 @@ static void test_sign_now(void **state)
 	flock_webhook_headers_free(h);
 }
 
-/* ---- Arguments and accessors ----------------------------------------------- */
+/* ---- Arguments and accessors -----------------------------------------------
+ */
 
 static void test_null_args(void **state)
 {
@@ -782,7 +798,8 @@ static void test_null_args(void **state)
 	flock_event *ev = (flock_event *)&p;
 
 	(void)state;
-	assert_int_equal(flock_webhooks_construct_event(NULL, &p), FLOCK_EINVAL);
+	assert_int_equal(flock_webhooks_construct_event(NULL, &p),
+	                 FLOCK_EINVAL);
 	assert_int_equal(flock_webhooks_construct_event(&ev, NULL),
 	                 FLOCK_EINVAL);
 	assert_null(ev);
@@ -821,8 +838,9 @@ static void test_accessors(void **state)
 	assert_true(flock_event_timestamp_ms(ev) == TS_MS);
 	assert_string_equal(flock_event_get_string(ev, "invitee.id"),
 	                    "cus_01JDQ8ZJ0A1B2C3D4E5F6G7H8J");
-	assert_string_equal(flock_event_get_string(ev, "referrer.externalUserId"),
-	                    "user_123");
+	assert_string_equal(
+	        flock_event_get_string(ev, "referrer.externalUserId"),
+	        "user_123");
 	assert_string_equal(flock_event_get_string(ev, "campaign.name"),
 	                    "Give $10, get $10");
 	assert_null(flock_event_get_string(ev, "invitee")); /* an object */
@@ -840,9 +858,9 @@ static void test_accessors_unicode_and_arrays(void **state)
 {
 	const char *secrets[] = {SECRET};
 	char *body = envelope(
-	    "evt_u", TS_MS,
-	    "{\"invitee\":{\"id\":\"cus_\\u00e9\\ud83d\\ude00\",\"n\":1},"
-	    "\"tags\":[\"a\",{\"k\":\"v\"}],\"a.b\":\"dotted\"}");
+	        "evt_u", TS_MS,
+	        "{\"invitee\":{\"id\":\"cus_\\u00e9\\ud83d\\ude00\",\"n\":1},"
+	        "\"tags\":[\"a\",{\"k\":\"v\"}],\"a.b\":\"dotted\"}");
 	flock_webhook_headers *h = sign(body, secrets, 1);
 	flock_webhook_params p = signed_params(body, SECRET, h);
 	flock_event *ev = NULL;
@@ -901,33 +919,33 @@ static void test_success_clears_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_worked_example),
-	    cmocka_unit_test(test_python_vectors),
-	    cmocka_unit_test(test_tampered_data),
-	    cmocka_unit_test(test_tampered_outside_data),
-	    cmocka_unit_test(test_tampered_timestamp),
-	    cmocka_unit_test(test_wrong_secret),
-	    cmocka_unit_test(test_secret_forms),
-	    cmocka_unit_test(test_age),
-	    cmocka_unit_test(test_age_disabled_and_real_clock),
-	    cmocka_unit_test(test_signature_checked_before_age),
-	    cmocka_unit_test(test_missing),
-	    cmocka_unit_test(test_malformed_flock),
-	    cmocka_unit_test(test_malformed_standard),
-	    cmocka_unit_test(test_several_signatures),
-	    cmocka_unit_test(test_webhook_id_must_match),
-	    cmocka_unit_test(test_not_an_envelope),
-	    cmocka_unit_test(test_duplicate_keys),
-	    cmocka_unit_test(test_payload_with_nul_and_length),
-	    cmocka_unit_test(test_whitespace_and_escapes),
-	    cmocka_unit_test(test_rotation),
-	    cmocka_unit_test(test_sign_errors),
-	    cmocka_unit_test(test_sign_now),
-	    cmocka_unit_test(test_null_args),
-	    cmocka_unit_test(test_accessors),
-	    cmocka_unit_test(test_accessors_unicode_and_arrays),
-	    cmocka_unit_test(test_environment_optional),
-	    cmocka_unit_test(test_success_clears_error),
+	        cmocka_unit_test(test_worked_example),
+	        cmocka_unit_test(test_python_vectors),
+	        cmocka_unit_test(test_tampered_data),
+	        cmocka_unit_test(test_tampered_outside_data),
+	        cmocka_unit_test(test_tampered_timestamp),
+	        cmocka_unit_test(test_wrong_secret),
+	        cmocka_unit_test(test_secret_forms),
+	        cmocka_unit_test(test_age),
+	        cmocka_unit_test(test_age_disabled_and_real_clock),
+	        cmocka_unit_test(test_signature_checked_before_age),
+	        cmocka_unit_test(test_missing),
+	        cmocka_unit_test(test_malformed_flock),
+	        cmocka_unit_test(test_malformed_standard),
+	        cmocka_unit_test(test_several_signatures),
+	        cmocka_unit_test(test_webhook_id_must_match),
+	        cmocka_unit_test(test_not_an_envelope),
+	        cmocka_unit_test(test_duplicate_keys),
+	        cmocka_unit_test(test_payload_with_nul_and_length),
+	        cmocka_unit_test(test_whitespace_and_escapes),
+	        cmocka_unit_test(test_rotation),
+	        cmocka_unit_test(test_sign_errors),
+	        cmocka_unit_test(test_sign_now),
+	        cmocka_unit_test(test_null_args),
+	        cmocka_unit_test(test_accessors),
+	        cmocka_unit_test(test_accessors_unicode_and_arrays),
+	        cmocka_unit_test(test_environment_optional),
+	        cmocka_unit_test(test_success_clears_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
