@@ -1,0 +1,242 @@
+/*
+ * flockd engine: the referral and reward rules of api.md section 5 that
+ * several operations share (accepting a referral, granting rewards within
+ * limits, fraud checks).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "engine_internal.h"
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+int fd__campaign_running(const fd_ctx *x, const json_t *campaign)
+{
+	int64_t at;
+
+	if (jstr(campaign, "startsAt") &&
+	    flock__parse_iso8601(&at, jstr(campaign, "startsAt")) == 0 &&
+	    x->now < at)
+		return 0;
+	if (jstr(campaign, "endsAt") &&
+	    flock__parse_iso8601(&at, jstr(campaign, "endsAt")) == 0 &&
+	    x->now >= at)
+		return 0;
+	return 1;
+}
+
+int fd__accept(fd_ctx *x, const json_t *referral, const json_t *campaign)
+{
+	const char *id = jstr(referral, "id");
+	const char *env = jstr(referral, "environment");
+	json_t *ref = NULL, *invitee = NULL, *referrer = NULL, *data;
+
+	if (!jstr(referral, "status") ||
+	    strcmp(jstr(referral, "status"), "pending") != 0)
+		return 0;
+	if (fd_store_referral_update(x->c, x->app, id, NULL, "accepted",
+	                             NULL, x->now) != FD_OK ||
+	    fd_store_customer_count(x->c, x->app, jstr(referral, "referrerId"),
+	                            0, 1, x->now) != FD_OK ||
+	    fd_store_referral_get(x->c, x->app, id, &ref) != FD_OK ||
+	    fd_store_customer_get(x->c, x->app, FD_BY_ID,
+	                          jstr(referral, "refereeId"),
+	                          &invitee) != FD_OK ||
+	    fd_store_customer_get(x->c, x->app, FD_BY_ID,
+	                          jstr(referral, "referrerId"),
+	                          &referrer) != FD_OK)
+		goto fail;
+	/* Keep the suspectedFrauds an admin overrode visible. */
+	json_object_set(ref, "suspectedFrauds",
+	                json_object_get(referral, "suspectedFrauds"));
+	data = json_pack("{s:o, s:o, s:o, s:{s:s?, s:s?}}", "invitee", invitee,
+	                 "referrer", referrer, "referral", ref, "campaign",
+	                 "id", jstr(campaign, "id"), "name",
+	                 jstr(campaign, "name"));
+	return fd__emit(x, env, "invitee.accepted", data);
+fail:
+	json_decref(ref);
+	json_decref(invitee);
+	json_decref(referrer);
+	return -1;
+}
+
+/* Start of the window a limit counts in; rolling windows, so a limit never
+ * resets all at once at a calendar boundary. -1: unknown interval. */
+static int64_t window_start(const fd_ctx *x, const char *interval)
+{
+	if (!interval || strcmp(interval, "lifetime") == 0)
+		return 0;
+	if (strcmp(interval, "day") == 0)
+		return x->now - FD_DAY_MS;
+	if (strcmp(interval, "week") == 0)
+		return x->now - 7 * FD_DAY_MS;
+	if (strcmp(interval, "month") == 0)
+		return x->now - 30 * FD_DAY_MS;
+	if (strcmp(interval, "year") == 0)
+		return x->now - 365 * FD_DAY_MS;
+	return 0;
+}
+
+/* 1 if customer already has `limit` rewards of cr in its window. */
+static int over_limit(fd_ctx *x, const json_t *cr, const char *customer)
+{
+	json_int_t limit = json_integer_value(json_object_get(cr, "limit"));
+	long n = 0;
+
+	if (limit <= 0)
+		return 0;
+	if (fd_store_reward_count_since(x->c, x->app, jstr(cr, "id"), customer,
+	                                window_start(x, jstr(cr, "limitInterval")),
+	                                &n) != FD_OK)
+		return -1;
+	return n >= limit;
+}
+
+static const char *const term_fields[] = {
+        "name",     "description",    "type",
+        "method",   "payoutAmount",   "discountAmount",
+        "discountPercentage", "discountDurationInMonth", "currency", NULL};
+
+/* The CampaignReward's terms, copied into the Reward at grant time. */
+static char *terms_of(const json_t *cr)
+{
+	json_t *t = json_object();
+	char *text;
+	int i;
+
+	if (!t)
+		return NULL;
+	for (i = 0; term_fields[i]; i++) {
+		json_t *v = json_object_get(cr, term_fields[i]);
+		json_object_set(t, term_fields[i], v ? v : json_null());
+	}
+	text = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(t);
+	return text;
+}
+
+/* FD_OK granted (appended), FD_CONFLICT already granted, FD_ERR. */
+static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
+                     const json_t *cr, const char *customer, json_t *granted)
+{
+	json_int_t hold = json_integer_value(
+	        json_object_get(campaign, "rewardHoldDays"));
+	char id[FLOCK__ID_MAX];
+	fd_store_reward r;
+	json_t *obj = NULL;
+	char *terms = terms_of(cr);
+	int rc = FD_ERR;
+
+	if (!terms || fd__new_id(id, "rwd_") < 0)
+		goto done;
+	memset(&r, 0, sizeof(r));
+	r.id = id;
+	r.env = jstr(referral, "environment");
+	r.campaign_id = jstr(campaign, "id");
+	r.campaign_reward_id = jstr(cr, "id");
+	r.referral_id = jstr(referral, "id");
+	r.customer_id = customer;
+	r.party = jstr(cr, "party");
+	r.terms = terms;
+	r.status = hold > 0 ? "pending" : "approved";
+	r.available_at = x->now + (hold > 0 ? hold : 0) * FD_DAY_MS;
+	rc = fd_store_reward_insert(x->c, x->app, &r, x->now);
+	if (rc != FD_OK)
+		goto done;
+	rc = FD_ERR;
+	if (fd_store_reward_get(x->c, x->app, id, &obj) != FD_OK ||
+	    json_array_append(granted, obj) ||
+	    fd__emit(x, r.env, "reward.created", json_incref(obj)) < 0)
+		goto done;
+	x->granted++;
+	rc = FD_OK;
+done:
+	json_decref(obj);
+	free(terms);
+	return rc;
+}
+
+int fd__grant(fd_ctx *x, const json_t *referral, const json_t *campaign,
+              int mask, json_t *granted, const char **blocked)
+{
+	json_t *cr;
+	size_t i;
+	int limited = 0, dup = 0, given = 0, rc;
+
+	*blocked = NULL;
+	json_array_foreach(json_object_get(campaign, "rewards"), i, cr)
+	{
+		const char *party = jstr(cr, "party");
+		int bit = party && strcmp(party, "referrer") == 0
+		                  ? FD_PARTY_REFERRER
+		                  : FD_PARTY_REFEREE;
+		const char *customer = jstr(referral, bit == FD_PARTY_REFERRER
+		                                              ? "referrerId"
+		                                              : "refereeId");
+
+		if (!(mask & bit) || !customer)
+			continue;
+		if ((rc = over_limit(x, cr, customer)) != 0) {
+			if (rc < 0)
+				return -1;
+			limited++;
+			continue;
+		}
+		rc = grant_one(x, referral, campaign, cr, customer, granted);
+		if (rc == FD_ERR)
+			return -1;
+		if (rc == FD_CONFLICT)
+			dup++;
+		else
+			given++;
+	}
+	if (!given && limited)
+		*blocked = "limit_reached";
+	else if (!given && dup)
+		*blocked = "already_rewarded";
+	return 0;
+}
+
+static int add_fraud(json_t *list, const char *type, const char *message)
+{
+	return json_array_append_new(list, json_pack("{s:s, s:s}", "type",
+	                                             type, "message", message));
+}
+
+json_t *fd__fraud_check(fd_ctx *x, const json_t *referrer,
+                        const json_t *referee)
+{
+	const char *a = jstr(referrer, "email"), *b = jstr(referee, "email");
+	char na[320], nb[320];
+	json_t *list = json_array();
+	long recent = 0;
+
+	if (!list)
+		return NULL;
+	if (strcmp(jstr(referrer, "id"), jstr(referee, "id")) == 0)
+		add_fraud(list, "self_referral", "the referee is the referrer");
+	else if (a && b && fd_email_normalize(na, sizeof(na), a) == 0 &&
+	         fd_email_normalize(nb, sizeof(nb), b) == 0 &&
+	         strcmp(na, nb) == 0)
+		add_fraud(list, "self_referral",
+		          "the referee's email is the referrer's");
+	if (fd_fraud_disposable(x->e->fraud, b))
+		add_fraud(list, "disposable_email",
+		          "the referee's email domain is disposable");
+	if (fd_store_referral_count_since(x->c, x->app, jstr(referrer, "id"),
+	                                  x->now - 3600000, &recent) == FD_OK &&
+	    recent >= x->e->velocity_per_hour)
+		add_fraud(list, "velocity",
+		          "too many referrals by this referrer in the last hour");
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		return NULL;
+	}
+	return list;
+}

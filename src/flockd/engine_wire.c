@@ -1,0 +1,687 @@
+/*
+ * flockd engine: the wire API operations (api.md section 3).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ids.h"
+#include "engine_internal.h"
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static int bad_env(fd_ctx *x)
+{
+	return fd__fail(x, 400, "invalid_field",
+	                "environment must be one of: production, test");
+}
+
+static int missing(fd_ctx *x, const char *field)
+{
+	fd_error(x->res, 400, "missing_field", "%s is required", field);
+	return -1;
+}
+
+/* customProperties as JSON text, NULL when absent. */
+static int props_text(fd_ctx *x, const char *field, char **out)
+{
+	json_t *p = json_object_get(x->req->body, field);
+
+	*out = NULL;
+	if (!p || json_is_null(p))
+		return 0;
+	if (!json_is_object(p)) {
+		fd_error(x->res, 400, "invalid_field", "%s must be an object",
+		         field);
+		return -1;
+	}
+	if (!(*out = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+		return fd__internal(x);
+	return 0;
+}
+
+/* ---- POST /customers/identify ---------------------------------------- */
+
+static int identify(fd_ctx *x)
+{
+	const char *ext = fd__bstr(x, "externalUserId");
+	const char *env = fd__env(x);
+	json_t *cus = NULL;
+	char *props = NULL, id[FLOCK__ID_MAX];
+	int rc, status = 200;
+
+	if (!ext || !*ext)
+		return missing(x, "externalUserId");
+	if (!env)
+		return bad_env(x);
+	if (props_text(x, "customProperties", &props) < 0)
+		return -1;
+	rc = fd_store_customer_get(x->c, x->app, FD_BY_EXTERNAL, ext, &cus);
+	if (rc == FD_NOTFOUND) {
+		status = 201;
+		rc = fd__customer_create(x, ext, fd__bstr(x, "email"),
+		                         fd__bstr(x, "name"), props, env, &cus);
+	} else if (rc == FD_OK) {
+		snprintf(id, sizeof(id), "%s", jstr(cus, "id"));
+		json_decref(cus);
+		cus = NULL;
+		rc = fd_store_customer_update(x->c, x->app, id,
+		                              fd__bstr(x, "email"),
+		                              fd__bstr(x, "name"), props, x->now);
+		if (rc == FD_OK)
+			rc = fd_store_customer_get(x->c, x->app, FD_BY_ID, id,
+			                           &cus);
+	}
+	free(props);
+	if (rc != FD_OK) {
+		json_decref(cus);
+		return fd__internal(x);
+	}
+	return fd__ok(x, status, cus);
+}
+
+void fd_op_identify(fd_engine *e, const fd_request *req, fd_response *res)
+{
+	fd__run_write(e, req, res, identify);
+}
+
+/* ---- campaigns ------------------------------------------------------- */
+
+static int campaigns_list(fd_ctx *x)
+{
+	json_t *list = NULL;
+
+	if (fd_store_campaign_list(x->c, x->app, NULL, &list) != FD_OK)
+		return fd__internal(x);
+	return fd__ok(x, 200, list);
+}
+
+void fd_op_campaigns_list(fd_engine *e, const fd_request *req,
+                          fd_response *res)
+{
+	fd__run_read(e, req, res, campaigns_list);
+}
+
+static int campaigns_live(fd_ctx *x)
+{
+	const char *env = fd__env(x), *cid = fd__qstr(x, "customerId");
+	json_t *k = NULL, *cus = NULL;
+	int rc;
+
+	if (!env)
+		return bad_env(x);
+	if (cid) {
+		rc = fd_store_customer_get(x->c, x->app, FD_BY_ID, cid, &cus);
+		json_decref(cus);
+		if (rc == FD_NOTFOUND)
+			return fd__fail(x, 404, "customer_not_found",
+			                "customer not found");
+		if (rc != FD_OK)
+			return fd__internal(x);
+	}
+	rc = fd_store_campaign_live(x->c, x->app, env, &k);
+	if (rc == FD_NOTFOUND || (rc == FD_OK && !fd__campaign_running(x, k))) {
+		json_decref(k);
+		fd_error(x->res, 404, "no_live_campaign",
+		         "no live campaign in %s", env);
+		return -1;
+	}
+	if (rc != FD_OK)
+		return fd__internal(x);
+	return fd__ok(x, 200, k);
+}
+
+void fd_op_campaigns_live(fd_engine *e, const fd_request *req,
+                          fd_response *res)
+{
+	fd__run_read(e, req, res, campaigns_live);
+}
+
+static int campaign_ping(fd_ctx *x)
+{
+	int rc = fd_store_campaign_ping(x->c, x->app, x->req->id,
+	                                x->req->origin, x->now);
+
+	if (rc == FD_NOTFOUND || !x->req->id)
+		return fd__fail(x, 404, "campaign_not_found",
+		                "campaign not found");
+	if (rc != FD_OK)
+		return fd__internal(x);
+	return fd__ok(x, 200, json_pack("{s:s}", "id", x->req->id));
+}
+
+void fd_op_campaign_ping(fd_engine *e, const fd_request *req,
+                         fd_response *res)
+{
+	fd__run_write(e, req, res, campaign_ping);
+}
+
+static int campaign_checkpoints(fd_ctx *x)
+{
+	json_t *list = NULL;
+
+	if (fd_store_checkpoint_list(x->c, x->app, fd__qstr(x, "campaignId"),
+	                             &list) != FD_OK)
+		return fd__internal(x);
+	return fd__ok(x, 200, json_pack("{s:o}", "data", list));
+}
+
+void fd_op_campaign_checkpoints(fd_engine *e, const fd_request *req,
+                                fd_response *res)
+{
+	fd__run_read(e, req, res, campaign_checkpoints);
+}
+
+/* ---- POST /checkpoints/ingest ---------------------------------------- */
+
+typedef struct {
+	json_t *customer, *campaign, *referral, *rewards;
+	const char *blocked;
+	int matched;
+} ingest_state;
+
+static void ingest_free(ingest_state *s)
+{
+	json_decref(s->customer);
+	json_decref(s->campaign);
+	json_decref(s->referral);
+	json_decref(s->rewards);
+}
+
+/* The rules once the event is stored: match, referral, grant. */
+static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
+                        const char *name)
+{
+	json_t *chk = NULL;
+	const char *status;
+	int rc = fd_store_campaign_live(x->c, x->app, env, &s->campaign);
+
+	if (rc == FD_NOTFOUND) {
+		s->blocked = "campaign_not_live";
+		return 0;
+	}
+	if (rc != FD_OK)
+		return -1;
+	rc = fd_store_checkpoint_find(x->c, x->app, jstr(s->campaign, "id"),
+	                              name, &chk);
+	if (rc == FD_ERR)
+		return -1;
+	s->matched = rc == FD_OK && jstr(chk, "trigger") &&
+	             strcmp(jstr(chk, "trigger"), "reward") == 0;
+	json_decref(chk);
+	if (!s->matched)
+		return 0;
+	if (!fd__campaign_running(x, s->campaign)) {
+		s->blocked = "campaign_not_live";
+		return 0;
+	}
+	rc = fd_store_referral_find(x->c, x->app, jstr(s->campaign, "id"),
+	                            jstr(s->customer, "id"), &s->referral);
+	if (rc == FD_NOTFOUND) {
+		s->blocked = "no_referral";
+		return 0;
+	}
+	if (rc != FD_OK)
+		return -1;
+	status = jstr(s->referral, "status");
+	if (strcmp(status, "flagged") == 0) {
+		s->blocked = "flagged_referral";
+		return 0;
+	}
+	if (strcmp(status, "rejected") == 0) {
+		s->blocked = "referral_rejected";
+		return 0;
+	}
+	if (fd__accept(x, s->referral, s->campaign) < 0 ||
+	    fd__grant(x, s->referral, s->campaign,
+	              FD_PARTY_REFERRER | FD_PARTY_REFEREE, s->rewards,
+	              &s->blocked) < 0)
+		return -1;
+	json_decref(s->referral);
+	s->referral = NULL;
+	return fd_store_referral_find(x->c, x->app, jstr(s->campaign, "id"),
+	                              jstr(s->customer, "id"),
+	                              &s->referral) == FD_OK
+	               ? 0
+	               : -1;
+}
+
+static json_t *ingest_result(fd_ctx *x, ingest_state *s, const char *id,
+                             const char *env, const char *name)
+{
+	char iso[FLOCK__ISO8601_LEN];
+
+	flock__iso8601(iso, x->now);
+	return json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:b, s:O?, s:O,"
+	                 " s:s?, s:s, s:s, s:n}",
+	                 "id", id, "organizationId",
+	                 jstr(s->customer, "organizationId"), "applicationId", x->app, "checkpointName", name,
+	                 "customerId", jstr(s->customer, "id"), "environment",
+	                 env, "matched", s->matched, "referral", s->referral,
+	                 "rewards", s->rewards, "blockedBy", s->blocked,
+	                 "createdAt", iso, "updatedAt", iso, "deletedAt");
+}
+
+static int ingest_event(fd_ctx *x, const char *id, const char *env,
+                        const char *name, const char *cus_id)
+{
+	json_t *props = json_object_get(x->req->body, "properties");
+	char *text = json_is_object(props)
+	                     ? json_dumps(props, JSON_COMPACT |
+	                                                 JSON_PRESERVE_ORDER)
+	                     : NULL;
+	int rc = fd_store_event_insert(x->c, x->app, id, env, cus_id, name,
+	                               text, x->now);
+	int wants = rc == FD_OK ? fd_store_webhook_wants(x->c, x->app,
+	                                                 "checkpoint.ingested")
+	                        : 0;
+
+	free(text);
+	if (rc != FD_OK || wants < 0)
+		return -1;
+	if (!wants)
+		return 0;
+	return fd__emit(x, env, "checkpoint.ingested",
+	                json_pack("{s:s, s:s, s:s, s:O?}", "id", id,
+	                          "checkpointName", name, "customerId", cus_id,
+	                          "properties", props));
+}
+
+static int checkpoint_ingest(fd_ctx *x)
+{
+	const char *name = fd__bstr(x, "checkpointName");
+	const char *ext = fd__bstr(x, "externalUserId");
+	const char *env = fd__env(x);
+	char id[FLOCK__ID_MAX];
+	ingest_state s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	if (!name)
+		name = fd__bstr(x, "name");
+	if (!name || !*name)
+		return missing(x, "checkpointName");
+	if (!ext || !*ext)
+		return missing(x, "externalUserId");
+	if (!env)
+		return bad_env(x);
+	if (!(s.rewards = json_array()) || fd__new_id(id, "evt_") < 0)
+		goto fail;
+	/* An unknown user is created bare: the event is never dropped. */
+	rc = fd_store_customer_get(x->c, x->app, FD_BY_EXTERNAL, ext,
+	                           &s.customer);
+	if (rc == FD_NOTFOUND)
+		rc = fd__customer_create(x, ext, NULL, NULL, NULL, env,
+		                         &s.customer);
+	if (rc != FD_OK ||
+	    ingest_event(x, id, env, name, jstr(s.customer, "id")) < 0 ||
+	    ingest_rules(x, &s, env, name) < 0)
+		goto fail;
+	rc = fd__ok(x, 201, ingest_result(x, &s, id, env, name));
+	ingest_free(&s);
+	return rc;
+fail:
+	ingest_free(&s);
+	return fd__internal(x);
+}
+
+void fd_op_checkpoint_ingest(fd_engine *e, const fd_request *req,
+                             fd_response *res)
+{
+	fd__run_write(e, req, res, checkpoint_ingest);
+}
+
+/* ---- POST /referrals ------------------------------------------------- */
+
+static int find_referee(fd_ctx *x, const char *env, json_t **out)
+{
+	const char *id = fd__bstr(x, "refereeId");
+	const char *ext = fd__bstr(x, "refereeExternalUserId");
+	int rc;
+
+	if (id) {
+		rc = fd_store_customer_get(x->c, x->app, FD_BY_ID, id, out);
+	} else if (ext && *ext) {
+		rc = fd_store_customer_get(x->c, x->app, FD_BY_EXTERNAL, ext,
+		                           out);
+		if (rc == FD_NOTFOUND)
+			rc = fd__customer_create(x, ext, NULL, NULL, NULL, env,
+			                         out);
+	} else {
+		return missing(x, "refereeId");
+	}
+	if (rc == FD_NOTFOUND)
+		return fd__fail(x, 404, "customer_not_found",
+		                "referee not found");
+	return rc == FD_OK ? 0 : fd__internal(x);
+}
+
+/* A second referrer for a referee already referred in the campaign: the
+ * referral moves to the new referrer but is flagged for an admin. */
+static int referral_rereferred(fd_ctx *x, json_t *old, const json_t *referrer,
+                               json_t *frauds, json_t **out)
+{
+	const char *status = jstr(old, "status");
+	char *text = NULL;
+	int rc = -1;
+
+	if (strcmp(jstr(old, "referrerId"), jstr(referrer, "id")) == 0) {
+		*out = json_incref(old);
+		return 0;
+	}
+	if (strcmp(status, "accepted") == 0 || strcmp(status, "rejected") == 0)
+		return fd__fail(x, 409, "already_referred",
+		                "the referee was already referred in this "
+		                "campaign");
+	if (!frauds)
+		frauds = json_array();
+	json_array_append_new(frauds,
+	                      json_pack("{s:s, s:s}", "type", "already_referred",
+	                                "message", "the referee was already "
+	                                           "referred in this campaign "
+	                                           "by someone else"));
+	text = json_dumps(frauds, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text &&
+	    fd_store_referral_update(x->c, x->app, jstr(old, "id"),
+	                             jstr(referrer, "id"), "flagged", text,
+	                             x->now) == FD_OK &&
+	    fd_store_customer_count(x->c, x->app, jstr(referrer, "id"), 1, 0,
+	                            x->now) == FD_OK &&
+	    fd_store_referral_get(x->c, x->app, jstr(old, "id"), out) == FD_OK &&
+	    fd__emit(x, jstr(*out, "environment"), "referral.flagged",
+	             json_incref(*out)) == 0)
+		rc = 0;
+	free(text);
+	json_decref(frauds);
+	return rc < 0 ? fd__internal(x) : 0;
+}
+
+static int referral_new(fd_ctx *x, const json_t *k, const json_t *referrer,
+                        const json_t *referee, json_t *frauds, json_t **out)
+{
+	char id[FLOCK__ID_MAX], *text = NULL;
+	const char *env = jstr(k, "environment");
+	const char *status = frauds ? "flagged" : "pending";
+	int rc = -1;
+
+	if (frauds &&
+	    !(text = json_dumps(frauds, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+		goto done;
+	if (fd__new_id(id, "ref_") < 0 ||
+	    fd_store_referral_insert(x->c, x->app, id, env, jstr(k, "id"),
+	                             jstr(referrer, "id"), jstr(referee, "id"),
+	                             status, text, x->now) != FD_OK ||
+	    fd_store_customer_set_referred(x->c, x->app, jstr(referee, "id"),
+	                                   jstr(referrer, "id"), id,
+	                                   jstr(k, "id"), x->now) != FD_OK ||
+	    fd_store_customer_count(x->c, x->app, jstr(referrer, "id"), 1, 0,
+	                            x->now) != FD_OK ||
+	    fd_store_referral_get(x->c, x->app, id, out) != FD_OK ||
+	    fd__emit(x, env, "referral.created", json_incref(*out)) < 0)
+		goto done;
+	if (frauds &&
+	    fd__emit(x, env, "referral.flagged", json_incref(*out)) < 0)
+		goto done;
+	rc = 0;
+done:
+	free(text);
+	json_decref(frauds);
+	return rc < 0 ? fd__internal(x) : 0;
+}
+
+static int referral_create(fd_ctx *x)
+{
+	const char *cid = fd__bstr(x, "campaignId");
+	const char *code = fd__bstr(x, "referralCode");
+	json_t *k = NULL, *referrer = NULL, *referee = NULL, *old = NULL;
+	json_t *out = NULL;
+	int rc = -1;
+
+	if (!cid)
+		return missing(x, "campaignId");
+	if (!code)
+		return missing(x, "referralCode");
+	rc = fd_store_campaign_get(x->c, x->app, cid, &k);
+	if (rc != FD_OK) {
+		rc = rc == FD_NOTFOUND ? fd__fail(x, 404, "campaign_not_found",
+		                                  "campaign not found")
+		                       : fd__internal(x);
+		goto done;
+	}
+	rc = fd_store_customer_get(x->c, x->app, FD_BY_CODE, code, &referrer);
+	if (rc != FD_OK) {
+		rc = rc == FD_NOTFOUND
+		             ? fd__fail(x, 404, "invalid_referral_code",
+		                        "unknown referral code")
+		             : fd__internal(x);
+		goto done;
+	}
+	if ((rc = find_referee(x, jstr(k, "environment"), &referee)) < 0)
+		goto done;
+	rc = fd_store_referral_find(x->c, x->app, cid, jstr(referee, "id"),
+	                            &old);
+	if (rc == FD_OK)
+		rc = referral_rereferred(x, old, referrer,
+		                         fd__fraud_check(x, referrer, referee),
+		                         &out);
+	else if (rc == FD_NOTFOUND)
+		rc = referral_new(x, k, referrer, referee,
+		                  fd__fraud_check(x, referrer, referee), &out);
+	else
+		rc = fd__internal(x);
+	if (rc == 0)
+		rc = fd__ok(x, 201, out);
+done:
+	json_decref(k);
+	json_decref(referrer);
+	json_decref(referee);
+	json_decref(old);
+	return rc;
+}
+
+void fd_op_referral_create(fd_engine *e, const fd_request *req,
+                           fd_response *res)
+{
+	fd__run_write(e, req, res, referral_create);
+}
+
+static int referrals_list(fd_ctx *x)
+{
+	fd_referral_filter f;
+	json_t *out = NULL;
+	long limit, offset;
+
+	fd__page(x, &limit, &offset);
+	f.campaign_id = fd__qstr(x, "campaignId");
+	f.status = fd__qstr(x, "status");
+	f.environment = fd__qstr(x, "environment");
+	if (!f.environment && x->req->who && x->req->who->environment[0])
+		f.environment = x->req->who->environment;
+	if (fd_store_referral_list(x->c, x->app, &f, limit, offset, &out) !=
+	    FD_OK)
+		return fd__internal(x);
+	return fd__ok(x, 200, out);
+}
+
+void fd_op_referrals_list(fd_engine *e, const fd_request *req,
+                          fd_response *res)
+{
+	fd__run_read(e, req, res, referrals_list);
+}
+
+static int referral_validate(fd_ctx *x)
+{
+	const char *code = fd__bstr(x, "referralCode");
+	json_t *cus = NULL;
+	int rc;
+
+	if (!code)
+		return missing(x, "referralCode");
+	rc = fd_store_customer_get(x->c, x->app, FD_BY_CODE, code, &cus);
+	if (rc == FD_NOTFOUND)
+		return fd__ok(x, 200, json_pack("{s:b, s:n}", "isValid", 0,
+		                                "referredBy"));
+	if (rc != FD_OK)
+		return fd__internal(x);
+	rc = fd__ok(x, 200,
+	            json_pack("{s:b, s:{s:O, s:O, s:O, s:O}}", "isValid", 1,
+	                      "referredBy", "id", json_object_get(cus, "id"),
+	                      "externalUserId",
+	                      json_object_get(cus, "externalUserId"), "email",
+	                      json_object_get(cus, "email"), "name",
+	                      json_object_get(cus, "name")));
+	json_decref(cus);
+	return rc;
+}
+
+void fd_op_referral_validate(fd_engine *e, const fd_request *req,
+                             fd_response *res)
+{
+	fd__run_read(e, req, res, referral_validate);
+}
+
+/* ---- POST /rewards/trigger ------------------------------------------- */
+
+/* Which sides rewardFor asks for, relative to the caller's role. */
+static int trigger_mask(fd_ctx *x, int role)
+{
+	json_t *rf = json_object_get(x->req->body, "rewardFor"), *v;
+	int other = role == FD_PARTY_REFERRER ? FD_PARTY_REFEREE
+	                                      : FD_PARTY_REFERRER;
+	int mask = 0;
+	size_t i;
+
+	if (!json_is_array(rf))
+		return role | other;
+	json_array_foreach(rf, i, v)
+	{
+		const char *s = json_string_value(v);
+		if (s && strcmp(s, "self") == 0)
+			mask |= role;
+		else if (s && (strcmp(s, "referral_partner") == 0 ||
+		               strcmp(s, "referralPartner") == 0))
+			mask |= other;
+	}
+	return mask;
+}
+
+static int trigger_campaign(fd_ctx *x, json_t **k)
+{
+	const char *cid = fd__bstr(x, "campaignId");
+	const char *env = fd__env(x);
+	int rc;
+
+	if (cid)
+		rc = fd_store_campaign_get(x->c, x->app, cid, k);
+	else if (!env)
+		return bad_env(x);
+	else
+		rc = fd_store_campaign_live(x->c, x->app, env, k);
+	if (rc == FD_NOTFOUND)
+		return cid ? fd__fail(x, 404, "campaign_not_found",
+		                      "campaign not found")
+		           : fd__fail(x, 404, "no_live_campaign",
+		                      "no live campaign");
+	return rc == FD_OK ? 0 : fd__internal(x);
+}
+
+/* The caller's referrals in k: as referee, else those it made. */
+static int trigger_referrals(fd_ctx *x, const json_t *k, const json_t *cus,
+                             json_t **refs, int *role)
+{
+	const char *mode = fd__bstr(x, "mode");
+	json_t *one = NULL;
+	int rc = fd_store_referral_find(x->c, x->app, jstr(k, "id"),
+	                                jstr(cus, "id"), &one);
+
+	*refs = NULL;
+	if (rc == FD_OK) {
+		*role = FD_PARTY_REFEREE;
+		*refs = json_pack("[o]", one);
+		return *refs ? 0 : -1;
+	}
+	if (rc != FD_NOTFOUND)
+		return -1;
+	*role = FD_PARTY_REFERRER;
+	return fd_store_referral_by_referrer(
+	               x->c, x->app, jstr(k, "id"), jstr(cus, "id"),
+	               mode && strcmp(mode, "all") == 0 ? 0 : 1,
+	               refs) == FD_OK
+	               ? 0
+	               : -1;
+}
+
+static int trigger_grant(fd_ctx *x, const json_t *k, json_t *refs, int role,
+                         json_t *ids)
+{
+	json_t *ref, *granted = json_array(), *r;
+	const char *blocked, *status;
+	size_t i, j;
+	int rc = -1;
+
+	if (!granted)
+		return -1;
+	json_array_foreach(refs, i, ref)
+	{
+		status = jstr(ref, "status");
+		if (strcmp(status, "pending") != 0 &&
+		    strcmp(status, "accepted") != 0)
+			continue;
+		if (fd__accept(x, ref, k) < 0 ||
+		    fd__grant(x, ref, k, trigger_mask(x, role), granted,
+		              &blocked) < 0)
+			goto done;
+	}
+	json_array_foreach(granted, j, r)
+	{
+		json_array_append_new(ids, json_pack("{s:O}", "id",
+		                                     json_object_get(r, "id")));
+	}
+	rc = 0;
+done:
+	json_decref(granted);
+	return rc;
+}
+
+static int rewards_trigger(fd_ctx *x)
+{
+	const char *ext = fd__bstr(x, "externalUserId");
+	json_t *cus = NULL, *k = NULL, *refs = NULL, *ids = NULL;
+	int rc = -1, role = 0;
+
+	if (!ext)
+		ext = fd__bstr(x, "customerExternalId");
+	if (!ext)
+		return missing(x, "externalUserId");
+	rc = fd_store_customer_get(x->c, x->app, FD_BY_EXTERNAL, ext, &cus);
+	if (rc == FD_NOTFOUND)
+		return fd__fail(x, 404, "customer_not_found",
+		                "customer not found");
+	if (rc != FD_OK)
+		return fd__internal(x);
+	if ((rc = trigger_campaign(x, &k)) < 0)
+		goto done;
+	if (!(ids = json_array()) ||
+	    trigger_referrals(x, k, cus, &refs, &role) < 0 ||
+	    trigger_grant(x, k, refs, role, ids) < 0) {
+		rc = fd__internal(x);
+		goto done;
+	}
+	rc = fd__ok(x, 201, ids);
+	ids = NULL;
+done:
+	json_decref(ids);
+	json_decref(refs);
+	json_decref(k);
+	json_decref(cus);
+	return rc;
+}
+
+void fd_op_rewards_trigger(fd_engine *e, const fd_request *req,
+                           fd_response *res)
+{
+	fd__run_write(e, req, res, rewards_trigger);
+}
