@@ -48,6 +48,8 @@ static void share_unlock(CURL *h, curl_lock_data data, void *userp)
 	pthread_mutex_unlock(&t->share_locks[data]);
 }
 
+static CURL *new_handle(curl_transport *t);
+
 static CURL *pool_get(curl_transport *t)
 {
 	CURL *h = NULL;
@@ -56,7 +58,7 @@ static CURL *pool_get(curl_transport *t)
 	if (t->idle_count > 0)
 		h = t->idle[--t->idle_count];
 	pthread_mutex_unlock(&t->pool_lock);
-	return h ? h : curl_easy_init();
+	return h ? h : new_handle(t);
 }
 
 static void pool_put(curl_transport *t, CURL *h)
@@ -122,8 +124,9 @@ static struct curl_slist *make_headers(const flock_http_request *req)
 	list = curl_slist_append(NULL, "Expect:");
 	for (i = 0; list && i < req->header_count; i++) {
 		flock__buf_clear(&line);
-		if (flock__buf_printf(&line, "%s: %s", req->headers[i].name,
-		                      req->headers[i].value)) {
+		flock__buf_puts(&line, req->headers[i].name);
+		flock__buf_put(&line, ": ", 2);
+		if (flock__buf_puts(&line, req->headers[i].value)) {
 			curl_slist_free_all(list);
 			list = NULL;
 			break;
@@ -139,47 +142,81 @@ static struct curl_slist *make_headers(const flock_http_request *req)
 	return list;
 }
 
-static CURLcode setup(curl_transport *t, CURL *h,
-                      const flock_http_request *req,
-                      struct curl_slist *headers, flock_http_response *resp,
-                      char *errbuf)
-{
-	CURLcode cc = CURLE_OK;
-
-#define SET(opt, val)                                                          \
+#define SET(h, opt, val)                                                       \
 	do {                                                                   \
 		if (cc == CURLE_OK)                                            \
 			cc = curl_easy_setopt(h, opt, val);                    \
 	} while (0)
-	SET(CURLOPT_SHARE, t->share);
-	SET(CURLOPT_URL, req->url);
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_TIMEOUT_MS, req->timeout_ms);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
-	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	SET(CURLOPT_TCP_NODELAY, 1L);
-	SET(CURLOPT_HTTPHEADER, headers);
-	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, resp);
-	SET(CURLOPT_HEADERFUNCTION, on_header);
-	SET(CURLOPT_HEADERDATA, resp);
-	SET(CURLOPT_ERRORBUFFER, errbuf);
+
+static size_t on_body(char *data, size_t size, size_t n, void *userp);
+static size_t on_header(char *data, size_t size, size_t n, void *userp);
+
+/*
+ * A handle with the options that never change, set once: handles are
+ * reused without curl_easy_reset(), which would drop and rebuild all of
+ * them (and re-attach the share) on every call.
+ */
+static CURL *new_handle(curl_transport *t)
+{
+	CURL *h = curl_easy_init();
+	CURLcode cc = CURLE_OK;
+
+	if (h == NULL)
+		return NULL;
+	SET(h, CURLOPT_SHARE, t->share);
+	SET(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(h, CURLOPT_NOSIGNAL, 1L);
+	SET(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	SET(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(h, CURLOPT_TCP_NODELAY, 1L);
+	SET(h, CURLOPT_WRITEFUNCTION, on_body);
+	SET(h, CURLOPT_HEADERFUNCTION, on_header);
 	if (t->ca_path)
-		SET(CURLOPT_CAINFO, t->ca_path);
-	if (strcmp(req->method, "POST") == 0) {
-		SET(CURLOPT_POST, 1L);
-		SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-		SET(CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
-	} else if (strcmp(req->method, "GET") == 0) {
-		SET(CURLOPT_HTTPGET, 1L);
-	} else {
-		SET(CURLOPT_CUSTOMREQUEST, req->method);
+		SET(h, CURLOPT_CAINFO, t->ca_path);
+	if (cc != CURLE_OK) {
+		curl_easy_cleanup(h);
+		return NULL;
 	}
-#undef SET
+	return h;
+}
+
+/* The options of this call; every one of them is set on every call. */
+static CURLcode setup(CURL *h, const flock_http_request *req,
+                      struct curl_slist *headers, flock_http_response *resp,
+                      char *errbuf)
+{
+	CURLcode cc = CURLE_OK;
+	int post = strcmp(req->method, "POST") == 0;
+
+	SET(h, CURLOPT_URL, req->url);
+	SET(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	SET(h, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
+	SET(h, CURLOPT_HTTPHEADER, headers);
+	SET(h, CURLOPT_WRITEDATA, resp);
+	SET(h, CURLOPT_HEADERDATA, resp);
+	SET(h, CURLOPT_ERRORBUFFER, errbuf);
+	if (post) {
+		SET(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		SET(h, CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
+	} else {
+		SET(h, CURLOPT_HTTPGET, 1L);
+	}
+	SET(h, CURLOPT_CUSTOMREQUEST,
+	    post || strcmp(req->method, "GET") == 0 ? NULL : req->method);
 	return cc;
 }
+
+/* Drop the pointers into this call's memory before the handle idles. */
+static void forget_call(CURL *h)
+{
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+}
+
+#undef SET
 
 static int map_curl_error(CURLcode cc, const char *errbuf,
                           const flock_http_request *req)
@@ -211,7 +248,7 @@ static int curl_send(void *userdata, const flock_http_request *req,
 		rc = flock__error_set(FLOCK_ENOMEM, "out of memory");
 		goto done;
 	}
-	cc = setup(t, h, req, headers, resp, errbuf);
+	cc = setup(h, req, headers, resp, errbuf);
 	if (cc == CURLE_OK)
 		cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
@@ -223,8 +260,7 @@ static int curl_send(void *userdata, const flock_http_request *req,
 done:
 	curl_slist_free_all(headers);
 	if (h) {
-		/* Forget this call's options; connections stay in the share. */
-		curl_easy_reset(h);
+		forget_call(h);
 		pool_put(t, h);
 	}
 	return rc;
