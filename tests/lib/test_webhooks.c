@@ -5,6 +5,8 @@
  */
 #include "support.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -695,6 +697,35 @@ static void test_whitespace_and_escapes(void **state)
 	}
 }
 
+/* Bodies beyond any fixed buffer: the message is assembled on the heap. */
+static void test_large_body(void **state)
+{
+	const char *secrets[] = {SECRET, SECRET2};
+	size_t n = 100000;
+	char *data = malloc(n + 16), *body;
+	flock_webhook_headers *h;
+	flock_webhook_params p;
+	flock_event *ev = NULL;
+
+	(void)state;
+	assert_non_null(data);
+	memcpy(data, "{\"blob\":\"", 9);
+	memset(data + 9, 'x', n);
+	memcpy(data + 9 + n, "\"}", 3);
+	body = envelope("evt_big", TS_MS, data);
+	h = sign(body, secrets, 2);
+	p = signed_params(body, SECRET, h);
+	assert_int_equal(verify(&p, &ev), 0);
+	assert_int_equal(strlen(flock_event_data_json(ev)), n + 11);
+	assert_int_equal(strlen(flock_event_get_string(ev, "blob")), n);
+	flock_event_free(ev);
+	body[strlen(body) - 5] = 'y';
+	assert_int_equal(verify_rc(&p), FLOCK_ESIG_MISMATCH);
+	flock_webhook_headers_free(h);
+	free(body);
+	free(data);
+}
+
 /* ---- Rotation and sign() ---------------------------------------------------
  */
 
@@ -900,6 +931,48 @@ static void test_environment_optional(void **state)
 	flock_webhook_headers_free(h);
 }
 
+/* Several threads at once: no shared state, each its own error detail. */
+static void *verify_many(void *arg)
+{
+	int bad = *(const int *)arg, i;
+	flock_webhook_params p = example_params();
+	intptr_t failures = 0;
+
+	if (bad)
+		p.secret = SECRET2;
+	for (i = 0; i < 200; i++) {
+		flock_event *ev = NULL;
+		int rc = flock_webhooks_construct_event(&ev, &p);
+		const flock_error *err = flock_error_last();
+
+		if (bad ? rc != FLOCK_ESIG_MISMATCH || err == NULL ||
+		                    err->code != rc
+		        : rc != 0 || err != NULL ||
+		                    strcmp(flock_event_id(ev), EX_ID) != 0)
+			failures++;
+		flock_event_free(ev);
+	}
+	return (void *)failures;
+}
+
+static void test_threads(void **state)
+{
+	static const int bad[4] = {0, 1, 0, 1};
+	pthread_t t[4];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, verify_many,
+		                                (void *)&bad[i]),
+		                 0);
+	for (i = 0; i < 4; i++) {
+		void *failures = NULL;
+		assert_int_equal(pthread_join(t[i], &failures), 0);
+		assert_true(failures == NULL);
+	}
+}
+
 /* A success clears the error an earlier failure left. */
 static void test_success_clears_error(void **state)
 {
@@ -938,6 +1011,7 @@ int main(void)
 	        cmocka_unit_test(test_duplicate_keys),
 	        cmocka_unit_test(test_payload_with_nul_and_length),
 	        cmocka_unit_test(test_whitespace_and_escapes),
+	        cmocka_unit_test(test_large_body),
 	        cmocka_unit_test(test_rotation),
 	        cmocka_unit_test(test_sign_errors),
 	        cmocka_unit_test(test_sign_now),
@@ -945,6 +1019,7 @@ int main(void)
 	        cmocka_unit_test(test_accessors),
 	        cmocka_unit_test(test_accessors_unicode_and_arrays),
 	        cmocka_unit_test(test_environment_optional),
+	        cmocka_unit_test(test_threads),
 	        cmocka_unit_test(test_success_clears_error),
 	};
 
