@@ -15,8 +15,8 @@
  *   NULL (when out is not NULL) and nothing needs freeing.
  * - Returns 0, or a negative flock_error_code; flock_error_last() then
  *   has the HTTP status, server code, message and request id.
- * - Common codes: FLOCK_EINVAL (a required argument missing, checked
- *   before anything is sent), FLOCK_EAUTH, FLOCK_EPERM, FLOCK_EREQUEST,
+ * - Common codes: FLOCK_EINVAL (a required argument missing or a
+ *   property object not flat, checked before anything is sent), FLOCK_EAUTH, FLOCK_EPERM, FLOCK_EREQUEST,
  *   FLOCK_ENOTFOUND, FLOCK_ECONFLICT, FLOCK_EIDEMPOTENCY,
  *   FLOCK_ERATELIMIT, FLOCK_ETIMEOUT, FLOCK_ENETWORK, FLOCK_ESERVER,
  *   FLOCK_EBADRESPONSE, FLOCK_ENOMEM.
@@ -96,7 +96,10 @@ typedef struct {
  * Record a checkpoint for a customer (`sdk.checkpoints.ingest`); if it is a
  * reward checkpoint of the live campaign, the server grants the rewards.
  * @param out  may be NULL if the result is not wanted; else receives it,
- *             free with flock_checkpoint_result_free()
+ *             free with flock_checkpoint_result_free(). The answer is
+ *             checked either way: a 2xx that is not a CheckpointResult
+ *             (say, a proxy's page) is FLOCK_EBADRESPONSE, as it does not
+ *             show that the event was recorded.
  * @param checkpoint_name  e.g. "purchase_completed"; required
  */
 FLOCK_EXTERN(int) flock_checkpoints_ingest(flock_checkpoint_result **out,
@@ -182,7 +185,8 @@ typedef struct {
 #define FLOCK_REFERRAL_LIST_PARAMS_INIT {FLOCK_REFERRAL_LIST_PARAMS_VERSION, NULL, NULL, 0, 0}
 
 /**
- * One page of referrals.
+ * One page of referrals. FLOCK_EINVAL if limit is outside 0..100 or
+ * offset is negative.
  * @param out  free with flock_referral_page_free()
  */
 FLOCK_EXTERN(int) flock_referrals_list(flock_referral_page **out,
@@ -194,7 +198,9 @@ typedef struct flock_referral_iterator flock_referral_iterator;
 
 /**
  * Start iterating; no request is made until the first _next().
- * params->limit is the page size. Free with flock_referral_iterator_free().
+ * params->limit is the page size, params->offset where to start. The
+ * params and their strings are copied. The client must outlive the
+ * iterator. Free with flock_referral_iterator_free().
  */
 FLOCK_EXTERN(int) flock_referral_iterator_new(flock_referral_iterator **out,
                                              flock_client *client,
@@ -202,8 +208,12 @@ FLOCK_EXTERN(int) flock_referral_iterator_new(flock_referral_iterator **out,
 
 /**
  * The next referral. `*out` is owned by the iterator and valid until the
- * next call to _next() or _free().
- * @return 0, FLOCK_ITEROVER when done, or an error code
+ * next call to _next() or _free(). Pages are fetched as needed, each at
+ * the offset after the previous one, until the page's `total` is reached
+ * or a page comes back empty.
+ * @return 0, FLOCK_ITEROVER when done (not an error: flock_error_last()
+ *         is NULL), or an error code; after an error the same page is
+ *         asked for again by the next call
  */
 FLOCK_EXTERN(int) flock_referral_iterator_next(const flock_referral **out,
                                               flock_referral_iterator *it);

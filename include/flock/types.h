@@ -9,12 +9,19 @@
  * @file flock/types.h
  * @brief The API's objects as C structs.
  *
- * Each struct carries the documented fields, typed, and `raw_json`: the
- * object exactly as the server sent it, so that a field added later is
- * never out of reach. String members are NUL-terminated UTF-8, or NULL
- * when the server sent null or nothing. All members are owned by the
- * top-level object returned by a call and live until it is freed with its
- * own free function; never free a member.
+ * Each struct carries the documented fields, typed, and `raw_json`, so
+ * that a field added later is never out of reach: for the object a call
+ * returns, the response body byte for byte; for an object nested in it
+ * (a list item, a campaign's rewards, a result's referral), that object
+ * as compact JSON, members in the order the server sent them.
+ *
+ * String members are NUL-terminated UTF-8, or NULL when the server sent
+ * null or nothing. Numbers the server left out or sent as null read as 0
+ * (`limit` of a campaign reward: -1). A member of the wrong JSON type
+ * makes the call fail with FLOCK_EBADRESPONSE, naming the member, rather
+ * than reading as NULL. All members are owned by the top-level object
+ * returned by a call and live until it is freed with its own free
+ * function; never free a member.
  */
 
 #include "common.h"
@@ -197,7 +204,7 @@ typedef struct {
 typedef struct {
 	const flock_referral *items;
 	size_t count;
-	long total;
+	long total; /* matching referrals in all pages; -1 if not sent */
 	long limit;
 	long offset;
 	const char *raw_json;

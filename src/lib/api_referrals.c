@@ -252,7 +252,7 @@ static int next_page(flock_referral_iterator *it)
 	it->page = page;
 	it->index = 0;
 	it->offset += (long)page->count;
-	if (page->count == 0 || it->offset >= page->total)
+	if (page->count == 0 || (page->total >= 0 && it->offset >= page->total))
 		it->last_page = 1;
 	return page->count ? 0 : FLOCK_ITEROVER;
 }

@@ -563,7 +563,8 @@ int flock__referral_page_parse(flock_referral_page **out, flock__reply *reply)
 		if (arr == NULL)
 			bad(&p, "referrals", "data", "is missing");
 	}
-	h->pub.total = p_long(&p, root, "referrals", "total", (long)n);
+	/* -1 when absent: the iterator then reads until an empty page. */
+	h->pub.total = p_long(&p, root, "referrals", "total", -1);
 	h->pub.limit = p_long(&p, root, "referrals", "limit", 0);
 	h->pub.offset = p_long(&p, root, "referrals", "offset", 0);
 	items = p_calloc(&p, n, sizeof(*items));

@@ -242,6 +242,11 @@ static outcome attempt(flock_client *c, const flock__call *call,
 	           (long long)(flock__mono_ms() - t0), n + 1);
 	if (resp->status >= 200 && resp->status <= 299)
 		return o;
+	if (resp->status < 100 || resp->status > 599) {
+		/* A transport that returned 0 but recorded no real status. */
+		o.code = FLOCK_EBADRESPONSE;
+		return o;
+	}
 	o.code = status_code(resp->status);
 	o.retryable = is_retryable_status(resp->status);
 	o.retry_after_ms = parse_retry_after(
@@ -267,6 +272,18 @@ static long retry_delay(flock_client *c, const outcome *o, int n)
 static int finish_error(const flock__call *call, const flock_http_response *resp,
                         const outcome *o, int retries)
 {
+	flock__error_detail d = {0};
+	char msg[256];
+
+	if (o->code == FLOCK_EBADRESPONSE && resp->status < 100) {
+		snprintf(msg, sizeof(msg), "%s %s: the transport reported "
+		         "no HTTP status (%d)", call->method, call->path,
+		         resp->status);
+		d.message = msg;
+		d.http_status = resp->status;
+		d.retries = retries;
+		return flock__error_set_detail(o->code, &d);
+	}
 	if (resp->status > 0 && o->code != FLOCK_ENOMEM)
 		return http_error(call, resp, o->code, retries);
 	return transport_error(call, o->code, retries);

@@ -730,6 +730,36 @@ static void iterator_stops_on_empty_page_and_resumes_after_error(void **state)
 	flock_referral_iterator_free(it);
 }
 
+/* Without a total, pages are read until one comes back empty. */
+static void iterator_without_total(void **state)
+{
+	fixture *f = *state;
+	flock_referral_list_params p = FLOCK_REFERRAL_LIST_PARAMS_INIT;
+	flock_referral_iterator *it = NULL;
+	const flock_referral *r;
+	int n = 0;
+
+	p.limit = 2;
+	p.offset = 10;
+	p.campaign_id = "cmp_1";
+	st_push(f->st, 200, "{\"data\":[{\"id\":\"ref_a\"},{\"id\":\"ref_b\"}]}",
+	        NULL);
+	st_push(f->st, 200, "{\"data\":[{\"id\":\"ref_c\"}]}", NULL);
+	st_push(f->st, 200, "{\"data\":[]}", NULL);
+	assert_int_equal(flock_referral_iterator_new(&it, f->client, &p), 0);
+	while (flock_referral_iterator_next(&r, it) == 0)
+		n++;
+	assert_int_equal(n, 3);
+	assert_int_equal(st_count(f->st), 3);
+	assert_string_equal(st_req(f->st, 0)->url,
+	                    "http://flock.test/referrals?campaignId=cmp_1"
+	                    "&limit=2&offset=10");
+	assert_string_equal(st_req(f->st, 2)->url,
+	                    "http://flock.test/referrals?campaignId=cmp_1"
+	                    "&limit=2&offset=13");
+	flock_referral_iterator_free(it);
+}
+
 static void trigger_reward_for(void **state)
 {
 	fixture *f = *state;
@@ -810,6 +840,7 @@ int main(void)
 	        T(list_referrals),
 	        T(iterator_walks_pages_to_total),
 	        T(iterator_stops_on_empty_page_and_resumes_after_error),
+	        T(iterator_without_total),
 	        T(trigger_reward_for),
 	        T(generated_keys_differ_per_call),
 #undef T

@@ -194,6 +194,19 @@ static void bad_success_bodies(void **state)
 	                    "a string");
 }
 
+/* A custom transport that returns 0 without a real status. */
+static void transport_without_status(void **state)
+{
+	fixture *f = *state;
+
+	st_push(f->st, 0, NULL, NULL);
+	assert_int_equal(ingest(f), FLOCK_EBADRESPONSE);
+	assert_non_null(strstr(flock_error_last()->message, "no HTTP status"));
+	st_push(f->st, 700, "{}", NULL);
+	assert_int_equal(ingest(f), FLOCK_EBADRESPONSE);
+	assert_int_equal(flock_error_last()->http_status, 700);
+}
+
 static void transport_faults(void **state)
 {
 	fixture *f = *state;
@@ -384,6 +397,7 @@ int main(void)
 	        T(nest_message_array_joined),
 	        T(non_json_error_body),
 	        T(bad_success_bodies),
+	        T(transport_without_status),
 	        T(transport_faults),
 	        T(success_clears_error),
 	        T(einval_identify_and_ingest),
