@@ -549,7 +549,7 @@ static void test_webhook_id_must_match(void **state)
 	 * Signed by hand since sign() always uses the envelope's id.
 	 */
 	assert_int_equal(
-	        flock__base64_decode(key, SECRET + 6, strlen(SECRET) - 6), 32);
+	        flock__base64_decode(key, &SECRET[6], strlen(SECRET) - 6), 32);
 	n = strlen(body) + 64;
 	msg = malloc(n);
 	assert_non_null(msg);
