@@ -135,7 +135,8 @@ static int run_flock(const char *base, long n, double *secs)
 	p.environment = "production";
 	t0 = now_s();
 	for (i = 0; i < n && rc == 0; i++) {
-		rc = flock_checkpoints_ingest(&res, c, "purchase_completed", &p);
+		rc = flock_checkpoints_ingest(&res, c, "purchase_completed",
+		                              &p);
 		if (rc == 0)
 			flock_checkpoint_result_free(res);
 	}
@@ -199,7 +200,8 @@ int main(int argc, char **argv)
 	us_curl = t_curl * 1e6 / (double)n;
 	us_flock = t_flock * 1e6 / (double)n;
 	printf("calls:              %ld (POST /checkpoints/ingest, loopback, "
-	       "kept alive)\n", n);
+	       "kept alive)\n",
+	       n);
 	printf("bare libcurl:       %9.0f calls/s  %7.1f us/call\n",
 	       (double)n / t_curl, us_curl);
 	printf("libflock:           %9.0f calls/s  %7.1f us/call\n",

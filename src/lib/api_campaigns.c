@@ -35,7 +35,8 @@ int flock_campaigns_get_live(flock_campaign **out, flock_client *client,
 	if (params->version != FLOCK_GET_LIVE_PARAMS_VERSION)
 		return flock__error_set(FLOCK_EINVAL, "unknown params version");
 	if (flock__empty(params->environment))
-		return flock__error_set(FLOCK_EINVAL, "environment is required");
+		return flock__error_set(FLOCK_EINVAL,
+		                        "environment is required");
 	flock__buf_puts(&path, "/campaigns/live");
 	rc = flock__query_add(&path, "environment", params->environment);
 	if (rc == 0 && !flock__empty(params->customer_id))
@@ -81,7 +82,8 @@ int flock_campaign_checkpoints_list(flock_checkpoint_list **out,
 	if (out == NULL || client == NULL)
 		return flock__error_set(FLOCK_EINVAL, "out or client is NULL");
 	if (flock__empty(campaign_id))
-		return flock__error_set(FLOCK_EINVAL, "campaign_id is required");
+		return flock__error_set(FLOCK_EINVAL,
+		                        "campaign_id is required");
 	flock__buf_puts(&path, "/campaign-checkpoints");
 	rc = flock__query_add(&path, "campaignId", campaign_id);
 	if (rc == 0)

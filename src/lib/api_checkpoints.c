@@ -42,7 +42,8 @@ static int check_ingest(flock_client *client, const char *name,
                         const flock_ingest_params *params)
 {
 	if (client == NULL || params == NULL)
-		return flock__error_set(FLOCK_EINVAL, "client or params is NULL");
+		return flock__error_set(FLOCK_EINVAL,
+		                        "client or params is NULL");
 	if (params->version != FLOCK_INGEST_PARAMS_VERSION)
 		return flock__error_set(FLOCK_EINVAL, "unknown params version");
 	if (flock__empty(name))
@@ -52,7 +53,8 @@ static int check_ingest(flock_client *client, const char *name,
 		return flock__error_set(FLOCK_EINVAL,
 		                        "external_user_id is required");
 	if (flock__empty(params->environment))
-		return flock__error_set(FLOCK_EINVAL, "environment is required");
+		return flock__error_set(FLOCK_EINVAL,
+		                        "environment is required");
 	return 0;
 }
 

@@ -16,8 +16,7 @@ static int identify_body(json_t **out, const flock_identify_params *p)
 	if (body == NULL)
 		return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	rc = flock__props_build(&props, "custom_properties",
-	                        p->custom_properties_json,
-	                        p->custom_properties,
+	                        p->custom_properties_json, p->custom_properties,
 	                        p->custom_property_count);
 	if (rc == 0)
 		rc = flock__json_set_str(body, "externalUserId",

@@ -48,7 +48,8 @@ static int check_create(const flock_referral_create_params *p)
 	if (p->version != FLOCK_REFERRAL_CREATE_PARAMS_VERSION)
 		return flock__error_set(FLOCK_EINVAL, "unknown params version");
 	if (flock__empty(p->campaign_id))
-		return flock__error_set(FLOCK_EINVAL, "campaign_id is required");
+		return flock__error_set(FLOCK_EINVAL,
+		                        "campaign_id is required");
 	if (flock__empty(p->referral_code))
 		return flock__error_set(FLOCK_EINVAL,
 		                        "referral_code is required");
@@ -69,7 +70,8 @@ static int create_body(json_t **out, const flock_referral_create_params *p)
 		return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	rc = flock__json_set_str(body, "campaignId", p->campaign_id);
 	if (rc == 0)
-		rc = flock__json_set_str(body, "referralCode", p->referral_code);
+		rc = flock__json_set_str(body, "referralCode",
+		                         p->referral_code);
 	if (rc == 0 && !flock__empty(p->referee_id))
 		rc = flock__json_set_str(body, "refereeId", p->referee_id);
 	if (rc == 0 && !flock__empty(p->referee_external_user_id))
@@ -115,8 +117,9 @@ static int check_list(const flock_referral_list_params *p)
 	if (p->version != FLOCK_REFERRAL_LIST_PARAMS_VERSION)
 		return flock__error_set(FLOCK_EINVAL, "unknown params version");
 	if (p->limit < 0 || p->limit > LIST_LIMIT_MAX)
-		return flock__error_set(FLOCK_EINVAL, "limit must be 0 (server "
-		                                      "default) to %d",
+		return flock__error_set(FLOCK_EINVAL,
+		                        "limit must be 0 (server "
+		                        "default) to %d",
 		                        LIST_LIMIT_MAX);
 	if (p->offset < 0)
 		return flock__error_set(FLOCK_EINVAL, "offset is negative");
@@ -135,7 +138,8 @@ static int list_path(flock__buf *path, const flock_referral_list_params *p,
 	                                                   : p->campaign_id);
 	if (rc == 0)
 		rc = flock__query_add(path, "status",
-		                      flock__empty(p->status) ? NULL : p->status);
+		                      flock__empty(p->status) ? NULL
+		                                              : p->status);
 	if (rc == 0 && p->limit > 0) {
 		snprintf(num, sizeof(num), "%ld", p->limit);
 		rc = flock__query_add(path, "limit", num);
@@ -266,7 +270,8 @@ int flock_referral_iterator_next(const flock_referral **out,
 		*out = NULL;
 	flock__error_clear();
 	if (out == NULL || it == NULL)
-		return flock__error_set(FLOCK_EINVAL, "out or iterator is NULL");
+		return flock__error_set(FLOCK_EINVAL,
+		                        "out or iterator is NULL");
 	while (it->page == NULL || it->index >= it->page->count) {
 		if ((rc = next_page(it)) != 0)
 			return rc;

@@ -72,10 +72,12 @@ int flock_rewards_trigger(flock_reward_ids **out, flock_client *client,
 		return flock__error_set(FLOCK_EINVAL,
 		                        "external_user_id is required");
 	if (flock__empty(params->environment))
-		return flock__error_set(FLOCK_EINVAL, "environment is required");
+		return flock__error_set(FLOCK_EINVAL,
+		                        "environment is required");
 	if (params->reward_for & ~(unsigned int)REWARD_FOR_ALL)
-		return flock__error_set(FLOCK_EINVAL, "reward_for has unknown "
-		                                      "flags 0x%x",
+		return flock__error_set(FLOCK_EINVAL,
+		                        "reward_for has unknown "
+		                        "flags 0x%x",
 		                        params->reward_for);
 	if ((rc = trigger_body(&body, params)) != 0)
 		return rc;

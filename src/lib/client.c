@@ -14,8 +14,7 @@
 
 #include "error.h"
 
-int flock_client_options_init(flock_client_options *opts,
-                              unsigned int version)
+int flock_client_options_init(flock_client_options *opts, unsigned int version)
 {
 	flock_client_options init = FLOCK_CLIENT_OPTIONS_INIT;
 
@@ -64,9 +63,8 @@ static int check_base_url(const char *url)
 static int check_options(const flock_client_options *o)
 {
 	if (o->version != FLOCK_CLIENT_OPTIONS_VERSION)
-		return flock__error_set(FLOCK_EINVAL,
-		                        "unknown options version %u",
-		                        o->version);
+		return flock__error_set(
+		        FLOCK_EINVAL, "unknown options version %u", o->version);
 	if (o->access_key == NULL || o->access_key[0] == '\0')
 		return flock__error_set(FLOCK_EINVAL, "access_key is required");
 	if (has_ctl(o->access_key))
@@ -78,12 +76,13 @@ static int check_options(const flock_client_options *o)
 		                                      "characters");
 	if (o->timeout_ms < 0 || o->connect_timeout_ms < 0 ||
 	    o->retry_base_ms < 0 || o->retry_cap_ms < 0 || o->max_retries < -1)
-		return flock__error_set(FLOCK_EINVAL,
-		                        "negative timeout, retry count or delay");
+		return flock__error_set(
+		        FLOCK_EINVAL, "negative timeout, retry count or delay");
 	if (o->transport && (o->transport->version != FLOCK_TRANSPORT_VERSION ||
 	                     o->transport->send == NULL))
-		return flock__error_set(FLOCK_EINVAL, "transport has an unknown "
-		                                      "version or no send()");
+		return flock__error_set(FLOCK_EINVAL,
+		                        "transport has an unknown "
+		                        "version or no send()");
 	return 0;
 }
 
@@ -122,8 +121,8 @@ static char *make_user_agent(const char *suffix)
 
 static void copy_settings(flock_client *c, const flock_client_options *o)
 {
-	c->timeout_ms = o->timeout_ms ? o->timeout_ms
-	                              : FLOCK__DEFAULT_TIMEOUT_MS;
+	c->timeout_ms =
+	        o->timeout_ms ? o->timeout_ms : FLOCK__DEFAULT_TIMEOUT_MS;
 	c->connect_timeout_ms = o->connect_timeout_ms
 	                                ? o->connect_timeout_ms
 	                                : FLOCK__DEFAULT_CONNECT_TIMEOUT_MS;
@@ -131,8 +130,8 @@ static void copy_settings(flock_client *c, const flock_client_options *o)
 	                                      : o->max_retries;
 	c->retry_base_ms = o->retry_base_ms ? o->retry_base_ms
 	                                    : FLOCK__DEFAULT_RETRY_BASE_MS;
-	c->retry_cap_ms = o->retry_cap_ms ? o->retry_cap_ms
-	                                  : FLOCK__DEFAULT_RETRY_CAP_MS;
+	c->retry_cap_ms =
+	        o->retry_cap_ms ? o->retry_cap_ms : FLOCK__DEFAULT_RETRY_CAP_MS;
 	c->log_cb = o->log_cb;
 	c->log_userdata = o->log_userdata;
 	c->sleep_cb = o->sleep_cb;

@@ -86,8 +86,7 @@ int flock__error_set_detail(int code, const flock__error_detail *detail)
 	return code;
 }
 
-void flock__error_annotate(int http_status, const char *request_id,
-                           int retries)
+void flock__error_annotate(int http_status, const char *request_id, int retries)
 {
 	error_state *e = &tls_error;
 

@@ -28,9 +28,9 @@ void flock__error_clear(void);
  */
 int flock__error_set(int code, const char *fmt, ...)
 #ifdef __GNUC__
-    __attribute__((format(printf, 2, 3)))
+        __attribute__((format(printf, 2, 3)))
 #endif
-    ;
+        ;
 
 /* What an HTTP exchange told us about a failure; any member may be 0/NULL. */
 typedef struct {

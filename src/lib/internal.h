@@ -70,9 +70,9 @@ int flock__transport_curl_new(flock_transport *out, const char *ca_path);
 /* --- one logical call (request.c) ---------------------------------------- */
 
 typedef struct {
-	const char *method; /* "GET" or "POST" */
-	const char *path;   /* with query, already escaped */
-	const json_t *body; /* POST body, or NULL */
+	const char *method;          /* "GET" or "POST" */
+	const char *path;            /* with query, already escaped */
+	const json_t *body;          /* POST body, or NULL */
 	const char *idempotency_key; /* POST only; NULL: generated */
 } flock__call;
 
@@ -85,7 +85,10 @@ typedef struct {
 	int retries;
 } flock__reply;
 
-#define FLOCK__REPLY_INIT {0, NULL, NULL, NULL, 0}
+#define FLOCK__REPLY_INIT                                                      \
+	{                                                                      \
+		0, NULL, NULL, NULL, 0                                         \
+	}
 
 /*
  * Perform a call: headers, Idempotency-Key, retries, error mapping. On
@@ -102,16 +105,16 @@ void flock__reply_free(flock__reply *reply);
  */
 int flock__reply_bad(const flock__reply *reply, const char *fmt, ...)
 #ifdef __GNUC__
-    __attribute__((format(printf, 2, 3)))
+        __attribute__((format(printf, 2, 3)))
 #endif
-    ;
+        ;
 
 /* Log through the client's callback, if any. Never pass secrets. */
 void flock__log(const flock_client *client, flock_log_level level,
                 const char *fmt, ...)
 #ifdef __GNUC__
-    __attribute__((format(printf, 3, 4)))
+        __attribute__((format(printf, 3, 4)))
 #endif
-    ;
+        ;
 
 #endif

@@ -49,19 +49,21 @@ static int props_from_text(json_t **out, const char *what, const char *text)
 
 	obj = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	if (obj == NULL)
-		return flock__error_set(FLOCK_EINVAL, "%s is not valid JSON: %s",
-		                        what, jerr.text);
+		return flock__error_set(FLOCK_EINVAL,
+		                        "%s is not valid JSON: %s", what,
+		                        jerr.text);
 	if (!json_is_object(obj)) {
 		json_decref(obj);
-		return flock__error_set(FLOCK_EINVAL, "%s must be a JSON object",
-		                        what);
+		return flock__error_set(FLOCK_EINVAL,
+		                        "%s must be a JSON object", what);
 	}
-	json_object_foreach(obj, key, v) {
+	json_object_foreach(obj, key, v)
+	{
 		if (json_is_object(v) || json_is_array(v)) {
-			int rc = flock__error_set(
-			        FLOCK_EINVAL,
-			        "%s must be flat: the value of \"%.100s\" is %s",
-			        what, key, kind(v));
+			int rc = flock__error_set(FLOCK_EINVAL,
+			                          "%s must be flat: the value "
+			                          "of \"%.100s\" is %s",
+			                          what, key, kind(v));
 			json_decref(obj);
 			return rc;
 		}
@@ -103,19 +105,27 @@ static int props_from_pairs(json_t **out, const char *what,
 		return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	for (i = 0; i < count && rc == 0; i++) {
 		if (props[i].key == NULL) {
-			rc = flock__error_set(FLOCK_EINVAL, "%s[%zu]: key is "
-			                      "NULL", what, i);
+			rc = flock__error_set(FLOCK_EINVAL,
+			                      "%s[%zu]: key is "
+			                      "NULL",
+			                      what, i);
 		} else if (json_object_get(obj, props[i].key)) {
-			rc = flock__error_set(FLOCK_EINVAL, "%s: duplicate key "
-			                      "\"%.100s\"", what, props[i].key);
-		} else if ((v = prop_value(&props[i])) == NULL) {
-			rc = flock__error_set(FLOCK_EINVAL, "%s: \"%.100s\" has "
-			                      "an unknown type, a NULL or non-UTF-8 "
-			                      "string, or a non-finite number",
+			rc = flock__error_set(FLOCK_EINVAL,
+			                      "%s: duplicate key "
+			                      "\"%.100s\"",
 			                      what, props[i].key);
+		} else if ((v = prop_value(&props[i])) == NULL) {
+			rc = flock__error_set(
+			        FLOCK_EINVAL,
+			        "%s: \"%.100s\" has "
+			        "an unknown type, a NULL or non-UTF-8 "
+			        "string, or a non-finite number",
+			        what, props[i].key);
 		} else if (json_object_set_new(obj, props[i].key, v) != 0) {
-			rc = flock__error_set(FLOCK_EINVAL, "%s: key \"%.100s\" "
-			                      "is not UTF-8", what, props[i].key);
+			rc = flock__error_set(FLOCK_EINVAL,
+			                      "%s: key \"%.100s\" "
+			                      "is not UTF-8",
+			                      what, props[i].key);
 		}
 	}
 	if (rc) {
@@ -131,11 +141,15 @@ int flock__props_build(json_t **out, const char *what, const char *json_text,
 {
 	*out = NULL;
 	if (json_text && count > 0)
-		return flock__error_set(FLOCK_EINVAL, "%s: give JSON text or "
-		                        "pairs, not both", what);
+		return flock__error_set(FLOCK_EINVAL,
+		                        "%s: give JSON text or "
+		                        "pairs, not both",
+		                        what);
 	if (count > 0 && props == NULL)
-		return flock__error_set(FLOCK_EINVAL, "%s: count is %zu but "
-		                        "the array is NULL", what, count);
+		return flock__error_set(FLOCK_EINVAL,
+		                        "%s: count is %zu but "
+		                        "the array is NULL",
+		                        what, count);
 	if (json_text)
 		return props_from_text(out, what, json_text);
 	if (count > 0)
@@ -154,12 +168,10 @@ int flock__query_add(flock__buf *path, const char *key, const char *value)
 	esc = curl_easy_escape(NULL, value, (int)strlen(value));
 	if (esc == NULL)
 		return flock__error_set(FLOCK_ENOMEM, "out of memory");
-	rc = flock__buf_printf(path, "%c%s=%s",
-	                       memchr(path->ptr ? path->ptr : "", '?',
-	                              path->len)
-	                               ? '&'
-	                               : '?',
-	                       key, esc);
+	rc = flock__buf_printf(
+	        path, "%c%s=%s",
+	        memchr(path->ptr ? path->ptr : "", '?', path->len) ? '&' : '?',
+	        key, esc);
 	curl_free(esc);
 	return rc ? flock__error_set(FLOCK_ENOMEM, "out of memory") : 0;
 }

@@ -150,8 +150,7 @@ static long p_long(pctx *p, const json_t *obj, const char *path,
 	return (long)d;
 }
 
-static int p_bool(pctx *p, const json_t *obj, const char *path,
-                  const char *key)
+static int p_bool(pctx *p, const json_t *obj, const char *path, const char *key)
 {
 	const json_t *v = member(obj, key);
 
@@ -467,7 +466,8 @@ int flock__customer_parse(flock_customer **out, flock__reply *reply)
 	if (begin(&p, h, h ? &h->own : NULL, reply))
 		return FLOCK_ENOMEM;
 	if (p_object(&p, h->own.root, "customer"))
-		parse_customer(&p, h->own.root, "customer", &h->pub, h->own.raw);
+		parse_customer(&p, h->own.root, "customer", &h->pub,
+		               h->own.raw);
 	FINISH(p, h, out);
 }
 
@@ -604,10 +604,10 @@ int flock__validation_parse(flock_validation **out, flock__reply *reply)
 		if (!json_is_boolean(json_object_get(h->own.root, "isValid")))
 			bad(&p, "validation", "isValid",
 			    "is missing or not a boolean");
-		h->pub.is_valid = p_bool(&p, h->own.root, "validation",
-		                         "isValid");
-		h->pub.referred_by = parse_ref(&p, h->own.root, "validation",
-		                               "referredBy");
+		h->pub.is_valid =
+		        p_bool(&p, h->own.root, "validation", "isValid");
+		h->pub.referred_by =
+		        parse_ref(&p, h->own.root, "validation", "referredBy");
 	}
 	h->pub.raw_json = h->own.raw;
 	FINISH(p, h, out);
@@ -653,13 +653,11 @@ int flock__reward_ids_parse(flock_reward_ids **out, flock__reply *reply)
 
 DEFINE_FREE(flock_customer_free, flock_customer, customer_holder)
 DEFINE_FREE(flock_campaign_free, flock_campaign, campaign_holder)
-DEFINE_FREE(flock_campaign_list_free, flock_campaign_list,
-            campaign_list_holder)
+DEFINE_FREE(flock_campaign_list_free, flock_campaign_list, campaign_list_holder)
 DEFINE_FREE(flock_checkpoint_list_free, flock_checkpoint_list,
             checkpoint_list_holder)
 DEFINE_FREE(flock_referral_free, flock_referral, referral_holder)
-DEFINE_FREE(flock_referral_page_free, flock_referral_page,
-            referral_page_holder)
+DEFINE_FREE(flock_referral_page_free, flock_referral_page, referral_page_holder)
 DEFINE_FREE(flock_checkpoint_result_free, flock_checkpoint_result,
             result_holder)
 DEFINE_FREE(flock_validation_free, flock_validation, validation_holder)

@@ -16,13 +16,11 @@
 
 int flock__customer_parse(flock_customer **out, flock__reply *reply);
 int flock__campaign_parse(flock_campaign **out, flock__reply *reply);
-int flock__campaign_list_parse(flock_campaign_list **out,
-                               flock__reply *reply);
+int flock__campaign_list_parse(flock_campaign_list **out, flock__reply *reply);
 int flock__checkpoint_list_parse(flock_checkpoint_list **out,
                                  flock__reply *reply);
 int flock__referral_parse(flock_referral **out, flock__reply *reply);
-int flock__referral_page_parse(flock_referral_page **out,
-                               flock__reply *reply);
+int flock__referral_page_parse(flock_referral_page **out, flock__reply *reply);
 int flock__checkpoint_result_parse(flock_checkpoint_result **out,
                                    flock__reply *reply);
 int flock__validation_parse(flock_validation **out, flock__reply *reply);

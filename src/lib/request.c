@@ -20,14 +20,15 @@
 
 /* How one attempt ended. */
 typedef struct {
-	int code;           /* 0 or FLOCK_E* */
-	int retryable;      /* may another attempt help? */
+	int code;            /* 0 or FLOCK_E* */
+	int retryable;       /* may another attempt help? */
 	long retry_after_ms; /* -1: the server did not say */
 } outcome;
 
 static int is_retryable_status(int status)
 {
-	return status == 409 || status == 429 || (status >= 500 && status <= 599);
+	return status == 409 || status == 429 ||
+	       (status >= 500 && status <= 599);
 }
 
 static int status_code(int status)
@@ -126,7 +127,8 @@ static void join_messages(flock__buf *out, const json_t *m)
 		flock__buf_puts(out, json_string_value(m));
 		return;
 	}
-	json_array_foreach(m, i, v) {
+	json_array_foreach(m, i, v)
+	{
 		if (!json_is_string(v))
 			continue;
 		if (out->len)
@@ -151,8 +153,8 @@ static int http_error(const flock__call *call, const flock_http_response *resp,
 		if (msg.len == 0)
 			join_messages(&msg, json_object_get(body, "error"));
 		server_code = json_string_value(json_object_get(body, "code"));
-		body_req_id = json_string_value(
-		        json_object_get(body, "requestId"));
+		body_req_id =
+		        json_string_value(json_object_get(body, "requestId"));
 	}
 	if (msg.len == 0)
 		flock__buf_printf(&msg, "%s %s: HTTP %d", call->method,
@@ -202,8 +204,9 @@ static int take_success(const flock__call *call, flock_http_response *resp,
 	reply->json = json_loadb(resp->body.ptr ? resp->body.ptr : "",
 	                         resp->body.len, JSON_DECODE_ANY, &jerr);
 	if (reply->json == NULL)
-		return flock__reply_bad(reply, "%s %s: HTTP %d with a body "
-		                               "that is not JSON: %s",
+		return flock__reply_bad(reply,
+		                        "%s %s: HTTP %d with a body "
+		                        "that is not JSON: %s",
 		                        call->method, call->path, resp->status,
 		                        jerr.text);
 	reply->raw = flock__buf_detach(&resp->body);
@@ -214,8 +217,8 @@ static int take_success(const flock__call *call, flock_http_response *resp,
 
 /* Perform one attempt and classify it. */
 static outcome attempt(flock_client *c, const flock__call *call,
-                       const flock_http_request *req,
-                       flock_http_response *resp, int n)
+                       const flock_http_request *req, flock_http_response *resp,
+                       int n)
 {
 	outcome o = {0, 0, -1};
 	int64_t t0 = flock__mono_ms();
@@ -227,10 +230,11 @@ static outcome attempt(flock_client *c, const flock__call *call,
 	if (rc == 0 && resp->oom)
 		rc = FLOCK_ENOMEM;
 	if (rc != 0) {
-		flock__log(c, FLOCK_LOG_DEBUG, "%s %s: %s after %lld ms "
-		           "(attempt %d)", call->method, call->path,
-		           flock_strerror(rc), (long long)(flock__mono_ms() - t0),
-		           n + 1);
+		flock__log(c, FLOCK_LOG_DEBUG,
+		           "%s %s: %s after %lld ms "
+		           "(attempt %d)",
+		           call->method, call->path, flock_strerror(rc),
+		           (long long)(flock__mono_ms() - t0), n + 1);
 		o.code = rc == FLOCK_ETIMEOUT ? FLOCK_ETIMEOUT
 		         : rc == FLOCK_ENOMEM ? FLOCK_ENOMEM
 		                              : FLOCK_ENETWORK;
@@ -249,8 +253,8 @@ static outcome attempt(flock_client *c, const flock__call *call,
 	}
 	o.code = status_code(resp->status);
 	o.retryable = is_retryable_status(resp->status);
-	o.retry_after_ms = parse_retry_after(
-	        flock__response_header(resp, "Retry-After"));
+	o.retry_after_ms =
+	        parse_retry_after(flock__response_header(resp, "Retry-After"));
 	return o;
 }
 
@@ -260,8 +264,10 @@ static long retry_delay(flock_client *c, const outcome *o, int n)
 	if (!o->retryable || n >= c->max_retries)
 		return -1;
 	if (o->retry_after_ms > FLOCK_RETRY_AFTER_MAX_MS) {
-		flock__log(c, FLOCK_LOG_WARN, "Retry-After beyond %d s: "
-		           "not retrying", FLOCK_RETRY_AFTER_MAX_MS / 1000);
+		flock__log(c, FLOCK_LOG_WARN,
+		           "Retry-After beyond %d s: "
+		           "not retrying",
+		           FLOCK_RETRY_AFTER_MAX_MS / 1000);
 		return -1;
 	}
 	if (o->retry_after_ms >= 0)
@@ -269,16 +275,18 @@ static long retry_delay(flock_client *c, const outcome *o, int n)
 	return backoff_ms(c, n);
 }
 
-static int finish_error(const flock__call *call, const flock_http_response *resp,
-                        const outcome *o, int retries)
+static int finish_error(const flock__call *call,
+                        const flock_http_response *resp, const outcome *o,
+                        int retries)
 {
 	flock__error_detail d = {0};
 	char msg[256];
 
 	if (o->code == FLOCK_EBADRESPONSE && resp->status < 100) {
-		snprintf(msg, sizeof(msg), "%s %s: the transport reported "
-		         "no HTTP status (%d)", call->method, call->path,
-		         resp->status);
+		snprintf(msg, sizeof(msg),
+		         "%s %s: the transport reported "
+		         "no HTTP status (%d)",
+		         call->method, call->path, resp->status);
 		d.message = msg;
 		d.http_status = resp->status;
 		d.retries = retries;
@@ -373,7 +381,8 @@ int flock__request(flock_client *c, const flock__call *call,
 	h[n++] = (flock_http_header){"User-Agent", c->user_agent};
 	h[n++] = (flock_http_header){"Accept", "application/json"};
 	if (post) {
-		h[n++] = (flock_http_header){"Content-Type", "application/json"};
+		h[n++] =
+		        (flock_http_header){"Content-Type", "application/json"};
 		h[n++] = (flock_http_header){"Idempotency-Key", key};
 	}
 	req.method = call->method;

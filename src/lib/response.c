@@ -60,8 +60,8 @@ void flock_http_response_set_status(flock_http_response *resp, int status)
 		resp->status = status;
 }
 
-int flock_http_response_append_body(flock_http_response *resp,
-                                    const char *data, size_t len)
+int flock_http_response_append_body(flock_http_response *resp, const char *data,
+                                    size_t len)
 {
 	if (resp == NULL || (data == NULL && len > 0))
 		return FLOCK_EINVAL;
@@ -88,8 +88,8 @@ static int grow_headers(flock_http_response *resp)
 	return 0;
 }
 
-int flock_http_response_set_header(flock_http_response *resp,
-                                   const char *name, const char *value)
+int flock_http_response_set_header(flock_http_response *resp, const char *name,
+                                   const char *value)
 {
 	char *n = NULL, *v = NULL;
 

@@ -161,10 +161,10 @@ static int answer(const canned *c, flock_http_response *resp)
 		                         resp, c->body, strlen(c->body)),
 		                 0);
 	for (i = 0; i < MAX_HEADERS && c->headers[i][0]; i++)
-		assert_int_equal(flock_http_response_set_header(
-		                         resp, c->headers[i][0],
-		                         c->headers[i][1]),
-		                 0);
+		assert_int_equal(
+		        flock_http_response_set_header(resp, c->headers[i][0],
+		                                       c->headers[i][1]),
+		        0);
 	return 0;
 }
 
@@ -227,7 +227,8 @@ json_t *st_json(const st_request *r)
 	assert_non_null(r->body);
 	j = json_loadb(r->body, r->body_len, 0, &err);
 	if (j == NULL)
-		fail_msg("request body is not JSON: %s (%s)", err.text, r->body);
+		fail_msg("request body is not JSON: %s (%s)", err.text,
+		         r->body);
 	return j;
 }
 

@@ -185,7 +185,8 @@ static void identify_sends_documented_body(void **state)
 	props = json_object_get(body, "customProperties");
 	assert_int_equal(json_object_size(props), 4);
 	assert_field(props, "plan", "premium");
-	assert_int_equal(json_integer_value(json_object_get(props, "seats")), 5);
+	assert_int_equal(json_integer_value(json_object_get(props, "seats")),
+	                 5);
 	assert_true(json_is_true(json_object_get(props, "beta")));
 	assert_true(json_is_null(json_object_get(props, "ref")));
 	json_decref(body);
@@ -502,9 +503,8 @@ static void campaign_checkpoints_list(void **state)
 	        "\"checkpointName\":\"signup\",\"trigger\":\"placement\","
 	        "\"placementId\":\"plc_1\"}]}",
 	        NULL);
-	assert_int_equal(flock_campaign_checkpoints_list(&l, f->client,
-	                                                 "cmp 1"),
-	                 0);
+	assert_int_equal(
+	        flock_campaign_checkpoints_list(&l, f->client, "cmp 1"), 0);
 	r = st_req(f->st, 0);
 	assert_string_equal(r->method, "GET");
 	assert_string_equal(r->url, "http://flock.test/campaign-checkpoints"
@@ -537,7 +537,8 @@ static void validate_code(void **state)
 	assert_int_equal(flock_referrals_validate(&v, f->client, "JANE123"), 0);
 	r = st_req(f->st, 0);
 	assert_string_equal(r->method, "POST");
-	assert_string_equal(r->url, "http://flock.test/referrals/validate-code");
+	assert_string_equal(r->url,
+	                    "http://flock.test/referrals/validate-code");
 	assert_headers(r, 1);
 	body = st_json(r);
 	assert_int_equal(json_object_size(body), 1);
@@ -554,7 +555,8 @@ static void validate_code(void **state)
 	assert_int_equal(flock_referrals_validate(&v, f->client, "NOPE"), 0);
 	assert_false(v->is_valid);
 	assert_null(v->referred_by);
-	assert_string_equal(v->raw_json, "{\"isValid\":false,\"referredBy\":null}");
+	assert_string_equal(v->raw_json,
+	                    "{\"isValid\":false,\"referredBy\":null}");
 	flock_validation_free(v);
 }
 
@@ -639,21 +641,25 @@ static void list_referrals(void **state)
 
 	/* No filter, server default page: no query at all. */
 	p = (flock_referral_list_params)FLOCK_REFERRAL_LIST_PARAMS_INIT;
-	st_push(f->st, 200, "{\"total\":0,\"limit\":20,\"offset\":0,"
-	                    "\"data\":[]}", NULL);
+	st_push(f->st, 200,
+	        "{\"total\":0,\"limit\":20,\"offset\":0,"
+	        "\"data\":[]}",
+	        NULL);
 	assert_int_equal(flock_referrals_list(&page, f->client, &p), 0);
-	assert_string_equal(st_req(f->st, 1)->url, "http://flock.test/referrals");
+	assert_string_equal(st_req(f->st, 1)->url,
+	                    "http://flock.test/referrals");
 	assert_int_equal(page->count, 0);
 	flock_referral_page_free(page);
 }
 
-static void page_body(char *out, size_t size, long total, long offset,
-                      int n)
+static void page_body(char *out, size_t size, long total, long offset, int n)
 {
 	int i, len;
 
-	len = snprintf(out, size, "{\"total\":%ld,\"limit\":2,\"offset\":%ld,"
-	               "\"data\":[", total, offset);
+	len = snprintf(out, size,
+	               "{\"total\":%ld,\"limit\":2,\"offset\":%ld,"
+	               "\"data\":[",
+	               total, offset);
 	for (i = 0; i < n; i++)
 		len += snprintf(out + len, size - (size_t)len,
 		                "%s{\"id\":\"ref_%ld\",\"status\":\"pending\"}",
@@ -689,8 +695,9 @@ static void iterator_walks_pages_to_total(void **state)
 	assert_int_equal(st_count(f->st), 3);
 	assert_int_equal(flock_referral_iterator_next(&r, it), FLOCK_ITEROVER);
 	assert_null(r);
-	assert_string_equal(st_req(f->st, 0)->url,
-	                    "http://flock.test/referrals?status=pending&limit=2");
+	assert_string_equal(
+	        st_req(f->st, 0)->url,
+	        "http://flock.test/referrals?status=pending&limit=2");
 	assert_string_equal(st_req(f->st, 1)->url,
 	                    "http://flock.test/referrals?status=pending&limit=2"
 	                    "&offset=2");
@@ -709,7 +716,8 @@ static void iterator_stops_on_empty_page_and_resumes_after_error(void **state)
 	char body[512];
 
 	p.limit = 2;
-	/* The server claims 10 but runs dry after 2 (rows deleted meanwhile). */
+	/* The server claims 10 but runs dry after 2 (rows deleted meanwhile).
+	 */
 	page_body(body, sizeof(body), 10, 0, 2);
 	st_push(f->st, 200, body, NULL);
 	st_push(f->st, 404, "{\"statusCode\":404,\"message\":\"gone\"}", NULL);
@@ -742,8 +750,8 @@ static void iterator_without_total(void **state)
 	p.limit = 2;
 	p.offset = 10;
 	p.campaign_id = "cmp_1";
-	st_push(f->st, 200, "{\"data\":[{\"id\":\"ref_a\"},{\"id\":\"ref_b\"}]}",
-	        NULL);
+	st_push(f->st, 200,
+	        "{\"data\":[{\"id\":\"ref_a\"},{\"id\":\"ref_b\"}]}", NULL);
 	st_push(f->st, 200, "{\"data\":[{\"id\":\"ref_c\"}]}", NULL);
 	st_push(f->st, 200, "{\"data\":[]}", NULL);
 	assert_int_equal(flock_referral_iterator_new(&it, f->client, &p), 0);

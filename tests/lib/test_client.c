@@ -23,8 +23,8 @@ static void options_init_matches_macro(void **state)
 	(void)state;
 
 	memset(&b, 0xff, sizeof(b));
-	assert_int_equal(flock_client_options_init(&b, FLOCK_CLIENT_OPTIONS_VERSION),
-	                 0);
+	assert_int_equal(
+	        flock_client_options_init(&b, FLOCK_CLIENT_OPTIONS_VERSION), 0);
 	/* Member by member: padding bytes are not part of the contract. */
 	assert_int_equal(a.version, b.version);
 	assert_null(b.access_key);
@@ -108,7 +108,8 @@ static void base_url_default_env_and_slash(void **state)
 
 	unsetenv("FLOCK_BASE_URL");
 	assert_int_equal(flock_client_new(&c, &o), 0);
-	assert_string_equal(flock_client_base_url(c), "https://api.withflock.com");
+	assert_string_equal(flock_client_base_url(c),
+	                    "https://api.withflock.com");
 	flock_client_free(c);
 
 	setenv("FLOCK_BASE_URL", "http://127.0.0.1:8080/", 1);

@@ -18,7 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RESULT "{\"id\":\"evt_1\",\"checkpointName\":\"signup\",\"matched\":false}"
+#define RESULT                                                                 \
+	"{\"id\":\"evt_1\",\"checkpointName\":\"signup\",\"matched\":false}"
 
 typedef struct {
 	pthread_mutex_t lock;
@@ -55,8 +56,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 	}
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-                         void **req_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
 	upload *u = *req_cls;
 
@@ -89,7 +90,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
 static void copy_header(struct MHD_Connection *conn, const char *name,
                         char *out, size_t size)
 {
-	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+	const char *v =
+	        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 
 	snprintf(out, size, "%s", v ? v : "");
 }
@@ -103,8 +105,7 @@ static void record(server *s, struct MHD_Connection *conn, const upload *u)
 	         u->body ? u->body : "");
 	copy_header(conn, "Authorization", s->last_auth, sizeof(s->last_auth));
 	copy_header(conn, "User-Agent", s->last_ua, sizeof(s->last_ua));
-	copy_header(conn, "Content-Type", s->last_ctype,
-	            sizeof(s->last_ctype));
+	copy_header(conn, "Content-Type", s->last_ctype, sizeof(s->last_ctype));
 	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Expect"))
 		s->saw_expect = 1;
 	pthread_mutex_unlock(&s->lock);
@@ -127,14 +128,18 @@ static enum MHD_Result route(server *s, struct MHD_Connection *conn,
 			            sizeof(s->keys[n]));
 		pthread_mutex_unlock(&s->lock);
 		if (n == 0)
-			return reply(conn, 503, "{\"statusCode\":503,"
-			             "\"message\":\"overloaded\"}", "1");
+			return reply(conn, 503,
+			             "{\"statusCode\":503,"
+			             "\"message\":\"overloaded\"}",
+			             "1");
 		return reply(conn, 201, RESULT, NULL);
 	}
 	if (strcmp(url, "/missing/campaigns") == 0)
-		return reply(conn, 404, "{\"statusCode\":404,\"error\":\"Not "
+		return reply(conn, 404,
+		             "{\"statusCode\":404,\"error\":\"Not "
 		             "Found\",\"message\":\"no such thing\","
-		             "\"code\":\"not_found\"}", NULL);
+		             "\"code\":\"not_found\"}",
+		             NULL);
 	if (strcmp(url, "/campaigns") == 0)
 		return reply(conn, 200, "[]", NULL);
 	if (strcmp(url, "/checkpoints/ingest") == 0)
@@ -189,7 +194,8 @@ static int start(server *s)
 	        0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &addr,
 	        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+	        MHD_OPTION_END);
 	if (s->daemon == NULL)
 		return -1;
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -274,10 +280,9 @@ static void post_on_the_wire(void **state)
 	p.environment = "test";
 	assert_int_equal(flock_checkpoints_ingest(&res, c, "signup", &p), 0);
 	assert_string_equal(res->id, "evt_1");
-	assert_string_equal(s->last_body,
-	                    "{\"checkpointName\":\"signup\","
-	                    "\"externalUserId\":\"user_123\","
-	                    "\"environment\":\"test\"}");
+	assert_string_equal(s->last_body, "{\"checkpointName\":\"signup\","
+	                                  "\"externalUserId\":\"user_123\","
+	                                  "\"environment\":\"test\"}");
 	assert_string_equal(s->last_auth, "sk_test_wire");
 	assert_string_equal(s->last_ua, "libflock/" FLOCK_VERSION " curl-test");
 	assert_string_equal(s->last_ctype, "application/json");
@@ -402,8 +407,8 @@ static void threads_share_the_pool(void **state)
 	for (i = 0; i < 4; i++) {
 		w[i].client = c;
 		w[i].failures = 0;
-		assert_int_equal(pthread_create(&tid[i], NULL, run_worker, &w[i]),
-		                 0);
+		assert_int_equal(
+		        pthread_create(&tid[i], NULL, run_worker, &w[i]), 0);
 	}
 	for (i = 0; i < 4; i++) {
 		pthread_join(tid[i], NULL);

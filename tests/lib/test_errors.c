@@ -54,13 +54,13 @@ static void status_mapping(void **state)
 		int status;
 		int code;
 	} map[] = {
-	        {400, FLOCK_EREQUEST},     {401, FLOCK_EAUTH},
-	        {403, FLOCK_EPERM},        {404, FLOCK_ENOTFOUND},
-	        {405, FLOCK_EREQUEST},     {409, FLOCK_ECONFLICT},
-	        {413, FLOCK_EREQUEST},     {422, FLOCK_EIDEMPOTENCY},
-	        {429, FLOCK_ERATELIMIT},   {500, FLOCK_ESERVER},
-	        {502, FLOCK_ESERVER},      {503, FLOCK_ESERVER},
-	        {504, FLOCK_ESERVER},      {302, FLOCK_EBADRESPONSE},
+	        {400, FLOCK_EREQUEST},   {401, FLOCK_EAUTH},
+	        {403, FLOCK_EPERM},      {404, FLOCK_ENOTFOUND},
+	        {405, FLOCK_EREQUEST},   {409, FLOCK_ECONFLICT},
+	        {413, FLOCK_EREQUEST},   {422, FLOCK_EIDEMPOTENCY},
+	        {429, FLOCK_ERATELIMIT}, {500, FLOCK_ESERVER},
+	        {502, FLOCK_ESERVER},    {503, FLOCK_ESERVER},
+	        {504, FLOCK_ESERVER},    {302, FLOCK_EBADRESPONSE},
 	};
 	fixture *f = *state;
 	const flock_error *e;
@@ -102,7 +102,8 @@ static void nest_error_detail(void **state)
 
 	st_push(f->st, 404,
 	        "{\"statusCode\":404,\"error\":\"Not Found\","
-	        "\"message\":\"no live campaign\",\"code\":\"no_live_campaign\","
+	        "\"message\":\"no live "
+	        "campaign\",\"code\":\"no_live_campaign\","
 	        "\"requestId\":\"req_body\"}",
 	        NULL);
 	assert_int_equal(ingest(f), FLOCK_ENOTFOUND);
@@ -141,8 +142,7 @@ static void non_json_error_body(void **state)
 	assert_int_equal(ingest(f), FLOCK_ESERVER);
 	e = flock_error_last();
 	assert_int_equal(e->http_status, 502);
-	assert_string_equal(e->message,
-	                    "POST /checkpoints/ingest: HTTP 502");
+	assert_string_equal(e->message, "POST /checkpoints/ingest: HTTP 502");
 	assert_null(e->server_code);
 }
 

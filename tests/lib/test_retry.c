@@ -20,8 +20,8 @@ static int64_t flock_test_now_ms(void)
 #define RESULT "{\"id\":\"evt_1\",\"matched\":false}"
 
 /* A client with its own back-off settings (st_client uses defaults). */
-static flock_client *client_with(scripted *st, int retries, long base,
-                                 long cap, flock_sleep_cb cb, void *ud)
+static flock_client *client_with(scripted *st, int retries, long base, long cap,
+                                 flock_sleep_cb cb, void *ud)
 {
 	flock_client_options o = FLOCK_CLIENT_OPTIONS_INIT;
 	flock_transport t = st_transport(st);
@@ -88,8 +88,9 @@ static void exhaustion_returns_last_error(void **state)
 
 	st_push(st, 503, "{\"message\":\"overloaded\"}", NULL);
 	st_push(st, 500, "{\"message\":\"boom\"}", NULL);
-	st_push(st, 503, "{\"message\":\"still overloaded\","
-	                 "\"code\":\"overloaded\"}",
+	st_push(st, 503,
+	        "{\"message\":\"still overloaded\","
+	        "\"code\":\"overloaded\"}",
 	        "X-Request-Id", "req_3", NULL);
 	assert_int_equal(ingest(c), FLOCK_ESERVER);
 	e = flock_error_last();

@@ -25,7 +25,8 @@ typedef struct {
 typedef struct {
 	flock_client *client;
 	int index;
-	int failures; /* assertion failures, counted: cmocka is not thread-safe */
+	int failures; /* assertion failures, counted: cmocka is not thread-safe
+	               */
 } worker;
 
 static int first_time(server_state *s, const char *key)
@@ -76,7 +77,8 @@ static int handle(const flock_http_request *req, flock_http_response *resp,
 {
 	server_state *s = userdata;
 	json_t *body = json_loadb(req->body, req->body_len, 0, NULL);
-	const char *user = json_string_value(json_object_get(body, "externalUserId"));
+	const char *user =
+	        json_string_value(json_object_get(body, "externalUserId"));
 	char out[256];
 	int n = 0, t = 0, rc = 0;
 
@@ -93,16 +95,20 @@ static int handle(const flock_http_request *req, flock_http_response *resp,
 		goto done;
 	}
 	if (n % 3 == 1) {
-		snprintf(out, sizeof(out), "{\"message\":\"no customer %s\","
-		         "\"code\":\"customer_not_found\"}", user);
+		snprintf(out, sizeof(out),
+		         "{\"message\":\"no customer %s\","
+		         "\"code\":\"customer_not_found\"}",
+		         user);
 		flock_http_response_set_status(resp, 404);
 		snprintf(out + 200, 56, "req_%s", user);
 		flock_http_response_set_header(resp, "X-Request-Id", out + 200);
 		flock_http_response_append_body(resp, out, strlen(out));
 		goto done;
 	}
-	snprintf(out, sizeof(out), "{\"id\":\"evt_%s\",\"customerId\":\"%s\","
-	         "\"matched\":true}", user, user);
+	snprintf(out, sizeof(out),
+	         "{\"id\":\"evt_%s\",\"customerId\":\"%s\","
+	         "\"matched\":true}",
+	         user, user);
 	flock_http_response_set_status(resp, 201);
 	flock_http_response_append_body(resp, out, strlen(out));
 done:
@@ -190,16 +196,18 @@ static void shared_client_across_threads(void **state)
 		w[i].client = c;
 		w[i].index = i;
 		w[i].failures = 0;
-		assert_int_equal(pthread_create(&tid[i], NULL, run_worker, &w[i]),
-		                 0);
+		assert_int_equal(
+		        pthread_create(&tid[i], NULL, run_worker, &w[i]), 0);
 	}
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(tid[i], NULL);
 		failures += w[i].failures;
 	}
 	assert_int_equal(failures, 0);
-	/* Every call once, plus one retry for each n % 5 == 0 (40 per thread). */
-	assert_int_equal(server.requests, THREADS * CALLS + THREADS * (CALLS / 5));
+	/* Every call once, plus one retry for each n % 5 == 0 (40 per thread).
+	 */
+	assert_int_equal(server.requests,
+	                 THREADS * CALLS + THREADS * (CALLS / 5));
 	flock_client_free(c);
 	st_free(st);
 	pthread_mutex_destroy(&server.lock);
