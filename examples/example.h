@@ -11,8 +11,7 @@
 #include <flock.h>
 
 /* The value of an environment variable, or `fallback` if unset or empty. */
-static inline const char *example_getenv(const char *name,
-                                         const char *fallback)
+static inline const char *example_getenv(const char *name, const char *fallback)
 {
 	const char *v = getenv(name);
 
@@ -61,7 +60,8 @@ static inline int example_client_new(flock_client **out)
 
 	opts.access_key = getenv("FLOCK_ACCESS_KEY");
 	if (opts.access_key == NULL || *opts.access_key == '\0') {
-		fprintf(stderr, "set FLOCK_ACCESS_KEY to a service key (sk_...)\n");
+		fprintf(stderr,
+		        "set FLOCK_ACCESS_KEY to a service key (sk_...)\n");
 		return 1;
 	}
 	opts.user_agent_suffix = "flock-c-examples";

@@ -12,10 +12,11 @@
 
 int main(int argc, char **argv)
 {
-	/* Or as JSON text: custom_properties_json = "{\"plan\":\"premium\"}". */
+	/* Or as JSON text: custom_properties_json = "{\"plan\":\"premium\"}".
+	 */
 	const flock_property props[] = {
-		{"plan", FLOCK_PROP_STRING, "premium", 0, 0},
-		{"signupDate", FLOCK_PROP_STRING, "2025-01-15", 0, 0},
+	        {"plan", FLOCK_PROP_STRING, "premium", 0, 0},
+	        {"signupDate", FLOCK_PROP_STRING, "2025-01-15", 0, 0},
 	};
 	flock_identify_params params = FLOCK_IDENTIFY_PARAMS_INIT;
 	flock_customer *customer = NULL;

@@ -130,7 +130,8 @@ static int ingest(quickstart *q)
 
 		printf("   %s to %s %s: %s %.2f %s, %s\n", r->id, r->party,
 		       r->customer_id, r->type,
-		       r->payout_amount > 0 ? r->payout_amount : r->discount_amount,
+		       r->payout_amount > 0 ? r->payout_amount
+		                            : r->discount_amount,
 		       r->currency ? r->currency : "", r->status);
 	}
 	return 0;

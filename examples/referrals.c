@@ -21,8 +21,10 @@ int main(int argc, char **argv)
 	int rc, status = 1;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: %s <referral_code> <referee_customer_id> "
-		                "<campaign_id>\n", argv[0]);
+		fprintf(stderr,
+		        "usage: %s <referral_code> <referee_customer_id> "
+		        "<campaign_id>\n",
+		        argv[0]);
 		return 2;
 	}
 	if (example_client_new(&client) != 0)

@@ -75,16 +75,16 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn,
 static void record(FILE *f, const flock_event *ev)
 {
 	json_t *data = json_loads(flock_event_data_json(ev), 0, NULL);
-	json_t *line = json_pack("{s:s, s:s, s:I, s:s?, s:o?}", "id",
-	                         flock_event_id(ev), "name", flock_event_name(ev),
-	                         "timestamp",
-	                         (json_int_t)flock_event_timestamp_ms(ev),
-	                         "environment", flock_event_environment(ev),
-	                         "data", data);
+	json_t *line = json_pack(
+	        "{s:s, s:s, s:I, s:s?, s:o?}", "id", flock_event_id(ev), "name",
+	        flock_event_name(ev), "timestamp",
+	        (json_int_t)flock_event_timestamp_ms(ev), "environment",
+	        flock_event_environment(ev), "data", data);
 	char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
 
 	if (text == NULL || fprintf(f, "%s\n", text) < 0 || fflush(f) != 0)
-		fprintf(stderr, "could not record event %s\n", flock_event_id(ev));
+		fprintf(stderr, "could not record event %s\n",
+		        flock_event_id(ev));
 	free(text);
 	json_decref(line);
 }
@@ -130,7 +130,8 @@ static enum MHD_Result verify(const receiver *r, struct MHD_Connection *conn,
 		err = flock_error_last();
 		fprintf(stderr, "Webhook error: %s\n",
 		        err ? err->message : flock_strerror(rc));
-		return reply_error(conn, 400, err ? err->message : flock_strerror(rc));
+		return reply_error(conn, 400,
+		                   err ? err->message : flock_strerror(rc));
 	}
 	handle_event(r, ev);
 	flock_event_free(ev);
@@ -182,8 +183,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	return verify(cls, conn, b);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-                         void **state, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
+                         enum MHD_RequestTerminationCode toe)
 {
 	body *b = *state;
 
@@ -237,13 +238,12 @@ static struct MHD_Daemon *start(const config *c, receiver *r)
 		fprintf(stderr, "not an IPv4 address: %s\n", c->address);
 		return NULL;
 	}
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-	                            MHD_USE_ERROR_LOG,
-	                        (uint16_t)c->port, NULL, NULL, on_request, r,
-	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-	                        MHD_OPTION_END);
+	return MHD_start_daemon(
+	        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
+	        (uint16_t)c->port, NULL, NULL, on_request, r,
+	        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	        MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
 }
 
 int main(int argc, char **argv)
@@ -257,8 +257,9 @@ int main(int argc, char **argv)
 
 	r.secret = getenv("FLOCK_WEBHOOK_SECRET");
 	if (parse_args(&cfg, argc, argv) != 0 || r.secret == NULL) {
-		fprintf(stderr, "usage: FLOCK_WEBHOOK_SECRET=whsec_... %s "
-		                "[-p port] [-b address] [-o events.jsonl]\n",
+		fprintf(stderr,
+		        "usage: FLOCK_WEBHOOK_SECRET=whsec_... %s "
+		        "[-p port] [-b address] [-o events.jsonl]\n",
 		        argv[0]);
 		return 2;
 	}

@@ -11,8 +11,9 @@
 
 static int sign_and_verify(void)
 {
-	static const char body[] = "{\"id\":\"evt_1\",\"name\":\"customer.created\","
-	                           "\"timestamp\":1732630000000,\"data\":{}}";
+	static const char body[] =
+	        "{\"id\":\"evt_1\",\"name\":\"customer.created\","
+	        "\"timestamp\":1732630000000,\"data\":{}}";
 	const char *secrets[] = {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
 	flock_webhook_sign_params sp = FLOCK_WEBHOOK_SIGN_PARAMS_INIT;
 	flock_webhook_params vp = FLOCK_WEBHOOK_PARAMS_INIT;
