@@ -63,14 +63,15 @@ static int admin_app(fd_ctx *x)
 	}
 
 /* Answer with a fetched object: FD_OK -> status, FD_NOTFOUND -> 404. */
-static int answer(fd_ctx *x, int rc, int status, json_t *obj,
+static int answer(fd_ctx *x, int rc, int status, json_t *const *obj,
                   const char *what)
 {
+	/* obj is read after the fetch that fills it has run. */
 	if (rc == FD_NOTFOUND)
 		return not_found(x, what);
-	if (rc != FD_OK)
+	if (rc != FD_OK || !obj)
 		return fd__internal(x);
-	return fd__ok(x, status, obj);
+	return fd__ok(x, status, *obj);
 }
 
 /* ---- applications and keys ------------------------------------------- */
@@ -113,7 +114,7 @@ static int apps_create(fd_ctx *x)
 		                "applications");
 	if (app_create(x, who->org_id, id) < 0)
 		return -1;
-	return answer(x, fd_store_app_get(x->c, id, &app), 201, app, "app");
+	return answer(x, fd_store_app_get(x->c, id, &app), 201, &app, "app");
 }
 WRITE_OP(fd_op_admin_apps_create, apps_create)
 
@@ -211,7 +212,7 @@ static int keys_revoke(fd_ctx *x)
 	rc = fd_store_key_revoke(x->c, x->app, x->req->id, x->now);
 	if (rc == FD_OK)
 		rc = fd_store_key_get(x->c, x->app, x->req->id, &key);
-	return answer(x, rc, 200, key, "key");
+	return answer(x, rc, 200, &key, "key");
 }
 WRITE_OP(fd_op_admin_keys_revoke, keys_revoke)
 
@@ -240,7 +241,7 @@ static int campaigns_get(fd_ctx *x)
 	if (admin_app(x) < 0)
 		return -1;
 	return answer(x, fd_store_campaign_get(x->c, x->app, x->req->id, &k),
-	              200, k, "campaign");
+	              200, &k, "campaign");
 }
 READ_OP(fd_op_admin_campaigns_get, campaigns_get)
 
@@ -458,7 +459,7 @@ static int campaigns_create(fd_ctx *x)
 	}
 	if (campaign_children(x, id) < 0)
 		goto done;
-	rc = answer(x, fd_store_campaign_get(x->c, x->app, id, &out), 201, out,
+	rc = answer(x, fd_store_campaign_get(x->c, x->app, id, &out), 201, &out,
 	            "campaign");
 done:
 	free(extra);
@@ -493,7 +494,7 @@ static int campaigns_update(fd_ctx *x)
 		else
 			rc = answer(x, fd_store_campaign_get(x->c, x->app, k.id,
 			                                     &out),
-			            200, out, "campaign");
+			            200, &out, "campaign");
 	}
 	free(extra);
 	json_decref(cur);
@@ -525,7 +526,7 @@ static int campaign_rewards_create(fd_ctx *x)
 	    reward_add(x, x->req->id, x->req->body, id) < 0)
 		return -1;
 	return answer(x, fd_store_campaign_reward_get(x->c, x->app, id, &out),
-	              201, out, "campaign_reward");
+	              201, &out, "campaign_reward");
 }
 WRITE_OP(fd_op_admin_campaign_rewards_create, campaign_rewards_create)
 
@@ -538,7 +539,7 @@ static int campaign_checkpoints_create(fd_ctx *x)
 	    checkpoint_add(x, x->req->id, x->req->body, id) < 0)
 		return -1;
 	return answer(x, fd_store_checkpoint_get(x->c, x->app, id, &out), 201,
-	              out, "checkpoint");
+	              &out, "checkpoint");
 }
 WRITE_OP(fd_op_admin_campaign_checkpoints_create, campaign_checkpoints_create)
 
@@ -552,7 +553,7 @@ static int campaigns_go_live(fd_ctx *x)
 	    FD_OK)
 		return fd__internal(x);
 	return answer(x, fd_store_campaign_get(x->c, x->app, x->req->id, &out),
-	              200, out, "campaign");
+	              200, &out, "campaign");
 }
 WRITE_OP(fd_op_admin_campaigns_go_live, campaigns_go_live)
 
@@ -580,7 +581,7 @@ static int customers_get(fd_ctx *x)
 		return -1;
 	return answer(x, fd_store_customer_get(x->c, x->app, FD_BY_ID,
 	                                       x->req->id, &out),
-	              200, out, "customer");
+	              200, &out, "customer");
 }
 READ_OP(fd_op_admin_customers_get, customers_get)
 
@@ -597,7 +598,7 @@ static int customers_delete(fd_ctx *x)
 	if (rc == FD_OK)
 		rc = fd_store_customer_get(x->c, x->app, FD_BY_ID, x->req->id,
 		                           &out);
-	return answer(x, rc, 200, out, "customer");
+	return answer(x, rc, 200, &out, "customer");
 }
 WRITE_OP(fd_op_admin_customers_delete, customers_delete)
 
@@ -861,7 +862,7 @@ static int webhooks_delete(fd_ctx *x)
 	                : FD_NOTFOUND;
 	if (rc == FD_OK)
 		rc = fd_store_webhook_get(x->c, x->app, x->req->id, &out);
-	return answer(x, rc, 200, out, "webhook_endpoint");
+	return answer(x, rc, 200, &out, "webhook_endpoint");
 }
 WRITE_OP(fd_op_admin_webhooks_delete, webhooks_delete)
 

@@ -1149,7 +1149,7 @@ int fd_store_campaign_reward_insert(fd_conn *c, const char *app_id,
                                     const fd_store_campaign_reward *r,
                                     int64_t now)
 {
-	return exec_st(prep(c, S_CRW_INSERT, "sssszssi", r->id, app_id,
+	return exec_st(prep(c, S_CRW_INSERT, "sssszsssi", r->id, app_id,
 	                    r->campaign_id, r->party, (int64_t)r->limit,
 	                    r->limit_unit, r->limit_interval,
 	                    r->terms ? r->terms : "{}", now));
