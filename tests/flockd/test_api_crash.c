@@ -200,6 +200,7 @@ static void *crash_worker(void *arg)
 	for (i = (int)t; i < CRASH_REFEREES; i += CRASH_THREADS) {
 		char *body = ingest_body(items[i].ext);
 		h_resp r;
+		int status;
 
 		if (__atomic_load_n(&stop_workers, __ATOMIC_RELAXED)) {
 			free(body);
@@ -208,12 +209,13 @@ static void *crash_worker(void *arg)
 		h_call(&H, &r, "POST", "/checkpoints/ingest", H.service_key,
 		       body, NULL);
 		free(body);
-		if (r.status == 201) {
+		status = r.status;
+		h_resp_free(&r);
+		if (status == 201) {
 			items[i].acked = 1;
 			__atomic_add_fetch(&acked_count, 1, __ATOMIC_RELAXED);
 		}
-		h_resp_free(&r);
-		if (r.status == 0)
+		if (status == 0)
 			break; /* the server is gone */
 	}
 	return NULL;
