@@ -70,6 +70,12 @@ void fd_error(fd_response *res, int status, const char *code,
 	res->body = json_pack("{s:i, s:s, s:s, s:s}", "statusCode", status,
 	                      "error", fd_status_text(status), "message", msg,
 	                      "code", code ? code : "error");
+	/* A message quoting bad UTF-8 from a request still gets a body. */
+	if (!res->body)
+		res->body = json_pack("{s:i, s:s, s:s, s:s}", "statusCode",
+		                      status, "error", fd_status_text(status),
+		                      "message", fd_status_text(status), "code",
+		                      code ? code : "error");
 }
 
 int fd__internal(fd_ctx *x)

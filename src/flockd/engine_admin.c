@@ -680,9 +680,9 @@ static int referral_move(fd_ctx *x, const char *to, const char *event)
 		return answer(x, rc, 200, NULL, "referral");
 	status = jstr(ref, "status");
 	if (strcmp(status, "pending") != 0 && strcmp(status, "flagged") != 0) {
-		json_decref(ref);
 		fd_error(x->res, 409, "invalid_transition",
 		         "a referral that is %s cannot be changed", status);
+		json_decref(ref);
 		return -1;
 	}
 	frauds = json_object_get(ref, "suspectedFrauds");
