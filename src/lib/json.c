@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "error.h"
@@ -14,6 +15,12 @@ int flock__empty(const char *s)
 	return s == NULL || s[0] == '\0';
 }
 
+int flock__json_oom(const json_error_t *err)
+{
+	return err->text[0] == '\0' ||
+	       json_error_code(err) == json_error_out_of_memory;
+}
+
 int flock__json_set_new(json_t *obj, const char *key, json_t *value)
 {
 	if (value == NULL || json_object_set_new(obj, key, value) != 0)
@@ -21,11 +28,57 @@ int flock__json_set_new(json_t *obj, const char *key, json_t *value)
 	return 0;
 }
 
+/*
+ * RFC 3629 UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF.
+ * jansson checks the same but does not export it, and its json_string()
+ * answers NULL alike for bad UTF-8 and for no memory.
+ */
+static int utf8_valid(const unsigned char *s)
+{
+	unsigned int c, min;
+	int n, i;
+
+	while ((c = *s++) != 0) {
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, min = 0x80, c &= 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, min = 0x800, c &= 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, min = 0x10000, c &= 0x07;
+		else
+			return 0;
+		for (i = 0; i < n; i++, s++) {
+			if ((*s & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (*s & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+	}
+	return 1;
+}
+
+int flock__json_string(json_t **out, const char *what, const char *s)
+{
+	if (!utf8_valid((const unsigned char *)s))
+		return flock__error_set(FLOCK_EINVAL, "%s is not valid UTF-8",
+		                        what);
+	*out = json_string_nocheck(s);
+	return *out ? 0 : flock__error_set(FLOCK_ENOMEM, "out of memory");
+}
+
 int flock__json_set_str(json_t *obj, const char *key, const char *value)
 {
+	json_t *v;
+	int rc;
+
 	if (value == NULL)
 		return 0;
-	return flock__json_set_new(obj, key, json_string(value));
+	if ((rc = flock__json_string(&v, key, value)) != 0)
+		return rc;
+	return flock__json_set_new(obj, key, v);
 }
 
 static const char *kind(const json_t *v)
@@ -48,6 +101,8 @@ static int props_from_text(json_t **out, const char *what, const char *text)
 	const char *key;
 
 	obj = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	if (obj == NULL && flock__json_oom(&jerr))
+		return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	if (obj == NULL)
 		return flock__error_set(FLOCK_EINVAL,
 		                        "%s is not valid JSON: %s", what,
@@ -72,62 +127,76 @@ static int props_from_text(json_t **out, const char *what, const char *text)
 	return 0;
 }
 
-static json_t *prop_value(const flock_property *p)
+static int number_value(json_t **out, const char *what, double d)
+{
+	/* JSON has no NaN or infinity. */
+	if (!isfinite(d))
+		return flock__error_set(FLOCK_EINVAL, "%s is not finite", what);
+	if (d == floor(d) && fabs(d) < 9007199254740992.0)
+		*out = json_integer((json_int_t)d);
+	else
+		*out = json_real(d);
+	return *out ? 0 : flock__error_set(FLOCK_ENOMEM, "out of memory");
+}
+
+static int prop_value(json_t **out, const char *what, const flock_property *p)
 {
 	switch (p->type) {
 	case FLOCK_PROP_STRING:
-		return p->string_value ? json_string(p->string_value) : NULL;
+		if (p->string_value == NULL)
+			return flock__error_set(FLOCK_EINVAL,
+			                        "%s is a NULL string", what);
+		return flock__json_string(out, what, p->string_value);
 	case FLOCK_PROP_NUMBER:
-		/* JSON has no NaN or infinity. */
-		if (!isfinite(p->number_value))
-			return NULL;
-		if (p->number_value == floor(p->number_value) &&
-		    fabs(p->number_value) < 9007199254740992.0)
-			return json_integer((json_int_t)p->number_value);
-		return json_real(p->number_value);
+		return number_value(out, what, p->number_value);
 	case FLOCK_PROP_BOOL:
-		return json_boolean(p->bool_value);
+		*out = json_boolean(p->bool_value);
+		return 0;
 	case FLOCK_PROP_NULL:
-		return json_null();
+		*out = json_null();
+		return 0;
 	default:
-		return NULL;
+		return flock__error_set(FLOCK_EINVAL,
+		                        "%s has an unknown type %d", what,
+		                        (int)p->type);
 	}
+}
+
+static int add_pair(json_t *obj, const char *what, size_t i,
+                    const flock_property *p)
+{
+	char name[160];
+	json_t *v = NULL;
+	int rc;
+
+	if (p->key == NULL)
+		return flock__error_set(FLOCK_EINVAL, "%s[%zu]: key is NULL",
+		                        what, i);
+	snprintf(name, sizeof(name), "%s: key of [%zu]", what, i);
+	if ((rc = flock__json_string(&v, name, p->key)) != 0)
+		return rc;
+	json_decref(v);
+	if (json_object_get(obj, p->key))
+		return flock__error_set(FLOCK_EINVAL,
+		                        "%s: duplicate key \"%.100s\"", what,
+		                        p->key);
+	snprintf(name, sizeof(name), "%s: \"%.100s\"", what, p->key);
+	if ((rc = prop_value(&v, name, p)) != 0)
+		return rc;
+	return flock__json_set_new(obj, p->key, v);
 }
 
 static int props_from_pairs(json_t **out, const char *what,
                             const flock_property *props, size_t count)
 {
-	json_t *obj = json_object(), *v;
+	json_t *obj = json_object();
 	size_t i;
 	int rc = 0;
 
 	if (obj == NULL)
 		return flock__error_set(FLOCK_ENOMEM, "out of memory");
-	for (i = 0; i < count && rc == 0; i++) {
-		if (props[i].key == NULL) {
-			rc = flock__error_set(FLOCK_EINVAL,
-			                      "%s[%zu]: key is "
-			                      "NULL",
-			                      what, i);
-		} else if (json_object_get(obj, props[i].key)) {
-			rc = flock__error_set(FLOCK_EINVAL,
-			                      "%s: duplicate key "
-			                      "\"%.100s\"",
-			                      what, props[i].key);
-		} else if ((v = prop_value(&props[i])) == NULL) {
-			rc = flock__error_set(
-			        FLOCK_EINVAL,
-			        "%s: \"%.100s\" has "
-			        "an unknown type, a NULL or non-UTF-8 "
-			        "string, or a non-finite number",
-			        what, props[i].key);
-		} else if (json_object_set_new(obj, props[i].key, v) != 0) {
-			rc = flock__error_set(FLOCK_EINVAL,
-			                      "%s: key \"%.100s\" "
-			                      "is not UTF-8",
-			                      what, props[i].key);
-		}
-	}
+	for (i = 0; i < count && rc == 0; i++)
+		rc = add_pair(obj, what, i, &props[i]);
 	if (rc) {
 		json_decref(obj);
 		return rc;

@@ -18,7 +18,16 @@
 int flock__props_build(json_t **out, const char *what, const char *json_text,
                        const flock_property *props, size_t count);
 
-/* Set obj[key] to a string if value is not NULL. 0 or FLOCK_ENOMEM. */
+/*
+ * A JSON string; `what` names it in the message when it is not UTF-8.
+ * 0, FLOCK_EINVAL or FLOCK_ENOMEM.
+ */
+int flock__json_string(json_t **out, const char *what, const char *s);
+
+/*
+ * Set obj[key] to a string if value is not NULL. 0, FLOCK_EINVAL (not
+ * UTF-8; the message names key) or FLOCK_ENOMEM.
+ */
 int flock__json_set_str(json_t *obj, const char *key, const char *value);
 
 /* Set obj[key] = value, taking the reference. 0 or FLOCK_ENOMEM. */
@@ -29,6 +38,12 @@ int flock__json_set_new(json_t *obj, const char *key, json_t *value);
  * nothing if value is NULL. 0 or FLOCK_ENOMEM.
  */
 int flock__query_add(flock__buf *path, const char *key, const char *value);
+
+/*
+ * 1 if a failed json_load*() ran out of memory rather than met bad JSON.
+ * jansson leaves the message empty when it fails before parsing starts.
+ */
+int flock__json_oom(const json_error_t *err);
 
 /* 1 if s is NULL or "". */
 int flock__empty(const char *s);

@@ -17,6 +17,7 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "error.h"
+#include "json.h"
 
 /* How one attempt ended. */
 typedef struct {
@@ -203,6 +204,8 @@ static int take_success(const flock__call *call, flock_http_response *resp,
 		return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	reply->json = json_loadb(resp->body.ptr ? resp->body.ptr : "",
 	                         resp->body.len, JSON_DECODE_ANY, &jerr);
+	if (reply->json == NULL && flock__json_oom(&jerr))
+		return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	if (reply->json == NULL)
 		return flock__reply_bad(reply,
 		                        "%s %s: HTTP %d with a body "

@@ -244,6 +244,7 @@ static void identify_nulls_and_pairs(void **state)
 	json_t *body, *o;
 
 	p.external_user_id = "u2";
+	p.name = "Zo\xc3\xab \xf0\x9f\x90\xa6"; /* valid 2- and 4-byte UTF-8 */
 	p.custom_properties = props;
 	p.custom_property_count = 5;
 	p.idempotency_key = "my-key-1";
@@ -253,8 +254,9 @@ static void identify_nulls_and_pairs(void **state)
 	                    "my-key-1");
 	body = st_json(st_req(f->st, 0));
 	/* Optional fields not given are not sent at all. */
-	assert_int_equal(json_object_size(body), 2);
+	assert_int_equal(json_object_size(body), 3);
 	assert_field(body, "externalUserId", "u2");
+	assert_field(body, "name", "Zo\xc3\xab \xf0\x9f\x90\xa6");
 	o = json_object_get(body, "customProperties");
 	assert_int_equal(json_object_size(o), 5);
 	assert_field(o, "plan", "free");

@@ -300,7 +300,18 @@ static void einval_identify_and_ingest(void **state)
 	pairs[1].key = "b";
 	pairs[1].type = FLOCK_PROP_STRING; /* with a NULL string_value */
 	expect_einval(f, flock_customers_identify(&c, f->client, &ip), "\"b\"");
+	pairs[1].string_value = "caf\xc3";
+	expect_einval(f, flock_customers_identify(&c, f->client, &ip),
+	              "\"b\" is not valid UTF-8");
+	pairs[1].string_value = "ok";
+	pairs[1].key = "\xed\xa0\x80"; /* a UTF-16 surrogate, encoded */
+	expect_einval(f, flock_customers_identify(&c, f->client, &ip),
+	              "key of [1] is not valid UTF-8");
 	ip.custom_property_count = 0;
+	ip.email = "\xc0\xaf@x.com"; /* overlong "/" */
+	expect_einval(f, flock_customers_identify(&c, f->client, &ip),
+	              "email is not valid UTF-8");
+	ip.email = NULL;
 	ip.idempotency_key = "has space";
 	expect_einval(f, flock_customers_identify(&c, f->client, &ip),
 	              "idempotency_key");
