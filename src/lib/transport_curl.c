@@ -164,7 +164,11 @@ static CURL *new_handle(curl_transport *t)
 	if (h == NULL)
 		return NULL;
 	SET(h, CURLOPT_SHARE, t->share);
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0 */
 	SET(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	SET(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
 	SET(h, CURLOPT_NOSIGNAL, 1L);
 	SET(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	SET(h, CURLOPT_TCP_KEEPALIVE, 1L);
