@@ -138,9 +138,28 @@ static void join_messages(flock__buf *out, const json_t *m)
 	}
 }
 
+/*
+ * A server that echoes the key back ("unknown key sk_...") must not get it
+ * into an error message that ends up in a log. Keys shorter than the mark
+ * are left alone: replacing them would mangle ordinary words.
+ */
+static void redact_key(char *msg, const char *key)
+{
+	static const char mark[] = "[redacted]";
+	size_t klen = strlen(key), mlen = sizeof(mark) - 1;
+	char *p;
+
+	if (klen < mlen)
+		return;
+	while ((p = strstr(msg, key)) != NULL) {
+		memcpy(p, mark, mlen);
+		memmove(p + mlen, p + klen, strlen(p + klen) + 1);
+	}
+}
+
 /* Set the error for an HTTP response that is not a success. */
-static int http_error(const flock__call *call, const flock_http_response *resp,
-                      int code, int retries)
+static int http_error(const flock_client *c, const flock__call *call,
+                      const flock_http_response *resp, int code, int retries)
 {
 	flock__error_detail d = {0};
 	flock__buf msg = FLOCK__BUF_INIT;
@@ -160,6 +179,8 @@ static int http_error(const flock__call *call, const flock_http_response *resp,
 	if (msg.len == 0)
 		flock__buf_printf(&msg, "%s %s: HTTP %d", call->method,
 		                  call->path, resp->status);
+	if (!msg.oom)
+		redact_key(msg.ptr, c->access_key);
 	d.http_status = resp->status;
 	d.message = msg.oom ? NULL : msg.ptr;
 	d.server_code = server_code;
@@ -278,7 +299,7 @@ static long retry_delay(flock_client *c, const outcome *o, int n)
 	return backoff_ms(c, n);
 }
 
-static int finish_error(const flock__call *call,
+static int finish_error(const flock_client *c, const flock__call *call,
                         const flock_http_response *resp, const outcome *o,
                         int retries)
 {
@@ -296,7 +317,7 @@ static int finish_error(const flock__call *call,
 		return flock__error_set_detail(o->code, &d);
 	}
 	if (resp->status > 0 && o->code != FLOCK_ENOMEM)
-		return http_error(call, resp, o->code, retries);
+		return http_error(c, call, resp, o->code, retries);
 	return transport_error(call, o->code, retries);
 }
 
@@ -318,7 +339,7 @@ static int run(flock_client *c, const flock__call *call,
 		}
 		delay = retry_delay(c, &o, n);
 		if (delay < 0) {
-			rc = finish_error(call, &resp, &o, n);
+			rc = finish_error(c, call, &resp, &o, n);
 			break;
 		}
 		flock__log(c, FLOCK_LOG_INFO, "%s %s: %s, retry %d in %ld ms",

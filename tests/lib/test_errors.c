@@ -133,6 +133,19 @@ static void nest_message_array_joined(void **state)
 	assert_string_equal(flock_error_last()->message, "Unauthorized");
 }
 
+/* A server echoing the key back never gets it into the message. */
+static void key_redacted_from_server_message(void **state)
+{
+	fixture *f = *state;
+
+	st_push(f->st, 401,
+	        "{\"message\":\"unknown key sk_test_key (sk_test_key)\"}",
+	        NULL);
+	assert_int_equal(ingest(f), FLOCK_EAUTH);
+	assert_string_equal(flock_error_last()->message,
+	                    "unknown key [redacted] ([redacted])");
+}
+
 static void non_json_error_body(void **state)
 {
 	fixture *f = *state;
@@ -406,6 +419,7 @@ int main(void)
 	        T(status_mapping),
 	        T(nest_error_detail),
 	        T(nest_message_array_joined),
+	        T(key_redacted_from_server_message),
 	        T(non_json_error_body),
 	        T(bad_success_bodies),
 	        T(transport_without_status),
