@@ -33,6 +33,7 @@ typedef struct {
 	char last_auth[128];
 	char last_ua[128];
 	char last_ctype[64];
+	char last_method[16];
 	int saw_expect;
 } server;
 
@@ -97,12 +98,14 @@ static void copy_header(struct MHD_Connection *conn, const char *name,
 }
 
 /* Record what a complete request carried; the body is in `u`. */
-static void record(server *s, struct MHD_Connection *conn, const upload *u)
+static void record(server *s, struct MHD_Connection *conn, const char *method,
+                   const upload *u)
 {
 	pthread_mutex_lock(&s->lock);
 	s->requests++;
 	snprintf(s->last_body, sizeof(s->last_body), "%.*s", (int)u->len,
 	         u->body ? u->body : "");
+	snprintf(s->last_method, sizeof(s->last_method), "%s", method);
 	copy_header(conn, "Authorization", s->last_auth, sizeof(s->last_auth));
 	copy_header(conn, "User-Agent", s->last_ua, sizeof(s->last_ua));
 	copy_header(conn, "Content-Type", s->last_ctype, sizeof(s->last_ctype));
@@ -156,7 +159,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	upload *u = *req_cls;
 	char *grown;
 
-	(void)method;
 	(void)version;
 	if (u == NULL) {
 		if ((u = calloc(1, sizeof(*u))) == NULL)
@@ -174,7 +176,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		*data_size = 0;
 		return MHD_YES;
 	}
-	record(s, conn, u);
+	record(s, conn, method, u);
 	return route(s, conn, url);
 }
 
@@ -288,6 +290,30 @@ static void post_on_the_wire(void **state)
 	assert_string_equal(s->last_ctype, "application/json");
 	assert_false(s->saw_expect);
 	flock_checkpoint_result_free(res);
+	flock_client_free(c);
+}
+
+/* One pooled handle serves POST, GET, POST: no body leaks into the GET. */
+static void methods_alternate_on_one_handle(void **state)
+{
+	server *s = *state;
+	flock_client *c = client_for(s, "", 5000, 0);
+	flock_ingest_params p = FLOCK_INGEST_PARAMS_INIT;
+	flock_campaign_list *l = NULL;
+
+	p.external_user_id = "user_123";
+	p.environment = "test";
+	assert_int_equal(flock_checkpoints_ingest(NULL, c, "signup", &p), 0);
+	assert_string_equal(s->last_method, "POST");
+	assert_int_equal(flock_campaigns_list(&l, c), 0);
+	flock_campaign_list_free(l);
+	assert_string_equal(s->last_method, "GET");
+	assert_string_equal(s->last_body, "");
+	assert_string_equal(s->last_ctype, "");
+	assert_int_equal(flock_checkpoints_ingest(NULL, c, "signup", &p), 0);
+	assert_string_equal(s->last_method, "POST");
+	assert_non_null(strstr(s->last_body, "\"signup\""));
+	assert_int_equal(s->connections, 1);
 	flock_client_free(c);
 }
 
@@ -427,6 +453,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	        T(connection_reused),
 	        T(post_on_the_wire),
+	        T(methods_alternate_on_one_handle),
 	        T(http_error_detail_from_wire),
 	        T(slow_server_times_out),
 	        T(retry_after_then_success_same_key),
