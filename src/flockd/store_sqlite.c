@@ -469,16 +469,32 @@ struct fd_store {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int version;
+
+	/* The checkpointer copies the WAL into the database on its own
+	 * connection and thread, so commits never wait for it. */
+	fd_conn ckpt;
+	pthread_t ckpt_thread;
+	int ckpt_started;
+	int ckpt_quit;
+	int ckpt_due;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
 };
+
+/* WAL pages after which the checkpointer is woken. */
+#define CKPT_PAGES 1000
 
 static int conn_open(fd_conn *c, const char *path, int write, char *err,
                      size_t errlen)
 {
 	int flags = write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
 	                  : SQLITE_OPEN_READWRITE;
+	/* Savepoint journals stay in memory (temp_store), and the writer's
+	 * cache holds a whole group commit so nothing spills before it. */
 	const char *setup =
 	        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-	        " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+	        " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
+	        " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;";
 	char *msg = NULL;
 
 	memset(c, 0, sizeof(*c));
@@ -550,6 +566,69 @@ fail:
 	return -1;
 }
 
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	fd_store *s = arg;
+
+	if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&s->ckpt_mu);
+		s->ckpt_due = 1;
+		pthread_cond_signal(&s->ckpt_cv);
+		pthread_mutex_unlock(&s->ckpt_mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+	fd_store *s = arg;
+
+	pthread_mutex_lock(&s->ckpt_mu);
+	while (!s->ckpt_quit) {
+		if (!s->ckpt_due) {
+			pthread_cond_wait(&s->ckpt_cv, &s->ckpt_mu);
+			continue;
+		}
+		s->ckpt_due = 0;
+		pthread_mutex_unlock(&s->ckpt_mu);
+		/* PASSIVE: never blocks the writer or the readers. */
+		sqlite3_wal_checkpoint_v2(s->ckpt.db, NULL,
+		                          SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&s->ckpt_mu);
+	}
+	pthread_mutex_unlock(&s->ckpt_mu);
+	return NULL;
+}
+
+static int ckpt_start(fd_store *s, const char *path, char *err,
+                      size_t errlen)
+{
+	if (conn_open(&s->ckpt, path, 1, err, errlen) < 0)
+		return -1;
+	if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) != 0) {
+		snprintf(err, errlen, "cannot start the checkpointer");
+		return -1;
+	}
+	s->ckpt_started = 1;
+	sqlite3_wal_autocheckpoint(s->writer.db, 0);
+	sqlite3_wal_hook(s->writer.db, wal_hook, s);
+	return 0;
+}
+
+static void ckpt_stop(fd_store *s)
+{
+	if (s->ckpt_started) {
+		pthread_mutex_lock(&s->ckpt_mu);
+		s->ckpt_quit = 1;
+		pthread_cond_signal(&s->ckpt_cv);
+		pthread_mutex_unlock(&s->ckpt_mu);
+		pthread_join(s->ckpt_thread, NULL);
+		s->ckpt_started = 0;
+	}
+	if (s->ckpt.db)
+		conn_close(&s->ckpt);
+}
+
 int fd_store_open(fd_store **out, const char *path, int readers, char *err,
                   size_t errlen)
 {
@@ -567,8 +646,10 @@ int fd_store_open(fd_store **out, const char *path, int readers, char *err,
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_mutex_init(&s->ckpt_mu, NULL);
+	pthread_cond_init(&s->ckpt_cv, NULL);
 	if (conn_open(&s->writer, path, 1, err, errlen) < 0 ||
-	    migrate(s, err, errlen) < 0)
+	    migrate(s, err, errlen) < 0 || ckpt_start(s, path, err, errlen) < 0)
 		goto fail;
 	for (i = 0; i < readers; i++) {
 		if (conn_open(&s->readers[i], path, 0, err, errlen) < 0)
@@ -590,6 +671,7 @@ void fd_store_close(fd_store *s)
 
 	if (!s)
 		return;
+	ckpt_stop(s);
 	for (i = 0; i < s->nreaders; i++)
 		conn_close(&s->readers[i]);
 	if (s->writer.db) {
@@ -600,6 +682,8 @@ void fd_store_close(fd_store *s)
 	}
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->ckpt_mu);
+	pthread_cond_destroy(&s->ckpt_cv);
 	free(s->readers);
 	free(s);
 }
