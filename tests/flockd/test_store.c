@@ -1,0 +1,291 @@
+/*
+ * flockd SQLite store: migrations, constraints the engine relies on
+ * (exactly-once rewards, one live campaign), savepoints and tenancy.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "store.h"
+#include "support.h"
+
+#define NOW 1790000000000LL
+
+typedef struct {
+	char dir[64];
+	char db[128];
+	fd_store *s;
+	fd_conn *w;
+} fx;
+
+static int setup(void **state)
+{
+	fx *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/flockd-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->db, sizeof(f->db), "%s/db.sqlite", f->dir);
+	assert_int_equal(fd_store_open(&f->s, f->db, 2, err, sizeof(err)), 0);
+	f->w = fd_store_writer(f->s);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx *f = *state;
+	char path[160];
+
+	fd_store_close(f->s);
+	snprintf(path, sizeof(path), "%s/db.sqlite", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/db.sqlite-wal", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/db.sqlite-shm", f->dir);
+	unlink(path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+/* org, app A and B, a campaign in A, customers r and e, a referral. */
+static void seed(fx *f)
+{
+	fd_store_campaign k = {"cmp_1", "production", "K", 0, 0, 0, "{}"};
+	fd_store_campaign_reward cr = {"crw_1", "cmp_1", "referee", 0,
+	                               NULL,    NULL,    "{\"name\":\"x\"}"};
+
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_org_insert(f->w, "org_1", "o", NOW), FD_OK);
+	assert_int_equal(fd_store_app_insert(f->w, "app_a", "org_1", "A", NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_app_insert(f->w, "app_b", "org_1", "B", NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_campaign_insert(f->w, "app_a", &k, NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_campaign_reward_insert(f->w, "app_a", &cr,
+	                                                 NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_customer_insert(f->w, "app_a", "cus_r", "r",
+	                                          "r@x.com", "R", "RRR1", NULL,
+	                                          NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_customer_insert(f->w, "app_a", "cus_e", "e",
+	                                          NULL, NULL, "EEE1", NULL,
+	                                          NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_referral_insert(f->w, "app_a", "ref_1",
+	                                          "production", "cmp_1", "cus_r",
+	                                          "cus_e", "pending", NULL, NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+}
+
+static fd_store_reward reward(const char *id, const char *status,
+                              int64_t available_at)
+{
+	fd_store_reward r;
+
+	memset(&r, 0, sizeof(r));
+	r.id = id;
+	r.env = "production";
+	r.campaign_id = "cmp_1";
+	r.campaign_reward_id = "crw_1";
+	r.referral_id = "ref_1";
+	r.customer_id = "cus_e";
+	r.party = "referee";
+	r.terms = "{\"name\":\"x\",\"payoutAmount\":5}";
+	r.status = status;
+	r.available_at = available_at;
+	return r;
+}
+
+static void test_migrated_and_reopened(void **state)
+{
+	fx *f = *state;
+	char err[256];
+	json_t *app = NULL;
+
+	assert_int_equal(fd_store_schema_version(f->s), 1);
+	seed(f);
+	fd_store_close(f->s);
+	assert_int_equal(fd_store_open(&f->s, f->db, 1, err, sizeof(err)), 0);
+	f->w = fd_store_writer(f->s);
+	assert_int_equal(fd_store_schema_version(f->s), 1);
+	assert_int_equal(fd_store_app_get(f->w, "app_a", &app), FD_OK);
+	assert_string_equal(json_string_value(json_object_get(app, "name")),
+	                    "A");
+	json_decref(app);
+}
+
+static void test_reward_exactly_once(void **state)
+{
+	fx *f = *state;
+	fd_store_reward a = reward("rwd_1", "approved", NOW);
+	fd_store_reward b = reward("rwd_2", "approved", NOW);
+	long n = -1;
+
+	seed(f);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_reward_insert(f->w, "app_a", &a, NOW), FD_OK);
+	/* Another id, same (referral, campaign reward): refused. */
+	assert_int_equal(fd_store_reward_insert(f->w, "app_a", &b, NOW),
+	                 FD_CONFLICT);
+	assert_int_equal(fd_store_reward_count_since(f->w, "app_a", "crw_1",
+	                                             "cus_e", 0, &n),
+	                 FD_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+}
+
+static void test_pending_reads_approved_after_hold(void **state)
+{
+	fx *f = *state;
+	fd_store_reward a = reward("rwd_1", "pending", 1000);
+	fd_reward_filter flt = {"approved", NULL, NULL};
+	json_t *r = NULL, *list = NULL, *due = NULL;
+
+	seed(f);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_reward_insert(f->w, "app_a", &a, NOW), FD_OK);
+	assert_int_equal(fd_store_reward_get(f->w, "app_a", "rwd_1", &r), FD_OK);
+	assert_string_equal(json_string_value(json_object_get(r, "status")),
+	                    "approved");
+	assert_int_equal(json_integer_value(json_object_get(r, "payoutAmount")),
+	                 5);
+	assert_int_equal(fd_store_reward_list(f->w, "app_a", &flt, 20, 0, &list),
+	                 FD_OK);
+	assert_int_equal(json_integer_value(json_object_get(list, "total")), 1);
+	assert_int_equal(fd_store_reward_due(f->w, NOW, 10, &due), FD_OK);
+	assert_int_equal(json_array_size(due), 1);
+	/* Revocable from its computed status. */
+	assert_int_equal(fd_store_reward_transition(f->w, "app_a", "rwd_1",
+	                                            "pending,approved",
+	                                            "revoked", NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_reward_transition(f->w, "app_a", "rwd_1",
+	                                            "approved", "fulfilled",
+	                                            NOW),
+	                 FD_NOTFOUND);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+	json_decref(r);
+	json_decref(list);
+	json_decref(due);
+}
+
+static void test_one_live_campaign_per_environment(void **state)
+{
+	fx *f = *state;
+	fd_store_campaign k2 = {"cmp_2", "production", "K2", 0, 0, 0, NULL};
+	fd_store_campaign k3 = {"cmp_3", "test", "K3", 0, 0, 0, NULL};
+	json_t *live = NULL;
+
+	seed(f);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_campaign_insert(f->w, "app_a", &k2, NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_campaign_insert(f->w, "app_a", &k3, NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_campaign_set_live(f->w, "app_a", "cmp_1", 1,
+	                                            NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_campaign_set_live(f->w, "app_a", "cmp_3", 1,
+	                                            NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_campaign_set_live(f->w, "app_a", "cmp_2", 1,
+	                                            NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_campaign_live(f->w, "app_a", "production",
+	                                        &live),
+	                 FD_OK);
+	assert_string_equal(json_string_value(json_object_get(live, "id")),
+	                    "cmp_2");
+	json_decref(live);
+	assert_int_equal(fd_store_campaign_live(f->w, "app_a", "test", &live),
+	                 FD_OK);
+	assert_string_equal(json_string_value(json_object_get(live, "id")),
+	                    "cmp_3");
+	json_decref(live);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+}
+
+static void test_savepoint_rolls_back_one_job(void **state)
+{
+	fx *f = *state;
+	json_t *c = NULL;
+
+	seed(f);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_savepoint(f->w), FD_OK);
+	assert_int_equal(fd_store_customer_insert(f->w, "app_a", "cus_x", "x",
+	                                          NULL, NULL, "XXX1", NULL,
+	                                          NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_rollback_to(f->w), FD_OK);
+	assert_int_equal(fd_store_savepoint(f->w), FD_OK);
+	assert_int_equal(fd_store_customer_insert(f->w, "app_a", "cus_y", "y",
+	                                          NULL, NULL, "YYY1", NULL,
+	                                          NOW),
+	                 FD_OK);
+	/* A taken referral code is a conflict, not an error. */
+	assert_int_equal(fd_store_customer_insert(f->w, "app_a", "cus_z", "z",
+	                                          NULL, NULL, "YYY1", NULL,
+	                                          NOW),
+	                 FD_CONFLICT);
+	assert_int_equal(fd_store_release(f->w), FD_OK);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+	assert_int_equal(fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_x",
+	                                       &c),
+	                 FD_NOTFOUND);
+	assert_int_equal(fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_y",
+	                                       &c),
+	                 FD_OK);
+	json_decref(c);
+}
+
+static void test_tenancy_and_readers(void **state)
+{
+	fx *f = *state;
+	fd_conn *r;
+	json_t *c = NULL;
+
+	seed(f);
+	r = fd_store_reader(f->s);
+	assert_int_equal(fd_store_customer_get(r, "app_a", FD_BY_CODE, "RRR1",
+	                                       &c),
+	                 FD_OK);
+	assert_string_equal(json_string_value(json_object_get(c,
+	                                                      "organizationId")),
+	                    "org_1");
+	json_decref(c);
+	assert_int_equal(fd_store_customer_get(r, "app_b", FD_BY_CODE, "RRR1",
+	                                       &c),
+	                 FD_NOTFOUND);
+	assert_int_equal(fd_store_customer_get(r, "app_b", FD_BY_ID, "cus_r",
+	                                       &c),
+	                 FD_NOTFOUND);
+	/* Read connections cannot write. */
+	assert_int_equal(fd_store_org_insert(r, "org_2", "o", NOW), FD_ERR);
+	fd_store_reader_done(f->s, r);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        T(test_migrated_and_reopened),
+	        T(test_reward_exactly_once),
+	        T(test_pending_reads_approved_after_hold),
+	        T(test_one_live_campaign_per_environment),
+	        T(test_savepoint_rolls_back_one_job),
+	        T(test_tenancy_and_readers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
