@@ -339,22 +339,42 @@ static int replay(fd_ctx *x, int status, const char *body)
 	return 0;
 }
 
-/* The job wrapper: look up the key, run the operation, store a success
- * with the change so a retry after the commit replays it. */
+/* Store the response for (app, key) in the current transaction. */
+static int idem_put(fd_ctx *x, const uint8_t hash[32])
+{
+	char *body = json_dumps(x->res->body, JSON_COMPACT |
+	                                              JSON_PRESERVE_ORDER |
+	                                              JSON_ENCODE_ANY);
+	int rc = body ? fd_store_idem_put(x->c, x->app,
+	                                  x->req->idempotency_key, hash,
+	                                  x->res->status, body, x->now)
+	              : FD_ERR;
+
+	free(body);
+	return rc == FD_OK ? 0 : -1;
+}
+
+/*
+ * The job wrapper: look up the key, run the operation, store its response
+ * with the change so a retry after the commit replays it. An operation
+ * that failed with a 4xx is stored too (after its changes are rolled back,
+ * see run_job): it is the first completed response. 5xx are not stored:
+ * a retry should run again.
+ */
 static int run_idempotent(fd_ctx *x, fd_job_fn fn)
 {
 	const char *key = x->req->idempotency_key;
-	uint8_t hash[32], stored[32];
+	uint8_t stored[32];
 	char *body = NULL;
 	int status = 0, rc;
 
 	if (!key || !*key)
 		return fn(x);
-	if (body_hash(x->req, hash) < 0)
+	if (body_hash(x->req, x->idem_hash) < 0)
 		return fd__internal(x);
 	rc = fd_store_idem_get(x->c, x->app, key, stored, &status, &body);
 	if (rc == FD_OK) {
-		if (flock__ct_equal(hash, stored, 32))
+		if (flock__ct_equal(x->idem_hash, stored, 32))
 			rc = replay(x, status, body);
 		else
 			rc = fd__fail(x, 422, "idempotency_key_reused",
@@ -365,19 +385,12 @@ static int run_idempotent(fd_ctx *x, fd_job_fn fn)
 	}
 	if (rc != FD_NOTFOUND)
 		return fd__internal(x);
-	if ((rc = fn(x)) < 0)
+	if ((rc = fn(x)) < 0) {
+		x->idem_store = x->res->status >= 400 && x->res->status < 500;
 		return rc;
-	if (x->res->status >= 200 && x->res->status < 300) {
-		body = json_dumps(x->res->body, JSON_COMPACT | JSON_PRESERVE_ORDER |
-		                                        JSON_ENCODE_ANY);
-		if (!body || fd_store_idem_put(x->c, x->app, key, hash,
-		                               x->res->status, body,
-		                               x->now) != FD_OK) {
-			free(body);
-			return fd__internal(x);
-		}
-		free(body);
 	}
+	if (x->res->status < 500 && idem_put(x, x->idem_hash) < 0)
+		return fd__internal(x);
 	return 0;
 }
 
@@ -395,6 +408,9 @@ static void run_job(fd_engine *e, fd_conn *c, fd_job *j)
 		j->ctx.granted = 0;
 		if (fd_store_rollback_to(c) != FD_OK)
 			j->failed = 1;
+		else if (j->ctx.idem_store && idem_put(&j->ctx,
+		                                       j->ctx.idem_hash) < 0)
+			fd__internal(&j->ctx);
 		return;
 	}
 	if (fd_store_release(c) != FD_OK) {

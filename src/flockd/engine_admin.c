@@ -83,8 +83,11 @@ static int apps_list(fd_ctx *x)
 	long limit, offset;
 
 	fd__page(x, &limit, &offset);
-	if (fd_store_app_list(x->c, who && who->app_id[0] ? who->app_id : NULL,
-	                      limit, offset, &out) != FD_OK)
+	if (!who)
+		return fd__fail(x, 403, "forbidden", "an admin token is needed");
+	if (fd_store_app_list(x->c, who->org_id,
+	                      who->app_id[0] ? who->app_id : NULL, limit,
+	                      offset, &out) != FD_OK)
 		return fd__internal(x);
 	return fd__ok(x, 200, out);
 }

@@ -45,6 +45,8 @@ typedef struct {
 	const char *app;   /* the tenant: every query is filtered by it */
 	int64_t now;
 	long granted;      /* rewards granted by this job */
+	int idem_store;    /* store the (error) response after rollback */
+	uint8_t idem_hash[32];
 } fd_ctx;
 
 /* 0: keep the job's changes; -1: roll them back (res says why). */

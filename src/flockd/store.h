@@ -60,9 +60,9 @@ int fd_store_app_insert(fd_conn *c, const char *id, const char *org_id,
                         const char *name, int64_t now);
 /* app: Application object. */
 int fd_store_app_get(fd_conn *c, const char *id, json_t **out);
-/* Applications, all (org_id NULL) or of one app (only_app). */
-int fd_store_app_list(fd_conn *c, const char *only_app, long limit,
-                      long offset, json_t **out);
+/* Applications of an organization, all or only one (only_app). */
+int fd_store_app_list(fd_conn *c, const char *org_id, const char *only_app,
+                      long limit, long offset, json_t **out);
 
 typedef struct {
 	const char *id;

@@ -254,10 +254,10 @@ static const char *const sql[S_COUNT] = {
         [S_APP_INSERT] = "INSERT INTO apps(id, org_id, name, created_at,"
                          " updated_at) VALUES(?1, ?2, ?3, ?4, ?4)",
         [S_APP_GET] = APP_COLS "WHERE a.id = ?1",
-        [S_APP_LIST] = APP_COLS "WHERE (?1 IS NULL OR a.id = ?1)"
-                                " ORDER BY a.id" PAGE,
+        [S_APP_LIST] = APP_COLS "WHERE (?1 IS NULL OR a.id = ?1) AND"
+                                " a.org_id = ?2 ORDER BY a.id" PAGE,
         [S_APP_COUNT] = "SELECT count(*) FROM apps WHERE"
-                        " (?1 IS NULL OR id = ?1)",
+                        " (?1 IS NULL OR id = ?1) AND org_id = ?2",
 
         [S_KEY_INSERT] = "INSERT INTO api_keys(id, app_id, org_id, kind,"
                          " environment, hash, prefix, created_at,"
@@ -1007,12 +1007,12 @@ int fd_store_app_get(fd_conn *c, const char *id, json_t **out)
 	return fetch_one(prep(c, S_APP_GET, "s", id), out);
 }
 
-int fd_store_app_list(fd_conn *c, const char *only_app, long limit,
-                      long offset, json_t **out)
+int fd_store_app_list(fd_conn *c, const char *org_id, const char *only_app,
+                      long limit, long offset, json_t **out)
 {
-	return fetch_page(prep(c, S_APP_COUNT, "s", only_app),
-	                  prep(c, S_APP_LIST, "s", only_app), limit, offset,
-	                  out);
+	return fetch_page(prep(c, S_APP_COUNT, "ss", only_app, org_id),
+	                  prep(c, S_APP_LIST, "ss", only_app, org_id), limit,
+	                  offset, out);
 }
 
 int fd_store_key_insert(fd_conn *c, const fd_store_key *k, int64_t now)

@@ -471,6 +471,35 @@ static void test_idempotency(void **state)
 	json_decref(a);
 	json_decref(b);
 	json_decref(c);
+
+	/* A completed 404 is the first response too: replayed, and what it
+	 * would have created stays rolled back. */
+	o.idem = "key-2";
+	a = callx(f, fd_op_referral_create, &o,
+	          "{\"campaignId\":\"cmp_x\",\"referralCode\":\"NOPE\","
+	          "\"refereeExternalUserId\":\"z\"}",
+	          &status, &replayed);
+	assert_int_equal(status, 404);
+	assert_int_equal(replayed, 0);
+	b = callx(f, fd_op_referral_create, &o,
+	          "{\"campaignId\":\"cmp_x\",\"referralCode\":\"NOPE\","
+	          "\"refereeExternalUserId\":\"z\"}",
+	          &status, &replayed);
+	assert_int_equal(status, 404);
+	assert_int_equal(replayed, 1);
+	assert_true(json_equal(a, b));
+	json_decref(a);
+	json_decref(b);
+	/* Keys are per application: the operator's (no application) same
+	 * key is a fresh one. */
+	o.idem = "key-1";
+	o.who = &f->adm;
+	o.app = "";
+	a = callx(f, fd_op_admin_apps_create, &o, "{\"name\":\"X\"}", &status,
+	          &replayed);
+	assert_int_equal(status, 201);
+	assert_int_equal(replayed, 0);
+	json_decref(a);
 }
 
 static void test_tenancy(void **state)
@@ -490,6 +519,9 @@ static void test_tenancy(void **state)
 	            NULL);
 	assert_int_equal(status, 201);
 	cp(other_app, sizeof(other_app), app, "id");
+	r = callx(f, fd_op_admin_apps_list, &o, NULL, &status, NULL);
+	assert_int_equal(json_integer_value(json_object_get(r, "total")), 2);
+	json_decref(r);
 	o.app = other_app;
 	key = callx(f, fd_op_admin_keys_create, &o, "{\"kind\":\"service\"}",
 	            &status, NULL);
