@@ -37,26 +37,41 @@ struct fd_inflight {
 const char *fd_status_text(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 422: return "Unprocessable Entity";
-	case 429: return "Too Many Requests";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Error";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 422:
+		return "Unprocessable Entity";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
 	}
 }
 
-void fd_error(fd_response *res, int status, const char *code,
-              const char *fmt, ...)
+void fd_error(fd_response *res, int status, const char *code, const char *fmt,
+              ...)
 {
 	char msg[512];
 	va_list ap;
@@ -187,9 +202,9 @@ int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data)
 		goto done;
 	/* Fixed key order, compact: the bytes of "data" in the stored body
 	 * are what a webhook verifier slices out and signs. */
-	env_obj = json_pack("{s:s, s:s, s:I, s:s, s:O}", "id", id, "name",
-	                    name, "timestamp", (json_int_t)x->now,
-	                    "environment", env, "data", data);
+	env_obj = json_pack("{s:s, s:s, s:I, s:s, s:O}", "id", id, "name", name,
+	                    "timestamp", (json_int_t)x->now, "environment", env,
+	                    "data", data);
 	if (!env_obj)
 		goto done;
 	body = json_dumps(env_obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -246,9 +261,9 @@ static int make_code(char out[16], const char *name, const char *email,
 	return 0;
 }
 
-int fd__customer_create(fd_ctx *x, const char *external_id,
-                        const char *email, const char *name,
-                        const char *props, const char *env, json_t **out)
+int fd__customer_create(fd_ctx *x, const char *external_id, const char *email,
+                        const char *name, const char *props, const char *env,
+                        json_t **out)
 {
 	char id[FLOCK__ID_MAX], code[16];
 	int attempt, rc = FD_CONFLICT;
@@ -342,12 +357,11 @@ static int replay(fd_ctx *x, int status, const char *body)
 /* Store the response for (app, key) in the current transaction. */
 static int idem_put(fd_ctx *x, const uint8_t hash[32])
 {
-	char *body = json_dumps(x->res->body, JSON_COMPACT |
-	                                              JSON_PRESERVE_ORDER |
-	                                              JSON_ENCODE_ANY);
-	int rc = body ? fd_store_idem_put(x->c, x->app,
-	                                  x->req->idempotency_key, hash,
-	                                  x->res->status, body, x->now)
+	char *body =
+	        json_dumps(x->res->body, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	                                         JSON_ENCODE_ANY);
+	int rc = body ? fd_store_idem_put(x->c, x->app, x->req->idempotency_key,
+	                                  hash, x->res->status, body, x->now)
 	              : FD_ERR;
 
 	free(body);
@@ -408,8 +422,8 @@ static void run_job(fd_engine *e, fd_conn *c, fd_job *j)
 		j->ctx.granted = 0;
 		if (fd_store_rollback_to(c) != FD_OK)
 			j->failed = 1;
-		else if (j->ctx.idem_store && idem_put(&j->ctx,
-		                                       j->ctx.idem_hash) < 0)
+		else if (j->ctx.idem_store &&
+		         idem_put(&j->ctx, j->ctx.idem_hash) < 0)
 			fd__internal(&j->ctx);
 		return;
 	}
@@ -443,12 +457,13 @@ static int promote_due(fd_engine *e, fd_conn *c)
 	{
 		x.app = json_string_value(json_object_get(r, "applicationId"));
 		/* The computed status is already "approved": make it so. */
-		if (fd_store_reward_transition(c, x.app, json_string_value(
-		                                      json_object_get(r, "id")),
-		                               "approved", "approved",
-		                               x.now) != FD_OK ||
-		    fd__emit(&x, json_string_value(json_object_get(
-		                     r, "environment")),
+		if (fd_store_reward_transition(
+		            c, x.app,
+		            json_string_value(json_object_get(r, "id")),
+		            "approved", "approved", x.now) != FD_OK ||
+		    fd__emit(&x,
+		             json_string_value(
+		                     json_object_get(r, "environment")),
 		             "reward.approved", json_incref(r)) < 0) {
 			rc = -1;
 			break;
@@ -593,8 +608,9 @@ void fd__run_write(fd_engine *e, const fd_request *req, fd_response *res,
 		pthread_cond_wait(&e->done_cv, &e->mu);
 	pthread_mutex_unlock(&e->mu);
 	if (job.failed)
-		fd_error(res, 503, "unavailable", "the change could not be "
-		                                  "stored; retry");
+		fd_error(res, 503, "unavailable",
+		         "the change could not be "
+		         "stored; retry");
 done:
 	if (key[0])
 		inflight_remove(e, key);
@@ -638,9 +654,8 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 	pthread_mutex_init(&e->stat_mu, NULL);
 	pthread_cond_init(&e->work_cv, NULL);
 	pthread_cond_init(&e->done_cv, NULL);
-	e->velocity_per_hour = cfg->velocity_per_hour > 0
-	                               ? cfg->velocity_per_hour
-	                               : 20;
+	e->velocity_per_hour =
+	        cfg->velocity_per_hour > 0 ? cfg->velocity_per_hour : 20;
 	e->group_max = cfg->group_commit_max > 0 ? cfg->group_commit_max : 256;
 	if (!cfg->db_path) {
 		snprintf(errbuf, errlen, "no database path");

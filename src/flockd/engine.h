@@ -32,8 +32,8 @@ typedef enum {
 
 /* Who is calling: filled by fd_engine_authenticate. */
 typedef struct {
-	char app_id[40];      /* application of the key; "" for an operator-wide
-	                         admin token */
+	char app_id[40]; /* application of the key; "" for an operator-wide
+	                    admin token */
 	char org_id[40];
 	fd_key_kind kind;
 	char environment[16]; /* "" = any, else "production" or "test" */
@@ -42,18 +42,18 @@ typedef struct {
 
 typedef struct {
 	const fd_principal *who;
-	const char *app_id;        /* {app} path param on /admin/apps/{app}/...,
-	                              else who->app_id */
-	const char *id;            /* the {id} path parameter, or NULL */
-	json_t *query;             /* object of query params (string values),
-	                              or NULL */
-	json_t *body;              /* parsed JSON body (object), or NULL */
+	const char *app_id; /* {app} path param on /admin/apps/{app}/...,
+	                       else who->app_id */
+	const char *id;     /* the {id} path parameter, or NULL */
+	json_t *query;      /* object of query params (string values),
+	                       or NULL */
+	json_t *body;       /* parsed JSON body (object), or NULL */
 	const char *idempotency_key;      /* header value, or NULL */
 	const unsigned char *body_sha256; /* 32 bytes, hash of the raw body, or
 	                                     NULL (then idempotency hashes the
 	                                     canonical dump of body) */
-	const char *request_id;    /* for logs and error bodies, or NULL */
-	const char *origin;        /* Origin header (campaign ping), or NULL */
+	const char *request_id; /* for logs and error bodies, or NULL */
+	const char *origin;     /* Origin header (campaign ping), or NULL */
 } fd_request;
 
 typedef struct {
@@ -70,25 +70,25 @@ typedef void (*fd_op)(fd_engine *e, const fd_request *req, fd_response *res);
  * (the server adds requestId). Replaces (decrefs) any body already in res.
  * `error` is the HTTP reason phrase for status. Used by both sides.
  */
-void fd_error(fd_response *res, int status, const char *code,
-              const char *fmt, ...)
+void fd_error(fd_response *res, int status, const char *code, const char *fmt,
+              ...)
 #ifdef __GNUC__
-    __attribute__((format(printf, 4, 5)))
+        __attribute__((format(printf, 4, 5)))
 #endif
-    ;
+        ;
 
 /* Reason phrase for an HTTP status ("Not Found"); never NULL. */
 const char *fd_status_text(int status);
 
 typedef struct {
-	const char *db_path;       /* SQLite file; created if missing */
-	int velocity_per_hour;     /* fraud: max referrals per referrer per hour;
-	                              0 = default (20) */
+	const char *db_path;   /* SQLite file; created if missing */
+	int velocity_per_hour; /* fraud: max referrals per referrer per hour;
+	                          0 = default (20) */
 	const char *disposable_domains_path; /* optional file, one domain a
 	                                        line, extends the built-in
 	                                        list; NULL = built-in only */
-	int read_connections;      /* read connection pool size; 0 = 8 */
-	int group_commit_max;      /* max jobs per commit; 0 = 256 */
+	int read_connections; /* read connection pool size; 0 = 8 */
+	int group_commit_max; /* max jobs per commit; 0 = 256 */
 } fd_engine_config;
 
 /*
@@ -155,8 +155,7 @@ void fd_op_campaigns_live(fd_engine *e, const fd_request *req,
 
 /* POST /campaigns/{id}/ping. req->id, req->origin. 200 {"id"}; sets
  * lastPingAt/lastPingOrigin. 404 campaign_not_found. */
-void fd_op_campaign_ping(fd_engine *e, const fd_request *req,
-                         fd_response *res);
+void fd_op_campaign_ping(fd_engine *e, const fd_request *req, fd_response *res);
 
 /* GET /campaign-checkpoints. query: campaignId (optional: all of the app).
  * 200 {"data":[CampaignCheckpoint]}. */

@@ -15,8 +15,7 @@ static const char *jstr(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-static int bad(fd_ctx *x, const char *code, const char *field,
-               const char *why)
+static int bad(fd_ctx *x, const char *code, const char *field, const char *why)
 {
 	fd_error(x->res, 400, code, "%s %s", field, why);
 	return -1;
@@ -51,15 +50,15 @@ static int admin_app(fd_ctx *x)
 	return ok ? 0 : not_found(x, "app");
 }
 
-#define READ_OP(op, fn)                                                       \
-	void op(fd_engine *e, const fd_request *req, fd_response *res)        \
-	{                                                                     \
-		fd__run_read(e, req, res, fn);                                \
+#define READ_OP(op, fn)                                                        \
+	void op(fd_engine *e, const fd_request *req, fd_response *res)         \
+	{                                                                      \
+		fd__run_read(e, req, res, fn);                                 \
 	}
-#define WRITE_OP(op, fn)                                                      \
-	void op(fd_engine *e, const fd_request *req, fd_response *res)        \
-	{                                                                     \
-		fd__run_write(e, req, res, fn);                               \
+#define WRITE_OP(op, fn)                                                       \
+	void op(fd_engine *e, const fd_request *req, fd_response *res)         \
+	{                                                                      \
+		fd__run_write(e, req, res, fn);                                \
 	}
 
 /* Answer with a fetched object: FD_OK -> status, FD_NOTFOUND -> 404. */
@@ -84,7 +83,8 @@ static int apps_list(fd_ctx *x)
 
 	fd__page(x, &limit, &offset);
 	if (!who)
-		return fd__fail(x, 403, "forbidden", "an admin token is needed");
+		return fd__fail(x, 403, "forbidden",
+		                "an admin token is needed");
 	if (fd_store_app_list(x->c, who->org_id,
 	                      who->app_id[0] ? who->app_id : NULL, limit,
 	                      offset, &out) != FD_OK)
@@ -171,7 +171,8 @@ READ_OP(fd_op_admin_keys_list, keys_list)
 
 static int keys_create(fd_ctx *x)
 {
-	const char *kind = fd__bstr(x, "kind"), *env = fd__bstr(x, "environment");
+	const char *kind = fd__bstr(x, "kind"),
+	           *env = fd__bstr(x, "environment");
 	char secret[80], id[FLOCK__ID_MAX];
 	json_t *key = NULL, *app = NULL;
 	fd_key_kind k;
@@ -230,10 +231,11 @@ static int campaigns_list(fd_ctx *x)
 		return -1;
 	if (fd_store_campaign_list(x->c, x->app, env, &list) != FD_OK)
 		return fd__internal(x);
-	return fd__ok(x, 200, json_pack("{s:I, s:I, s:I, s:o}", "total",
-	                                (json_int_t)json_array_size(list),
-	                                "limit", (json_int_t)json_array_size(list),
-	                                "offset", (json_int_t)0, "data", list));
+	return fd__ok(x, 200,
+	              json_pack("{s:I, s:I, s:I, s:o}", "total",
+	                        (json_int_t)json_array_size(list), "limit",
+	                        (json_int_t)json_array_size(list), "offset",
+	                        (json_int_t)0, "data", list));
 }
 READ_OP(fd_op_admin_campaigns_list, campaigns_list)
 
@@ -249,17 +251,22 @@ static int campaigns_get(fd_ctx *x)
 READ_OP(fd_op_admin_campaigns_get, campaigns_get)
 
 /* The Campaign fields stored as one JSON document, with their defaults. */
-static const char *const extra_fields[] = {
-        "copiedFromCampaignId", "refereeLandingPageUrl", "termsUrl",
-        "inviteMessage", "emails", "campaignPages", "faqs", "platforms",
-        NULL};
+static const char *const extra_fields[] = {"copiedFromCampaignId",
+                                           "refereeLandingPageUrl",
+                                           "termsUrl",
+                                           "inviteMessage",
+                                           "emails",
+                                           "campaignPages",
+                                           "faqs",
+                                           "platforms",
+                                           NULL};
 
 static json_t *extra_default(const char *field)
 {
 	if (strcmp(field, "platforms") == 0)
 		return json_pack("[s, s]", "mobile", "web");
-	if (strcmp(field, "emails") == 0 || strcmp(field, "campaignPages") == 0 ||
-	    strcmp(field, "faqs") == 0)
+	if (strcmp(field, "emails") == 0 ||
+	    strcmp(field, "campaignPages") == 0 || strcmp(field, "faqs") == 0)
 		return json_array();
 	return json_null();
 }
@@ -282,8 +289,8 @@ static int time_field(fd_ctx *x, const json_t *base, const char *field,
 }
 
 /* Fill k from the body over base (the current campaign, or NULL). */
-static int campaign_fields(fd_ctx *x, const json_t *base,
-                           fd_store_campaign *k, char **extra)
+static int campaign_fields(fd_ctx *x, const json_t *base, fd_store_campaign *k,
+                           char **extra)
 {
 	json_t *doc = json_object(), *v, *hold;
 	int i;
@@ -301,7 +308,8 @@ static int campaign_fields(fd_ctx *x, const json_t *base,
 	}
 	*extra = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(doc);
-	k->name = fd__bstr(x, "name") ? fd__bstr(x, "name") : jstr(base, "name");
+	k->name =
+	        fd__bstr(x, "name") ? fd__bstr(x, "name") : jstr(base, "name");
 	hold = json_object_get(x->req->body, "rewardHoldDays");
 	if (!hold)
 		hold = json_object_get(base, "rewardHoldDays");
@@ -310,8 +318,8 @@ static int campaign_fields(fd_ctx *x, const json_t *base,
 		return fd__internal(x);
 	if (!k->name || !*k->name)
 		return bad(x, "missing_field", "name", "is required");
-	if (hold && (!json_is_integer(hold) || k->hold_days < 0 ||
-	             k->hold_days > 3650))
+	if (hold &&
+	    (!json_is_integer(hold) || k->hold_days < 0 || k->hold_days > 3650))
 		return bad(x, "invalid_field", "rewardHoldDays",
 		           "must be an integer from 0 to 3650");
 	if (time_field(x, base, "startsAt", &k->starts_at) < 0 ||
@@ -320,10 +328,16 @@ static int campaign_fields(fd_ctx *x, const json_t *base,
 	return 0;
 }
 
-static const char *const term_fields[] = {
-        "name",     "description",    "type",
-        "method",   "payoutAmount",   "discountAmount",
-        "discountPercentage", "discountDurationInMonth", "currency", NULL};
+static const char *const term_fields[] = {"name",
+                                          "description",
+                                          "type",
+                                          "method",
+                                          "payoutAmount",
+                                          "discountAmount",
+                                          "discountPercentage",
+                                          "discountDurationInMonth",
+                                          "currency",
+                                          NULL};
 
 static int in_list(const char *s, const char *const *list)
 {
@@ -338,8 +352,8 @@ static int reward_add(fd_ctx *x, const char *campaign_id, const json_t *src,
                       char id[40])
 {
 	static const char *const parties[] = {"referrer", "referee", NULL};
-	static const char *const intervals[] = {"day", "week", "month", "year",
-	                                        "lifetime", NULL};
+	static const char *const intervals[] = {"day",  "week",     "month",
+	                                        "year", "lifetime", NULL};
 	fd_store_campaign_reward r;
 	json_t *terms = json_object(), *lim = json_object_get(src, "limit");
 	char *text = NULL;
@@ -356,7 +370,8 @@ static int reward_add(fd_ctx *x, const char *campaign_id, const json_t *src,
 		         "must be one of: referrer, referee");
 		goto done;
 	}
-	if ((lim && !json_is_null(lim) && (!json_is_integer(lim) || r.limit < 0)) ||
+	if ((lim && !json_is_null(lim) &&
+	     (!json_is_integer(lim) || r.limit < 0)) ||
 	    (r.limit_interval && !in_list(r.limit_interval, intervals))) {
 		rc = bad(x, "invalid_field", "limit",
 		         "must be a count with limitInterval day, week, month, "
@@ -367,8 +382,8 @@ static int reward_add(fd_ctx *x, const char *campaign_id, const json_t *src,
 		json_t *v = json_object_get(src, term_fields[i]);
 		json_object_set(terms, term_fields[i], v ? v : json_null());
 	}
-	if (!terms || !(text = json_dumps(terms, JSON_COMPACT |
-	                                                 JSON_PRESERVE_ORDER)) ||
+	if (!terms ||
+	    !(text = json_dumps(terms, JSON_COMPACT | JSON_PRESERVE_ORDER)) ||
 	    fd__new_id(id, "crw_") < 0) {
 		rc = fd__internal(x);
 		goto done;
@@ -384,8 +399,8 @@ done:
 	return rc;
 }
 
-static int checkpoint_add(fd_ctx *x, const char *campaign_id,
-                          const json_t *src, char id[40])
+static int checkpoint_add(fd_ctx *x, const char *campaign_id, const json_t *src,
+                          char id[40])
 {
 	static const char *const triggers[] = {"reward", "placement", NULL};
 	const char *name = jstr(src, "checkpointName");
@@ -456,7 +471,8 @@ static int campaigns_create(fd_ctx *x)
 	k.extra = extra;
 	if (fd_store_campaign_insert(x->c, x->app, &k, x->now) != FD_OK ||
 	    (json_is_true(live) &&
-	     fd_store_campaign_set_live(x->c, x->app, id, 1, x->now) != FD_OK)) {
+	     fd_store_campaign_set_live(x->c, x->app, id, 1, x->now) !=
+	             FD_OK)) {
 		rc = fd__internal(x);
 		goto done;
 	}
@@ -488,16 +504,18 @@ static int campaigns_update(fd_ctx *x)
 	rc = campaign_fields(x, cur, &k, &extra);
 	if (rc == 0) {
 		k.extra = extra;
-		if (fd_store_campaign_update(x->c, x->app, &k, x->now) != FD_OK ||
+		if (fd_store_campaign_update(x->c, x->app, &k, x->now) !=
+		            FD_OK ||
 		    (json_is_boolean(live) &&
 		     fd_store_campaign_set_live(x->c, x->app, k.id,
 		                                json_is_true(live),
 		                                x->now) != FD_OK))
 			rc = fd__internal(x);
 		else
-			rc = answer(x, fd_store_campaign_get(x->c, x->app, k.id,
-			                                     &out),
-			            200, &out, "campaign");
+			rc = answer(
+			        x,
+			        fd_store_campaign_get(x->c, x->app, k.id, &out),
+			        200, &out, "campaign");
 	}
 	free(extra);
 	json_decref(cur);
@@ -582,9 +600,10 @@ static int customers_get(fd_ctx *x)
 
 	if (admin_app(x) < 0)
 		return -1;
-	return answer(x, fd_store_customer_get(x->c, x->app, FD_BY_ID,
-	                                       x->req->id, &out),
-	              200, &out, "customer");
+	return answer(
+	        x,
+	        fd_store_customer_get(x->c, x->app, FD_BY_ID, x->req->id, &out),
+	        200, &out, "customer");
 }
 READ_OP(fd_op_admin_customers_get, customers_get)
 
@@ -595,9 +614,9 @@ static int customers_delete(fd_ctx *x)
 
 	if (admin_app(x) < 0)
 		return -1;
-	rc = x->req->id ? fd_store_customer_erase(x->c, x->app, x->req->id,
-	                                          x->now)
-	                : FD_NOTFOUND;
+	rc = x->req->id
+	             ? fd_store_customer_erase(x->c, x->app, x->req->id, x->now)
+	             : FD_NOTFOUND;
 	if (rc == FD_OK)
 		rc = fd_store_customer_get(x->c, x->app, FD_BY_ID, x->req->id,
 		                           &out);
@@ -629,7 +648,8 @@ READ_OP(fd_op_admin_referrals_list, referrals_list)
 /* Grant what a reward checkpoint that already came would have. */
 static int replay_checkpoints(fd_ctx *x, const json_t *ref)
 {
-	json_t *k = NULL, *chks = NULL, *granted = json_array(), *chk, *cur = NULL;
+	json_t *k = NULL, *chks = NULL, *granted = json_array(), *chk,
+	       *cur = NULL;
 	const char *blocked;
 	size_t i;
 	int seen, rc = -1;
@@ -644,15 +664,15 @@ static int replay_checkpoints(fd_ctx *x, const json_t *ref)
 	{
 		if (strcmp(jstr(chk, "trigger"), "reward") != 0)
 			continue;
-		seen = fd_store_event_seen(x->c, x->app, jstr(ref, "environment"),
-		                           jstr(ref, "refereeId"),
-		                           jstr(chk, "checkpointName"));
+		seen = fd_store_event_seen(
+		        x->c, x->app, jstr(ref, "environment"),
+		        jstr(ref, "refereeId"), jstr(chk, "checkpointName"));
 		if (seen < 0)
 			goto done;
 		if (!seen)
 			continue;
-		if (fd_store_referral_get(x->c, x->app, jstr(ref, "id"), &cur) !=
-		            FD_OK ||
+		if (fd_store_referral_get(x->c, x->app, jstr(ref, "id"),
+		                          &cur) != FD_OK ||
 		    fd__accept(x, cur, k) < 0 ||
 		    fd__grant(x, cur, k, FD_PARTY_REFERRER | FD_PARTY_REFEREE,
 		              granted, &blocked) < 0)
@@ -694,8 +714,8 @@ static int referral_move(fd_ctx *x, const char *to, const char *event)
 	                              x->now);
 	free(text);
 	json_decref(ref);
-	if (rc != FD_OK || fd_store_referral_get(x->c, x->app, x->req->id,
-	                                         &out) != FD_OK)
+	if (rc != FD_OK ||
+	    fd_store_referral_get(x->c, x->app, x->req->id, &out) != FD_OK)
 		return fd__internal(x);
 	if (event && fd__emit(x, jstr(out, "environment"), event,
 	                      json_incref(out)) < 0) {
@@ -738,7 +758,8 @@ static int rewards_list(fd_ctx *x)
 	f.status = fd__qstr(x, "status");
 	f.environment = fd__qstr(x, "environment");
 	f.customer_id = fd__qstr(x, "customerId");
-	if (fd_store_reward_list(x->c, x->app, &f, limit, offset, &out) != FD_OK)
+	if (fd_store_reward_list(x->c, x->app, &f, limit, offset, &out) !=
+	    FD_OK)
 		return fd__internal(x);
 	return fd__ok(x, 200, out);
 }
@@ -769,7 +790,8 @@ static int reward_move(fd_ctx *x, const char *from, const char *to,
 	}
 	if (rc != FD_OK ||
 	    fd_store_reward_get(x->c, x->app, x->req->id, &out) != FD_OK ||
-	    fd__emit(x, jstr(out, "environment"), event, json_incref(out)) < 0) {
+	    fd__emit(x, jstr(out, "environment"), event, json_incref(out)) <
+	            0) {
 		json_decref(out);
 		return fd__internal(x);
 	}
@@ -860,9 +882,9 @@ static int webhooks_delete(fd_ctx *x)
 
 	if (admin_app(x) < 0)
 		return -1;
-	rc = x->req->id ? fd_store_webhook_delete(x->c, x->app, x->req->id,
-	                                          x->now)
-	                : FD_NOTFOUND;
+	rc = x->req->id
+	             ? fd_store_webhook_delete(x->c, x->app, x->req->id, x->now)
+	             : FD_NOTFOUND;
 	if (rc == FD_OK)
 		rc = fd_store_webhook_get(x->c, x->app, x->req->id, &out);
 	return answer(x, rc, 200, &out, "webhook_endpoint");
@@ -936,14 +958,14 @@ int fd_engine_init(fd_engine *e, const char *app_name, json_t **out)
 static int seed_campaign(fd_ctx *x, char id[40])
 {
 	char child[FLOCK__ID_MAX];
-	json_t *rw = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "name",
-	                       "bench", "party", "referee", "type", "payout",
-	                       "method", "custom", "payoutAmount", 5, "currency",
-	                       "usd");
-	json_t *rr = json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "name",
-	                       "bench", "party", "referrer", "type", "payout",
-	                       "method", "custom", "payoutAmount", 5, "currency",
-	                       "usd");
+	json_t *rw =
+	        json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "name", "bench",
+	                  "party", "referee", "type", "payout", "method",
+	                  "custom", "payoutAmount", 5, "currency", "usd");
+	json_t *rr =
+	        json_pack("{s:s, s:s, s:s, s:s, s:i, s:s}", "name", "bench",
+	                  "party", "referrer", "type", "payout", "method",
+	                  "custom", "payoutAmount", 5, "currency", "usd");
 	json_t *chk = json_pack("{s:s, s:s}", "checkpointName", "purchase",
 	                        "trigger", "reward");
 	fd_store_campaign k;
@@ -958,7 +980,8 @@ static int seed_campaign(fd_ctx *x, char id[40])
 	k.id = id;
 	if (fd_store_campaign_insert(x->c, x->app, &k, x->now) != FD_OK ||
 	    fd_store_campaign_set_live(x->c, x->app, id, 1, x->now) != FD_OK ||
-	    reward_add(x, id, rw, child) < 0 || reward_add(x, id, rr, child) < 0 ||
+	    reward_add(x, id, rw, child) < 0 ||
+	    reward_add(x, id, rr, child) < 0 ||
 	    checkpoint_add(x, id, chk, child) < 0)
 		goto done;
 	rc = 0;
@@ -998,7 +1021,8 @@ static int seed_job(fd_ctx *x)
 	char cmp[FLOCK__ID_MAX], referrer[FLOCK__ID_MAX];
 	long i;
 
-	snprintf(cmp, sizeof(cmp), "%s", jstr(b, "campaignId") ? jstr(b, "campaignId") : "");
+	snprintf(cmp, sizeof(cmp), "%s",
+	         jstr(b, "campaignId") ? jstr(b, "campaignId") : "");
 	if (from == 0) {
 		if (seed_campaign(x, cmp) < 0 || seed_one(x, 0, cmp, NULL) < 0)
 			return fd__internal(x);
@@ -1015,8 +1039,7 @@ static int seed_job(fd_ctx *x)
 	return fd__ok(x, 201, json_pack("{s:s}", "campaignId", cmp));
 }
 
-int fd_engine_bench_seed(fd_engine *e, const char *app_id, long n,
-                         json_t **out)
+int fd_engine_bench_seed(fd_engine *e, const char *app_id, long n, json_t **out)
 {
 	fd_request req;
 	fd_response res;
@@ -1028,11 +1051,11 @@ int fd_engine_bench_seed(fd_engine *e, const char *app_id, long n,
 	req.app_id = app_id;
 	for (from = 0; from < n || from == 0; from += SEED_CHUNK) {
 		memset(&res, 0, sizeof(res));
-		req.body = json_pack("{s:I, s:I, s:s}", "from", (json_int_t)from,
-		                     "to", (json_int_t)(from + SEED_CHUNK < n
-		                                                ? from + SEED_CHUNK
-		                                                : n),
-		                     "campaignId", cmp);
+		req.body = json_pack(
+		        "{s:I, s:I, s:s}", "from", (json_int_t)from, "to",
+		        (json_int_t)(from + SEED_CHUNK < n ? from + SEED_CHUNK
+		                                           : n),
+		        "campaignId", cmp);
 		if (!req.body)
 			return -1;
 		fd__run_write(e, &req, &res, seed_job);

@@ -22,14 +22,14 @@ struct fd_engine {
 	int velocity_per_hour;
 	int group_max;
 
-	pthread_mutex_t mu;      /* queue, stopping, inflight */
-	pthread_cond_t work_cv;  /* jobs queued or stopping */
-	pthread_cond_t done_cv;  /* a batch committed */
+	pthread_mutex_t mu;     /* queue, stopping, inflight */
+	pthread_cond_t work_cv; /* jobs queued or stopping */
+	pthread_cond_t done_cv; /* a batch committed */
 	fd_job *head, *tail;
 	int stopping;
 	int writer_started;
 	pthread_t writer;
-	fd_inflight *inflight;   /* idempotency keys being processed */
+	fd_inflight *inflight; /* idempotency keys being processed */
 
 	pthread_mutex_t stat_mu;
 	long rewards_granted;
@@ -42,10 +42,10 @@ typedef struct {
 	fd_conn *c;
 	const fd_request *req;
 	fd_response *res;
-	const char *app;   /* the tenant: every query is filtered by it */
+	const char *app; /* the tenant: every query is filtered by it */
 	int64_t now;
-	long granted;      /* rewards granted by this job */
-	int idem_store;    /* store the (error) response after rollback */
+	long granted;   /* rewards granted by this job */
+	int idem_store; /* store the (error) response after rollback */
 	uint8_t idem_hash[32];
 } fd_ctx;
 
@@ -87,9 +87,9 @@ int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data);
 
 /* Create a customer with a fresh referral code and emit customer.created;
  * *out gets the Customer. FD_OK or FD_ERR. */
-int fd__customer_create(fd_ctx *x, const char *external_id,
-                        const char *email, const char *name,
-                        const char *props, const char *env, json_t **out);
+int fd__customer_create(fd_ctx *x, const char *external_id, const char *email,
+                        const char *name, const char *props, const char *env,
+                        json_t **out);
 
 /* Rules (engine_rules.c). */
 enum { FD_PARTY_REFERRER = 1, FD_PARTY_REFEREE = 2 };

@@ -39,8 +39,8 @@ int fd__accept(fd_ctx *x, const json_t *referral, const json_t *campaign)
 	if (!jstr(referral, "status") ||
 	    strcmp(jstr(referral, "status"), "pending") != 0)
 		return 0;
-	if (fd_store_referral_update(x->c, x->app, id, NULL, "accepted",
-	                             NULL, x->now) != FD_OK ||
+	if (fd_store_referral_update(x->c, x->app, id, NULL, "accepted", NULL,
+	                             x->now) != FD_OK ||
 	    fd_store_customer_count(x->c, x->app, jstr(referral, "referrerId"),
 	                            0, 1, x->now) != FD_OK ||
 	    fd_store_referral_get(x->c, x->app, id, &ref) != FD_OK ||
@@ -91,17 +91,23 @@ static int over_limit(fd_ctx *x, const json_t *cr, const char *customer)
 
 	if (limit <= 0)
 		return 0;
-	if (fd_store_reward_count_since(x->c, x->app, jstr(cr, "id"), customer,
-	                                window_start(x, jstr(cr, "limitInterval")),
-	                                &n) != FD_OK)
+	if (fd_store_reward_count_since(
+	            x->c, x->app, jstr(cr, "id"), customer,
+	            window_start(x, jstr(cr, "limitInterval")), &n) != FD_OK)
 		return -1;
 	return n >= limit;
 }
 
-static const char *const term_fields[] = {
-        "name",     "description",    "type",
-        "method",   "payoutAmount",   "discountAmount",
-        "discountPercentage", "discountDurationInMonth", "currency", NULL};
+static const char *const term_fields[] = {"name",
+                                          "description",
+                                          "type",
+                                          "method",
+                                          "payoutAmount",
+                                          "discountAmount",
+                                          "discountPercentage",
+                                          "discountDurationInMonth",
+                                          "currency",
+                                          NULL};
 
 /* The CampaignReward's terms, copied into the Reward at grant time. */
 static char *terms_of(const json_t *cr)
@@ -125,8 +131,8 @@ static char *terms_of(const json_t *cr)
 static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
                      const json_t *cr, const char *customer, json_t *granted)
 {
-	json_int_t hold = json_integer_value(
-	        json_object_get(campaign, "rewardHoldDays"));
+	json_int_t hold =
+	        json_integer_value(json_object_get(campaign, "rewardHoldDays"));
 	char id[FLOCK__ID_MAX];
 	fd_store_reward r;
 	json_t *obj = NULL;
@@ -176,9 +182,9 @@ int fd__grant(fd_ctx *x, const json_t *referral, const json_t *campaign,
 		int bit = party && strcmp(party, "referrer") == 0
 		                  ? FD_PARTY_REFERRER
 		                  : FD_PARTY_REFEREE;
-		const char *customer = jstr(referral, bit == FD_PARTY_REFERRER
-		                                              ? "referrerId"
-		                                              : "refereeId");
+		const char *customer =
+		        jstr(referral, bit == FD_PARTY_REFERRER ? "referrerId"
+		                                                : "refereeId");
 
 		if (!(mask & bit) || !customer)
 			continue;
@@ -205,8 +211,8 @@ int fd__grant(fd_ctx *x, const json_t *referral, const json_t *campaign,
 
 static int add_fraud(json_t *list, const char *type, const char *message)
 {
-	return json_array_append_new(list, json_pack("{s:s, s:s}", "type",
-	                                             type, "message", message));
+	return json_array_append_new(list, json_pack("{s:s, s:s}", "type", type,
+	                                             "message", message));
 }
 
 json_t *fd__fraud_check(fd_ctx *x, const json_t *referrer,
@@ -232,8 +238,9 @@ json_t *fd__fraud_check(fd_ctx *x, const json_t *referrer,
 	if (fd_store_referral_count_since(x->c, x->app, jstr(referrer, "id"),
 	                                  x->now - 3600000, &recent) == FD_OK &&
 	    recent >= x->e->velocity_per_hour)
-		add_fraud(list, "velocity",
-		          "too many referrals by this referrer in the last hour");
+		add_fraud(
+		        list, "velocity",
+		        "too many referrals by this referrer in the last hour");
 	if (json_array_size(list) == 0) {
 		json_decref(list);
 		return NULL;

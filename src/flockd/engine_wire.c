@@ -68,9 +68,9 @@ static int identify(fd_ctx *x)
 		snprintf(id, sizeof(id), "%s", jstr(cus, "id"));
 		json_decref(cus);
 		cus = NULL;
-		rc = fd_store_customer_update(x->c, x->app, id,
-		                              fd__bstr(x, "email"),
-		                              fd__bstr(x, "name"), props, x->now);
+		rc = fd_store_customer_update(
+		        x->c, x->app, id, fd__bstr(x, "email"),
+		        fd__bstr(x, "name"), props, x->now);
 		if (rc == FD_OK)
 			rc = fd_store_customer_get(x->c, x->app, FD_BY_ID, id,
 			                           &cus);
@@ -99,8 +99,7 @@ static int campaigns_list(fd_ctx *x)
 	return fd__ok(x, 200, list);
 }
 
-void fd_op_campaigns_list(fd_engine *e, const fd_request *req,
-                          fd_response *res)
+void fd_op_campaigns_list(fd_engine *e, const fd_request *req, fd_response *res)
 {
 	fd__run_read(e, req, res, campaigns_list);
 }
@@ -134,8 +133,7 @@ static int campaigns_live(fd_ctx *x)
 	return fd__ok(x, 200, k);
 }
 
-void fd_op_campaigns_live(fd_engine *e, const fd_request *req,
-                          fd_response *res)
+void fd_op_campaigns_live(fd_engine *e, const fd_request *req, fd_response *res)
 {
 	fd__run_read(e, req, res, campaigns_live);
 }
@@ -153,8 +151,7 @@ static int campaign_ping(fd_ctx *x)
 	return fd__ok(x, 200, json_pack("{s:s}", "id", x->req->id));
 }
 
-void fd_op_campaign_ping(fd_engine *e, const fd_request *req,
-                         fd_response *res)
+void fd_op_campaign_ping(fd_engine *e, const fd_request *req, fd_response *res)
 {
 	fd__run_write(e, req, res, campaign_ping);
 }
@@ -258,21 +255,22 @@ static json_t *ingest_result(fd_ctx *x, ingest_state *s, const char *id,
 	return json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:b, s:O?, s:O,"
 	                 " s:s?, s:s, s:s, s:n}",
 	                 "id", id, "organizationId",
-	                 jstr(s->customer, "organizationId"), "applicationId", x->app, "checkpointName", name,
-	                 "customerId", jstr(s->customer, "id"), "environment",
-	                 env, "matched", s->matched, "referral", s->referral,
-	                 "rewards", s->rewards, "blockedBy", s->blocked,
-	                 "createdAt", iso, "updatedAt", iso, "deletedAt");
+	                 jstr(s->customer, "organizationId"), "applicationId",
+	                 x->app, "checkpointName", name, "customerId",
+	                 jstr(s->customer, "id"), "environment", env, "matched",
+	                 s->matched, "referral", s->referral, "rewards",
+	                 s->rewards, "blockedBy", s->blocked, "createdAt", iso,
+	                 "updatedAt", iso, "deletedAt");
 }
 
 static int ingest_event(fd_ctx *x, const char *id, const char *env,
                         const char *name, const char *cus_id)
 {
 	json_t *props = json_object_get(x->req->body, "properties");
-	char *text = json_is_object(props)
-	                     ? json_dumps(props, JSON_COMPACT |
-	                                                 JSON_PRESERVE_ORDER)
-	                     : NULL;
+	char *text =
+	        json_is_object(props)
+	                ? json_dumps(props, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	                : NULL;
 	int rc = fd_store_event_insert(x->c, x->app, id, env, cus_id, name,
 	                               text, x->now);
 	int wants = rc == FD_OK ? fd_store_webhook_wants(x->c, x->app,
@@ -378,11 +376,11 @@ static int referral_rereferred(fd_ctx *x, json_t *old, const json_t *referrer,
 		                "campaign");
 	if (!frauds)
 		frauds = json_array();
-	json_array_append_new(frauds,
-	                      json_pack("{s:s, s:s}", "type", "already_referred",
-	                                "message", "the referee was already "
-	                                           "referred in this campaign "
-	                                           "by someone else"));
+	json_array_append_new(frauds, json_pack("{s:s, s:s}", "type",
+	                                        "already_referred", "message",
+	                                        "the referee was already "
+	                                        "referred in this campaign "
+	                                        "by someone else"));
 	text = json_dumps(frauds, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (text &&
 	    fd_store_referral_update(x->c, x->app, jstr(old, "id"),
@@ -390,7 +388,8 @@ static int referral_rereferred(fd_ctx *x, json_t *old, const json_t *referrer,
 	                             x->now) == FD_OK &&
 	    fd_store_customer_count(x->c, x->app, jstr(referrer, "id"), 1, 0,
 	                            x->now) == FD_OK &&
-	    fd_store_referral_get(x->c, x->app, jstr(old, "id"), out) == FD_OK &&
+	    fd_store_referral_get(x->c, x->app, jstr(old, "id"), out) ==
+	            FD_OK &&
 	    fd__emit(x, jstr(*out, "environment"), "referral.flagged",
 	             json_incref(*out)) == 0)
 		rc = 0;
@@ -506,8 +505,7 @@ static int referrals_list(fd_ctx *x)
 	return fd__ok(x, 200, out);
 }
 
-void fd_op_referrals_list(fd_engine *e, const fd_request *req,
-                          fd_response *res)
+void fd_op_referrals_list(fd_engine *e, const fd_request *req, fd_response *res)
 {
 	fd__run_read(e, req, res, referrals_list);
 }
@@ -522,8 +520,9 @@ static int referral_validate(fd_ctx *x)
 		return missing(x, "referralCode");
 	rc = fd_store_customer_get(x->c, x->app, FD_BY_CODE, code, &cus);
 	if (rc == FD_NOTFOUND)
-		return fd__ok(x, 200, json_pack("{s:b, s:n}", "isValid", 0,
-		                                "referredBy"));
+		return fd__ok(
+		        x, 200,
+		        json_pack("{s:b, s:n}", "isValid", 0, "referredBy"));
 	if (rc != FD_OK)
 		return fd__internal(x);
 	rc = fd__ok(x, 200,
@@ -608,8 +607,7 @@ static int trigger_referrals(fd_ctx *x, const json_t *k, const json_t *cus,
 	*role = FD_PARTY_REFERRER;
 	return fd_store_referral_by_referrer(
 	               x->c, x->app, jstr(k, "id"), jstr(cus, "id"),
-	               mode && strcmp(mode, "all") == 0 ? 0 : 1,
-	               refs) == FD_OK
+	               mode && strcmp(mode, "all") == 0 ? 0 : 1, refs) == FD_OK
 	               ? 0
 	               : -1;
 }

@@ -12,13 +12,13 @@
 /* Well-known throwaway-mail providers; operators extend the list with a
  * file instead of a rebuild. */
 static const char *const builtin[] = {
-        "mailinator.com",    "guerrillamail.com", "guerrillamail.net",
-        "sharklasers.com",   "10minutemail.com",  "tempmail.com",
-        "temp-mail.org",     "yopmail.com",       "throwawaymail.com",
-        "trashmail.com",     "getnada.com",       "dispostable.com",
-        "maildrop.cc",       "fakeinbox.com",     "mintemail.com",
-        "mailnesia.com",     "emailondeck.com",   "spamgourmet.com",
-        "burnermail.io",     "tempr.email",       "mohmal.com",
+        "mailinator.com",  "guerrillamail.com", "guerrillamail.net",
+        "sharklasers.com", "10minutemail.com",  "tempmail.com",
+        "temp-mail.org",   "yopmail.com",       "throwawaymail.com",
+        "trashmail.com",   "getnada.com",       "dispostable.com",
+        "maildrop.cc",     "fakeinbox.com",     "mintemail.com",
+        "mailnesia.com",   "emailondeck.com",   "spamgourmet.com",
+        "burnermail.io",   "tempr.email",       "mohmal.com",
         "discard.email",
 };
 
@@ -51,8 +51,7 @@ static int add_domain(fd_fraud *f, const char *s, size_t len)
 	return 0;
 }
 
-static int load_file(fd_fraud *f, const char *path, char *err,
-                     size_t errlen)
+static int load_file(fd_fraud *f, const char *path, char *err, size_t errlen)
 {
 	char line[512], *p, *end;
 	FILE *fp = fopen(path, "r");

@@ -78,8 +78,8 @@ int fd_store_key_insert(fd_conn *c, const fd_store_key *k, int64_t now);
 int fd_store_key_auth(fd_conn *c, const uint8_t hash[32], fd_principal *out);
 int fd_store_key_get(fd_conn *c, const char *app_id, const char *id,
                      json_t **out);
-int fd_store_key_list(fd_conn *c, const char *app_id, long limit,
-                      long offset, json_t **out);
+int fd_store_key_list(fd_conn *c, const char *app_id, long limit, long offset,
+                      json_t **out);
 int fd_store_key_revoke(fd_conn *c, const char *app_id, const char *id,
                         int64_t now);
 
@@ -133,30 +133,30 @@ int fd_store_campaign_live(fd_conn *c, const char *app_id, const char *env,
 int fd_store_campaign_list(fd_conn *c, const char *app_id, const char *env,
                            json_t **out);
 /* Make id the only live campaign of its environment, or take it offline. */
-int fd_store_campaign_set_live(fd_conn *c, const char *app_id,
-                               const char *id, int live, int64_t now);
+int fd_store_campaign_set_live(fd_conn *c, const char *app_id, const char *id,
+                               int live, int64_t now);
 int fd_store_campaign_ping(fd_conn *c, const char *app_id, const char *id,
                            const char *origin, int64_t now);
 
 typedef struct {
 	const char *id;
 	const char *campaign_id;
-	const char *party;     /* referrer | referee */
-	long limit;            /* 0 = none */
+	const char *party; /* referrer | referee */
+	long limit;        /* 0 = none */
 	const char *limit_unit;
 	const char *limit_interval;
-	const char *terms;     /* JSON object text: name, type, amounts... */
+	const char *terms; /* JSON object text: name, type, amounts... */
 } fd_store_campaign_reward;
 int fd_store_campaign_reward_insert(fd_conn *c, const char *app_id,
                                     const fd_store_campaign_reward *r,
                                     int64_t now);
-int fd_store_campaign_reward_get(fd_conn *c, const char *app_id,
-                                 const char *id, json_t **out);
+int fd_store_campaign_reward_get(fd_conn *c, const char *app_id, const char *id,
+                                 json_t **out);
 
-int fd_store_checkpoint_insert(fd_conn *c, const char *app_id,
-                               const char *id, const char *campaign_id,
-                               const char *name, const char *trigger,
-                               const char *placement_id, int64_t now);
+int fd_store_checkpoint_insert(fd_conn *c, const char *app_id, const char *id,
+                               const char *campaign_id, const char *name,
+                               const char *trigger, const char *placement_id,
+                               int64_t now);
 int fd_store_checkpoint_get(fd_conn *c, const char *app_id, const char *id,
                             json_t **out);
 /* The checkpoint named `name` of a campaign. */
@@ -196,8 +196,8 @@ typedef struct {
 	const char *campaign_id, *status, *environment;
 } fd_referral_filter;
 int fd_store_referral_list(fd_conn *c, const char *app_id,
-                           const fd_referral_filter *f, long limit,
-                           long offset, json_t **out);
+                           const fd_referral_filter *f, long limit, long offset,
+                           json_t **out);
 
 /* ---- rewards ---- */
 typedef struct {
@@ -208,8 +208,8 @@ typedef struct {
 	const char *referral_id;
 	const char *customer_id;
 	const char *party;
-	const char *terms;   /* JSON object text copied from the CampaignReward */
-	const char *status;  /* pending | approved */
+	const char *terms; /* JSON object text copied from the CampaignReward */
+	const char *status; /* pending | approved */
 	int64_t available_at;
 } fd_store_reward;
 /* FD_OK, or FD_CONFLICT when (referral, campaign reward) already has one:
@@ -228,9 +228,8 @@ int fd_store_reward_count_since(fd_conn *c, const char *app_id,
                                 long *out);
 /* Move to `to` only from one of the statuses in `from` ("pending,approved"
  * style list); FD_NOTFOUND if no row moved. */
-int fd_store_reward_transition(fd_conn *c, const char *app_id,
-                               const char *id, const char *from,
-                               const char *to, int64_t now);
+int fd_store_reward_transition(fd_conn *c, const char *app_id, const char *id,
+                               const char *from, const char *to, int64_t now);
 typedef struct {
 	const char *status, *environment, *customer_id;
 } fd_reward_filter;
@@ -258,8 +257,7 @@ int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
 
 int fd_store_webhook_insert(fd_conn *c, const char *app_id, const char *id,
                             const char *url, const char *events,
-                            const char *env, const char *secret,
-                            int64_t now);
+                            const char *env, const char *secret, int64_t now);
 int fd_store_webhook_get(fd_conn *c, const char *app_id, const char *id,
                          json_t **out);
 int fd_store_webhook_delete(fd_conn *c, const char *app_id, const char *id,

@@ -133,109 +133,187 @@ static const char *const migrations[] = {
 /* ---- statements ------------------------------------------------------ */
 
 #define ORG_OF(t) "(SELECT org_id FROM apps WHERE id = " t ".app_id)"
-#define STAMPS(t)                                                            \
-	t ".created_at AS \"@createdAt\", " t ".updated_at AS \"@updatedAt\", " \
-	  t ".deleted_at AS \"@deletedAt\""
+#define STAMPS(t)                                                              \
+	t ".created_at AS \"@createdAt\", " t                                  \
+	  ".updated_at AS \"@updatedAt\", " t ".deleted_at AS \"@deletedAt\""
 
-#define CUSTOMER_COLS                                                        \
-	"SELECT c.id AS id, " ORG_OF("c") " AS organizationId,"             \
-	" c.app_id AS applicationId, c.external_id AS externalUserId,"      \
-	" c.email AS email, c.name AS name, c.referral_code AS referralCode," \
-	" (SELECT json_object('id', r.id, 'externalUserId', r.external_id,"  \
-	" 'email', r.email, 'name', r.name) FROM customers r"               \
-	" WHERE r.id = c.referred_by_id) AS \"{referredBy\","               \
-	" c.referred_by_id AS referredById,"                                \
-	" c.referred_by_referral_id AS referredByReferralId,"               \
-	" c.referred_in_campaign_id AS referredInCampaignId,"               \
-	" c.visited AS visitedReferralsCount,"                              \
-	" c.converted AS convertedReferralsCount,"                          \
-	" c.custom_properties AS \"{customProperties\", " STAMPS("c")       \
-	" FROM customers c "
+#define CUSTOMER_COLS                                                          \
+	"SELECT c.id AS id, " ORG_OF(                                          \
+	        "c") " AS organizationId,"                                     \
+	             " c.app_id AS applicationId, c.external_id AS "           \
+	             "externalUserId,"                                         \
+	             " c.email AS email, c.name AS name, c.referral_code AS "  \
+	             "referralCode,"                                           \
+	             " (SELECT json_object('id', r.id, 'externalUserId', "     \
+	             "r.external_id,"                                          \
+	             " 'email', r.email, 'name', r.name) FROM customers r"     \
+	             " WHERE r.id = c.referred_by_id) AS \"{referredBy\","     \
+	             " c.referred_by_id AS referredById,"                      \
+	             " c.referred_by_referral_id AS referredByReferralId,"     \
+	             " c.referred_in_campaign_id AS referredInCampaignId,"     \
+	             " c.visited AS visitedReferralsCount,"                    \
+	             " c.converted AS convertedReferralsCount,"                \
+	             " c.custom_properties AS \"{customProperties\", " STAMPS( \
+	                     "c") " FROM customers c "
 
-#define CAMPAIGN_COLS                                                        \
-	"SELECT k.id AS id, " ORG_OF("k") " AS organizationId,"             \
-	" k.app_id AS applicationId, k.name AS name,"                       \
-	" k.environment AS environment, k.is_live AS \"?isLive\","          \
-	" k.extra AS \"*\", k.last_ping_at AS \"@lastPingAt\","             \
-	" k.last_ping_origin AS lastPingOrigin,"                            \
-	" k.starts_at AS \"@startsAt\", k.ends_at AS \"@endsAt\","          \
-	" k.reward_hold_days AS rewardHoldDays, " STAMPS("k")               \
-	" FROM campaigns k "
+#define CAMPAIGN_COLS                                                          \
+	"SELECT k.id AS id, " ORG_OF(                                          \
+	        "k") " AS organizationId,"                                     \
+	             " k.app_id AS applicationId, k.name AS name,"             \
+	             " k.environment AS environment, k.is_live AS "            \
+	             "\"?isLive\","                                            \
+	             " k.extra AS \"*\", k.last_ping_at AS \"@lastPingAt\","   \
+	             " k.last_ping_origin AS lastPingOrigin,"                  \
+	             " k.starts_at AS \"@startsAt\", k.ends_at AS "            \
+	             "\"@endsAt\","                                            \
+	             " k.reward_hold_days AS rewardHoldDays, " STAMPS(         \
+	                     "k") " FROM campaigns k "
 
-#define CREWARD_COLS                                                         \
-	"SELECT w.id AS id, " ORG_OF("w") " AS organizationId,"             \
-	" w.app_id AS applicationId, w.campaign_id AS campaignId,"          \
-	" w.terms AS \"*\", w.party AS party, w.lim AS \"limit\","          \
-	" w.limit_unit AS limitUnit, w.limit_interval AS limitInterval, "   \
-	  STAMPS("w") " FROM campaign_rewards w "
+#define CREWARD_COLS                                                           \
+	"SELECT w.id AS id, " ORG_OF(                                          \
+	        "w") " AS organizationId,"                                     \
+	             " w.app_id AS applicationId, w.campaign_id AS "           \
+	             "campaignId,"                                             \
+	             " w.terms AS \"*\", w.party AS party, w.lim AS "          \
+	             "\"limit\","                                              \
+	             " w.limit_unit AS limitUnit, w.limit_interval AS "        \
+	             "limitInterval, " STAMPS("w") " FROM campaign_rewards w "
 
-#define CHECKPOINT_COLS                                                      \
-	"SELECT p.id AS id, " ORG_OF("p") " AS organizationId,"             \
-	" p.app_id AS applicationId, p.campaign_id AS campaignId,"          \
-	" p.name AS checkpointName, p.trigger_kind AS \"trigger\","         \
-	" p.placement_id AS placementId, " STAMPS("p")                      \
-	" FROM checkpoints p "
+#define CHECKPOINT_COLS                                                        \
+	"SELECT p.id AS id, " ORG_OF(                                          \
+	        "p") " AS organizationId,"                                     \
+	             " p.app_id AS applicationId, p.campaign_id AS "           \
+	             "campaignId,"                                             \
+	             " p.name AS checkpointName, p.trigger_kind AS "           \
+	             "\"trigger\","                                            \
+	             " p.placement_id AS placementId, " STAMPS(                \
+	                     "p") " FROM checkpoints p "
 
-#define REFERRAL_COLS                                                        \
-	"SELECT f.id AS id, " ORG_OF("f") " AS organizationId,"             \
-	" f.app_id AS applicationId, f.campaign_id AS campaignId,"          \
-	" f.referrer_id AS referrerId, f.referee_id AS refereeId,"          \
-	" f.status AS status, f.suspected_frauds AS \"{suspectedFrauds\","  \
-	" f.environment AS environment, " STAMPS("f") " FROM referrals f "
+#define REFERRAL_COLS                                                          \
+	"SELECT f.id AS id, " ORG_OF(                                          \
+	        "f") " AS organizationId,"                                     \
+	             " f.app_id AS applicationId, f.campaign_id AS "           \
+	             "campaignId,"                                             \
+	             " f.referrer_id AS referrerId, f.referee_id AS "          \
+	             "refereeId,"                                              \
+	             " f.status AS status, f.suspected_frauds AS "             \
+	             "\"{suspectedFrauds\","                                   \
+	             " f.environment AS environment, " STAMPS(                 \
+	                     "f") " FROM referrals f "
 
 /* ?9 is "now": the status of a pending reward past its hold reads as
  * approved even before the writer promotes it. */
-#define REWARD_COLS                                                          \
-	"SELECT d.id AS id, " ORG_OF("d") " AS organizationId,"             \
-	" d.app_id AS applicationId, d.campaign_id AS campaignId,"          \
-	" d.campaign_reward_id AS campaignRewardId,"                        \
-	" d.referral_id AS referralId, d.customer_id AS customerId,"        \
-	" d.party AS party, d.terms AS \"*\","                              \
-	" CASE WHEN d.status = 'pending' AND d.available_at <= ?9"          \
-	" THEN 'approved' ELSE d.status END AS status,"                     \
-	" d.available_at AS \"@availableAt\", d.environment AS environment, " \
-	  STAMPS("d") " FROM rewards d "
+#define REWARD_COLS                                                            \
+	"SELECT d.id AS id, " ORG_OF(                                          \
+	        "d") " AS organizationId,"                                     \
+	             " d.app_id AS applicationId, d.campaign_id AS "           \
+	             "campaignId,"                                             \
+	             " d.campaign_reward_id AS campaignRewardId,"              \
+	             " d.referral_id AS referralId, d.customer_id AS "         \
+	             "customerId,"                                             \
+	             " d.party AS party, d.terms AS \"*\","                    \
+	             " CASE WHEN d.status = 'pending' AND d.available_at <= "  \
+	             "?9"                                                      \
+	             " THEN 'approved' ELSE d.status END AS status,"           \
+	             " d.available_at AS \"@availableAt\", d.environment AS "  \
+	             "environment, " STAMPS("d") " FROM rewards d "
 
-#define KEY_COLS                                                             \
-	"SELECT y.id AS id, y.org_id AS organizationId,"                    \
-	" y.app_id AS applicationId, CASE y.kind WHEN 1 THEN 'service'"     \
-	" WHEN 2 THEN 'public' ELSE 'admin' END AS kind,"                   \
-	" NULLIF(y.environment, '') AS environment, y.prefix AS prefix,"    \
-	" y.revoked_at AS \"@revokedAt\", y.created_at AS \"@createdAt\","  \
+#define KEY_COLS                                                               \
+	"SELECT y.id AS id, y.org_id AS organizationId,"                       \
+	" y.app_id AS applicationId, CASE y.kind WHEN 1 THEN 'service'"        \
+	" WHEN 2 THEN 'public' ELSE 'admin' END AS kind,"                      \
+	" NULLIF(y.environment, '') AS environment, y.prefix AS prefix,"       \
+	" y.revoked_at AS \"@revokedAt\", y.created_at AS \"@createdAt\","     \
 	" y.updated_at AS \"@updatedAt\", NULL AS deletedAt FROM api_keys y "
 
-#define APP_COLS                                                             \
-	"SELECT a.id AS id, a.org_id AS organizationId, a.id AS"           \
+#define APP_COLS                                                               \
+	"SELECT a.id AS id, a.org_id AS organizationId, a.id AS"               \
 	" applicationId, a.name AS name, " STAMPS("a") " FROM apps a "
 
-#define WEBHOOK_COLS                                                         \
-	"SELECT h.id AS id, " ORG_OF("h") " AS organizationId,"             \
-	" h.app_id AS applicationId, h.url AS url, h.events AS \"{events\"," \
-	" h.environment AS environment, " STAMPS("h")                       \
-	" FROM webhook_endpoints h "
+#define WEBHOOK_COLS                                                           \
+	"SELECT h.id AS id, " ORG_OF(                                          \
+	        "h") " AS organizationId,"                                     \
+	             " h.app_id AS applicationId, h.url AS url, h.events AS "  \
+	             "\"{events\","                                            \
+	             " h.environment AS environment, " STAMPS(                 \
+	                     "h") " FROM webhook_endpoints h "
 
 #define PAGE " LIMIT ?7 OFFSET ?8"
 
 enum {
-	S_BEGIN_R, S_BEGIN_W, S_COMMIT, S_ROLLBACK, S_SAVEPOINT, S_RELEASE,
-	S_ROLLBACK_TO, S_PING,
-	S_ORG_INSERT, S_APP_INSERT, S_APP_GET, S_APP_LIST, S_APP_COUNT,
-	S_KEY_INSERT, S_KEY_AUTH, S_KEY_GET, S_KEY_LIST, S_KEY_COUNT,
+	S_BEGIN_R,
+	S_BEGIN_W,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_SAVEPOINT,
+	S_RELEASE,
+	S_ROLLBACK_TO,
+	S_PING,
+	S_ORG_INSERT,
+	S_APP_INSERT,
+	S_APP_GET,
+	S_APP_LIST,
+	S_APP_COUNT,
+	S_KEY_INSERT,
+	S_KEY_AUTH,
+	S_KEY_GET,
+	S_KEY_LIST,
+	S_KEY_COUNT,
 	S_KEY_REVOKE,
-	S_CUS_BY_ID, S_CUS_BY_EXT, S_CUS_BY_CODE, S_CUS_INSERT, S_CUS_UPDATE,
-	S_CUS_REFERRED, S_CUS_COUNT, S_CUS_ERASE, S_CUS_LIST, S_CUS_TOTAL,
-	S_CMP_INSERT, S_CMP_UPDATE, S_CMP_GET, S_CMP_LIVE, S_CMP_LIST,
-	S_CMP_UNLIVE_OTHERS, S_CMP_SET_LIVE, S_CMP_PING,
-	S_CRW_INSERT, S_CRW_GET, S_CRW_OF,
-	S_CHK_INSERT, S_CHK_GET, S_CHK_FIND, S_CHK_LIST,
-	S_REF_INSERT, S_REF_UPDATE, S_REF_GET, S_REF_FIND, S_REF_BY_REFERRER,
-	S_REF_COUNT_SINCE, S_REF_LIST, S_REF_TOTAL,
-	S_RWD_INSERT, S_RWD_GET, S_RWD_COUNT_SINCE, S_RWD_TRANSITION,
-	S_RWD_LIST, S_RWD_TOTAL, S_RWD_DUE,
-	S_EVT_INSERT, S_EVT_SEEN,
-	S_OUT_INSERT, S_OUT_LIST, S_OUT_TOTAL,
-	S_WH_INSERT, S_WH_GET, S_WH_DELETE, S_WH_LIST, S_WH_TOTAL, S_WH_WANTS,
-	S_IDEM_GET, S_IDEM_PUT, S_IDEM_PURGE,
+	S_CUS_BY_ID,
+	S_CUS_BY_EXT,
+	S_CUS_BY_CODE,
+	S_CUS_INSERT,
+	S_CUS_UPDATE,
+	S_CUS_REFERRED,
+	S_CUS_COUNT,
+	S_CUS_ERASE,
+	S_CUS_LIST,
+	S_CUS_TOTAL,
+	S_CMP_INSERT,
+	S_CMP_UPDATE,
+	S_CMP_GET,
+	S_CMP_LIVE,
+	S_CMP_LIST,
+	S_CMP_UNLIVE_OTHERS,
+	S_CMP_SET_LIVE,
+	S_CMP_PING,
+	S_CRW_INSERT,
+	S_CRW_GET,
+	S_CRW_OF,
+	S_CHK_INSERT,
+	S_CHK_GET,
+	S_CHK_FIND,
+	S_CHK_LIST,
+	S_REF_INSERT,
+	S_REF_UPDATE,
+	S_REF_GET,
+	S_REF_FIND,
+	S_REF_BY_REFERRER,
+	S_REF_COUNT_SINCE,
+	S_REF_LIST,
+	S_REF_TOTAL,
+	S_RWD_INSERT,
+	S_RWD_GET,
+	S_RWD_COUNT_SINCE,
+	S_RWD_TRANSITION,
+	S_RWD_LIST,
+	S_RWD_TOTAL,
+	S_RWD_DUE,
+	S_EVT_INSERT,
+	S_EVT_SEEN,
+	S_OUT_INSERT,
+	S_OUT_LIST,
+	S_OUT_TOTAL,
+	S_WH_INSERT,
+	S_WH_GET,
+	S_WH_DELETE,
+	S_WH_LIST,
+	S_WH_TOTAL,
+	S_WH_WANTS,
+	S_IDEM_GET,
+	S_IDEM_PUT,
+	S_IDEM_PURGE,
 	S_COUNT
 };
 
@@ -273,11 +351,11 @@ static const char *const sql[S_COUNT] = {
                          " updated_at = ?3 WHERE app_id = ?1 AND id = ?2",
 
         [S_CUS_BY_ID] = CUSTOMER_COLS "WHERE c.app_id = ?1 AND c.id = ?2",
-        [S_CUS_BY_EXT] = CUSTOMER_COLS
-        "WHERE c.app_id = ?1 AND c.external_id = ?2",
-        [S_CUS_BY_CODE] = CUSTOMER_COLS
-        "WHERE c.app_id = ?1 AND c.referral_code = ?2"
-        " AND c.deleted_at IS NULL",
+        [S_CUS_BY_EXT] =
+                CUSTOMER_COLS "WHERE c.app_id = ?1 AND c.external_id = ?2",
+        [S_CUS_BY_CODE] =
+                CUSTOMER_COLS "WHERE c.app_id = ?1 AND c.referral_code = ?2"
+                              " AND c.deleted_at IS NULL",
         [S_CUS_INSERT] = "INSERT INTO customers(id, app_id, external_id,"
                          " email, name, referral_code, custom_properties,"
                          " created_at, updated_at) VALUES(?1, ?2, ?3, ?4,"
@@ -437,8 +515,7 @@ static const char *const sql[S_COUNT] = {
                         " updated_at = ?3 WHERE app_id = ?1 AND id = ?2"
                         " AND deleted_at IS NULL",
         [S_WH_LIST] = WEBHOOK_COLS "WHERE h.app_id = ?1 AND"
-                                   " h.deleted_at IS NULL ORDER BY h.id"
-                                   PAGE,
+                                   " h.deleted_at IS NULL ORDER BY h.id" PAGE,
         [S_WH_TOTAL] = "SELECT count(*) FROM webhook_endpoints WHERE"
                        " app_id = ?1 AND deleted_at IS NULL",
         [S_WH_WANTS] = "SELECT 1 FROM webhook_endpoints, json_each(events)"
@@ -510,7 +587,9 @@ static int conn_open(fd_conn *c, const char *path, int write, char *err,
 	return 0;
 fail:
 	snprintf(err, errlen, "%s: %s", path,
-	         msg ? msg : c->db ? sqlite3_errmsg(c->db) : "out of memory");
+	         msg     ? msg
+	         : c->db ? sqlite3_errmsg(c->db)
+	                 : "out of memory");
 	sqlite3_free(msg);
 	sqlite3_close(c->db);
 	c->db = NULL;
@@ -542,8 +621,10 @@ static int migrate(fd_store *s, char *err, size_t errlen)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (v > (int)NMIGRATIONS) {
-		snprintf(err, errlen, "schema version %d is newer than this"
-		         " flockd (%d)", v, (int)NMIGRATIONS);
+		snprintf(err, errlen,
+		         "schema version %d is newer than this"
+		         " flockd (%d)",
+		         v, (int)NMIGRATIONS);
 		return -1;
 	}
 	for (i = (size_t)v; i < NMIGRATIONS; i++) {
@@ -593,15 +674,15 @@ static void *ckpt_main(void *arg)
 		pthread_mutex_unlock(&s->ckpt_mu);
 		/* PASSIVE: never blocks the writer or the readers. */
 		sqlite3_wal_checkpoint_v2(s->ckpt.db, NULL,
-		                          SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		                          SQLITE_CHECKPOINT_PASSIVE, NULL,
+		                          NULL);
 		pthread_mutex_lock(&s->ckpt_mu);
 	}
 	pthread_mutex_unlock(&s->ckpt_mu);
 	return NULL;
 }
 
-static int ckpt_start(fd_store *s, const char *path, char *err,
-                      size_t errlen)
+static int ckpt_start(fd_store *s, const char *path, char *err, size_t errlen)
 {
 	if (conn_open(&s->ckpt, path, 1, err, errlen) < 0)
 		return -1;
@@ -922,8 +1003,9 @@ static int fetch_count(sqlite3_stmt *st, long *out)
 	if (rc == SQLITE_ROW)
 		*out = (long)sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? FD_OK : rc == SQLITE_DONE ? FD_NOTFOUND
-	                                                   : FD_ERR;
+	return rc == SQLITE_ROW    ? FD_OK
+	       : rc == SQLITE_DONE ? FD_NOTFOUND
+	                           : FD_ERR;
 }
 
 /* {"total","limit","offset","data"} from a count and a page statement. */
@@ -1046,8 +1128,9 @@ int fd_store_key_auth(fd_conn *c, const uint8_t hash[32], fd_principal *out)
 		copy_col(out->environment, sizeof(out->environment), st, 4);
 	}
 	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? FD_OK : rc == SQLITE_DONE ? FD_NOTFOUND
-	                                                   : FD_ERR;
+	return rc == SQLITE_ROW    ? FD_OK
+	       : rc == SQLITE_DONE ? FD_NOTFOUND
+	                           : FD_ERR;
 }
 
 int fd_store_key_get(fd_conn *c, const char *app_id, const char *id,
@@ -1056,12 +1139,11 @@ int fd_store_key_get(fd_conn *c, const char *app_id, const char *id,
 	return fetch_one(prep(c, S_KEY_GET, "ss", app_id, id), out);
 }
 
-int fd_store_key_list(fd_conn *c, const char *app_id, long limit,
-                      long offset, json_t **out)
+int fd_store_key_list(fd_conn *c, const char *app_id, long limit, long offset,
+                      json_t **out)
 {
 	return fetch_page(prep(c, S_KEY_COUNT, "s", app_id),
-	                  prep(c, S_KEY_LIST, "s", app_id), limit, offset,
-	                  out);
+	                  prep(c, S_KEY_LIST, "s", app_id), limit, offset, out);
 }
 
 int fd_store_key_revoke(fd_conn *c, const char *app_id, const char *id,
@@ -1129,8 +1211,7 @@ int fd_store_customer_list(fd_conn *c, const char *app_id, long limit,
                            long offset, json_t **out)
 {
 	return fetch_page(prep(c, S_CUS_TOTAL, "s", app_id),
-	                  prep(c, S_CUS_LIST, "s", app_id), limit, offset,
-	                  out);
+	                  prep(c, S_CUS_LIST, "s", app_id), limit, offset, out);
 }
 
 /* ---- campaigns ------------------------------------------------------- */
@@ -1177,18 +1258,15 @@ int fd_store_campaign_get(fd_conn *c, const char *app_id, const char *id,
 		*out = NULL;
 		return FD_NOTFOUND;
 	}
-	return with_rewards(c, fetch_one(prep(c, S_CMP_GET, "ss", app_id, id),
-	                                 out),
-	                    out);
+	return with_rewards(
+	        c, fetch_one(prep(c, S_CMP_GET, "ss", app_id, id), out), out);
 }
 
 int fd_store_campaign_live(fd_conn *c, const char *app_id, const char *env,
                            json_t **out)
 {
-	return with_rewards(c, fetch_one(prep(c, S_CMP_LIVE, "ss", app_id,
-	                                      env),
-	                                 out),
-	                    out);
+	return with_rewards(
+	        c, fetch_one(prep(c, S_CMP_LIVE, "ss", app_id, env), out), out);
 }
 
 int fd_store_campaign_list(fd_conn *c, const char *app_id, const char *env,
@@ -1212,8 +1290,8 @@ int fd_store_campaign_list(fd_conn *c, const char *app_id, const char *env,
 	return FD_OK;
 }
 
-int fd_store_campaign_set_live(fd_conn *c, const char *app_id,
-                               const char *id, int live, int64_t now)
+int fd_store_campaign_set_live(fd_conn *c, const char *app_id, const char *id,
+                               int live, int64_t now)
 {
 	if (live && exec_st(prep(c, S_CMP_UNLIVE_OTHERS, "ssi", app_id, id,
 	                         now)) != FD_OK)
@@ -1225,8 +1303,8 @@ int fd_store_campaign_set_live(fd_conn *c, const char *app_id,
 int fd_store_campaign_ping(fd_conn *c, const char *app_id, const char *id,
                            const char *origin, int64_t now)
 {
-	return change_st(c, prep(c, S_CMP_PING, "ssis", app_id, id, now,
-	                         origin));
+	return change_st(c,
+	                 prep(c, S_CMP_PING, "ssis", app_id, id, now, origin));
 }
 
 int fd_store_campaign_reward_insert(fd_conn *c, const char *app_id,
@@ -1239,21 +1317,21 @@ int fd_store_campaign_reward_insert(fd_conn *c, const char *app_id,
 	                    r->terms ? r->terms : "{}", now));
 }
 
-int fd_store_campaign_reward_get(fd_conn *c, const char *app_id,
-                                 const char *id, json_t **out)
+int fd_store_campaign_reward_get(fd_conn *c, const char *app_id, const char *id,
+                                 json_t **out)
 {
 	return fetch_one(prep(c, S_CRW_GET, "ss", app_id, id), out);
 }
 
 /* ---- checkpoints ----------------------------------------------------- */
 
-int fd_store_checkpoint_insert(fd_conn *c, const char *app_id,
-                               const char *id, const char *campaign_id,
-                               const char *name, const char *trigger,
-                               const char *placement_id, int64_t now)
+int fd_store_checkpoint_insert(fd_conn *c, const char *app_id, const char *id,
+                               const char *campaign_id, const char *name,
+                               const char *trigger, const char *placement_id,
+                               int64_t now)
 {
-	return exec_st(prep(c, S_CHK_INSERT, "ssssssi", id, app_id,
-	                    campaign_id, name, trigger, placement_id, now));
+	return exec_st(prep(c, S_CHK_INSERT, "ssssssi", id, app_id, campaign_id,
+	                    name, trigger, placement_id, now));
 }
 
 int fd_store_checkpoint_get(fd_conn *c, const char *app_id, const char *id,
@@ -1266,8 +1344,7 @@ int fd_store_checkpoint_find(fd_conn *c, const char *app_id,
                              const char *campaign_id, const char *name,
                              json_t **out)
 {
-	return fetch_one(prep(c, S_CHK_FIND, "sss", app_id, campaign_id,
-	                      name),
+	return fetch_one(prep(c, S_CHK_FIND, "sss", app_id, campaign_id, name),
 	                 out);
 }
 
@@ -1308,9 +1385,9 @@ int fd_store_referral_find(fd_conn *c, const char *app_id,
                            const char *campaign_id, const char *referee_id,
                            json_t **out)
 {
-	return fetch_one(prep(c, S_REF_FIND, "sss", app_id, campaign_id,
-	                      referee_id),
-	                 out);
+	return fetch_one(
+	        prep(c, S_REF_FIND, "sss", app_id, campaign_id, referee_id),
+	        out);
 }
 
 int fd_store_referral_by_referrer(fd_conn *c, const char *app_id,
@@ -1330,14 +1407,14 @@ int fd_store_referral_count_since(fd_conn *c, const char *app_id,
                                   const char *referrer_id, int64_t since,
                                   long *out)
 {
-	return fetch_count(prep(c, S_REF_COUNT_SINCE, "ssi", app_id,
-	                        referrer_id, since),
-	                   out);
+	return fetch_count(
+	        prep(c, S_REF_COUNT_SINCE, "ssi", app_id, referrer_id, since),
+	        out);
 }
 
 int fd_store_referral_list(fd_conn *c, const char *app_id,
-                           const fd_referral_filter *f, long limit,
-                           long offset, json_t **out)
+                           const fd_referral_filter *f, long limit, long offset,
+                           json_t **out)
 {
 	return fetch_page(prep(c, S_REF_TOTAL, "ssss", app_id, f->campaign_id,
 	                       f->status, f->environment),
@@ -1383,9 +1460,8 @@ int fd_store_reward_count_since(fd_conn *c, const char *app_id,
 	                   out);
 }
 
-int fd_store_reward_transition(fd_conn *c, const char *app_id,
-                               const char *id, const char *from,
-                               const char *to, int64_t now)
+int fd_store_reward_transition(fd_conn *c, const char *app_id, const char *id,
+                               const char *from, const char *to, int64_t now)
 {
 	return change_st(c, prep(c, S_RWD_TRANSITION, "ssiss", app_id, id, now,
 	                         from, to));
@@ -1426,9 +1502,9 @@ int fd_store_event_seen(fd_conn *c, const char *app_id, const char *env,
                         const char *customer_id, const char *name)
 {
 	long one;
-	int rc = fetch_count(prep(c, S_EVT_SEEN, "ssss", app_id, env,
-	                          customer_id, name),
-	                     &one);
+	int rc = fetch_count(
+	        prep(c, S_EVT_SEEN, "ssss", app_id, env, customer_id, name),
+	        &one);
 
 	return rc == FD_OK ? 1 : rc == FD_NOTFOUND ? 0 : FD_ERR;
 }
@@ -1452,8 +1528,7 @@ int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
 
 int fd_store_webhook_insert(fd_conn *c, const char *app_id, const char *id,
                             const char *url, const char *events,
-                            const char *env, const char *secret,
-                            int64_t now)
+                            const char *env, const char *secret, int64_t now)
 {
 	return exec_st(prep(c, S_WH_INSERT, "ssssssi", id, app_id, url, events,
 	                    env, secret, now));

@@ -42,12 +42,18 @@ static int setup(void **state)
 	assert_int_equal(fd_engine_init(f->e, "test", &init), 0);
 	snprintf(f->app, sizeof(f->app), "%s",
 	         json_string_value(json_object_get(init, "applicationId")));
-	assert_int_equal(fd_engine_authenticate(f->e, json_string_value(
-	                         json_object_get(init, "serviceKey")), &f->svc),
-	                 0);
-	assert_int_equal(fd_engine_authenticate(f->e, json_string_value(
-	                         json_object_get(init, "adminToken")), &f->adm),
-	                 0);
+	assert_int_equal(
+	        fd_engine_authenticate(
+	                f->e,
+	                json_string_value(json_object_get(init, "serviceKey")),
+	                &f->svc),
+	        0);
+	assert_int_equal(
+	        fd_engine_authenticate(
+	                f->e,
+	                json_string_value(json_object_get(init, "adminToken")),
+	                &f->adm),
+	        0);
 	json_decref(init);
 	*state = f;
 	return 0;
@@ -74,7 +80,7 @@ static int teardown(void **state)
 
 typedef struct {
 	const fd_principal *who;
-	const char *app;  /* admin {app} */
+	const char *app; /* admin {app} */
 	const char *id;
 	const char *query; /* JSON object text */
 	const char *idem;
@@ -195,17 +201,19 @@ static void std_campaign(fx *f, const char *env, int hold, char out[64])
 {
 	char body[1024];
 
-	snprintf(body, sizeof(body),
-	         "{\"name\":\"Spring\",\"environment\":\"%s\",\"isLive\":true,"
-	         "\"rewardHoldDays\":%d,\"rewards\":["
-	         "{\"name\":\"ten\",\"party\":\"referrer\",\"type\":\"payout\","
-	         "\"method\":\"paypal\",\"payoutAmount\":10,\"currency\":\"usd\"},"
-	         "{\"name\":\"off\",\"party\":\"referee\",\"type\":\"discount\","
-	         "\"method\":\"custom\",\"discountPercentage\":20}],"
-	         "\"checkpoints\":[{\"checkpointName\":\"purchase\","
-	         "\"trigger\":\"reward\"},{\"checkpointName\":\"signup\","
-	         "\"trigger\":\"placement\",\"placementId\":\"p1\"}]}",
-	         env, hold);
+	snprintf(
+	        body, sizeof(body),
+	        "{\"name\":\"Spring\",\"environment\":\"%s\",\"isLive\":true,"
+	        "\"rewardHoldDays\":%d,\"rewards\":["
+	        "{\"name\":\"ten\",\"party\":\"referrer\",\"type\":\"payout\","
+	        "\"method\":\"paypal\",\"payoutAmount\":10,\"currency\":"
+	        "\"usd\"},"
+	        "{\"name\":\"off\",\"party\":\"referee\",\"type\":\"discount\","
+	        "\"method\":\"custom\",\"discountPercentage\":20}],"
+	        "\"checkpoints\":[{\"checkpointName\":\"purchase\","
+	        "\"trigger\":\"reward\"},{\"checkpointName\":\"signup\","
+	        "\"trigger\":\"placement\",\"placementId\":\"p1\"}]}",
+	        env, hold);
 	campaign(f, body, out);
 }
 
@@ -239,8 +247,7 @@ static json_t *refer(fx *f, const char *cmp, const char *code,
 	return svc(f, fd_op_referral_create, body, want);
 }
 
-static json_t *ingest(fx *f, const char *ext, const char *name,
-                      const char *env)
+static json_t *ingest(fx *f, const char *ext, const char *name, const char *env)
 {
 	char body[512];
 
@@ -285,13 +292,19 @@ static void test_identify(void **state)
 static void test_missing_fields_never_crash(void **state)
 {
 	fx *f = *state;
-	static const fd_op ops[] = {
-	        fd_op_identify, fd_op_checkpoint_ingest, fd_op_referral_create,
-	        fd_op_referral_validate, fd_op_rewards_trigger,
-	        fd_op_campaign_ping, fd_op_admin_keys_create,
-	        fd_op_admin_campaigns_create, fd_op_admin_rewards_approve,
-	        fd_op_admin_referrals_approve, fd_op_admin_webhooks_create,
-	        fd_op_admin_customers_delete, fd_op_admin_campaigns_update};
+	static const fd_op ops[] = {fd_op_identify,
+	                            fd_op_checkpoint_ingest,
+	                            fd_op_referral_create,
+	                            fd_op_referral_validate,
+	                            fd_op_rewards_trigger,
+	                            fd_op_campaign_ping,
+	                            fd_op_admin_keys_create,
+	                            fd_op_admin_campaigns_create,
+	                            fd_op_admin_rewards_approve,
+	                            fd_op_admin_referrals_approve,
+	                            fd_op_admin_webhooks_create,
+	                            fd_op_admin_customers_delete,
+	                            fd_op_admin_campaigns_update};
 	size_t i;
 	int status;
 
@@ -372,8 +385,8 @@ static void test_reward_flow(void **state)
 
 	/* The referrer's counters moved. */
 	res = adm(f, fd_op_admin_customers_get, alice, NULL, NULL, 200);
-	assert_int_equal(json_integer_value(json_object_get(
-	                         res, "visitedReferralsCount")),
+	assert_int_equal(json_integer_value(
+	                         json_object_get(res, "visitedReferralsCount")),
 	                 1);
 	assert_int_equal(json_integer_value(json_object_get(
 	                         res, "convertedReferralsCount")),
@@ -644,13 +657,14 @@ static void test_limits(void **state)
 	char cmp[64], code[32];
 	json_t *r;
 
-	campaign(f,
-	         "{\"name\":\"L\",\"isLive\":true,\"rewards\":[{\"name\":\"r\","
-	         "\"party\":\"referrer\",\"type\":\"payout\",\"limit\":1,"
-	         "\"limitUnit\":\"reward\",\"limitInterval\":\"month\"},"
-	         "{\"name\":\"e\",\"party\":\"referee\",\"type\":\"discount\"}],"
-	         "\"checkpoints\":[{\"checkpointName\":\"purchase\"}]}",
-	         cmp);
+	campaign(
+	        f,
+	        "{\"name\":\"L\",\"isLive\":true,\"rewards\":[{\"name\":\"r\","
+	        "\"party\":\"referrer\",\"type\":\"payout\",\"limit\":1,"
+	        "\"limitUnit\":\"reward\",\"limitInterval\":\"month\"},"
+	        "{\"name\":\"e\",\"party\":\"referee\",\"type\":\"discount\"}],"
+	        "\"checkpoints\":[{\"checkpointName\":\"purchase\"}]}",
+	        cmp);
 	customer(f, "alice", "alice@example.com", code, NULL);
 	customer(f, "bob", "bob@example.com", NULL, NULL);
 	customer(f, "carol", "carol@example.com", NULL, NULL);
@@ -662,9 +676,9 @@ static void test_limits(void **state)
 	/* Alice's monthly referrer reward is used up; Carol's is not. */
 	r = ingest(f, "carol", "purchase", "production");
 	assert_int_equal(json_array_size(json_object_get(r, "rewards")), 1);
-	assert_string_equal(s(json_array_get(json_object_get(r, "rewards"), 0),
-	                      "party"),
-	                    "referee");
+	assert_string_equal(
+	        s(json_array_get(json_object_get(r, "rewards"), 0), "party"),
+	        "referee");
 	json_decref(r);
 	assert_int_equal(count_rewards(f, NULL), 3);
 }
@@ -678,7 +692,8 @@ static void test_limit_reached(void **state)
 	campaign(f,
 	         "{\"name\":\"L\",\"isLive\":true,\"rewards\":[{\"name\":\"r\","
 	         "\"party\":\"referrer\",\"limit\":1,\"limitInterval\":"
-	         "\"lifetime\"}],\"checkpoints\":[{\"checkpointName\":\"buy\"}]}",
+	         "\"lifetime\"}],\"checkpoints\":[{\"checkpointName\":\"buy\"}]"
+	         "}",
 	         cmp);
 	customer(f, "alice", "alice@example.com", code, NULL);
 	json_decref(refer(f, cmp, code, "bob", 201));
@@ -696,8 +711,9 @@ static void age_rewards(fx *f)
 
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db, "UPDATE rewards SET available_at = 1"
-	                                  " WHERE status = 'pending'",
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE rewards SET available_at = 1"
+	                              " WHERE status = 'pending'",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);
@@ -718,8 +734,8 @@ static void test_hold_days(void **state)
 	assert_string_equal(s(rw, "status"), "pending");
 	assert_string_not_equal(s(rw, "availableAt"), s(rw, "createdAt"));
 	cp(rid, sizeof(rid), rw, "id");
-	cp(rid2, sizeof(rid2),
-	   json_array_get(json_object_get(r, "rewards"), 1), "id");
+	cp(rid2, sizeof(rid2), json_array_get(json_object_get(r, "rewards"), 1),
+	   "id");
 	json_decref(r);
 	assert_int_equal(count_rewards(f, "{\"status\":\"pending\"}"), 2);
 
@@ -842,7 +858,8 @@ static void test_flagged_then_approved_replays(void **state)
 	assert_int_equal(count_rewards(f, NULL), 2);
 	assert_int_equal(count_events(f, "invitee.accepted"), 1);
 	/* Approving again is not a transition. */
-	json_decref(adm(f, fd_op_admin_referrals_approve, ref, NULL, NULL, 409));
+	json_decref(
+	        adm(f, fd_op_admin_referrals_approve, ref, NULL, NULL, 409));
 }
 
 static void test_rejected_never_pays(void **state)
@@ -926,7 +943,8 @@ static void test_trigger(void **state)
 	}
 	assert_int_equal(count_rewards(f, NULL), 2);
 	r = svc(f, fd_op_rewards_trigger,
-	        "{\"externalUserId\":\"nobody\",\"environment\":\"production\"}",
+	        "{\"externalUserId\":\"nobody\",\"environment\":"
+	        "\"production\"}",
 	        404);
 	json_decref(r);
 }
@@ -944,9 +962,8 @@ static void test_reads(void **state)
 	snprintf(body, sizeof(body), "{\"referralCode\":\"%s\"}", code);
 	r = svc(f, fd_op_referral_validate, body, 200);
 	assert_true(json_is_true(json_object_get(r, "isValid")));
-	assert_string_equal(s(json_object_get(r, "referredBy"),
-	                      "externalUserId"),
-	                    "alice");
+	assert_string_equal(
+	        s(json_object_get(r, "referredBy"), "externalUserId"), "alice");
 	json_decref(r);
 	r = svc(f, fd_op_referral_validate, "{\"referralCode\":\"ZZZ\"}", 200);
 	assert_true(json_is_null(json_object_get(r, "referredBy")));
@@ -1013,9 +1030,8 @@ static void test_webhooks_and_checkpoint_event(void **state)
 	json_decref(ingest(f, "u", "opened", "production"));
 	assert_int_equal(count_events(f, "checkpoint.ingested"), 1);
 	r = adm(f, fd_op_admin_webhooks_list, NULL, NULL, NULL, 200);
-	assert_null(json_object_get(json_array_get(json_object_get(r, "data"),
-	                                           0),
-	                            "secret"));
+	assert_null(json_object_get(
+	        json_array_get(json_object_get(r, "data"), 0), "secret"));
 	json_decref(r);
 	json_decref(adm(f, fd_op_admin_webhooks_delete, id, NULL, NULL, 200));
 	json_decref(adm(f, fd_op_admin_webhooks_delete, id, NULL, NULL, 404));
@@ -1037,14 +1053,15 @@ static void test_campaign_update(void **state)
 	assert_string_equal(s(r, "endsAt"), "2020-01-01T00:00:00.000Z");
 	assert_int_equal(json_array_size(json_object_get(r, "rewards")), 2);
 	json_decref(r);
-	json_decref(adm(f, fd_op_admin_campaigns_go_live, cmp, NULL, NULL, 200));
+	json_decref(
+	        adm(f, fd_op_admin_campaigns_go_live, cmp, NULL, NULL, 200));
 	/* Live but ended: no live campaign, and checkpoints pay nothing. */
 	json_decref(svc(f, fd_op_campaigns_live, NULL, 404));
 	r = ingest(f, "bob", "purchase", "production");
 	assert_string_equal(s(r, "blockedBy"), "campaign_not_live");
 	json_decref(r);
-	json_decref(adm(f, fd_op_admin_campaigns_get, "cmp_nope", NULL, NULL,
-	                404));
+	json_decref(
+	        adm(f, fd_op_admin_campaigns_get, "cmp_nope", NULL, NULL, 404));
 }
 
 static int setup_velocity(void **state)

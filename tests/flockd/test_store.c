@@ -57,7 +57,7 @@ static int teardown(void **state)
 static void seed(fx *f)
 {
 	fd_store_campaign k = {"cmp_1", "production", "K", 0, 0, 0, "{}"};
-	fd_store_campaign_reward cr = {"crw_1", "cmp_1", "referee", 0,
+	fd_store_campaign_reward cr = {"crw_1", "cmp_1", "referee",         0,
 	                               NULL,    NULL,    "{\"name\":\"x\"}"};
 
 	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
@@ -68,9 +68,9 @@ static void seed(fx *f)
 	                 FD_OK);
 	assert_int_equal(fd_store_campaign_insert(f->w, "app_a", &k, NOW),
 	                 FD_OK);
-	assert_int_equal(fd_store_campaign_reward_insert(f->w, "app_a", &cr,
-	                                                 NOW),
-	                 FD_OK);
+	assert_int_equal(
+	        fd_store_campaign_reward_insert(f->w, "app_a", &cr, NOW),
+	        FD_OK);
 	assert_int_equal(fd_store_customer_insert(f->w, "app_a", "cus_r", "r",
 	                                          "r@x.com", "R", "RRR1", NULL,
 	                                          NOW),
@@ -79,9 +79,9 @@ static void seed(fx *f)
 	                                          NULL, NULL, "EEE1", NULL,
 	                                          NOW),
 	                 FD_OK);
-	assert_int_equal(fd_store_referral_insert(f->w, "app_a", "ref_1",
-	                                          "production", "cmp_1", "cus_r",
-	                                          "cus_e", "pending", NULL, NOW),
+	assert_int_equal(fd_store_referral_insert(
+	                         f->w, "app_a", "ref_1", "production", "cmp_1",
+	                         "cus_r", "cus_e", "pending", NULL, NOW),
 	                 FD_OK);
 	assert_int_equal(fd_store_commit(f->w), FD_OK);
 }
@@ -153,13 +153,14 @@ static void test_pending_reads_approved_after_hold(void **state)
 	seed(f);
 	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
 	assert_int_equal(fd_store_reward_insert(f->w, "app_a", &a, NOW), FD_OK);
-	assert_int_equal(fd_store_reward_get(f->w, "app_a", "rwd_1", &r), FD_OK);
+	assert_int_equal(fd_store_reward_get(f->w, "app_a", "rwd_1", &r),
+	                 FD_OK);
 	assert_string_equal(json_string_value(json_object_get(r, "status")),
 	                    "approved");
 	assert_int_equal(json_integer_value(json_object_get(r, "payoutAmount")),
 	                 5);
-	assert_int_equal(fd_store_reward_list(f->w, "app_a", &flt, 20, 0, &list),
-	                 FD_OK);
+	assert_int_equal(
+	        fd_store_reward_list(f->w, "app_a", &flt, 20, 0, &list), FD_OK);
 	assert_int_equal(json_integer_value(json_object_get(list, "total")), 1);
 	assert_int_equal(fd_store_reward_due(f->w, NOW, 10, &due), FD_OK);
 	assert_int_equal(json_array_size(due), 1);
@@ -191,18 +192,18 @@ static void test_one_live_campaign_per_environment(void **state)
 	                 FD_OK);
 	assert_int_equal(fd_store_campaign_insert(f->w, "app_a", &k3, NOW),
 	                 FD_OK);
-	assert_int_equal(fd_store_campaign_set_live(f->w, "app_a", "cmp_1", 1,
-	                                            NOW),
-	                 FD_OK);
-	assert_int_equal(fd_store_campaign_set_live(f->w, "app_a", "cmp_3", 1,
-	                                            NOW),
-	                 FD_OK);
-	assert_int_equal(fd_store_campaign_set_live(f->w, "app_a", "cmp_2", 1,
-	                                            NOW),
-	                 FD_OK);
-	assert_int_equal(fd_store_campaign_live(f->w, "app_a", "production",
-	                                        &live),
-	                 FD_OK);
+	assert_int_equal(
+	        fd_store_campaign_set_live(f->w, "app_a", "cmp_1", 1, NOW),
+	        FD_OK);
+	assert_int_equal(
+	        fd_store_campaign_set_live(f->w, "app_a", "cmp_3", 1, NOW),
+	        FD_OK);
+	assert_int_equal(
+	        fd_store_campaign_set_live(f->w, "app_a", "cmp_2", 1, NOW),
+	        FD_OK);
+	assert_int_equal(
+	        fd_store_campaign_live(f->w, "app_a", "production", &live),
+	        FD_OK);
 	assert_string_equal(json_string_value(json_object_get(live, "id")),
 	                    "cmp_2");
 	json_decref(live);
@@ -239,12 +240,12 @@ static void test_savepoint_rolls_back_one_job(void **state)
 	                 FD_CONFLICT);
 	assert_int_equal(fd_store_release(f->w), FD_OK);
 	assert_int_equal(fd_store_commit(f->w), FD_OK);
-	assert_int_equal(fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_x",
-	                                       &c),
-	                 FD_NOTFOUND);
-	assert_int_equal(fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_y",
-	                                       &c),
-	                 FD_OK);
+	assert_int_equal(
+	        fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_x", &c),
+	        FD_NOTFOUND);
+	assert_int_equal(
+	        fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_y", &c),
+	        FD_OK);
 	json_decref(c);
 }
 
@@ -256,19 +257,19 @@ static void test_tenancy_and_readers(void **state)
 
 	seed(f);
 	r = fd_store_reader(f->s);
-	assert_int_equal(fd_store_customer_get(r, "app_a", FD_BY_CODE, "RRR1",
-	                                       &c),
-	                 FD_OK);
-	assert_string_equal(json_string_value(json_object_get(c,
-	                                                      "organizationId")),
-	                    "org_1");
+	assert_int_equal(
+	        fd_store_customer_get(r, "app_a", FD_BY_CODE, "RRR1", &c),
+	        FD_OK);
+	assert_string_equal(
+	        json_string_value(json_object_get(c, "organizationId")),
+	        "org_1");
 	json_decref(c);
-	assert_int_equal(fd_store_customer_get(r, "app_b", FD_BY_CODE, "RRR1",
-	                                       &c),
-	                 FD_NOTFOUND);
-	assert_int_equal(fd_store_customer_get(r, "app_b", FD_BY_ID, "cus_r",
-	                                       &c),
-	                 FD_NOTFOUND);
+	assert_int_equal(
+	        fd_store_customer_get(r, "app_b", FD_BY_CODE, "RRR1", &c),
+	        FD_NOTFOUND);
+	assert_int_equal(
+	        fd_store_customer_get(r, "app_b", FD_BY_ID, "cus_r", &c),
+	        FD_NOTFOUND);
 	/* Read connections cannot write. */
 	assert_int_equal(fd_store_org_insert(r, "org_2", "o", NOW), FD_ERR);
 	fd_store_reader_done(f->s, r);
