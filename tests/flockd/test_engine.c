@@ -515,6 +515,48 @@ static void test_idempotency(void **state)
 	json_decref(a);
 }
 
+typedef struct {
+	fx *f;
+	int status, replayed;
+} idem_arg;
+
+static void *idem_race(void *p)
+{
+	idem_arg *a = p;
+	call_opts o = {0};
+	json_t *r;
+
+	o.idem = "same-key";
+	r = callx(a->f, fd_op_identify, &o, "{\"externalUserId\":\"racer\"}",
+	          &a->status, &a->replayed);
+	json_decref(r);
+	return NULL;
+}
+
+/* One key sent 16 times at once: one runs, the others are either told it
+ * is in flight (409) or get its stored response. */
+static void test_idempotency_in_flight(void **state)
+{
+	fx *f = *state;
+	pthread_t t[16];
+	idem_arg a[16];
+	int i, fresh = 0;
+
+	for (i = 0; i < 16; i++) {
+		a[i].f = f;
+		assert_int_equal(pthread_create(&t[i], NULL, idem_race, &a[i]),
+		                 0);
+	}
+	for (i = 0; i < 16; i++) {
+		pthread_join(t[i], NULL);
+		assert_true(a[i].status == 201 || a[i].status == 409);
+		if (a[i].status == 201 && !a[i].replayed)
+			fresh++;
+	}
+	assert_int_equal(fresh, 1);
+	assert_int_equal(count_events(f, "customer.created"), 1);
+}
+
 static void test_tenancy(void **state)
 {
 	fx *f = *state;
@@ -1085,6 +1127,7 @@ int main(void)
 	        T(test_unknown_user_is_created),
 	        T(test_exactly_once_concurrent),
 	        T(test_idempotency),
+	        T(test_idempotency_in_flight),
 	        T(test_tenancy),
 	        T(test_environments_apart),
 	        T(test_limits),
