@@ -7,13 +7,16 @@
 #   deps      scripts/deps.sh: install missing Debian packages
 #   release   RelWithDebInfo build + ctest (everything)
 #   asan      -DFLOCK_SANITIZE=address,undefined build + ctest (everything)
+#   quickstart scripts/quickstart.sh on the release build: flockd, a demo
+#             campaign and examples/quickstart end to end (the README's
+#             main command must keep working)
 #   valgrind  the unit test programs of tests/common and tests/lib under
 #             valgrind (flockd's integration tests are left out for time:
 #             they run under ASan+UBSan in the asan stage)
 #   fuzz      fuzz/run.sh: libFuzzer targets with clang, FUZZ_SECONDS each
 #
 # Environment: BUILD_ROOT (default build/test), JOBS (2), FUZZ_SECONDS (60),
-# STAGES (default "deps release asan valgrind fuzz": a subset to run).
+# STAGES (default "deps release quickstart asan valgrind fuzz": a subset).
 # Every stage runs even if an earlier one failed; the exit status is 0 only
 # if all passed. Logs: BUILD_ROOT/logs/<stage>.log.
 set -euo pipefail
@@ -22,7 +25,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 root=${BUILD_ROOT:-$src/build/test}
 jobs=${JOBS:-2}
 fuzz_seconds=${FUZZ_SECONDS:-60}
-stages=${STAGES:-deps release asan valgrind fuzz}
+stages=${STAGES:-deps release quickstart asan valgrind fuzz}
 logs=$root/logs
 mkdir -p "$logs"
 
@@ -44,6 +47,14 @@ configure_build() {
 stage_release() {
 	configure_build "$root/release"
 	(cd "$root/release" && ctest -j "$jobs" --output-on-failure)
+}
+
+stage_quickstart() {
+	if [ ! -x "$src/scripts/quickstart.sh" ]; then
+		echo "quickstart: no scripts/quickstart.sh, skipped"
+		return 0
+	fi
+	BUILD_DIR=$root/release JOBS=$jobs "$src/scripts/quickstart.sh"
 }
 
 stage_asan() {
@@ -99,9 +110,9 @@ run_stage() {
 	set -e
 	end=$(date +%s)
 	if [ "$rc" -eq 0 ]; then
-		summary+=("$(printf '%-9s PASS  %5ss' "$name" $((end - start)))")
+		summary+=("$(printf '%-10s PASS  %5ss' "$name" $((end - start)))")
 	else
-		summary+=("$(printf '%-9s FAIL  %5ss  (log: %s)' "$name" \
+		summary+=("$(printf '%-10s FAIL  %5ss  (log: %s)' "$name" \
 			$((end - start)) "$logs/$name.log")")
 		failed=1
 	fi
