@@ -413,6 +413,7 @@ static int run_idempotent(fd_ctx *x, fd_job_fn fn)
 static void run_job(fd_engine *e, fd_conn *c, fd_job *j)
 {
 	j->ctx.c = c;
+	j->ctx.writer = 1;
 	j->ctx.now = flock__now_ms();
 	if (fd_store_savepoint(c) != FD_OK) {
 		fd__internal(&j->ctx);
@@ -503,20 +504,64 @@ static void run_batch(fd_engine *e, fd_job *batch)
 	}
 	if (!failed && fd_store_commit(c) != FD_OK)
 		failed = 1;
-	if (failed)
+	if (failed) {
 		fd_store_rollback(c);
+		/* The cache may hold rows that were never committed. */
+		fd__live_forget(e);
+	}
 	for (j = batch; j; j = j->next)
 		granted += failed ? 0 : j->ctx.granted;
 	pthread_mutex_lock(&e->stat_mu);
 	e->rewards_granted += granted;
 	pthread_mutex_unlock(&e->stat_mu);
 	pthread_mutex_lock(&e->mu);
-	for (j = batch; j; j = j->next) {
-		j->failed = failed;
-		j->done = 1;
+	if (failed) {
+		for (j = batch; j; j = j->next) {
+			j->failed = 1;
+			j->done = 1;
+		}
+		pthread_cond_broadcast(&e->done_cv);
+	} else {
+		/* Committed, not yet durable: the syncer wakes them. */
+		for (j = batch; j->next; j = j->next)
+			;
+		if (e->sync_tail)
+			e->sync_tail->next = batch;
+		else
+			e->sync_head = batch;
+		e->sync_tail = j;
+		pthread_cond_signal(&e->sync_cv);
 	}
-	pthread_cond_broadcast(&e->done_cv);
 	pthread_mutex_unlock(&e->mu);
+}
+
+/* One fdatasync covers every batch committed before it. */
+static void *syncer_main(void *arg)
+{
+	fd_engine *e = arg;
+	fd_job *list, *j, *next;
+	int failed;
+
+	pthread_mutex_lock(&e->mu);
+	for (;;) {
+		while (!e->sync_head && !e->writer_exited)
+			pthread_cond_wait(&e->sync_cv, &e->mu);
+		if (!e->sync_head)
+			break;
+		list = e->sync_head;
+		e->sync_head = e->sync_tail = NULL;
+		pthread_mutex_unlock(&e->mu);
+		failed = fd_store_sync(e->store) != FD_OK;
+		pthread_mutex_lock(&e->mu);
+		for (j = list; j; j = next) {
+			next = j->next;
+			j->failed = failed;
+			j->done = 1;
+		}
+		pthread_cond_broadcast(&e->done_cv);
+	}
+	pthread_mutex_unlock(&e->mu);
+	return NULL;
 }
 
 static fd_job *take_batch(fd_engine *e)
@@ -654,6 +699,7 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 	pthread_mutex_init(&e->stat_mu, NULL);
 	pthread_cond_init(&e->work_cv, NULL);
 	pthread_cond_init(&e->done_cv, NULL);
+	pthread_cond_init(&e->sync_cv, NULL);
 	e->velocity_per_hour =
 	        cfg->velocity_per_hour > 0 ? cfg->velocity_per_hour : 20;
 	e->group_max = cfg->group_commit_max > 0 ? cfg->group_commit_max : 256;
@@ -665,6 +711,11 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 	                 errlen) < 0 ||
 	    fd_store_open(&e->store, cfg->db_path, readers, errbuf, errlen) < 0)
 		goto fail;
+	if (pthread_create(&e->syncer, NULL, syncer_main, e) != 0) {
+		snprintf(errbuf, errlen, "cannot start the syncer thread");
+		goto fail;
+	}
+	e->syncer_started = 1;
 	if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
 		snprintf(errbuf, errlen, "cannot start the writer thread");
 		goto fail;
@@ -690,6 +741,14 @@ void fd_engine_close(fd_engine *e)
 		pthread_mutex_unlock(&e->mu);
 		pthread_join(e->writer, NULL);
 	}
+	if (e->syncer_started) {
+		pthread_mutex_lock(&e->mu);
+		e->writer_exited = 1;
+		pthread_cond_signal(&e->sync_cv);
+		pthread_mutex_unlock(&e->mu);
+		pthread_join(e->syncer, NULL);
+	}
+	fd__live_forget(e);
 	fd_store_close(e->store);
 	fd_fraud_free(e->fraud);
 	while ((f = e->inflight)) {
@@ -700,6 +759,7 @@ void fd_engine_close(fd_engine *e)
 	pthread_mutex_destroy(&e->stat_mu);
 	pthread_cond_destroy(&e->work_cv);
 	pthread_cond_destroy(&e->done_cv);
+	pthread_cond_destroy(&e->sync_cv);
 	free(e);
 }
 

@@ -55,6 +55,18 @@ static int admin_app(fd_ctx *x)
 	{                                                                      \
 		fd__run_read(e, req, res, fn);                                 \
 	}
+/* A write that changes campaigns, their rewards or checkpoints: the
+ * writer's live-campaign cache is dropped first. */
+#define CAMPAIGN_OP(op, fn)                                                    \
+	static int op##_job(fd_ctx *x)                                         \
+	{                                                                      \
+		fd__live_forget(x->e);                                         \
+		return fn(x);                                                  \
+	}                                                                      \
+	void op(fd_engine *e, const fd_request *req, fd_response *res)         \
+	{                                                                      \
+		fd__run_write(e, req, res, op##_job);                          \
+	}
 #define WRITE_OP(op, fn)                                                       \
 	void op(fd_engine *e, const fd_request *req, fd_response *res)         \
 	{                                                                      \
@@ -484,7 +496,7 @@ done:
 	free(extra);
 	return rc;
 }
-WRITE_OP(fd_op_admin_campaigns_create, campaigns_create)
+CAMPAIGN_OP(fd_op_admin_campaigns_create, campaigns_create)
 
 static int campaigns_update(fd_ctx *x)
 {
@@ -521,7 +533,7 @@ static int campaigns_update(fd_ctx *x)
 	json_decref(cur);
 	return rc;
 }
-WRITE_OP(fd_op_admin_campaigns_update, campaigns_update)
+CAMPAIGN_OP(fd_op_admin_campaigns_update, campaigns_update)
 
 /* 0 if {id} is a campaign of the app, else a 404 in res. */
 static int campaign_exists(fd_ctx *x)
@@ -549,7 +561,7 @@ static int campaign_rewards_create(fd_ctx *x)
 	return answer(x, fd_store_campaign_reward_get(x->c, x->app, id, &out),
 	              201, &out, "campaign_reward");
 }
-WRITE_OP(fd_op_admin_campaign_rewards_create, campaign_rewards_create)
+CAMPAIGN_OP(fd_op_admin_campaign_rewards_create, campaign_rewards_create)
 
 static int campaign_checkpoints_create(fd_ctx *x)
 {
@@ -562,7 +574,8 @@ static int campaign_checkpoints_create(fd_ctx *x)
 	return answer(x, fd_store_checkpoint_get(x->c, x->app, id, &out), 201,
 	              &out, "checkpoint");
 }
-WRITE_OP(fd_op_admin_campaign_checkpoints_create, campaign_checkpoints_create)
+CAMPAIGN_OP(fd_op_admin_campaign_checkpoints_create,
+            campaign_checkpoints_create)
 
 static int campaigns_go_live(fd_ctx *x)
 {
@@ -576,7 +589,7 @@ static int campaigns_go_live(fd_ctx *x)
 	return answer(x, fd_store_campaign_get(x->c, x->app, x->req->id, &out),
 	              200, &out, "campaign");
 }
-WRITE_OP(fd_op_admin_campaigns_go_live, campaigns_go_live)
+CAMPAIGN_OP(fd_op_admin_campaigns_go_live, campaigns_go_live)
 
 /* ---- customers ------------------------------------------------------- */
 
@@ -1021,9 +1034,11 @@ static int seed_job(fd_ctx *x)
 	char cmp[FLOCK__ID_MAX], referrer[FLOCK__ID_MAX];
 	long i;
 
+	fd__live_forget(x->e);
 	snprintf(cmp, sizeof(cmp), "%s",
 	         jstr(b, "campaignId") ? jstr(b, "campaignId") : "");
 	if (from == 0) {
+		fd__live_forget(x->e);
 		if (seed_campaign(x, cmp) < 0 || seed_one(x, 0, cmp, NULL) < 0)
 			return fd__internal(x);
 		from = 1;

@@ -31,8 +31,27 @@ struct fd_engine {
 	pthread_t writer;
 	fd_inflight *inflight; /* idempotency keys being processed */
 
+	/* Committed batches waiting for fd_store_sync before their callers
+	 * are woken; the syncer thread syncs while the writer runs the next
+	 * batch. */
+	fd_job *sync_head, *sync_tail;
+	pthread_cond_t sync_cv;
+	pthread_t syncer;
+	int syncer_started;
+	int writer_exited;
+
 	pthread_mutex_t stat_mu;
 	long rewards_granted;
+
+	/* The writer's cache of live campaigns with their checkpoints, per
+	 * (application, environment); only the writer thread touches it. */
+	struct fd_live {
+		char app[40];
+		char env[16];
+		json_t *campaign;    /* NULL: none live */
+		json_t *checkpoints; /* array */
+	} live[8];
+	int live_next;
 };
 
 /* What an operation sees while it runs, on a read or the write
@@ -46,6 +65,7 @@ typedef struct {
 	int64_t now;
 	long granted;   /* rewards granted by this job */
 	int idem_store; /* store the (error) response after rollback */
+	int writer;     /* running on the writer thread */
 	uint8_t idem_hash[32];
 } fd_ctx;
 
@@ -91,10 +111,21 @@ int fd__customer_create(fd_ctx *x, const char *external_id, const char *email,
                         const char *name, const char *props, const char *env,
                         json_t **out);
 
+/*
+ * The live campaign of env and its checkpoints (new references). On the
+ * writer they come from a cache that fd__live_forget clears. FD_OK,
+ * FD_NOTFOUND or FD_ERR.
+ */
+int fd__live(fd_ctx *x, const char *env, json_t **campaign,
+             json_t **checkpoints);
+/* Any change to campaigns, their rewards or checkpoints calls this. */
+void fd__live_forget(fd_engine *e);
+
 /* Rules (engine_rules.c). */
 enum { FD_PARTY_REFERRER = 1, FD_PARTY_REFEREE = 2 };
-/* Accept a pending referral (invitee.accepted). 0 or -1. */
-int fd__accept(fd_ctx *x, const json_t *referral, const json_t *campaign);
+/* Accept a pending referral (invitee.accepted); referral is updated in
+ * place. 0 or -1. */
+int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign);
 /*
  * Grant the campaign's rewards for the parties in mask. Appends Reward
  * objects to granted; *blocked gets NULL or why nothing was granted

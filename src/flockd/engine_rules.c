@@ -30,11 +30,12 @@ int fd__campaign_running(const fd_ctx *x, const json_t *campaign)
 	return 1;
 }
 
-int fd__accept(fd_ctx *x, const json_t *referral, const json_t *campaign)
+int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign)
 {
 	const char *id = jstr(referral, "id");
 	const char *env = jstr(referral, "environment");
-	json_t *ref = NULL, *invitee = NULL, *referrer = NULL, *data;
+	json_t *invitee = NULL, *referrer = NULL, *data;
+	char iso[FLOCK__ISO8601_LEN];
 
 	if (!jstr(referral, "status") ||
 	    strcmp(jstr(referral, "status"), "pending") != 0)
@@ -43,7 +44,6 @@ int fd__accept(fd_ctx *x, const json_t *referral, const json_t *campaign)
 	                             x->now) != FD_OK ||
 	    fd_store_customer_count(x->c, x->app, jstr(referral, "referrerId"),
 	                            0, 1, x->now) != FD_OK ||
-	    fd_store_referral_get(x->c, x->app, id, &ref) != FD_OK ||
 	    fd_store_customer_get(x->c, x->app, FD_BY_ID,
 	                          jstr(referral, "refereeId"),
 	                          &invitee) != FD_OK ||
@@ -51,16 +51,16 @@ int fd__accept(fd_ctx *x, const json_t *referral, const json_t *campaign)
 	                          jstr(referral, "referrerId"),
 	                          &referrer) != FD_OK)
 		goto fail;
-	/* Keep the suspectedFrauds an admin overrode visible. */
-	json_object_set(ref, "suspectedFrauds",
-	                json_object_get(referral, "suspectedFrauds"));
+	/* The caller's object becomes the stored row: no read back. */
+	flock__iso8601(iso, x->now);
+	json_object_set_new(referral, "status", json_string("accepted"));
+	json_object_set_new(referral, "updatedAt", json_string(iso));
 	data = json_pack("{s:o, s:o, s:o, s:{s:s?, s:s?}}", "invitee", invitee,
-	                 "referrer", referrer, "referral", ref, "campaign",
-	                 "id", jstr(campaign, "id"), "name",
-	                 jstr(campaign, "name"));
+	                 "referrer", referrer, "referral",
+	                 json_deep_copy(referral), "campaign", "id",
+	                 jstr(campaign, "id"), "name", jstr(campaign, "name"));
 	return fd__emit(x, env, "invitee.accepted", data);
 fail:
-	json_decref(ref);
 	json_decref(invitee);
 	json_decref(referrer);
 	return -1;
@@ -246,4 +246,66 @@ json_t *fd__fraud_check(fd_ctx *x, const json_t *referrer,
 		return NULL;
 	}
 	return list;
+}
+
+/* ---- the writer's live-campaign cache -------------------------------- */
+
+static void live_clear(struct fd_live *l)
+{
+	json_decref(l->campaign);
+	json_decref(l->checkpoints);
+	memset(l, 0, sizeof(*l));
+}
+
+void fd__live_forget(fd_engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(e->live) / sizeof(e->live[0]); i++)
+		live_clear(&e->live[i]);
+}
+
+static int live_load(fd_ctx *x, const char *env, json_t **campaign,
+                     json_t **checkpoints)
+{
+	int rc = fd_store_campaign_live(x->c, x->app, env, campaign);
+
+	*checkpoints = NULL;
+	if (rc == FD_OK &&
+	    fd_store_checkpoint_list(x->c, x->app, jstr(*campaign, "id"),
+	                             checkpoints) != FD_OK) {
+		json_decref(*campaign);
+		*campaign = NULL;
+		return FD_ERR;
+	}
+	return rc;
+}
+
+int fd__live(fd_ctx *x, const char *env, json_t **campaign,
+             json_t **checkpoints)
+{
+	fd_engine *e = x->e;
+	struct fd_live *l;
+	size_t i, n = sizeof(e->live) / sizeof(e->live[0]);
+	int rc;
+
+	if (!x->writer)
+		return live_load(x, env, campaign, checkpoints);
+	for (i = 0; i < n; i++) {
+		l = &e->live[i];
+		if (strcmp(l->app, x->app) == 0 && strcmp(l->env, env) == 0)
+			goto hit;
+	}
+	l = &e->live[e->live_next];
+	e->live_next = (e->live_next + 1) % (int)n;
+	live_clear(l);
+	rc = live_load(x, env, &l->campaign, &l->checkpoints);
+	if (rc == FD_ERR)
+		return rc;
+	snprintf(l->app, sizeof(l->app), "%s", x->app);
+	snprintf(l->env, sizeof(l->env), "%s", env);
+hit:
+	*campaign = json_incref(l->campaign);
+	*checkpoints = json_incref(l->checkpoints);
+	return l->campaign ? FD_OK : FD_NOTFOUND;
 }

@@ -192,9 +192,10 @@ static void ingest_free(ingest_state *s)
 static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
                         const char *name)
 {
-	json_t *chk = NULL;
+	json_t *chks = NULL, *chk;
 	const char *status;
-	int rc = fd_store_campaign_live(x->c, x->app, env, &s->campaign);
+	size_t i;
+	int rc = fd__live(x, env, &s->campaign, &chks);
 
 	if (rc == FD_NOTFOUND) {
 		s->blocked = "campaign_not_live";
@@ -202,13 +203,15 @@ static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
 	}
 	if (rc != FD_OK)
 		return -1;
-	rc = fd_store_checkpoint_find(x->c, x->app, jstr(s->campaign, "id"),
-	                              name, &chk);
-	if (rc == FD_ERR)
-		return -1;
-	s->matched = rc == FD_OK && jstr(chk, "trigger") &&
-	             strcmp(jstr(chk, "trigger"), "reward") == 0;
-	json_decref(chk);
+	json_array_foreach(chks, i, chk)
+	{
+		if (jstr(chk, "checkpointName") &&
+		    strcmp(jstr(chk, "checkpointName"), name) == 0 &&
+		    jstr(chk, "trigger") &&
+		    strcmp(jstr(chk, "trigger"), "reward") == 0)
+			s->matched = 1;
+	}
+	json_decref(chks);
 	if (!s->matched)
 		return 0;
 	if (!fd__campaign_running(x, s->campaign)) {
@@ -237,13 +240,7 @@ static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
 	              FD_PARTY_REFERRER | FD_PARTY_REFEREE, s->rewards,
 	              &s->blocked) < 0)
 		return -1;
-	json_decref(s->referral);
-	s->referral = NULL;
-	return fd_store_referral_find(x->c, x->app, jstr(s->campaign, "id"),
-	                              jstr(s->customer, "id"),
-	                              &s->referral) == FD_OK
-	               ? 0
-	               : -1;
+	return 0;
 }
 
 static json_t *ingest_result(fd_ctx *x, ingest_state *s, const char *id,
@@ -577,8 +574,11 @@ static int trigger_campaign(fd_ctx *x, json_t **k)
 		rc = fd_store_campaign_get(x->c, x->app, cid, k);
 	else if (!env)
 		return bad_env(x);
-	else
-		rc = fd_store_campaign_live(x->c, x->app, env, k);
+	else {
+		json_t *chks = NULL;
+		rc = fd__live(x, env, k, &chks);
+		json_decref(chks);
+	}
 	if (rc == FD_NOTFOUND)
 		return cid ? fd__fail(x, 404, "campaign_not_found",
 		                      "campaign not found")

@@ -37,6 +37,14 @@ int fd_store_open(fd_store **out, const char *path, int readers, char *err,
 void fd_store_close(fd_store *s);
 int fd_store_schema_version(fd_store *s);
 
+/*
+ * Make every transaction the writer has committed durable (fdatasync of
+ * the WAL). Commits on the write connection do not sync by themselves:
+ * the caller acknowledges a write only after a sync that followed its
+ * commit. Only one thread may call it at a time. FD_OK or FD_ERR.
+ */
+int fd_store_sync(fd_store *s);
+
 /* The single write connection. */
 fd_conn *fd_store_writer(fd_store *s);
 /* Borrow a read connection (blocks while all are in use); give it back. */
