@@ -93,7 +93,8 @@ static int over_limit(fd_ctx *x, const json_t *cr, const char *customer)
 		return 0;
 	if (fd_store_reward_count_since(
 	            x->c, x->app, jstr(cr, "id"), customer,
-	            window_start(x, jstr(cr, "limitInterval")), &n) != FD_OK)
+	            window_start(x, jstr(cr, "limitInterval")), (long)limit,
+	            &n) != FD_OK)
 		return -1;
 	return n >= limit;
 }
@@ -235,8 +236,9 @@ json_t *fd__fraud_check(fd_ctx *x, const json_t *referrer,
 	if (fd_fraud_disposable(x->e->fraud, b))
 		add_fraud(list, "disposable_email",
 		          "the referee's email domain is disposable");
-	if (fd_store_referral_count_since(x->c, x->app, jstr(referrer, "id"),
-	                                  x->now - 3600000, &recent) == FD_OK &&
+	if (fd_store_referral_count_since(
+	            x->c, x->app, jstr(referrer, "id"), x->now - 3600000,
+	            x->e->velocity_per_hour, &recent) == FD_OK &&
 	    recent >= x->e->velocity_per_hour)
 		add_fraud(
 		        list, "velocity",

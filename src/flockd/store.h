@@ -196,10 +196,11 @@ int fd_store_referral_by_referrer(fd_conn *c, const char *app_id,
                                   const char *campaign_id,
                                   const char *referrer_id, long limit,
                                   json_t **out);
-/* Referrals made by referrer_id since `since` (for velocity). */
+/* Referrals made by referrer_id since `since` (for velocity), counted up
+ * to cap. */
 int fd_store_referral_count_since(fd_conn *c, const char *app_id,
                                   const char *referrer_id, int64_t since,
-                                  long *out);
+                                  long cap, long *out);
 typedef struct {
 	const char *campaign_id, *status, *environment;
 } fd_referral_filter;
@@ -229,11 +230,11 @@ int fd_store_reward_insert(fd_conn *c, const char *app_id,
 int fd_store_reward_get(fd_conn *c, const char *app_id, const char *id,
                         json_t **out);
 /* Rewards of (campaign reward, customer) not revoked/rejected created at or
- * after `since`. */
+ * after `since`, counted up to cap. */
 int fd_store_reward_count_since(fd_conn *c, const char *app_id,
                                 const char *campaign_reward_id,
                                 const char *customer_id, int64_t since,
-                                long *out);
+                                long cap, long *out);
 /* Move to `to` only from one of the statuses in `from` ("pending,approved"
  * style list); FD_NOTFOUND if no row moved. */
 int fd_store_reward_transition(fd_conn *c, const char *app_id, const char *id,

@@ -86,7 +86,8 @@ static const char *const migrations[] = {
         " status TEXT NOT NULL, suspected_frauds TEXT,"
         " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
         " deleted_at INTEGER, UNIQUE(campaign_id, referee_id));"
-        "CREATE INDEX referrals_referrer ON referrals(referrer_id,"
+        /* Covers the velocity count: no table lookups. */
+        "CREATE INDEX referrals_referrer ON referrals(app_id, referrer_id,"
         " created_at);"
         "CREATE INDEX referrals_app ON referrals(app_id, created_at);"
         "CREATE TABLE rewards(id TEXT PRIMARY KEY,"
@@ -101,8 +102,9 @@ static const char *const migrations[] = {
         /* Exactly once: the database, not a prior read, refuses a second
          * grant of one campaign reward for one referral. */
         " UNIQUE(referral_id, campaign_reward_id));"
-        "CREATE INDEX rewards_limit ON rewards(campaign_reward_id,"
-        " customer_id, created_at);"
+        /* Covers the limit count. */
+        "CREATE INDEX rewards_limit ON rewards(app_id, campaign_reward_id,"
+        " customer_id, created_at, status);"
         "CREATE INDEX rewards_app ON rewards(app_id, created_at);"
         "CREATE INDEX rewards_due ON rewards(available_at)"
         " WHERE status = 'pending';"
@@ -442,9 +444,12 @@ static const char *const sql[S_COUNT] = {
                                             " f.campaign_id = ?2 AND"
                                             " f.referrer_id = ?3 ORDER BY"
                                             " f.id DESC LIMIT ?7",
-        [S_REF_COUNT_SINCE] = "SELECT count(*) FROM referrals WHERE"
-                              " app_id = ?1 AND referrer_id = ?2 AND"
-                              " created_at >= ?3",
+        /* Counting stops at the cap (?4): the rules only ask whether
+         * a threshold is reached. */
+        [S_REF_COUNT_SINCE] = "SELECT count(*) FROM (SELECT 1 FROM"
+                              " referrals WHERE app_id = ?1 AND"
+                              " referrer_id = ?2 AND created_at >= ?3"
+                              " LIMIT ?4)",
         [S_REF_LIST] = REFERRAL_COLS "WHERE f.app_id = ?1 AND (?2 IS NULL"
                                      " OR f.campaign_id = ?2) AND (?3 IS"
                                      " NULL OR f.status = ?3) AND (?4 IS"
@@ -463,10 +468,11 @@ static const char *const sql[S_COUNT] = {
                          " ON CONFLICT(referral_id, campaign_reward_id)"
                          " DO NOTHING",
         [S_RWD_GET] = REWARD_COLS "WHERE d.app_id = ?1 AND d.id = ?2",
-        [S_RWD_COUNT_SINCE] = "SELECT count(*) FROM rewards WHERE"
-                              " campaign_reward_id = ?2 AND customer_id ="
-                              " ?3 AND app_id = ?1 AND created_at >= ?4 AND"
-                              " status NOT IN ('revoked', 'rejected')",
+        [S_RWD_COUNT_SINCE] = "SELECT count(*) FROM (SELECT 1 FROM rewards"
+                              " WHERE app_id = ?1 AND campaign_reward_id ="
+                              " ?2 AND customer_id = ?3 AND created_at >="
+                              " ?4 AND status NOT IN ('revoked',"
+                              " 'rejected') LIMIT ?5)",
         /* ?4 is a comma-separated list of the statuses moved from. */
         [S_RWD_TRANSITION] = "UPDATE rewards SET status = ?5,"
                              " updated_at = ?3 WHERE app_id = ?1 AND"
@@ -1436,11 +1442,11 @@ int fd_store_referral_by_referrer(fd_conn *c, const char *app_id,
 
 int fd_store_referral_count_since(fd_conn *c, const char *app_id,
                                   const char *referrer_id, int64_t since,
-                                  long *out)
+                                  long cap, long *out)
 {
-	return fetch_count(
-	        prep(c, S_REF_COUNT_SINCE, "ssi", app_id, referrer_id, since),
-	        out);
+	return fetch_count(prep(c, S_REF_COUNT_SINCE, "ssii", app_id,
+	                        referrer_id, since, (int64_t)cap),
+	                   out);
 }
 
 int fd_store_referral_list(fd_conn *c, const char *app_id,
@@ -1484,10 +1490,11 @@ int fd_store_reward_get(fd_conn *c, const char *app_id, const char *id,
 int fd_store_reward_count_since(fd_conn *c, const char *app_id,
                                 const char *campaign_reward_id,
                                 const char *customer_id, int64_t since,
-                                long *out)
+                                long cap, long *out)
 {
-	return fetch_count(prep(c, S_RWD_COUNT_SINCE, "sssi", app_id,
-	                        campaign_reward_id, customer_id, since),
+	return fetch_count(prep(c, S_RWD_COUNT_SINCE, "sssii", app_id,
+	                        campaign_reward_id, customer_id, since,
+	                        (int64_t)cap),
 	                   out);
 }
 

@@ -137,7 +137,7 @@ static void test_reward_exactly_once(void **state)
 	assert_int_equal(fd_store_reward_insert(f->w, "app_a", &b, NOW),
 	                 FD_CONFLICT);
 	assert_int_equal(fd_store_reward_count_since(f->w, "app_a", "crw_1",
-	                                             "cus_e", 0, &n),
+	                                             "cus_e", 0, 10, &n),
 	                 FD_OK);
 	assert_int_equal(n, 1);
 	assert_int_equal(fd_store_commit(f->w), FD_OK);
