@@ -122,9 +122,12 @@ int fd_engine_init(fd_engine *e, const char *app_name, json_t **out);
 
 /*
  * `flockd bench-seed`: add n customers with external ids "bench-<i>" to
- * the application and a live production campaign with a reward checkpoint
- * "purchase", so ingest can be benchmarked. *out (new reference) holds
- * {"applicationId","campaignId","checkpointName","customers"}. 0 or -1.
+ * the application, and a live production campaign "bench" paying both
+ * sides on the reward checkpoint "purchase" in which bench-0 referred
+ * every other customer (pending), so each first ingest for bench-<i>
+ * grants two rewards. Written directly, in chunks of 5000, without outbox
+ * events. *out (new reference) holds {"applicationId","campaignId",
+ * "checkpointName","customers","externalUserIdPrefix"}. 0 or -1.
  */
 int fd_engine_bench_seed(fd_engine *e, const char *app_id, long n,
                          json_t **out);
