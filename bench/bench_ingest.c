@@ -373,8 +373,9 @@ static void init_db(bench *b)
 {
 	char out[400], n[32];
 	const char *init[] = {b->flockd, "init", "--database", b->db, NULL};
-	const char *seed[] = {b->flockd, "bench-seed", "--database", b->db,
-	                      "--app", b->app, "--customers", n, NULL};
+	const char *seed[] = {b->flockd, "bench-seed", "--database",  b->db,
+	                      "--app",   b->app,       "--customers", n,
+	                      NULL};
 	json_t *j;
 	double t0;
 
@@ -399,10 +400,19 @@ static void init_db(bench *b)
 static void start_flockd(bench *b)
 {
 	char listen[32], threads[16], logp[400];
-	const char *args[] = {b->flockd, "serve", "--listen", listen,
-	                      "--database", b->db, "--threads", threads,
-	                      "--log-level", "warn", "--velocity-per-hour",
-	                      "1000000000", NULL};
+	const char *args[] = {b->flockd,
+	                      "serve",
+	                      "--listen",
+	                      listen,
+	                      "--database",
+	                      b->db,
+	                      "--threads",
+	                      threads,
+	                      "--log-level",
+	                      "warn",
+	                      "--velocity-per-hour",
+	                      "1000000000",
+	                      NULL};
 	int port = 20000 + (int)(getpid() % 20000), i;
 	long st;
 
@@ -469,8 +479,8 @@ static void make_referrers(bench *b)
 		json_t *j;
 		const char *code;
 
-		snprintf(body, sizeof(body), "{\"externalUserId\":\"referrer-%d\"}",
-		         i);
+		snprintf(body, sizeof(body),
+		         "{\"externalUserId\":\"referrer-%d\"}", i);
 		j = call(b, "POST", "/customers/identify", b->service_key, body,
 		         &st);
 		code = json_string_value(json_object_get(j, "referralCode"));
@@ -495,8 +505,7 @@ static void setup_referrals(bench *b)
 	if (st.failed)
 		die("referrals failed");
 	free(st.hist);
-	printf("setup    %ld referrals in %.1f s\n", b->referees,
-	       now_s() - t0);
+	printf("setup    %ld referrals in %.1f s\n", b->referees, now_s() - t0);
 }
 
 static long peak_rss_kib(pid_t pid)
@@ -518,9 +527,10 @@ static long peak_rss_kib(pid_t pid)
 
 static void cleanup(bench *b)
 {
-	static const char *const files[] = {"flockd.db", "flockd.db-wal",
-	                                    "flockd.db-shm", "init.json",
-	                                    "seed.json", "flockd.log", NULL};
+	static const char *const files[] = {
+	        "flockd.db", "flockd.db-wal", "flockd.db-shm",
+	        "init.json", "seed.json",     "flockd.log",
+	        NULL};
 	char path[400];
 	int i, st;
 

@@ -120,8 +120,9 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		cfg->log_level = fd_log_parse_level(val);
 		if (cfg->log_level >= 0)
 			return 0;
-		snprintf(err, errlen, "log-level: one of debug, info, warn, "
-		                      "error, off");
+		snprintf(err, errlen,
+		         "log-level: one of debug, info, warn, "
+		         "error, off");
 		return -1;
 	case OPT_APP_NAME:
 		cfg->app_name = val;
@@ -232,16 +233,17 @@ int fd_config_parse(fd_config *cfg, int argc, char **argv, char *err,
 	}
 	optind = first;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+l:d:t:hV", long_opts,
-	                          NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+l:d:t:hV", long_opts, NULL)) !=
+	       -1) {
 		if (opt == OPT_HELP || opt == OPT_VERSION) {
-			cfg->command = opt == OPT_HELP ? FD_CMD_HELP
-			                               : FD_CMD_VERSION;
+			cfg->command =
+			        opt == OPT_HELP ? FD_CMD_HELP : FD_CMD_VERSION;
 			return 0;
 		}
 		if (opt == '?' || opt == ':') {
-			snprintf(err, errlen, "unknown or incomplete option "
-			                      "'%s' (try --help)",
+			snprintf(err, errlen,
+			         "unknown or incomplete option "
+			         "'%s' (try --help)",
 			         argv[optind - 1]);
 			return -1;
 		}

@@ -19,19 +19,19 @@ typedef enum {
 
 typedef struct {
 	fd_command command;
-	char listen_host[64];   /* numeric IPv4/IPv6 address */
+	char listen_host[64]; /* numeric IPv4/IPv6 address */
 	unsigned short port;
-	const char *database;   /* path to the SQLite file */
-	int threads;            /* HTTP worker threads (pool size) */
-	int per_connection;     /* 1: a thread per connection, no pool */
-	size_t max_body;        /* bytes; larger bodies get 413 */
-	int conn_timeout_s;     /* idle connection timeout */
+	const char *database; /* path to the SQLite file */
+	int threads;          /* HTTP worker threads (pool size) */
+	int per_connection;   /* 1: a thread per connection, no pool */
+	size_t max_body;      /* bytes; larger bodies get 413 */
+	int conn_timeout_s;   /* idle connection timeout */
 	int max_connections;
-	int log_level;          /* fd_log_level */
-	int velocity_per_hour;  /* fraud rule: referrals per referrer per hour */
-	const char *app_name;   /* init: name of the first application */
-	const char *app_id;     /* bench-seed: application to fill */
-	long seed_customers;    /* bench-seed: how many customers */
+	int log_level;         /* fd_log_level */
+	int velocity_per_hour; /* fraud rule: referrals per referrer per hour */
+	const char *app_name;  /* init: name of the first application */
+	const char *app_id;    /* bench-seed: application to fill */
+	long seed_customers;   /* bench-seed: how many customers */
 } fd_config;
 
 void fd_config_defaults(fd_config *cfg);

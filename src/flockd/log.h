@@ -23,9 +23,9 @@ int fd_log_enabled(fd_log_level level);
 /* A free-form event: {"time":..,"level":..,"msg":..}. */
 void fd_log(fd_log_level level, const char *fmt, ...)
 #ifdef __GNUC__
-    __attribute__((format(printf, 2, 3)))
+        __attribute__((format(printf, 2, 3)))
 #endif
-    ;
+        ;
 
 /* The access log line of one finished request (level info). */
 void fd_log_request(const char *request_id, const char *method,

@@ -31,8 +31,8 @@ static int open_engine(fd_engine **e, const fd_config *cfg)
 	ecfg.velocity_per_hour = cfg->velocity_per_hour;
 	if (fd_engine_open(e, &ecfg, err, sizeof(err)) == 0)
 		return 0;
-	fprintf(stderr, "flockd: cannot open database %s: %s\n",
-	        cfg->database, err);
+	fprintf(stderr, "flockd: cannot open database %s: %s\n", cfg->database,
+	        err);
 	return -1;
 }
 
@@ -53,8 +53,9 @@ static int cmd_init(const fd_config *cfg)
 		goto done;
 	fputc('\n', stdout);
 	fflush(stdout);
-	fprintf(stderr, "flockd: initialised %s. Store the keys above now: "
-	                "they are not shown again.\n",
+	fprintf(stderr,
+	        "flockd: initialised %s. Store the keys above now: "
+	        "they are not shown again.\n",
 	        cfg->database);
 	rc = 0;
 done:

@@ -13,8 +13,8 @@ static const int tracked_status[] = {200, 201, 400, 401, 403, 404, 405,
 #define N_STATUS (sizeof(tracked_status) / sizeof(tracked_status[0]) + 1)
 
 /* Latency buckets in milliseconds (upper bounds; +Inf implied). */
-static const double buckets_ms[] = {0.5, 1, 2, 5, 10, 20, 50, 100, 250,
-                                    500, 1000, 5000};
+static const double buckets_ms[] = {0.5, 1,   2,   5,   10,   20,
+                                    50,  100, 250, 500, 1000, 5000};
 #define N_BUCKETS (sizeof(buckets_ms) / sizeof(buckets_ms[0]))
 
 struct fd_metrics {

@@ -16,8 +16,8 @@
 /* --- enumerations ------------------------------------------------------ */
 
 static const char *const env_values[] = {"production", "test", NULL};
-static const char *const reward_for_values[] = {
-        "self", "referral_partner", "referralPartner", NULL};
+static const char *const reward_for_values[] = {"self", "referral_partner",
+                                                "referralPartner", NULL};
 static const char *const mode_values[] = {"latest", "all", NULL};
 static const char *const referral_status_values[] = {
         "pending", "flagged", "accepted", "rejected", NULL};
@@ -28,37 +28,57 @@ static const char *const key_kind_values[] = {"service", "public", "admin",
 static const char *const trigger_values[] = {"reward", "placement", NULL};
 static const char *const reward_type_values[] = {"payout", "discount", NULL};
 static const char *const party_values[] = {"referrer", "referee", NULL};
-static const char *const method_values[] = {
-        "paypal", "amazon_gift_card", "visa_gift_card", "mobile_coupon",
-        "venmo",  "custom",           NULL};
+static const char *const method_values[] = {"paypal",
+                                            "amazon_gift_card",
+                                            "visa_gift_card",
+                                            "mobile_coupon",
+                                            "venmo",
+                                            "custom",
+                                            NULL};
 static const char *const currency_values[] = {"usd", "cad", NULL};
 static const char *const platform_values[] = {"mobile", "web", NULL};
-static const char *const event_values[] = {
-        "*",
-        "referral.created",
-        "referral.flagged",
-        "invitee.accepted",
-        "referral.rejected",
-        "reward.created",
-        "reward.approved",
-        "reward.fulfilled",
-        "reward.revoked",
-        "customer.created",
-        "checkpoint.ingested",
-        NULL};
+static const char *const event_values[] = {"*",
+                                           "referral.created",
+                                           "referral.flagged",
+                                           "invitee.accepted",
+                                           "referral.rejected",
+                                           "reward.created",
+                                           "reward.approved",
+                                           "reward.fulfilled",
+                                           "reward.revoked",
+                                           "customer.created",
+                                           "checkpoint.ingested",
+                                           NULL};
 
 /* --- field lists (a NULL name ends each) -------------------------------- */
 
-#define END {NULL, 0, 0, NULL, NULL, NULL, 0, 0}
-#define F(n, t, r) {n, t, r, NULL, NULL, NULL, 0, 0}
-#define FE(n, r, v) {n, FD_T_STRING, r, v, NULL, NULL, 0, 0}
-#define FA(n, r, v, it) {n, FD_T_ARRAY, r, v, it, NULL, 0, 0}
-#define FI(n, r, lo, hi) {n, FD_T_INTEGER, r, NULL, NULL, NULL, lo, hi}
+#define END                                                                    \
+	{                                                                      \
+		NULL, 0, 0, NULL, NULL, NULL, 0, 0                             \
+	}
+#define F(n, t, r)                                                             \
+	{                                                                      \
+		n, t, r, NULL, NULL, NULL, 0, 0                                \
+	}
+#define FE(n, r, v)                                                            \
+	{                                                                      \
+		n, FD_T_STRING, r, v, NULL, NULL, 0, 0                         \
+	}
+#define FA(n, r, v, it)                                                        \
+	{                                                                      \
+		n, FD_T_ARRAY, r, v, it, NULL, 0, 0                            \
+	}
+#define FI(n, r, lo, hi)                                                       \
+	{                                                                      \
+		n, FD_T_INTEGER, r, NULL, NULL, NULL, lo, hi                   \
+	}
 
-static const fd_field identify_body[] = {
-        F("externalUserId", FD_T_STRING, 1), F("email", FD_T_NSTRING, 0),
-        F("name", FD_T_NSTRING, 0),          F("customProperties", FD_T_FLAT, 0),
-        FE("environment", 0, env_values),    END};
+static const fd_field identify_body[] = {F("externalUserId", FD_T_STRING, 1),
+                                         F("email", FD_T_NSTRING, 0),
+                                         F("name", FD_T_NSTRING, 0),
+                                         F("customProperties", FD_T_FLAT, 0),
+                                         FE("environment", 0, env_values),
+                                         END};
 
 static const fd_field ingest_body[] = {
         {"checkpointName", FD_T_STRING, 1, NULL, NULL, "name", 0, 0},
@@ -88,8 +108,8 @@ static const fd_field trigger_body[] = {
 static const fd_field live_query[] = {FE("environment", 0, env_values),
                                       F("customerId", FD_T_STRING, 0), END};
 
-static const fd_field checkpoints_query[] = {
-        F("campaignId", FD_T_STRING, 0), END};
+static const fd_field checkpoints_query[] = {F("campaignId", FD_T_STRING, 0),
+                                             END};
 
 static const fd_field page_query[] = {FI("limit", 0, 1, 100),
                                       FI("offset", 0, 0, 1000000000),
@@ -103,14 +123,13 @@ static const fd_field referrals_query[] = {
         FI("offset", 0, 0, 1000000000),
         END};
 
-static const fd_field rewards_query[] = {
-        F("campaignId", FD_T_STRING, 0),
-        F("customerId", FD_T_STRING, 0),
-        FE("status", 0, reward_status_values),
-        FE("environment", 0, env_values),
-        FI("limit", 0, 1, 100),
-        FI("offset", 0, 0, 1000000000),
-        END};
+static const fd_field rewards_query[] = {F("campaignId", FD_T_STRING, 0),
+                                         F("customerId", FD_T_STRING, 0),
+                                         FE("status", 0, reward_status_values),
+                                         FE("environment", 0, env_values),
+                                         FI("limit", 0, 1, 100),
+                                         FI("offset", 0, 0, 1000000000),
+                                         END};
 
 static const fd_field app_body[] = {F("name", FD_T_STRING, 1), END};
 
@@ -128,7 +147,8 @@ static const fd_field key_body[] = {FE("kind", 1, key_kind_values),
 	        F("discountPercentage", FD_T_NUMBER, 0),                       \
 	        FI("discountDurationInMonth", 0, 0, 1200),                     \
 	        FE("currency", 0, currency_values), FI("limit", 0, 0, 0),      \
-	        F("limitUnit", FD_T_STRING, 0), F("limitInterval", FD_T_STRING, 0)
+	        F("limitUnit", FD_T_STRING, 0),                                \
+	        F("limitInterval", FD_T_STRING, 0)
 
 static const fd_field reward_item[] = {REWARD_FIELDS(1), END};
 
@@ -163,8 +183,7 @@ static const fd_field campaign_checkpoint_body[] = {CHECKPOINT_FIELDS, END};
 static const fd_field webhook_body[] = {F("url", FD_T_STRING, 1),
                                         FA("events", 0, event_values, NULL),
                                         FE("environment", 0, env_values),
-                                        F("description", FD_T_NSTRING, 0),
-                                        END};
+                                        F("description", FD_T_NSTRING, 0), END};
 
 /* --- checks that a field list cannot express ---------------------------- */
 
@@ -207,9 +226,18 @@ static int trigger_check(json_t *body, json_t *query, fd_response *res)
 
 /* --- the table ---------------------------------------------------------- */
 
-#define OPS(m, p, sp) {m, p, 0, 0, NULL, NULL, NULL, NULL, sp}
-#define R(m, p, k, b, q, op) {m, p, k, b != NULL, b, q, NULL, op, 0}
-#define RC(m, p, k, b, q, c, op) {m, p, k, 1, b, q, c, op, 0}
+#define OPS(m, p, sp)                                                          \
+	{                                                                      \
+		m, p, 0, 0, NULL, NULL, NULL, NULL, sp                         \
+	}
+#define R(m, p, k, b, q, op)                                                   \
+	{                                                                      \
+		m, p, k, b != NULL, b, q, NULL, op, 0                          \
+	}
+#define RC(m, p, k, b, q, c, op)                                               \
+	{                                                                      \
+		m, p, k, 1, b, q, c, op, 0                                     \
+	}
 #define AP "/admin/apps/{app}"
 
 static const fd_route routes[] = {
@@ -223,16 +251,14 @@ static const fd_route routes[] = {
         R("GET", "/campaigns", S, NULL, NULL, fd_op_campaigns_list),
         R("GET", "/campaigns/live", S | P, NULL, live_query,
           fd_op_campaigns_live),
-        R("POST", "/campaigns/{id}/ping", P, NULL, NULL,
-          fd_op_campaign_ping),
+        R("POST", "/campaigns/{id}/ping", P, NULL, NULL, fd_op_campaign_ping),
         R("GET", "/campaign-checkpoints", S | P, NULL, checkpoints_query,
           fd_op_campaign_checkpoints),
         R("POST", "/checkpoints/ingest", S, ingest_body, NULL,
           fd_op_checkpoint_ingest),
         RC("POST", "/referrals", S | P, referral_body, NULL, referral_check,
            fd_op_referral_create),
-        R("GET", "/referrals", S, NULL, referrals_query,
-          fd_op_referrals_list),
+        R("GET", "/referrals", S, NULL, referrals_query, fd_op_referrals_list),
         R("POST", "/referrals/validate-code", S | P, validate_body, NULL,
           fd_op_referral_validate),
         RC("POST", "/rewards/trigger", S, trigger_body, NULL, trigger_check,
@@ -254,9 +280,8 @@ static const fd_route routes[] = {
           fd_op_admin_campaigns_update),
         R("POST", AP "/campaigns/{id}/rewards", A, campaign_reward_body, NULL,
           fd_op_admin_campaign_rewards_create),
-        R("POST", AP "/campaigns/{id}/checkpoints", A,
-          campaign_checkpoint_body, NULL,
-          fd_op_admin_campaign_checkpoints_create),
+        R("POST", AP "/campaigns/{id}/checkpoints", A, campaign_checkpoint_body,
+          NULL, fd_op_admin_campaign_checkpoints_create),
         R("POST", AP "/campaigns/{id}/go-live", A, NULL, NULL,
           fd_op_admin_campaigns_go_live),
         R("GET", AP "/customers", A, NULL, page_query,
@@ -285,8 +310,7 @@ static const fd_route routes[] = {
           fd_op_admin_webhooks_create),
         R("DELETE", AP "/webhook-endpoints/{id}", A, NULL, NULL,
           fd_op_admin_webhooks_delete),
-        R("GET", AP "/events", A, NULL, page_query,
-          fd_op_admin_events_list),
+        R("GET", AP "/events", A, NULL, page_query, fd_op_admin_events_list),
 };
 
 const fd_route *fd_routes(size_t *count)

@@ -16,14 +16,14 @@
 #include "engine.h"
 
 typedef enum {
-	FD_T_STRING = 1,  /* non-empty string */
-	FD_T_NSTRING,     /* string or null */
-	FD_T_INTEGER,     /* JSON integer; in a query: decimal digits */
-	FD_T_NUMBER,      /* integer or real */
+	FD_T_STRING = 1, /* non-empty string */
+	FD_T_NSTRING,    /* string or null */
+	FD_T_INTEGER,    /* JSON integer; in a query: decimal digits */
+	FD_T_NUMBER,     /* integer or real */
 	FD_T_BOOLEAN,
-	FD_T_OBJECT,      /* any object */
-	FD_T_FLAT,        /* object of string, number, bool, null values */
-	FD_T_ARRAY        /* items checked by `items` or `values` */
+	FD_T_OBJECT, /* any object */
+	FD_T_FLAT,   /* object of string, number, bool, null values */
+	FD_T_ARRAY   /* items checked by `items` or `values` */
 } fd_field_type;
 
 typedef struct fd_field fd_field;

@@ -67,8 +67,8 @@ static double elapsed_ms(const struct timespec *start)
  * can be followed across services; else make one. */
 static void set_request_id(req_ctx *rc, struct MHD_Connection *c)
 {
-	const char *in = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	                                             "X-Request-Id");
+	const char *in =
+	        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
 	size_t n = in ? strlen(in) : 0, i;
 
 	if (n > 0 && n <= 64) {
@@ -219,7 +219,8 @@ static int authorize(fd_server *s, struct MHD_Connection *c,
 /* The request's environment, from the body or the query. */
 static const char *request_env(json_t *body, json_t *query)
 {
-	const char *env = json_string_value(json_object_get(body, "environment"));
+	const char *env =
+	        json_string_value(json_object_get(body, "environment"));
 
 	if (!env)
 		env = json_string_value(json_object_get(query, "environment"));
@@ -234,8 +235,7 @@ static int check_env(const fd_principal *who, json_t *body, json_t *query,
 	if (!who->environment[0] || !env || strcmp(env, who->environment) == 0)
 		return 0;
 	fd_error(res, 403, "forbidden",
-	         "this key is limited to the %s environment",
-	         who->environment);
+	         "this key is limited to the %s environment", who->environment);
 	return 403;
 }
 
@@ -321,17 +321,16 @@ static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
 	}
 	flock__sha256(sha, rc->body.ptr ? rc->body.ptr : "", rc->body.len);
 	{
-		fd_request req = {
-		        &who,
-		        params->app[0] ? params->app : who.app_id,
-		        params->id[0] ? params->id : NULL,
-		        query,
-		        body,
-		        idem,
-		        sha,
-		        rc->request_id,
-		        MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-		                                    "Origin")};
+		fd_request req = {&who,
+		                  params->app[0] ? params->app : who.app_id,
+		                  params->id[0] ? params->id : NULL,
+		                  query,
+		                  body,
+		                  idem,
+		                  sha,
+		                  rc->request_id,
+		                  MHD_lookup_connection_value(
+		                          c, MHD_HEADER_KIND, "Origin")};
 		route->op(s->engine, &req, &res);
 	}
 done:
@@ -362,12 +361,13 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
 		break;
 	case FD_SPECIAL_METRICS:
 		fd_metrics_render(s->metrics, &text);
-		flock__buf_printf(&text,
-		                  "# HELP flockd_rewards_granted_total Rewards "
-		                  "granted since start.\n"
-		                  "# TYPE flockd_rewards_granted_total counter\n"
-		                  "flockd_rewards_granted_total %ld\n",
-		                  fd_engine_rewards_granted(s->engine));
+		flock__buf_printf(
+		        &text,
+		        "# HELP flockd_rewards_granted_total Rewards "
+		        "granted since start.\n"
+		        "# TYPE flockd_rewards_granted_total counter\n"
+		        "flockd_rewards_granted_total %ld\n",
+		        fd_engine_rewards_granted(s->engine));
 		if (text.oom) {
 			flock__buf_free(&text);
 			return MHD_NO;
@@ -438,8 +438,7 @@ static int declared_too_large(fd_server *s, struct MHD_Connection *c)
 	return *end == '\0' && n > s->max_body;
 }
 
-static void accumulate(fd_server *s, req_ctx *rc, const char *data,
-                       size_t len)
+static void accumulate(fd_server *s, req_ctx *rc, const char *data, size_t len)
 {
 	if (rc->too_large)
 		return;
@@ -454,8 +453,7 @@ static void accumulate(fd_server *s, req_ctx *rc, const char *data,
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
-                                  const char *version,
-                                  const char *upload_data,
+                                  const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
 	fd_server *s = cls;

@@ -144,7 +144,7 @@ static int run_init(fd_harness *h)
 {
 	char out[400];
 	char *argv[] = {(char *)flockd_bin(), "init", "--database", h->db,
-	                "--app-name", "test", NULL};
+	                "--app-name",         "test", NULL};
 	int st = 0;
 	pid_t pid;
 
@@ -194,9 +194,9 @@ int h_serve(fd_harness *h)
 
 	for (attempt = 0; attempt < 5; attempt++) {
 		char listen[32];
-		char *argv[24] = {(char *)flockd_bin(), "serve", "--listen",
-		                  listen, "--database", h->db, "--log-level",
-		                  "warn"};
+		char *argv[24] = {
+		        (char *)flockd_bin(), "serve", "--listen",    listen,
+		        "--database",         h->db,   "--log-level", "warn"};
 		int n = 8, st;
 
 		h->port = free_port();
@@ -248,8 +248,8 @@ void h_stop(fd_harness *h)
 		fprintf(stderr, "harness: kept %s\n", h->dir);
 	} else if (h->dir[0]) {
 		static const char *const files[] = {
-		        "flockd.db", "flockd.db-wal", "flockd.db-shm",
-		        "flockd.log", "init.json", NULL};
+		        "flockd.db",  "flockd.db-wal", "flockd.db-shm",
+		        "flockd.log", "init.json",     NULL};
 		int i;
 
 		for (i = 0; files[i]; i++) {

@@ -14,7 +14,7 @@
 typedef struct {
 	pid_t pid;
 	unsigned short port;
-	char dir[256];      /* temp dir holding the database and the log */
+	char dir[256]; /* temp dir holding the database and the log */
 	char db[320];
 	char log[320];
 	char base_url[64];
@@ -22,7 +22,7 @@ typedef struct {
 	char service_key[160];
 	char public_key[160];
 	char admin_token[160];
-	json_t *init;       /* what `flockd init` printed */
+	json_t *init;              /* what `flockd init` printed */
 	const char *extra_args[8]; /* more flags for serve, NULL-terminated */
 } fd_harness;
 
@@ -41,8 +41,8 @@ void h_stop(fd_harness *h);
 /* One HTTP exchange: response status (0 if none) and body in *out. */
 typedef struct {
 	int status;
-	json_t *json;     /* parsed body, or NULL */
-	char *text;       /* raw body (malloc'd) */
+	json_t *json; /* parsed body, or NULL */
+	char *text;   /* raw body (malloc'd) */
 	char request_id[128];
 	char allow[128];
 	char retry_after[32];

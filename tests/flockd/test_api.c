@@ -28,9 +28,9 @@ static void assert_error(h_resp *r, int status, const char *code)
 {
 	assert_int_equal(r->status, status);
 	assert_non_null(r->json);
-	assert_int_equal(json_integer_value(json_object_get(r->json,
-	                                                    "statusCode")),
-	                 status);
+	assert_int_equal(
+	        json_integer_value(json_object_get(r->json, "statusCode")),
+	        status);
 	assert_non_null(json_string_value(json_object_get(r->json, "error")));
 	assert_non_null(json_string_value(json_object_get(r->json, "message")));
 	if (code)
@@ -45,9 +45,8 @@ static void assert_error(h_resp *r, int status, const char *code)
 
 static void assert_message(h_resp *r, const char *msg)
 {
-	assert_string_equal(json_string_value(json_object_get(r->json,
-	                                                      "message")),
-	                    msg);
+	assert_string_equal(
+	        json_string_value(json_object_get(r->json, "message")), msg);
 }
 
 static void test_ops_endpoints(void **state)
@@ -67,8 +66,8 @@ static void test_ops_endpoints(void **state)
 	h_call(&H, &r, "GET", "/metrics", NULL, NULL, NULL);
 	assert_int_equal(r.status, 200);
 	assert_non_null(strstr(r.text, "flockd_http_requests_total{method="
-	                                "\"GET\",route=\"/noop\",status="
-	                                "\"200\"} 1"));
+	                               "\"GET\",route=\"/noop\",status="
+	                               "\"200\"} 1"));
 	assert_non_null(strstr(r.text, "flockd_http_request_duration_seconds"
 	                               "_bucket{le=\"+Inf\"}"));
 	assert_non_null(strstr(r.text, "flockd_http_requests_in_flight"));
@@ -101,8 +100,8 @@ static void test_malformed_bodies(void **state)
 	       "{\"externalUserId\":", NULL);
 	assert_error(&r, 400, "invalid_json");
 	h_resp_free(&r);
-	h_call(&H, &r, "POST", "/customers/identify", H.service_key,
-	       "[1,2]", NULL);
+	h_call(&H, &r, "POST", "/customers/identify", H.service_key, "[1,2]",
+	       NULL);
 	assert_error(&r, 400, "invalid_json");
 	h_resp_free(&r);
 	h_call(&H, &r, "POST", "/customers/identify", H.service_key,
@@ -116,8 +115,7 @@ static void test_malformed_bodies(void **state)
 	assert_message(&r, "externalUserId must be a non-empty string");
 	h_resp_free(&r);
 	h_call(&H, &r, "POST", "/customers/identify", H.service_key,
-	       "{\"externalUserId\":\"u1\",\"environment\":\"staging\"}",
-	       NULL);
+	       "{\"externalUserId\":\"u1\",\"environment\":\"staging\"}", NULL);
 	assert_error(&r, 400, "invalid_field");
 	assert_message(&r, "environment must be one of: production, test");
 	h_resp_free(&r);
@@ -134,13 +132,13 @@ static void test_malformed_bodies(void **state)
 	assert_message(&r, "rewardFor[1] must be one of: self, "
 	                   "referral_partner, referralPartner");
 	h_resp_free(&r);
-	h_call(&H, &r, "POST", "/referrals/validate-code", H.service_key,
-	       "{}", NULL);
+	h_call(&H, &r, "POST", "/referrals/validate-code", H.service_key, "{}",
+	       NULL);
 	assert_error(&r, 400, "missing_field");
 	assert_message(&r, "referralCode is required");
 	h_resp_free(&r);
-	h_call(&H, &r, "GET", "/campaigns/live?environment=prod",
-	       H.service_key, NULL, NULL);
+	h_call(&H, &r, "GET", "/campaigns/live?environment=prod", H.service_key,
+	       NULL, NULL);
 	assert_error(&r, 400, "invalid_field");
 	h_resp_free(&r);
 	h_call(&H, &r, "GET", "/referrals?limit=500", H.service_key, NULL,
@@ -160,15 +158,13 @@ static void test_body_limit(void **state)
 	big[0] = '{';
 	big[n - 1] = '}';
 	big[n] = '\0';
-	h_call(&H, &r, "POST", "/customers/identify", H.service_key, big,
-	       NULL);
+	h_call(&H, &r, "POST", "/customers/identify", H.service_key, big, NULL);
 	assert_error(&r, 413, "payload_too_large");
 	h_resp_free(&r);
 	/* The limit is on bytes, not on meaning: 1 MiB exactly is read. */
 	big[n - 2] = '}';
 	big[n - 1] = '\0';
-	h_call(&H, &r, "POST", "/customers/identify", H.service_key, big,
-	       NULL);
+	h_call(&H, &r, "POST", "/customers/identify", H.service_key, big, NULL);
 	assert_error(&r, 400, "missing_field");
 	h_resp_free(&r);
 	free(big);
@@ -227,8 +223,7 @@ static const endpoint wire[] = {
          "\"refereeExternalUserId\":\"m2\"}",
          1},
         {"GET", "/referrals", NULL, 0},
-        {"POST", "/referrals/validate-code", "{\"referralCode\":\"NOPE\"}",
-         1},
+        {"POST", "/referrals/validate-code", "{\"referralCode\":\"NOPE\"}", 1},
         {"POST", "/rewards/trigger",
          "{\"externalUserId\":\"m1\",\"environment\":\"production\"}", 0},
 };
@@ -258,12 +253,12 @@ static void test_auth_matrix_wire(void **state)
 		print_message("%s %s\n", e->method, e->path);
 		assert_int_equal(status_of(e->method, e->path, NULL, e->body),
 		                 401);
-		assert_int_equal(status_of(e->method, e->path, "sk_bogus",
-		                           e->body),
-		                 401);
-		assert_int_equal(status_of(e->method, e->path, H.admin_token,
-		                           e->body),
-		                 403);
+		assert_int_equal(
+		        status_of(e->method, e->path, "sk_bogus", e->body),
+		        401);
+		assert_int_equal(
+		        status_of(e->method, e->path, H.admin_token, e->body),
+		        403);
 		st = status_of(e->method, e->path, H.public_key, e->body);
 		if (e->is_public)
 			assert_true(st != 401 && st != 403);
@@ -281,8 +276,8 @@ static void test_auth_matrix_wire(void **state)
 static void test_auth_matrix_admin(void **state)
 {
 	static const char *const suffixes[] = {
-	        "/keys", "/campaigns", "/customers", "/referrals", "/rewards",
-	        "/webhook-endpoints", "/events"};
+	        "/keys",    "/campaigns",         "/customers", "/referrals",
+	        "/rewards", "/webhook-endpoints", "/events"};
 	char path[256];
 	size_t i;
 
@@ -319,8 +314,8 @@ static void test_admin_token_of_other_app(void **state)
 	assert_non_null(id);
 	snprintf(other_app, sizeof(other_app), "%s", id);
 	h_resp_free(&r);
-	assert_int_equal(h_create_key(&H, other_app, "admin", NULL,
-	                              other_admin, sizeof(other_admin)),
+	assert_int_equal(h_create_key(&H, other_app, "admin", NULL, other_admin,
+	                              sizeof(other_admin)),
 	                 0);
 	snprintf(path, sizeof(path), "/admin/apps/%s/campaigns", other_app);
 	assert_int_equal(status_of("GET", path, other_admin, NULL), 200);
@@ -333,11 +328,11 @@ static void test_environment_limited_key(void **state)
 {
 	char test_key[160];
 #define INGEST_ENV(env)                                                        \
-	"{\"checkpointName\":\"x\",\"externalUserId\":\"envk\","              \
+	"{\"checkpointName\":\"x\",\"externalUserId\":\"envk\","               \
 	"\"environment\":\"" env "\"}"
 
-	assert_int_equal(h_create_key(&H, H.app_id, "service", "test",
-	                              test_key, sizeof(test_key)),
+	assert_int_equal(h_create_key(&H, H.app_id, "service", "test", test_key,
+	                              sizeof(test_key)),
 	                 0);
 	assert_int_equal(status_of("POST", "/checkpoints/ingest", test_key,
 	                           INGEST_ENV("production")),

@@ -35,9 +35,8 @@ static int setup(void **state)
 	/* Many referrals per referrer here are load, not fraud. */
 	H.extra_args[0] = "--velocity-per-hour";
 	H.extra_args[1] = "1000000";
-	if (h_start(&H) < 0 ||
-	    h_live_campaign(&H, "production", 0, 0, campaign,
-	                    sizeof(campaign)) < 0)
+	if (h_start(&H) < 0 || h_live_campaign(&H, "production", 0, 0, campaign,
+	                                       sizeof(campaign)) < 0)
 		return -1;
 	h_callf(&H, &r, "POST", "/customers/identify", H.service_key, "{s:s}",
 	        "externalUserId", "crash-referrer");
@@ -97,13 +96,13 @@ static json_t *rewards_by_referral(void)
 		h_resp r;
 		char suffix[64];
 
-		snprintf(suffix, sizeof(suffix), "/rewards?limit=100&offset=%ld",
-		         offset);
+		snprintf(suffix, sizeof(suffix),
+		         "/rewards?limit=100&offset=%ld", offset);
 		h_admin_path(&H, path, sizeof(path), suffix);
 		h_call(&H, &r, "GET", path, H.admin_token, NULL, NULL);
 		assert_int_equal(r.status, 200);
-		total = (long)json_integer_value(json_object_get(r.json,
-		                                                 "total"));
+		total = (long)json_integer_value(
+		        json_object_get(r.json, "total"));
 		json_array_foreach(json_object_get(r.json, "data"), i, v)
 		{
 			const char *ref = str(v, "referralId");
@@ -164,9 +163,8 @@ static void test_concurrent_duplicate_ingests(void **state)
 	make_referral("dup-referee", referral, sizeof(referral));
 	for (i = 0; i < DUP_THREADS; i++) {
 		jobs[i] = (dup_job){"dup-referee", i, 0, 0};
-		assert_int_equal(pthread_create(&t[i], NULL, dup_worker,
-		                                &jobs[i]),
-		                 0);
+		assert_int_equal(
+		        pthread_create(&t[i], NULL, dup_worker, &jobs[i]), 0);
 	}
 	for (i = 0; i < DUP_THREADS; i++) {
 		pthread_join(t[i], NULL);
@@ -180,7 +178,8 @@ static void test_concurrent_duplicate_ingests(void **state)
 	json_decref(counts);
 }
 
-/* --- SIGKILL under load ---------------------------------------------------- */
+/* --- SIGKILL under load ----------------------------------------------------
+ */
 
 typedef struct {
 	char ext[32];
@@ -229,9 +228,9 @@ static void kill_under_load(void)
 	int waited;
 
 	for (i = 0; i < CRASH_THREADS; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, crash_worker,
-		                                (void *)i),
-		                 0);
+		assert_int_equal(
+		        pthread_create(&t[i], NULL, crash_worker, (void *)i),
+		        0);
 	/* Kill mid-run: after a third of the ingests were acknowledged, or
 	 * after 10 s whatever happened. */
 	for (waited = 0; waited < 1000; waited++) {

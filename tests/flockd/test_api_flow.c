@@ -125,8 +125,8 @@ static void test_live_campaign_checkpoints_ping(void **state)
 	assert_int_equal(json_array_size(json_object_get(r.json, "rewards")),
 	                 2);
 	h_resp_free(&r);
-	h_call(&H, &r, "GET", "/campaigns/live?environment=test",
-	       H.service_key, NULL, NULL);
+	h_call(&H, &r, "GET", "/campaigns/live?environment=test", H.service_key,
+	       NULL, NULL);
 	assert_string_equal(str(r.json, "id"), test_campaign);
 	h_resp_free(&r);
 	snprintf(path, sizeof(path), "/campaign-checkpoints?campaignId=%s",
@@ -159,9 +159,9 @@ static void test_referral_ingest_rewards(void **state)
 	        "{s:s}", "referralCode", str(alice, "referralCode"));
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_true(json_object_get(r.json, "isValid")));
-	assert_string_equal(str(json_object_get(r.json, "referredBy"),
-	                        "externalUserId"),
-	                    "alice");
+	assert_string_equal(
+	        str(json_object_get(r.json, "referredBy"), "externalUserId"),
+	        "alice");
 	h_resp_free(&r);
 	h_callf(&H, &r, "POST", "/referrals/validate-code", H.service_key,
 	        "{s:s}", "referralCode", "NOSUCHCODE");
@@ -188,8 +188,8 @@ static void test_referral_ingest_rewards(void **state)
 	assert_non_null(str(res, "customerId"));
 	json_decref(res);
 
-	h_call(&H, &r, "GET", "/referrals?status=accepted", H.service_key,
-	       NULL, NULL);
+	h_call(&H, &r, "GET", "/referrals?status=accepted", H.service_key, NULL,
+	       NULL);
 	assert_int_equal(r.status, 200);
 	assert_true(json_integer_value(json_object_get(r.json, "total")) >= 1);
 	h_resp_free(&r);
@@ -216,8 +216,8 @@ static void test_trigger_new_and_old_body(void **state)
 	        "production", "rewardFor", "self");
 	assert_int_equal(r.status, 201);
 	assert_int_equal(json_array_size(r.json), 1);
-	assert_true(strncmp(str(json_array_get(r.json, 0), "id"), "rwd_",
-	                    4) == 0);
+	assert_true(strncmp(str(json_array_get(r.json, 0), "id"), "rwd_", 4) ==
+	            0);
 	h_resp_free(&r);
 	/* Flock's older body: customerExternalId, both sides by default. */
 	h_callf(&H, &r, "POST", "/rewards/trigger", H.service_key, "{s:s,s:s}",
@@ -335,10 +335,10 @@ static void test_hold_days_limit_and_environments(void **state)
 	/* The referrer reward is limited to one: judy's grants only hers. */
 	res = ingest("judy", "test");
 	assert_int_equal(granted(res), 1);
-	assert_string_equal(str(json_array_get(json_object_get(res, "rewards"),
-	                                       0),
-	                        "party"),
-	                    "referee");
+	assert_string_equal(
+	        str(json_array_get(json_object_get(res, "rewards"), 0),
+	            "party"),
+	        "referee");
 	json_decref(res);
 	json_decref(ref1);
 	json_decref(ref2);
@@ -380,8 +380,8 @@ static void test_tenancy(void **state)
 	assert_int_equal(r.status, 201);
 	snprintf(other_app, sizeof(other_app), "%s", str(r.json, "id"));
 	h_resp_free(&r);
-	assert_int_equal(h_create_key(&H, other_app, "service", NULL,
-	                              other_key, sizeof(other_key)),
+	assert_int_equal(h_create_key(&H, other_app, "service", NULL, other_key,
+	                              sizeof(other_key)),
 	                 0);
 	h_call(&H, &r, "GET", "/campaigns", other_key, NULL, NULL);
 	assert_int_equal(r.status, 200);
@@ -392,8 +392,8 @@ static void test_tenancy(void **state)
 	assert_int_equal(r.status, 404);
 	assert_string_equal(str(r.json, "code"), "no_live_campaign");
 	h_resp_free(&r);
-	h_callf(&H, &r, "POST", "/referrals/validate-code", other_key,
-	        "{s:s}", "referralCode", str(alice, "referralCode"));
+	h_callf(&H, &r, "POST", "/referrals/validate-code", other_key, "{s:s}",
+	        "referralCode", str(alice, "referralCode"));
 	assert_true(json_is_false(json_object_get(r.json, "isValid")));
 	h_resp_free(&r);
 	json_decref(alice);

@@ -20,9 +20,8 @@ static int setup(void **state)
 	flock_client_options o = FLOCK_CLIENT_OPTIONS_INIT;
 
 	memset(&H, 0, sizeof(H));
-	if (h_start(&H) < 0 ||
-	    h_live_campaign(&H, "production", 0, 0, campaign,
-	                    sizeof(campaign)) < 0)
+	if (h_start(&H) < 0 || h_live_campaign(&H, "production", 0, 0, campaign,
+	                                       sizeof(campaign)) < 0)
 		return -1;
 	o.access_key = H.service_key;
 	o.base_url = H.base_url;
@@ -64,9 +63,8 @@ static void test_sdk_full_flow(void **state)
 	flock_trigger_params tp = FLOCK_TRIGGER_PARAMS_INIT;
 	flock_reward_ids *ids = NULL;
 
-	assert_int_equal(flock_referrals_validate(&v, C,
-	                                          referrer->referral_code),
-	                 0);
+	assert_int_equal(
+	        flock_referrals_validate(&v, C, referrer->referral_code), 0);
 	assert_true(v->is_valid);
 	assert_string_equal(v->referred_by->external_user_id, "sdk-referrer");
 	lp.environment = "production";
@@ -80,9 +78,9 @@ static void test_sdk_full_flow(void **state)
 	assert_string_equal(ref->status, "pending");
 	ip.external_user_id = "sdk-invitee";
 	ip.environment = "production";
-	assert_int_equal(flock_checkpoints_ingest(&res, C, "purchase_completed",
-	                                          &ip),
-	                 0);
+	assert_int_equal(
+	        flock_checkpoints_ingest(&res, C, "purchase_completed", &ip),
+	        0);
 	assert_int_equal(res->reward_count, 2);
 	assert_true(res->matched);
 	tp.external_user_id = "sdk-invitee";
@@ -109,8 +107,7 @@ static void test_sdk_lists(void **state)
 	assert_int_equal(cl->count, 1);
 	assert_int_equal(flock_campaign_checkpoints_list(&kl, C, campaign), 0);
 	assert_int_equal(kl->count, 1);
-	assert_string_equal(kl->items[0].checkpoint_name,
-	                    "purchase_completed");
+	assert_string_equal(kl->items[0].checkpoint_name, "purchase_completed");
 	p.campaign_id = campaign;
 	p.limit = 10;
 	assert_int_equal(flock_referrals_list(&page, C, &p), 0);
@@ -140,8 +137,7 @@ static void test_sdk_errors(void **state)
 	rp.campaign_id = campaign;
 	rp.referral_code = "NOSUCHCODE";
 	rp.referee_external_user_id = "sdk-invitee";
-	assert_int_equal(flock_referrals_create(&ref, C, &rp),
-	                 FLOCK_ENOTFOUND);
+	assert_int_equal(flock_referrals_create(&ref, C, &rp), FLOCK_ENOTFOUND);
 	assert_string_equal(flock_error_last()->server_code,
 	                    "invalid_referral_code");
 }
