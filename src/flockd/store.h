@@ -36,6 +36,8 @@ int fd_store_open(fd_store **out, const char *path, int readers, char *err,
                   size_t errlen);
 void fd_store_close(fd_store *s);
 int fd_store_schema_version(fd_store *s);
+/* "sqlite" or "postgresql". */
+const char *fd_store_backend(fd_store *s);
 
 /*
  * Make every transaction the writer has committed durable (fdatasync of

@@ -18,7 +18,13 @@
 #include <sqlite3.h>
 
 #include "common/ids.h"
-#include "store.h"
+#include "store_impl.h"
+
+typedef struct sq_conn sq_conn;
+typedef struct sq_store sq_store;
+
+static const fd_store_ops sq_ops;
+static void sq_close(fd_store *base_);
 
 /* ---- schema ---------------------------------------------------------- */
 
@@ -540,24 +546,26 @@ static const char *const sql[S_COUNT] = {
 
 /* ---- connections ----------------------------------------------------- */
 
-struct fd_conn {
+struct sq_conn {
+	fd_conn base; /* first: the interface's view */
 	sqlite3 *db;
 	sqlite3_stmt *st[S_COUNT];
-	fd_conn *next_free;
+	sq_conn *next_free;
 };
 
-struct fd_store {
-	fd_conn writer;
-	fd_conn *readers;
+struct sq_store {
+	fd_store base; /* first: the interface's view */
+	sq_conn writer;
+	sq_conn *readers;
 	int nreaders;
-	fd_conn *free_readers;
+	sq_conn *free_readers;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int version;
 
 	/* The checkpointer copies the WAL into the database on its own
 	 * connection and thread, so commits never wait for it. */
-	fd_conn ckpt;
+	sq_conn ckpt;
 	pthread_t ckpt_thread;
 	int ckpt_started;
 	int ckpt_quit;
@@ -571,7 +579,7 @@ struct fd_store {
 /* WAL pages after which the checkpointer is woken. */
 #define CKPT_PAGES 1000
 
-static int conn_open(fd_conn *c, const char *path, int write, char *err,
+static int conn_open(sq_conn *c, const char *path, int write, char *err,
                      size_t errlen)
 {
 	int flags = write ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
@@ -585,6 +593,7 @@ static int conn_open(fd_conn *c, const char *path, int write, char *err,
 	char *msg = NULL;
 
 	memset(c, 0, sizeof(*c));
+	c->base.ops = &sq_ops;
 	flags |= SQLITE_OPEN_NOMUTEX;
 	if (sqlite3_open_v2(path, &c->db, flags, NULL) != SQLITE_OK)
 		goto fail;
@@ -606,7 +615,7 @@ fail:
 	return -1;
 }
 
-static void conn_close(fd_conn *c)
+static void conn_close(sq_conn *c)
 {
 	int i;
 
@@ -616,7 +625,7 @@ static void conn_close(fd_conn *c)
 	c->db = NULL;
 }
 
-static int migrate(fd_store *s, char *err, size_t errlen)
+static int migrate(sq_store *s, char *err, size_t errlen)
 {
 	sqlite3 *db = s->writer.db;
 	sqlite3_stmt *st = NULL;
@@ -659,7 +668,7 @@ fail:
 
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
-	fd_store *s = arg;
+	sq_store *s = arg;
 
 	if (pages >= CKPT_PAGES) {
 		pthread_mutex_lock(&s->ckpt_mu);
@@ -672,7 +681,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 
 static void *ckpt_main(void *arg)
 {
-	fd_store *s = arg;
+	sq_store *s = arg;
 
 	pthread_mutex_lock(&s->ckpt_mu);
 	while (!s->ckpt_quit) {
@@ -692,7 +701,7 @@ static void *ckpt_main(void *arg)
 	return NULL;
 }
 
-static int ckpt_start(fd_store *s, const char *path, char *err, size_t errlen)
+static int ckpt_start(sq_store *s, const char *path, char *err, size_t errlen)
 {
 	if (conn_open(&s->ckpt, path, 1, err, errlen) < 0)
 		return -1;
@@ -706,7 +715,7 @@ static int ckpt_start(fd_store *s, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static void ckpt_stop(fd_store *s)
+static void ckpt_stop(sq_store *s)
 {
 	if (s->ckpt_started) {
 		pthread_mutex_lock(&s->ckpt_mu);
@@ -720,17 +729,17 @@ static void ckpt_stop(fd_store *s)
 		conn_close(&s->ckpt);
 }
 
-int fd_store_open(fd_store **out, const char *path, int readers, char *err,
-                  size_t errlen)
+int fd_sqlite_open(fd_store **out, const char *path, int readers, char *err,
+                   size_t errlen)
 {
-	fd_store *s;
+	sq_store *s;
 	int i;
 
 	*out = NULL;
 	if (readers < 1)
 		readers = 1;
 	s = calloc(1, sizeof(*s));
-	if (!s || !(s->readers = calloc((size_t)readers, sizeof(fd_conn)))) {
+	if (!s || !(s->readers = calloc((size_t)readers, sizeof(sq_conn)))) {
 		snprintf(err, errlen, "out of memory");
 		free(s);
 		return -1;
@@ -759,15 +768,17 @@ int fd_store_open(fd_store **out, const char *path, int readers, char *err,
 		s->readers[i].next_free = s->free_readers;
 		s->free_readers = &s->readers[i];
 	}
-	*out = s;
+	s->base.ops = &sq_ops;
+	*out = &s->base;
 	return 0;
 fail:
-	fd_store_close(s);
+	sq_close(&s->base);
 	return -1;
 }
 
-void fd_store_close(fd_store *s)
+static void sq_close(fd_store *base_)
 {
+	sq_store *s = (sq_store *)base_;
 	int i;
 
 	if (!s)
@@ -791,8 +802,9 @@ void fd_store_close(fd_store *s)
 	free(s);
 }
 
-int fd_store_sync(fd_store *s)
+static int sq_sync(fd_store *base_)
 {
+	sq_store *s = (sq_store *)base_;
 	const char *wal;
 
 	/* fdatasync flushes the file, whichever descriptor names it, so
@@ -806,19 +818,23 @@ int fd_store_sync(fd_store *s)
 	return fdatasync(s->wal_fd) == 0 ? FD_OK : FD_ERR;
 }
 
-int fd_store_schema_version(fd_store *s)
+static int sq_schema_version(fd_store *base_)
 {
+	sq_store *s = (sq_store *)base_;
 	return s->version;
 }
 
-fd_conn *fd_store_writer(fd_store *s)
+static fd_conn *sq_writer(fd_store *base_)
 {
-	return &s->writer;
+	sq_store *s = (sq_store *)base_;
+
+	return &s->writer.base;
 }
 
-fd_conn *fd_store_reader(fd_store *s)
+static fd_conn *sq_reader(fd_store *base_)
 {
-	fd_conn *c;
+	sq_store *s = (sq_store *)base_;
+	sq_conn *c;
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->free_readers)
@@ -826,11 +842,14 @@ fd_conn *fd_store_reader(fd_store *s)
 	c = s->free_readers;
 	s->free_readers = c->next_free;
 	pthread_mutex_unlock(&s->mu);
-	return c;
+	return &c->base;
 }
 
-void fd_store_reader_done(fd_store *s, fd_conn *c)
+static void sq_reader_done(fd_store *base_, fd_conn *cbase)
 {
+	sq_store *s = (sq_store *)base_;
+	sq_conn *c = (sq_conn *)cbase;
+
 	pthread_mutex_lock(&s->mu);
 	c->next_free = s->free_readers;
 	s->free_readers = c;
@@ -840,7 +859,7 @@ void fd_store_reader_done(fd_store *s, fd_conn *c)
 
 /* ---- statement helpers ----------------------------------------------- */
 
-static sqlite3_stmt *stmt(fd_conn *c, int id)
+static sqlite3_stmt *stmt(sq_conn *c, int id)
 {
 	if (!c->st[id] &&
 	    sqlite3_prepare_v3(c->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
@@ -854,7 +873,7 @@ static sqlite3_stmt *stmt(fd_conn *c, int id)
  * int64, 'z' int64 where 0 binds NULL, 'b' 32-byte blob, '-' skip one
  * position. Returns the statement, reset and bound, or NULL.
  */
-static sqlite3_stmt *prep(fd_conn *c, int id, const char *fmt, ...)
+static sqlite3_stmt *prep(sq_conn *c, int id, const char *fmt, ...)
 {
 	sqlite3_stmt *st = stmt(c, id);
 	va_list ap;
@@ -924,7 +943,7 @@ static int exec_st(sqlite3_stmt *st)
 }
 
 /* Like exec_st, but FD_NOTFOUND when no row changed. */
-static int change_st(fd_conn *c, sqlite3_stmt *st)
+static int change_st(sq_conn *c, sqlite3_stmt *st)
 {
 	int rc = exec_st(st);
 
@@ -1067,41 +1086,48 @@ static int fetch_page(sqlite3_stmt *count, sqlite3_stmt *page, long limit,
 
 /* ---- transactions ---------------------------------------------------- */
 
-int fd_store_begin(fd_conn *c, int write)
+static int sq_begin(fd_conn *base_, int write)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, write ? S_BEGIN_W : S_BEGIN_R, ""));
 }
 
-int fd_store_commit(fd_conn *c)
+static int sq_commit(fd_conn *base_)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_COMMIT, ""));
 }
 
-int fd_store_rollback(fd_conn *c)
+static int sq_rollback(fd_conn *base_)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_ROLLBACK, ""));
 }
 
-int fd_store_savepoint(fd_conn *c)
+static int sq_savepoint(fd_conn *base_)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_SAVEPOINT, ""));
 }
 
-int fd_store_release(fd_conn *c)
+static int sq_release(fd_conn *base_)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_RELEASE, ""));
 }
 
-int fd_store_rollback_to(fd_conn *c)
+static int sq_rollback_to(fd_conn *base_)
 {
+	sq_conn *c = (sq_conn *)base_;
 	/* ROLLBACK TO keeps the savepoint open; release it too. */
 	if (exec_st(prep(c, S_ROLLBACK_TO, "")) != FD_OK)
 		return FD_ERR;
 	return exec_st(prep(c, S_RELEASE, ""));
 }
 
-int fd_store_ping(fd_conn *c)
+static int sq_ping(fd_conn *base_)
 {
+	sq_conn *c = (sq_conn *)base_;
 	long one;
 
 	return fetch_count(prep(c, S_PING, ""), &one) == FD_OK ? FD_OK : FD_ERR;
@@ -1109,33 +1135,38 @@ int fd_store_ping(fd_conn *c)
 
 /* ---- organizations, applications, keys ------------------------------- */
 
-int fd_store_org_insert(fd_conn *c, const char *id, const char *name,
-                        int64_t now)
+static int sq_org_insert(fd_conn *base_, const char *id, const char *name,
+                         int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_ORG_INSERT, "ssi", id, name, now));
 }
 
-int fd_store_app_insert(fd_conn *c, const char *id, const char *org_id,
-                        const char *name, int64_t now)
+static int sq_app_insert(fd_conn *base_, const char *id, const char *org_id,
+                         const char *name, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_APP_INSERT, "sssi", id, org_id, name, now));
 }
 
-int fd_store_app_get(fd_conn *c, const char *id, json_t **out)
+static int sq_app_get(fd_conn *base_, const char *id, json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_one(prep(c, S_APP_GET, "s", id), out);
 }
 
-int fd_store_app_list(fd_conn *c, const char *org_id, const char *only_app,
-                      long limit, long offset, json_t **out)
+static int sq_app_list(fd_conn *base_, const char *org_id, const char *only_app,
+                       long limit, long offset, json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_page(prep(c, S_APP_COUNT, "ss", only_app, org_id),
 	                  prep(c, S_APP_LIST, "ss", only_app, org_id), limit,
 	                  offset, out);
 }
 
-int fd_store_key_insert(fd_conn *c, const fd_store_key *k, int64_t now)
+static int sq_key_insert(fd_conn *base_, const fd_store_key *k, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_KEY_INSERT, "sssisbsi", k->id, k->app_id,
 	                    k->org_id, (int64_t)k->kind,
 	                    k->environment ? k->environment : "", k->hash,
@@ -1149,8 +1180,10 @@ static void copy_col(char *dst, size_t len, sqlite3_stmt *st, int i)
 	snprintf(dst, len, "%s", s ? s : "");
 }
 
-int fd_store_key_auth(fd_conn *c, const uint8_t hash[32], fd_principal *out)
+static int sq_key_auth(fd_conn *base_, const uint8_t hash[32],
+                       fd_principal *out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	sqlite3_stmt *st = prep(c, S_KEY_AUTH, "b", hash);
 	int rc;
 
@@ -1170,30 +1203,34 @@ int fd_store_key_auth(fd_conn *c, const uint8_t hash[32], fd_principal *out)
 	                           : FD_ERR;
 }
 
-int fd_store_key_get(fd_conn *c, const char *app_id, const char *id,
-                     json_t **out)
+static int sq_key_get(fd_conn *base_, const char *app_id, const char *id,
+                      json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_one(prep(c, S_KEY_GET, "ss", app_id, id), out);
 }
 
-int fd_store_key_list(fd_conn *c, const char *app_id, long limit, long offset,
-                      json_t **out)
+static int sq_key_list(fd_conn *base_, const char *app_id, long limit,
+                       long offset, json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_page(prep(c, S_KEY_COUNT, "s", app_id),
 	                  prep(c, S_KEY_LIST, "s", app_id), limit, offset, out);
 }
 
-int fd_store_key_revoke(fd_conn *c, const char *app_id, const char *id,
-                        int64_t now)
+static int sq_key_revoke(fd_conn *base_, const char *app_id, const char *id,
+                         int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return change_st(c, prep(c, S_KEY_REVOKE, "ssi", app_id, id, now));
 }
 
 /* ---- customers ------------------------------------------------------- */
 
-int fd_store_customer_get(fd_conn *c, const char *app_id, fd_lookup by,
-                          const char *key, json_t **out)
+static int sq_customer_get(fd_conn *base_, const char *app_id, fd_lookup by,
+                           const char *key, json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	int id = by == FD_BY_ID         ? S_CUS_BY_ID
 	         : by == FD_BY_EXTERNAL ? S_CUS_BY_EXT
 	                                : S_CUS_BY_CODE;
@@ -1205,73 +1242,81 @@ int fd_store_customer_get(fd_conn *c, const char *app_id, fd_lookup by,
 	return fetch_one(prep(c, id, "ss", app_id, key), out);
 }
 
-int fd_store_customer_insert(fd_conn *c, const char *app_id, const char *id,
-                             const char *external_id, const char *email,
-                             const char *name, const char *code,
-                             const char *props, int64_t now)
+static int sq_customer_insert(fd_conn *base_, const char *app_id,
+                              const char *id, const char *external_id,
+                              const char *email, const char *name,
+                              const char *code, const char *props, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_CUS_INSERT, "sssssssi", id, app_id,
 	                    external_id, email, name, code, props, now));
 }
 
-int fd_store_customer_update(fd_conn *c, const char *app_id, const char *id,
-                             const char *email, const char *name,
-                             const char *props, int64_t now)
+static int sq_customer_update(fd_conn *base_, const char *app_id,
+                              const char *id, const char *email,
+                              const char *name, const char *props, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return change_st(c, prep(c, S_CUS_UPDATE, "sssssi", app_id, id, email,
 	                         name, props, now));
 }
 
-int fd_store_customer_set_referred(fd_conn *c, const char *app_id,
-                                   const char *id, const char *referrer_id,
-                                   const char *referral_id,
-                                   const char *campaign_id, int64_t now)
+static int sq_customer_set_referred(fd_conn *base_, const char *app_id,
+                                    const char *id, const char *referrer_id,
+                                    const char *referral_id,
+                                    const char *campaign_id, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return change_st(c, prep(c, S_CUS_REFERRED, "sssssi", app_id, id,
 	                         referrer_id, referral_id, campaign_id, now));
 }
 
-int fd_store_customer_count(fd_conn *c, const char *app_id, const char *id,
-                            int visited, int converted, int64_t now)
+static int sq_customer_count(fd_conn *base_, const char *app_id, const char *id,
+                             int visited, int converted, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return change_st(c, prep(c, S_CUS_COUNT, "ssiii", app_id, id,
 	                         (int64_t)visited, (int64_t)converted, now));
 }
 
-int fd_store_customer_erase(fd_conn *c, const char *app_id, const char *id,
-                            int64_t now)
+static int sq_customer_erase(fd_conn *base_, const char *app_id, const char *id,
+                             int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return change_st(c, prep(c, S_CUS_ERASE, "ssi", app_id, id, now));
 }
 
-int fd_store_customer_list(fd_conn *c, const char *app_id, long limit,
-                           long offset, json_t **out)
+static int sq_customer_list(fd_conn *base_, const char *app_id, long limit,
+                            long offset, json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_page(prep(c, S_CUS_TOTAL, "s", app_id),
 	                  prep(c, S_CUS_LIST, "s", app_id), limit, offset, out);
 }
 
 /* ---- campaigns ------------------------------------------------------- */
 
-int fd_store_campaign_insert(fd_conn *c, const char *app_id,
-                             const fd_store_campaign *k, int64_t now)
+static int sq_campaign_insert(fd_conn *base_, const char *app_id,
+                              const fd_store_campaign *k, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_CMP_INSERT, "ssssizzsi", k->id, app_id,
 	                    k->environment, k->name, (int64_t)k->hold_days,
 	                    k->starts_at, k->ends_at,
 	                    k->extra ? k->extra : "{}", now));
 }
 
-int fd_store_campaign_update(fd_conn *c, const char *app_id,
-                             const fd_store_campaign *k, int64_t now)
+static int sq_campaign_update(fd_conn *base_, const char *app_id,
+                              const fd_store_campaign *k, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return change_st(c, prep(c, S_CMP_UPDATE, "ss-sizzsi", k->id, app_id,
 	                         k->name, (int64_t)k->hold_days, k->starts_at,
 	                         k->ends_at, k->extra ? k->extra : "{}", now));
 }
 
 /* Attach rewards[] to a campaign object. */
-static int with_rewards(fd_conn *c, int rc, json_t **out)
+static int with_rewards(sq_conn *c, int rc, json_t **out)
 {
 	json_t *rw = NULL;
 	const char *id;
@@ -1288,9 +1333,10 @@ static int with_rewards(fd_conn *c, int rc, json_t **out)
 	return FD_OK;
 }
 
-int fd_store_campaign_get(fd_conn *c, const char *app_id, const char *id,
-                          json_t **out)
+static int sq_campaign_get(fd_conn *base_, const char *app_id, const char *id,
+                           json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	if (!id) {
 		*out = NULL;
 		return FD_NOTFOUND;
@@ -1299,16 +1345,18 @@ int fd_store_campaign_get(fd_conn *c, const char *app_id, const char *id,
 	        c, fetch_one(prep(c, S_CMP_GET, "ss", app_id, id), out), out);
 }
 
-int fd_store_campaign_live(fd_conn *c, const char *app_id, const char *env,
-                           json_t **out)
+static int sq_campaign_live(fd_conn *base_, const char *app_id, const char *env,
+                            json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return with_rewards(
 	        c, fetch_one(prep(c, S_CMP_LIVE, "ss", app_id, env), out), out);
 }
 
-int fd_store_campaign_list(fd_conn *c, const char *app_id, const char *env,
-                           json_t **out)
+static int sq_campaign_list(fd_conn *base_, const char *app_id, const char *env,
+                            json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	size_t i;
 	json_t *k, *one;
 
@@ -1327,9 +1375,10 @@ int fd_store_campaign_list(fd_conn *c, const char *app_id, const char *env,
 	return FD_OK;
 }
 
-int fd_store_campaign_set_live(fd_conn *c, const char *app_id, const char *id,
-                               int live, int64_t now)
+static int sq_campaign_set_live(fd_conn *base_, const char *app_id,
+                                const char *id, int live, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	if (live && exec_st(prep(c, S_CMP_UNLIVE_OTHERS, "ssi", app_id, id,
 	                         now)) != FD_OK)
 		return FD_ERR;
@@ -1337,101 +1386,114 @@ int fd_store_campaign_set_live(fd_conn *c, const char *app_id, const char *id,
 	                         (int64_t)(live != 0), now));
 }
 
-int fd_store_campaign_ping(fd_conn *c, const char *app_id, const char *id,
-                           const char *origin, int64_t now)
+static int sq_campaign_ping(fd_conn *base_, const char *app_id, const char *id,
+                            const char *origin, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return change_st(c,
 	                 prep(c, S_CMP_PING, "ssis", app_id, id, now, origin));
 }
 
-int fd_store_campaign_reward_insert(fd_conn *c, const char *app_id,
-                                    const fd_store_campaign_reward *r,
-                                    int64_t now)
+static int sq_campaign_reward_insert(fd_conn *base_, const char *app_id,
+                                     const fd_store_campaign_reward *r,
+                                     int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_CRW_INSERT, "sssszsssi", r->id, app_id,
 	                    r->campaign_id, r->party, (int64_t)r->limit,
 	                    r->limit_unit, r->limit_interval,
 	                    r->terms ? r->terms : "{}", now));
 }
 
-int fd_store_campaign_reward_get(fd_conn *c, const char *app_id, const char *id,
-                                 json_t **out)
+static int sq_campaign_reward_get(fd_conn *base_, const char *app_id,
+                                  const char *id, json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_one(prep(c, S_CRW_GET, "ss", app_id, id), out);
 }
 
 /* ---- checkpoints ----------------------------------------------------- */
 
-int fd_store_checkpoint_insert(fd_conn *c, const char *app_id, const char *id,
-                               const char *campaign_id, const char *name,
-                               const char *trigger, const char *placement_id,
-                               int64_t now)
+static int sq_checkpoint_insert(fd_conn *base_, const char *app_id,
+                                const char *id, const char *campaign_id,
+                                const char *name, const char *trigger,
+                                const char *placement_id, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_CHK_INSERT, "ssssssi", id, app_id, campaign_id,
 	                    name, trigger, placement_id, now));
 }
 
-int fd_store_checkpoint_get(fd_conn *c, const char *app_id, const char *id,
-                            json_t **out)
+static int sq_checkpoint_get(fd_conn *base_, const char *app_id, const char *id,
+                             json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_one(prep(c, S_CHK_GET, "ss", app_id, id), out);
 }
 
-int fd_store_checkpoint_find(fd_conn *c, const char *app_id,
-                             const char *campaign_id, const char *name,
-                             json_t **out)
+static int sq_checkpoint_find(fd_conn *base_, const char *app_id,
+                              const char *campaign_id, const char *name,
+                              json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_one(prep(c, S_CHK_FIND, "sss", app_id, campaign_id, name),
 	                 out);
 }
 
-int fd_store_checkpoint_list(fd_conn *c, const char *app_id,
-                             const char *campaign_id, json_t **out)
+static int sq_checkpoint_list(fd_conn *base_, const char *app_id,
+                              const char *campaign_id, json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_all(prep(c, S_CHK_LIST, "ss", app_id, campaign_id), out);
 }
 
 /* ---- referrals ------------------------------------------------------- */
 
-int fd_store_referral_insert(fd_conn *c, const char *app_id, const char *id,
-                             const char *env, const char *campaign_id,
-                             const char *referrer_id, const char *referee_id,
-                             const char *status, const char *frauds,
-                             int64_t now)
+static int sq_referral_insert(fd_conn *base_, const char *app_id,
+                              const char *id, const char *env,
+                              const char *campaign_id, const char *referrer_id,
+                              const char *referee_id, const char *status,
+                              const char *frauds, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_REF_INSERT, "ssssssssi", id, app_id, env,
 	                    campaign_id, referrer_id, referee_id, status,
 	                    frauds, now));
 }
 
-int fd_store_referral_update(fd_conn *c, const char *app_id, const char *id,
-                             const char *referrer_id, const char *status,
-                             const char *frauds, int64_t now)
+static int sq_referral_update(fd_conn *base_, const char *app_id,
+                              const char *id, const char *referrer_id,
+                              const char *status, const char *frauds,
+                              int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return change_st(c, prep(c, S_REF_UPDATE, "sssssi", app_id, id,
 	                         referrer_id, status, frauds, now));
 }
 
-int fd_store_referral_get(fd_conn *c, const char *app_id, const char *id,
-                          json_t **out)
+static int sq_referral_get(fd_conn *base_, const char *app_id, const char *id,
+                           json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_one(prep(c, S_REF_GET, "ss", app_id, id), out);
 }
 
-int fd_store_referral_find(fd_conn *c, const char *app_id,
-                           const char *campaign_id, const char *referee_id,
-                           json_t **out)
+static int sq_referral_find(fd_conn *base_, const char *app_id,
+                            const char *campaign_id, const char *referee_id,
+                            json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_one(
 	        prep(c, S_REF_FIND, "sss", app_id, campaign_id, referee_id),
 	        out);
 }
 
-int fd_store_referral_by_referrer(fd_conn *c, const char *app_id,
-                                  const char *campaign_id,
-                                  const char *referrer_id, long limit,
-                                  json_t **out)
+static int sq_referral_by_referrer(fd_conn *base_, const char *app_id,
+                                   const char *campaign_id,
+                                   const char *referrer_id, long limit,
+                                   json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	sqlite3_stmt *st = prep(c, S_REF_BY_REFERRER, "sss", app_id,
 	                        campaign_id, referrer_id);
 
@@ -1440,19 +1502,21 @@ int fd_store_referral_by_referrer(fd_conn *c, const char *app_id,
 	return fetch_all(st, out);
 }
 
-int fd_store_referral_count_since(fd_conn *c, const char *app_id,
-                                  const char *referrer_id, int64_t since,
-                                  long cap, long *out)
+static int sq_referral_count_since(fd_conn *base_, const char *app_id,
+                                   const char *referrer_id, int64_t since,
+                                   long cap, long *out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_count(prep(c, S_REF_COUNT_SINCE, "ssii", app_id,
 	                        referrer_id, since, (int64_t)cap),
 	                   out);
 }
 
-int fd_store_referral_list(fd_conn *c, const char *app_id,
-                           const fd_referral_filter *f, long limit, long offset,
-                           json_t **out)
+static int sq_referral_list(fd_conn *base_, const char *app_id,
+                            const fd_referral_filter *f, long limit,
+                            long offset, json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_page(prep(c, S_REF_TOTAL, "ssss", app_id, f->campaign_id,
 	                       f->status, f->environment),
 	                  prep(c, S_REF_LIST, "ssss", app_id, f->campaign_id,
@@ -1462,9 +1526,10 @@ int fd_store_referral_list(fd_conn *c, const char *app_id,
 
 /* ---- rewards --------------------------------------------------------- */
 
-int fd_store_reward_insert(fd_conn *c, const char *app_id,
-                           const fd_store_reward *r, int64_t now)
+static int sq_reward_insert(fd_conn *base_, const char *app_id,
+                            const fd_store_reward *r, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	int rc = exec_st(prep(c, S_RWD_INSERT, "ssssssssssii", r->id, app_id,
 	                      r->env, r->campaign_id, r->campaign_reward_id,
 	                      r->referral_id, r->customer_id, r->party,
@@ -1477,9 +1542,10 @@ int fd_store_reward_insert(fd_conn *c, const char *app_id,
 	return rc;
 }
 
-int fd_store_reward_get(fd_conn *c, const char *app_id, const char *id,
-                        json_t **out)
+static int sq_reward_get(fd_conn *base_, const char *app_id, const char *id,
+                         json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	sqlite3_stmt *st = prep(c, S_RWD_GET, "ss", app_id, id);
 
 	if (!st || sqlite3_bind_int64(st, 9, flock__now_ms()))
@@ -1487,28 +1553,32 @@ int fd_store_reward_get(fd_conn *c, const char *app_id, const char *id,
 	return fetch_one(st, out);
 }
 
-int fd_store_reward_count_since(fd_conn *c, const char *app_id,
-                                const char *campaign_reward_id,
-                                const char *customer_id, int64_t since,
-                                long cap, long *out)
+static int sq_reward_count_since(fd_conn *base_, const char *app_id,
+                                 const char *campaign_reward_id,
+                                 const char *customer_id, int64_t since,
+                                 long cap, long *out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_count(prep(c, S_RWD_COUNT_SINCE, "sssii", app_id,
 	                        campaign_reward_id, customer_id, since,
 	                        (int64_t)cap),
 	                   out);
 }
 
-int fd_store_reward_transition(fd_conn *c, const char *app_id, const char *id,
-                               const char *from, const char *to, int64_t now)
+static int sq_reward_transition(fd_conn *base_, const char *app_id,
+                                const char *id, const char *from,
+                                const char *to, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return change_st(c, prep(c, S_RWD_TRANSITION, "ssiss", app_id, id, now,
 	                         from, to));
 }
 
-int fd_store_reward_list(fd_conn *c, const char *app_id,
-                         const fd_reward_filter *f, long limit, long offset,
-                         json_t **out)
+static int sq_reward_list(fd_conn *base_, const char *app_id,
+                          const fd_reward_filter *f, long limit, long offset,
+                          json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_page(prep(c, S_RWD_TOTAL, "ssss", app_id, f->status,
 	                       f->environment, f->customer_id),
 	                  prep(c, S_RWD_LIST, "ssss", app_id, f->status,
@@ -1516,8 +1586,9 @@ int fd_store_reward_list(fd_conn *c, const char *app_id,
 	                  limit, offset, out);
 }
 
-int fd_store_reward_due(fd_conn *c, int64_t now, long limit, json_t **out)
+static int sq_reward_due(fd_conn *base_, int64_t now, long limit, json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	sqlite3_stmt *st = prep(c, S_RWD_DUE, "");
 
 	if (!st || sqlite3_bind_int64(st, 7, limit) ||
@@ -1528,17 +1599,19 @@ int fd_store_reward_due(fd_conn *c, int64_t now, long limit, json_t **out)
 
 /* ---- checkpoint events, outbox, webhooks, idempotency ---------------- */
 
-int fd_store_event_insert(fd_conn *c, const char *app_id, const char *id,
-                          const char *env, const char *customer_id,
-                          const char *name, const char *props, int64_t now)
+static int sq_event_insert(fd_conn *base_, const char *app_id, const char *id,
+                           const char *env, const char *customer_id,
+                           const char *name, const char *props, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_EVT_INSERT, "ssssssi", id, app_id, env,
 	                    customer_id, name, props, now));
 }
 
-int fd_store_event_seen(fd_conn *c, const char *app_id, const char *env,
-                        const char *customer_id, const char *name)
+static int sq_event_seen(fd_conn *base_, const char *app_id, const char *env,
+                         const char *customer_id, const char *name)
 {
+	sq_conn *c = (sq_conn *)base_;
 	long one;
 	int rc = fetch_count(
 	        prep(c, S_EVT_SEEN, "ssss", app_id, env, customer_id, name),
@@ -1547,61 +1620,70 @@ int fd_store_event_seen(fd_conn *c, const char *app_id, const char *env,
 	return rc == FD_OK ? 1 : rc == FD_NOTFOUND ? 0 : FD_ERR;
 }
 
-int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
-                           const char *env, const char *name, int64_t ts,
-                           const char *body)
+static int sq_outbox_insert(fd_conn *base_, const char *app_id, const char *id,
+                            const char *env, const char *name, int64_t ts,
+                            const char *body)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_OUT_INSERT, "ssssis", id, app_id, env, name,
 	                    ts, body));
 }
 
-int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
-                         const char *name, long limit, long offset,
-                         json_t **out)
+static int sq_outbox_list(fd_conn *base_, const char *app_id, const char *env,
+                          const char *name, long limit, long offset,
+                          json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_page(prep(c, S_OUT_TOTAL, "sss", app_id, env, name),
 	                  prep(c, S_OUT_LIST, "sss", app_id, env, name), limit,
 	                  offset, out);
 }
 
-int fd_store_webhook_insert(fd_conn *c, const char *app_id, const char *id,
-                            const char *url, const char *events,
-                            const char *env, const char *secret, int64_t now)
+static int sq_webhook_insert(fd_conn *base_, const char *app_id, const char *id,
+                             const char *url, const char *events,
+                             const char *env, const char *secret, int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_WH_INSERT, "ssssssi", id, app_id, url, events,
 	                    env, secret, now));
 }
 
-int fd_store_webhook_get(fd_conn *c, const char *app_id, const char *id,
-                         json_t **out)
+static int sq_webhook_get(fd_conn *base_, const char *app_id, const char *id,
+                          json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_one(prep(c, S_WH_GET, "ss", app_id, id), out);
 }
 
-int fd_store_webhook_delete(fd_conn *c, const char *app_id, const char *id,
-                            int64_t now)
+static int sq_webhook_delete(fd_conn *base_, const char *app_id, const char *id,
+                             int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return change_st(c, prep(c, S_WH_DELETE, "ssi", app_id, id, now));
 }
 
-int fd_store_webhook_list(fd_conn *c, const char *app_id, long limit,
-                          long offset, json_t **out)
+static int sq_webhook_list(fd_conn *base_, const char *app_id, long limit,
+                           long offset, json_t **out)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return fetch_page(prep(c, S_WH_TOTAL, "s", app_id),
 	                  prep(c, S_WH_LIST, "s", app_id), limit, offset, out);
 }
 
-int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name)
+static int sq_webhook_wants(fd_conn *base_, const char *app_id,
+                            const char *name)
 {
+	sq_conn *c = (sq_conn *)base_;
 	long one;
 	int rc = fetch_count(prep(c, S_WH_WANTS, "ss", app_id, name), &one);
 
 	return rc == FD_OK ? 1 : rc == FD_NOTFOUND ? 0 : FD_ERR;
 }
 
-int fd_store_idem_get(fd_conn *c, const char *app_id, const char *key,
-                      uint8_t hash[32], int *status, char **body)
+static int sq_idem_get(fd_conn *base_, const char *app_id, const char *key,
+                       uint8_t hash[32], int *status, char **body)
 {
+	sq_conn *c = (sq_conn *)base_;
 	sqlite3_stmt *st = prep(c, S_IDEM_GET, "ss", app_id, key);
 	int rc;
 
@@ -1626,15 +1708,88 @@ int fd_store_idem_get(fd_conn *c, const char *app_id, const char *key,
 	return rc == SQLITE_DONE ? FD_NOTFOUND : FD_ERR;
 }
 
-int fd_store_idem_put(fd_conn *c, const char *app_id, const char *key,
-                      const uint8_t hash[32], int status, const char *body,
-                      int64_t now)
+static int sq_idem_put(fd_conn *base_, const char *app_id, const char *key,
+                       const uint8_t hash[32], int status, const char *body,
+                       int64_t now)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_IDEM_PUT, "ssbisi", app_id, key, hash,
 	                    (int64_t)status, body, now));
 }
 
-int fd_store_idem_purge(fd_conn *c, int64_t before)
+static int sq_idem_purge(fd_conn *base_, int64_t before)
 {
+	sq_conn *c = (sq_conn *)base_;
 	return exec_st(prep(c, S_IDEM_PURGE, "i", before));
 }
+
+static const fd_store_ops sq_ops = {
+        .name = "sqlite",
+        .close = sq_close,
+        .sync = sq_sync,
+        .schema_version = sq_schema_version,
+        .writer = sq_writer,
+        .reader = sq_reader,
+        .reader_done = sq_reader_done,
+        .begin = sq_begin,
+        .commit = sq_commit,
+        .rollback = sq_rollback,
+        .savepoint = sq_savepoint,
+        .release = sq_release,
+        .rollback_to = sq_rollback_to,
+        .ping = sq_ping,
+        .org_insert = sq_org_insert,
+        .app_insert = sq_app_insert,
+        .app_get = sq_app_get,
+        .app_list = sq_app_list,
+        .key_insert = sq_key_insert,
+        .key_auth = sq_key_auth,
+        .key_get = sq_key_get,
+        .key_list = sq_key_list,
+        .key_revoke = sq_key_revoke,
+        .customer_get = sq_customer_get,
+        .customer_insert = sq_customer_insert,
+        .customer_update = sq_customer_update,
+        .customer_set_referred = sq_customer_set_referred,
+        .customer_count = sq_customer_count,
+        .customer_erase = sq_customer_erase,
+        .customer_list = sq_customer_list,
+        .campaign_insert = sq_campaign_insert,
+        .campaign_update = sq_campaign_update,
+        .campaign_get = sq_campaign_get,
+        .campaign_live = sq_campaign_live,
+        .campaign_list = sq_campaign_list,
+        .campaign_set_live = sq_campaign_set_live,
+        .campaign_ping = sq_campaign_ping,
+        .campaign_reward_insert = sq_campaign_reward_insert,
+        .campaign_reward_get = sq_campaign_reward_get,
+        .checkpoint_insert = sq_checkpoint_insert,
+        .checkpoint_get = sq_checkpoint_get,
+        .checkpoint_find = sq_checkpoint_find,
+        .checkpoint_list = sq_checkpoint_list,
+        .referral_insert = sq_referral_insert,
+        .referral_update = sq_referral_update,
+        .referral_get = sq_referral_get,
+        .referral_find = sq_referral_find,
+        .referral_by_referrer = sq_referral_by_referrer,
+        .referral_count_since = sq_referral_count_since,
+        .referral_list = sq_referral_list,
+        .reward_insert = sq_reward_insert,
+        .reward_get = sq_reward_get,
+        .reward_count_since = sq_reward_count_since,
+        .reward_transition = sq_reward_transition,
+        .reward_list = sq_reward_list,
+        .reward_due = sq_reward_due,
+        .event_insert = sq_event_insert,
+        .event_seen = sq_event_seen,
+        .outbox_insert = sq_outbox_insert,
+        .outbox_list = sq_outbox_list,
+        .webhook_insert = sq_webhook_insert,
+        .webhook_get = sq_webhook_get,
+        .webhook_delete = sq_webhook_delete,
+        .webhook_list = sq_webhook_list,
+        .webhook_wants = sq_webhook_wants,
+        .idem_get = sq_idem_get,
+        .idem_put = sq_idem_put,
+        .idem_purge = sq_idem_purge,
+};
