@@ -19,11 +19,14 @@
 #include "common/ids.h"
 #include "engine_internal.h"
 
+/* One queued write, on the heap from fd__run_write to its completion. */
 struct fd_job {
 	fd_ctx ctx;
 	fd_job_fn fn;
-	int done;
-	int failed; /* the batch did not commit */
+	int failed;              /* the batch did not commit */
+	void (*done)(void *arg); /* called once res is final */
+	void *done_arg;
+	char key[320]; /* "app\nIdempotency-Key" held in flight, or "" */
 	fd_job *next;
 };
 
@@ -410,6 +413,28 @@ static int run_idempotent(fd_ctx *x, fd_job_fn fn)
 
 /* ---- the writer ------------------------------------------------------ */
 
+/* The job's answer is final: release its key, tell its caller, free it.
+ * Called without e->mu. */
+static void finish_jobs(fd_engine *e, fd_job *list, int failed)
+{
+	fd_job *j, *next;
+	void (*done)(void *);
+	void *arg;
+
+	for (j = list; j; j = next) {
+		next = j->next;
+		if (failed || j->failed)
+			fd_error(j->ctx.res, 503, "unavailable",
+			         "the change could not be stored; retry");
+		if (j->key[0])
+			inflight_remove(e, j->key);
+		done = j->done;
+		arg = j->done_arg;
+		free(j);
+		done(arg);
+	}
+}
+
 static void run_job(fd_engine *e, fd_conn *c, fd_job *j)
 {
 	j->ctx.c = c;
@@ -514,24 +539,20 @@ static void run_batch(fd_engine *e, fd_job *batch)
 	pthread_mutex_lock(&e->stat_mu);
 	e->rewards_granted += granted;
 	pthread_mutex_unlock(&e->stat_mu);
-	pthread_mutex_lock(&e->mu);
 	if (failed) {
-		for (j = batch; j; j = j->next) {
-			j->failed = 1;
-			j->done = 1;
-		}
-		pthread_cond_broadcast(&e->done_cv);
-	} else {
-		/* Committed, not yet durable: the syncer wakes them. */
-		for (j = batch; j->next; j = j->next)
-			;
-		if (e->sync_tail)
-			e->sync_tail->next = batch;
-		else
-			e->sync_head = batch;
-		e->sync_tail = j;
-		pthread_cond_signal(&e->sync_cv);
+		finish_jobs(e, batch, 1);
+		return;
 	}
+	/* Committed, not yet durable: the syncer answers them. */
+	pthread_mutex_lock(&e->mu);
+	for (j = batch; j->next; j = j->next)
+		;
+	if (e->sync_tail)
+		e->sync_tail->next = batch;
+	else
+		e->sync_head = batch;
+	e->sync_tail = j;
+	pthread_cond_signal(&e->sync_cv);
 	pthread_mutex_unlock(&e->mu);
 }
 
@@ -539,7 +560,7 @@ static void run_batch(fd_engine *e, fd_job *batch)
 static void *syncer_main(void *arg)
 {
 	fd_engine *e = arg;
-	fd_job *list, *j, *next;
+	fd_job *list;
 	int failed;
 
 	pthread_mutex_lock(&e->mu);
@@ -552,13 +573,8 @@ static void *syncer_main(void *arg)
 		e->sync_head = e->sync_tail = NULL;
 		pthread_mutex_unlock(&e->mu);
 		failed = fd_store_sync(e->store) != FD_OK;
+		finish_jobs(e, list, failed);
 		pthread_mutex_lock(&e->mu);
-		for (j = list; j; j = next) {
-			next = j->next;
-			j->failed = failed;
-			j->done = 1;
-		}
-		pthread_cond_broadcast(&e->done_cv);
 	}
 	pthread_mutex_unlock(&e->mu);
 	return NULL;
@@ -613,24 +629,52 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* A synchronous caller's wait for its job. */
+typedef struct {
+	fd_engine *e;
+	int done;
+} sync_wait;
+
+static void sync_done(void *arg)
+{
+	sync_wait *w = arg;
+	fd_engine *e = w->e;
+
+	pthread_mutex_lock(&e->mu);
+	w->done = 1; /* w may be gone once e->mu is released */
+	pthread_cond_broadcast(&e->done_cv);
+	pthread_mutex_unlock(&e->mu);
+}
+
 void fd__run_write(fd_engine *e, const fd_request *req, fd_response *res,
                    fd_job_fn fn)
 {
-	char key[320] = "";
-	fd_job job;
+	sync_wait w = {e, 0};
+	fd_job *job = calloc(1, sizeof(*job));
 
-	memset(&job, 0, sizeof(job));
-	job.fn = fn;
-	job.ctx.e = e;
-	job.ctx.req = req;
-	job.ctx.res = res;
-	job.ctx.app = req->app_id ? req->app_id
-	              : req->who  ? req->who->app_id
-	                          : "";
+	if (!job) {
+		fd_error(res, 503, "unavailable", "out of memory; retry");
+		return;
+	}
+	job->fn = fn;
+	job->ctx.e = e;
+	job->ctx.req = req;
+	job->ctx.res = res;
+	job->ctx.app = req->app_id ? req->app_id
+	               : req->who  ? req->who->app_id
+	                           : "";
+	if (req->done) {
+		job->done = req->done;
+		job->done_arg = req->async_arg;
+	} else {
+		job->done = sync_done;
+		job->done_arg = &w;
+	}
 	if (req->idempotency_key && *req->idempotency_key) {
-		snprintf(key, sizeof(key), "%s\n%s", job.ctx.app,
+		snprintf(job->key, sizeof(job->key), "%s\n%s", job->ctx.app,
 		         req->idempotency_key);
-		if (inflight_add(e, key) < 0) {
+		if (inflight_add(e, job->key) < 0) {
+			free(job);
 			fd_error(res, 409, "idempotency_key_in_flight",
 			         "a request with this Idempotency-Key is in "
 			         "progress");
@@ -640,25 +684,25 @@ void fd__run_write(fd_engine *e, const fd_request *req, fd_response *res,
 	pthread_mutex_lock(&e->mu);
 	if (e->stopping) {
 		pthread_mutex_unlock(&e->mu);
+		if (job->key[0])
+			inflight_remove(e, job->key);
+		free(job);
 		fd_error(res, 503, "shutting_down", "flockd is stopping");
-		goto done;
+		return;
 	}
+	/* Suspended before the job can finish, so done always follows. */
+	if (req->done && req->suspend)
+		req->suspend(req->async_arg);
 	if (e->tail)
-		e->tail->next = &job;
+		e->tail->next = job;
 	else
-		e->head = &job;
-	e->tail = &job;
+		e->head = job;
+	e->tail = job;
 	pthread_cond_signal(&e->work_cv);
-	while (!job.done)
-		pthread_cond_wait(&e->done_cv, &e->mu);
+	if (!req->done)
+		while (!w.done)
+			pthread_cond_wait(&e->done_cv, &e->mu);
 	pthread_mutex_unlock(&e->mu);
-	if (job.failed)
-		fd_error(res, 503, "unavailable",
-		         "the change could not be "
-		         "stored; retry");
-done:
-	if (key[0])
-		inflight_remove(e, key);
 }
 
 void fd__run_read(fd_engine *e, const fd_request *req, fd_response *res,

@@ -54,6 +54,19 @@ typedef struct {
 	                                     canonical dump of body) */
 	const char *request_id; /* for logs and error bodies, or NULL */
 	const char *origin;     /* Origin header (campaign ping), or NULL */
+	/*
+	 * Asynchronous writes (NULL: the operation returns with res final).
+	 * With done set, a write operation that queues a job for the writer
+	 * calls suspend(async_arg) first (on the calling thread) and returns
+	 * at once; done(async_arg) is then called, on an engine thread, once
+	 * res is final (the write durable, or failed). req, everything it
+	 * points to, and res must stay valid until done. An operation that
+	 * answers at once (a read, a 409 or 503 before queueing) calls
+	 * neither.
+	 */
+	void (*suspend)(void *arg);
+	void (*done)(void *arg);
+	void *async_arg;
 } fd_request;
 
 typedef struct {
