@@ -428,7 +428,7 @@ static void start_flockd(bench *b)
 		execv(args[0], (char *const *)args);
 		_exit(127);
 	}
-	for (i = 0; i < 200; i++) {
+	for (i = 0; i < 1200; i++) {
 		json_decref(call(b, "GET", "/readyz", "", NULL, &st));
 		if (st == 200)
 			return;

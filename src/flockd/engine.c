@@ -760,11 +760,13 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 		goto fail;
 	}
 	e->syncer_started = 1;
+	pthread_setname_np(e->syncer, "fd-syncer");
 	if (pthread_create(&e->writer, NULL, writer_main, e) != 0) {
 		snprintf(errbuf, errlen, "cannot start the writer thread");
 		goto fail;
 	}
 	e->writer_started = 1;
+	pthread_setname_np(e->writer, "fd-writer");
 	*out = e;
 	return 0;
 fail:

@@ -235,7 +235,7 @@ static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
 		s->blocked = "referral_rejected";
 		return 0;
 	}
-	if (fd__accept(x, s->referral, s->campaign) < 0 ||
+	if (fd__accept_referee(x, s->referral, s->campaign, s->customer) < 0 ||
 	    fd__grant(x, s->referral, s->campaign,
 	              FD_PARTY_REFERRER | FD_PARTY_REFEREE, s->rewards,
 	              &s->blocked) < 0)
