@@ -18,6 +18,7 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "engine_internal.h"
+#include "jdump.h"
 
 /* One queued write, on the heap from fd__run_write to its completion. */
 struct fd_job {
@@ -210,7 +211,7 @@ int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data)
 	                    "data", data);
 	if (!env_obj)
 		goto done;
-	body = json_dumps(env_obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	body = fd_jdump(env_obj, NULL);
 	if (body && fd_store_outbox_insert(x->c, x->app, id, env, name, x->now,
 	                                   body) == FD_OK)
 		rc = 0;
@@ -360,9 +361,7 @@ static int replay(fd_ctx *x, int status, const char *body)
 /* Store the response for (app, key) in the current transaction. */
 static int idem_put(fd_ctx *x, const uint8_t hash[32])
 {
-	char *body =
-	        json_dumps(x->res->body, JSON_COMPACT | JSON_PRESERVE_ORDER |
-	                                         JSON_ENCODE_ANY);
+	char *body = fd_jdump(x->res->body, NULL);
 	int rc = body ? fd_store_idem_put(x->c, x->app, x->req->idempotency_key,
 	                                  hash, x->res->status, body, x->now)
 	              : FD_ERR;

@@ -9,6 +9,7 @@
 
 #include "common/ids.h"
 #include "engine_internal.h"
+#include "jdump.h"
 
 static const char *jstr(const json_t *o, const char *k)
 {
@@ -136,7 +137,7 @@ static char *terms_of(const json_t *cr, json_t **obj)
 		json_t *v = json_object_get(cr, term_fields[i]);
 		json_object_set(t, term_fields[i], v ? v : json_null());
 	}
-	text = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = fd_jdump(t, NULL);
 	if (text)
 		*obj = t;
 	else

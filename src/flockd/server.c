@@ -24,6 +24,7 @@
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "jdump.h"
 #include "log.h"
 #include "metrics.h"
 #include "router.h"
@@ -144,6 +145,7 @@ static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
                                  const char *allow)
 {
 	char *text;
+	size_t len = 0;
 
 	if (!res->body || res->status < 100 || res->status > 599) {
 		json_decref(res->body);
@@ -153,14 +155,14 @@ static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
 	if (res->status >= 400 && json_is_object(res->body))
 		json_object_set_new(res->body, "requestId",
 		                    json_string(rc->request_id));
-	text = json_dumps(res->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = fd_jdump(res->body, &len);
 	json_decref(res->body);
 	res->body = NULL;
 	if (!text)
 		return MHD_NO;
 	rc->replayed = res->replayed;
-	return queue(s, c, rc, res->status, text, strlen(text),
-	             "application/json", allow);
+	return queue(s, c, rc, res->status, text, len, "application/json",
+	             allow);
 }
 
 static enum MHD_Result send_error(fd_server *s, struct MHD_Connection *c,
