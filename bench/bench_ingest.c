@@ -588,7 +588,7 @@ int main(int argc, char **argv)
 	b.customers = 1000;
 	b.duration = 10;
 	b.conns = 64;
-	b.server_threads = 64;
+	b.server_threads = 4;
 	b.referrers = 1000;
 	parse_args(&b, argc, argv);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
