@@ -69,7 +69,7 @@ int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
 	json_object_set_new(referral, "updatedAt", json_string(iso));
 	data = json_pack("{s:o, s:o, s:o, s:{s:s?, s:s?}}", "invitee", invitee,
 	                 "referrer", referrer, "referral",
-	                 json_deep_copy(referral), "campaign", "id",
+	                 json_incref(referral), "campaign", "id",
 	                 jstr(campaign, "id"), "name", jstr(campaign, "name"));
 	return fd__emit(x, env, "invitee.accepted", data);
 fail:
