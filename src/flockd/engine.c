@@ -5,9 +5,12 @@
  * Writes: every write operation becomes a job queued to one writer thread
  * that owns the write connection. It takes all queued jobs (up to
  * group_max), runs each in its own SAVEPOINT inside one transaction (a
- * failing job rolls back only itself), commits once (one fsync for the
- * batch), then wakes the jobs' callers. Reads run on pooled read
- * connections, which WAL lets proceed beside the writer.
+ * failing job rolls back only itself) and commits once; the syncer thread
+ * then fsyncs the WAL (one fsync for every batch committed so far) while
+ * the writer runs the next batch, and completes the jobs: a synchronous
+ * caller is woken, an asynchronous one (the HTTP server, whose connection
+ * is suspended meanwhile) gets its done callback. Reads run on pooled
+ * read connections, which WAL lets proceed beside the writer.
  */
 #include <stdarg.h>
 #include <stdio.h>

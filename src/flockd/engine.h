@@ -13,7 +13,8 @@
  * Threads: one fd_engine is shared by all server threads; every function
  * here is thread-safe. Writes are queued to a single writer thread that
  * group-commits them (one fsync for many requests); an op returns only after
- * its write is durable. Reads use per-thread read connections.
+ * its write is durable, unless the request asks for an asynchronous answer
+ * (fd_request.done). Reads use per-thread read connections.
  */
 #ifndef FLOCKD_ENGINE_H
 #define FLOCKD_ENGINE_H

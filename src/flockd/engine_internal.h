@@ -75,8 +75,10 @@ typedef int (*fd_job_fn)(fd_ctx *x);
 /* Run fn on a read connection in one snapshot. */
 void fd__run_read(fd_engine *e, const fd_request *req, fd_response *res,
                   fd_job_fn fn);
-/* Run fn in the writer's group commit; returns once durable. Honours
- * Idempotency-Key (stored with the change, replayed, 409, 422). */
+/* Run fn in the writer's group commit; returns once durable, or at once
+ * when req->done is set (then req->done is called once durable; see
+ * fd_request). Honours Idempotency-Key (stored with the change, replayed,
+ * 409, 422). */
 void fd__run_write(fd_engine *e, const fd_request *req, fd_response *res,
                    fd_job_fn fn);
 
