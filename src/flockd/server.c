@@ -547,6 +547,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (!rc)
 		return;
+	/* A client that hung up while its write was waiting: libmicrohttpd
+	 * closes the resumed connection without calling on_request again. */
+	if (rc->pending)
+		__atomic_sub_fetch(&s->suspended, 1, __ATOMIC_RELAXED);
 	ms = elapsed_ms(&rc->start);
 	if (!rc->metered) /* ended without a reply */
 		fd_metrics_end(s->metrics, rc->route_idx, rc->status, ms);
@@ -699,11 +703,16 @@ void fd_server_stop(fd_server *s, int grace_ms)
 		nanosleep(&ten_ms, NULL);
 	}
 	/* libmicrohttpd must not be stopped with a connection suspended; the
-	 * engine answers every queued write (durable or 503), so wait. */
-	while (__atomic_load_n(&s->suspended, __ATOMIC_RELAXED) > 0) {
+	 * engine answers every queued write (durable or 503), so wait (30 s
+	 * more at most: a write stuck that long is a stuck disk). */
+	while (__atomic_load_n(&s->suspended, __ATOMIC_RELAXED) > 0 &&
+	       elapsed_ms(&start) < grace_ms + 30000.0) {
 		struct timespec ten_ms = {0, 10 * 1000 * 1000};
 		nanosleep(&ten_ms, NULL);
 	}
+	if (__atomic_load_n(&s->suspended, __ATOMIC_RELAXED) > 0)
+		fd_log(FD_LOG_ERROR, "http: %ld writes still waiting at stop",
+		       __atomic_load_n(&s->suspended, __ATOMIC_RELAXED));
 	MHD_stop_daemon(s->daemon);
 	fd_metrics_free(s->metrics);
 	free(s);
