@@ -3,6 +3,7 @@
  */
 #include "jdump.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,26 +40,58 @@ static void put(jbuf *b, const char *s, size_t n)
 	b->len += n;
 }
 
+/* Length of the prefix of s that needs no escaping (bytes >= 0x20 but
+ * '"' and '\\'), eight bytes at a time; a word with a possible hit goes
+ * to the byte loop, which decides. */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	while (i + 8 <= n) {
+		uint64_t v, q, bs;
+
+		memcpy(&v, s + i, 8);
+		q = v ^ (ones * '"');
+		bs = v ^ (ones * '\\');
+		if (((v - ones * 0x20) & ~v & highs) |
+		    ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs)) {
+			size_t end = i + 8;
+
+			for (; i < end; i++)
+				if (s[i] < 0x20 || s[i] == '"' || s[i] == '\\')
+					return i;
+			continue; /* a false alarm (a borrow) */
+		}
+		i += 8;
+	}
+	while (i < n && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
+
 static void put_string(jbuf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t i, run = 0;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, run;
 
 	/* Worst case 6 bytes per input byte, plus the quotes. */
 	if (b->cap - b->len < 6 * n + 3 && grow(b, 6 * n + 2) < 0)
 		return;
 	b->p[b->len++] = '"';
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
+	while (i < n) {
+		unsigned char ch;
 		char *o;
 
-		if (ch >= 0x20 && ch != '"' && ch != '\\') {
-			run++;
-			continue;
-		}
-		memcpy(b->p + b->len, s + i - run, run);
+		run = plain_run(u + i, n - i);
+		memcpy(b->p + b->len, s + i, run);
 		b->len += run;
-		run = 0;
+		i += run;
+		if (i == n)
+			break;
+		ch = u[i++];
 		o = b->p + b->len;
 		o[0] = '\\';
 		switch (ch) {
@@ -90,8 +123,6 @@ static void put_string(jbuf *b, const char *s, size_t n)
 		}
 		b->len += 2;
 	}
-	memcpy(b->p + b->len, s + n - run, run);
-	b->len += run;
 	b->p[b->len++] = '"';
 }
 

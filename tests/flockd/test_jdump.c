@@ -89,6 +89,35 @@ static void test_long_string(void **state)
 	free(s);
 }
 
+/* Every escaped byte at every offset of short strings of text and UTF-8:
+ * the word-at-a-time scan must never skip one. */
+static void test_escape_offsets(void **state)
+{
+	static const unsigned char special[] = {0x00, 0x01, 0x1f, '"',  '\\',
+	                                        0x20, 0x7f, 0xc3, 0xa9, '/'};
+	char buf[48];
+	size_t len, pos, k, i;
+
+	(void)state;
+	for (len = 1; len <= 40; len++) {
+		for (pos = 0; pos < len; pos++) {
+			for (k = 0; k < sizeof(special); k++) {
+				for (i = 0; i < len; i++)
+					buf[i] = (char)('a' + i % 26);
+				buf[pos] = (char)special[k];
+				/* 0xc3 0xa9 is valid UTF-8 only together. */
+				if (special[k] == 0xc3 || special[k] == 0xa9) {
+					if (pos + 1 >= len)
+						continue;
+					buf[pos] = (char)0xc3;
+					buf[pos + 1] = (char)0xa9;
+				}
+				same(json_stringn(buf, len));
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -96,6 +125,7 @@ int main(void)
 	        cmocka_unit_test(test_escapes),
 	        cmocka_unit_test(test_containers),
 	        cmocka_unit_test(test_long_string),
+	        cmocka_unit_test(test_escape_offsets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
