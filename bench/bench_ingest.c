@@ -376,7 +376,7 @@ static void init_db(bench *b)
 	const char *seed[] = {b->flockd, "bench-seed", "--database",  b->db,
 	                      "--app",   b->app,       "--customers", n,
 	                      NULL};
-	json_t *j;
+	json_t *j = NULL;
 	double t0;
 
 	snprintf(out, sizeof(out), "%s/init.json", b->dir);
@@ -428,7 +428,7 @@ static void start_flockd(bench *b)
 		execv(args[0], (char *const *)args);
 		_exit(127);
 	}
-	for (i = 0; i < 200; i++) {
+	for (i = 0; i < 1200; i++) {
 		json_decref(call(b, "GET", "/readyz", "", NULL, &st));
 		if (st == 200)
 			return;
@@ -588,7 +588,7 @@ int main(int argc, char **argv)
 	b.customers = 1000;
 	b.duration = 10;
 	b.conns = 64;
-	b.server_threads = 64;
+	b.server_threads = 4;
 	b.referrers = 1000;
 	parse_args(&b, argc, argv);
 	curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -5,7 +5,7 @@
 #   bench/run_ingest.sh            (after a build into build/)
 #
 # Environment: BUILD_DIR (build), DURATION (10 s per phase), CONNECTIONS
-# (64), SERVER_THREADS (64), SIZES ("1000 1000000").
+# (64), SERVER_THREADS (4), SIZES ("1000 1000000").
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,5 +21,5 @@ for n in ${SIZES:-1000 1000000}; do
 	echo "== $n customers"
 	"$bin" --customers "$n" --duration "${DURATION:-10}" \
 		--connections "${CONNECTIONS:-64}" \
-		--server-threads "${SERVER_THREADS:-64}"
+		--server-threads "${SERVER_THREADS:-4}"
 done
