@@ -188,9 +188,9 @@ static fd_delivery *worker(fd_engine *e, int conc)
 
 int main(int argc, char **argv)
 {
-	long n = argc > 1 ? atol(argv[1]) : 5000;
-	int conc = argc > 2 ? atoi(argv[2]) : 16;
-	int nclients = argc > 3 ? atoi(argv[3]) : 4, i;
+	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 5000;
+	int conc = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 16;
+	int nclients = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 4, i;
 	char dir[] = "/tmp/bench-delivery-XXXXXX", db[300], err[256], url[96];
 	fd_engine_config ec;
 	fd_engine *e = NULL;
