@@ -527,6 +527,13 @@ static int make_addr(struct sockaddr_storage *ss, const fd_config *cfg,
 	return -1;
 }
 
+/* MHD's messages: fmt is MHD's own format string. */
+static void log_mhd(void *cls, const char *fmt, va_list ap)
+#ifdef __GNUC__
+        __attribute__((format(printf, 2, 0)))
+#endif
+        ;
+
 static void log_mhd(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
