@@ -707,7 +707,9 @@ static const char *const sql[S_COUNT] = {
                         " 'inflight'), 0), coalesce(sum(state = 'dead'),"
                         " 0), min(CASE WHEN state <> 'dead' THEN event_ts"
                         " END) FROM deliveries WHERE state IN ('pending',"
-                        " 'inflight', 'dead')",
+                        " 'inflight', 'dead') AND endpoint_id IN (SELECT id"
+                        " FROM webhook_endpoints WHERE enabled = 1 AND"
+                        " deleted_at IS NULL)",
         [S_DLV_UNFANNED_STATS] = "SELECT count(*), min(timestamp) FROM"
                                  " outbox WHERE fanned_at IS NULL",
         [S_WH_UPDATE] = "UPDATE webhook_endpoints SET url = coalesce(?3,"
