@@ -513,6 +513,11 @@ static json_t *identify(const char *ext)
 	return c;
 }
 
+static long total_of(const json_t *page)
+{
+	return (long)json_integer_value(json_object_get(page, "total"));
+}
+
 /* Wait until the endpoint's delivery of event_id has `state`. */
 static json_t *wait_state(const json_t *ep, const char *state, size_t want)
 {
@@ -1036,6 +1041,70 @@ static void test_private_addresses(void **state)
 	}
 }
 
+/* Serve H with these flags (NULL-terminated, at most 7). */
+static void reserve(const char *const *args)
+{
+	int i;
+
+	h_kill(&H, SIGTERM);
+	memset(H.extra_args, 0, sizeof(H.extra_args));
+	for (i = 0; args[i] && i < 7; i++)
+		H.extra_args[i] = args[i];
+	assert_int_equal(h_serve(&H), 0);
+}
+
+/* The address is checked again when the worker connects: an endpoint
+ * created while private addresses were allowed is refused once they are
+ * not, and delivered when they are again. */
+static void test_private_refused_at_delivery(void **state)
+{
+	static const char *const strict[] = {"--webhook-retry-schedule",
+	                                     "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1",
+	                                     "--webhook-timeout",
+	                                     "2",
+	                                     "--webhook-lease",
+	                                     "7",
+	                                     NULL};
+	static const char *const lax[] = {"--webhook-allow-private",
+	                                  "--webhook-retry-schedule",
+	                                  "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1",
+	                                  "--webhook-timeout",
+	                                  "2",
+	                                  "--webhook-lease",
+	                                  "7",
+	                                  NULL};
+	receiver rx;
+	json_t *ep, *log, *a;
+	int64_t end;
+
+	(void)state;
+	memset(&rx, 0, sizeof(rx));
+	rx_start(&rx);
+	ep = endpoint(rx.port, "[\"customer.created\"]");
+	reserve(strict);
+	json_decref(identify("wh-private"));
+	end = flock__mono_ms() + WAIT_MS;
+	for (;;) {
+		log = ep_call("GET", ep, "/attempts", NULL, 200);
+		if (total_of(log) >= 1 || flock__mono_ms() > end)
+			break;
+		json_decref(log);
+		msleep(50);
+	}
+	a = json_array_get(json_object_get(log, "data"), 0);
+	assert_non_null(a);
+	assert_true(json_is_null(json_object_get(a, "status")));
+	assert_non_null(strstr(str(a, "error"), "private or loopback"));
+	json_decref(log);
+	assert_int_equal(rx_count(&rx), 0);
+	reserve(lax);
+	rx_wait(&rx, 1);
+	assert_int_equal(rx_verify(&rx.seen[0], str(ep, "secret"), 1, 1), 0);
+	ep_off(ep);
+	rx_stop(&rx);
+	json_decref(ep);
+}
+
 /* /metrics shows the delivery counters and the lag gauge. */
 static void test_metrics(void **state)
 {
@@ -1070,6 +1139,7 @@ int main(void)
 	        cmocka_unit_test(test_receiver_refuses_forgeries),
 	        cmocka_unit_test(test_kill_restart),
 	        cmocka_unit_test(test_lease_taken_over),
+	        cmocka_unit_test(test_private_refused_at_delivery),
 	        cmocka_unit_test(test_metrics),
 	};
 
