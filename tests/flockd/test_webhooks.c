@@ -1105,6 +1105,42 @@ static void test_private_refused_at_delivery(void **state)
 	json_decref(ep);
 }
 
+/* Two flockd processes on one database (two nodes): each event goes out
+ * once, whichever node claims it; leases keep them from sending the same
+ * delivery at the same time. */
+static void test_two_nodes(void **state)
+{
+	fd_harness second;
+	receiver rx;
+	json_t *ep;
+	char ext[32];
+	int i, j, dup = 0;
+
+	(void)state;
+	memset(&rx, 0, sizeof(rx));
+	rx_start(&rx);
+	ep = endpoint(rx.port, "[\"customer.created\"]");
+	second = H; /* same database and keys, its own port */
+	second.init = NULL;
+	assert_int_equal(h_serve(&second), 0);
+	for (i = 0; i < 40; i++) {
+		snprintf(ext, sizeof(ext), "wh-node-%d", i);
+		json_decref(identify(ext));
+	}
+	rx_wait(&rx, 40);
+	json_decref(wait_state(ep, "delivered", 40));
+	msleep(300); /* a duplicate would arrive now */
+	assert_int_equal(rx_count(&rx), 40);
+	for (i = 0; i < 40; i++)
+		for (j = i + 1; j < 40; j++)
+			dup += strcmp(rx.seen[i].id, rx.seen[j].id) == 0;
+	assert_int_equal(dup, 0);
+	h_kill(&second, SIGTERM);
+	ep_off(ep);
+	rx_stop(&rx);
+	json_decref(ep);
+}
+
 /* /metrics shows the delivery counters and the lag gauge. */
 static void test_metrics(void **state)
 {
@@ -1140,6 +1176,7 @@ int main(void)
 	        cmocka_unit_test(test_kill_restart),
 	        cmocka_unit_test(test_lease_taken_over),
 	        cmocka_unit_test(test_private_refused_at_delivery),
+	        cmocka_unit_test(test_two_nodes),
 	        cmocka_unit_test(test_metrics),
 	};
 
