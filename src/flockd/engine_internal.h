@@ -52,6 +52,8 @@ struct fd_engine {
 		json_t *checkpoints; /* array */
 	} live[8];
 	int live_next;
+
+	int webhook_allow_private; /* URL checks of webhook endpoints */
 };
 
 /* What an operation sees while it runs, on a read or the write
