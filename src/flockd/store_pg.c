@@ -621,14 +621,28 @@ static const char session_setup[] =
         "SET statement_timeout = '30s'; SET lock_timeout = '10s';"
         " SET idle_in_transaction_session_timeout = '60s';"
         " SET synchronous_commit = on; SET client_min_messages = warning";
+/* Read connections cannot write, even outside a transaction. */
+static const char reader_setup[] = "SET default_transaction_read_only = on";
+
+static int setup_session(pg_conn *c)
+{
+	PGresult *r = PQexec(c->db, session_setup);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+
+	PQclear(r);
+	if (ok && !c->writer) {
+		r = PQexec(c->db, reader_setup);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+	}
+	return ok ? 0 : -1;
+}
 
 static int conn_connect(pg_conn *c, char *err, size_t errlen)
 {
 	const char *const keys[] = {"connect_timeout", "application_name",
 	                            "dbname", NULL};
 	const char *vals[] = {"10", "flockd", c->s->url, NULL};
-	PGresult *r;
-
 	if (c->db)
 		PQfinish(c->db);
 	memset(c->prepared, 0, sizeof(c->prepared));
@@ -662,13 +676,9 @@ static int conn_ensure(pg_conn *c)
 	if (c->db)
 		PQreset(c->db);
 	if (c->db && PQstatus(c->db) == CONNECTION_OK) {
-		PGresult *r = PQexec(c->db, session_setup);
-		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-
-		PQclear(r);
 		memset(c->prepared, 0, sizeof(c->prepared));
 		c->in_tx = 0;
-		if (ok) {
+		if (setup_session(c) == 0) {
 			fd_log(FD_LOG_WARN, "postgresql: reconnected");
 			return 0;
 		}

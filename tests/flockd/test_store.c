@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "harness.h"
 #include "store.h"
 #include "support.h"
 
@@ -29,7 +30,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/flockd-store-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/db.sqlite", f->dir);
+	assert_int_equal(h_db_new(f->db, sizeof(f->db), f->dir), 0);
 	assert_int_equal(fd_store_open(&f->s, f->db, 2, err, sizeof(err)), 0);
 	f->w = fd_store_writer(f->s);
 	*state = f;
@@ -42,11 +43,12 @@ static int teardown(void **state)
 	char path[160];
 
 	fd_store_close(f->s);
-	snprintf(path, sizeof(path), "%s/db.sqlite", f->dir);
+	h_db_drop(f->db);
+	snprintf(path, sizeof(path), "%s/flockd.db", f->dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/db.sqlite-wal", f->dir);
+	snprintf(path, sizeof(path), "%s/flockd.db-wal", f->dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/db.sqlite-shm", f->dir);
+	snprintf(path, sizeof(path), "%s/flockd.db-shm", f->dir);
 	unlink(path);
 	rmdir(f->dir);
 	free(f);
