@@ -643,6 +643,7 @@ static int conn_connect(pg_conn *c, char *err, size_t errlen)
 	const char *const keys[] = {"connect_timeout", "application_name",
 	                            "dbname", NULL};
 	const char *vals[] = {"10", "flockd", c->s->url, NULL};
+
 	if (c->db)
 		PQfinish(c->db);
 	memset(c->prepared, 0, sizeof(c->prepared));
@@ -655,14 +656,11 @@ static int conn_connect(pg_conn *c, char *err, size_t errlen)
 		err[strcspn(err, "\n")] = '\0';
 		return -1;
 	}
-	r = PQexec(c->db, session_setup);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+	if (setup_session(c) < 0) {
 		snprintf(err, errlen, "PostgreSQL: %s", PQerrorMessage(c->db));
 		err[strcspn(err, "\n")] = '\0';
-		PQclear(r);
 		return -1;
 	}
-	PQclear(r);
 	return 0;
 }
 
