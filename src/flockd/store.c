@@ -477,3 +477,72 @@ int fd_store_idem_purge(fd_conn *c, int64_t before)
 {
 	return c->ops->idem_purge(c, before);
 }
+
+/* ---- deliveries ---- */
+
+int fd_store_delivery_fanout(fd_conn *c, int64_t now, long limit, long *n)
+{
+	return c->ops->delivery_fanout(c, now, limit, n);
+}
+
+int fd_store_delivery_claim(fd_conn *c, const char *node, int64_t now,
+                            int64_t lease_until, long limit, json_t **out)
+{
+	return c->ops->delivery_claim(c, node, now, lease_until, limit, out);
+}
+
+int fd_store_delivery_complete(fd_conn *c, const fd_store_attempt *a,
+                               int64_t now)
+{
+	return c->ops->delivery_complete(c, a, now);
+}
+
+int fd_store_delivery_release(fd_conn *c, const char *node, int64_t now)
+{
+	return c->ops->delivery_release(c, node, now);
+}
+
+int fd_store_delivery_replay(fd_conn *c, const char *app_id,
+                             const char *endpoint_id, const char *delivery_id,
+                             int64_t now, long *n)
+{
+	return c->ops->delivery_replay(c, app_id, endpoint_id, delivery_id, now,
+	                               n);
+}
+
+int fd_store_delivery_list(fd_conn *c, const char *app_id,
+                           const char *endpoint_id, const char *state,
+                           long limit, long offset, json_t **out)
+{
+	return c->ops->delivery_list(c, app_id, endpoint_id, state, limit,
+	                             offset, out);
+}
+
+int fd_store_attempt_list(fd_conn *c, const char *app_id,
+                          const char *endpoint_id, const char *delivery_id,
+                          long limit, long offset, json_t **out)
+{
+	return c->ops->attempt_list(c, app_id, endpoint_id, delivery_id, limit,
+	                            offset, out);
+}
+
+int fd_store_delivery_stats(fd_conn *c, fd_delivery_stats *out)
+{
+	return c->ops->delivery_stats(c, out);
+}
+
+int fd_store_webhook_update(fd_conn *c, const char *app_id, const char *id,
+                            const char *url, int events_set, const char *events,
+                            int enabled, int64_t now)
+{
+	return c->ops->webhook_update(c, app_id, id, url, events_set, events,
+	                              enabled, now);
+}
+
+int fd_store_webhook_rotate(fd_conn *c, const char *app_id, const char *id,
+                            const char *secret, int64_t previous_until,
+                            int64_t now)
+{
+	return c->ops->webhook_rotate(c, app_id, id, secret, previous_until,
+	                              now);
+}

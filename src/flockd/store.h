@@ -291,6 +291,149 @@ int fd_store_webhook_list(fd_conn *c, const char *app_id, long limit,
 /* 1 if a live endpoint of the app lists event `name` explicitly. */
 int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name);
 
+/*
+ * ---- deliveries (the webhook worker, delivery.c) ----
+ *
+ * Webhook endpoints carry, besides what webhook_insert stores: enabled
+ * (new endpoints are enabled), disabledReason ("gone" after a 410,
+ * "operator" after an update), and a previous secret with the time until
+ * which it stays valid (rotation). Endpoint objects (webhook_get/list)
+ * show "enabled", "disabledReason" and "previousSecretExpiresAt" (ISO or
+ * null), never a secret.
+ *
+ * A delivery is one (outbox event, endpoint) pair, unique in the
+ * database. States: "pending" (waiting for next_attempt_at; attempts = 0
+ * for a first attempt, > 0 for a retry), "inflight" (claimed: a lease
+ * owned by one node until lease_until), "delivered", "dead" (retries
+ * exhausted, or the endpoint answered 410). Every attempt is logged.
+ *
+ * Several flockd nodes may share one database: claiming and fan-out take
+ * rows no other transaction holds (PostgreSQL: SELECT ... FOR UPDATE SKIP
+ * LOCKED, then UPDATE); a node only completes a delivery it still holds.
+ * All functions below except the *_list/stats ones write and run inside a
+ * write transaction on the writer connection; times are ms since the epoch.
+ */
+
+/* An endpoint receives event `name` of environment env if it is not
+ * deleted, its environment is NULL or env, and its events are NULL (all)
+ * or a list holding `name` or "*". "checkpoint.ingested" is opt-in: only
+ * an explicit listing takes it. Fan-out ignores `enabled` (a disabled
+ * endpoint's deliveries wait, and go out when it is enabled again).
+ *
+ * Fan out up to `limit` outbox events not yet fanned out, oldest first:
+ * create one delivery per receiving endpoint (state pending, attempts 0,
+ * next_attempt_at = now) and mark the events fanned out, all in the
+ * caller's transaction. An (event, endpoint) pair that already has a
+ * delivery is left alone. Events written before this schema version count
+ * as fanned out. *n: events fanned out (0: none were waiting). FD_OK or
+ * FD_ERR. */
+int fd_store_delivery_fanout(fd_conn *c, int64_t now, long limit, long *n);
+
+/*
+ * Claim up to `limit` deliveries that are due: state pending with
+ * next_attempt_at <= now, or state inflight whose lease expired
+ * (lease_until <= now: its node died or hung), of enabled, not deleted
+ * endpoints, oldest next_attempt_at first. Each becomes inflight with
+ * lease_owner = node and lease_until = lease_until. *out (new reference):
+ * array of {"id","applicationId","endpointId","eventId","eventName",
+ * "attempt" (the number of this attempt, 1 = first), "url", "secret"
+ * (current), "previousSecret" (present only while the rotation grace
+ * runs: its expiry > now), "body" (the stored envelope text, byte for
+ * byte)}.
+ * FD_OK (possibly empty) or FD_ERR.
+ */
+int fd_store_delivery_claim(fd_conn *c, const char *node, int64_t now,
+                            int64_t lease_until, long limit, json_t **out);
+
+typedef enum {
+	FD_DELIVERY_DELIVERED = 1, /* 2xx */
+	FD_DELIVERY_RETRY = 2,     /* pending again at next_attempt_at */
+	FD_DELIVERY_DEAD = 3       /* no more retries (replayable) */
+} fd_delivery_outcome;
+
+typedef struct {
+	const char *delivery_id;
+	const char *node;    /* who claimed it */
+	int64_t at;          /* when the attempt started */
+	int status;          /* HTTP status; 0: no response */
+	long latency_ms;     /* start to response (or error) */
+	const char *excerpt; /* first bytes of the response body, or NULL */
+	const char *error;   /* transport error text, or NULL */
+	fd_delivery_outcome outcome;
+	int64_t next_attempt_at; /* FD_DELIVERY_RETRY only */
+	int disable_endpoint;    /* 410: also disable the endpoint ("gone") */
+} fd_store_attempt;
+
+/*
+ * Record one attempt of a delivery node holds (state inflight,
+ * lease_owner = node): append it to the attempt log, add one to attempts,
+ * set the state from the outcome, clear the lease, and disable the
+ * endpoint if asked. FD_OK; FD_NOTFOUND when node no longer holds the
+ * lease (another node took the expired lease over, or an operator
+ * replayed it): nothing is written; FD_ERR.
+ */
+int fd_store_delivery_complete(fd_conn *c, const fd_store_attempt *a,
+                               int64_t now);
+
+/* Give back every delivery node holds (graceful shutdown): state pending,
+ * lease cleared, attempts and next_attempt_at unchanged. FD_OK/FD_ERR. */
+int fd_store_delivery_release(fd_conn *c, const char *node, int64_t now);
+
+/*
+ * Replay: delivery_id given: that delivery of the endpoint, in any state
+ * but inflight; NULL: every dead delivery of the endpoint. Each becomes
+ * pending with attempts 0 and next_attempt_at = now (its log stays).
+ * *n: deliveries replayed. FD_OK (bulk: also when none was dead);
+ * FD_NOTFOUND (no such delivery of that endpoint and application);
+ * FD_CONFLICT (the delivery is in flight); FD_ERR. The caller checks
+ * that the endpoint exists.
+ */
+int fd_store_delivery_replay(fd_conn *c, const char *app_id,
+                             const char *endpoint_id, const char *delivery_id,
+                             int64_t now, long *n);
+
+/* Deliveries of an endpoint, newest first, state filter optional (NULL:
+ * all): page {"total","limit","offset","data":[{"id","endpointId",
+ * "eventId","eventName","environment","state","attempts","nextAttemptAt",
+ * "lastStatus","lastError","createdAt","updatedAt","deliveredAt"}]}
+ * (times ISO, absent ones null). */
+int fd_store_delivery_list(fd_conn *c, const char *app_id,
+                           const char *endpoint_id, const char *state,
+                           long limit, long offset, json_t **out);
+
+/* The attempt log of an endpoint (or of one of its deliveries), newest
+ * first: page of {"deliveryId","eventId","attempt","at" (ISO),"status"
+ * (number or null),"latencyMs","responseExcerpt","error"}. */
+int fd_store_attempt_list(fd_conn *c, const char *app_id,
+                          const char *endpoint_id, const char *delivery_id,
+                          long limit, long offset, json_t **out);
+
+typedef struct {
+	long pending;      /* waiting for a first attempt */
+	long retrying;     /* waiting for a retry */
+	long inflight;     /* claimed */
+	long dead;         /* dead (replayable) */
+	long unfanned;     /* outbox events not fanned out yet */
+	int64_t oldest_ms; /* envelope timestamp of the oldest event still to
+	                      deliver (pending, retrying, in flight, or not
+	                      fanned out); 0: none */
+} fd_delivery_stats;
+/* All applications (for /metrics). FD_OK or FD_ERR. */
+int fd_store_delivery_stats(fd_conn *c, fd_delivery_stats *out);
+
+/* Change an endpoint: url if not NULL; events if events_set (events: JSON
+ * array text, or NULL for all); enabled if >= 0 (0: disabledReason
+ * "operator"; 1: reason cleared). FD_OK or FD_NOTFOUND (none, or
+ * deleted). */
+int fd_store_webhook_update(fd_conn *c, const char *app_id, const char *id,
+                            const char *url, int events_set, const char *events,
+                            int enabled, int64_t now);
+/* Rotate: the current secret becomes the previous one, valid until
+ * previous_until; `secret` becomes current. FD_OK or FD_NOTFOUND. */
+int fd_store_webhook_rotate(fd_conn *c, const char *app_id, const char *id,
+                            const char *secret, int64_t previous_until,
+                            int64_t now);
+
 /* Stored response for (app, key): FD_OK with *status, *body (malloc'd
  * text, caller frees) and hash[32] filled, or FD_NOTFOUND. */
 int fd_store_idem_get(fd_conn *c, const char *app_id, const char *key,

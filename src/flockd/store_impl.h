@@ -160,6 +160,29 @@ struct fd_store_ops {
 	int (*webhook_list)(fd_conn *c, const char *app_id, long limit,
 	                    long offset, json_t **out);
 	int (*webhook_wants)(fd_conn *c, const char *app_id, const char *name);
+	/* deliveries */
+	int (*delivery_fanout)(fd_conn *c, int64_t now, long limit, long *n);
+	int (*delivery_claim)(fd_conn *c, const char *node, int64_t now,
+	                      int64_t lease_until, long limit, json_t **out);
+	int (*delivery_complete)(fd_conn *c, const fd_store_attempt *a,
+	                         int64_t now);
+	int (*delivery_release)(fd_conn *c, const char *node, int64_t now);
+	int (*delivery_replay)(fd_conn *c, const char *app_id,
+	                       const char *endpoint_id, const char *delivery_id,
+	                       int64_t now, long *n);
+	int (*delivery_list)(fd_conn *c, const char *app_id,
+	                     const char *endpoint_id, const char *state,
+	                     long limit, long offset, json_t **out);
+	int (*attempt_list)(fd_conn *c, const char *app_id,
+	                    const char *endpoint_id, const char *delivery_id,
+	                    long limit, long offset, json_t **out);
+	int (*delivery_stats)(fd_conn *c, fd_delivery_stats *out);
+	int (*webhook_update)(fd_conn *c, const char *app_id, const char *id,
+	                      const char *url, int events_set,
+	                      const char *events, int enabled, int64_t now);
+	int (*webhook_rotate)(fd_conn *c, const char *app_id, const char *id,
+	                      const char *secret, int64_t previous_until,
+	                      int64_t now);
 	int (*idem_get)(fd_conn *c, const char *app_id, const char *key,
 	                uint8_t hash[32], int *status, char **body);
 	int (*idem_put)(fd_conn *c, const char *app_id, const char *key,

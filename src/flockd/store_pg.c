@@ -149,7 +149,39 @@ static const char *const migrations[] = {
         " response TEXT NOT NULL, created_at BIGINT NOT NULL,"
         " PRIMARY KEY(app_id, key));"
         "CREATE INDEX idempotency_age ON idempotency(created_at);",
-        /* 2: a version every node reads per batch to know that its cache
+        /* 2: webhook deliveries (store.h "deliveries"), as on SQLite. */
+        "ALTER TABLE outbox ADD COLUMN fanned_at BIGINT;"
+        "CREATE INDEX outbox_unfanned ON outbox(seq) WHERE fanned_at IS"
+        " NULL;"
+        "ALTER TABLE webhook_endpoints ADD COLUMN enabled INTEGER NOT NULL"
+        " DEFAULT 1;"
+        "ALTER TABLE webhook_endpoints ADD COLUMN disabled_reason TEXT;"
+        "ALTER TABLE webhook_endpoints ADD COLUMN previous_secret TEXT;"
+        "ALTER TABLE webhook_endpoints ADD COLUMN previous_until BIGINT;"
+        "CREATE TABLE deliveries(id TEXT PRIMARY KEY,"
+        " app_id TEXT NOT NULL, endpoint_id TEXT NOT NULL,"
+        " event_seq BIGINT NOT NULL, event_id TEXT NOT NULL,"
+        " event_name TEXT NOT NULL, environment TEXT NOT NULL,"
+        " event_ts BIGINT NOT NULL, state TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at BIGINT,"
+        " lease_owner TEXT, lease_until BIGINT, last_status INTEGER,"
+        " last_error TEXT, delivered_at BIGINT,"
+        " created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL,"
+        " UNIQUE(event_id, endpoint_id));"
+        "CREATE INDEX deliveries_state ON deliveries(state,"
+        " next_attempt_at);"
+        "CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id,"
+        " created_at);"
+        "CREATE TABLE delivery_attempts(id BIGSERIAL PRIMARY KEY,"
+        " delivery_id TEXT NOT NULL, app_id TEXT NOT NULL,"
+        " endpoint_id TEXT NOT NULL, event_id TEXT NOT NULL,"
+        " attempt INTEGER NOT NULL, at BIGINT NOT NULL, status INTEGER,"
+        " latency_ms BIGINT, excerpt TEXT, error TEXT);"
+        "CREATE INDEX delivery_attempts_endpoint ON"
+        " delivery_attempts(endpoint_id, id);"
+        "CREATE INDEX delivery_attempts_delivery ON"
+        " delivery_attempts(delivery_id, id);",
+        /* 3: a version every node reads per batch to know that its cache
          * of live campaigns is stale (store.h fd_store_campaigns_version).
          * Triggers bump it on any change that is not a ping. */
         "CREATE TABLE flockd_meta(k TEXT PRIMARY KEY, v BIGINT NOT NULL);"
@@ -358,6 +390,26 @@ enum {
 	S_IDEM_GET,
 	S_IDEM_PUT,
 	S_IDEM_PURGE,
+	S_DLV_UNFANNED,
+	S_DLV_TARGETS,
+	S_DLV_INSERT,
+	S_DLV_FANNED,
+	S_DLV_CLAIM,
+	S_DLV_COMPLETE,
+	S_DLV_LOG,
+	S_DLV_GONE,
+	S_DLV_RELEASE,
+	S_DLV_STATE,
+	S_DLV_REPLAY_ONE,
+	S_DLV_REPLAY_DEAD,
+	S_DLV_LIST,
+	S_DLV_TOTAL,
+	S_ATT_LIST,
+	S_ATT_TOTAL,
+	S_DLV_STATS,
+	S_DLV_UNFANNED_STATS,
+	S_WH_UPDATE,
+	S_WH_ROTATE,
 	S_COUNT
 };
 
@@ -588,6 +640,134 @@ static const char *const sql[S_COUNT] = {
                        " status, response, created_at) VALUES($1, $2, $3,"
                        " $4, $5, $6) ON CONFLICT DO NOTHING",
         [S_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_at < $1",
+
+        /* Deliveries across nodes: fan-out and claims take only rows no
+         * other transaction holds (SKIP LOCKED), so two nodes never fan
+         * out one event or hold one delivery at once; completing checks
+         * the lease is still ours. */
+        [S_DLV_UNFANNED] = "SELECT seq, id, app_id AS app, environment AS"
+                           " env, name, timestamp AS ts FROM outbox WHERE"
+                           " fanned_at IS NULL ORDER BY seq LIMIT $1"
+                           " FOR UPDATE SKIP LOCKED",
+        [S_DLV_TARGETS] = "SELECT h.id AS id FROM webhook_endpoints h WHERE"
+                          " h.app_id = $1 AND h.deleted_at IS NULL AND"
+                          " (h.environment IS NULL OR h.environment = $2)"
+                          " AND ((h.events IS NULL AND $3::text <>"
+                          " 'checkpoint.ingested') OR EXISTS(SELECT 1 FROM"
+                          " jsonb_array_elements_text(CASE WHEN"
+                          " jsonb_typeof(h.events::jsonb) = 'array' THEN"
+                          " h.events::jsonb ELSE '[]'::jsonb END) j(v)"
+                          " WHERE j.v = $3 OR (j.v = '*' AND $3 <>"
+                          " 'checkpoint.ingested')))",
+        [S_DLV_INSERT] = "INSERT INTO deliveries(id, app_id, endpoint_id,"
+                         " event_seq, event_id, event_name, environment,"
+                         " event_ts, state, attempts, next_attempt_at,"
+                         " created_at, updated_at) VALUES($1, $2, $3, $4,"
+                         " $5, $6, $7, $8, 'pending', 0, $9, $9, $9)"
+                         " ON CONFLICT DO NOTHING",
+        [S_DLV_FANNED] = "UPDATE outbox SET fanned_at = $2 WHERE seq = $1",
+        [S_DLV_CLAIM] =
+                "WITH c AS (SELECT d.id FROM deliveries d JOIN"
+                " webhook_endpoints h ON h.id = d.endpoint_id WHERE"
+                " ((d.state = 'pending' AND d.next_attempt_at <= $1) OR"
+                " (d.state = 'inflight' AND d.lease_until <= $1)) AND"
+                " h.enabled = 1 AND h.deleted_at IS NULL ORDER BY"
+                " d.next_attempt_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED),"
+                " u AS (UPDATE deliveries d SET state = 'inflight',"
+                " lease_owner = $3, lease_until = $4, updated_at = $1 FROM"
+                " c WHERE d.id = c.id RETURNING d.*)"
+                " SELECT u.id AS id, u.app_id AS \"applicationId\","
+                " u.endpoint_id AS \"endpointId\", u.event_id AS"
+                " \"eventId\", u.event_name AS \"eventName\", u.attempts + 1"
+                " AS attempt, h.url AS url, h.secret AS secret, CASE WHEN"
+                " h.previous_until > $1 THEN h.previous_secret END AS"
+                " \"previousSecret\", o.body AS body FROM u JOIN"
+                " webhook_endpoints h ON h.id = u.endpoint_id JOIN outbox o"
+                " ON o.seq = u.event_seq ORDER BY u.next_attempt_at",
+        [S_DLV_COMPLETE] = "UPDATE deliveries SET state = $3, attempts ="
+                           " attempts + 1, next_attempt_at = $4,"
+                           " lease_owner = NULL, lease_until = NULL,"
+                           " last_status = $5, last_error = $6,"
+                           " delivered_at = CASE WHEN $3 = 'delivered'"
+                           " THEN $7 ELSE delivered_at END, updated_at = $7"
+                           " WHERE id = $1 AND state = 'inflight' AND"
+                           " lease_owner = $2",
+        [S_DLV_LOG] = "INSERT INTO delivery_attempts(delivery_id, app_id,"
+                      " endpoint_id, event_id, attempt, at, status,"
+                      " latency_ms, excerpt, error) SELECT id, app_id,"
+                      " endpoint_id, event_id, attempts, $2::bigint,"
+                      " $3::int, $4::bigint, $5::text, $6::text FROM"
+                      " deliveries WHERE id = $1",
+        [S_DLV_GONE] = "UPDATE webhook_endpoints SET enabled = 0,"
+                       " disabled_reason = 'gone', updated_at = $2 WHERE"
+                       " id = (SELECT endpoint_id FROM deliveries WHERE id"
+                       " = $1)",
+        [S_DLV_RELEASE] = "UPDATE deliveries SET state = 'pending',"
+                          " lease_owner = NULL, lease_until = NULL,"
+                          " updated_at = $2 WHERE state = 'inflight' AND"
+                          " lease_owner = $1",
+        [S_DLV_STATE] = "SELECT state FROM deliveries WHERE id = $1 AND"
+                        " endpoint_id = $2 AND app_id = $3",
+        [S_DLV_REPLAY_ONE] = "UPDATE deliveries SET state = 'pending',"
+                             " attempts = 0, next_attempt_at = $4,"
+                             " updated_at = $4 WHERE id = $1 AND"
+                             " endpoint_id = $2 AND app_id = $3 AND state"
+                             " <> 'inflight'",
+        [S_DLV_REPLAY_DEAD] = "UPDATE deliveries SET state = 'pending',"
+                              " attempts = 0, next_attempt_at = $3,"
+                              " updated_at = $3 WHERE state = 'dead' AND"
+                              " endpoint_id = $1 AND app_id = $2",
+        [S_DLV_LIST] =
+                "SELECT d.id AS id, d.endpoint_id AS \"endpointId\","
+                " d.event_id AS \"eventId\", d.event_name AS \"eventName\","
+                " d.environment AS environment, CASE WHEN d.state ="
+                " 'pending' AND d.attempts > 0 THEN 'retrying' ELSE d.state"
+                " END AS state, d.attempts AS attempts, CASE WHEN d.state"
+                " = 'pending' THEN d.next_attempt_at END AS"
+                " \"@nextAttemptAt\", d.last_status AS \"lastStatus\","
+                " d.last_error AS \"lastError\", d.created_at AS"
+                " \"@createdAt\", d.updated_at AS \"@updatedAt\","
+                " d.delivered_at AS \"@deliveredAt\" FROM deliveries d"
+                " WHERE d.app_id = $1 AND d.endpoint_id = $2 AND ($3::text"
+                " IS NULL OR (CASE WHEN d.state = 'pending' AND d.attempts"
+                " > 0 THEN 'retrying' ELSE d.state END) = $3) ORDER BY"
+                " d.created_at DESC, d.id DESC LIMIT $4 OFFSET $5",
+        [S_DLV_TOTAL] = "SELECT count(*) FROM deliveries d WHERE d.app_id ="
+                        " $1 AND d.endpoint_id = $2 AND ($3::text IS NULL OR"
+                        " (CASE WHEN d.state = 'pending' AND d.attempts > 0"
+                        " THEN 'retrying' ELSE d.state END) = $3)",
+        [S_ATT_LIST] = "SELECT a.delivery_id AS \"deliveryId\", a.event_id"
+                       " AS \"eventId\", a.attempt AS attempt, a.at AS"
+                       " \"@at\", a.status AS status, a.latency_ms AS"
+                       " \"latencyMs\", a.excerpt AS \"responseExcerpt\","
+                       " a.error AS error FROM delivery_attempts a WHERE"
+                       " a.app_id = $1 AND a.endpoint_id = $2 AND ($3::text"
+                       " IS NULL OR a.delivery_id = $3) ORDER BY a.id DESC"
+                       " LIMIT $4 OFFSET $5",
+        [S_ATT_TOTAL] = "SELECT count(*) FROM delivery_attempts a WHERE"
+                        " a.app_id = $1 AND a.endpoint_id = $2 AND ($3::text"
+                        " IS NULL OR a.delivery_id = $3)",
+        [S_DLV_STATS] = "SELECT count(*) FILTER (WHERE state = 'pending' AND"
+                        " attempts = 0), count(*) FILTER (WHERE state ="
+                        " 'pending' AND attempts > 0), count(*) FILTER"
+                        " (WHERE state = 'inflight'), count(*) FILTER (WHERE"
+                        " state = 'dead'), coalesce(min(event_ts) FILTER"
+                        " (WHERE state <> 'dead'), 0) FROM deliveries WHERE"
+                        " state IN ('pending', 'inflight', 'dead')",
+        [S_DLV_UNFANNED_STATS] = "SELECT count(*), coalesce(min(timestamp),"
+                                 " 0) FROM outbox WHERE fanned_at IS NULL",
+        [S_WH_UPDATE] = "UPDATE webhook_endpoints SET url = coalesce($3,"
+                        " url), events = CASE WHEN $4::int <> 0 THEN"
+                        " $5::text ELSE events END, enabled = CASE WHEN"
+                        " $6::int < 0 THEN enabled ELSE $6::int END,"
+                        " disabled_reason = CASE WHEN $6::int < 0 THEN"
+                        " disabled_reason WHEN $6::int = 0 THEN 'operator'"
+                        " END, updated_at = $7 WHERE app_id = $1 AND id = $2"
+                        " AND deleted_at IS NULL",
+        [S_WH_ROTATE] = "UPDATE webhook_endpoints SET previous_secret ="
+                        " secret, previous_until = $4, secret = $3,"
+                        " updated_at = $5 WHERE app_id = $1 AND id = $2 AND"
+                        " deleted_at IS NULL",
 };
 
 /* ---- connections ----------------------------------------------------- */
@@ -1939,6 +2119,238 @@ static int pg_idem_purge(fd_conn *base_, int64_t before)
 	return exec_st((pg_conn *)base_, S_IDEM_PURGE, "i", before);
 }
 
+/* ---- deliveries ------------------------------------------------------ */
+
+static const char *jstr_of(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static int64_t jint_of(const json_t *o, const char *k)
+{
+	return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+/* One delivery per receiving endpoint of one outbox event. */
+static int fan_event(pg_conn *c, const json_t *ev, int64_t now)
+{
+	json_t *targets = NULL, *t;
+	char id[FLOCK__ID_MAX];
+	PGresult *r;
+	size_t i;
+	int rc;
+
+	r = run(c, S_DLV_TARGETS, &rc, "sss", jstr_of(ev, "app"),
+	        jstr_of(ev, "env"), jstr_of(ev, "name"));
+	rc = fetch_all_r(r, rc, &targets);
+	json_array_foreach(targets, i, t)
+	{
+		if (rc != FD_OK)
+			break;
+		if (flock__id_new(id, "dlv_") < 0) {
+			rc = FD_ERR;
+			break;
+		}
+		rc = exec_st(c, S_DLV_INSERT, "sssissssi", id,
+		             jstr_of(ev, "app"), jstr_of(t, "id"),
+		             jint_of(ev, "seq"), jstr_of(ev, "id"),
+		             jstr_of(ev, "name"), jstr_of(ev, "env"),
+		             jint_of(ev, "ts"), now);
+	}
+	json_decref(targets);
+	if (rc == FD_OK)
+		rc = exec_st(c, S_DLV_FANNED, "ii", jint_of(ev, "seq"), now);
+	return rc;
+}
+
+static int pg_delivery_fanout(fd_conn *base_, int64_t now, long limit, long *n)
+{
+	pg_conn *c = (pg_conn *)base_;
+	json_t *events = NULL, *ev;
+	PGresult *r;
+	size_t i;
+	int rc;
+
+	*n = 0;
+	r = run(c, S_DLV_UNFANNED, &rc, "l", limit);
+	rc = fetch_all_r(r, rc, &events);
+	json_array_foreach(events, i, ev)
+	{
+		if (rc != FD_OK)
+			break;
+		rc = fan_event(c, ev, now);
+		*n += rc == FD_OK;
+	}
+	json_decref(events);
+	return rc;
+}
+
+static int pg_delivery_claim(fd_conn *base_, const char *node, int64_t now,
+                             int64_t lease_until, long limit, json_t **out)
+{
+	pg_conn *c = (pg_conn *)base_;
+	json_t *d;
+	PGresult *r;
+	size_t i;
+	int rc;
+
+	r = run(c, S_DLV_CLAIM, &rc, "ilsi", now, limit, node, lease_until);
+	if ((rc = fetch_all_r(r, rc, out)) != FD_OK)
+		return rc;
+	json_array_foreach(*out, i, d)
+	{
+		if (json_is_null(json_object_get(d, "previousSecret")))
+			json_object_del(d, "previousSecret");
+	}
+	return FD_OK;
+}
+
+static const char *const outcome_state[] = {
+        [FD_DELIVERY_DELIVERED] = "delivered",
+        [FD_DELIVERY_RETRY] = "pending",
+        [FD_DELIVERY_DEAD] = "dead",
+};
+
+static int pg_delivery_complete(fd_conn *base_, const fd_store_attempt *a,
+                                int64_t now)
+{
+	pg_conn *c = (pg_conn *)base_;
+	int rc;
+
+	if (a->outcome < FD_DELIVERY_DELIVERED || a->outcome > FD_DELIVERY_DEAD)
+		return FD_ERR;
+	rc = change_st(c, S_DLV_COMPLETE, "ssszzsi", a->delivery_id, a->node,
+	               outcome_state[a->outcome],
+	               a->outcome == FD_DELIVERY_RETRY ? a->next_attempt_at
+	                                               : (int64_t)0,
+	               (int64_t)a->status, a->error, now);
+	if (rc == FD_OK)
+		rc = exec_st(c, S_DLV_LOG, "siziss", a->delivery_id, a->at,
+		             (int64_t)a->status, (int64_t)a->latency_ms,
+		             a->excerpt, a->error);
+	if (rc == FD_OK && a->disable_endpoint)
+		rc = exec_st(c, S_DLV_GONE, "si", a->delivery_id, now);
+	return rc;
+}
+
+static int pg_delivery_release(fd_conn *base_, const char *node, int64_t now)
+{
+	return exec_st((pg_conn *)base_, S_DLV_RELEASE, "si", node, now);
+}
+
+static int pg_delivery_replay(fd_conn *base_, const char *app_id,
+                              const char *endpoint_id, const char *delivery_id,
+                              int64_t now, long *n)
+{
+	pg_conn *c = (pg_conn *)base_;
+	PGresult *r;
+	int rc;
+
+	*n = 0;
+	if (!delivery_id) {
+		r = run(c, S_DLV_REPLAY_DEAD, &rc, "ssi", endpoint_id, app_id,
+		        now);
+		if (!r)
+			return rc;
+		*n = changes(r);
+		PQclear(r);
+		return FD_OK;
+	}
+	r = run(c, S_DLV_STATE, &rc, "sss", delivery_id, endpoint_id, app_id);
+	if (!r)
+		return rc;
+	rc = PQntuples(r) == 0                              ? FD_NOTFOUND
+	     : strcmp(PQgetvalue(r, 0, 0), "inflight") == 0 ? FD_CONFLICT
+	                                                    : FD_OK;
+	PQclear(r);
+	if (rc != FD_OK)
+		return rc;
+	rc = change_st(c, S_DLV_REPLAY_ONE, "sssi", delivery_id, endpoint_id,
+	               app_id, now);
+	*n = rc == FD_OK;
+	return rc;
+}
+
+static int pg_delivery_list(fd_conn *base_, const char *app_id,
+                            const char *endpoint_id, const char *state,
+                            long limit, long offset, json_t **out)
+{
+	pg_conn *c = (pg_conn *)base_;
+	int crc, prc;
+	PGresult *n =
+	        run(c, S_DLV_TOTAL, &crc, "sss", app_id, endpoint_id, state);
+	PGresult *p = run(c, S_DLV_LIST, &prc, "sssll", app_id, endpoint_id,
+	                  state, limit, offset);
+
+	return page_of(n, crc, p, prc, limit, offset, out);
+}
+
+static int pg_attempt_list(fd_conn *base_, const char *app_id,
+                           const char *endpoint_id, const char *delivery_id,
+                           long limit, long offset, json_t **out)
+{
+	pg_conn *c = (pg_conn *)base_;
+	int crc, prc;
+	PGresult *n = run(c, S_ATT_TOTAL, &crc, "sss", app_id, endpoint_id,
+	                  delivery_id);
+	PGresult *p = run(c, S_ATT_LIST, &prc, "sssll", app_id, endpoint_id,
+	                  delivery_id, limit, offset);
+
+	return page_of(n, crc, p, prc, limit, offset, out);
+}
+
+static long col_long(PGresult *r, int i)
+{
+	return strtol(PQgetvalue(r, 0, i), NULL, 10);
+}
+
+static int pg_delivery_stats(fd_conn *base_, fd_delivery_stats *out)
+{
+	pg_conn *c = (pg_conn *)base_;
+	PGresult *r;
+	int64_t oldest;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!(r = run(c, S_DLV_STATS, &rc, "")))
+		return rc;
+	if (PQntuples(r) == 1) {
+		out->pending = col_long(r, 0);
+		out->retrying = col_long(r, 1);
+		out->inflight = col_long(r, 2);
+		out->dead = col_long(r, 3);
+		out->oldest_ms = strtoll(PQgetvalue(r, 0, 4), NULL, 10);
+	}
+	PQclear(r);
+	if (!(r = run(c, S_DLV_UNFANNED_STATS, &rc, "")))
+		return rc;
+	if (PQntuples(r) == 1) {
+		out->unfanned = col_long(r, 0);
+		oldest = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+		if (oldest && (!out->oldest_ms || oldest < out->oldest_ms))
+			out->oldest_ms = oldest;
+	}
+	PQclear(r);
+	return FD_OK;
+}
+
+static int pg_webhook_update(fd_conn *base_, const char *app_id, const char *id,
+                             const char *url, int events_set,
+                             const char *events, int enabled, int64_t now)
+{
+	return change_st((pg_conn *)base_, S_WH_UPDATE, "sssisii", app_id, id,
+	                 url, (int64_t)events_set, events, (int64_t)enabled,
+	                 now);
+}
+
+static int pg_webhook_rotate(fd_conn *base_, const char *app_id, const char *id,
+                             const char *secret, int64_t previous_until,
+                             int64_t now)
+{
+	return change_st((pg_conn *)base_, S_WH_ROTATE, "sssii", app_id, id,
+	                 secret, previous_until, now);
+}
+
 static const fd_store_ops pg_ops = {
         .name = "postgresql",
         .close = pg_close,
@@ -2009,4 +2421,14 @@ static const fd_store_ops pg_ops = {
         .idem_get = pg_idem_get,
         .idem_put = pg_idem_put,
         .idem_purge = pg_idem_purge,
+        .delivery_fanout = pg_delivery_fanout,
+        .delivery_claim = pg_delivery_claim,
+        .delivery_complete = pg_delivery_complete,
+        .delivery_release = pg_delivery_release,
+        .delivery_replay = pg_delivery_replay,
+        .delivery_list = pg_delivery_list,
+        .attempt_list = pg_attempt_list,
+        .delivery_stats = pg_delivery_stats,
+        .webhook_update = pg_webhook_update,
+        .webhook_rotate = pg_webhook_rotate,
 };

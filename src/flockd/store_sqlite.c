@@ -136,7 +136,39 @@ static const char *const migrations[] = {
         " response TEXT NOT NULL, created_at INTEGER NOT NULL,"
         " PRIMARY KEY(app_id, key)) WITHOUT ROWID;"
         "CREATE INDEX idempotency_age ON idempotency(created_at);",
-        /* 2: fd_store_campaigns_version, bumped by triggers on any change
+        /* 2: webhook deliveries. Events already in the outbox count as
+         * fanned out (they predate delivery). */
+        "ALTER TABLE outbox ADD COLUMN fanned_at INTEGER;"
+        "UPDATE outbox SET fanned_at = 0;"
+        "CREATE INDEX outbox_unfanned ON outbox(seq) WHERE fanned_at IS NULL;"
+        "ALTER TABLE webhook_endpoints ADD COLUMN enabled INTEGER NOT NULL"
+        " DEFAULT 1;"
+        "ALTER TABLE webhook_endpoints ADD COLUMN disabled_reason TEXT;"
+        "ALTER TABLE webhook_endpoints ADD COLUMN previous_secret TEXT;"
+        "ALTER TABLE webhook_endpoints ADD COLUMN previous_until INTEGER;"
+        "CREATE TABLE deliveries(id TEXT PRIMARY KEY,"
+        " app_id TEXT NOT NULL, endpoint_id TEXT NOT NULL,"
+        " event_seq INTEGER NOT NULL, event_id TEXT NOT NULL,"
+        " event_name TEXT NOT NULL, environment TEXT NOT NULL,"
+        " event_ts INTEGER NOT NULL, state TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER,"
+        " lease_owner TEXT, lease_until INTEGER, last_status INTEGER,"
+        " last_error TEXT, delivered_at INTEGER,"
+        " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+        " UNIQUE(event_id, endpoint_id));"
+        "CREATE INDEX deliveries_state ON deliveries(state, next_attempt_at);"
+        "CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id,"
+        " created_at);"
+        "CREATE TABLE delivery_attempts(id INTEGER PRIMARY KEY,"
+        " delivery_id TEXT NOT NULL, app_id TEXT NOT NULL,"
+        " endpoint_id TEXT NOT NULL, event_id TEXT NOT NULL,"
+        " attempt INTEGER NOT NULL, at INTEGER NOT NULL, status INTEGER,"
+        " latency_ms INTEGER, excerpt TEXT, error TEXT);"
+        "CREATE INDEX delivery_attempts_endpoint ON"
+        " delivery_attempts(endpoint_id, id);"
+        "CREATE INDEX delivery_attempts_delivery ON"
+        " delivery_attempts(delivery_id, id);",
+        /* 3: fd_store_campaigns_version, bumped by triggers on any change
          * to campaigns (not pings), their rewards and checkpoints; the
          * same on PostgreSQL, where several nodes share the database. */
         "CREATE TABLE flockd_meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
@@ -266,7 +298,11 @@ static const char *const migrations[] = {
 	        "h") " AS organizationId,"                                     \
 	             " h.app_id AS applicationId, h.url AS url, h.events AS "  \
 	             "\"{events\","                                            \
-	             " h.environment AS environment, " STAMPS(                 \
+	             " h.environment AS environment,"                          \
+	             " h.enabled AS \"?enabled\","                             \
+	             " h.disabled_reason AS disabledReason,"                   \
+	             " h.previous_until AS "                                   \
+	             "\"@previousSecretExpiresAt\", " STAMPS(                  \
 	                     "h") " FROM webhook_endpoints h "
 
 #define PAGE " LIMIT ?7 OFFSET ?8"
@@ -346,6 +382,27 @@ enum {
 	S_IDEM_GET,
 	S_IDEM_PUT,
 	S_IDEM_PURGE,
+	S_DLV_UNFANNED,
+	S_DLV_TARGETS,
+	S_DLV_INSERT,
+	S_DLV_FANNED,
+	S_DLV_DUE,
+	S_DLV_LEASE,
+	S_DLV_COMPLETE,
+	S_DLV_LOG,
+	S_DLV_GONE,
+	S_DLV_RELEASE,
+	S_DLV_STATE,
+	S_DLV_REPLAY_ONE,
+	S_DLV_REPLAY_DEAD,
+	S_DLV_LIST,
+	S_DLV_TOTAL,
+	S_ATT_LIST,
+	S_ATT_TOTAL,
+	S_DLV_STATS,
+	S_DLV_UNFANNED_STATS,
+	S_WH_UPDATE,
+	S_WH_ROTATE,
 	S_COUNT
 };
 
@@ -566,6 +623,119 @@ static const char *const sql[S_COUNT] = {
                        " status, response, created_at) VALUES(?1, ?2, ?3,"
                        " ?4, ?5, ?6)",
         [S_IDEM_PURGE] = "DELETE FROM idempotency WHERE created_at < ?1",
+
+        [S_DLV_UNFANNED] = "SELECT seq, id, app_id AS app, environment AS"
+                           " env, name, timestamp AS ts FROM outbox WHERE"
+                           " fanned_at IS NULL ORDER BY seq LIMIT ?1",
+        [S_DLV_TARGETS] = "SELECT h.id AS id FROM webhook_endpoints h WHERE"
+                          " h.app_id = ?1 AND h.deleted_at IS NULL AND"
+                          " (h.environment IS NULL OR h.environment = ?2)"
+                          " AND ((h.events IS NULL AND ?3 <>"
+                          " 'checkpoint.ingested') OR EXISTS(SELECT 1 FROM"
+                          " json_each(h.events) j WHERE j.value = ?3 OR"
+                          " (j.value = '*' AND ?3 <> 'checkpoint.ingested')))",
+        [S_DLV_INSERT] = "INSERT OR IGNORE INTO deliveries(id, app_id,"
+                         " endpoint_id, event_seq, event_id, event_name,"
+                         " environment, event_ts, state, attempts,"
+                         " next_attempt_at, created_at, updated_at)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending',"
+                         " 0, ?9, ?9, ?9)",
+        [S_DLV_FANNED] = "UPDATE outbox SET fanned_at = ?2 WHERE seq = ?1",
+        [S_DLV_DUE] = "SELECT d.id AS id, d.app_id AS applicationId,"
+                      " d.endpoint_id AS endpointId, d.event_id AS eventId,"
+                      " d.event_name AS eventName, d.attempts + 1 AS"
+                      " attempt, h.url AS url, h.secret AS secret, CASE"
+                      " WHEN h.previous_until > ?1 THEN h.previous_secret"
+                      " END AS previousSecret, o.body AS body FROM"
+                      " deliveries d JOIN webhook_endpoints h ON h.id ="
+                      " d.endpoint_id JOIN outbox o ON o.seq = d.event_seq"
+                      " WHERE ((d.state = 'pending' AND d.next_attempt_at"
+                      " <= ?1) OR (d.state = 'inflight' AND d.lease_until"
+                      " <= ?1)) AND h.enabled = 1 AND h.deleted_at IS NULL"
+                      " ORDER BY d.next_attempt_at LIMIT ?2",
+        [S_DLV_LEASE] = "UPDATE deliveries SET state = 'inflight',"
+                        " lease_owner = ?2, lease_until = ?3, updated_at ="
+                        " ?4 WHERE id = ?1",
+        [S_DLV_COMPLETE] = "UPDATE deliveries SET state = ?3, attempts ="
+                           " attempts + 1, next_attempt_at = ?4,"
+                           " lease_owner = NULL, lease_until = NULL,"
+                           " last_status = ?5, last_error = ?6,"
+                           " delivered_at = CASE WHEN ?3 = 'delivered'"
+                           " THEN ?7 ELSE delivered_at END, updated_at = ?7"
+                           " WHERE id = ?1 AND state = 'inflight' AND"
+                           " lease_owner = ?2",
+        [S_DLV_LOG] = "INSERT INTO delivery_attempts(delivery_id, app_id,"
+                      " endpoint_id, event_id, attempt, at, status,"
+                      " latency_ms, excerpt, error) SELECT id, app_id,"
+                      " endpoint_id, event_id, attempts, ?2, ?3, ?4, ?5, ?6"
+                      " FROM deliveries WHERE id = ?1",
+        [S_DLV_GONE] = "UPDATE webhook_endpoints SET enabled = 0,"
+                       " disabled_reason = 'gone', updated_at = ?2 WHERE"
+                       " id = (SELECT endpoint_id FROM deliveries WHERE id"
+                       " = ?1)",
+        [S_DLV_RELEASE] = "UPDATE deliveries SET state = 'pending',"
+                          " lease_owner = NULL, lease_until = NULL,"
+                          " updated_at = ?2 WHERE state = 'inflight' AND"
+                          " lease_owner = ?1",
+        [S_DLV_STATE] = "SELECT state FROM deliveries WHERE id = ?1 AND"
+                        " endpoint_id = ?2 AND app_id = ?3",
+        [S_DLV_REPLAY_ONE] = "UPDATE deliveries SET state = 'pending',"
+                             " attempts = 0, next_attempt_at = ?4,"
+                             " updated_at = ?4 WHERE id = ?1 AND"
+                             " endpoint_id = ?2 AND app_id = ?3 AND state"
+                             " <> 'inflight'",
+        [S_DLV_REPLAY_DEAD] = "UPDATE deliveries SET state = 'pending',"
+                              " attempts = 0, next_attempt_at = ?3,"
+                              " updated_at = ?3 WHERE state = 'dead' AND"
+                              " endpoint_id = ?1 AND app_id = ?2",
+        [S_DLV_LIST] =
+                "SELECT d.id AS id, d.endpoint_id AS endpointId, d.event_id"
+                " AS eventId, d.event_name AS eventName, d.environment AS"
+                " environment, CASE WHEN d.state = 'pending' AND d.attempts"
+                " > 0 THEN 'retrying' ELSE d.state END AS state, d.attempts"
+                " AS attempts, CASE WHEN d.state = 'pending' THEN"
+                " d.next_attempt_at END AS \"@nextAttemptAt\", d.last_status"
+                " AS lastStatus, d.last_error AS lastError, d.created_at AS"
+                " \"@createdAt\", d.updated_at AS \"@updatedAt\","
+                " d.delivered_at AS \"@deliveredAt\" FROM deliveries d"
+                " WHERE d.app_id = ?1 AND d.endpoint_id = ?2 AND (?3 IS NULL"
+                " OR (CASE WHEN d.state = 'pending' AND d.attempts > 0 THEN"
+                " 'retrying' ELSE d.state END) = ?3) ORDER BY d.created_at"
+                " DESC, d.id DESC" PAGE,
+        [S_DLV_TOTAL] = "SELECT count(*) FROM deliveries d WHERE d.app_id ="
+                        " ?1 AND d.endpoint_id = ?2 AND (?3 IS NULL OR (CASE"
+                        " WHEN d.state = 'pending' AND d.attempts > 0 THEN"
+                        " 'retrying' ELSE d.state END) = ?3)",
+        [S_ATT_LIST] = "SELECT a.delivery_id AS deliveryId, a.event_id AS"
+                       " eventId, a.attempt AS attempt, a.at AS \"@at\","
+                       " a.status AS status, a.latency_ms AS latencyMs,"
+                       " a.excerpt AS responseExcerpt, a.error AS error"
+                       " FROM delivery_attempts a WHERE a.app_id = ?1 AND"
+                       " a.endpoint_id = ?2 AND (?3 IS NULL OR"
+                       " a.delivery_id = ?3) ORDER BY a.id DESC" PAGE,
+        [S_ATT_TOTAL] = "SELECT count(*) FROM delivery_attempts a WHERE"
+                        " a.app_id = ?1 AND a.endpoint_id = ?2 AND (?3 IS"
+                        " NULL OR a.delivery_id = ?3)",
+        [S_DLV_STATS] = "SELECT coalesce(sum(state = 'pending' AND attempts"
+                        " = 0), 0), coalesce(sum(state = 'pending' AND"
+                        " attempts > 0), 0), coalesce(sum(state ="
+                        " 'inflight'), 0), coalesce(sum(state = 'dead'),"
+                        " 0), min(CASE WHEN state <> 'dead' THEN event_ts"
+                        " END) FROM deliveries WHERE state IN ('pending',"
+                        " 'inflight', 'dead')",
+        [S_DLV_UNFANNED_STATS] = "SELECT count(*), min(timestamp) FROM"
+                                 " outbox WHERE fanned_at IS NULL",
+        [S_WH_UPDATE] = "UPDATE webhook_endpoints SET url = coalesce(?3,"
+                        " url), events = CASE WHEN ?4 THEN ?5 ELSE events"
+                        " END, enabled = CASE WHEN ?6 < 0 THEN enabled ELSE"
+                        " ?6 END, disabled_reason = CASE WHEN ?6 < 0 THEN"
+                        " disabled_reason WHEN ?6 = 0 THEN 'operator' END,"
+                        " updated_at = ?7 WHERE app_id = ?1 AND id = ?2 AND"
+                        " deleted_at IS NULL",
+        [S_WH_ROTATE] = "UPDATE webhook_endpoints SET previous_secret ="
+                        " secret, previous_until = ?4, secret = ?3,"
+                        " updated_at = ?5 WHERE app_id = ?1 AND id = ?2 AND"
+                        " deleted_at IS NULL",
 };
 
 /* ---- connections ----------------------------------------------------- */
@@ -1757,6 +1927,234 @@ static int sq_idem_purge(fd_conn *base_, int64_t before)
 	return exec_st(prep(c, S_IDEM_PURGE, "i", before));
 }
 
+/* ---- deliveries ------------------------------------------------------ */
+
+static const char *jstr_of(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static int64_t jint_of(const json_t *o, const char *k)
+{
+	return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+/* One delivery per receiving endpoint of one outbox event. */
+static int fan_event(sq_conn *c, const json_t *ev, int64_t now)
+{
+	json_t *targets = NULL, *t;
+	char id[FLOCK__ID_MAX];
+	size_t i;
+	int rc = fetch_all(prep(c, S_DLV_TARGETS, "sss", jstr_of(ev, "app"),
+	                        jstr_of(ev, "env"), jstr_of(ev, "name")),
+	                   &targets);
+
+	json_array_foreach(targets, i, t)
+	{
+		if (rc != FD_OK)
+			break;
+		if (flock__id_new(id, "dlv_") < 0) {
+			rc = FD_ERR;
+			break;
+		}
+		rc = exec_st(prep(c, S_DLV_INSERT, "sssissssi", id,
+		                  jstr_of(ev, "app"), jstr_of(t, "id"),
+		                  jint_of(ev, "seq"), jstr_of(ev, "id"),
+		                  jstr_of(ev, "name"), jstr_of(ev, "env"),
+		                  jint_of(ev, "ts"), now));
+	}
+	json_decref(targets);
+	if (rc == FD_OK)
+		rc = exec_st(
+		        prep(c, S_DLV_FANNED, "ii", jint_of(ev, "seq"), now));
+	return rc;
+}
+
+static int sq_delivery_fanout(fd_conn *base_, int64_t now, long limit, long *n)
+{
+	sq_conn *c = (sq_conn *)base_;
+	json_t *events = NULL, *ev;
+	size_t i;
+	int rc = fetch_all(prep(c, S_DLV_UNFANNED, "i", (int64_t)limit),
+	                   &events);
+
+	*n = 0;
+	json_array_foreach(events, i, ev)
+	{
+		if (rc != FD_OK)
+			break;
+		rc = fan_event(c, ev, now);
+		*n += rc == FD_OK;
+	}
+	json_decref(events);
+	return rc;
+}
+
+static int sq_delivery_claim(fd_conn *base_, const char *node, int64_t now,
+                             int64_t lease_until, long limit, json_t **out)
+{
+	sq_conn *c = (sq_conn *)base_;
+	json_t *due = NULL, *d;
+	size_t i;
+	int rc = fetch_all(prep(c, S_DLV_DUE, "ii", now, (int64_t)limit), &due);
+
+	json_array_foreach(due, i, d)
+	{
+		if (rc != FD_OK)
+			break;
+		rc = exec_st(prep(c, S_DLV_LEASE, "ssii", jstr_of(d, "id"),
+		                  node, lease_until, now));
+		if (json_is_null(json_object_get(d, "previousSecret")))
+			json_object_del(d, "previousSecret");
+	}
+	if (rc != FD_OK) {
+		json_decref(due);
+		due = NULL;
+	}
+	*out = due;
+	return rc;
+}
+
+static const char *const outcome_state[] = {
+        [FD_DELIVERY_DELIVERED] = "delivered",
+        [FD_DELIVERY_RETRY] = "pending",
+        [FD_DELIVERY_DEAD] = "dead",
+};
+
+static int sq_delivery_complete(fd_conn *base_, const fd_store_attempt *a,
+                                int64_t now)
+{
+	sq_conn *c = (sq_conn *)base_;
+	int rc;
+
+	if (a->outcome < FD_DELIVERY_DELIVERED || a->outcome > FD_DELIVERY_DEAD)
+		return FD_ERR;
+	rc = change_st(c,
+	               prep(c, S_DLV_COMPLETE, "ssszzsi", a->delivery_id,
+	                    a->node, outcome_state[a->outcome],
+	                    a->outcome == FD_DELIVERY_RETRY ? a->next_attempt_at
+	                                                    : (int64_t)0,
+	                    (int64_t)a->status, a->error, now));
+	if (rc == FD_OK)
+		rc = exec_st(prep(c, S_DLV_LOG, "siziss", a->delivery_id, a->at,
+		                  (int64_t)a->status, (int64_t)a->latency_ms,
+		                  a->excerpt, a->error));
+	if (rc == FD_OK && a->disable_endpoint)
+		rc = exec_st(prep(c, S_DLV_GONE, "si", a->delivery_id, now));
+	return rc;
+}
+
+static int sq_delivery_release(fd_conn *base_, const char *node, int64_t now)
+{
+	sq_conn *c = (sq_conn *)base_;
+	return exec_st(prep(c, S_DLV_RELEASE, "si", node, now));
+}
+
+static int sq_delivery_replay(fd_conn *base_, const char *app_id,
+                              const char *endpoint_id, const char *delivery_id,
+                              int64_t now, long *n)
+{
+	sq_conn *c = (sq_conn *)base_;
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	if (!delivery_id) {
+		rc = exec_st(prep(c, S_DLV_REPLAY_DEAD, "ssi", endpoint_id,
+		                  app_id, now));
+		*n = rc == FD_OK ? (long)sqlite3_changes(c->db) : 0;
+		return rc;
+	}
+	st = prep(c, S_DLV_STATE, "sss", delivery_id, endpoint_id, app_id);
+	if (!st)
+		return FD_ERR;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 0);
+		rc = state && strcmp(state, "inflight") == 0 ? FD_CONFLICT
+		                                             : FD_OK;
+	} else
+		rc = rc == SQLITE_DONE ? FD_NOTFOUND : FD_ERR;
+	sqlite3_reset(st);
+	if (rc != FD_OK)
+		return rc;
+	rc = change_st(c, prep(c, S_DLV_REPLAY_ONE, "sssi", delivery_id,
+	                       endpoint_id, app_id, now));
+	*n = rc == FD_OK;
+	return rc;
+}
+
+static int sq_delivery_list(fd_conn *base_, const char *app_id,
+                            const char *endpoint_id, const char *state,
+                            long limit, long offset, json_t **out)
+{
+	sq_conn *c = (sq_conn *)base_;
+	return fetch_page(
+	        prep(c, S_DLV_TOTAL, "sss", app_id, endpoint_id, state),
+	        prep(c, S_DLV_LIST, "sss", app_id, endpoint_id, state), limit,
+	        offset, out);
+}
+
+static int sq_attempt_list(fd_conn *base_, const char *app_id,
+                           const char *endpoint_id, const char *delivery_id,
+                           long limit, long offset, json_t **out)
+{
+	sq_conn *c = (sq_conn *)base_;
+	return fetch_page(
+	        prep(c, S_ATT_TOTAL, "sss", app_id, endpoint_id, delivery_id),
+	        prep(c, S_ATT_LIST, "sss", app_id, endpoint_id, delivery_id),
+	        limit, offset, out);
+}
+
+static int sq_delivery_stats(fd_conn *base_, fd_delivery_stats *out)
+{
+	sq_conn *c = (sq_conn *)base_;
+	sqlite3_stmt *st = prep(c, S_DLV_STATS, "");
+	int64_t oldest;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!st)
+		return FD_ERR;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out->pending = (long)sqlite3_column_int64(st, 0);
+		out->retrying = (long)sqlite3_column_int64(st, 1);
+		out->inflight = (long)sqlite3_column_int64(st, 2);
+		out->dead = (long)sqlite3_column_int64(st, 3);
+		out->oldest_ms = sqlite3_column_int64(st, 4);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW || !(st = prep(c, S_DLV_UNFANNED_STATS, "")))
+		return FD_ERR;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		out->unfanned = (long)sqlite3_column_int64(st, 0);
+		oldest = sqlite3_column_int64(st, 1);
+		if (oldest && (!out->oldest_ms || oldest < out->oldest_ms))
+			out->oldest_ms = oldest;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? FD_OK : FD_ERR;
+}
+
+static int sq_webhook_update(fd_conn *base_, const char *app_id, const char *id,
+                             const char *url, int events_set,
+                             const char *events, int enabled, int64_t now)
+{
+	sq_conn *c = (sq_conn *)base_;
+	return change_st(c, prep(c, S_WH_UPDATE, "sssisii", app_id, id, url,
+	                         (int64_t)events_set, events, (int64_t)enabled,
+	                         now));
+}
+
+static int sq_webhook_rotate(fd_conn *base_, const char *app_id, const char *id,
+                             const char *secret, int64_t previous_until,
+                             int64_t now)
+{
+	sq_conn *c = (sq_conn *)base_;
+	return change_st(c, prep(c, S_WH_ROTATE, "sssii", app_id, id, secret,
+	                         previous_until, now));
+}
+
 static const fd_store_ops sq_ops = {
         .name = "sqlite",
         .close = sq_close,
@@ -1827,4 +2225,14 @@ static const fd_store_ops sq_ops = {
         .idem_get = sq_idem_get,
         .idem_put = sq_idem_put,
         .idem_purge = sq_idem_purge,
+        .delivery_fanout = sq_delivery_fanout,
+        .delivery_claim = sq_delivery_claim,
+        .delivery_complete = sq_delivery_complete,
+        .delivery_release = sq_delivery_release,
+        .delivery_replay = sq_delivery_replay,
+        .delivery_list = sq_delivery_list,
+        .attempt_list = sq_attempt_list,
+        .delivery_stats = sq_delivery_stats,
+        .webhook_update = sq_webhook_update,
+        .webhook_rotate = sq_webhook_rotate,
 };

@@ -113,12 +113,12 @@ static void test_migrated_and_reopened(void **state)
 	char err[256];
 	json_t *app = NULL;
 
-	assert_int_equal(fd_store_schema_version(f->s), 2);
+	assert_int_equal(fd_store_schema_version(f->s), 3);
 	seed(f);
 	fd_store_close(f->s);
 	assert_int_equal(fd_store_open(&f->s, f->db, 1, err, sizeof(err)), 0);
 	f->w = fd_store_writer(f->s);
-	assert_int_equal(fd_store_schema_version(f->s), 2);
+	assert_int_equal(fd_store_schema_version(f->s), 3);
 	assert_int_equal(fd_store_app_get(f->w, "app_a", &app), FD_OK);
 	assert_string_equal(json_string_value(json_object_get(app, "name")),
 	                    "A");
