@@ -1957,7 +1957,7 @@ static int fan_event(sq_conn *c, const json_t *ev, int64_t now)
 			rc = FD_ERR;
 			break;
 		}
-		rc = exec_st(prep(c, S_DLV_INSERT, "sssissssi", id,
+		rc = exec_st(prep(c, S_DLV_INSERT, "sssisssii", id,
 		                  jstr_of(ev, "app"), jstr_of(t, "id"),
 		                  jint_of(ev, "seq"), jstr_of(ev, "id"),
 		                  jstr_of(ev, "name"), jstr_of(ev, "env"),

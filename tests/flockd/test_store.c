@@ -11,6 +11,7 @@
 
 #include "harness.h"
 #include "store.h"
+#include "store_impl.h"
 #include "support.h"
 
 #define NOW 1790000000000LL
@@ -277,6 +278,112 @@ static void test_tenancy_and_readers(void **state)
 	fd_store_reader_done(f->s, r);
 }
 
+/* Every function of the back-end's table is there: a missing one would
+ * crash the first call that needs it. */
+static void test_every_op_implemented(void **state)
+{
+	fx *f = *state;
+	const unsigned char *ops = (const unsigned char *)f->s->ops;
+	unsigned char none[sizeof(void (*)(void))];
+	size_t off;
+
+	memset(none, 0, sizeof(none));
+	assert_non_null(f->s->ops->name);
+	for (off = sizeof(const char *);
+	     off + sizeof(none) <= sizeof(fd_store_ops); off += sizeof(none)) {
+		if (memcmp(ops + off, none, sizeof(none)) == 0)
+			fail_msg("%s: slot %zu of fd_store_ops is NULL",
+			         f->s->ops->name, off / sizeof(none));
+	}
+}
+
+/* Three events fanned out to one endpoint; two stores (two nodes) on one
+ * database: a delivery is held by one node at a time, its lease can be
+ * taken over once expired, and only the holder can complete it. */
+static void test_delivery_claimed_once_across_nodes(void **state)
+{
+	fx *f = *state;
+	fd_store *s2 = NULL;
+	fd_conn *w2;
+	json_t *got = NULL, *got2 = NULL;
+	fd_store_attempt a;
+	char err[256];
+	long n = 0;
+	int i;
+
+	seed(f);
+	assert_int_equal(fd_store_open(&s2, f->db, 1, err, sizeof(err)), 0);
+	w2 = fd_store_writer(s2);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_webhook_insert(f->w, "app_a", "whe_1",
+	                                         "http://127.0.0.1:9/h", NULL,
+	                                         NULL, "whsec_x", NOW),
+	                 FD_OK);
+	for (i = 0; i < 3; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "evt_%d", i);
+		assert_int_equal(
+		        fd_store_outbox_insert(f->w, "app_a", id, "production",
+		                               "referral.created", NOW, "{}"),
+		        FD_OK);
+	}
+	assert_int_equal(fd_store_delivery_fanout(f->w, NOW, 100, &n), FD_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+
+	/* Node 1 claims everything; while its transaction is open, node 2
+	 * (PostgreSQL: SKIP LOCKED) gets nothing. */
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(
+	        fd_store_delivery_claim(f->w, "n1", NOW, NOW + 1000, 10, &got),
+	        FD_OK);
+	assert_int_equal(json_array_size(got), 3);
+	if (h_is_pg()) {
+		assert_int_equal(fd_store_begin(w2, 1), FD_OK);
+		assert_int_equal(fd_store_delivery_claim(w2, "n2", NOW,
+		                                         NOW + 1000, 10, &got2),
+		                 FD_OK);
+		assert_int_equal(json_array_size(got2), 0);
+		json_decref(got2);
+		assert_int_equal(fd_store_commit(w2), FD_OK);
+	}
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+
+	/* Committed leases: node 2 gets nothing before they expire... */
+	assert_int_equal(fd_store_begin(w2, 1), FD_OK);
+	assert_int_equal(fd_store_delivery_claim(w2, "n2", NOW + 500,
+	                                         NOW + 1500, 10, &got2),
+	                 FD_OK);
+	assert_int_equal(json_array_size(got2), 0);
+	json_decref(got2);
+	/* ...and all of them after. */
+	assert_int_equal(fd_store_delivery_claim(w2, "n2", NOW + 1000,
+	                                         NOW + 2000, 10, &got2),
+	                 FD_OK);
+	assert_int_equal(json_array_size(got2), 3);
+	assert_int_equal(fd_store_commit(w2), FD_OK);
+
+	/* Node 1 lost its lease: it cannot complete; node 2 can. */
+	memset(&a, 0, sizeof(a));
+	a.delivery_id = json_string_value(
+	        json_object_get(json_array_get(got, 0), "id"));
+	a.node = "n1";
+	a.at = NOW + 1100;
+	a.status = 200;
+	a.outcome = FD_DELIVERY_DELIVERED;
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_delivery_complete(f->w, &a, NOW + 1100),
+	                 FD_NOTFOUND);
+	a.node = "n2";
+	assert_int_equal(fd_store_delivery_complete(f->w, &a, NOW + 1100),
+	                 FD_OK);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+	json_decref(got);
+	json_decref(got2);
+	fd_store_close(s2);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -288,6 +395,8 @@ int main(void)
 	        T(test_one_live_campaign_per_environment),
 	        T(test_savepoint_rolls_back_one_job),
 	        T(test_tenancy_and_readers),
+	        T(test_every_op_implemented),
+	        T(test_delivery_claimed_once_across_nodes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
