@@ -28,6 +28,9 @@ void fd_config_defaults(fd_config *cfg)
 	cfg->app_name = "default";
 	cfg->seed_customers = 1000;
 	cfg->db_pool = 8;
+	cfg->webhook_concurrency = 16;
+	cfg->webhook_lease_s = 60;
+	cfg->webhook_timeout_s = 15;
 }
 
 static int parse_long(long *out, const char *s, long min, long max)
@@ -84,7 +87,12 @@ enum {
 	OPT_PER_CONN,
 	OPT_DB_POOL,
 	OPT_FROM,
-	OPT_TO
+	OPT_TO,
+	OPT_WH_PRIVATE,
+	OPT_WH_CONCURRENCY,
+	OPT_WH_SCHEDULE,
+	OPT_WH_LEASE,
+	OPT_WH_TIMEOUT
 };
 
 static const struct option long_opts[] = {
@@ -103,9 +111,34 @@ static const struct option long_opts[] = {
         {"db-pool", required_argument, NULL, OPT_DB_POOL},
         {"from", required_argument, NULL, OPT_FROM},
         {"to", required_argument, NULL, OPT_TO},
+        {"webhook-allow-private", no_argument, NULL, OPT_WH_PRIVATE},
+        {"webhook-concurrency", required_argument, NULL, OPT_WH_CONCURRENCY},
+        {"webhook-retry-schedule", required_argument, NULL, OPT_WH_SCHEDULE},
+        {"webhook-lease", required_argument, NULL, OPT_WH_LEASE},
+        {"webhook-timeout", required_argument, NULL, OPT_WH_TIMEOUT},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
+
+int fd_config_check_schedule(const char *s)
+{
+	long v;
+	int n = 0;
+	char *end;
+
+	if (!s || !*s)
+		return -1;
+	while (*s) {
+		if (++n > 16 || *s < '0' || *s > '9')
+			return -1;
+		errno = 0;
+		v = strtol(s, &end, 10);
+		if (errno || v > 604800 || (*end && *end != ','))
+			return -1;
+		s = *end ? end + 1 : end;
+	}
+	return 0;
+}
 
 /* Apply one option; the same code serves flags and environment. */
 static int apply(fd_config *cfg, int opt, const char *val, char *err,
@@ -156,6 +189,48 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		}
 		cfg->db_pool = (int)v;
 		return 0;
+	case OPT_WH_PRIVATE:
+		/* A flag, or from the environment: 1/true/yes or 0/false/no. */
+		if (!val || !strcmp(val, "1") || !strcmp(val, "true") ||
+		    !strcmp(val, "yes")) {
+			cfg->webhook_allow_private = 1;
+			return 0;
+		}
+		if (!strcmp(val, "0") || !strcmp(val, "false") ||
+		    !strcmp(val, "no")) {
+			cfg->webhook_allow_private = 0;
+			return 0;
+		}
+		snprintf(err, errlen,
+		         "webhook-allow-private: expected 1 or 0, got '%s'",
+		         val);
+		return -1;
+	case OPT_WH_SCHEDULE:
+		if (fd_config_check_schedule(val) == 0) {
+			cfg->webhook_schedule = val;
+			return 0;
+		}
+		snprintf(
+		        err, errlen,
+		        "webhook-retry-schedule: expected seconds separated "
+		        "by commas (at most 16, each at most 604800), got '%s'",
+		        val);
+		return -1;
+	case OPT_WH_CONCURRENCY:
+		if (parse_long(&v, val, 0, 1024) < 0)
+			break;
+		cfg->webhook_concurrency = (int)v;
+		return 0;
+	case OPT_WH_LEASE:
+		if (parse_long(&v, val, 1, 86400) < 0)
+			break;
+		cfg->webhook_lease_s = (int)v;
+		return 0;
+	case OPT_WH_TIMEOUT:
+		if (parse_long(&v, val, 1, 300) < 0)
+			break;
+		cfg->webhook_timeout_s = (int)v;
+		return 0;
 	case OPT_THREADS:
 		if (parse_long(&v, val, 1, 1024) < 0)
 			break;
@@ -202,7 +277,12 @@ static const struct {
                 {"FLOCKD_LOG_LEVEL", OPT_LOG_LEVEL},
                 {"FLOCKD_VELOCITY_PER_HOUR", OPT_VELOCITY},
                 {"FLOCKD_TIMEOUT", OPT_TIMEOUT},
-                {"FLOCKD_MAX_CONNECTIONS", OPT_MAX_CONN}};
+                {"FLOCKD_MAX_CONNECTIONS", OPT_MAX_CONN},
+                {"FLOCKD_WEBHOOK_ALLOW_PRIVATE", OPT_WH_PRIVATE},
+                {"FLOCKD_WEBHOOK_CONCURRENCY", OPT_WH_CONCURRENCY},
+                {"FLOCKD_WEBHOOK_RETRY_SCHEDULE", OPT_WH_SCHEDULE},
+                {"FLOCKD_WEBHOOK_LEASE", OPT_WH_LEASE},
+                {"FLOCKD_WEBHOOK_TIMEOUT", OPT_WH_TIMEOUT}};
 
 static int parse_env(fd_config *cfg, char *err, size_t errlen)
 {
@@ -322,6 +402,24 @@ const char *fd_config_usage(void)
 	       "PostgreSQL target\n"
 	       "      --customers N          bench-seed: customers to add "
 	       "(1000)\n"
+	       "      --webhook-allow-private  deliver webhooks to loopback "
+	       "and private\n"
+	       "                             addresses (off) "
+	       "[FLOCKD_WEBHOOK_ALLOW_PRIVATE=1]\n"
+	       "      --webhook-concurrency N  webhook attempts in flight, 0: "
+	       "no delivery\n"
+	       "                             worker (16) "
+	       "[FLOCKD_WEBHOOK_CONCURRENCY]\n"
+	       "      --webhook-retry-schedule S,S,...  seconds before each "
+	       "retry\n"
+	       "                             (5,300,1800,7200,18000,36000,"
+	       "36000)\n"
+	       "                             [FLOCKD_WEBHOOK_RETRY_SCHEDULE]\n"
+	       "      --webhook-lease SECONDS  lease on a delivery being "
+	       "attempted (60)\n"
+	       "                             [FLOCKD_WEBHOOK_LEASE]\n"
+	       "      --webhook-timeout SECONDS  per attempt (15) "
+	       "[FLOCKD_WEBHOOK_TIMEOUT]\n"
 	       "  -h, --help                 this text\n"
 	       "  -V, --version              print the version\n";
 }

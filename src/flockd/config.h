@@ -36,6 +36,13 @@ typedef struct {
 	long seed_customers;   /* bench-seed: how many customers */
 	const char *from;      /* migrate-store: SQLite file */
 	const char *to;        /* migrate-store: postgres:// URL */
+	/* webhook delivery worker (delivery.h) */
+	int webhook_allow_private;    /* loopback/private URLs allowed */
+	int webhook_concurrency;      /* attempts in flight; 0: no worker */
+	const char *webhook_schedule; /* retry delays "5,300,..." (seconds);
+	                                 NULL: the spec's */
+	int webhook_lease_s;          /* lease on a claimed delivery */
+	int webhook_timeout_s;        /* per attempt */
 } fd_config;
 
 void fd_config_defaults(fd_config *cfg);
@@ -49,6 +56,10 @@ int fd_config_parse(fd_config *cfg, int argc, char **argv, char *err,
 
 /* Parse "host:port" ("[v6]:port" for IPv6). 0 or -1. */
 int fd_config_parse_listen(fd_config *cfg, const char *s);
+
+/* 0 if s is a retry schedule: 1 to 16 numbers of seconds (each at most
+ * 604800) separated by commas. */
+int fd_config_check_schedule(const char *s);
 
 /* The --help text. */
 const char *fd_config_usage(void);

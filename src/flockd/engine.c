@@ -17,6 +17,7 @@
 
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "delivery.h"
 #include "engine_internal.h"
 
 struct fd_job {
@@ -211,6 +212,9 @@ int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data)
 	if (body && fd_store_outbox_insert(x->c, x->app, id, env, name, x->now,
 	                                   body) == FD_OK)
 		rc = 0;
+	/* The worker's next writer job runs after this batch commits. */
+	if (rc == 0)
+		fd_delivery_kick();
 done:
 	free(body);
 	json_decref(env_obj);
@@ -783,6 +787,7 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 	e->velocity_per_hour =
 	        cfg->velocity_per_hour > 0 ? cfg->velocity_per_hour : 20;
 	e->group_max = cfg->group_commit_max > 0 ? cfg->group_commit_max : 256;
+	e->webhook_allow_private = cfg->webhook_allow_private;
 	if (!cfg->db_path) {
 		snprintf(errbuf, errlen, "no database path");
 		goto fail;

@@ -87,8 +87,10 @@ typedef struct {
 	const char *disposable_domains_path; /* optional file, one domain a
 	                                        line, extends the built-in
 	                                        list; NULL = built-in only */
-	int read_connections; /* read connection pool size; 0 = 8 */
-	int group_commit_max; /* max jobs per commit; 0 = 256 */
+	int read_connections;      /* read connection pool size; 0 = 8 */
+	int group_commit_max;      /* max jobs per commit; 0 = 256 */
+	int webhook_allow_private; /* webhook URLs may name loopback and
+	                              private addresses */
 } fd_engine_config;
 
 /*
@@ -288,6 +290,37 @@ void fd_op_admin_webhooks_create(fd_engine *e, const fd_request *req,
 /* DELETE /admin/apps/{app}/webhook-endpoints/{id}. 200 the endpoint. */
 void fd_op_admin_webhooks_delete(fd_engine *e, const fd_request *req,
                                  fd_response *res);
+/*
+ * Webhook endpoints (engine_webhooks.c). A url in a body must pass
+ * fd_url_check (400 invalid_url); 404 webhook_endpoint_not_found for an
+ * unknown or deleted {id}.
+ */
+/* GET .../webhook-endpoints/{id}: the endpoint, no secret. */
+void fd_op_admin_webhooks_get(fd_engine *e, const fd_request *req,
+                              fd_response *res);
+/* PATCH .../webhook-endpoints/{id}. body: url, events (array, null =
+ * all), enabled (boolean). 200 the endpoint. */
+void fd_op_admin_webhooks_update(fd_engine *e, const fd_request *req,
+                                 fd_response *res);
+/* POST .../webhook-endpoints/{id}/rotate-secret. body: graceSeconds
+ * (0..604800, default 86400): how long the old secret still signs. 200
+ * the endpoint with the new "secret", shown once. */
+void fd_op_admin_webhooks_rotate(fd_engine *e, const fd_request *req,
+                                 fd_response *res);
+/* GET .../webhook-endpoints/{id}/deliveries. query: state (pending,
+ * retrying, inflight, delivered, dead), limit, offset. Newest first. */
+void fd_op_admin_webhook_deliveries(fd_engine *e, const fd_request *req,
+                                    fd_response *res);
+/* GET .../webhook-endpoints/{id}/attempts: the attempt log (time, status,
+ * latency, response excerpt, error), newest first. query: deliveryId,
+ * limit, offset. */
+void fd_op_admin_webhook_attempts(fd_engine *e, const fd_request *req,
+                                  fd_response *res);
+/* POST .../webhook-endpoints/{id}/replay. body: deliveryId (replay that
+ * one, any state but in flight: 409 delivery_in_flight), or none (replay
+ * every dead delivery of the endpoint). 200 {"replayed": n}. */
+void fd_op_admin_webhook_replay(fd_engine *e, const fd_request *req,
+                                fd_response *res);
 /* GET /admin/apps/{app}/events: the outbox, newest first. query:
  * environment, name, limit, offset. */
 void fd_op_admin_events_list(fd_engine *e, const fd_request *req,

@@ -54,6 +54,8 @@ struct fd_engine {
 	int live_next;
 	int64_t live_version; /* fd_store_campaigns_version the cache
 	                         matches */
+
+	int webhook_allow_private; /* URL checks of webhook endpoints */
 };
 
 /* What an operation sees while it runs, on a read or the write

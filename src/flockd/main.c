@@ -16,6 +16,7 @@
 #include "flock/common.h"
 
 #include "config.h"
+#include "delivery.h"
 #include "engine.h"
 #include "log.h"
 #include "migrate.h"
@@ -34,6 +35,7 @@ static int open_engine(fd_engine **e, const fd_config *cfg)
 	ecfg.db_path = cfg->database;
 	ecfg.velocity_per_hour = cfg->velocity_per_hour;
 	ecfg.read_connections = cfg->db_pool;
+	ecfg.webhook_allow_private = cfg->webhook_allow_private;
 	if (fd_engine_open(e, &ecfg, err, sizeof(err)) == 0)
 		return 0;
 	fd_store_redact(shown, sizeof(shown), cfg->database);
@@ -102,10 +104,36 @@ done:
 
 /* Block the stop signals in every thread (MHD's threads inherit the mask)
  * and wait for one in the main thread. */
+static int start_delivery(fd_delivery **out, fd_engine *e, const fd_config *cfg)
+{
+	fd_delivery_config dc;
+	char err[256] = "";
+
+	*out = NULL;
+	if (cfg->webhook_concurrency == 0)
+		return 0;
+	memset(&dc, 0, sizeof(dc));
+	dc.concurrency = cfg->webhook_concurrency;
+	dc.allow_private = cfg->webhook_allow_private;
+	dc.lease_s = cfg->webhook_lease_s;
+	dc.timeout_s = cfg->webhook_timeout_s;
+	if (cfg->webhook_schedule &&
+	    fd_delivery_parse_schedule(&dc, cfg->webhook_schedule) < 0) {
+		fd_log(FD_LOG_ERROR, "invalid webhook retry schedule");
+		return -1;
+	}
+	if (fd_delivery_start(out, e, &dc, err, sizeof(err)) < 0) {
+		fd_log(FD_LOG_ERROR, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_serve(const fd_config *cfg)
 {
 	fd_engine *e = NULL;
 	fd_server *s = NULL;
+	fd_delivery *d = NULL;
 	sigset_t set;
 	char err[256] = "", shown[512];
 	int sig = 0;
@@ -123,11 +151,18 @@ static int cmd_serve(const fd_config *cfg)
 		return 1;
 	}
 	fd_store_redact(shown, sizeof(shown), cfg->database);
+	if (start_delivery(&d, e, cfg) < 0) {
+		fd_server_stop(s, 0);
+		fd_engine_close(e);
+		return 1;
+	}
 	fd_log(FD_LOG_INFO, "flockd %s listening on %s:%u (database %s)",
 	       FLOCK_VERSION, cfg->listen_host, fd_server_port(s), shown);
 	sigwait(&set, &sig);
 	fd_log(FD_LOG_INFO, "signal %d: stopping", sig);
 	fd_server_stop(s, GRACE_MS);
+	/* Before the engine: the worker's last job gives its leases back. */
+	fd_delivery_stop(d);
 	fd_engine_close(e);
 	fd_log(FD_LOG_INFO, "stopped");
 	return 0;

@@ -185,6 +185,27 @@ static const fd_field webhook_body[] = {F("url", FD_T_STRING, 1),
                                         FE("environment", 0, env_values),
                                         F("description", FD_T_NSTRING, 0), END};
 
+static const fd_field webhook_update_body[] = {
+        F("url", FD_T_STRING, 0), FA("events", 0, event_values, NULL),
+        F("enabled", FD_T_BOOLEAN, 0), END};
+
+static const fd_field webhook_rotate_body[] = {FI("graceSeconds", 0, 0, 604800),
+                                               END};
+
+static const fd_field webhook_replay_body[] = {F("deliveryId", FD_T_STRING, 0),
+                                               END};
+
+static const char *const delivery_state_values[] = {
+        "pending", "retrying", "inflight", "delivered", "dead", NULL};
+
+static const fd_field deliveries_query[] = {
+        FE("state", 0, delivery_state_values), FI("limit", 0, 1, 100),
+        FI("offset", 0, 0, 1000000000), END};
+
+static const fd_field attempts_query[] = {F("deliveryId", FD_T_STRING, 0),
+                                          FI("limit", 0, 1, 100),
+                                          FI("offset", 0, 0, 1000000000), END};
+
 /* --- checks that a field list cannot express ---------------------------- */
 
 static int referral_check(json_t *body, json_t *query, fd_response *res)
@@ -310,6 +331,18 @@ static const fd_route routes[] = {
           fd_op_admin_webhooks_create),
         R("DELETE", AP "/webhook-endpoints/{id}", A, NULL, NULL,
           fd_op_admin_webhooks_delete),
+        R("GET", AP "/webhook-endpoints/{id}", A, NULL, NULL,
+          fd_op_admin_webhooks_get),
+        R("PATCH", AP "/webhook-endpoints/{id}", A, webhook_update_body, NULL,
+          fd_op_admin_webhooks_update),
+        R("POST", AP "/webhook-endpoints/{id}/rotate-secret", A,
+          webhook_rotate_body, NULL, fd_op_admin_webhooks_rotate),
+        R("GET", AP "/webhook-endpoints/{id}/deliveries", A, NULL,
+          deliveries_query, fd_op_admin_webhook_deliveries),
+        R("GET", AP "/webhook-endpoints/{id}/attempts", A, NULL, attempts_query,
+          fd_op_admin_webhook_attempts),
+        R("POST", AP "/webhook-endpoints/{id}/replay", A, webhook_replay_body,
+          NULL, fd_op_admin_webhook_replay),
         R("GET", AP "/events", A, NULL, page_query, fd_op_admin_events_list),
 };
 

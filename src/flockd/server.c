@@ -24,6 +24,7 @@
 #include "common/crypto.h"
 #include "common/ids.h"
 #include "log.h"
+#include "delivery.h"
 #include "metrics.h"
 #include "router.h"
 
@@ -368,6 +369,7 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
 		        "# TYPE flockd_rewards_granted_total counter\n"
 		        "flockd_rewards_granted_total %ld\n",
 		        fd_engine_rewards_granted(s->engine));
+		fd_delivery_metrics(s->engine, &text);
 		if (text.oom) {
 			flock__buf_free(&text);
 			return MHD_NO;

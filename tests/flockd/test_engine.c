@@ -1057,7 +1057,7 @@ static void test_webhooks_and_checkpoint_event(void **state)
 	json_decref(ingest(f, "u", "opened", "production"));
 	assert_int_equal(count_events(f, "checkpoint.ingested"), 0);
 	r = adm(f, fd_op_admin_webhooks_create, NULL, NULL,
-	        "{\"url\":\"https://example.com/h\",\"events\":"
+	        "{\"url\":\"https://93.184.215.14/h\",\"events\":"
 	        "[\"checkpoint.ingested\"]}",
 	        201);
 	assert_true(strncmp(s(r, "secret"), "whsec_", 6) == 0);
