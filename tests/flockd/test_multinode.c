@@ -3,7 +3,9 @@
  * alternate between them. Exactly-once across nodes (duplicate ingests,
  * racing creations of one customer, one Idempotency-Key at both nodes),
  * a campaign change made through one node seen by the other, and one node
- * killed with SIGKILL under load while the other keeps serving.
+ * killed with SIGKILL under load while the other keeps serving (every
+ * acknowledged write present, every event delivered to a webhook receiver
+ * on loopback: the dead node's leased deliveries are taken over).
  * PostgreSQL only: on SQLite this program is skipped.
  */
 #include <pthread.h>
@@ -13,16 +15,25 @@
 #include <string.h>
 #include <time.h>
 
+#include <microhttpd.h>
+
 #include "harness.h"
 #include "support.h"
 
 static fd_harness A, B;
+
+/* Both nodes deliver webhooks to loopback, with short leases and retry
+ * delays so a dead node's deliveries move to the other one quickly. */
+static const char *const node_args[] = {
+        "--webhook-allow-private",  "--webhook-lease", "2",
+        "--webhook-retry-schedule", "1,1,1,1,1,1,1,1", NULL};
 
 static int setup(void **state)
 {
 	(void)state;
 	memset(&A, 0, sizeof(A));
 	memset(&B, 0, sizeof(B));
+	memcpy(A.extra_args, node_args, sizeof(node_args));
 	if (h_start(&A) < 0)
 		return -1;
 	return h_attach(&B, &A, "flockd-2.log");
@@ -243,6 +254,149 @@ static void test_idempotency_key_across_nodes(void **state)
 	assert_int_equal(admin_total("/customers"), before + 1);
 }
 
+/* ---- a webhook receiver ------------------------------------------------- */
+
+#define MAX_SEEN 4096
+
+static struct {
+	struct MHD_Daemon *d;
+	unsigned short port;
+	pthread_mutex_t mu;
+	char *seen[MAX_SEEN]; /* event ids received (with repeats) */
+	int nseen;
+} rx = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+typedef struct {
+	char *data;
+	size_t len;
+} rx_body;
+
+static enum MHD_Result rx_handler(void *cls, struct MHD_Connection *conn,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+	rx_body *b = *con_cls;
+	struct MHD_Response *res;
+	enum MHD_Result ret;
+	json_t *env;
+
+	(void)cls;
+	(void)url;
+	(void)method;
+	(void)version;
+	if (!b) {
+		*con_cls = calloc(1, sizeof(rx_body));
+		return *con_cls ? MHD_YES : MHD_NO;
+	}
+	if (*upload_size) {
+		char *grown = realloc(b->data, b->len + *upload_size + 1);
+
+		if (!grown)
+			return MHD_NO;
+		memcpy(grown + b->len, upload, *upload_size);
+		b->len += *upload_size;
+		grown[b->len] = '\0';
+		b->data = grown;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	env = b->data ? json_loads(b->data, 0, NULL) : NULL;
+	pthread_mutex_lock(&rx.mu);
+	if (str(env, "id") && rx.nseen < MAX_SEEN)
+		rx.seen[rx.nseen++] = strdup(str(env, "id"));
+	pthread_mutex_unlock(&rx.mu);
+	json_decref(env);
+	res = MHD_create_response_from_buffer(2, (void *)"ok",
+	                                      MHD_RESPMEM_PERSISTENT);
+	ret = MHD_queue_response(conn, 200, res);
+	MHD_destroy_response(res);
+	return ret;
+}
+
+static void rx_done(void *cls, struct MHD_Connection *conn, void **con_cls,
+                    enum MHD_RequestTerminationCode code)
+{
+	rx_body *b = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)code;
+	if (b) {
+		free(b->data);
+		free(b);
+		*con_cls = NULL;
+	}
+}
+
+static void rx_start(void)
+{
+	const union MHD_DaemonInfo *info;
+
+	rx.d = MHD_start_daemon(
+	        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+	        0, NULL, NULL, rx_handler, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+	        rx_done, NULL, MHD_OPTION_END);
+	assert_non_null(rx.d);
+	info = MHD_get_daemon_info(rx.d, MHD_DAEMON_INFO_BIND_PORT);
+	assert_non_null(info);
+	rx.port = info->port;
+}
+
+static void rx_stop(void)
+{
+	int i;
+
+	MHD_stop_daemon(rx.d);
+	for (i = 0; i < rx.nseen; i++)
+		free(rx.seen[i]);
+	rx.nseen = 0;
+}
+
+static int rx_has(const char *id)
+{
+	int i, found = 0;
+
+	pthread_mutex_lock(&rx.mu);
+	for (i = 0; i < rx.nseen && !found; i++)
+		found = strcmp(rx.seen[i], id) == 0;
+	pthread_mutex_unlock(&rx.mu);
+	return found;
+}
+
+/* Ids of the customer.created events of the load ("kill-..." users). */
+static json_t *load_events(void)
+{
+	json_t *ids = json_array(), *e;
+	char path[320], base[256];
+	long offset = 0, total = 1;
+	size_t i;
+	h_resp r;
+
+	h_admin_path(&A, base, sizeof(base), "/events");
+	while (offset < total) {
+		snprintf(path, sizeof(path),
+		         "%s?name=customer.created&limit=100&offset=%ld", base,
+		         offset);
+		h_call(&B, &r, "GET", path, A.admin_token, NULL, NULL);
+		assert_int_equal(r.status, 200);
+		total = (long)json_integer_value(
+		        json_object_get(r.json, "total"));
+		json_array_foreach(json_object_get(r.json, "data"), i, e)
+		{
+			const char *ext = str(json_object_get(e, "data"),
+			                      "externalUserId");
+
+			if (ext && strncmp(ext, "kill-", 5) == 0)
+				json_array_append_new(
+				        ids, json_string(str(e, "id")));
+		}
+		offset += 100;
+		h_resp_free(&r);
+	}
+	return ids;
+}
+
 /* ---- SIGKILL under load -------------------------------------------------- */
 
 #define LOADERS 4
@@ -297,6 +451,20 @@ static void test_sigkill_one_node_under_load(void **state)
 	(void)state;
 	memset(ls, 0, sizeof(ls));
 	a_dead = 0;
+	rx_start();
+	{
+		char path[256], url[64];
+		h_resp r;
+
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook", rx.port);
+		h_admin_path(&A, path, sizeof(path), "/webhook-endpoints");
+		h_callf(&A, &r, "POST", path, A.admin_token, "{s:s}", "url",
+		        url);
+		if (r.status != 201)
+			print_error("endpoint: %d %s\n", r.status, r.text);
+		assert_int_equal(r.status, 201);
+		h_resp_free(&r);
+	}
 	for (i = 0; i < LOADERS; i++) {
 		ls[i].id = i;
 		ls[i].mu = &mu;
@@ -330,6 +498,29 @@ static void test_sigkill_one_node_under_load(void **state)
 			assert_int_equal(r.status, 200);
 			h_resp_free(&r);
 		}
+	/* Every event of the load reaches the receiver, the dead node's
+	 * leased deliveries included (bounded wait: leases of 2 s). */
+	{
+		json_t *ids = load_events(), *id;
+		size_t k, missing = 1;
+
+		assert_int_equal(json_array_size(ids), LOADERS * PER_LOADER);
+		for (waited = 0; waited < 600 && missing; waited++) {
+			missing = 0;
+			json_array_foreach(ids, k, id)
+			{
+				missing += !rx_has(json_string_value(id));
+			}
+			if (missing)
+				nanosleep(&(struct timespec){0, 100000000L},
+				          NULL);
+		}
+		if (missing)
+			print_error("%zu events not delivered\n", missing);
+		assert_int_equal(missing, 0);
+		json_decref(ids);
+	}
+	rx_stop();
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
