@@ -4,8 +4,10 @@
  * for column: rows are read from SQLite ordered by primary key, inserted
  * into PostgreSQL in one transaction, read back in the same order and
  * compared cell by cell (text as bytes, integers as decimal, blobs as hex)
- * before the COMMIT. The outbox's seq is a surrogate the target assigns:
- * rows are inserted in seq order, so their order is kept and compared.
+ * before the COMMIT. Surrogate keys the target assigns itself (the
+ * outbox's seq, delivery_attempts' id) are not copied: rows are inserted in
+ * their order, so the order is kept and compared, and deliveries' event_seq
+ * is translated to the outbox rows' new seq.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +47,9 @@ static const table_def tables[] = {
         {"outbox", "seq", "seq", "($1 IS NULL OR app_id = $1)"},
         {"webhook_endpoints", "id", "id COLLATE \"C\"",
          "($1 IS NULL OR app_id = $1)"},
+        {"deliveries", "id", "id COLLATE \"C\"",
+         "($1 IS NULL OR app_id = $1)"},
+        {"delivery_attempts", "id", "id", "($1 IS NULL OR app_id = $1)"},
         {"idempotency", "app_id, key",
          "app_id COLLATE \"C\", key COLLATE \"C\"",
          "($1 IS NULL OR app_id = $1)"},
@@ -62,7 +67,32 @@ typedef struct {
 	int ncols;
 	char *cols[MAXCOLS];
 	int blob[MAXCOLS];
+	int seq_col; /* deliveries.event_seq's index, else -1 */
+	/* outbox seq in the source -> in the target, by source seq */
+	long long *old_seq, *new_seq;
+	size_t nseq;
+	char seq_text[32];
 } mig;
+
+/* A delivery's event_seq as the target numbers it (NULL: unknown). */
+static const char *map_seq(mig *m, const char *old)
+{
+	long long v = strtoll(old, NULL, 10);
+	size_t lo = 0, hi = m->nseq;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->old_seq[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == m->nseq || m->old_seq[lo] != v)
+		return NULL;
+	snprintf(m->seq_text, sizeof(m->seq_text), "%lld", m->new_seq[lo]);
+	return m->seq_text;
+}
 
 static void cols_free(mig *m)
 {
@@ -80,6 +110,7 @@ static int load_cols(mig *m, const table_def *t)
 	sqlite3_stmt *st = NULL;
 
 	cols_free(m);
+	m->seq_col = -1;
 	snprintf(q, sizeof(q), "PRAGMA table_info(%s)", t->name);
 	if (sqlite3_prepare_v2(m->src, q, -1, &st, NULL) != SQLITE_OK)
 		return -1;
@@ -87,8 +118,14 @@ static int load_cols(mig *m, const table_def *t)
 		const char *name = (const char *)sqlite3_column_text(st, 1);
 		const char *type = (const char *)sqlite3_column_text(st, 2);
 
-		if (strcmp(t->name, "outbox") == 0 && strcmp(name, "seq") == 0)
+		if ((strcmp(t->name, "outbox") == 0 &&
+		     strcmp(name, "seq") == 0) ||
+		    (strcmp(t->name, "delivery_attempts") == 0 &&
+		     strcmp(name, "id") == 0))
 			continue;
+		if (strcmp(t->name, "deliveries") == 0 &&
+		    strcmp(name, "event_seq") == 0)
+			m->seq_col = m->ncols;
 		m->blob[m->ncols] = type && strcmp(type, "BLOB") == 0;
 		m->cols[m->ncols++] = strdup(name);
 	}
@@ -151,6 +188,45 @@ static int pg_ok(mig *m, PGresult *r, const char *what)
 	return -1;
 }
 
+/* The outbox's seq values, in the order src_rows reads the rows. */
+static sqlite3_stmt *seq_rows(mig *m, const table_def *t)
+{
+	sqlite3_stmt *st = NULL;
+	char q[512];
+
+	snprintf(q, sizeof(q),
+	         "SELECT seq FROM outbox WHERE ?1 IS NULL OR app_id = ?1"
+	         " ORDER BY seq");
+	(void)t;
+	if (sqlite3_prepare_v2(m->src, q, -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, m->app, -1, SQLITE_STATIC) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* Pair the next source seq with the one the target returned. */
+static int record_seq(mig *m, sqlite3_stmt *st_seq, PGresult *r)
+{
+	long long *o, *n;
+
+	if (sqlite3_step(st_seq) != SQLITE_ROW || PQntuples(r) != 1)
+		return -1;
+	o = realloc(m->old_seq, (m->nseq + 1) * sizeof(*o));
+	if (o)
+		m->old_seq = o;
+	n = realloc(m->new_seq, (m->nseq + 1) * sizeof(*n));
+	if (n)
+		m->new_seq = n;
+	if (!o || !n)
+		return -1;
+	m->old_seq[m->nseq] = sqlite3_column_int64(st_seq, 0);
+	m->new_seq[m->nseq] = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	m->nseq++;
+	return 0;
+}
+
 /* Copy every row of t; *count gets how many. */
 static int copy_table(mig *m, const table_def *t, long *count)
 {
@@ -158,24 +234,29 @@ static int copy_table(mig *m, const table_def *t, long *count)
 	const char *vals[MAXCOLS];
 	int lens[MAXCOLS], fmts[MAXCOLS], i, rc = -1, step;
 	size_t n = 0;
-	sqlite3_stmt *st = src_rows(m, t);
+	sqlite3_stmt *st = src_rows(m, t), *st_seq = NULL;
 	PGresult *r = NULL;
 
 	*count = 0;
 	if (!st)
 		return -1;
+	if (strcmp(t->name, "outbox") == 0 && !(st_seq = seq_rows(m, t))) {
+		sqlite3_finalize(st);
+		return -1;
+	}
 	for (i = 0; i < m->ncols; i++)
 		n += (size_t)snprintf(params + n, sizeof(params) - n, "%s$%d",
 		                      i ? ", " : "", i + 1);
 	col_list(m, cols, sizeof(cols));
 	/* Shared rows (an organization, its operator-wide keys) may be
 	 * there from an earlier application: kept as they are. */
-	snprintf(q, sizeof(q), "INSERT INTO %s(%s) VALUES(%s)%s", t->name, cols,
-	         params,
+	snprintf(q, sizeof(q), "INSERT INTO %s(%s) VALUES(%s)%s%s", t->name,
+	         cols, params,
 	         strcmp(t->name, "orgs") == 0 ||
 	                         strcmp(t->name, "api_keys") == 0
 	                 ? " ON CONFLICT DO NOTHING"
-	                 : "");
+	                 : "",
+	         strcmp(t->name, "outbox") == 0 ? " RETURNING seq" : "");
 	r = PQprepare(m->dst, "", q, m->ncols, NULL);
 	if (pg_ok(m, r, t->name) < 0)
 		goto done;
@@ -191,9 +272,19 @@ static int copy_table(mig *m, const table_def *t, long *count)
 			                            st, i);
 			lens[i] = sqlite3_column_bytes(st, i);
 		}
+		if (m->seq_col >= 0 &&
+		    !(vals[m->seq_col] = map_seq(m, vals[m->seq_col]))) {
+			fprintf(m->err, "migrate-store: deliveries: a "
+			                "delivery's event is "
+			                "not in the outbox\n");
+			goto done;
+		}
 		PQclear(r);
 		r = PQexecPrepared(m->dst, "", m->ncols, vals, lens, fmts, 0);
 		if (pg_ok(m, r, t->name) < 0)
+			goto done;
+		if (strcmp(t->name, "outbox") == 0 &&
+		    record_seq(m, st_seq, r) < 0)
 			goto done;
 		(*count)++;
 	}
@@ -201,6 +292,7 @@ static int copy_table(mig *m, const table_def *t, long *count)
 done:
 	PQclear(r);
 	sqlite3_finalize(st);
+	sqlite3_finalize(st_seq);
 	return rc;
 }
 
@@ -266,6 +358,13 @@ static int verify_table(mig *m, const table_def *t, long copied, long *checked)
 			a = src_text(st, i);
 			if (!a && sqlite3_column_type(st, i) != SQLITE_NULL)
 				goto done;
+			if (a && i == m->seq_col) {
+				const char *mapped = map_seq(m, a);
+
+				free(a);
+				if (!mapped || !(a = strdup(mapped)))
+					goto done;
+			}
 			same = a ? !PQgetisnull(r, row, i) &&
 			                       strcmp(a, PQgetvalue(r, row,
 			                                            i)) == 0
@@ -337,7 +436,7 @@ static int exec_pg(mig *m, const char *q)
 
 static int copy_all(mig *m)
 {
-	long copied, checked, total = 0;
+	long copied[NTABLES], checked, total = 0;
 	size_t i;
 
 	if (exec_pg(m, "BEGIN") < 0)
@@ -346,6 +445,8 @@ static int copy_all(mig *m)
 	if (exec_pg(m, "LOCK TABLE apps IN SHARE ROW EXCLUSIVE MODE") < 0 ||
 	    refuse_existing(m) < 0)
 		goto fail;
+	/* Copy everything, then read everything back: a table's filter may
+	 * need a later table (orgs are found through apps). */
 	for (i = 0; i < NTABLES; i++) {
 		if (load_cols(m, &tables[i]) < 0) {
 			fprintf(m->err,
@@ -353,12 +454,16 @@ static int copy_all(mig *m)
 			        tables[i].name, "the source");
 			goto fail;
 		}
-		if (copy_table(m, &tables[i], &copied) < 0 ||
-		    verify_table(m, &tables[i], copied, &checked) < 0)
+		if (copy_table(m, &tables[i], &copied[i]) < 0)
+			goto fail;
+	}
+	for (i = 0; i < NTABLES; i++) {
+		if (load_cols(m, &tables[i]) < 0 ||
+		    verify_table(m, &tables[i], copied[i], &checked) < 0)
 			goto fail;
 		fprintf(m->out, "%-18s %8ld rows copied, %8ld verified\n",
-		        tables[i].name, copied, checked);
-		total += copied;
+		        tables[i].name, copied[i], checked);
+		total += copied[i];
 	}
 	if (exec_pg(m, "COMMIT") < 0)
 		return -1;
@@ -417,6 +522,8 @@ int fd_migrate_store(const char *from, const char *to, const char *app_id,
 	rc = copy_all(&m);
 done:
 	cols_free(&m);
+	free(m.old_seq);
+	free(m.new_seq);
 	if (m.dst)
 		PQfinish(m.dst);
 	sqlite3_close(m.src);
