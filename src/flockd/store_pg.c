@@ -16,9 +16,9 @@
  *    (a customer's external id, a referral, an idempotency key) means
  *    another node won a race: FD_RETRY, and the engine runs the job again
  *    (it then finds the row);
- *  - reward limits and idempotency keys take a transaction-scoped advisory
- *    lock before they read, so the count or lookup that follows sees the
- *    other node's committed row;
+ *  - reward limits, the velocity rule and idempotency keys take a
+ *    transaction-scoped advisory lock before they read, so the count or
+ *    lookup that follows sees the other node's committed row;
  *  - deadlocks, serialization failures, lock timeouts and lost connections
  *    return FD_RETRY; rollback_to then says FD_RETRY so the job runs again.
  * Readers run REPEATABLE READ READ ONLY (one snapshot per request).
@@ -364,6 +364,7 @@ enum {
 	S_REF_GET,
 	S_REF_FIND,
 	S_REF_BY_REFERRER,
+	S_REF_LOCK,
 	S_REF_COUNT_SINCE,
 	S_REF_LIST,
 	S_REF_TOTAL,
@@ -539,6 +540,10 @@ static const char *const sql[S_COUNT] = {
                                             " f.campaign_id = $2 AND"
                                             " f.referrer_id = $3 ORDER BY"
                                             " f.id DESC LIMIT $4",
+        /* The velocity rule's count, serialised per referrer across
+         * nodes as the reward limits are. */
+        [S_REF_LOCK] = "SELECT pg_advisory_xact_lock(hashtextextended("
+                       "'ref' || $1 || chr(10) || $2, 0))",
         [S_REF_COUNT_SINCE] = "SELECT count(*) FROM (SELECT 1 FROM"
                               " referrals WHERE app_id = $1 AND"
                               " referrer_id = $2 AND created_at >= $3"
@@ -1880,8 +1885,16 @@ static int pg_referral_count_since(fd_conn *base_, const char *app_id,
                                    const char *referrer_id, int64_t since,
                                    long cap, long *out)
 {
-	return fetch_count((pg_conn *)base_, out, S_REF_COUNT_SINCE, "ssil",
-	                   app_id, referrer_id, since, cap);
+	pg_conn *c = (pg_conn *)base_;
+	int rc;
+
+	if (c->writer &&
+	    (rc = exec_st(c, S_REF_LOCK, "ss", app_id, referrer_id)) != FD_OK) {
+		*out = 0;
+		return rc;
+	}
+	return fetch_count(c, out, S_REF_COUNT_SINCE, "ssil", app_id,
+	                   referrer_id, since, cap);
 }
 
 static int pg_referral_list(fd_conn *base_, const char *app_id,

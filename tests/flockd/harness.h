@@ -29,8 +29,8 @@ typedef struct {
 	char service_key[160];
 	char public_key[160];
 	char admin_token[160];
-	json_t *init;              /* what `flockd init` printed */
-	const char *extra_args[8]; /* more flags for serve, NULL-terminated */
+	json_t *init;               /* what `flockd init` printed */
+	const char *extra_args[16]; /* more flags for serve, NULL-terminated */
 	int shared; /* a second node (h_attach): h_stop keeps the database */
 } fd_harness;
 

@@ -23,16 +23,24 @@
 static fd_harness A, B;
 
 /* Both nodes deliver webhooks to loopback, with short leases and retry
- * delays so a dead node's deliveries move to the other one quickly. */
-static const char *const node_args[] = {
-        "--webhook-allow-private",  "--webhook-lease", "2",
-        "--webhook-retry-schedule", "1,1,1,1,1,1,1,1", NULL};
+ * delays so a dead node's deliveries move to the other one quickly; the
+ * velocity rule is out of the way (no referral is flagged). */
+static const char *const node_args[] = {"--webhook-allow-private",
+                                        "--webhook-lease",
+                                        "2",
+                                        "--webhook-retry-schedule",
+                                        "1,1,1,1,1,1,1,1",
+                                        "--velocity-per-hour",
+                                        "100000",
+                                        NULL};
 
 static int setup(void **state)
 {
 	(void)state;
 	memset(&A, 0, sizeof(A));
 	memset(&B, 0, sizeof(B));
+	_Static_assert(sizeof(node_args) <= sizeof(A.extra_args),
+	               "node_args fits extra_args");
 	memcpy(A.extra_args, node_args, sizeof(node_args));
 	if (h_start(&A) < 0)
 		return -1;
@@ -212,6 +220,54 @@ static void test_duplicate_ingests_grant_once(void **state)
 	}
 	assert_int_equal(granted, 2);
 	assert_int_equal(admin_total("/rewards"), 2);
+}
+
+/* A referrer reward limited to 1: 16 referees' purchases at once, split
+ * across the nodes, grant the referrer one reward (and each referee its
+ * own). */
+static void test_reward_limit_across_nodes(void **state)
+{
+	call_arg args[16];
+	char cmp[64], body[16][160], path[256], ext[32];
+	json_t *alice;
+	pthread_t t[16];
+	h_resp r;
+	int i;
+
+	(void)state;
+	memset(args, 0, sizeof(args));
+	assert_int_equal(
+	        h_live_campaign(&A, "production", 0, 1, cmp, sizeof(cmp)), 0);
+	alice = identify(&A, "lim-alice");
+	for (i = 0; i < 16; i++) {
+		snprintf(ext, sizeof(ext), "lim-%d", i);
+		refer(node(i), cmp, str(alice, "referralCode"), ext);
+		snprintf(body[i], sizeof(body[i]),
+		         "{\"environment\":\"production\",\"checkpointName\":"
+		         "\"purchase_completed\",\"externalUserId\":\"%s\"}",
+		         ext);
+	}
+	for (i = 0; i < 16; i++) {
+		args[i].i = i;
+		args[i].path = "/checkpoints/ingest";
+		args[i].body = body[i];
+		assert_int_equal(
+		        pthread_create(&t[i], NULL, call_main, &args[i]), 0);
+	}
+	for (i = 0; i < 16; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(args[i].status, 201);
+	}
+	h_admin_path(&A, path, sizeof(path), "/rewards?customerId=");
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "%s",
+	         str(alice, "id"));
+	h_call(&B, &r, "GET", path, A.admin_token, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_int_equal(json_integer_value(json_object_get(r.json, "total")),
+	                 1);
+	h_resp_free(&r);
+	assert_int_equal(admin_total("/rewards"), 17);
+	json_decref(alice);
 }
 
 /* 32 ingests of one unknown user at once: the nodes race to create the
@@ -531,6 +587,7 @@ int main(void)
 	        T(test_campaign_change_seen_by_other_node),
 	        T(test_duplicate_ingests_grant_once),
 	        T(test_racing_customer_creation),
+	        T(test_reward_limit_across_nodes),
 	        T(test_idempotency_key_across_nodes),
 	        T(test_sigkill_one_node_under_load),
 	};
