@@ -34,13 +34,14 @@ static const char *const node_args[] = {"--webhook-allow-private",
                                         "100000",
                                         NULL};
 
+_Static_assert(sizeof(node_args) <= sizeof(A.extra_args),
+               "node_args fits extra_args");
+
 static int setup(void **state)
 {
 	(void)state;
 	memset(&A, 0, sizeof(A));
 	memset(&B, 0, sizeof(B));
-	_Static_assert(sizeof(node_args) <= sizeof(A.extra_args),
-	               "node_args fits extra_args");
 	memcpy(A.extra_args, node_args, sizeof(node_args));
 	if (h_start(&A) < 0)
 		return -1;
