@@ -2,6 +2,7 @@
  * flockd SQLite store: migrations, constraints the engine relies on
  * (exactly-once rewards, one live campaign), savepoints and tenancy.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,6 +385,69 @@ static void test_delivery_claimed_once_across_nodes(void **state)
 	fd_store_close(s2);
 }
 
+typedef struct {
+	fd_conn *w;
+	int rc;
+} insert_arg;
+
+static void *insert_bob(void *p)
+{
+	insert_arg *a = p;
+
+	a->rc = fd_store_customer_insert(a->w, "app_a", "cus_b2", "bob", NULL,
+	                                 NULL, "BOB2", NULL, NOW);
+	return NULL;
+}
+
+/* Two writers (two nodes) insert the same external id: the second waits
+ * for the first, then gets FD_RETRY (the row it looked for and did not
+ * find now exists), its job is rolled back alone (FD_RETRY again from
+ * rollback_to) and the transaction goes on. PostgreSQL only: SQLite has
+ * one writer. */
+static void test_concurrent_insert_is_retry(void **state)
+{
+	fx *f = *state;
+	fd_store *s2 = NULL;
+	fd_conn *w2;
+	insert_arg a;
+	pthread_t t;
+	json_t *c = NULL;
+	char err[256];
+
+	if (!h_is_pg())
+		skip();
+	seed(f);
+	assert_int_equal(fd_store_open(&s2, f->db, 1, err, sizeof(err)), 0);
+	w2 = fd_store_writer(s2);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_customer_insert(f->w, "app_a", "cus_b1",
+	                                          "bob", NULL, NULL, "BOB1",
+	                                          NULL, NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_begin(w2, 1), FD_OK);
+	assert_int_equal(fd_store_savepoint(w2), FD_OK);
+	a.w = w2;
+	a.rc = -100;
+	assert_int_equal(pthread_create(&t, NULL, insert_bob, &a), 0);
+	/* The second insert waits on the unique index until this commits. */
+	usleep(200000);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+	pthread_join(t, NULL);
+	assert_int_equal(a.rc, FD_RETRY);
+	assert_int_equal(fd_store_rollback_to(w2), FD_RETRY);
+	/* The run again finds the customer, and the transaction commits. */
+	assert_int_equal(fd_store_savepoint(w2), FD_OK);
+	assert_int_equal(
+	        fd_store_customer_get(w2, "app_a", FD_BY_EXTERNAL, "bob", &c),
+	        FD_OK);
+	assert_string_equal(json_string_value(json_object_get(c, "id")),
+	                    "cus_b1");
+	json_decref(c);
+	assert_int_equal(fd_store_release(w2), FD_OK);
+	assert_int_equal(fd_store_commit(w2), FD_OK);
+	fd_store_close(s2);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -397,6 +461,7 @@ int main(void)
 	        T(test_tenancy_and_readers),
 	        T(test_every_op_implemented),
 	        T(test_delivery_claimed_once_across_nodes),
+	        T(test_concurrent_insert_is_retry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
