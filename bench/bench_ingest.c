@@ -389,7 +389,7 @@ static void init_db(bench *b)
 	const char *seed[] = {b->flockd, "bench-seed", "--database",  b->db,
 	                      "--app",   b->app,       "--customers", n,
 	                      NULL};
-	json_t *j;
+	json_t *j = NULL;
 	double t0;
 
 	snprintf(out, sizeof(out), "%s/init.json", b->dir);

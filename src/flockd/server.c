@@ -527,7 +527,11 @@ static int make_addr(struct sockaddr_storage *ss, const fd_config *cfg,
 	return -1;
 }
 
-static void log_mhd(void *cls, const char *fmt, va_list ap)
+#ifdef __GNUC__
+__attribute__((format(printf, 2, 0)))
+#endif
+static void
+log_mhd(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 
