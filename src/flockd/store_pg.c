@@ -936,6 +936,38 @@ static void arg_int(pq_args *a, int64_t v)
 	arg_text(a, a->num[a->n]);
 }
 
+static PGresult *exec_prepared(pg_conn *c, int id, const pq_args *a, int *rc)
+{
+	PGresult *r;
+	char name[16];
+	ExecStatusType st;
+
+	if (!c->db) {
+		*rc = fail_code(c, NULL);
+		return NULL;
+	}
+	snprintf(name, sizeof(name), "f%d", id);
+	if (!c->prepared[id]) {
+		r = PQprepare(c->db, name, sql[id], 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			*rc = fail_code(c, r);
+			PQclear(r);
+			return NULL;
+		}
+		PQclear(r);
+		c->prepared[id] = 1;
+	}
+	r = PQexecPrepared(c->db, name, a->n, a->v, a->len, a->fmt, 0);
+	st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		*rc = fail_code(c, r);
+		PQclear(r);
+		return NULL;
+	}
+	*rc = FD_OK;
+	return r;
+}
+
 /*
  * Run statement id with parameters from fmt: 's' text (NULL binds NULL),
  * 'i' int64, 'z' int64 where 0 binds NULL, 'b' 32 bytes as bytea (binary
@@ -946,9 +978,7 @@ static PGresult *vrun(pg_conn *c, int id, int *rc, const char *fmt, va_list ap)
 {
 	pq_args a;
 	PGresult *r;
-	char name[16];
 	int64_t v;
-	ExecStatusType st;
 
 	memset(&a, 0, sizeof(a));
 	for (; *fmt && a.n < MAXP; fmt++) {
@@ -979,29 +1009,15 @@ static PGresult *vrun(pg_conn *c, int id, int *rc, const char *fmt, va_list ap)
 			break;
 		}
 	}
-	if (!c->db) {
-		*rc = fail_code(c, NULL);
-		return NULL;
+	r = exec_prepared(c, id, &a, rc);
+	/* Outside a transaction (a reader's key lookup) a connection the
+	 * server dropped while idle is replaced and the statement sent
+	 * again: nothing of it ran. */
+	if (!r && !c->in_tx && c->db && PQstatus(c->db) == CONNECTION_BAD &&
+	    conn_ensure(c) == 0) {
+		c->retry = 0;
+		r = exec_prepared(c, id, &a, rc);
 	}
-	snprintf(name, sizeof(name), "f%d", id);
-	if (!c->prepared[id]) {
-		r = PQprepare(c->db, name, sql[id], 0, NULL);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			*rc = fail_code(c, r);
-			PQclear(r);
-			return NULL;
-		}
-		PQclear(r);
-		c->prepared[id] = 1;
-	}
-	r = PQexecPrepared(c->db, name, a.n, a.v, a.len, a.fmt, 0);
-	st = PQresultStatus(r);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-		*rc = fail_code(c, r);
-		PQclear(r);
-		return NULL;
-	}
-	*rc = FD_OK;
 	return r;
 }
 
@@ -1428,6 +1444,15 @@ static int pg_begin(fd_conn *base_, int write)
 	rc = simple(c, write ? "BEGIN ISOLATION LEVEL READ COMMITTED"
 	                     : "BEGIN ISOLATION LEVEL REPEATABLE READ READ "
 	                       "ONLY");
+	/* Dropped while idle (server restart, idle timeout, a proxy): this
+	 * is where it shows; nothing was open, so reconnect and begin. */
+	if (rc != FD_OK && PQstatus(c->db) == CONNECTION_BAD &&
+	    conn_ensure(c) == 0) {
+		c->retry = 0;
+		rc = simple(c, write ? "BEGIN ISOLATION LEVEL READ COMMITTED"
+		                     : "BEGIN ISOLATION LEVEL REPEATABLE READ "
+		                       "READ ONLY");
+	}
 	c->in_tx = rc == FD_OK;
 	return rc == FD_OK ? FD_OK : FD_ERR;
 }

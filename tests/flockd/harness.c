@@ -74,7 +74,8 @@ static int pg_exec(const char *url, const char *sql)
 		return -1;
 	}
 	r = PQexec(c, sql);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+	     PQresultStatus(r) == PGRES_TUPLES_OK;
 	if (!ok)
 		fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(c));
 	PQclear(r);

@@ -448,6 +448,46 @@ static void test_concurrent_insert_is_retry(void **state)
 	fd_store_close(s2);
 }
 
+/* The server drops every connection of this database (a restart, an idle
+ * timeout): the writer and the readers reconnect on their next use,
+ * which succeeds. PostgreSQL only. */
+static void test_lost_connections_reconnect(void **state)
+{
+	fx *f = *state;
+	fd_conn *r;
+	json_t *app = NULL;
+	fd_principal who;
+	uint8_t hash[32];
+	char sql[400];
+	const char *dbname;
+
+	if (!h_is_pg())
+		skip();
+	seed(f);
+	dbname = strrchr(f->db, '/') + 1;
+	snprintf(sql, sizeof(sql),
+	         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	         " WHERE datname = '%s' AND pid <> pg_backend_pid()",
+	         dbname);
+	assert_int_equal(h_db_exec(f->db, sql), 0);
+	/* A reader outside a transaction (key lookups), then in one. */
+	memset(hash, 7, sizeof(hash));
+	r = fd_store_reader(f->s);
+	assert_int_equal(fd_store_key_auth(r, hash, &who), FD_NOTFOUND);
+	fd_store_reader_done(f->s, r);
+	assert_int_equal(h_db_exec(f->db, sql), 0);
+	r = fd_store_reader(f->s);
+	assert_int_equal(fd_store_begin(r, 0), FD_OK);
+	assert_int_equal(fd_store_app_get(r, "app_a", &app), FD_OK);
+	json_decref(app);
+	assert_int_equal(fd_store_rollback(r), FD_OK);
+	fd_store_reader_done(f->s, r);
+	/* The writer. */
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_org_insert(f->w, "org_2", "o2", NOW), FD_OK);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -462,6 +502,7 @@ int main(void)
 	        T(test_every_op_implemented),
 	        T(test_delivery_claimed_once_across_nodes),
 	        T(test_concurrent_insert_is_retry),
+	        T(test_lost_connections_reconnect),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
