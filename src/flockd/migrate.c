@@ -47,8 +47,7 @@ static const table_def tables[] = {
         {"outbox", "seq", "seq", "($1 IS NULL OR app_id = $1)"},
         {"webhook_endpoints", "id", "id COLLATE \"C\"",
          "($1 IS NULL OR app_id = $1)"},
-        {"deliveries", "id", "id COLLATE \"C\"",
-         "($1 IS NULL OR app_id = $1)"},
+        {"deliveries", "id", "id COLLATE \"C\"", "($1 IS NULL OR app_id = $1)"},
         {"delivery_attempts", "id", "id", "($1 IS NULL OR app_id = $1)"},
         {"idempotency", "app_id, key",
          "app_id COLLATE \"C\", key COLLATE \"C\"",
@@ -519,6 +518,10 @@ int fd_migrate_store(const char *from, const char *to, const char *app_id,
 		        m.dst ? PQerrorMessage(m.dst) : "out of memory\n");
 		goto done;
 	}
+	/* Text as UTF-8, bytea as hex: what verify_table compares. */
+	if (exec_pg(&m, "SET client_encoding = 'UTF8'") < 0 ||
+	    exec_pg(&m, "SET bytea_output = 'hex'") < 0)
+		goto done;
 	rc = copy_all(&m);
 done:
 	cols_free(&m);

@@ -805,7 +805,8 @@ struct pg_store {
 static const char session_setup[] =
         "SET statement_timeout = '30s'; SET lock_timeout = '10s';"
         " SET idle_in_transaction_session_timeout = '60s';"
-        " SET synchronous_commit = on; SET client_min_messages = warning";
+        " SET synchronous_commit = on; SET client_min_messages = warning;"
+        " SET client_encoding = 'UTF8'; SET bytea_output = 'hex'";
 /* Read connections cannot write, even outside a transaction. */
 static const char reader_setup[] = "SET default_transaction_read_only = on";
 
