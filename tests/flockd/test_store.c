@@ -488,6 +488,53 @@ static void test_lost_connections_reconnect(void **state)
 	assert_int_equal(fd_store_commit(f->w), FD_OK);
 }
 
+typedef struct {
+	const char *db;
+	fd_store *s;
+	int rc;
+	char err[256];
+} open_arg;
+
+static void *open_main(void *p)
+{
+	open_arg *a = p;
+
+	a->rc = fd_store_open(&a->s, a->db, 1, a->err, sizeof(a->err));
+	return NULL;
+}
+
+/* Four nodes open one fresh database at once: one migrates, the others
+ * wait for it (advisory lock) and find the schema current. */
+static void test_nodes_start_together(void **state)
+{
+	fx *f = *state;
+	char db[320];
+	open_arg a[4];
+	pthread_t t[4];
+	int i;
+
+	assert_int_equal(h_db_new(db, sizeof(db), f->dir), 0);
+	if (!h_is_pg()) {
+		/* SQLite: one file, one node; the fixture's is enough. */
+		skip();
+	}
+	for (i = 0; i < 4; i++) {
+		a[i].db = db;
+		a[i].s = NULL;
+		assert_int_equal(pthread_create(&t[i], NULL, open_main, &a[i]),
+		                 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		if (a[i].rc != 0)
+			fail_msg("open %d: %s", i, a[i].err);
+		assert_int_equal(fd_store_schema_version(a[i].s), 3);
+	}
+	for (i = 0; i < 4; i++)
+		fd_store_close(a[i].s);
+	h_db_drop(db);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -503,6 +550,7 @@ int main(void)
 	        T(test_delivery_claimed_once_across_nodes),
 	        T(test_concurrent_insert_is_retry),
 	        T(test_lost_connections_reconnect),
+	        T(test_nodes_start_together),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
