@@ -442,7 +442,7 @@ static void start_node(bench *b, int k)
 		_exit(127);
 	}
 	memcpy(b->base, b->bases[k], sizeof(b->base));
-	for (i = 0; i < 200; i++) {
+	for (i = 0; i < 1200; i++) {
 		json_decref(call(b, "GET", "/readyz", "", NULL, &st));
 		if (st == 200)
 			break;
@@ -623,7 +623,7 @@ int main(int argc, char **argv)
 	b.customers = 1000;
 	b.duration = 10;
 	b.conns = 64;
-	b.server_threads = 64;
+	b.server_threads = 4;
 	b.referrers = 1000;
 	b.nodes = 1;
 	parse_args(&b, argc, argv);

@@ -13,7 +13,7 @@
 # stopped at the end); every run gets a fresh database, dropped after.
 #
 # Environment: BUILD_DIR (build), DURATION (10 s per phase), CONNECTIONS
-# (64), SERVER_THREADS (64), SIZES ("1000 1000000"), BACKENDS, REFEREES
+# (64), SERVER_THREADS (4), SIZES ("1000 1000000"), BACKENDS, REFEREES
 # (bench_ingest's default).
 set -euo pipefail
 
@@ -49,7 +49,7 @@ for n in ${SIZES:-1000 1000000}; do
 	for be in $backends; do
 		args=(--customers "$n" --duration "${DURATION:-10}"
 			--connections "${CONNECTIONS:-64}"
-			--server-threads "${SERVER_THREADS:-64}")
+			--server-threads "${SERVER_THREADS:-4}")
 		if [ -n "${REFEREES:-}" ]; then
 			args+=(--referees "$REFEREES")
 		fi

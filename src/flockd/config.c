@@ -19,7 +19,7 @@ void fd_config_defaults(fd_config *cfg)
 	memcpy(cfg->listen_host, "127.0.0.1", sizeof("127.0.0.1"));
 	cfg->port = 8080;
 	cfg->database = "flockd.db";
-	cfg->threads = 64;
+	cfg->threads = 4;
 	cfg->max_body = 1024 * 1024;
 	cfg->conn_timeout_s = 60;
 	cfg->max_connections = 1024;
@@ -381,7 +381,7 @@ const char *fd_config_usage(void)
 	       "      --db-pool N            read connections to the "
 	       "database [FLOCKD_DB_POOL] (8)\n"
 	       "  -t, --threads N            HTTP worker threads "
-	       "[FLOCKD_THREADS] (64)\n"
+	       "[FLOCKD_THREADS] (4)\n"
 	       "      --thread-per-connection  a thread per connection "
 	       "instead of the pool\n"
 	       "      --max-body BYTES       largest request body "

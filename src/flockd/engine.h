@@ -13,7 +13,8 @@
  * Threads: one fd_engine is shared by all server threads; every function
  * here is thread-safe. Writes are queued to a single writer thread that
  * group-commits them (one fsync for many requests); an op returns only after
- * its write is durable. Reads use per-thread read connections.
+ * its write is durable, unless the request asks for an asynchronous answer
+ * (fd_request.done). Reads use per-thread read connections.
  */
 #ifndef FLOCKD_ENGINE_H
 #define FLOCKD_ENGINE_H
@@ -54,6 +55,19 @@ typedef struct {
 	                                     canonical dump of body) */
 	const char *request_id; /* for logs and error bodies, or NULL */
 	const char *origin;     /* Origin header (campaign ping), or NULL */
+	/*
+	 * Asynchronous writes (NULL: the operation returns with res final).
+	 * With done set, a write operation that queues a job for the writer
+	 * calls suspend(async_arg) first (on the calling thread) and returns
+	 * at once; done(async_arg) is then called, on an engine thread, once
+	 * res is final (the write durable, or failed). req, everything it
+	 * points to, and res must stay valid until done. An operation that
+	 * answers at once (a read, a 409 or 503 before queueing) calls
+	 * neither.
+	 */
+	void (*suspend)(void *arg);
+	void (*done)(void *arg);
+	void *async_arg;
 } fd_request;
 
 typedef struct {

@@ -79,8 +79,10 @@ typedef int (*fd_job_fn)(fd_ctx *x);
 /* Run fn on a read connection in one snapshot. */
 void fd__run_read(fd_engine *e, const fd_request *req, fd_response *res,
                   fd_job_fn fn);
-/* Run fn in the writer's group commit; returns once durable. Honours
- * Idempotency-Key (stored with the change, replayed, 409, 422). */
+/* Run fn in the writer's group commit; returns once durable, or at once
+ * when req->done is set (then req->done is called once durable; see
+ * fd_request). Honours Idempotency-Key (stored with the change, replayed,
+ * 409, 422). */
 void fd__run_write(fd_engine *e, const fd_request *req, fd_response *res,
                    fd_job_fn fn);
 
@@ -130,6 +132,10 @@ enum { FD_PARTY_REFERRER = 1, FD_PARTY_REFEREE = 2 };
 /* Accept a pending referral (invitee.accepted); referral is updated in
  * place. 0 or -1. */
 int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign);
+/* The same, with the referee's Customer as read earlier in this job (used
+ * if it is the referral's referee; NULL: read it). */
+int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
+                       json_t *referee);
 /*
  * Grant the campaign's rewards for the parties in mask. Appends Reward
  * objects to granted; *blocked gets NULL or why nothing was granted

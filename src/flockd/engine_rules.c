@@ -9,6 +9,7 @@
 
 #include "common/ids.h"
 #include "engine_internal.h"
+#include "jdump.h"
 
 static const char *jstr(const json_t *o, const char *k)
 {
@@ -32,6 +33,12 @@ int fd__campaign_running(const fd_ctx *x, const json_t *campaign)
 
 int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign)
 {
+	return fd__accept_referee(x, referral, campaign, NULL);
+}
+
+int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
+                       json_t *referee)
+{
 	const char *id = jstr(referral, "id");
 	const char *env = jstr(referral, "environment");
 	json_t *invitee = NULL, *referrer = NULL, *data;
@@ -40,13 +47,18 @@ int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign)
 	if (!jstr(referral, "status") ||
 	    strcmp(jstr(referral, "status"), "pending") != 0)
 		return 0;
+	/* Accepting changes the referral and the referrer's counts, not the
+	 * referee: a Customer the caller read in this job is current. */
+	if (referee && jstr(referee, "id") && jstr(referral, "refereeId") &&
+	    strcmp(jstr(referee, "id"), jstr(referral, "refereeId")) == 0)
+		invitee = json_incref(referee);
 	if (fd_store_referral_update(x->c, x->app, id, NULL, "accepted", NULL,
 	                             x->now) != FD_OK ||
 	    fd_store_customer_count(x->c, x->app, jstr(referral, "referrerId"),
 	                            0, 1, x->now) != FD_OK ||
-	    fd_store_customer_get(x->c, x->app, FD_BY_ID,
-	                          jstr(referral, "refereeId"),
-	                          &invitee) != FD_OK ||
+	    (!invitee && fd_store_customer_get(x->c, x->app, FD_BY_ID,
+	                                       jstr(referral, "refereeId"),
+	                                       &invitee) != FD_OK) ||
 	    fd_store_customer_get(x->c, x->app, FD_BY_ID,
 	                          jstr(referral, "referrerId"),
 	                          &referrer) != FD_OK)
@@ -57,7 +69,7 @@ int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign)
 	json_object_set_new(referral, "updatedAt", json_string(iso));
 	data = json_pack("{s:o, s:o, s:o, s:{s:s?, s:s?}}", "invitee", invitee,
 	                 "referrer", referrer, "referral",
-	                 json_deep_copy(referral), "campaign", "id",
+	                 json_incref(referral), "campaign", "id",
 	                 jstr(campaign, "id"), "name", jstr(campaign, "name"));
 	return fd__emit(x, env, "invitee.accepted", data);
 fail:
@@ -110,22 +122,58 @@ static const char *const term_fields[] = {"name",
                                           "currency",
                                           NULL};
 
-/* The CampaignReward's terms, copied into the Reward at grant time. */
-static char *terms_of(const json_t *cr)
+/* The CampaignReward's terms, copied into the Reward at grant time: as
+ * stored (text) and as an object (*obj, new reference). */
+static char *terms_of(const json_t *cr, json_t **obj)
 {
 	json_t *t = json_object();
 	char *text;
 	int i;
 
+	*obj = NULL;
 	if (!t)
 		return NULL;
 	for (i = 0; term_fields[i]; i++) {
 		json_t *v = json_object_get(cr, term_fields[i]);
 		json_object_set(t, term_fields[i], v ? v : json_null());
 	}
-	text = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(t);
+	text = fd_jdump(t, NULL);
+	if (text)
+		*obj = t;
+	else
+		json_decref(t);
 	return text;
+}
+
+/* The Reward as fd_store_reward_get would read it back right after the
+ * insert (same members, same order), built from what was inserted. */
+static json_t *reward_object(const fd_ctx *x, const fd_store_reward *r,
+                             const json_t *campaign, json_t *terms)
+{
+	char now[FLOCK__ISO8601_LEN], avail[FLOCK__ISO8601_LEN];
+	json_t *o;
+
+	flock__iso8601(now, x->now);
+	flock__iso8601(avail, r->available_at);
+	o = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s}", "id", r->id,
+	              "organizationId", jstr(campaign, "organizationId"),
+	              "applicationId", x->app, "campaignId", r->campaign_id,
+	              "campaignRewardId", r->campaign_reward_id, "referralId",
+	              r->referral_id, "customerId", r->customer_id, "party",
+	              r->party);
+	if (!o)
+		return NULL;
+	if (json_object_update(o, terms) ||
+	    json_object_set_new(o, "status", json_string(r->status)) ||
+	    json_object_set_new(o, "availableAt", json_string(avail)) ||
+	    json_object_set_new(o, "environment", json_string(r->env)) ||
+	    json_object_set_new(o, "createdAt", json_string(now)) ||
+	    json_object_set_new(o, "updatedAt", json_string(now)) ||
+	    json_object_set_new(o, "deletedAt", json_null())) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 /* FD_OK granted (appended), FD_CONFLICT already granted, FD_ERR. */
@@ -136,8 +184,8 @@ static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
 	        json_integer_value(json_object_get(campaign, "rewardHoldDays"));
 	char id[FLOCK__ID_MAX];
 	fd_store_reward r;
-	json_t *obj = NULL;
-	char *terms = terms_of(cr);
+	json_t *obj = NULL, *tobj = NULL;
+	char *terms = terms_of(cr, &tobj);
 	int rc = FD_ERR;
 
 	if (!terms || fd__new_id(id, "rwd_") < 0)
@@ -157,7 +205,8 @@ static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
 	if (rc != FD_OK)
 		goto done;
 	rc = FD_ERR;
-	if (fd_store_reward_get(x->c, x->app, id, &obj) != FD_OK ||
+	/* Not read back: the object is made from what was inserted. */
+	if (!(obj = reward_object(x, &r, campaign, tobj)) ||
 	    json_array_append(granted, obj) ||
 	    fd__emit(x, r.env, "reward.created", json_incref(obj)) < 0)
 		goto done;
@@ -165,6 +214,7 @@ static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
 	rc = FD_OK;
 done:
 	json_decref(obj);
+	json_decref(tobj);
 	free(terms);
 	return rc;
 }

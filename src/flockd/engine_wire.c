@@ -7,6 +7,7 @@
 
 #include "common/ids.h"
 #include "engine_internal.h"
+#include "jdump.h"
 
 static const char *jstr(const json_t *o, const char *k)
 {
@@ -38,7 +39,7 @@ static int props_text(fd_ctx *x, const char *field, char **out)
 		         field);
 		return -1;
 	}
-	if (!(*out = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+	if (!(*out = fd_jdump(p, NULL)))
 		return fd__internal(x);
 	return 0;
 }
@@ -235,7 +236,7 @@ static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
 		s->blocked = "referral_rejected";
 		return 0;
 	}
-	if (fd__accept(x, s->referral, s->campaign) < 0 ||
+	if (fd__accept_referee(x, s->referral, s->campaign, s->customer) < 0 ||
 	    fd__grant(x, s->referral, s->campaign,
 	              FD_PARTY_REFERRER | FD_PARTY_REFEREE, s->rewards,
 	              &s->blocked) < 0)
@@ -264,10 +265,7 @@ static int ingest_event(fd_ctx *x, const char *id, const char *env,
                         const char *name, const char *cus_id)
 {
 	json_t *props = json_object_get(x->req->body, "properties");
-	char *text =
-	        json_is_object(props)
-	                ? json_dumps(props, JSON_COMPACT | JSON_PRESERVE_ORDER)
-	                : NULL;
+	char *text = json_is_object(props) ? fd_jdump(props, NULL) : NULL;
 	int rc = fd_store_event_insert(x->c, x->app, id, env, cus_id, name,
 	                               text, x->now);
 	int wants = rc == FD_OK ? fd_store_webhook_wants(x->c, x->app,
@@ -378,7 +376,7 @@ static int referral_rereferred(fd_ctx *x, json_t *old, const json_t *referrer,
 	                                        "the referee was already "
 	                                        "referred in this campaign "
 	                                        "by someone else"));
-	text = json_dumps(frauds, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = fd_jdump(frauds, NULL);
 	if (text &&
 	    fd_store_referral_update(x->c, x->app, jstr(old, "id"),
 	                             jstr(referrer, "id"), "flagged", text,
@@ -403,8 +401,7 @@ static int referral_new(fd_ctx *x, const json_t *k, const json_t *referrer,
 	const char *status = frauds ? "flagged" : "pending";
 	int rc = -1;
 
-	if (frauds &&
-	    !(text = json_dumps(frauds, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+	if (frauds && !(text = fd_jdump(frauds, NULL)))
 		goto done;
 	if (fd__new_id(id, "ref_") < 0 ||
 	    fd_store_referral_insert(x->c, x->app, id, env, jstr(k, "id"),

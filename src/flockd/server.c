@@ -5,7 +5,8 @@
  * the headers are in, once per chunk of body, once at the end. The body is
  * accumulated (bounded by max_body) and the whole request is handled at the
  * end: route, authenticate, parse, validate, then the engine operation.
- * on_completed() ends the request's metrics and writes its log line.
+ * queue() counts the request in the metrics just before the reply goes
+ * out; on_completed() writes its log line.
  */
 #include "server.h"
 
@@ -23,6 +24,7 @@
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/ids.h"
+#include "jdump.h"
 #include "log.h"
 #include "delivery.h"
 #include "metrics.h"
@@ -38,7 +40,9 @@ struct fd_server {
 	const char *route_methods[FD_METRICS_MAX_ROUTES];
 	size_t max_body;
 	int draining;
+	int async; /* writes suspend the connection (pool mode) */
 	long in_flight;
+	long suspended; /* connections waiting for the writer */
 	unsigned short port;
 };
 
@@ -50,9 +54,22 @@ typedef struct {
 	int responded;
 	int replayed;
 	int status;
+	int metered;      /* counted in the metrics */
 	size_t route_idx; /* route_count: unmatched */
 	char method[8];
 	char request_id[FLOCK__ID_MAX + 32];
+	/* The operation's state, kept here (not on the stack) because a
+	 * write answers later: its connection is suspended while the writer
+	 * makes it durable, and the thread serves other connections. */
+	fd_server *s;
+	struct MHD_Connection *conn;
+	int pending; /* suspended, waiting for op_done */
+	fd_params params;
+	fd_principal who;
+	fd_request req;
+	fd_response res;
+	json_t *jbody, *query;
+	unsigned char sha[FLOCK__SHA256_LEN];
 } req_ctx;
 
 static double elapsed_ms(const struct timespec *start)
@@ -113,6 +130,11 @@ static enum MHD_Result queue(fd_server *s, struct MHD_Connection *c,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	rc->status = status;
 	rc->responded = 1;
+	/* Counted before the reply leaves: a client that has its reply sees
+	 * it in /metrics. */
+	rc->metered = 1;
+	fd_metrics_end(s->metrics, rc->route_idx, status,
+	               elapsed_ms(&rc->start));
 	ret = MHD_queue_response(c, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -124,6 +146,7 @@ static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
                                  const char *allow)
 {
 	char *text;
+	size_t len = 0;
 
 	if (!res->body || res->status < 100 || res->status > 599) {
 		json_decref(res->body);
@@ -133,14 +156,14 @@ static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
 	if (res->status >= 400 && json_is_object(res->body))
 		json_object_set_new(res->body, "requestId",
 		                    json_string(rc->request_id));
-	text = json_dumps(res->body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	text = fd_jdump(res->body, &len);
 	json_decref(res->body);
 	res->body = NULL;
 	if (!text)
 		return MHD_NO;
 	rc->replayed = res->replayed;
-	return queue(s, c, rc, res->status, text, strlen(text),
-	             "application/json", allow);
+	return queue(s, c, rc, res->status, text, len, "application/json",
+	             allow);
 }
 
 static enum MHD_Result send_error(fd_server *s, struct MHD_Connection *c,
@@ -207,12 +230,13 @@ static int authorize(fd_server *s, struct MHD_Connection *c,
 		         kind_name(who->kind), route->method, route->pattern);
 		return 403;
 	}
-	/* An admin token of one application never reaches another's. */
+	/* An admin token of one application never reaches another's; it
+	 * gets the engine's answer for an application that does not exist,
+	 * so it cannot tell which other applications exist. */
 	if (params->app[0] && who->app_id[0] &&
 	    strcmp(params->app, who->app_id) != 0) {
-		fd_error(res, 403, "forbidden",
-		         "this admin token belongs to another application");
-		return 403;
+		fd_error(res, 404, "app_not_found", "app not found");
+		return 404;
 	}
 	return 0;
 }
@@ -293,52 +317,79 @@ static int prepare(req_ctx *rc, const fd_route *route, const fd_principal *who,
 	return check_env(who, *body, query, res);
 }
 
+/* The engine queued a write: stop reading this connection until done. */
+static void op_suspend(void *arg)
+{
+	req_ctx *rc = arg;
+
+	rc->pending = 1;
+	__atomic_add_fetch(&rc->s->suspended, 1, __ATOMIC_RELAXED);
+	MHD_suspend_connection(rc->conn);
+}
+
+/* On an engine thread: rc->res is final; on_request answers it. */
+static void op_done(void *arg)
+{
+	req_ctx *rc = arg;
+
+	MHD_resume_connection(rc->conn);
+}
+
+static enum MHD_Result finish_op(fd_server *s, struct MHD_Connection *c,
+                                 req_ctx *rc)
+{
+	enum MHD_Result ret = send_json(s, c, rc, &rc->res, NULL);
+
+	json_decref(rc->jbody);
+	json_decref(rc->query);
+	rc->jbody = rc->query = NULL;
+	return ret;
+}
+
 static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
                               req_ctx *rc, const fd_route *route,
                               const fd_params *params)
 {
-	fd_principal who;
-	fd_response res = {0, NULL, 0};
-	json_t *body = NULL, *query = json_object();
-	unsigned char sha[FLOCK__SHA256_LEN];
+	fd_response *res = &rc->res;
 	const char *idem;
-	enum MHD_Result ret;
 
-	memset(&who, 0, sizeof(who));
-	if (!query)
+	if (!(rc->query = json_object()))
 		return MHD_NO;
-	if (route->kinds && authorize(s, c, route, params, &who, &res))
-		goto done;
+	if (route->kinds && authorize(s, c, route, params, &rc->who, res))
+		return finish_op(s, c, rc);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg,
-	                          query);
-	if (prepare(rc, route, &who, &body, query, &res))
-		goto done;
+	                          rc->query);
+	if (prepare(rc, route, &rc->who, &rc->jbody, rc->query, res))
+		return finish_op(s, c, rc);
 	idem = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	                                   "Idempotency-Key");
 	if (idem && (!*idem || strlen(idem) > 255)) {
-		fd_error(&res, 400, "invalid_field",
+		fd_error(res, 400, "invalid_field",
 		         "Idempotency-Key must be 1 to 255 characters");
-		goto done;
+		return finish_op(s, c, rc);
 	}
-	flock__sha256(sha, rc->body.ptr ? rc->body.ptr : "", rc->body.len);
-	{
-		fd_request req = {&who,
-		                  params->app[0] ? params->app : who.app_id,
-		                  params->id[0] ? params->id : NULL,
-		                  query,
-		                  body,
-		                  idem,
-		                  sha,
-		                  rc->request_id,
-		                  MHD_lookup_connection_value(
-		                          c, MHD_HEADER_KIND, "Origin")};
-		route->op(s->engine, &req, &res);
+	flock__sha256(rc->sha, rc->body.ptr ? rc->body.ptr : "", rc->body.len);
+	rc->req.who = &rc->who;
+	rc->req.app_id = params->app[0] ? params->app : rc->who.app_id;
+	rc->req.id = params->id[0] ? params->id : NULL;
+	rc->req.query = rc->query;
+	rc->req.body = rc->jbody;
+	rc->req.idempotency_key = idem;
+	rc->req.body_sha256 = rc->sha;
+	rc->req.request_id = rc->request_id;
+	rc->req.origin =
+	        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	if (s->async) {
+		rc->s = s;
+		rc->conn = c;
+		rc->req.suspend = op_suspend;
+		rc->req.done = op_done;
+		rc->req.async_arg = rc;
 	}
-done:
-	ret = send_json(s, c, rc, &res, NULL);
-	json_decref(body);
-	json_decref(query);
-	return ret;
+	route->op(s->engine, &rc->req, res);
+	if (rc->pending)
+		return MHD_YES; /* op_done resumes the connection */
+	return finish_op(s, c, rc);
 }
 
 static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
@@ -388,11 +439,11 @@ static enum MHD_Result dispatch(fd_server *s, struct MHD_Connection *c,
                                 const char *method)
 {
 	const fd_route *route;
-	fd_params params;
 	char allow[64];
 	fd_match_result m;
 
-	m = fd_route_match(&route, &params, allow, sizeof(allow), method, url);
+	m = fd_route_match(&route, &rc->params, allow, sizeof(allow), method,
+	                   url);
 	if (m == FD_MATCH_NOT_FOUND)
 		return send_error(s, c, rc, 404, "not_found", "no such route",
 		                  NULL);
@@ -405,7 +456,7 @@ static enum MHD_Result dispatch(fd_server *s, struct MHD_Connection *c,
 		                  "request body is too large", NULL);
 	if (route->special)
 		return run_special(s, c, rc, route);
-	return run_op(s, c, rc, route, &params);
+	return run_op(s, c, rc, route, &rc->params);
 }
 
 /* --- libmicrohttpd callbacks -------------------------------------------- */
@@ -478,6 +529,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (rc->pending) { /* resumed: the engine has answered */
+		rc->pending = 0;
+		__atomic_sub_fetch(&s->suspended, 1, __ATOMIC_RELAXED);
+		return finish_op(s, c, rc);
+	}
 	if (rc->responded)
 		return MHD_YES;
 	return dispatch(s, c, rc, url, method);
@@ -493,11 +549,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 	if (!rc)
 		return;
+	/* A client that hung up while its write was waiting: libmicrohttpd
+	 * closes the resumed connection without calling on_request again. */
+	if (rc->pending)
+		__atomic_sub_fetch(&s->suspended, 1, __ATOMIC_RELAXED);
 	ms = elapsed_ms(&rc->start);
-	fd_metrics_end(s->metrics, rc->route_idx, rc->status, ms);
+	if (!rc->metered) /* ended without a reply */
+		fd_metrics_end(s->metrics, rc->route_idx, rc->status, ms);
 	if (rc->route_idx < s->route_count)
 		route = s->routes[rc->route_idx].pattern;
 	fd_log_request(rc->request_id, rc->method, route, rc->status, ms);
+	json_decref(rc->jbody);
+	json_decref(rc->query);
+	json_decref(rc->res.body);
 	flock__buf_free(&rc->body);
 	free(rc);
 	*con_cls = NULL;
@@ -527,7 +591,7 @@ static int make_addr(struct sockaddr_storage *ss, const fd_config *cfg,
 	return -1;
 }
 
-#ifdef __GNUC__
+#if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 2, 0)))
 #endif
 static void
@@ -551,6 +615,11 @@ static int start_daemon(fd_server *s, const fd_config *cfg,
 	        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
 	        {MHD_OPTION_THREAD_STACK_SIZE, 256 * 1024, NULL},
 	        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+	        /* Per-connection buffer for headers and body chunks (bodies
+	         * are copied out as they arrive). libmicrohttpd zeroes it for
+	         * every request on a kept-alive connection: the default 32 KiB
+	         * cost a quarter of an HTTP thread's instructions. */
+	        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, 16 * 1024, NULL},
 	        /* Last, so per-connection mode can drop it. */
 	        {MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL},
 	        {MHD_OPTION_END, 0, NULL}};
@@ -560,9 +629,11 @@ static int start_daemon(fd_server *s, const fd_config *cfg,
 	if (cfg->per_connection) {
 		flags |= MHD_USE_INTERNAL_POLLING_THREAD |
 		         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
-		opts[7].option = MHD_OPTION_END;
+		opts[8].option = MHD_OPTION_END;
 	} else {
-		flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
+		flags |= MHD_USE_EPOLL_INTERNAL_THREAD |
+		         MHD_ALLOW_SUSPEND_RESUME;
+		s->async = 1;
 	}
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 	                             MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
@@ -638,6 +709,17 @@ void fd_server_stop(fd_server *s, int grace_ms)
 		struct timespec ten_ms = {0, 10 * 1000 * 1000};
 		nanosleep(&ten_ms, NULL);
 	}
+	/* libmicrohttpd must not be stopped with a connection suspended; the
+	 * engine answers every queued write (durable or 503), so wait (30 s
+	 * more at most: a write stuck that long is a stuck disk). */
+	while (__atomic_load_n(&s->suspended, __ATOMIC_RELAXED) > 0 &&
+	       elapsed_ms(&start) < grace_ms + 30000.0) {
+		struct timespec ten_ms = {0, 10 * 1000 * 1000};
+		nanosleep(&ten_ms, NULL);
+	}
+	if (__atomic_load_n(&s->suspended, __ATOMIC_RELAXED) > 0)
+		fd_log(FD_LOG_ERROR, "http: %ld writes still waiting at stop",
+		       __atomic_load_n(&s->suspended, __ATOMIC_RELAXED));
 	MHD_stop_daemon(s->daemon);
 	fd_metrics_free(s->metrics);
 	free(s);

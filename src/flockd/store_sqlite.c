@@ -1157,7 +1157,11 @@ static int set_column(json_t *obj, sqlite3_stmt *st, int i)
 		return -1;
 	if (name[0] == '*' || name[0] == '{') {
 		const char *t = (const char *)sqlite3_column_text(st, i);
-		v = t ? json_loads(t, JSON_DECODE_ANY, NULL) : json_null();
+		/* The common empty object without the parser. */
+		v = !t ? json_null()
+		    : strcmp(t, "{}") == 0
+		            ? json_object()
+		            : json_loads(t, JSON_DECODE_ANY, NULL);
 		if (!v)
 			return -1;
 		if (name[0] == '*') {

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+
+#include <curl/curl.h>
 
 #include "harness.h"
 #include "support.h"
@@ -220,12 +223,14 @@ static void *crash_worker(void *arg)
 	return NULL;
 }
 
-static void kill_under_load(void)
+/* Send sig after a third of the ingests were acknowledged (or 10 s);
+ * returns h_kill's wait status. */
+static int kill_under_load_sig(int sig)
 {
 	pthread_t t[CRASH_THREADS];
 	struct timespec ms10 = {0, 10 * 1000 * 1000};
 	long i;
-	int waited;
+	int waited, st;
 
 	for (i = 0; i < CRASH_THREADS; i++)
 		assert_int_equal(
@@ -239,10 +244,16 @@ static void kill_under_load(void)
 			break;
 		nanosleep(&ms10, NULL);
 	}
-	h_kill(&H, SIGKILL);
+	st = h_kill(&H, sig);
 	__atomic_store_n(&stop_workers, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < CRASH_THREADS; i++)
 		pthread_join(t[i], NULL);
+	return st;
+}
+
+static void kill_under_load(void)
+{
+	kill_under_load_sig(SIGKILL);
 }
 
 static void test_sigkill_under_load(void **state)
@@ -294,11 +305,131 @@ static void test_sigkill_under_load(void **state)
 	json_decref(counts);
 }
 
+/*
+ * SIGTERM under load: writes in flight (their connections suspended while
+ * the writer makes them durable) are answered before flockd exits 0, and
+ * every acknowledged one is durable.
+ */
+static void test_sigterm_under_load(void **state)
+{
+	json_t *counts;
+	int i, st, acked = 0;
+
+	memset(items, 0, sizeof(items));
+	acked_count = 0;
+	stop_workers = 0;
+	for (i = 0; i < CRASH_REFEREES; i++) {
+		snprintf(items[i].ext, sizeof(items[i].ext), "term-%d", i);
+		make_referral(items[i].ext, items[i].referral,
+		              sizeof(items[i].referral));
+	}
+	st = kill_under_load_sig(SIGTERM);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(h_serve(&H), 0);
+	counts = rewards_by_referral();
+	for (i = 0; i < CRASH_REFEREES; i++) {
+		json_int_t n = json_integer_value(
+		        json_object_get(counts, items[i].referral));
+
+		if (items[i].acked) {
+			acked++;
+			assert_int_equal(n, 2);
+		} else {
+			assert_true(n == 0 || n == 2);
+		}
+	}
+	print_message("acknowledged before SIGTERM: %d of %d\n", acked,
+	              CRASH_REFEREES);
+	assert_true(acked > 0);
+	json_decref(counts);
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return size * n;
+}
+
+/*
+ * Clients that give up while their write waits for the writer: the write
+ * still completes (all or nothing), the server keeps serving, and a retry
+ * grants nothing twice.
+ */
+static void test_client_gives_up(void **state)
+{
+	enum { N = 24 };
+	char exts[N][32], refs[N][64], url[512];
+	CURLM *m = curl_multi_init();
+	CURL *e[N];
+	struct curl_slist *hs = NULL;
+	char auth[256], *bodies[N];
+	json_t *counts;
+	int i, st, running = 0;
+
+	assert_non_null(m);
+	snprintf(auth, sizeof(auth), "Authorization: %s", H.service_key);
+	hs = curl_slist_append(hs, "Content-Type: application/json");
+	hs = curl_slist_append(hs, auth);
+	snprintf(url, sizeof(url), "%s/checkpoints/ingest", H.base_url);
+	for (i = 0; i < N; i++) {
+		snprintf(exts[i], sizeof(exts[i]), "gone-%d", i);
+		make_referral(exts[i], refs[i], sizeof(refs[i]));
+		bodies[i] = ingest_body(exts[i]);
+		e[i] = curl_easy_init();
+		assert_non_null(e[i]);
+		curl_easy_setopt(e[i], CURLOPT_URL, url);
+		curl_easy_setopt(e[i], CURLOPT_HTTPHEADER, hs);
+		curl_easy_setopt(e[i], CURLOPT_POSTFIELDS, bodies[i]);
+		curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, discard);
+		/* Long enough to send the request, too short for an fsync
+		 * on most machines: the client hangs up while it waits. */
+		curl_easy_setopt(e[i], CURLOPT_TIMEOUT_MS, 2L);
+		curl_easy_setopt(e[i], CURLOPT_NOSIGNAL, 1L);
+		curl_multi_add_handle(m, e[i]);
+	}
+	do {
+		curl_multi_perform(m, &running);
+		if (running)
+			curl_multi_poll(m, NULL, 0, 100, NULL);
+	} while (running);
+	for (i = 0; i < N; i++) {
+		curl_multi_remove_handle(m, e[i]);
+		curl_easy_cleanup(e[i]);
+	}
+	curl_multi_cleanup(m);
+	curl_slist_free_all(hs);
+	/* Retries (the usual client reaction) complete each exactly once. */
+	for (i = 0; i < N; i++) {
+		h_resp r;
+
+		h_call(&H, &r, "POST", "/checkpoints/ingest", H.service_key,
+		       bodies[i], NULL);
+		assert_int_equal(r.status, 201);
+		h_resp_free(&r);
+		free(bodies[i]);
+	}
+	counts = rewards_by_referral();
+	for (i = 0; i < N; i++)
+		assert_int_equal(
+		        json_integer_value(json_object_get(counts, refs[i])),
+		        2);
+	json_decref(counts);
+	/* And the abandoned connections do not hold up a clean stop. */
+	st = h_kill(&H, SIGTERM);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(h_serve(&H), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_concurrent_duplicate_ingests),
 	        cmocka_unit_test(test_sigkill_under_load),
+	        cmocka_unit_test(test_sigterm_under_load),
+	        cmocka_unit_test(test_client_gives_up),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

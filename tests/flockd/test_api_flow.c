@@ -148,6 +148,38 @@ static void test_live_campaign_checkpoints_ping(void **state)
 	h_resp_free(&r);
 }
 
+/* A Reward in a response is the stored row, as the admin API reads it
+ * (the engine builds it from what it inserted, without reading back). */
+static void assert_reward_stored(json_t *rw)
+{
+	char path[256];
+	json_t *v, *found = NULL;
+	h_resp r;
+	size_t i;
+	int same;
+
+	h_admin_path(&H, path, sizeof(path), "/rewards?limit=100");
+	h_call(&H, &r, "GET", path, H.admin_token, NULL, NULL);
+	json_array_foreach(json_object_get(r.json, "data"), i, v)
+	{
+		if (strcmp(str(v, "id"), str(rw, "id")) == 0)
+			found = v;
+	}
+	same = found && json_equal(found, rw);
+	if (!same) {
+		char *a = json_dumps(rw, JSON_COMPACT | JSON_SORT_KEYS);
+		char *b =
+		        found ? json_dumps(found, JSON_COMPACT | JSON_SORT_KEYS)
+		              : NULL;
+		print_message("response: %s\nstored:   %s\n", a,
+		              b ? b : "(none)");
+		free(a);
+		free(b);
+	}
+	h_resp_free(&r);
+	assert_true(same);
+}
+
 static void test_referral_ingest_rewards(void **state)
 {
 	json_t *alice = identify("alice", "alice@example.com", 201);
@@ -177,6 +209,10 @@ static void test_referral_ingest_rewards(void **state)
 	assert_int_equal(granted(res), 2);
 	assert_string_equal(str(json_object_get(res, "referral"), "status"),
 	                    "accepted");
+	assert_reward_stored(
+	        json_array_get(json_object_get(res, "rewards"), 0));
+	assert_reward_stored(
+	        json_array_get(json_object_get(res, "rewards"), 1));
 	json_decref(res);
 	/* The same checkpoint again grants nothing more. */
 	res = ingest("bob", "production");

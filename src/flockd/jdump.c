@@ -1,0 +1,213 @@
+/*
+ * flockd: compact JSON serialiser (see jdump.h).
+ */
+#include "jdump.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+	char *p;
+	size_t len, cap;
+	int oom;
+} jbuf;
+
+static int grow(jbuf *b, size_t more)
+{
+	size_t cap = b->cap ? b->cap : 256;
+	char *p;
+
+	if (b->oom)
+		return -1;
+	while (cap - b->len < more + 1)
+		cap *= 2;
+	if (!(p = realloc(b->p, cap))) {
+		b->oom = 1;
+		return -1;
+	}
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static void put(jbuf *b, const char *s, size_t n)
+{
+	if (b->cap - b->len < n + 1 && grow(b, n) < 0)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+/* Length of the prefix of s that needs no escaping (bytes >= 0x20 but
+ * '"' and '\\'), eight bytes at a time; a word with a possible hit goes
+ * to the byte loop, which decides. */
+static size_t plain_run(const unsigned char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	while (i + 8 <= n) {
+		uint64_t v, q, bs;
+
+		memcpy(&v, s + i, 8);
+		q = v ^ (ones * '"');
+		bs = v ^ (ones * '\\');
+		if (((v - ones * 0x20) & ~v & highs) |
+		    ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs)) {
+			size_t end = i + 8;
+
+			for (; i < end; i++)
+				if (s[i] < 0x20 || s[i] == '"' || s[i] == '\\')
+					return i;
+			continue; /* a false alarm (a borrow) */
+		}
+		i += 8;
+	}
+	while (i < n && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+		i++;
+	return i;
+}
+
+static void put_string(jbuf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, run;
+
+	/* Worst case 6 bytes per input byte, plus the quotes. */
+	if (b->cap - b->len < 6 * n + 3 && grow(b, 6 * n + 2) < 0)
+		return;
+	b->p[b->len++] = '"';
+	while (i < n) {
+		unsigned char ch;
+		char *o;
+
+		run = plain_run(u + i, n - i);
+		memcpy(b->p + b->len, s + i, run);
+		b->len += run;
+		i += run;
+		if (i == n)
+			break;
+		ch = u[i++];
+		o = b->p + b->len;
+		o[0] = '\\';
+		switch (ch) {
+		case '"':
+		case '\\':
+			o[1] = (char)ch;
+			break;
+		case '\b':
+			o[1] = 'b';
+			break;
+		case '\f':
+			o[1] = 'f';
+			break;
+		case '\n':
+			o[1] = 'n';
+			break;
+		case '\r':
+			o[1] = 'r';
+			break;
+		case '\t':
+			o[1] = 't';
+			break;
+		default:
+			memcpy(o + 1, "u00", 3);
+			o[4] = hex[ch >> 4];
+			o[5] = hex[ch & 15];
+			b->len += 4;
+			break;
+		}
+		b->len += 2;
+	}
+	b->p[b->len++] = '"';
+}
+
+static int dump(jbuf *b, const json_t *v, int depth)
+{
+	char num[64];
+	int n;
+
+	if (depth > 256)
+		return -1;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		void *it = json_object_iter((json_t *)v);
+		int first = 1;
+
+		put(b, "{", 1);
+		for (; it; it = json_object_iter_next((json_t *)v, it)) {
+			if (!first)
+				put(b, ",", 1);
+			first = 0;
+			put_string(b, json_object_iter_key(it),
+			           json_object_iter_key_len(it));
+			put(b, ":", 1);
+			if (dump(b, json_object_iter_value(it), depth + 1) < 0)
+				return -1;
+		}
+		put(b, "}", 1);
+		return 0;
+	}
+	case JSON_ARRAY: {
+		size_t i, size = json_array_size(v);
+
+		put(b, "[", 1);
+		for (i = 0; i < size; i++) {
+			if (i)
+				put(b, ",", 1);
+			if (dump(b, json_array_get(v, i), depth + 1) < 0)
+				return -1;
+		}
+		put(b, "]", 1);
+		return 0;
+	}
+	case JSON_STRING:
+		put_string(b, json_string_value(v), json_string_length(v));
+		return 0;
+	case JSON_INTEGER:
+		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+		             json_integer_value(v));
+		put(b, num, (size_t)n);
+		return 0;
+	case JSON_REAL: {
+		/* Rare: jansson's own formatting, so the digits match. */
+		char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+		if (!t)
+			return -1;
+		put(b, t, strlen(t));
+		free(t);
+		return 0;
+	}
+	case JSON_TRUE:
+		put(b, "true", 4);
+		return 0;
+	case JSON_FALSE:
+		put(b, "false", 5);
+		return 0;
+	case JSON_NULL:
+		put(b, "null", 4);
+		return 0;
+	}
+	return -1;
+}
+
+char *fd_jdump(const json_t *v, size_t *len)
+{
+	jbuf b = {NULL, 0, 0, 0};
+
+	if (!v || grow(&b, 255) < 0)
+		return NULL;
+	if (dump(&b, v, 0) < 0 || b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	b.p[b.len] = '\0';
+	if (len)
+		*len = b.len;
+	return b.p;
+}
