@@ -10,11 +10,17 @@
 # 5. creates a demo campaign through the admin API: $10 for the referrer,
 #    $10 for the invitee, paid when `purchase_completed` is ingested; live
 #    in production
-# 6. runs build/examples/quickstart: identify a referrer and an invitee,
+# 6. starts build/examples/webhook_receiver (the Express webhook route in
+#    C, verifying with libflock) and subscribes it to invitee.accepted and
+#    reward.created through the admin API (flockd runs with
+#    --webhook-allow-private: the receiver is on loopback)
+# 7. runs build/examples/quickstart: identify a referrer and an invitee,
 #    validate the code, get the live campaign, create the referral, ingest
 #    purchase_completed, print the rewards granted (libflock against flockd)
-# 7. lists the rewards through the admin API
-# 8. stops flockd (SIGTERM, graceful) and removes the temp dir
+# 8. waits for the invitee.accepted webhook to arrive at the receiver,
+#    verified (both signature schemes)
+# 9. lists the rewards through the admin API
+# 10. stops flockd (SIGTERM, graceful) and removes the temp dir
 #
 # Environment: BUILD_DIR (default build), JOBS (2), KEEP=1 keeps the temp
 # dir (database and flockd.log) for a look afterwards.
@@ -25,6 +31,7 @@ build=${BUILD_DIR:-$src/build}
 jobs=${JOBS:-2}
 step=0
 pid=
+rx_pid=
 tmp=
 
 say() {
@@ -43,6 +50,10 @@ fail() {
 
 cleanup() {
 	local rc=$?
+	if [ -n "$rx_pid" ] && kill -0 "$rx_pid" 2>/dev/null; then
+		kill -TERM "$rx_pid" 2>/dev/null || true
+		wait "$rx_pid" 2>/dev/null || true
+	fi
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
@@ -93,11 +104,13 @@ fi
 say "build into $build"
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
 	fail "cmake configure"
-cmake --build "$build" -j "$jobs" --target flockd example_quickstart ||
-	fail "build"
+cmake --build "$build" -j "$jobs" --target flockd example_quickstart \
+	example_webhook_receiver || fail "build"
 flockd=$build/src/flockd/flockd
 [ -x "$flockd" ] || fail "no $flockd"
 [ -x "$build/examples/quickstart" ] || fail "no build/examples/quickstart"
+[ -x "$build/examples/webhook_receiver" ] ||
+	fail "no build/examples/webhook_receiver"
 
 say "fresh database with flockd init"
 tmp=$(mktemp -d /tmp/flock-quickstart.XXXXXX)
@@ -113,7 +126,7 @@ port=$(python3 -c 'import socket
 s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
 "$flockd" serve --listen "127.0.0.1:$port" --database "$tmp/flockd.db" \
-	2>>"$tmp/flockd.log" &
+	--webhook-allow-private 2>>"$tmp/flockd.log" &
 pid=$!
 for _ in $(seq 1 100); do
 	if curl -fsS "$base/readyz" >/dev/null 2>&1; then
@@ -140,10 +153,50 @@ campaign=$(api POST "/admin/apps/$app/campaigns" '{
 api POST "/admin/apps/$app/campaigns/$campaign/go-live" >/dev/null
 echo "campaign $campaign is live in production"
 
+say "webhook receiver (build/examples/webhook_receiver)"
+rx_port=$(python3 -c 'import socket
+s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+endpoint=$(api POST "/admin/apps/$app/webhook-endpoints" "{
+  \"url\": \"http://127.0.0.1:$rx_port/webhooks/flock\",
+  \"events\": [\"invitee.accepted\", \"reward.created\"]}") ||
+	fail "webhook endpoint"
+# The secret is shown once, here; the receiver takes it from the
+# environment, as the Express example does.
+FLOCK_WEBHOOK_SECRET=$(printf '%s' "$endpoint" | json_get secret) \
+	"$build/examples/webhook_receiver" -p "$rx_port" \
+	-o "$tmp/webhooks.jsonl" >"$tmp/receiver.log" 2>&1 &
+rx_pid=$!
+for _ in $(seq 1 100); do
+	grep -q Listening "$tmp/receiver.log" 2>/dev/null && break
+	kill -0 "$rx_pid" 2>/dev/null || fail "webhook_receiver exited"
+	sleep 0.1
+done
+echo "endpoint $(printf '%s' "$endpoint" | json_get id) ->" \
+	"http://127.0.0.1:$rx_port/webhooks/flock (invitee.accepted," \
+	"reward.created)"
+
 say "build/examples/quickstart (libflock against flockd)"
 FLOCK_BASE_URL=$base FLOCK_ACCESS_KEY=$service \
 	"$build/examples/quickstart" purchase_completed ||
 	fail "examples/quickstart"
+
+say "the invitee.accepted webhook arrives, verified"
+for _ in $(seq 1 150); do
+	grep -q '"name":"invitee.accepted"' "$tmp/webhooks.jsonl" 2>/dev/null &&
+		break
+	sleep 0.1
+done
+grep -q '"name":"invitee.accepted"' "$tmp/webhooks.jsonl" 2>/dev/null ||
+	fail "no invitee.accepted webhook (see $tmp/receiver.log)"
+sed 's/^/  receiver: /' "$tmp/receiver.log"
+python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    e=json.loads(line)
+    if e["name"]=="invitee.accepted":
+        d=e["data"]
+        print("  verified %s %s: invitee %s, referrer %s, campaign %s" % (
+              e["name"], e["id"], d["invitee"]["id"], d["referrer"]["id"],
+              d["campaign"]["id"]))' "$tmp/webhooks.jsonl"
 
 say "rewards, as the admin API lists them"
 api GET "/admin/apps/$app/rewards" | python3 -c 'import json,sys

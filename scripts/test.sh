@@ -8,8 +8,9 @@
 #   release   RelWithDebInfo build + ctest (everything)
 #   asan      -DFLOCK_SANITIZE=address,undefined build + ctest (everything)
 #   quickstart scripts/quickstart.sh on the release build: flockd, a demo
-#             campaign and examples/quickstart end to end (the README's
-#             main command must keep working)
+#             campaign, examples/quickstart end to end and the
+#             invitee.accepted webhook arriving at examples/webhook_receiver
+#             (the README's main command must keep working)
 #   valgrind  the unit test programs of tests/common and tests/lib under
 #             valgrind (flockd's integration tests are left out for time:
 #             they run under ASan+UBSan in the asan stage)

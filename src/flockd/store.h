@@ -418,7 +418,9 @@ typedef struct {
 	                      deliver (pending, retrying, in flight, or not
 	                      fanned out); 0: none */
 } fd_delivery_stats;
-/* All applications (for /metrics). FD_OK or FD_ERR. */
+/* All applications (for /metrics). Deliveries count only for endpoints
+ * that are enabled and not deleted (the others' wait is the operator's
+ * choice, not lag); unfanned events count always. FD_OK or FD_ERR. */
 int fd_store_delivery_stats(fd_conn *c, fd_delivery_stats *out);
 
 /* Change an endpoint: url if not NULL; events if events_set (events: JSON

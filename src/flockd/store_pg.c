@@ -317,8 +317,12 @@ static const char *const migrations[] = {
 	"SELECT h.id AS id, " ORG_OF(                                          \
 	        "h") " AS \"organizationId\","                                 \
 	             " h.app_id AS \"applicationId\", h.url AS url,"           \
-	             " h.events AS \"{events\", h.environment AS "             \
-	             "environment, " STAMPS("h") " FROM webhook_endpoints h "
+	             " h.events AS \"{events\", h.environment AS environment," \
+	             " h.enabled AS \"?enabled\", h.disabled_reason AS "       \
+	             "\"disabledReason\","                                     \
+	             " h.previous_until AS "                                   \
+	             "\"@previousSecretExpiresAt\", " STAMPS(                  \
+	                     "h") " FROM webhook_endpoints h "
 
 enum {
 	S_ORG_INSERT,
@@ -672,12 +676,14 @@ static const char *const sql[S_COUNT] = {
                          " ON CONFLICT DO NOTHING",
         [S_DLV_FANNED] = "UPDATE outbox SET fanned_at = $2 WHERE seq = $1",
         [S_DLV_CLAIM] =
-                "WITH c AS (SELECT d.id FROM deliveries d JOIN"
+                "WITH c AS (SELECT d.id, d.state = 'inflight' AS expired,"
+                " d.next_attempt_at AS due FROM deliveries d JOIN"
                 " webhook_endpoints h ON h.id = d.endpoint_id WHERE"
                 " ((d.state = 'pending' AND d.next_attempt_at <= $1) OR"
                 " (d.state = 'inflight' AND d.lease_until <= $1)) AND"
                 " h.enabled = 1 AND h.deleted_at IS NULL ORDER BY"
-                " d.next_attempt_at LIMIT $2 FOR UPDATE OF d SKIP LOCKED),"
+                " d.state = 'inflight' DESC, d.next_attempt_at LIMIT $2"
+                " FOR UPDATE OF d SKIP LOCKED),"
                 " u AS (UPDATE deliveries d SET state = 'inflight',"
                 " lease_owner = $3, lease_until = $4, updated_at = $1 FROM"
                 " c WHERE d.id = c.id RETURNING d.*)"
@@ -688,7 +694,9 @@ static const char *const sql[S_COUNT] = {
                 " h.previous_until > $1 THEN h.previous_secret END AS"
                 " \"previousSecret\", o.body AS body FROM u JOIN"
                 " webhook_endpoints h ON h.id = u.endpoint_id JOIN outbox o"
-                " ON o.seq = u.event_seq ORDER BY u.next_attempt_at",
+                " ON o.seq = u.event_seq JOIN c ON c.id = u.id"
+                /* Expired leases first: they are the oldest work. */
+                " ORDER BY c.expired DESC, c.due",
         [S_DLV_COMPLETE] = "UPDATE deliveries SET state = $3, attempts ="
                            " attempts + 1, next_attempt_at = $4,"
                            " lease_owner = NULL, lease_until = NULL,"
@@ -758,7 +766,9 @@ static const char *const sql[S_COUNT] = {
                         " (WHERE state = 'inflight'), count(*) FILTER (WHERE"
                         " state = 'dead'), coalesce(min(event_ts) FILTER"
                         " (WHERE state <> 'dead'), 0) FROM deliveries WHERE"
-                        " state IN ('pending', 'inflight', 'dead')",
+                        " state IN ('pending', 'inflight', 'dead') AND"
+                        " endpoint_id IN (SELECT id FROM webhook_endpoints"
+                        " WHERE enabled = 1 AND deleted_at IS NULL)",
         [S_DLV_UNFANNED_STATS] = "SELECT count(*), coalesce(min(timestamp),"
                                  " 0) FROM outbox WHERE fanned_at IS NULL",
         [S_WH_UPDATE] = "UPDATE webhook_endpoints SET url = coalesce($3,"

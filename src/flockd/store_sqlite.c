@@ -307,6 +307,16 @@ static const char *const migrations[] = {
 
 #define PAGE " LIMIT ?7 OFFSET ?8"
 
+/* A delivery as the worker claims it; ?1 is now. */
+#define DUE_COLS                                                               \
+	"SELECT d.id AS id, d.app_id AS applicationId,"                        \
+	" d.endpoint_id AS endpointId, d.event_id AS eventId,"                 \
+	" d.event_name AS eventName, d.attempts + 1 AS attempt, h.url AS url," \
+	" h.secret AS secret, CASE WHEN h.previous_until > ?1 THEN"            \
+	" h.previous_secret END AS previousSecret, o.body AS body FROM"        \
+	" deliveries d JOIN webhook_endpoints h ON h.id = d.endpoint_id JOIN"  \
+	" outbox o ON o.seq = d.event_seq "
+
 enum {
 	S_BEGIN_R,
 	S_BEGIN_W,
@@ -387,6 +397,7 @@ enum {
 	S_DLV_INSERT,
 	S_DLV_FANNED,
 	S_DLV_DUE,
+	S_DLV_EXPIRED,
 	S_DLV_LEASE,
 	S_DLV_COMPLETE,
 	S_DLV_LOG,
@@ -640,19 +651,17 @@ static const char *const sql[S_COUNT] = {
                          " next_attempt_at, created_at, updated_at)"
                          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending',"
                          " 0, ?9, ?9, ?9)",
-        [S_DLV_FANNED] = "UPDATE outbox SET fanned_at = ?2 WHERE seq = ?1",
-        [S_DLV_DUE] = "SELECT d.id AS id, d.app_id AS applicationId,"
-                      " d.endpoint_id AS endpointId, d.event_id AS eventId,"
-                      " d.event_name AS eventName, d.attempts + 1 AS"
-                      " attempt, h.url AS url, h.secret AS secret, CASE"
-                      " WHEN h.previous_until > ?1 THEN h.previous_secret"
-                      " END AS previousSecret, o.body AS body FROM"
-                      " deliveries d JOIN webhook_endpoints h ON h.id ="
-                      " d.endpoint_id JOIN outbox o ON o.seq = d.event_seq"
-                      " WHERE ((d.state = 'pending' AND d.next_attempt_at"
-                      " <= ?1) OR (d.state = 'inflight' AND d.lease_until"
-                      " <= ?1)) AND h.enabled = 1 AND h.deleted_at IS NULL"
-                      " ORDER BY d.next_attempt_at LIMIT ?2",
+        [S_DLV_FANNED] = "UPDATE outbox SET fanned_at = ?2 WHERE seq <= ?1"
+                         " AND fanned_at IS NULL",
+        /* Two statements, not one with OR: each walks deliveries_state
+         * in order and stops at the limit, without sorting a backlog. */
+        [S_DLV_DUE] = DUE_COLS "WHERE d.state = 'pending' AND"
+                               " d.next_attempt_at <= ?1 AND h.enabled = 1"
+                               " AND h.deleted_at IS NULL ORDER BY"
+                               " d.next_attempt_at LIMIT ?2",
+        [S_DLV_EXPIRED] = DUE_COLS "WHERE d.state = 'inflight' AND"
+                                   " d.lease_until <= ?1 AND h.enabled = 1"
+                                   " AND h.deleted_at IS NULL LIMIT ?2",
         [S_DLV_LEASE] = "UPDATE deliveries SET state = 'inflight',"
                         " lease_owner = ?2, lease_until = ?3, updated_at ="
                         " ?4 WHERE id = ?1",
@@ -722,7 +731,9 @@ static const char *const sql[S_COUNT] = {
                         " 'inflight'), 0), coalesce(sum(state = 'dead'),"
                         " 0), min(CASE WHEN state <> 'dead' THEN event_ts"
                         " END) FROM deliveries WHERE state IN ('pending',"
-                        " 'inflight', 'dead')",
+                        " 'inflight', 'dead') AND endpoint_id IN (SELECT id"
+                        " FROM webhook_endpoints WHERE enabled = 1 AND"
+                        " deleted_at IS NULL)",
         [S_DLV_UNFANNED_STATS] = "SELECT count(*), min(timestamp) FROM"
                                  " outbox WHERE fanned_at IS NULL",
         [S_WH_UPDATE] = "UPDATE webhook_endpoints SET url = coalesce(?3,"
@@ -1943,15 +1954,32 @@ static int64_t jint_of(const json_t *o, const char *k)
 	return (int64_t)json_integer_value(json_object_get(o, k));
 }
 
-/* One delivery per receiving endpoint of one outbox event. */
-static int fan_event(sq_conn *c, const json_t *ev, int64_t now)
+/* The endpoints receiving (app, env, name), looked up once per fan-out
+ * call: a batch holds many events of few kinds. Borrowed reference. */
+static json_t *targets_of(sq_conn *c, json_t *cache, const json_t *ev)
 {
-	json_t *targets = NULL, *t;
+	char key[256];
+	json_t *t;
+
+	snprintf(key, sizeof(key), "%s\n%s\n%s", jstr_of(ev, "app"),
+	         jstr_of(ev, "env"), jstr_of(ev, "name"));
+	if ((t = json_object_get(cache, key)))
+		return t;
+	if (fetch_all(prep(c, S_DLV_TARGETS, "sss", jstr_of(ev, "app"),
+	                   jstr_of(ev, "env"), jstr_of(ev, "name")),
+	              &t) != FD_OK ||
+	    json_object_set_new(cache, key, t) < 0)
+		return NULL;
+	return t;
+}
+
+/* One delivery per receiving endpoint of one outbox event. */
+static int fan_event(sq_conn *c, json_t *cache, const json_t *ev, int64_t now)
+{
+	json_t *targets = targets_of(c, cache, ev), *t;
 	char id[FLOCK__ID_MAX];
 	size_t i;
-	int rc = fetch_all(prep(c, S_DLV_TARGETS, "sss", jstr_of(ev, "app"),
-	                        jstr_of(ev, "env"), jstr_of(ev, "name")),
-	                   &targets);
+	int rc = targets ? FD_OK : FD_ERR;
 
 	json_array_foreach(targets, i, t)
 	{
@@ -1967,40 +1995,45 @@ static int fan_event(sq_conn *c, const json_t *ev, int64_t now)
 		                  jstr_of(ev, "name"), jstr_of(ev, "env"),
 		                  jint_of(ev, "ts"), now));
 	}
-	json_decref(targets);
-	if (rc == FD_OK)
-		rc = exec_st(
-		        prep(c, S_DLV_FANNED, "ii", jint_of(ev, "seq"), now));
 	return rc;
 }
 
 static int sq_delivery_fanout(fd_conn *base_, int64_t now, long limit, long *n)
 {
 	sq_conn *c = (sq_conn *)base_;
-	json_t *events = NULL, *ev;
+	json_t *events = NULL, *ev, *cache = json_object();
 	size_t i;
 	int rc = fetch_all(prep(c, S_DLV_UNFANNED, "i", (int64_t)limit),
 	                   &events);
 
 	*n = 0;
+	if (!cache)
+		rc = FD_ERR;
 	json_array_foreach(events, i, ev)
 	{
 		if (rc != FD_OK)
 			break;
-		rc = fan_event(c, ev, now);
-		*n += rc == FD_OK;
+		rc = fan_event(c, cache, ev, now);
 	}
+	/* The batch is the oldest unfanned events: all up to the last. */
+	if (rc == FD_OK && json_array_size(events) > 0) {
+		ev = json_array_get(events, json_array_size(events) - 1);
+		rc = exec_st(
+		        prep(c, S_DLV_FANNED, "ii", jint_of(ev, "seq"), now));
+		*n = (long)json_array_size(events);
+	}
+	json_decref(cache);
 	json_decref(events);
 	return rc;
 }
 
-static int sq_delivery_claim(fd_conn *base_, const char *node, int64_t now,
-                             int64_t lease_until, long limit, json_t **out)
+/* Lease every delivery of due (an array) to node; FD_OK or FD_ERR. */
+static int lease_all(sq_conn *c, json_t *due, const char *node, int64_t now,
+                     int64_t lease_until)
 {
-	sq_conn *c = (sq_conn *)base_;
-	json_t *due = NULL, *d;
+	json_t *d;
 	size_t i;
-	int rc = fetch_all(prep(c, S_DLV_DUE, "ii", now, (int64_t)limit), &due);
+	int rc = FD_OK;
 
 	json_array_foreach(due, i, d)
 	{
@@ -2011,12 +2044,36 @@ static int sq_delivery_claim(fd_conn *base_, const char *node, int64_t now,
 		if (json_is_null(json_object_get(d, "previousSecret")))
 			json_object_del(d, "previousSecret");
 	}
+	return rc;
+}
+
+static int sq_delivery_claim(fd_conn *base_, const char *node, int64_t now,
+                             int64_t lease_until, long limit, json_t **out)
+{
+	sq_conn *c = (sq_conn *)base_;
+	json_t *due = NULL, *more = NULL;
+	int rc;
+
+	*out = NULL;
+	/* Expired leases first: they are the oldest work. */
+	rc = fetch_all(prep(c, S_DLV_EXPIRED, "ii", now, (int64_t)limit), &due);
+	if (rc == FD_OK && (long)json_array_size(due) < limit) {
+		rc = fetch_all(
+		        prep(c, S_DLV_DUE, "ii", now,
+		             (int64_t)(limit - (long)json_array_size(due))),
+		        &more);
+		if (rc == FD_OK && json_array_extend(due, more) < 0)
+			rc = FD_ERR;
+	}
+	json_decref(more);
+	if (rc == FD_OK)
+		rc = lease_all(c, due, node, now, lease_until);
 	if (rc != FD_OK) {
 		json_decref(due);
-		due = NULL;
+		return rc;
 	}
 	*out = due;
-	return rc;
+	return FD_OK;
 }
 
 static const char *const outcome_state[] = {

@@ -535,7 +535,7 @@ static void test_webhook_id_must_match(void **state)
 	char *body = envelope("evt_other", TS_MS, "{}");
 	flock_webhook_headers *h = sign(body, secrets, 1);
 	flock_webhook_params p = signed_params(body, SECRET, h);
-	uint8_t key[32], mac[FLOCK__SHA256_LEN];
+	uint8_t key[33], mac[FLOCK__SHA256_LEN]; /* decode writes 3*(44/4) */
 	char b64[FLOCK__BASE64_LEN(FLOCK__SHA256_LEN)], hdr[64];
 	flock__part parts[1];
 	char *msg;
