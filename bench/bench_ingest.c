@@ -9,8 +9,14 @@
  * campaign's two rewards durably. Prints req/s, p50/p99/max latency, the
  * ratio to noop, and flockd's peak RSS (VmHWM).
  *
+ * With --database URL (an empty PostgreSQL database) flockd runs on it
+ * instead of a SQLite file in a temp dir; with --nodes 2, two flockd
+ * processes serve that one database and the connections alternate
+ * between them (connection i goes to node i % 2).
+ *
  *   bench_ingest [--flockd PATH] [--customers N] [--duration S]
  *                [--connections C] [--server-threads T] [--referees M]
+ *                [--database URL] [--nodes 1|2]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,11 +32,13 @@
 #include <jansson.h>
 
 #define MAX_CONNS 512
+#define MAX_NODES 2
 #define HIST_US 10                 /* histogram resolution */
 #define HIST_N (2000000 / HIST_US) /* up to 2 s */
 
 typedef struct {
 	const char *flockd;
+	const char *database; /* NULL: a SQLite file in dir */
 	long customers;
 	int duration;
 	int conns;
@@ -38,7 +46,10 @@ typedef struct {
 	long referees;
 	char dir[256];
 	char db[300];
-	char base[64];
+	int nodes;
+	char base[64]; /* node 0: setup goes there */
+	char bases[MAX_NODES][64];
+	pid_t pids[MAX_NODES];
 	char app[64];
 	char service_key[160];
 	char admin_token[160];
@@ -64,6 +75,7 @@ typedef struct {
 	char resp[4096];
 	size_t resp_len;
 	struct timespec t0;
+	int node;
 } slot;
 
 static double now_s(void)
@@ -135,7 +147,7 @@ static void prepare(bench *b, slot *s, req_kind kind, long i)
 		         b->campaign, b->codes[i % b->referrers], i);
 		break;
 	}
-	snprintf(url, sizeof(url), "%s%s", b->base, path);
+	snprintf(url, sizeof(url), "%s%s", b->bases[s->node], path);
 	curl_easy_setopt(s->h, CURLOPT_URL, url);
 	if (kind == REQ_NOOP) {
 		curl_easy_setopt(s->h, CURLOPT_HTTPGET, 1L);
@@ -217,6 +229,7 @@ static void phase(bench *b, req_kind kind, long first, long count,
 	curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)b->conns);
 	for (i = 0; i < b->conns && (limit < 0 || next < limit); i++) {
 		slot_init(b, &slots[i]);
+		slots[i].node = i % b->nodes;
 		prepare(b, &slots[i], kind, next++);
 		curl_multi_add_handle(m, slots[i].h);
 		active++;
@@ -397,7 +410,7 @@ static void init_db(bench *b)
 	       now_s() - t0);
 }
 
-static void start_flockd(bench *b)
+static void start_node(bench *b, int k)
 {
 	char listen[32], threads[16], logp[400];
 	const char *args[] = {b->flockd,
@@ -413,28 +426,40 @@ static void start_flockd(bench *b)
 	                      "--velocity-per-hour",
 	                      "1000000000",
 	                      NULL};
-	int port = 20000 + (int)(getpid() % 20000), i;
+	int port = 20000 + (int)(getpid() % 20000) + k, i;
 	long st;
 
 	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 	snprintf(threads, sizeof(threads), "%d", b->server_threads);
-	snprintf(b->base, sizeof(b->base), "http://127.0.0.1:%d", port);
+	snprintf(b->bases[k], sizeof(b->bases[k]), "http://127.0.0.1:%d", port);
 	snprintf(logp, sizeof(logp), "%s/flockd.log", b->dir);
-	b->pid = fork();
-	if (b->pid == 0) {
+	b->pids[k] = fork();
+	if (b->pids[k] == 0) {
 		int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd >= 0)
 			dup2(fd, STDERR_FILENO);
 		execv(args[0], (char *const *)args);
 		_exit(127);
 	}
+	memcpy(b->base, b->bases[k], sizeof(b->base));
 	for (i = 0; i < 1200; i++) {
 		json_decref(call(b, "GET", "/readyz", "", NULL, &st));
 		if (st == 200)
-			return;
+			break;
 		usleep(50000);
 	}
-	die("flockd did not become ready");
+	memcpy(b->base, b->bases[0], sizeof(b->base));
+	if (st != 200)
+		die("flockd did not become ready");
+}
+
+static void start_flockd(bench *b)
+{
+	int k;
+
+	for (k = 0; k < b->nodes; k++)
+		start_node(b, k);
+	b->pid = b->pids[0];
 }
 
 /* A live production campaign paying both sides on purchase_completed. */
@@ -534,9 +559,11 @@ static void cleanup(bench *b)
 	char path[400];
 	int i, st;
 
-	if (b->pid > 0) {
-		kill(b->pid, SIGTERM);
-		waitpid(b->pid, &st, 0);
+	for (i = 0; i < b->nodes; i++) {
+		if (b->pids[i] > 0) {
+			kill(b->pids[i], SIGTERM);
+			waitpid(b->pids[i], &st, 0);
+		}
 	}
 	for (i = 0; files[i]; i++) {
 		snprintf(path, sizeof(path), "%s/%s", b->dir, files[i]);
@@ -565,6 +592,10 @@ static void parse_args(bench *b, int argc, char **argv)
 			b->server_threads = (int)arg_long(argv[i + 1]);
 		else if (strcmp(argv[i], "--referees") == 0)
 			b->referees = arg_long(argv[i + 1]);
+		else if (strcmp(argv[i], "--database") == 0)
+			b->database = argv[i + 1];
+		else if (strcmp(argv[i], "--nodes") == 0)
+			b->nodes = (int)arg_long(argv[i + 1]);
 		else
 			die("unknown option (see the comment at the top)");
 	}
@@ -572,6 +603,9 @@ static void parse_args(bench *b, int argc, char **argv)
 		die("option without a value");
 	if (b->conns < 1 || b->conns > MAX_CONNS || b->duration < 1)
 		die("connections 1..512, duration >= 1");
+	if (b->nodes < 1 || b->nodes > MAX_NODES ||
+	    (b->nodes > 1 && !b->database))
+		die("--nodes: 1, or 2 with --database postgres://...");
 	if (b->referees == 0)
 		b->referees = 20000L * b->duration;
 }
@@ -581,6 +615,7 @@ int main(int argc, char **argv)
 	bench b;
 	stats noop, ingest;
 	const char *tmp = getenv("TMPDIR");
+	int k;
 
 	memset(&b, 0, sizeof(b));
 	b.flockd = getenv("FLOCKD_BIN") ? getenv("FLOCKD_BIN")
@@ -590,13 +625,19 @@ int main(int argc, char **argv)
 	b.conns = 64;
 	b.server_threads = 4;
 	b.referrers = 1000;
+	b.nodes = 1;
 	parse_args(&b, argc, argv);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	snprintf(b.dir, sizeof(b.dir), "%s/bench-ingest-XXXXXX",
 	         tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(b.dir))
 		die("mkdtemp");
-	snprintf(b.db, sizeof(b.db), "%s/flockd.db", b.dir);
+	if (b.database)
+		snprintf(b.db, sizeof(b.db), "%s", b.database);
+	else
+		snprintf(b.db, sizeof(b.db), "%s/flockd.db", b.dir);
+	printf("database %s, %d node%s\n", b.database ? "postgresql" : "sqlite",
+	       b.nodes, b.nodes > 1 ? "s" : "");
 	init_db(&b);
 	start_flockd(&b);
 	setup_referrals(&b);
@@ -612,7 +653,9 @@ int main(int argc, char **argv)
 	printf("ratio    ingest/noop = %.2f\n",
 	       (double)ingest.ok / ingest.seconds /
 	               ((double)noop.ok / noop.seconds));
-	printf("rss      flockd peak %ld KiB\n", peak_rss_kib(b.pid));
+	for (k = 0; k < b.nodes; k++)
+		printf("rss      flockd node %d peak %ld KiB\n", k + 1,
+		       peak_rss_kib(b.pids[k]));
 	free(noop.hist);
 	free(ingest.hist);
 	cleanup(&b);

@@ -16,6 +16,11 @@
 #             they run under ASan+UBSan in the asan stage)
 #   fuzz      fuzz/run.sh: libFuzzer targets with clang, FUZZ_SECONDS each
 #
+# PostgreSQL: with FLOCK_TEST_PG set to an admin URL (.ci/run starts a
+# throwaway cluster with scripts/pg-cluster.sh and sets it), the release and
+# asan stages also run every flockd test on PostgreSQL (ctest's flockd-pg/
+# tests); without it those are reported as skipped.
+#
 # Environment: BUILD_ROOT (default build/test), JOBS (2), FUZZ_SECONDS (60),
 # STAGES (default "deps release quickstart asan valgrind fuzz": a subset).
 # Every stage runs even if an earlier one failed; the exit status is 0 only

@@ -27,6 +27,7 @@ void fd_config_defaults(fd_config *cfg)
 	cfg->velocity_per_hour = 10;
 	cfg->app_name = "default";
 	cfg->seed_customers = 1000;
+	cfg->db_pool = 8;
 	cfg->webhook_concurrency = 16;
 	cfg->webhook_lease_s = 60;
 	cfg->webhook_timeout_s = 15;
@@ -84,6 +85,9 @@ enum {
 	OPT_CUSTOMERS,
 	OPT_APP,
 	OPT_PER_CONN,
+	OPT_DB_POOL,
+	OPT_FROM,
+	OPT_TO,
 	OPT_WH_PRIVATE,
 	OPT_WH_CONCURRENCY,
 	OPT_WH_SCHEDULE,
@@ -104,6 +108,9 @@ static const struct option long_opts[] = {
         {"customers", required_argument, NULL, OPT_CUSTOMERS},
         {"app", required_argument, NULL, OPT_APP},
         {"thread-per-connection", no_argument, NULL, OPT_PER_CONN},
+        {"db-pool", required_argument, NULL, OPT_DB_POOL},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
         {"webhook-allow-private", no_argument, NULL, OPT_WH_PRIVATE},
         {"webhook-concurrency", required_argument, NULL, OPT_WH_CONCURRENCY},
         {"webhook-retry-schedule", required_argument, NULL, OPT_WH_SCHEDULE},
@@ -165,6 +172,22 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		return 0;
 	case OPT_PER_CONN:
 		cfg->per_connection = 1;
+		return 0;
+	case OPT_FROM:
+		cfg->from = val;
+		return 0;
+	case OPT_TO:
+		cfg->to = val;
+		return 0;
+	case OPT_DB_POOL:
+		if (parse_long(&v, val, 1, 256) < 0) {
+			snprintf(err, errlen,
+			         "db-pool: expected 1 to 256 connections, got "
+			         "'%s'",
+			         val);
+			return -1;
+		}
+		cfg->db_pool = (int)v;
 		return 0;
 	case OPT_WH_PRIVATE:
 		/* A flag, or from the environment: 1/true/yes or 0/false/no. */
@@ -248,6 +271,7 @@ static const struct {
 	int opt;
 } env_opts[] = {{"FLOCKD_LISTEN", OPT_LISTEN},
                 {"FLOCKD_DATABASE", OPT_DATABASE},
+                {"FLOCKD_DB_POOL", OPT_DB_POOL},
                 {"FLOCKD_THREADS", OPT_THREADS},
                 {"FLOCKD_MAX_BODY", OPT_MAX_BODY},
                 {"FLOCKD_LOG_LEVEL", OPT_LOG_LEVEL},
@@ -287,6 +311,8 @@ static int parse_command(fd_config *cfg, const char *word, char *err,
 		cfg->command = FD_CMD_INIT;
 	else if (strcmp(word, "bench-seed") == 0)
 		cfg->command = FD_CMD_BENCH_SEED;
+	else if (strcmp(word, "migrate-store") == 0)
+		cfg->command = FD_CMD_MIGRATE_STORE;
 	else if (strcmp(word, "help") == 0)
 		cfg->command = FD_CMD_HELP;
 	else if (strcmp(word, "version") == 0)
@@ -340,16 +366,20 @@ int fd_config_parse(fd_config *cfg, int argc, char **argv, char *err,
 const char *fd_config_usage(void)
 {
 	return "usage: flockd [serve] [options]\n"
-	       "       flockd init --database PATH [--app-name NAME]\n"
-	       "       flockd bench-seed --database PATH --app ID "
+	       "       flockd init --database PATH|URL [--app-name NAME]\n"
+	       "       flockd bench-seed --database PATH|URL --app ID "
 	       "--customers N\n"
+	       "       flockd migrate-store --from SQLITE_PATH --to "
+	       "postgres://URL [--app ID]\n"
 	       "       flockd --help | --version\n"
 	       "\n"
 	       "options (environment variable in brackets):\n"
 	       "  -l, --listen HOST:PORT     address to listen on "
 	       "[FLOCKD_LISTEN] (127.0.0.1:8080)\n"
-	       "  -d, --database PATH        SQLite database file "
-	       "[FLOCKD_DATABASE] (flockd.db)\n"
+	       "  -d, --database PATH|URL    SQLite database file, or "
+	       "postgres://user@host:port/db [FLOCKD_DATABASE] (flockd.db)\n"
+	       "      --db-pool N            read connections to the "
+	       "database [FLOCKD_DB_POOL] (8)\n"
 	       "  -t, --threads N            HTTP worker threads "
 	       "[FLOCKD_THREADS] (4)\n"
 	       "      --thread-per-connection  a thread per connection "
@@ -367,7 +397,9 @@ const char *fd_config_usage(void)
 	       "      --app-name NAME        init: first application's "
 	       "name (default)\n"
 	       "      --app ID               bench-seed: application to "
-	       "fill\n"
+	       "fill; migrate-store: the only application to copy\n"
+	       "      --from PATH, --to URL  migrate-store: SQLite source, "
+	       "PostgreSQL target\n"
 	       "      --customers N          bench-seed: customers to add "
 	       "(1000)\n"
 	       "      --webhook-allow-private  deliver webhooks to loopback "

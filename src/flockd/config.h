@@ -13,6 +13,7 @@ typedef enum {
 	FD_CMD_SERVE = 0,
 	FD_CMD_INIT,
 	FD_CMD_BENCH_SEED,
+	FD_CMD_MIGRATE_STORE,
 	FD_CMD_HELP,
 	FD_CMD_VERSION
 } fd_command;
@@ -21,7 +22,8 @@ typedef struct {
 	fd_command command;
 	char listen_host[64]; /* numeric IPv4/IPv6 address */
 	unsigned short port;
-	const char *database; /* path to the SQLite file */
+	const char *database; /* SQLite file or postgres:// URL */
+	int db_pool;          /* read connections to the database */
 	int threads;          /* HTTP worker threads (pool size) */
 	int per_connection;   /* 1: a thread per connection, no pool */
 	size_t max_body;      /* bytes; larger bodies get 413 */
@@ -32,6 +34,8 @@ typedef struct {
 	const char *app_name;  /* init: name of the first application */
 	const char *app_id;    /* bench-seed: application to fill */
 	long seed_customers;   /* bench-seed: how many customers */
+	const char *from;      /* migrate-store: SQLite file */
+	const char *to;        /* migrate-store: postgres:// URL */
 	/* webhook delivery worker (delivery.h) */
 	int webhook_allow_private;    /* loopback/private URLs allowed */
 	int webhook_concurrency;      /* attempts in flight; 0: no worker */

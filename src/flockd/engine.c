@@ -460,6 +460,52 @@ static int run_idempotent(fd_ctx *x, fd_job_fn fn)
 
 /* ---- the writer ------------------------------------------------------ */
 
+/* How often a job, then a batch, is run again after FD_RETRY (another
+ * node won a race, a deadlock, a lost connection). */
+#define JOB_RETRIES 5
+#define BATCH_RETRIES 3
+
+/* Forget what a failed attempt of the job answered. */
+static void job_reset(fd_job *j)
+{
+	json_decref(j->ctx.res->body);
+	j->ctx.res->body = NULL;
+	j->ctx.res->status = 0;
+	j->ctx.res->replayed = 0;
+	j->ctx.granted = 0;
+	j->ctx.idem_store = 0;
+}
+
+/*
+ * One attempt of a job in its savepoint. 1: run it again (FD_RETRY: it
+ * is rolled back alone); 0: done (kept, or rolled back with its error
+ * response); j->failed: the transaction is lost.
+ */
+static int run_job_once(fd_conn *c, fd_job *j)
+{
+	int rc;
+
+	if (fd_store_savepoint(c) != FD_OK) {
+		j->failed = 1;
+		return 0;
+	}
+	if (run_idempotent(&j->ctx, j->fn) == 0) {
+		rc = fd_store_release(c);
+		if (rc == FD_OK)
+			return 0;
+		fd__internal(&j->ctx);
+	}
+	j->ctx.granted = 0;
+	rc = fd_store_rollback_to(c);
+	if (rc == FD_RETRY)
+		return 1;
+	if (rc != FD_OK)
+		j->failed = 1;
+	else if (j->ctx.idem_store && idem_put(&j->ctx, j->ctx.idem_hash) < 0)
+		fd__internal(&j->ctx);
+	return 0;
+}
+
 /* The job's answer is final: release its key, tell its caller, free it.
  * Called without e->mu. */
 static void finish_jobs(fd_engine *e, fd_job *list, int failed)
@@ -484,25 +530,22 @@ static void finish_jobs(fd_engine *e, fd_job *list, int failed)
 
 static void run_job(fd_engine *e, fd_conn *c, fd_job *j)
 {
+	int attempt;
+
 	j->ctx.c = c;
 	j->ctx.writer = 1;
-	j->ctx.now = flock__now_ms();
-	if (fd_store_savepoint(c) != FD_OK) {
-		fd__internal(&j->ctx);
-		return;
-	}
-	if (run_idempotent(&j->ctx, j->fn) < 0) {
-		j->ctx.granted = 0;
-		if (fd_store_rollback_to(c) != FD_OK)
-			j->failed = 1;
-		else if (j->ctx.idem_store &&
-		         idem_put(&j->ctx, j->ctx.idem_hash) < 0)
-			fd__internal(&j->ctx);
-		return;
-	}
-	if (fd_store_release(c) != FD_OK) {
-		fd__internal(&j->ctx);
-		fd_store_rollback_to(c);
+	for (attempt = 0;; attempt++) {
+		j->ctx.now = flock__now_ms();
+		if (!run_job_once(c, j))
+			return;
+		/* The cache may hold what the rolled-back attempt read. */
+		fd__live_forget(e);
+		job_reset(j);
+		if (attempt + 1 >= JOB_RETRIES) {
+			fd_error(j->ctx.res, 503, "unavailable",
+			         "the change met concurrent changes; retry");
+			return;
+		}
 	}
 }
 
@@ -563,24 +606,61 @@ static void housekeeping(fd_engine *e)
 		fd_store_rollback(c);
 }
 
+/* Drop the live-campaign cache if any node changed campaigns since it was
+ * filled. FD_OK or the store's failure. */
+static int check_campaigns(fd_engine *e, fd_conn *c)
+{
+	int64_t v;
+	int rc = fd_store_campaigns_version(c, &v);
+
+	if (rc == FD_OK && v != e->live_version) {
+		fd__live_forget(e);
+		e->live_version = v;
+	}
+	return rc;
+}
+
+/*
+ * Run the batch in one transaction and commit it. A failure before the
+ * commit rolls back everything and runs the batch again (nothing of it is
+ * visible: a lost connection or a deadlock must not become a 5xx); a
+ * failed commit is not retried (its outcome is unknown): its jobs fail.
+ */
+static int run_batch_once(fd_engine *e, fd_conn *c, fd_job *batch, int attempt)
+{
+	fd_job *j;
+	int failed =
+	        fd_store_begin(c, 1) != FD_OK || check_campaigns(e, c) != FD_OK;
+
+	for (j = batch; j && !failed; j = j->next) {
+		if (attempt > 0)
+			job_reset(j);
+		j->failed = 0;
+		run_job(e, c, j);
+		failed = j->failed;
+	}
+	if (!failed) {
+		if (fd_store_commit(c) == FD_OK)
+			return 0;
+		fd_store_rollback(c);
+		fd__live_forget(e);
+		return -1;
+	}
+	fd_store_rollback(c);
+	/* The cache may hold rows that were never committed. */
+	fd__live_forget(e);
+	return 1;
+}
+
 static void run_batch(fd_engine *e, fd_job *batch)
 {
 	fd_conn *c = fd_store_writer(e->store);
 	fd_job *j;
-	int failed = fd_store_begin(c, 1) != FD_OK;
+	int failed = 1, attempt;
 	long granted = 0;
 
-	for (j = batch; j && !failed; j = j->next) {
-		run_job(e, c, j);
-		failed = j->failed;
-	}
-	if (!failed && fd_store_commit(c) != FD_OK)
-		failed = 1;
-	if (failed) {
-		fd_store_rollback(c);
-		/* The cache may hold rows that were never committed. */
-		fd__live_forget(e);
-	}
+	for (attempt = 0; attempt < BATCH_RETRIES && failed == 1; attempt++)
+		failed = run_batch_once(e, c, batch, attempt);
 	for (j = batch; j; j = j->next)
 		granted += failed ? 0 : j->ctx.granted;
 	pthread_mutex_lock(&e->stat_mu);

@@ -95,7 +95,8 @@ void fd_error(fd_response *res, int status, const char *code, const char *fmt,
 const char *fd_status_text(int status);
 
 typedef struct {
-	const char *db_path;   /* SQLite file; created if missing */
+	const char *db_path;   /* SQLite file (created if missing) or
+	                          postgres:// URL (store.h) */
 	int velocity_per_hour; /* fraud: max referrals per referrer per hour;
 	                          0 = default (20) */
 	const char *disposable_domains_path; /* optional file, one domain a

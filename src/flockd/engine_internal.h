@@ -52,6 +52,8 @@ struct fd_engine {
 		json_t *checkpoints; /* array */
 	} live[8];
 	int live_next;
+	int64_t live_version; /* fd_store_campaigns_version the cache
+	                         matches */
 
 	int webhook_allow_private; /* URL checks of webhook endpoints */
 };

@@ -1,8 +1,10 @@
 /*
  * flockd: the self-hostable Flock server.
  *
- *   flockd init --database PATH      create the database and first keys
+ *   flockd init --database PATH|URL  create the database and first keys
  *   flockd serve [options]           serve the wire and admin APIs
+ *   flockd migrate-store --from PATH --to URL [--app ID]
+ *                                    copy SQLite data into PostgreSQL
  */
 #include <pthread.h>
 #include <signal.h>
@@ -17,7 +19,9 @@
 #include "delivery.h"
 #include "engine.h"
 #include "log.h"
+#include "migrate.h"
 #include "server.h"
+#include "store.h"
 
 /* How long a graceful stop waits for requests in flight. */
 #define GRACE_MS 10000
@@ -25,16 +29,17 @@
 static int open_engine(fd_engine **e, const fd_config *cfg)
 {
 	fd_engine_config ecfg;
-	char err[256] = "";
+	char err[256] = "", shown[512];
 
 	memset(&ecfg, 0, sizeof(ecfg));
 	ecfg.db_path = cfg->database;
 	ecfg.velocity_per_hour = cfg->velocity_per_hour;
+	ecfg.read_connections = cfg->db_pool;
 	ecfg.webhook_allow_private = cfg->webhook_allow_private;
 	if (fd_engine_open(e, &ecfg, err, sizeof(err)) == 0)
 		return 0;
-	fprintf(stderr, "flockd: cannot open database %s: %s\n", cfg->database,
-	        err);
+	fd_store_redact(shown, sizeof(shown), cfg->database);
+	fprintf(stderr, "flockd: cannot open database %s: %s\n", shown, err);
 	return -1;
 }
 
@@ -42,12 +47,14 @@ static int cmd_init(const fd_config *cfg)
 {
 	fd_engine *e = NULL;
 	json_t *out = NULL;
+	char shown[512];
 	int rc = 1;
 
+	fd_store_redact(shown, sizeof(shown), cfg->database);
 	if (open_engine(&e, cfg) < 0)
 		return 1;
 	if (fd_engine_init(e, cfg->app_name, &out) != 0 || !out) {
-		fprintf(stderr, "flockd: init failed for %s\n", cfg->database);
+		fprintf(stderr, "flockd: init failed for %s\n", shown);
 		goto done;
 	}
 	/* The only place secrets are ever shown: stdout, once. */
@@ -58,7 +65,7 @@ static int cmd_init(const fd_config *cfg)
 	fprintf(stderr,
 	        "flockd: initialised %s. Store the keys above now: "
 	        "they are not shown again.\n",
-	        cfg->database);
+	        shown);
 	rc = 0;
 done:
 	json_decref(out);
@@ -128,7 +135,7 @@ static int cmd_serve(const fd_config *cfg)
 	fd_server *s = NULL;
 	fd_delivery *d = NULL;
 	sigset_t set;
-	char err[256] = "";
+	char err[256] = "", shown[512];
 	int sig = 0;
 
 	sigemptyset(&set);
@@ -143,14 +150,14 @@ static int cmd_serve(const fd_config *cfg)
 		fd_engine_close(e);
 		return 1;
 	}
+	fd_store_redact(shown, sizeof(shown), cfg->database);
 	if (start_delivery(&d, e, cfg) < 0) {
 		fd_server_stop(s, 0);
 		fd_engine_close(e);
 		return 1;
 	}
 	fd_log(FD_LOG_INFO, "flockd %s listening on %s:%u (database %s)",
-	       FLOCK_VERSION, cfg->listen_host, fd_server_port(s),
-	       cfg->database);
+	       FLOCK_VERSION, cfg->listen_host, fd_server_port(s), shown);
 	sigwait(&set, &sig);
 	fd_log(FD_LOG_INFO, "signal %d: stopping", sig);
 	fd_server_stop(s, GRACE_MS);
@@ -183,6 +190,17 @@ int main(int argc, char **argv)
 		return cmd_init(&cfg);
 	case FD_CMD_BENCH_SEED:
 		return cmd_bench_seed(&cfg);
+	case FD_CMD_MIGRATE_STORE:
+		if (!cfg.from || !cfg.to) {
+			fprintf(stderr,
+			        "flockd: migrate-store needs --from "
+			        "SQLITE_PATH and --to postgres://URL\n");
+			return 2;
+		}
+		return fd_migrate_store(cfg.from, cfg.to, cfg.app_id, stdout,
+		                        stderr) == 0
+		               ? 0
+		               : 1;
 	case FD_CMD_SERVE:
 		break;
 	}

@@ -18,15 +18,33 @@ int fd_store_open(fd_store **out, const char *path, int readers, char *err,
                   size_t errlen)
 {
 	*out = NULL;
-	if (is_postgres_url(path)) {
-		snprintf(err, errlen,
-		         "%s: PostgreSQL storage is not built into this flockd",
-		         "--database");
-		return -1;
-	}
+	if (is_postgres_url(path))
+		return fd_pg_open(out, path, readers, err, errlen);
 	if (strncmp(path, "sqlite:", 7) == 0)
 		path += 7;
 	return fd_sqlite_open(out, path, readers, err, errlen);
+}
+
+void fd_store_redact(char *out, size_t len, const char *database)
+{
+	const char *rest, *at, *colon, *q;
+
+	snprintf(out, len, "%s", database);
+	if (!is_postgres_url(database))
+		return;
+	rest = strstr(database, "://") + 3;
+	at = strchr(rest, '@');
+	colon = strchr(rest, ':');
+	q = strchr(database, '?');
+	/* postgres://user:password@host/db: the password goes. */
+	if (at && colon && colon < at)
+		snprintf(out, len, "%.*s:***%s", (int)(colon - database),
+		         database, at);
+	/* ...?password=...: the whole query goes. */
+	if (q && strstr(q, "password=")) {
+		size_t keep = strlen(out) - strlen(strchr(out, '?'));
+		snprintf(out + keep, len - keep, "?***");
+	}
 }
 
 const char *fd_store_backend(fd_store *s)
@@ -240,6 +258,11 @@ int fd_store_campaign_ping(fd_conn *c, const char *app_id, const char *id,
                            const char *origin, int64_t now)
 {
 	return c->ops->campaign_ping(c, app_id, id, origin, now);
+}
+
+int fd_store_campaigns_version(fd_conn *c, int64_t *out)
+{
+	return c->ops->campaigns_version(c, out);
 }
 
 int fd_store_campaign_reward_insert(fd_conn *c, const char *app_id,

@@ -13,7 +13,11 @@
  * function that takes app_id only ever sees that application's rows.
  *
  * Return codes: FD_OK (0), FD_NOTFOUND, FD_CONFLICT (a unique constraint
- * refused the row), FD_ERR (-1, the database failed).
+ * refused the row), FD_RETRY (a transient failure: a deadlock, a
+ * serialization failure, a lost connection, or a row another node wrote
+ * after this transaction looked for it; nothing of the job may be kept,
+ * and running it again can succeed: only a shared database, PostgreSQL,
+ * returns it), FD_ERR (-1, the database failed).
  */
 #ifndef FLOCKD_STORE_H
 #define FLOCKD_STORE_H
@@ -25,13 +29,15 @@
 
 #include "engine.h"
 
-enum { FD_OK = 0, FD_NOTFOUND = 1, FD_CONFLICT = 2, FD_ERR = -1 };
+enum { FD_OK = 0, FD_NOTFOUND = 1, FD_CONFLICT = 2, FD_RETRY = 3, FD_ERR = -1 };
 
 typedef struct fd_store fd_store;
 typedef struct fd_conn fd_conn;
 
 /* Open or create the database, migrate it to the current schema version,
- * open `readers` read connections. 0, or -1 with a message in err. */
+ * open `readers` read connections. path is a SQLite file ("sqlite:PATH"
+ * too) or a postgres:// / postgresql:// URL. 0, or -1 with a message in
+ * err (never the URL's password). */
 int fd_store_open(fd_store **out, const char *path, int readers, char *err,
                   size_t errlen);
 void fd_store_close(fd_store *s);
@@ -54,7 +60,10 @@ fd_conn *fd_store_reader(fd_store *s);
 void fd_store_reader_done(fd_store *s, fd_conn *c);
 
 /* Transactions: begin (write: takes the write lock at once), commit,
- * rollback; savepoints nest inside. 0 or FD_ERR. */
+ * rollback; savepoints nest inside. 0 or FD_ERR. release and
+ * rollback_to may also return FD_RETRY: the job since the savepoint met
+ * a transient failure (see FD_RETRY); after rollback_to it is rolled back
+ * alone and the transaction goes on. */
 int fd_store_begin(fd_conn *c, int write);
 int fd_store_commit(fd_conn *c);
 int fd_store_rollback(fd_conn *c);
@@ -142,6 +151,10 @@ int fd_store_campaign_live(fd_conn *c, const char *app_id, const char *env,
 /* Bare array of campaigns (env NULL: both). */
 int fd_store_campaign_list(fd_conn *c, const char *app_id, const char *env,
                            json_t **out);
+/* A number that changes whenever any campaign, campaign reward or
+ * checkpoint changes (not on pings), on any node sharing the database:
+ * the writer's live-campaign cache is dropped when it moves. */
+int fd_store_campaigns_version(fd_conn *c, int64_t *out);
 /* Make id the only live campaign of its environment, or take it offline. */
 int fd_store_campaign_set_live(fd_conn *c, const char *app_id, const char *id,
                                int live, int64_t now);
@@ -432,5 +445,8 @@ int fd_store_idem_put(fd_conn *c, const char *app_id, const char *key,
                       int64_t now);
 /* Forget records created before `before`. */
 int fd_store_idem_purge(fd_conn *c, int64_t before);
+
+/* The database string with any password replaced by "***", for logs. */
+void fd_store_redact(char *out, size_t len, const char *database);
 
 #endif

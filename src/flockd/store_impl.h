@@ -85,6 +85,7 @@ struct fd_store_ops {
 	                         int live, int64_t now);
 	int (*campaign_ping)(fd_conn *c, const char *app_id, const char *id,
 	                     const char *origin, int64_t now);
+	int (*campaigns_version)(fd_conn *c, int64_t *out);
 	int (*campaign_reward_insert)(fd_conn *c, const char *app_id,
 	                              const fd_store_campaign_reward *r,
 	                              int64_t now);
@@ -193,5 +194,7 @@ struct fd_store_ops {
 /* Back-ends' open functions, as fd_store_open. */
 int fd_sqlite_open(fd_store **out, const char *path, int readers, char *err,
                    size_t errlen);
+int fd_pg_open(fd_store **out, const char *url, int readers, char *err,
+               size_t errlen);
 
 #endif

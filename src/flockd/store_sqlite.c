@@ -168,6 +168,27 @@ static const char *const migrations[] = {
         " delivery_attempts(endpoint_id, id);"
         "CREATE INDEX delivery_attempts_delivery ON"
         " delivery_attempts(delivery_id, id);",
+        /* 3: fd_store_campaigns_version, bumped by triggers on any change
+         * to campaigns (not pings), their rewards and checkpoints; the
+         * same on PostgreSQL, where several nodes share the database. */
+        "CREATE TABLE flockd_meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+        "INSERT INTO flockd_meta VALUES('campaigns', 0);"
+        "CREATE TRIGGER campaigns_ins AFTER INSERT ON campaigns BEGIN"
+        " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;"
+        "CREATE TRIGGER campaigns_upd AFTER UPDATE OF name, is_live,"
+        " reward_hold_days, starts_at, ends_at, extra, deleted_at ON"
+        " campaigns BEGIN UPDATE flockd_meta SET v = v + 1 WHERE"
+        " k = 'campaigns'; END;"
+        "CREATE TRIGGER campaign_rewards_ins AFTER INSERT ON"
+        " campaign_rewards BEGIN UPDATE flockd_meta SET v = v + 1 WHERE"
+        " k = 'campaigns'; END;"
+        "CREATE TRIGGER campaign_rewards_upd AFTER UPDATE ON"
+        " campaign_rewards BEGIN UPDATE flockd_meta SET v = v + 1 WHERE"
+        " k = 'campaigns'; END;"
+        "CREATE TRIGGER checkpoints_ins AFTER INSERT ON checkpoints BEGIN"
+        " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;"
+        "CREATE TRIGGER checkpoints_upd AFTER UPDATE ON checkpoints BEGIN"
+        " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -334,6 +355,7 @@ enum {
 	S_CMP_UNLIVE_OTHERS,
 	S_CMP_SET_LIVE,
 	S_CMP_PING,
+	S_CMP_VERSION,
 	S_CRW_INSERT,
 	S_CRW_GET,
 	S_CRW_OF,
@@ -481,6 +503,8 @@ static const char *const sql[S_COUNT] = {
         [S_CMP_PING] = "UPDATE campaigns SET last_ping_at = ?3,"
                        " last_ping_origin = ?4 WHERE app_id = ?1 AND"
                        " id = ?2 AND deleted_at IS NULL",
+
+        [S_CMP_VERSION] = "SELECT v FROM flockd_meta WHERE k = 'campaigns'",
 
         [S_CRW_INSERT] = "INSERT INTO campaign_rewards(id, app_id,"
                          " campaign_id, party, lim, limit_unit,"
@@ -1579,6 +1603,16 @@ static int sq_campaign_ping(fd_conn *base_, const char *app_id, const char *id,
 	                 prep(c, S_CMP_PING, "ssis", app_id, id, now, origin));
 }
 
+static int sq_campaigns_version(fd_conn *base_, int64_t *out)
+{
+	sq_conn *c = (sq_conn *)base_;
+	long v = 0;
+	int rc = fetch_count(prep(c, S_CMP_VERSION, ""), &v);
+
+	*out = v;
+	return rc == FD_ERR ? FD_ERR : FD_OK;
+}
+
 static int sq_campaign_reward_insert(fd_conn *base_, const char *app_id,
                                      const fd_store_campaign_reward *r,
                                      int64_t now)
@@ -2220,6 +2254,7 @@ static const fd_store_ops sq_ops = {
         .campaign_list = sq_campaign_list,
         .campaign_set_live = sq_campaign_set_live,
         .campaign_ping = sq_campaign_ping,
+        .campaigns_version = sq_campaigns_version,
         .campaign_reward_insert = sq_campaign_reward_insert,
         .campaign_reward_get = sq_campaign_reward_get,
         .checkpoint_insert = sq_checkpoint_insert,

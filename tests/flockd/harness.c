@@ -18,6 +18,124 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
+/* ---- back-end ----------------------------------------------------------- */
+
+int h_is_pg(void)
+{
+	const char *b = getenv("FLOCKD_TEST_BACKEND");
+
+	return b && strcmp(b, "pg") == 0;
+}
+
+/* Before main: a PostgreSQL variant without a server is skipped. */
+__attribute__((constructor)) static void h_backend_check(void)
+{
+	const char *url = getenv("FLOCK_TEST_PG");
+
+	if (h_is_pg() && (!url || !*url)) {
+		fprintf(stderr,
+		        "SKIP: FLOCKD_TEST_BACKEND=pg but FLOCK_TEST_PG "
+		        "is unset (start one: scripts/pg-cluster.sh "
+		        "start)\n");
+		exit(77);
+	}
+}
+
+/* url with its database name replaced by name. */
+static int url_with_db(char *out, size_t len, const char *url, const char *name)
+{
+	const char *host = strstr(url, "://"), *slash, *query;
+	int n;
+
+	if (!host)
+		return -1;
+	slash = strchr(host + 3, '/');
+	query = strchr(host + 3, '?');
+	if (!slash || (query && query < slash))
+		slash = query ? query : url + strlen(url);
+	n = snprintf(out, len, "%.*s/%s%s", (int)(slash - url), url, name,
+	             query ? query : "");
+	return n > 0 && (size_t)n < len ? 0 : -1;
+}
+
+static int pg_exec(const char *url, const char *sql)
+{
+	PGconn *c = PQconnectdb(url);
+	PGresult *r;
+	int ok;
+
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "harness: FLOCK_TEST_PG: %s",
+		        PQerrorMessage(c));
+		PQfinish(c);
+		return -1;
+	}
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+	     PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "harness: %s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+static int admin_exec(const char *sql)
+{
+	return pg_exec(getenv("FLOCK_TEST_PG"), sql);
+}
+
+int h_db_exec(const char *db, const char *sql)
+{
+	sqlite3 *s = NULL;
+	int rc;
+
+	if (strncmp(db, "postgres", 8) == 0)
+		return pg_exec(db, sql);
+	if (sqlite3_open(db, &s) != SQLITE_OK) {
+		sqlite3_close(s);
+		return -1;
+	}
+	sqlite3_busy_timeout(s, 5000);
+	rc = sqlite3_exec(s, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	sqlite3_close(s);
+	return rc;
+}
+
+int h_db_new(char *out, size_t len, const char *dir)
+{
+	static int counter;
+	char name[64], sql[128];
+
+	if (!h_is_pg()) {
+		int n = snprintf(out, len, "%s/flockd.db", dir);
+		return n > 0 && (size_t)n < len ? 0 : -1;
+	}
+	snprintf(name, sizeof(name), "flockd_test_%ld_%d_%ld", (long)getpid(),
+	         ++counter, (long)time(NULL) % 100000);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
+	if (admin_exec(sql) < 0)
+		return -1;
+	return url_with_db(out, len, getenv("FLOCK_TEST_PG"), name);
+}
+
+void h_db_drop(const char *db)
+{
+	const char *name;
+	char sql[160];
+	size_t n;
+
+	if (strncmp(db, "postgres", 8) != 0 || !(name = strrchr(db, '/')))
+		return;
+	name++;
+	n = strcspn(name, "?");
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %.*s WITH (FORCE)",
+	         (int)n, name);
+	admin_exec(sql);
+}
 
 static void sleep_ms(long ms)
 {
@@ -167,8 +285,9 @@ int h_start(fd_harness *h)
 	         tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(h->dir))
 		return -1;
-	snprintf(h->db, sizeof(h->db), "%s/flockd.db", h->dir);
 	snprintf(h->log, sizeof(h->log), "%s/flockd.log", h->dir);
+	if (h_db_new(h->db, sizeof(h->db), h->dir) < 0)
+		return -1;
 	if (run_init(h) < 0)
 		return -1;
 	return h_serve(h);
@@ -244,6 +363,11 @@ void h_stop(fd_harness *h)
 
 	if (h->pid > 0)
 		h_kill(h, SIGTERM);
+	if (h->shared) {
+		unlink(h->log);
+		curl_global_cleanup();
+		return;
+	}
 	if (getenv("FLOCKD_TEST_KEEP")) {
 		fprintf(stderr, "harness: kept %s\n", h->dir);
 	} else if (h->dir[0]) {
@@ -252,6 +376,7 @@ void h_stop(fd_harness *h)
 		        "flockd.log", "init.json",     NULL};
 		int i;
 
+		h_db_drop(h->db);
 		for (i = 0; files[i]; i++) {
 			snprintf(path, sizeof(path), "%s/%s", h->dir, files[i]);
 			unlink(path);
@@ -261,6 +386,17 @@ void h_stop(fd_harness *h)
 	json_decref(h->init);
 	h->init = NULL;
 	curl_global_cleanup();
+}
+
+int h_attach(fd_harness *b, const fd_harness *a, const char *log_name)
+{
+	*b = *a;
+	b->pid = 0;
+	b->shared = 1;
+	b->init = NULL;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	snprintf(b->log, sizeof(b->log), "%s/%s", a->dir, log_name);
+	return h_serve(b);
 }
 
 /* --- HTTP ----------------------------------------------------------------- */

@@ -2,6 +2,13 @@
  * Integration test harness: runs the real flockd binary (FLOCKD_BIN) on a
  * free loopback port with a fresh database, and talks to it over HTTP with
  * libcurl.
+ *
+ * Back-end: SQLite by default. With FLOCKD_TEST_BACKEND=pg (ctest's
+ * flockd-pg/... tests set it) every database is a fresh PostgreSQL
+ * database created through the admin URL in FLOCK_TEST_PG (e.g.
+ * postgres://postgres@127.0.0.1:5432/postgres, see scripts/pg-cluster.sh)
+ * and dropped at the end; without FLOCK_TEST_PG such a test program exits
+ * 77 (ctest: skipped) before it starts.
  */
 #ifndef FLOCKD_TEST_HARNESS_H
 #define FLOCKD_TEST_HARNESS_H
@@ -15,16 +22,35 @@ typedef struct {
 	pid_t pid;
 	unsigned short port;
 	char dir[256]; /* temp dir holding the database and the log */
-	char db[320];
+	char db[320];  /* SQLite path or postgres:// URL */
 	char log[320];
 	char base_url[64];
 	char app_id[64];
 	char service_key[160];
 	char public_key[160];
 	char admin_token[160];
-	json_t *init;              /* what `flockd init` printed */
-	const char *extra_args[8]; /* more flags for serve, NULL-terminated */
+	json_t *init;               /* what `flockd init` printed */
+	const char *extra_args[16]; /* more flags for serve, NULL-terminated */
+	int shared; /* a second node (h_attach): h_stop keeps the database */
 } fd_harness;
+
+/* 1 if the tests run on PostgreSQL (FLOCKD_TEST_BACKEND=pg). */
+int h_is_pg(void);
+
+/* A fresh database: a file in dir (SQLite) or a new PostgreSQL database's
+ * URL. 0/-1. */
+int h_db_new(char *out, size_t len, const char *dir);
+
+/* Drop a database made by h_db_new (PostgreSQL; files are the caller's). */
+void h_db_drop(const char *db);
+
+/* Run one SQL statement on a database of h_db_new (either back-end),
+ * outside flockd. 0/-1. */
+int h_db_exec(const char *db, const char *sql);
+
+/* Serve a second flockd node on a's database (its own port and log
+ * file, log_name in a's dir). 0/-1. */
+int h_attach(fd_harness *b, const fd_harness *a, const char *log_name);
 
 /* `flockd init` into a new temp dir, then serve. 0 or -1. */
 int h_start(fd_harness *h);

@@ -9,9 +9,9 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "engine.h"
+#include "harness.h"
 #include "support.h"
 
 typedef struct {
@@ -34,7 +34,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/flockd-engine-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/db.sqlite", f->dir);
+	assert_int_equal(h_db_new(f->db, sizeof(f->db), f->dir), 0);
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.db_path = f->db;
 	cfg.velocity_per_hour = velocity;
@@ -65,11 +65,12 @@ static int teardown(void **state)
 	char path[160];
 
 	fd_engine_close(f->e);
-	snprintf(path, sizeof(path), "%s/db.sqlite", f->dir);
+	h_db_drop(f->db);
+	snprintf(path, sizeof(path), "%s/flockd.db", f->dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/db.sqlite-wal", f->dir);
+	snprintf(path, sizeof(path), "%s/flockd.db-wal", f->dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/db.sqlite-shm", f->dir);
+	snprintf(path, sizeof(path), "%s/flockd.db-shm", f->dir);
 	unlink(path);
 	rmdir(f->dir);
 	free(f);
@@ -749,16 +750,9 @@ static void test_limit_reached(void **state)
 /* Time passing is simulated by moving availableAt back in the file. */
 static void age_rewards(fx *f)
 {
-	sqlite3 *db;
-
-	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_exec(db,
-	                              "UPDATE rewards SET available_at = 1"
-	                              " WHERE status = 'pending'",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
-	sqlite3_close(db);
+	assert_int_equal(h_db_exec(f->db, "UPDATE rewards SET available_at = 1"
+	                                  " WHERE status = 'pending'"),
+	                 0);
 }
 
 static void test_hold_days(void **state)

@@ -2,6 +2,7 @@
  * flockd SQLite store: migrations, constraints the engine relies on
  * (exactly-once rewards, one live campaign), savepoints and tenancy.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,9 @@
 
 #include <jansson.h>
 
+#include "harness.h"
 #include "store.h"
+#include "store_impl.h"
 #include "support.h"
 
 #define NOW 1790000000000LL
@@ -29,7 +32,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/flockd-store-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->db, sizeof(f->db), "%s/db.sqlite", f->dir);
+	assert_int_equal(h_db_new(f->db, sizeof(f->db), f->dir), 0);
 	assert_int_equal(fd_store_open(&f->s, f->db, 2, err, sizeof(err)), 0);
 	f->w = fd_store_writer(f->s);
 	*state = f;
@@ -42,11 +45,12 @@ static int teardown(void **state)
 	char path[160];
 
 	fd_store_close(f->s);
-	snprintf(path, sizeof(path), "%s/db.sqlite", f->dir);
+	h_db_drop(f->db);
+	snprintf(path, sizeof(path), "%s/flockd.db", f->dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/db.sqlite-wal", f->dir);
+	snprintf(path, sizeof(path), "%s/flockd.db-wal", f->dir);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/db.sqlite-shm", f->dir);
+	snprintf(path, sizeof(path), "%s/flockd.db-shm", f->dir);
 	unlink(path);
 	rmdir(f->dir);
 	free(f);
@@ -111,12 +115,12 @@ static void test_migrated_and_reopened(void **state)
 	char err[256];
 	json_t *app = NULL;
 
-	assert_int_equal(fd_store_schema_version(f->s), 2);
+	assert_int_equal(fd_store_schema_version(f->s), 3);
 	seed(f);
 	fd_store_close(f->s);
 	assert_int_equal(fd_store_open(&f->s, f->db, 1, err, sizeof(err)), 0);
 	f->w = fd_store_writer(f->s);
-	assert_int_equal(fd_store_schema_version(f->s), 2);
+	assert_int_equal(fd_store_schema_version(f->s), 3);
 	assert_int_equal(fd_store_app_get(f->w, "app_a", &app), FD_OK);
 	assert_string_equal(json_string_value(json_object_get(app, "name")),
 	                    "A");
@@ -275,6 +279,262 @@ static void test_tenancy_and_readers(void **state)
 	fd_store_reader_done(f->s, r);
 }
 
+/* Every function of the back-end's table is there: a missing one would
+ * crash the first call that needs it. */
+static void test_every_op_implemented(void **state)
+{
+	fx *f = *state;
+	const unsigned char *ops = (const unsigned char *)f->s->ops;
+	unsigned char none[sizeof(void (*)(void))];
+	size_t off;
+
+	memset(none, 0, sizeof(none));
+	assert_non_null(f->s->ops->name);
+	for (off = sizeof(const char *);
+	     off + sizeof(none) <= sizeof(fd_store_ops); off += sizeof(none)) {
+		if (memcmp(ops + off, none, sizeof(none)) == 0)
+			fail_msg("%s: slot %zu of fd_store_ops is NULL",
+			         f->s->ops->name, off / sizeof(none));
+	}
+}
+
+/* Three events fanned out to one endpoint; two stores (two nodes) on one
+ * database: a delivery is held by one node at a time, its lease can be
+ * taken over once expired, and only the holder can complete it. */
+static void test_delivery_claimed_once_across_nodes(void **state)
+{
+	fx *f = *state;
+	fd_store *s2 = NULL;
+	fd_conn *w2;
+	json_t *got = NULL, *got2 = NULL;
+	fd_store_attempt a;
+	char err[256];
+	long n = 0;
+	int i;
+
+	seed(f);
+	assert_int_equal(fd_store_open(&s2, f->db, 1, err, sizeof(err)), 0);
+	w2 = fd_store_writer(s2);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_webhook_insert(f->w, "app_a", "whe_1",
+	                                         "http://127.0.0.1:9/h", NULL,
+	                                         NULL, "whsec_x", NOW),
+	                 FD_OK);
+	for (i = 0; i < 3; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "evt_%d", i);
+		assert_int_equal(
+		        fd_store_outbox_insert(f->w, "app_a", id, "production",
+		                               "referral.created", NOW, "{}"),
+		        FD_OK);
+	}
+	assert_int_equal(fd_store_delivery_fanout(f->w, NOW, 100, &n), FD_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+
+	/* Node 1 claims everything; while its transaction is open, node 2
+	 * (PostgreSQL: SKIP LOCKED) gets nothing. */
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(
+	        fd_store_delivery_claim(f->w, "n1", NOW, NOW + 1000, 10, &got),
+	        FD_OK);
+	assert_int_equal(json_array_size(got), 3);
+	if (h_is_pg()) {
+		assert_int_equal(fd_store_begin(w2, 1), FD_OK);
+		assert_int_equal(fd_store_delivery_claim(w2, "n2", NOW,
+		                                         NOW + 1000, 10, &got2),
+		                 FD_OK);
+		assert_int_equal(json_array_size(got2), 0);
+		json_decref(got2);
+		assert_int_equal(fd_store_commit(w2), FD_OK);
+	}
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+
+	/* Committed leases: node 2 gets nothing before they expire... */
+	assert_int_equal(fd_store_begin(w2, 1), FD_OK);
+	assert_int_equal(fd_store_delivery_claim(w2, "n2", NOW + 500,
+	                                         NOW + 1500, 10, &got2),
+	                 FD_OK);
+	assert_int_equal(json_array_size(got2), 0);
+	json_decref(got2);
+	/* ...and all of them after. */
+	assert_int_equal(fd_store_delivery_claim(w2, "n2", NOW + 1000,
+	                                         NOW + 2000, 10, &got2),
+	                 FD_OK);
+	assert_int_equal(json_array_size(got2), 3);
+	assert_int_equal(fd_store_commit(w2), FD_OK);
+
+	/* Node 1 lost its lease: it cannot complete; node 2 can. */
+	memset(&a, 0, sizeof(a));
+	a.delivery_id = json_string_value(
+	        json_object_get(json_array_get(got, 0), "id"));
+	a.node = "n1";
+	a.at = NOW + 1100;
+	a.status = 200;
+	a.outcome = FD_DELIVERY_DELIVERED;
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_delivery_complete(f->w, &a, NOW + 1100),
+	                 FD_NOTFOUND);
+	a.node = "n2";
+	assert_int_equal(fd_store_delivery_complete(f->w, &a, NOW + 1100),
+	                 FD_OK);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+	json_decref(got);
+	json_decref(got2);
+	fd_store_close(s2);
+}
+
+typedef struct {
+	fd_conn *w;
+	int rc;
+} insert_arg;
+
+static void *insert_bob(void *p)
+{
+	insert_arg *a = p;
+
+	a->rc = fd_store_customer_insert(a->w, "app_a", "cus_b2", "bob", NULL,
+	                                 NULL, "BOB2", NULL, NOW);
+	return NULL;
+}
+
+/* Two writers (two nodes) insert the same external id: the second waits
+ * for the first, then gets FD_RETRY (the row it looked for and did not
+ * find now exists), its job is rolled back alone (FD_RETRY again from
+ * rollback_to) and the transaction goes on. PostgreSQL only: SQLite has
+ * one writer. */
+static void test_concurrent_insert_is_retry(void **state)
+{
+	fx *f = *state;
+	fd_store *s2 = NULL;
+	fd_conn *w2;
+	insert_arg a;
+	pthread_t t;
+	json_t *c = NULL;
+	char err[256];
+
+	if (!h_is_pg())
+		skip();
+	seed(f);
+	assert_int_equal(fd_store_open(&s2, f->db, 1, err, sizeof(err)), 0);
+	w2 = fd_store_writer(s2);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_customer_insert(f->w, "app_a", "cus_b1",
+	                                          "bob", NULL, NULL, "BOB1",
+	                                          NULL, NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_begin(w2, 1), FD_OK);
+	assert_int_equal(fd_store_savepoint(w2), FD_OK);
+	a.w = w2;
+	a.rc = -100;
+	assert_int_equal(pthread_create(&t, NULL, insert_bob, &a), 0);
+	/* The second insert waits on the unique index until this commits. */
+	usleep(200000);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+	pthread_join(t, NULL);
+	assert_int_equal(a.rc, FD_RETRY);
+	assert_int_equal(fd_store_rollback_to(w2), FD_RETRY);
+	/* The run again finds the customer, and the transaction commits. */
+	assert_int_equal(fd_store_savepoint(w2), FD_OK);
+	assert_int_equal(
+	        fd_store_customer_get(w2, "app_a", FD_BY_EXTERNAL, "bob", &c),
+	        FD_OK);
+	assert_string_equal(json_string_value(json_object_get(c, "id")),
+	                    "cus_b1");
+	json_decref(c);
+	assert_int_equal(fd_store_release(w2), FD_OK);
+	assert_int_equal(fd_store_commit(w2), FD_OK);
+	fd_store_close(s2);
+}
+
+/* The server drops every connection of this database (a restart, an idle
+ * timeout): the writer and the readers reconnect on their next use,
+ * which succeeds. PostgreSQL only. */
+static void test_lost_connections_reconnect(void **state)
+{
+	fx *f = *state;
+	fd_conn *r;
+	json_t *app = NULL;
+	fd_principal who;
+	uint8_t hash[32];
+	char sql[400];
+	const char *dbname;
+
+	if (!h_is_pg())
+		skip();
+	seed(f);
+	dbname = strrchr(f->db, '/') + 1;
+	snprintf(sql, sizeof(sql),
+	         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+	         " WHERE datname = '%s' AND pid <> pg_backend_pid()",
+	         dbname);
+	assert_int_equal(h_db_exec(f->db, sql), 0);
+	/* A reader outside a transaction (key lookups), then in one. */
+	memset(hash, 7, sizeof(hash));
+	r = fd_store_reader(f->s);
+	assert_int_equal(fd_store_key_auth(r, hash, &who), FD_NOTFOUND);
+	fd_store_reader_done(f->s, r);
+	assert_int_equal(h_db_exec(f->db, sql), 0);
+	r = fd_store_reader(f->s);
+	assert_int_equal(fd_store_begin(r, 0), FD_OK);
+	assert_int_equal(fd_store_app_get(r, "app_a", &app), FD_OK);
+	json_decref(app);
+	assert_int_equal(fd_store_rollback(r), FD_OK);
+	fd_store_reader_done(f->s, r);
+	/* The writer. */
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_org_insert(f->w, "org_2", "o2", NOW), FD_OK);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+}
+
+typedef struct {
+	const char *db;
+	fd_store *s;
+	int rc;
+	char err[256];
+} open_arg;
+
+static void *open_main(void *p)
+{
+	open_arg *a = p;
+
+	a->rc = fd_store_open(&a->s, a->db, 1, a->err, sizeof(a->err));
+	return NULL;
+}
+
+/* Four nodes open one fresh database at once: one migrates, the others
+ * wait for it (advisory lock) and find the schema current. */
+static void test_nodes_start_together(void **state)
+{
+	fx *f = *state;
+	char db[320];
+	open_arg a[4];
+	pthread_t t[4];
+	int i;
+
+	assert_int_equal(h_db_new(db, sizeof(db), f->dir), 0);
+	if (!h_is_pg()) {
+		/* SQLite: one file, one node; the fixture's is enough. */
+		skip();
+	}
+	for (i = 0; i < 4; i++) {
+		a[i].db = db;
+		a[i].s = NULL;
+		assert_int_equal(pthread_create(&t[i], NULL, open_main, &a[i]),
+		                 0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		if (a[i].rc != 0)
+			fail_msg("open %d: %s", i, a[i].err);
+		assert_int_equal(fd_store_schema_version(a[i].s), 3);
+	}
+	for (i = 0; i < 4; i++)
+		fd_store_close(a[i].s);
+	h_db_drop(db);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -286,6 +546,11 @@ int main(void)
 	        T(test_one_live_campaign_per_environment),
 	        T(test_savepoint_rolls_back_one_job),
 	        T(test_tenancy_and_readers),
+	        T(test_every_op_implemented),
+	        T(test_delivery_claimed_once_across_nodes),
+	        T(test_concurrent_insert_is_retry),
+	        T(test_lost_connections_reconnect),
+	        T(test_nodes_start_together),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
