@@ -194,6 +194,44 @@ static void test_limit_across_nodes(void **state)
 	assert_true(attempt < ATTEMPTS);
 }
 
+/* Count occurrences of needle in h's log file. */
+static int log_count(const fd_harness *h, const char *needle)
+{
+	FILE *fp = fopen(h->log, "r");
+	char line[4096];
+	int n = 0;
+
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof(line), fp))
+		if (strstr(line, needle))
+			n++;
+	fclose(fp);
+	return n;
+}
+
+/* PostgreSQL: when the limiter's table is gone, requests go through and
+ * the failure is logged once. */
+static void test_store_failure_lets_requests_through(void **state)
+{
+	h_resp r;
+	int i;
+
+	(void)state;
+	if (!h_is_pg()) {
+		print_message("skipped: the SQLite limiter cannot fail\n");
+		return;
+	}
+	assert_int_equal(h_db_exec(A.db, "DROP TABLE rate_windows"), 0);
+	next_second();
+	for (i = 0; i < 2 * LIMIT; i++) {
+		call(&A, A.service_key, &r);
+		assert_int_equal(r.status, 200);
+		h_resp_free(&r);
+	}
+	assert_int_equal(log_count(&A, "letting requests through"), 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -202,6 +240,7 @@ int main(void)
 	        T(test_limit_per_key),
 	        T(test_unknown_key_not_counted),
 	        T(test_limit_across_nodes),
+	        T(test_store_failure_lets_requests_through),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
