@@ -92,7 +92,8 @@ enum {
 	OPT_WH_CONCURRENCY,
 	OPT_WH_SCHEDULE,
 	OPT_WH_LEASE,
-	OPT_WH_TIMEOUT
+	OPT_WH_TIMEOUT,
+	OPT_RATE_LIMIT
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +103,7 @@ static const struct option long_opts[] = {
         {"max-body", required_argument, NULL, OPT_MAX_BODY},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"velocity-per-hour", required_argument, NULL, OPT_VELOCITY},
+        {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"app-name", required_argument, NULL, OPT_APP_NAME},
@@ -246,6 +248,11 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 			break;
 		cfg->velocity_per_hour = (int)v;
 		return 0;
+	case OPT_RATE_LIMIT:
+		if (parse_long(&v, val, 0, 1000000000) < 0)
+			break;
+		cfg->rate_limit = v;
+		return 0;
 	case OPT_TIMEOUT:
 		if (parse_long(&v, val, 1, 86400) < 0)
 			break;
@@ -276,6 +283,7 @@ static const struct {
                 {"FLOCKD_MAX_BODY", OPT_MAX_BODY},
                 {"FLOCKD_LOG_LEVEL", OPT_LOG_LEVEL},
                 {"FLOCKD_VELOCITY_PER_HOUR", OPT_VELOCITY},
+                {"FLOCKD_RATE_LIMIT", OPT_RATE_LIMIT},
                 {"FLOCKD_TIMEOUT", OPT_TIMEOUT},
                 {"FLOCKD_MAX_CONNECTIONS", OPT_MAX_CONN},
                 {"FLOCKD_WEBHOOK_ALLOW_PRIVATE", OPT_WH_PRIVATE},
@@ -394,6 +402,10 @@ const char *fd_config_usage(void)
 	       "[FLOCKD_LOG_LEVEL] (info)\n"
 	       "      --velocity-per-hour N  fraud rule: referrals per "
 	       "referrer per hour [FLOCKD_VELOCITY_PER_HOUR] (10)\n"
+	       "      --rate-limit N         requests per second per service "
+	       "or public key,\n"
+	       "                             0: no limit [FLOCKD_RATE_LIMIT] "
+	       "(0)\n"
 	       "      --app-name NAME        init: first application's "
 	       "name (default)\n"
 	       "      --app ID               bench-seed: application to "

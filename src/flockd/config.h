@@ -31,6 +31,7 @@ typedef struct {
 	int max_connections;
 	int log_level;         /* fd_log_level */
 	int velocity_per_hour; /* fraud rule: referrals per referrer per hour */
+	long rate_limit;       /* requests per second per key; 0: off */
 	const char *app_name;  /* init: name of the first application */
 	const char *app_id;    /* bench-seed: application to fill */
 	long seed_customers;   /* bench-seed: how many customers */

@@ -23,6 +23,7 @@
 #include "delivery.h"
 #include "engine_internal.h"
 #include "jdump.h"
+#include "log.h"
 
 /* One queued write, on the heap from fd__run_write to its completion. */
 struct fd_job {
@@ -874,6 +875,7 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 	e->velocity_per_hour =
 	        cfg->velocity_per_hour > 0 ? cfg->velocity_per_hour : 20;
 	e->group_max = cfg->group_commit_max > 0 ? cfg->group_commit_max : 256;
+	e->rate_limit = cfg->rate_limit > 0 ? cfg->rate_limit : 0;
 	e->webhook_allow_private = cfg->webhook_allow_private;
 	if (!cfg->db_path) {
 		snprintf(errbuf, errlen, "no database path");
@@ -956,6 +958,31 @@ int fd_engine_authenticate(fd_engine *e, const char *key, fd_principal *out)
 	rc = fd_store_key_auth(c, hash, out);
 	fd_store_reader_done(e->store, c);
 	return rc == FD_OK ? 0 : -1;
+}
+
+int fd_engine_rate_check(fd_engine *e, const fd_principal *who,
+                         fd_response *res)
+{
+	long count = 0;
+
+	if (e->rate_limit <= 0 || who->kind == FD_KEY_ADMIN || !who->key_id[0])
+		return 0;
+	/* Wall-clock seconds: every node sharing the database agrees on
+	 * the window as far as their clocks agree. */
+	if (fd_store_rate_hit(e->store, who->key_id, (int64_t)time(NULL),
+	                      &count) != FD_OK) {
+		if (!__atomic_exchange_n(&e->rate_warned, 1, __ATOMIC_RELAXED))
+			fd_log(FD_LOG_WARN,
+			       "rate limit: cannot count requests in the "
+			       "database; letting requests through");
+		return 0;
+	}
+	if (count <= e->rate_limit)
+		return 0;
+	fd_error(res, 429, "rate_limited",
+	         "more than %ld requests per second for this key",
+	         e->rate_limit);
+	return 429;
 }
 
 int fd_engine_ready(fd_engine *e)

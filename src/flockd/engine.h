@@ -106,6 +106,8 @@ typedef struct {
 	int group_commit_max;      /* max jobs per commit; 0 = 256 */
 	int webhook_allow_private; /* webhook URLs may name loopback and
 	                              private addresses */
+	long rate_limit; /* requests per second per service or public key
+	                    (fixed one-second windows); 0 = no limit */
 } fd_engine_config;
 
 /*
@@ -124,6 +126,16 @@ void fd_engine_close(fd_engine *e);
  * *out filled, or -1 (unknown or revoked key).
  */
 int fd_engine_authenticate(fd_engine *e, const char *key, fd_principal *out);
+
+/*
+ * The request rate limit (fd_engine_config.rate_limit): count this request
+ * of who's key in the current one-second window, shared by every node on
+ * the database. 0 to go on, or 429 with res filled (code rate_limited).
+ * Admin tokens are exempt. If the store cannot count, the request goes on
+ * (logged once at warn).
+ */
+int fd_engine_rate_check(fd_engine *e, const fd_principal *who,
+                         fd_response *res);
 
 /* 1 if the database answers (for /readyz), else 0. */
 int fd_engine_ready(fd_engine *e);

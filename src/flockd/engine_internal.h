@@ -21,6 +21,8 @@ struct fd_engine {
 	fd_fraud *fraud;
 	int velocity_per_hour;
 	int group_max;
+	long rate_limit;
+	int rate_warned;
 
 	pthread_mutex_t mu;     /* queue, stopping, inflight */
 	pthread_cond_t work_cv; /* jobs queued or stopping */

@@ -34,6 +34,7 @@ static int open_engine(fd_engine **e, const fd_config *cfg)
 	memset(&ecfg, 0, sizeof(ecfg));
 	ecfg.db_path = cfg->database;
 	ecfg.velocity_per_hour = cfg->velocity_per_hour;
+	ecfg.rate_limit = cfg->rate_limit;
 	ecfg.read_connections = cfg->db_pool;
 	ecfg.webhook_allow_private = cfg->webhook_allow_private;
 	if (fd_engine_open(e, &ecfg, err, sizeof(err)) == 0)

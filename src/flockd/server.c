@@ -238,7 +238,7 @@ static int authorize(fd_server *s, struct MHD_Connection *c,
 		fd_error(res, 404, "app_not_found", "app not found");
 		return 404;
 	}
-	return 0;
+	return fd_engine_rate_check(s->engine, who, res);
 }
 
 /* The request's environment, from the body or the query. */

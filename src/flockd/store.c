@@ -478,6 +478,12 @@ int fd_store_idem_purge(fd_conn *c, int64_t before)
 	return c->ops->idem_purge(c, before);
 }
 
+int fd_store_rate_hit(fd_store *s, const char *key_id, int64_t window,
+                      long *count)
+{
+	return s->ops->rate_hit(s, key_id, window, count);
+}
+
 /* ---- deliveries ---- */
 
 int fd_store_delivery_fanout(fd_conn *c, int64_t now, long limit, long *n)

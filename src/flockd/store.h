@@ -446,6 +446,23 @@ int fd_store_idem_put(fd_conn *c, const char *app_id, const char *key,
 /* Forget records created before `before`. */
 int fd_store_idem_purge(fd_conn *c, int64_t before);
 
+/*
+ * Request rate limit (fd_engine_rate_check): count one request of API key
+ * key_id in fixed window `window` (Unix seconds) and set *count to the
+ * window's count so far, this request included, atomically across every
+ * process sharing the database. FD_OK or FD_ERR. Thread-safe; it uses no
+ * fd_conn and commits on its own, outside any writer batch.
+ *  - SQLite: one process owns the database, so the counts live in memory
+ *    (a mutex and a small table holding each key's current window only);
+ *    they are lost on restart, which only forgets at most one second.
+ *  - PostgreSQL: table rate_windows(key_id, window, count) (schema version
+ *    4), one INSERT ... ON CONFLICT DO UPDATE ... RETURNING count in
+ *    autocommit on a dedicated read-write connection opened on first use;
+ *    windows older than a minute are deleted about once a minute.
+ */
+int fd_store_rate_hit(fd_store *s, const char *key_id, int64_t window,
+                      long *count);
+
 /* The database string with any password replaced by "***", for logs. */
 void fd_store_redact(char *out, size_t len, const char *database);
 

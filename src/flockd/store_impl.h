@@ -189,6 +189,8 @@ struct fd_store_ops {
 	                const uint8_t hash[32], int status, const char *body,
 	                int64_t now);
 	int (*idem_purge)(fd_conn *c, int64_t before);
+	int (*rate_hit)(fd_store *s, const char *key_id, int64_t window,
+	                long *count);
 };
 
 /* Back-ends' open functions, as fd_store_open. */

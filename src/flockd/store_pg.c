@@ -201,6 +201,12 @@ static const char *const migrations[] = {
         "CREATE TRIGGER checkpoints_chg AFTER INSERT OR UPDATE OR DELETE"
         " ON checkpoints FOR EACH STATEMENT EXECUTE FUNCTION"
         " flockd_bump_campaigns();",
+        /* 4: request rate limit windows (store.h fd_store_rate_hit),
+         * shared by every node. PostgreSQL only: SQLite counts in
+         * memory. */
+        "CREATE TABLE rate_windows(key_id TEXT NOT NULL,"
+        " window_start BIGINT NOT NULL, count BIGINT NOT NULL,"
+        " PRIMARY KEY(key_id, window_start));",
 };
 
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -808,6 +814,12 @@ struct pg_store {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	int version;
+	/* fd_store_rate_hit: its own read-write connection in autocommit,
+	 * opened on first use, so the limiter never joins a writer batch
+	 * nor waits for a reader. */
+	pthread_mutex_t rate_mu;
+	pg_conn rate;
+	int64_t rate_purged; /* window of the last delete of old windows */
 };
 
 /* Session settings: bounded waits, so a stuck peer turns into a
@@ -1348,6 +1360,10 @@ int fd_pg_open(fd_store **out, const char *url, int readers, char *err,
 	}
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
+	pthread_mutex_init(&s->rate_mu, NULL);
+	s->rate.base.ops = &pg_ops;
+	s->rate.s = s;
+	s->rate.writer = 1; /* not read-only */
 	s->base.ops = &pg_ops;
 	s->writer.base.ops = &pg_ops;
 	s->writer.s = s;
@@ -1385,6 +1401,9 @@ static void pg_close(fd_store *base_)
 			PQfinish(s->readers[i].db);
 	if (s->writer.db)
 		PQfinish(s->writer.db);
+	if (s->rate.db)
+		PQfinish(s->rate.db);
+	pthread_mutex_destroy(&s->rate_mu);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	free(s->readers);
@@ -2400,6 +2419,64 @@ static int pg_webhook_rotate(fd_conn *base_, const char *app_id, const char *id,
 	                 secret, previous_until, now);
 }
 
+/* ---- request rate limit ---------------------------------------------- */
+
+static int pg_rate_hit(fd_store *base_, const char *key_id, int64_t window,
+                       long *count)
+{
+	pg_store *s = (pg_store *)base_;
+	pg_conn *c = &s->rate;
+	const char *v[2];
+	char w[24];
+	PGresult *r;
+	int rc = FD_ERR;
+
+	snprintf(w, sizeof(w), "%" PRId64, window);
+	v[0] = key_id;
+	v[1] = w;
+	pthread_mutex_lock(&s->rate_mu);
+	if (!c->db) {
+		char err[256];
+
+		if (conn_connect(c, err, sizeof(err)) < 0) {
+			fd_log(FD_LOG_ERROR, "%s", err);
+			goto out;
+		}
+	} else if (conn_ensure(c) < 0) {
+		goto out;
+	}
+	r = PQexecParams(c->db,
+	                 "INSERT INTO rate_windows(key_id, window_start, count)"
+	                 " VALUES($1, $2, 1) ON CONFLICT (key_id, window_start)"
+	                 " DO UPDATE SET count = rate_windows.count + 1"
+	                 " RETURNING count",
+	                 2, NULL, v, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+		*count = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+		rc = FD_OK;
+	} else {
+		fail_code(c, r);
+	}
+	PQclear(r);
+	/* Old windows are of no use: each node deletes them about once a
+	 * minute (a failure here costs nothing but a larger table). */
+	if (rc == FD_OK && window - s->rate_purged >= 60) {
+		snprintf(w, sizeof(w), "%" PRId64, window - 60);
+		v[0] = w;
+		r = PQexecParams(
+		        c->db,
+		        "DELETE FROM rate_windows WHERE window_start < $1", 1,
+		        NULL, v, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			fail_code(c, r);
+		PQclear(r);
+		s->rate_purged = window;
+	}
+out:
+	pthread_mutex_unlock(&s->rate_mu);
+	return rc;
+}
+
 static const fd_store_ops pg_ops = {
         .name = "postgresql",
         .close = pg_close,
@@ -2470,6 +2547,7 @@ static const fd_store_ops pg_ops = {
         .idem_get = pg_idem_get,
         .idem_put = pg_idem_put,
         .idem_purge = pg_idem_purge,
+        .rate_hit = pg_rate_hit,
         .delivery_fanout = pg_delivery_fanout,
         .delivery_claim = pg_delivery_claim,
         .delivery_complete = pg_delivery_complete,

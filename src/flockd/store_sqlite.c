@@ -779,7 +779,22 @@ struct sq_store {
 	pthread_cond_t ckpt_cv;
 
 	int wal_fd; /* the WAL, for fd_store_sync; -1 until first used */
+
+	/* Request rate limit (fd_store_rate_hit): this process owns the
+	 * database, so the counts live here, each key's current window only. */
+	pthread_mutex_t rate_mu;
+	struct sq_rate **rate; /* RATE_BUCKETS chains */
+	int64_t rate_swept;    /* window of the last full sweep */
 };
+
+struct sq_rate {
+	struct sq_rate *next;
+	int64_t window;
+	long count;
+	char key[]; /* NUL-terminated */
+};
+
+#define RATE_BUCKETS 256
 
 /* WAL pages after which the checkpointer is woken. */
 #define CKPT_PAGES 1000
@@ -954,6 +969,7 @@ int fd_sqlite_open(fd_store **out, const char *path, int readers, char *err,
 	pthread_cond_init(&s->cv, NULL);
 	pthread_mutex_init(&s->ckpt_mu, NULL);
 	pthread_cond_init(&s->ckpt_cv, NULL);
+	pthread_mutex_init(&s->rate_mu, NULL);
 	if (conn_open(&s->writer, path, 1, err, errlen) < 0 ||
 	    migrate(s, err, errlen) < 0 || ckpt_start(s, path, err, errlen) < 0)
 		goto fail;
@@ -1003,6 +1019,18 @@ static void sq_close(fd_store *base_)
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->ckpt_mu);
 	pthread_cond_destroy(&s->ckpt_cv);
+	if (s->rate) {
+		for (i = 0; i < RATE_BUCKETS; i++) {
+			struct sq_rate *r = s->rate[i], *n;
+
+			for (; r; r = n) {
+				n = r->next;
+				free(r);
+			}
+		}
+		free(s->rate);
+	}
+	pthread_mutex_destroy(&s->rate_mu);
 	free(s->readers);
 	free(s);
 }
@@ -1942,6 +1970,70 @@ static int sq_idem_purge(fd_conn *base_, int64_t before)
 	return exec_st(prep(c, S_IDEM_PURGE, "i", before));
 }
 
+/* ---- request rate limit ---------------------------------------------- */
+
+/* Drop the entries of chain *pp older than window. */
+static void rate_prune(struct sq_rate **pp, int64_t window)
+{
+	while (*pp) {
+		struct sq_rate *r = *pp;
+
+		if (r->window < window) {
+			*pp = r->next;
+			free(r);
+		} else {
+			pp = &r->next;
+		}
+	}
+}
+
+static int sq_rate_hit(fd_store *base_, const char *key_id, int64_t window,
+                       long *count)
+{
+	sq_store *s = (sq_store *)base_;
+	struct sq_rate *r;
+	size_t h = 5381, len = strlen(key_id), i;
+	int rc = FD_OK;
+
+	for (i = 0; i < len; i++)
+		h = h * 33 + (unsigned char)key_id[i];
+	h %= RATE_BUCKETS;
+	pthread_mutex_lock(&s->rate_mu);
+	if (!s->rate && !(s->rate = calloc(RATE_BUCKETS, sizeof(*s->rate)))) {
+		rc = FD_ERR;
+		goto out;
+	}
+	/* Keys that went quiet are forgotten about once a minute. */
+	if (window - s->rate_swept >= 60) {
+		for (i = 0; i < RATE_BUCKETS; i++)
+			rate_prune(&s->rate[i], window);
+		s->rate_swept = window;
+	}
+	for (r = s->rate[h]; r; r = r->next)
+		if (strcmp(r->key, key_id) == 0)
+			break;
+	if (!r) {
+		if (!(r = malloc(sizeof(*r) + len + 1))) {
+			rc = FD_ERR;
+			goto out;
+		}
+		memcpy(r->key, key_id, len + 1);
+		r->window = window;
+		r->count = 0;
+		r->next = s->rate[h];
+		s->rate[h] = r;
+	}
+	if (r->window < window) {
+		r->window = window;
+		r->count = 0;
+	}
+	/* A clock stepped back counts in the newer window it already has. */
+	*count = ++r->count;
+out:
+	pthread_mutex_unlock(&s->rate_mu);
+	return rc;
+}
+
 /* ---- deliveries ------------------------------------------------------ */
 
 static const char *jstr_of(const json_t *o, const char *k)
@@ -2286,6 +2378,7 @@ static const fd_store_ops sq_ops = {
         .idem_get = sq_idem_get,
         .idem_put = sq_idem_put,
         .idem_purge = sq_idem_purge,
+        .rate_hit = sq_rate_hit,
         .delivery_fanout = sq_delivery_fanout,
         .delivery_claim = sq_delivery_claim,
         .delivery_complete = sq_delivery_complete,

@@ -17,6 +17,9 @@
 
 #define NOW 1790000000000LL
 
+/* Schema version: PostgreSQL has one more step (rate_windows). */
+#define SCHEMA (h_is_pg() ? 4 : 3)
+
 typedef struct {
 	char dir[64];
 	char db[128];
@@ -115,12 +118,12 @@ static void test_migrated_and_reopened(void **state)
 	char err[256];
 	json_t *app = NULL;
 
-	assert_int_equal(fd_store_schema_version(f->s), 3);
+	assert_int_equal(fd_store_schema_version(f->s), SCHEMA);
 	seed(f);
 	fd_store_close(f->s);
 	assert_int_equal(fd_store_open(&f->s, f->db, 1, err, sizeof(err)), 0);
 	f->w = fd_store_writer(f->s);
-	assert_int_equal(fd_store_schema_version(f->s), 3);
+	assert_int_equal(fd_store_schema_version(f->s), SCHEMA);
 	assert_int_equal(fd_store_app_get(f->w, "app_a", &app), FD_OK);
 	assert_string_equal(json_string_value(json_object_get(app, "name")),
 	                    "A");
@@ -528,11 +531,49 @@ static void test_nodes_start_together(void **state)
 		pthread_join(t[i], NULL);
 		if (a[i].rc != 0)
 			fail_msg("open %d: %s", i, a[i].err);
-		assert_int_equal(fd_store_schema_version(a[i].s), 3);
+		assert_int_equal(fd_store_schema_version(a[i].s), SCHEMA);
 	}
 	for (i = 0; i < 4; i++)
 		fd_store_close(a[i].s);
 	h_db_drop(db);
+}
+
+/* fd_store_rate_hit counts per (key, window); a new window starts at 1;
+ * on PostgreSQL a second store (another node) shares the counts. */
+static void test_rate_hit(void **state)
+{
+	fx *f = *state;
+	fd_store *s2 = NULL;
+	char err[256];
+	long n = 0;
+	int i;
+
+	for (i = 1; i <= 3; i++) {
+		assert_int_equal(fd_store_rate_hit(f->s, "key_a", 1000, &n),
+		                 FD_OK);
+		assert_int_equal(n, i);
+	}
+	assert_int_equal(fd_store_rate_hit(f->s, "key_b", 1000, &n), FD_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(fd_store_rate_hit(f->s, "key_a", 1001, &n), FD_OK);
+	assert_int_equal(n, 1);
+	/* Many keys, then a window a minute later sweeps them. */
+	for (i = 0; i < 600; i++) {
+		char k[32];
+
+		snprintf(k, sizeof(k), "key_%d", i);
+		assert_int_equal(fd_store_rate_hit(f->s, k, 1001, &n), FD_OK);
+	}
+	assert_int_equal(fd_store_rate_hit(f->s, "key_a", 1100, &n), FD_OK);
+	assert_int_equal(n, 1);
+	if (!h_is_pg())
+		return;
+	assert_int_equal(fd_store_open(&s2, f->db, 1, err, sizeof(err)), 0);
+	assert_int_equal(fd_store_rate_hit(s2, "key_a", 1100, &n), FD_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(fd_store_rate_hit(f->s, "key_a", 1100, &n), FD_OK);
+	assert_int_equal(n, 3);
+	fd_store_close(s2);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -551,6 +592,7 @@ int main(void)
 	        T(test_concurrent_insert_is_retry),
 	        T(test_lost_connections_reconnect),
 	        T(test_nodes_start_together),
+	        T(test_rate_hit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
