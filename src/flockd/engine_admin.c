@@ -21,7 +21,7 @@ static int bad(fd_ctx *x, const char *code, const char *field, const char *why)
 	return -1;
 }
 
-static int not_found(fd_ctx *x, const char *what)
+int fd__not_found(fd_ctx *x, const char *what)
 {
 	char code[64];
 
@@ -30,8 +30,7 @@ static int not_found(fd_ctx *x, const char *what)
 	return -1;
 }
 
-/* 404 unless the {app} exists and this admin token may reach it. */
-static int admin_app(fd_ctx *x)
+int fd__admin_app(fd_ctx *x)
 {
 	const fd_principal *who = x->req->who;
 	json_t *app = NULL;
@@ -39,7 +38,7 @@ static int admin_app(fd_ctx *x)
 
 	if (!x->app || !*x->app ||
 	    (who && who->app_id[0] && strcmp(who->app_id, x->app) != 0))
-		return not_found(x, "app");
+		return fd__not_found(x, "app");
 	rc = fd_store_app_get(x->c, x->app, &app);
 	if (rc == FD_ERR)
 		return fd__internal(x);
@@ -47,7 +46,7 @@ static int admin_app(fd_ctx *x)
 	     (!who || !who->org_id[0] ||
 	      strcmp(jstr(app, "organizationId"), who->org_id) == 0);
 	json_decref(app);
-	return ok ? 0 : not_found(x, "app");
+	return ok ? 0 : fd__not_found(x, "app");
 }
 
 #define READ_OP(op, fn)                                                        \
@@ -79,7 +78,7 @@ static int answer(fd_ctx *x, int rc, int status, json_t *const *obj,
 {
 	/* obj is read after the fetch that fills it has run. */
 	if (rc == FD_NOTFOUND)
-		return not_found(x, what);
+		return fd__not_found(x, what);
 	if (rc != FD_OK || !obj)
 		return fd__internal(x);
 	return fd__ok(x, status, *obj);
@@ -172,7 +171,7 @@ static int keys_list(fd_ctx *x)
 	json_t *out = NULL;
 	long limit, offset;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	fd__page(x, &limit, &offset);
 	if (fd_store_key_list(x->c, x->app, limit, offset, &out) != FD_OK)
@@ -189,7 +188,7 @@ static int keys_create(fd_ctx *x)
 	json_t *key = NULL, *app = NULL;
 	fd_key_kind k;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	if (!kind)
 		return bad(x, "missing_field", "kind", "is required");
@@ -223,7 +222,7 @@ static int keys_revoke(fd_ctx *x)
 	json_t *key = NULL;
 	int rc;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	rc = fd_store_key_revoke(x->c, x->app, x->req->id, x->now);
 	if (rc == FD_OK)
@@ -239,7 +238,7 @@ static int campaigns_list(fd_ctx *x)
 	json_t *list = NULL;
 	const char *env = fd__qstr(x, "environment");
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	if (fd_store_campaign_list(x->c, x->app, env, &list) != FD_OK)
 		return fd__internal(x);
@@ -255,7 +254,7 @@ static int campaigns_get(fd_ctx *x)
 {
 	json_t *k = NULL;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	return answer(x, fd_store_campaign_get(x->c, x->app, x->req->id, &k),
 	              200, &k, "campaign");
@@ -466,7 +465,7 @@ static int campaigns_create(fd_ctx *x)
 	json_t *out = NULL, *live = json_object_get(x->req->body, "isLive");
 	int rc = -1;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	if (!env)
 		return bad(x, "invalid_field", "environment",
@@ -506,7 +505,7 @@ static int campaigns_update(fd_ctx *x)
 	char *extra = NULL;
 	int rc;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	rc = fd_store_campaign_get(x->c, x->app, x->req->id, &cur);
 	if (rc != FD_OK)
@@ -541,12 +540,12 @@ static int campaign_exists(fd_ctx *x)
 	json_t *k = NULL;
 	int rc;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	rc = fd_store_campaign_get(x->c, x->app, x->req->id, &k);
 	json_decref(k);
 	if (rc == FD_NOTFOUND)
-		return not_found(x, "campaign");
+		return fd__not_found(x, "campaign");
 	return rc == FD_OK ? 0 : fd__internal(x);
 }
 
@@ -598,7 +597,7 @@ static int customers_list(fd_ctx *x)
 	json_t *out = NULL;
 	long limit, offset;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	fd__page(x, &limit, &offset);
 	if (fd_store_customer_list(x->c, x->app, limit, offset, &out) != FD_OK)
@@ -611,7 +610,7 @@ static int customers_get(fd_ctx *x)
 {
 	json_t *out = NULL;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	return answer(
 	        x,
@@ -625,7 +624,7 @@ static int customers_delete(fd_ctx *x)
 	json_t *out = NULL;
 	int rc;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	rc = x->req->id
 	             ? fd_store_customer_erase(x->c, x->app, x->req->id, x->now)
@@ -645,7 +644,7 @@ static int referrals_list(fd_ctx *x)
 	json_t *out = NULL;
 	long limit, offset;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	fd__page(x, &limit, &offset);
 	f.campaign_id = fd__qstr(x, "campaignId");
@@ -708,7 +707,7 @@ static int referral_move(fd_ctx *x, const char *to, const char *event)
 	char *text;
 	int rc;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	rc = x->req->id ? fd_store_referral_get(x->c, x->app, x->req->id, &ref)
 	                : FD_NOTFOUND;
@@ -765,7 +764,7 @@ static int rewards_list(fd_ctx *x)
 	json_t *out = NULL;
 	long limit, offset;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	fd__page(x, &limit, &offset);
 	f.status = fd__qstr(x, "status");
@@ -784,7 +783,7 @@ static int reward_move(fd_ctx *x, const char *from, const char *to,
 	json_t *out = NULL;
 	int rc;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	rc = x->req->id ? fd_store_reward_transition(x->c, x->app, x->req->id,
 	                                             from, to, x->now)
@@ -836,7 +835,7 @@ static int events_list(fd_ctx *x)
 	json_t *out = NULL;
 	long limit, offset;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	fd__page(x, &limit, &offset);
 	if (fd_store_outbox_list(x->c, x->app, fd__qstr(x, "environment"),

@@ -90,6 +90,11 @@ void fd__run_write(fd_engine *e, const fd_request *req, fd_response *res,
 
 /* Set res to a 500 for a database failure; returns -1. */
 int fd__internal(fd_ctx *x);
+/* 404 "<what>_not_found"; returns -1. */
+int fd__not_found(fd_ctx *x, const char *what);
+/* Admin routes: 0, or -1 with a 404 unless the {app} exists and the
+ * admin token may reach it (engine_admin.c). */
+int fd__admin_app(fd_ctx *x);
 /* Set res to status/code/message; returns -1 (for `return fd__fail(...)`)*/
 int fd__fail(fd_ctx *x, int status, const char *code, const char *msg);
 /* Set res to status with body (stolen); returns 0, or -1 if body NULL. */

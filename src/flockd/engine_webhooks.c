@@ -18,44 +18,10 @@
 
 #define GRACE_DEFAULT_S 86400
 
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
 static int bad(fd_ctx *x, const char *field, const char *why)
 {
 	fd_error(x->res, 400, "invalid_field", "%s %s", field, why);
 	return -1;
-}
-
-static int not_found(fd_ctx *x, const char *what)
-{
-	char code[64];
-
-	snprintf(code, sizeof(code), "%s_not_found", what);
-	fd_error(x->res, 404, code, "%s not found", what);
-	return -1;
-}
-
-/* 404 unless the {app} exists and this admin token may reach it. */
-static int admin_app(fd_ctx *x)
-{
-	const fd_principal *who = x->req->who;
-	json_t *app = NULL;
-	int rc, ok;
-
-	if (!x->app || !*x->app ||
-	    (who && who->app_id[0] && strcmp(who->app_id, x->app) != 0))
-		return not_found(x, "app");
-	rc = fd_store_app_get(x->c, x->app, &app);
-	if (rc == FD_ERR)
-		return fd__internal(x);
-	ok = rc == FD_OK &&
-	     (!who || !who->org_id[0] ||
-	      strcmp(jstr(app, "organizationId"), who->org_id) == 0);
-	json_decref(app);
-	return ok ? 0 : not_found(x, "app");
 }
 
 /* The app, then the endpoint {id} (not deleted) into *out if not NULL. */
@@ -64,7 +30,7 @@ static int endpoint(fd_ctx *x, json_t **out)
 	json_t *ep = NULL;
 	int rc;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	rc = x->req->id ? fd_store_webhook_get(x->c, x->app, x->req->id, &ep)
 	                : FD_NOTFOUND;
@@ -73,7 +39,7 @@ static int endpoint(fd_ctx *x, json_t **out)
 	if (rc == FD_NOTFOUND ||
 	    !json_is_null(json_object_get(ep, "deletedAt"))) {
 		json_decref(ep);
-		return not_found(x, "webhook_endpoint");
+		return fd__not_found(x, "webhook_endpoint");
 	}
 	if (out)
 		*out = ep;
@@ -127,7 +93,7 @@ static int webhooks_list(fd_ctx *x)
 	json_t *out = NULL;
 	long limit, offset;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	fd__page(x, &limit, &offset);
 	if (fd_store_webhook_list(x->c, x->app, limit, offset, &out) != FD_OK)
@@ -169,7 +135,7 @@ static int webhooks_create(fd_ctx *x)
 	char id[FLOCK__ID_MAX], secret[64], *ev = NULL;
 	int rc;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
 		return bad(x, "url", "must be an http(s) URL");
@@ -215,7 +181,7 @@ static int webhooks_update(fd_ctx *x)
 	if (rc == FD_OK)
 		rc = fd_store_webhook_get(x->c, x->app, x->req->id, &out);
 	if (rc == FD_NOTFOUND)
-		return not_found(x, "webhook_endpoint");
+		return fd__not_found(x, "webhook_endpoint");
 	if (rc != FD_OK)
 		return fd__internal(x);
 	if (json_is_true(enabled))
@@ -247,7 +213,7 @@ static int webhooks_rotate(fd_ctx *x)
 	if (rc == FD_OK)
 		rc = fd_store_webhook_get(x->c, x->app, x->req->id, &out);
 	if (rc == FD_NOTFOUND)
-		return not_found(x, "webhook_endpoint");
+		return fd__not_found(x, "webhook_endpoint");
 	if (rc != FD_OK)
 		return fd__internal(x);
 	json_object_set_new(out, "secret", json_string(secret));
@@ -260,7 +226,7 @@ static int webhooks_delete(fd_ctx *x)
 	json_t *out = NULL;
 	int rc;
 
-	if (admin_app(x) < 0)
+	if (fd__admin_app(x) < 0)
 		return -1;
 	rc = x->req->id
 	             ? fd_store_webhook_delete(x->c, x->app, x->req->id, x->now)
@@ -268,7 +234,7 @@ static int webhooks_delete(fd_ctx *x)
 	if (rc == FD_OK)
 		rc = fd_store_webhook_get(x->c, x->app, x->req->id, &out);
 	if (rc == FD_NOTFOUND)
-		return not_found(x, "webhook_endpoint");
+		return fd__not_found(x, "webhook_endpoint");
 	if (rc != FD_OK)
 		return fd__internal(x);
 	return fd__ok(x, 200, out);
@@ -320,7 +286,7 @@ static int replay(fd_ctx *x)
 	rc = fd_store_delivery_replay(x->c, x->app, x->req->id, one, x->now,
 	                              &n);
 	if (rc == FD_NOTFOUND)
-		return not_found(x, "delivery");
+		return fd__not_found(x, "delivery");
 	if (rc == FD_CONFLICT)
 		return fd__fail(x, 409, "delivery_in_flight",
 		                "the delivery is being attempted; replay it "
