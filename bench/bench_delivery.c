@@ -29,8 +29,8 @@
 #include <microhttpd.h>
 
 #include "common/ids.h"
-#include "flockd/delivery.h"
-#include "flockd/engine.h"
+#include "delivery/delivery.h"
+#include "engine/engine.h"
 
 typedef struct {
 	long n;

@@ -16,12 +16,12 @@
 #include "flock/common.h"
 
 #include "config.h"
-#include "delivery.h"
-#include "engine.h"
-#include "log.h"
-#include "migrate.h"
-#include "server.h"
-#include "store.h"
+#include "delivery/delivery.h"
+#include "engine/engine.h"
+#include "base/log.h"
+#include "store/migrate.h"
+#include "http/server.h"
+#include "store/store.h"
 
 /* How long a graceful stop waits for requests in flight. */
 #define GRACE_MS 10000

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 #include "harness.h"
 #include "support.h"
 

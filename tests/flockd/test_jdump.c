@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "jdump.h"
+#include "base/jdump.h"
 
 static void same(json_t *v)
 {

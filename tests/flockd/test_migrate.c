@@ -12,8 +12,8 @@
 #include <jansson.h>
 
 #include "harness.h"
-#include "migrate.h"
-#include "store.h"
+#include "store/migrate.h"
+#include "store/store.h"
 #include "support.h"
 
 #define NOW 1790000000000LL

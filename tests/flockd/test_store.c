@@ -11,8 +11,8 @@
 #include <jansson.h>
 
 #include "harness.h"
-#include "store.h"
-#include "store_impl.h"
+#include "store/store.h"
+#include "store/store_impl.h"
 #include "support.h"
 
 #define NOW 1790000000000LL

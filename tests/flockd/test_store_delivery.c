@@ -12,7 +12,7 @@
 
 #include <jansson.h>
 
-#include "store.h"
+#include "store/store.h"
 #include "support.h"
 
 #define NOW 1790000000000LL

@@ -33,7 +33,7 @@
 #include "common/ids.h"
 #include "harness.h"
 #include "support.h"
-#include "urlcheck.h"
+#include "delivery/urlcheck.h"
 
 #define WAIT_MS 30000
 

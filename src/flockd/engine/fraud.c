@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "fraud.h"
+#include "engine/fraud.h"
 
 /* Well-known throwaway-mail providers; operators extend the list with a
  * file instead of a rebuild. */

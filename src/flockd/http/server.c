@@ -8,7 +8,7 @@
  * queue() counts the request in the metrics just before the reply goes
  * out; on_completed() writes its log line.
  */
-#include "server.h"
+#include "http/server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -24,11 +24,11 @@
 #include "common/buf.h"
 #include "common/crypto.h"
 #include "common/ids.h"
-#include "jdump.h"
-#include "log.h"
-#include "delivery.h"
-#include "metrics.h"
-#include "router.h"
+#include "base/jdump.h"
+#include "base/log.h"
+#include "delivery/delivery.h"
+#include "http/metrics.h"
+#include "http/router.h"
 
 struct fd_server {
 	struct MHD_Daemon *daemon;

@@ -33,8 +33,8 @@
 #include <libpq-fe.h>
 
 #include "common/ids.h"
-#include "log.h"
-#include "store_impl.h"
+#include "base/log.h"
+#include "store/store_impl.h"
 
 typedef struct pg_conn pg_conn;
 typedef struct pg_store pg_store;

@@ -2,7 +2,7 @@
  * flockd: routes and validators as data (api.md sections 3 and 5, and the
  * admin API of docs/admin-api.md).
  */
-#include "router.h"
+#include "http/router.h"
 
 #include <errno.h>
 #include <stdio.h>

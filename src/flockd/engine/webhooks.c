@@ -12,9 +12,9 @@
 
 #include "common/crypto.h"
 #include "common/ids.h"
-#include "delivery.h"
-#include "engine_internal.h"
-#include "urlcheck.h"
+#include "delivery/delivery.h"
+#include "engine/internal.h"
+#include "delivery/urlcheck.h"
 
 #define GRACE_DEFAULT_S 86400
 

@@ -1,7 +1,7 @@
 /*
  * flockd: Prometheus metrics.
  */
-#include "metrics.h"
+#include "http/metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>

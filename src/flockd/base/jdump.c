@@ -1,7 +1,7 @@
 /*
  * flockd: compact JSON serialiser (see jdump.h).
  */
-#include "jdump.h"
+#include "base/jdump.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -16,8 +16,8 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
-#include "migrate.h"
-#include "store.h"
+#include "store/migrate.h"
+#include "store/store.h"
 
 typedef struct {
 	const char *name;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "store_impl.h"
+#include "store/store_impl.h"
 
 static int is_postgres_url(const char *s)
 {

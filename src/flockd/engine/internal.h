@@ -7,9 +7,9 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include "engine.h"
-#include "fraud.h"
-#include "store.h"
+#include "engine/engine.h"
+#include "engine/fraud.h"
+#include "store/store.h"
 
 #define FD_DAY_MS (86400000LL)
 

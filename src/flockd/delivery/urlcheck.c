@@ -1,7 +1,7 @@
 /*
  * flockd: webhook URL checks (urlcheck.h).
  */
-#include "urlcheck.h"
+#include "delivery/urlcheck.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>

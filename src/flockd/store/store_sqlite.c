@@ -18,7 +18,7 @@
 #include <sqlite3.h>
 
 #include "common/ids.h"
-#include "store_impl.h"
+#include "store/store_impl.h"
 
 typedef struct sq_conn sq_conn;
 typedef struct sq_store sq_store;

@@ -20,10 +20,10 @@
 
 #include "common/crypto.h"
 #include "common/ids.h"
-#include "delivery.h"
-#include "engine_internal.h"
-#include "jdump.h"
-#include "log.h"
+#include "delivery/delivery.h"
+#include "engine/internal.h"
+#include "base/jdump.h"
+#include "base/log.h"
 
 /* One queued write, on the heap from fd__run_write to its completion. */
 struct fd_job {

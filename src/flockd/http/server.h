@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "engine.h"
+#include "engine/engine.h"
 
 typedef struct fd_server fd_server;
 

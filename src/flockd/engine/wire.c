@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "common/ids.h"
-#include "engine_internal.h"
-#include "jdump.h"
+#include "engine/internal.h"
+#include "base/jdump.h"
 
 static const char *jstr(const json_t *o, const char *k)
 {

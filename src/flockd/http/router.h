@@ -13,7 +13,7 @@
 
 #include <jansson.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 
 typedef enum {
 	FD_T_STRING = 1, /* non-empty string */

@@ -6,7 +6,7 @@
  * up to PIPE_BUF bytes are atomic on pipes; on files O_APPEND is the
  * operator's choice).
  */
-#include "log.h"
+#include "base/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #include "common/buf.h"
-#include "engine.h"
+#include "engine/engine.h"
 
 typedef struct fd_delivery fd_delivery;
 

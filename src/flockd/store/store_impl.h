@@ -10,7 +10,7 @@
 #ifndef FLOCKD_STORE_IMPL_H
 #define FLOCKD_STORE_IMPL_H
 
-#include "store.h"
+#include "store/store.h"
 
 typedef struct fd_store_ops fd_store_ops;
 

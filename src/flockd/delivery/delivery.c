@@ -8,7 +8,7 @@
  * due deliveries; start the claimed transfers; wait on curl's multi
  * handle until a transfer progresses, a kick arrives or the poll is due.
  */
-#include "delivery.h"
+#include "delivery/delivery.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,9 +27,9 @@
 #include "flock.h"
 
 #include "common/ids.h"
-#include "engine_internal.h"
-#include "log.h"
-#include "urlcheck.h"
+#include "engine/internal.h"
+#include "base/log.h"
+#include "delivery/urlcheck.h"
 
 #define EXCERPT_MAX 256
 #define FANOUT_BATCH 500

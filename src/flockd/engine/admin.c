@@ -8,7 +8,7 @@
 
 #include "common/crypto.h"
 #include "common/ids.h"
-#include "engine_internal.h"
+#include "engine/internal.h"
 
 static const char *jstr(const json_t *o, const char *k)
 {
