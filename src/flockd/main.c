@@ -26,12 +26,17 @@
 /* How long a graceful stop waits for requests in flight. */
 #define GRACE_MS 10000
 
-static int open_engine(fd_engine **e, const fd_config *cfg)
+/* d: the delivery worker to wake after commits (NULL: none). */
+static int open_engine(fd_engine **e, const fd_config *cfg, fd_delivery *d)
 {
 	fd_engine_config ecfg;
 	char err[256] = "", shown[512];
 
 	memset(&ecfg, 0, sizeof(ecfg));
+	if (d) {
+		ecfg.on_commit = fd_delivery_kick;
+		ecfg.on_commit_arg = d;
+	}
 	ecfg.db_path = cfg->database;
 	ecfg.velocity_per_hour = cfg->velocity_per_hour;
 	ecfg.rate_limit = cfg->rate_limit;
@@ -52,7 +57,7 @@ static int cmd_init(const fd_config *cfg)
 	int rc = 1;
 
 	fd_store_redact(shown, sizeof(shown), cfg->database);
-	if (open_engine(&e, cfg) < 0)
+	if (open_engine(&e, cfg, NULL) < 0)
 		return 1;
 	if (fd_engine_init(e, cfg->app_name, &out) != 0 || !out) {
 		fprintf(stderr, "flockd: init failed for %s\n", shown);
@@ -86,7 +91,7 @@ static int cmd_bench_seed(const fd_config *cfg)
 		fprintf(stderr, "flockd: bench-seed needs --app ID\n");
 		return 2;
 	}
-	if (open_engine(&e, cfg) < 0)
+	if (open_engine(&e, cfg, NULL) < 0)
 		return 1;
 	if (fd_engine_bench_seed(e, cfg->app_id, cfg->seed_customers, &out) !=
 	            0 ||
@@ -103,9 +108,9 @@ done:
 	return rc;
 }
 
-/* Block the stop signals in every thread (MHD's threads inherit the mask)
- * and wait for one in the main thread. */
-static int start_delivery(fd_delivery **out, fd_engine *e, const fd_config *cfg)
+/* The worker, made before the engine so that the engine can wake it
+ * after commits; started once the engine is open. */
+static int new_delivery(fd_delivery **out, const fd_config *cfg)
 {
 	fd_delivery_config dc;
 	char err[256] = "";
@@ -123,13 +128,15 @@ static int start_delivery(fd_delivery **out, fd_engine *e, const fd_config *cfg)
 		fd_log(FD_LOG_ERROR, "invalid webhook retry schedule");
 		return -1;
 	}
-	if (fd_delivery_start(out, e, &dc, err, sizeof(err)) < 0) {
+	if (fd_delivery_new(out, &dc, err, sizeof(err)) < 0) {
 		fd_log(FD_LOG_ERROR, "%s", err);
 		return -1;
 	}
 	return 0;
 }
 
+/* Block the stop signals in every thread (MHD's threads inherit the mask)
+ * and wait for one in the main thread. */
 static int cmd_serve(const fd_config *cfg)
 {
 	fd_engine *e = NULL;
@@ -137,36 +144,38 @@ static int cmd_serve(const fd_config *cfg)
 	fd_delivery *d = NULL;
 	sigset_t set;
 	char err[256] = "", shown[512];
-	int sig = 0;
+	int sig = 0, rc = 1;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (open_engine(&e, cfg) < 0)
-		return 1;
-	if (fd_server_start(&s, cfg, e, err, sizeof(err)) < 0) {
+	if (new_delivery(&d, cfg) < 0 || open_engine(&e, cfg, d) < 0)
+		goto done;
+	if (d && fd_delivery_start(d, e, err, sizeof(err)) < 0) {
 		fd_log(FD_LOG_ERROR, "%s", err);
-		fd_engine_close(e);
-		return 1;
+		goto done;
+	}
+	if (fd_server_start(&s, cfg, e, d, err, sizeof(err)) < 0) {
+		fd_log(FD_LOG_ERROR, "%s", err);
+		goto done;
 	}
 	fd_store_redact(shown, sizeof(shown), cfg->database);
-	if (start_delivery(&d, e, cfg) < 0) {
-		fd_server_stop(s, 0);
-		fd_engine_close(e);
-		return 1;
-	}
 	fd_log(FD_LOG_INFO, "flockd %s listening on %s:%u (database %s)",
 	       FLOCK_VERSION, cfg->listen_host, fd_server_port(s), shown);
 	sigwait(&set, &sig);
 	fd_log(FD_LOG_INFO, "signal %d: stopping", sig);
+	rc = 0;
+done:
 	fd_server_stop(s, GRACE_MS);
 	/* Before the engine: the worker's last job gives its leases back. */
 	fd_delivery_stop(d);
 	fd_engine_close(e);
-	fd_log(FD_LOG_INFO, "stopped");
-	return 0;
+	fd_delivery_free(d);
+	if (rc == 0)
+		fd_log(FD_LOG_INFO, "stopped");
+	return rc;
 }
 
 int main(int argc, char **argv)

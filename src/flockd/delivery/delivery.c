@@ -27,7 +27,7 @@
 #include "flock.h"
 
 #include "common/ids.h"
-#include "engine/internal.h"
+#include "store/store.h"
 #include "base/log.h"
 #include "delivery/urlcheck.h"
 
@@ -63,6 +63,7 @@ typedef struct {
 
 struct fd_delivery {
 	fd_engine *e;
+	fd_clock *clock; /* the engine's */
 	fd_delivery_config cfg;
 	char node[128];
 	CURLM *multi;
@@ -77,17 +78,12 @@ struct fd_delivery {
 	long delivered, failed, retrying, dead; /* atomic counters */
 };
 
-/* The running worker, for fd_delivery_kick and the metrics. */
-static pthread_mutex_t active_mu = PTHREAD_MUTEX_INITIALIZER;
-static fd_delivery *active_worker;
-
-void fd_delivery_kick(void)
+void fd_delivery_kick(void *arg)
 {
-	pthread_mutex_lock(&active_mu);
-	if (active_worker &&
-	    !__atomic_exchange_n(&active_worker->kicked, 1, __ATOMIC_ACQ_REL))
-		curl_multi_wakeup(active_worker->multi);
-	pthread_mutex_unlock(&active_mu);
+	fd_delivery *d = arg;
+
+	if (d && !__atomic_exchange_n(&d->kicked, 1, __ATOMIC_ACQ_REL))
+		curl_multi_wakeup(d->multi);
 }
 
 int fd_delivery_parse_schedule(fd_delivery_config *cfg, const char *s)
@@ -355,7 +351,7 @@ static void set_excerpt(finished *f, const char *s, size_t n)
 static void decide(fd_delivery *d, finished *f, int attempt_no, int status,
                    long retry_after_s)
 {
-	int64_t now = flock__now_ms();
+	int64_t now = fd_clock_now(d->clock);
 	long delay;
 
 	if (status >= 200 && status < 300) {
@@ -392,7 +388,7 @@ static int attempt_no(const json_t *dl)
 /* An attempt that could not even start (bad secret, no memory). */
 static void fail_early(fd_delivery *d, const json_t *dl, const char *why)
 {
-	finished *f = finished_new(d, dl, flock__now_ms());
+	finished *f = finished_new(d, dl, fd_clock_now(d->clock));
 
 	if (!f)
 		return; /* the lease runs out and it is claimed again */
@@ -413,7 +409,7 @@ static void start(fd_delivery *d, json_t *dl)
 	}
 	a->d = d;
 	a->dl = json_incref(dl);
-	a->at = flock__now_ms();
+	a->at = fd_clock_now(d->clock);
 	a->t0 = flock__mono_ms();
 	a->retry_after_s = -1;
 	if (attempt_prepare(a, err, sizeof(err)) < 0 || attempt_easy(a) < 0 ||
@@ -495,7 +491,6 @@ static void collect(fd_delivery *d)
 /* ---- the writer job -------------------------------------------------- */
 
 typedef struct {
-	fd_request req; /* first: the job finds itself from x->req */
 	fd_delivery *d;
 	long claim;      /* deliveries to claim; 0: none */
 	int release;     /* give back every lease of this node */
@@ -503,9 +498,9 @@ typedef struct {
 	long fanned;     /* out */
 } wjob;
 
-static int wjob_run(fd_ctx *x)
+static int wjob_run(fd_conn *c, int64_t now, void *arg)
 {
-	wjob *j = (wjob *)(void *)x->req;
+	wjob *j = arg;
 	fd_delivery *d = j->d;
 	size_t i;
 	int rc;
@@ -515,24 +510,26 @@ static int wjob_run(fd_ctx *x)
 		f->a.delivery_id = f->id;
 		f->a.excerpt = f->has_excerpt ? f->excerpt : NULL;
 		f->a.error = f->has_error ? f->error : NULL;
-		rc = fd_store_delivery_complete(x->c, &f->a, x->now);
+		rc = fd_store_delivery_complete(c, &f->a, now);
 		/* FD_NOTFOUND: the lease was lost (taken over or replayed);
 		 * that node's record stands. */
-		if (rc == FD_ERR)
-			return fd__internal(x);
+		if (rc != FD_OK && rc != FD_NOTFOUND)
+			return rc;
 	}
-	if (j->release &&
-	    fd_store_delivery_release(x->c, d->node, x->now) != FD_OK)
-		return fd__internal(x);
+	if (j->release && (rc = fd_store_delivery_release(c, d->node, now)) !=
+	                          FD_OK)
+		return rc;
+	json_decref(j->claimed); /* an earlier attempt of this job */
+	j->claimed = NULL;
+	j->fanned = 0;
 	if (j->claim > 0 &&
-	    (fd_store_delivery_fanout(x->c, x->now, FANOUT_BATCH, &j->fanned) !=
-	             FD_OK ||
-	     fd_store_delivery_claim(x->c, d->node, x->now,
-	                             x->now + (int64_t)d->cfg.lease_s * 1000,
-	                             j->claim, &j->claimed) != FD_OK))
-		return fd__internal(x);
-	x->res->status = 200;
-	return 0;
+	    ((rc = fd_store_delivery_fanout(c, now, FANOUT_BATCH,
+	                                    &j->fanned)) != FD_OK ||
+	     (rc = fd_store_delivery_claim(c, d->node, now,
+	                                   now + (int64_t)d->cfg.lease_s * 1000,
+	                                   j->claim, &j->claimed)) != FD_OK))
+		return rc;
+	return FD_OK;
 }
 
 /* Record finished attempts, then (claim > 0) fan out and claim. Returns
@@ -540,21 +537,17 @@ static int wjob_run(fd_ctx *x)
 static json_t *write_step(fd_delivery *d, long claim, int release, long *fanned)
 {
 	wjob j;
-	fd_response res;
 
 	memset(&j, 0, sizeof(j));
-	memset(&res, 0, sizeof(res));
-	j.req.app_id = "";
 	j.d = d;
 	j.claim = claim;
 	j.release = release;
-	fd__run_write(d->e, &j.req, &res, wjob_run);
-	json_decref(res.body);
-	*fanned = j.fanned;
-	if (res.status != 200) {
+	*fanned = 0;
+	if (fd_engine_write(d->e, wjob_run, &j) != FD_OK) {
 		json_decref(j.claimed);
 		return NULL; /* finished attempts are kept for the next try */
 	}
+	*fanned = j.fanned;
 	d->ndone = 0;
 	return j.claimed ? j.claimed : json_array();
 }
@@ -660,8 +653,8 @@ static void config_defaults(fd_delivery_config *c)
 		c->lease_s = c->timeout_s + 5;
 }
 
-int fd_delivery_start(fd_delivery **out, fd_engine *e,
-                      const fd_delivery_config *cfg, char *err, size_t errlen)
+int fd_delivery_new(fd_delivery **out, const fd_delivery_config *cfg,
+                    char *err, size_t errlen)
 {
 	fd_delivery *d = calloc(1, sizeof(*d));
 	char host[64] = "flockd", tok[33];
@@ -672,7 +665,6 @@ int fd_delivery_start(fd_delivery **out, fd_engine *e,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	d->e = e;
 	d->cfg = *cfg;
 	config_defaults(&d->cfg);
 	gethostname(host, sizeof(host) - 1);
@@ -686,32 +678,44 @@ int fd_delivery_start(fd_delivery **out, fd_engine *e,
 	}
 	curl_multi_setopt(d->multi, CURLMOPT_MAXCONNECTS,
 	                  (long)d->cfg.concurrency * 2);
-	pthread_mutex_lock(&active_mu);
-	active_worker = d;
-	pthread_mutex_unlock(&active_mu);
+	*out = d;
+	return 0;
+}
+
+int fd_delivery_start(fd_delivery *d, fd_engine *e, char *err, size_t errlen)
+{
+	d->e = e;
+	d->clock = fd_engine_clock(e);
+	/* A moved clock may have made retries due. */
+	if (fd_clock_listen(d->clock, fd_delivery_kick, d) < 0) {
+		snprintf(err, errlen, "too many clock listeners");
+		return -1;
+	}
 	if (pthread_create(&d->thread, NULL, worker_thread, d) != 0) {
 		snprintf(err, errlen, "cannot start the webhook worker thread");
-		fd_delivery_stop(d);
+		fd_clock_unlisten(d->clock, fd_delivery_kick, d);
 		return -1;
 	}
 	d->started = 1;
-	*out = d;
 	return 0;
 }
 
 void fd_delivery_stop(fd_delivery *d)
 {
+	if (!d || !d->started)
+		return;
+	fd_clock_unlisten(d->clock, fd_delivery_kick, d);
+	__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
+	curl_multi_wakeup(d->multi);
+	pthread_join(d->thread, NULL);
+	d->started = 0;
+}
+
+void fd_delivery_free(fd_delivery *d)
+{
 	if (!d)
 		return;
-	pthread_mutex_lock(&active_mu);
-	if (active_worker == d)
-		active_worker = NULL;
-	pthread_mutex_unlock(&active_mu);
-	if (d->started) {
-		__atomic_store_n(&d->stop, 1, __ATOMIC_RELEASE);
-		curl_multi_wakeup(d->multi);
-		pthread_join(d->thread, NULL);
-	}
+	fd_delivery_stop(d);
 	curl_multi_cleanup(d->multi);
 	free(d->done);
 	free(d);
@@ -719,35 +723,28 @@ void fd_delivery_stop(fd_delivery *d)
 
 /* ---- metrics --------------------------------------------------------- */
 
-int fd_delivery_metrics(fd_engine *e, flock__buf *out)
+static int read_stats(fd_conn *c, int64_t now, void *arg)
+{
+	return fd_store_delivery_stats(c, arg);
+}
+
+int fd_delivery_metrics(fd_delivery *d, fd_engine *e, flock__buf *out)
 {
 	long c[4] = {0, 0, 0, 0};
 	fd_delivery_stats st;
-	fd_conn *conn;
-	int rc;
 	double lag = 0;
+	int64_t now = fd_clock_now(fd_engine_clock(e));
 
-	pthread_mutex_lock(&active_mu);
-	if (active_worker) {
-		c[0] = __atomic_load_n(&active_worker->delivered,
-		                       __ATOMIC_RELAXED);
-		c[1] = __atomic_load_n(&active_worker->failed,
-		                       __ATOMIC_RELAXED);
-		c[2] = __atomic_load_n(&active_worker->retrying,
-		                       __ATOMIC_RELAXED);
-		c[3] = __atomic_load_n(&active_worker->dead, __ATOMIC_RELAXED);
+	if (d) {
+		c[0] = __atomic_load_n(&d->delivered, __ATOMIC_RELAXED);
+		c[1] = __atomic_load_n(&d->failed, __ATOMIC_RELAXED);
+		c[2] = __atomic_load_n(&d->retrying, __ATOMIC_RELAXED);
+		c[3] = __atomic_load_n(&d->dead, __ATOMIC_RELAXED);
 	}
-	pthread_mutex_unlock(&active_mu);
-	conn = fd_store_reader(e->store);
-	rc = fd_store_begin(conn, 0) == FD_OK
-	             ? fd_store_delivery_stats(conn, &st)
-	             : FD_ERR;
-	fd_store_rollback(conn);
-	fd_store_reader_done(e->store, conn);
-	if (rc != FD_OK)
+	if (fd_engine_read(e, read_stats, &st) != FD_OK)
 		memset(&st, 0, sizeof(st));
-	if (st.oldest_ms > 0 && flock__now_ms() > st.oldest_ms)
-		lag = (double)(flock__now_ms() - st.oldest_ms) / 1000.0;
+	if (st.oldest_ms > 0 && now > st.oldest_ms)
+		lag = (double)(now - st.oldest_ms) / 1000.0;
 	return flock__buf_printf(
 	        out,
 	        "# HELP flockd_webhook_attempts_total Webhook attempts since "

@@ -20,7 +20,6 @@
 
 #include "common/crypto.h"
 #include "common/ids.h"
-#include "delivery/delivery.h"
 #include "engine/internal.h"
 #include "base/jdump.h"
 #include "base/log.h"
@@ -261,9 +260,9 @@ int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data)
 	if (body && fd_store_outbox_insert(x->c, x->app, id, env, name, x->now,
 	                                   body) == FD_OK)
 		rc = 0;
-	/* The worker's next writer job runs after this batch commits. */
+	/* Once the batch is durable, on_commit wakes the worker. */
 	if (rc == 0)
-		fd_delivery_kick();
+		x->emitted = 1;
 done:
 	free(body);
 	json_decref(env_obj);
@@ -475,6 +474,7 @@ static void job_reset(fd_job *j)
 	j->ctx.res->replayed = 0;
 	j->ctx.granted = 0;
 	j->ctx.idem_store = 0;
+	j->ctx.emitted = 0;
 }
 
 /*
@@ -497,6 +497,7 @@ static int run_job_once(fd_conn *c, fd_job *j)
 		fd__internal(&j->ctx);
 	}
 	j->ctx.granted = 0;
+	j->ctx.emitted = 0;
 	rc = fd_store_rollback_to(c);
 	if (rc == FD_RETRY)
 		return 1;
@@ -514,7 +515,12 @@ static void finish_jobs(fd_engine *e, fd_job *list, int failed)
 	fd_job *j, *next;
 	void (*done)(void *);
 	void *arg;
+	int emitted = 0;
 
+	for (j = list; j && !failed; j = j->next)
+		emitted |= !j->failed && j->ctx.emitted;
+	if (emitted && e->on_commit)
+		e->on_commit(e->on_commit_arg);
 	for (j = list; j; j = next) {
 		next = j->next;
 		if (failed || j->failed)
@@ -536,7 +542,7 @@ static void run_job(fd_engine *e, fd_conn *c, fd_job *j)
 	j->ctx.c = c;
 	j->ctx.writer = 1;
 	for (attempt = 0;; attempt++) {
-		j->ctx.now = flock__now_ms();
+		j->ctx.now = fd_clock_now(e->clock);
 		if (!run_job_once(c, j))
 			return;
 		/* The cache may hold what the rolled-back attempt read. */
@@ -567,7 +573,7 @@ static int promote_due(fd_engine *e, fd_conn *c)
 	x.c = c;
 	x.req = &req;
 	x.res = &res;
-	x.now = flock__now_ms();
+	x.now = fd_clock_now(e->clock);
 	if (fd_store_reward_due(c, x.now, 200, &due) != FD_OK)
 		return -1;
 	json_array_foreach(due, i, r)
@@ -588,6 +594,8 @@ static int promote_due(fd_engine *e, fd_conn *c)
 	}
 	json_decref(due);
 	json_decref(res.body);
+	if (rc == 0 && x.emitted && e->on_commit)
+		e->on_commit(e->on_commit_arg);
 	return rc;
 }
 
@@ -599,7 +607,8 @@ static void housekeeping(fd_engine *e)
 		return;
 	/* Idempotency records live at least 24 h (api.md); keep 48. */
 	if (promote_due(e, c) < 0 ||
-	    fd_store_idem_purge(c, flock__now_ms() - 2 * FD_DAY_MS) != FD_OK) {
+	    fd_store_idem_purge(c, fd_clock_now(e->clock) - 2 * FD_DAY_MS) !=
+	            FD_OK) {
 		fd_store_rollback(c);
 		return;
 	}
@@ -733,14 +742,15 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&e->mu);
 	for (;;) {
-		if (!e->head && !e->stopping) {
+		if (!e->head && !e->stopping && !e->sweep_due) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
 			pthread_cond_timedwait(&e->work_cv, &e->mu, &ts);
 		}
 		if (!e->head && e->stopping)
 			break;
-		if (flock__mono_ms() - last_sweep >= 1000) {
+		if (e->sweep_due || flock__mono_ms() - last_sweep >= 1000) {
+			e->sweep_due = 0;
 			pthread_mutex_unlock(&e->mu);
 			housekeeping(e);
 			last_sweep = flock__mono_ms();
@@ -843,7 +853,7 @@ void fd__run_read(fd_engine *e, const fd_request *req, fd_response *res,
 	x.req = req;
 	x.res = res;
 	x.app = req->app_id ? req->app_id : req->who ? req->who->app_id : "";
-	x.now = flock__now_ms();
+	x.now = fd_clock_now(e->clock);
 	x.c = fd_store_reader(e->store);
 	if (fd_store_begin(x.c, 0) != FD_OK) {
 		fd__internal(&x);
@@ -852,6 +862,75 @@ void fd__run_read(fd_engine *e, const fd_request *req, fd_response *res,
 		fd_store_rollback(x.c);
 	}
 	fd_store_reader_done(e->store, x.c);
+}
+
+/* ---- internal callers ------------------------------------------------ */
+
+/* What fd_engine_write runs as its job. */
+typedef struct {
+	fd_request req;
+	fd_engine_write_fn fn;
+	void *arg;
+	int rc;
+} call_job;
+
+static int call_run(fd_ctx *x)
+{
+	call_job *j = (call_job *)(void *)x->req;
+
+	j->rc = j->fn(x->c, x->now, j->arg);
+	if (j->rc != FD_OK)
+		return -1;
+	x->res->status = 200;
+	return 0;
+}
+
+int fd_engine_write(fd_engine *e, fd_engine_write_fn fn, void *arg)
+{
+	call_job j;
+	fd_response res;
+
+	memset(&j, 0, sizeof(j));
+	memset(&res, 0, sizeof(res));
+	j.req.app_id = "";
+	j.fn = fn;
+	j.arg = arg;
+	j.rc = FD_ERR;
+	fd__run_write(e, &j.req, &res, call_run);
+	json_decref(res.body);
+	if (res.status == 200)
+		return FD_OK;
+	return j.rc != FD_OK ? j.rc : FD_ERR;
+}
+
+int fd_engine_read(fd_engine *e, fd_engine_write_fn fn, void *arg)
+{
+	int64_t now = fd_clock_now(e->clock);
+	fd_conn *c = fd_store_reader(e->store);
+	int rc = fd_store_begin(c, 0);
+
+	if (rc == FD_OK) {
+		rc = fn(c, now, arg);
+		fd_store_rollback(c);
+	}
+	fd_store_reader_done(e->store, c);
+	return rc;
+}
+
+fd_clock *fd_engine_clock(fd_engine *e)
+{
+	return e->clock;
+}
+
+/* The clock moved: rewards may be due now. */
+static void clock_moved(void *arg)
+{
+	fd_engine *e = arg;
+
+	pthread_mutex_lock(&e->mu);
+	e->sweep_due = 1;
+	pthread_cond_signal(&e->work_cv);
+	pthread_mutex_unlock(&e->mu);
 }
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -877,6 +956,9 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 	e->group_max = cfg->group_commit_max > 0 ? cfg->group_commit_max : 256;
 	e->rate_limit = cfg->rate_limit > 0 ? cfg->rate_limit : 0;
 	e->webhook_allow_private = cfg->webhook_allow_private;
+	e->clock = cfg->clock ? cfg->clock : fd_clock_real();
+	e->on_commit = cfg->on_commit;
+	e->on_commit_arg = cfg->on_commit_arg;
 	if (!cfg->db_path) {
 		snprintf(errbuf, errlen, "no database path");
 		goto fail;
@@ -897,6 +979,10 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 	}
 	e->writer_started = 1;
 	pthread_setname_np(e->writer, "fd-writer");
+	if (fd_clock_listen(e->clock, clock_moved, e) < 0) {
+		snprintf(errbuf, errlen, "too many clock listeners");
+		goto fail;
+	}
 	*out = e;
 	return 0;
 fail:
@@ -910,6 +996,8 @@ void fd_engine_close(fd_engine *e)
 
 	if (!e)
 		return;
+	if (e->clock)
+		fd_clock_unlisten(e->clock, clock_moved, e);
 	if (e->writer_started) {
 		pthread_mutex_lock(&e->mu);
 		e->stopping = 1;
@@ -969,8 +1057,8 @@ int fd_engine_rate_check(fd_engine *e, const fd_principal *who,
 		return 0;
 	/* Wall-clock seconds: every node sharing the database agrees on
 	 * the window as far as their clocks agree. */
-	if (fd_store_rate_hit(e->store, who->key_id, (int64_t)time(NULL),
-	                      &count) != FD_OK) {
+	if (fd_store_rate_hit(e->store, who->key_id,
+	                      fd_clock_now(e->clock) / 1000, &count) != FD_OK) {
 		if (!__atomic_exchange_n(&e->rate_warned, 1, __ATOMIC_RELAXED))
 			fd_log(FD_LOG_WARN,
 			       "rate limit: cannot count requests in the "

@@ -20,10 +20,14 @@
 #define FLOCKD_ENGINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
+#include "base/clock.h"
+
 typedef struct fd_engine fd_engine;
+typedef struct fd_conn fd_conn; /* store/store.h */
 
 typedef enum {
 	FD_KEY_SERVICE = 1,
@@ -108,6 +112,12 @@ typedef struct {
 	                              private addresses */
 	long rate_limit; /* requests per second per service or public key
 	                    (fixed one-second windows); 0 = no limit */
+	fd_clock *clock; /* every time-based rule reads it; NULL: real */
+	/* Called on the engine's syncer thread once a batch that wrote
+	 * outbox events or made deliveries due is durable (the delivery
+	 * worker's wake-up); NULL: none. Must not block. */
+	void (*on_commit)(void *arg);
+	void *on_commit_arg;
 } fd_engine_config;
 
 /*
@@ -160,6 +170,24 @@ int fd_engine_init(fd_engine *e, const char *app_name, json_t **out);
  */
 int fd_engine_bench_seed(fd_engine *e, const char *app_id, long n,
                          json_t **out);
+
+/*
+ * Internal callers (the delivery worker, tools): run fn on the write
+ * connection inside the writer's group commit, in its own savepoint, and
+ * return once the change is durable. fn returns FD_OK to keep its changes
+ * or any other store code to roll them back; now is the engine clock's
+ * time for the job. Returns fn's code, FD_RETRY after concurrent changes
+ * made every attempt fail, or FD_ERR (the batch did not commit, or the
+ * engine is stopping).
+ */
+typedef int (*fd_engine_write_fn)(fd_conn *c, int64_t now, void *arg);
+int fd_engine_write(fd_engine *e, fd_engine_write_fn fn, void *arg);
+
+/* Run fn on a read connection in one snapshot; fn's code, or FD_ERR. */
+int fd_engine_read(fd_engine *e, fd_engine_write_fn fn, void *arg);
+
+/* The engine's clock (never NULL). */
+fd_clock *fd_engine_clock(fd_engine *e);
 
 /* Rewards granted since open (for metrics). */
 long fd_engine_rewards_granted(fd_engine *e);

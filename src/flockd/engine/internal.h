@@ -58,6 +58,11 @@ struct fd_engine {
 	                         matches */
 
 	int webhook_allow_private; /* URL checks of webhook endpoints */
+
+	fd_clock *clock;
+	void (*on_commit)(void *arg);
+	void *on_commit_arg;
+	int sweep_due; /* the clock moved: run housekeeping now (under mu) */
 };
 
 /* What an operation sees while it runs, on a read or the write
@@ -72,6 +77,8 @@ typedef struct {
 	long granted;   /* rewards granted by this job */
 	int idem_store; /* store the (error) response after rollback */
 	int writer;     /* running on the writer thread */
+	int emitted;    /* wrote outbox events or made deliveries due: the
+	                   batch's commit calls on_commit */
 	uint8_t idem_hash[32];
 } fd_ctx;
 

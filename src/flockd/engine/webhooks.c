@@ -12,7 +12,6 @@
 
 #include "common/crypto.h"
 #include "common/ids.h"
-#include "delivery/delivery.h"
 #include "engine/internal.h"
 #include "delivery/urlcheck.h"
 
@@ -185,7 +184,7 @@ static int webhooks_update(fd_ctx *x)
 	if (rc != FD_OK)
 		return fd__internal(x);
 	if (json_is_true(enabled))
-		fd_delivery_kick(); /* deliveries held while disabled */
+		x->emitted = 1; /* deliveries held while disabled */
 	return fd__ok(x, 200, out);
 }
 WRITE_OP(fd_op_admin_webhooks_update, webhooks_update)
@@ -294,7 +293,7 @@ static int replay(fd_ctx *x)
 	if (rc != FD_OK)
 		return fd__internal(x);
 	if (n)
-		fd_delivery_kick();
+		x->emitted = 1;
 	return fd__ok(x, 200, json_pack("{s:I}", "replayed", (json_int_t)n));
 }
 WRITE_OP(fd_op_admin_webhook_replay, replay)

@@ -33,6 +33,7 @@
 struct fd_server {
 	struct MHD_Daemon *daemon;
 	fd_engine *engine;
+	fd_delivery *delivery; /* NULL: no worker */
 	fd_metrics *metrics;
 	const fd_route *routes;
 	size_t route_count;
@@ -420,7 +421,7 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
 		        "# TYPE flockd_rewards_granted_total counter\n"
 		        "flockd_rewards_granted_total %ld\n",
 		        fd_engine_rewards_granted(s->engine));
-		fd_delivery_metrics(s->engine, &text);
+		fd_delivery_metrics(s->delivery, s->engine, &text);
 		if (text.oom) {
 			flock__buf_free(&text);
 			return MHD_NO;
@@ -641,7 +642,7 @@ static int start_daemon(fd_server *s, const fd_config *cfg,
 }
 
 int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
-                    char *err, size_t errlen)
+                    fd_delivery *d, char *err, size_t errlen)
 {
 	struct sockaddr_storage addr;
 	unsigned int flags = 0;
@@ -661,6 +662,7 @@ int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
 		return -1;
 	}
 	s->engine = e;
+	s->delivery = d;
 	s->max_body = cfg->max_body;
 	s->routes = fd_routes(&s->route_count);
 	for (i = 0; i < s->route_count && i < FD_METRICS_MAX_ROUTES; i++) {
