@@ -25,25 +25,10 @@
 #include <jansson.h>
 
 #include "base/clock.h"
+#include "store/store.h" /* fd_principal, fd_conn */
 
 typedef struct fd_engine fd_engine;
-typedef struct fd_conn fd_conn; /* store/store.h */
 
-typedef enum {
-	FD_KEY_SERVICE = 1,
-	FD_KEY_PUBLIC = 2,
-	FD_KEY_ADMIN = 4
-} fd_key_kind;
-
-/* Who is calling: filled by fd_engine_authenticate. */
-typedef struct {
-	char app_id[40]; /* application of the key; "" for an operator-wide
-	                    admin token */
-	char org_id[40];
-	fd_key_kind kind;
-	char environment[16]; /* "" = any, else "production" or "test" */
-	char key_id[40];
-} fd_principal;
 
 typedef struct {
 	const fd_principal *who;

@@ -27,12 +27,29 @@
 
 #include <jansson.h>
 
-#include "engine/engine.h"
+#include "base/clock.h"
 
 enum { FD_OK = 0, FD_NOTFOUND = 1, FD_CONFLICT = 2, FD_RETRY = 3, FD_ERR = -1 };
 
 typedef struct fd_store fd_store;
 typedef struct fd_conn fd_conn;
+
+typedef enum {
+	FD_KEY_SERVICE = 1,
+	FD_KEY_PUBLIC = 2,
+	FD_KEY_ADMIN = 4
+} fd_key_kind;
+
+/* An API key as authentication finds it (fd_store_key_auth): who is
+ * calling. */
+typedef struct {
+	char app_id[40]; /* application of the key; "" for an operator-wide
+	                    admin token */
+	char org_id[40];
+	fd_key_kind kind;
+	char environment[16]; /* "" = any, else "production" or "test" */
+	char key_id[40];
+} fd_principal;
 
 /* Open or create the database, migrate it to the current schema version,
  * open `readers` read connections. path is a SQLite file ("sqlite:PATH"
