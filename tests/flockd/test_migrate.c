@@ -171,7 +171,7 @@ static void make_source(fx *f)
 	fd_conn *w;
 	char err[256];
 
-	assert_int_equal(fd_store_open(&s, f->src, 1, err, sizeof(err)), 0);
+	assert_int_equal(fd_store_open(&s, f->src, 1, NULL, err, sizeof(err)), 0);
 	w = fd_store_writer(s);
 	assert_int_equal(fd_store_begin(w, 1), FD_OK);
 	assert_int_equal(fd_store_org_insert(w, "org_1", "o", NOW), FD_OK);
@@ -194,8 +194,8 @@ static void same_objects(fx *f, const char *app, const char *sfx)
 	char err[256], id[32];
 	fd_reward_filter rf = {NULL, NULL, NULL};
 
-	assert_int_equal(fd_store_open(&a, f->src, 1, err, sizeof(err)), 0);
-	assert_int_equal(fd_store_open(&b, f->dst, 1, err, sizeof(err)), 0);
+	assert_int_equal(fd_store_open(&a, f->src, 1, NULL, err, sizeof(err)), 0);
+	assert_int_equal(fd_store_open(&b, f->dst, 1, NULL, err, sizeof(err)), 0);
 	ra = fd_store_reader(a);
 	rb = fd_store_reader(b);
 	snprintf(id, sizeof(id), "cus_r%s", sfx);
@@ -287,7 +287,7 @@ static void test_one_application(void **state)
 		fail_msg("migrate-store: %s", out);
 	assert_non_null(strstr(out, "customers                 2 rows copied"));
 	same_objects(f, "app_b", "b");
-	assert_int_equal(fd_store_open(&b, f->dst, 1, err, sizeof(err)), 0);
+	assert_int_equal(fd_store_open(&b, f->dst, 1, NULL, err, sizeof(err)), 0);
 	rb = fd_store_reader(b);
 	assert_int_equal(fd_store_app_get(rb, "app_a", &x), FD_NOTFOUND);
 	fd_store_reader_done(b, rb);

@@ -34,7 +34,7 @@ static int setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/flockd-dlv-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->db, sizeof(f->db), "%s/db.sqlite", f->dir);
-	assert_int_equal(fd_store_open(&f->s, f->db, 2, err, sizeof(err)), 0);
+	assert_int_equal(fd_store_open(&f->s, f->db, 2, NULL, err, sizeof(err)), 0);
 	f->w = fd_store_writer(f->s);
 	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
 	assert_int_equal(fd_store_org_insert(f->w, "org_1", "o", NOW), FD_OK);

@@ -965,7 +965,8 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 	}
 	if (fd_fraud_new(&e->fraud, cfg->disposable_domains_path, errbuf,
 	                 errlen) < 0 ||
-	    fd_store_open(&e->store, cfg->db_path, readers, errbuf, errlen) < 0)
+	    fd_store_open(&e->store, cfg->db_path, readers, e->clock, errbuf,
+	                  errlen) < 0)
 		goto fail;
 	if (pthread_create(&e->syncer, NULL, syncer_main, e) != 0) {
 		snprintf(errbuf, errlen, "cannot start the syncer thread");

@@ -1,96 +1,105 @@
 /*
- * flockd migrate-store (migrate.h). Both schemas have the same tables and
- * columns (store_sqlite.c, store_pg.c), so every table is copied column
- * for column: rows are read from SQLite ordered by primary key, inserted
- * into PostgreSQL in one transaction, read back in the same order and
- * compared cell by cell (text as bytes, integers as decimal, blobs as hex)
- * before the COMMIT. Surrogate keys the target assigns itself (the
- * outbox's seq, delivery_attempts' id) are not copied: rows are inserted in
- * their order, so the order is kept and compared, and deliveries' event_seq
- * is translated to the outbox rows' new seq.
+ * flockd migrate-store (migrate.h), over the storage layer's drivers.
+ *
+ * Both databases have the same tables and columns (store/schema.c), so
+ * every table is copied column for column: rows are read from the source
+ * ordered by primary key, inserted into the target in one transaction,
+ * read back in the same order and compared cell by cell (integers as
+ * integers, text and blobs as bytes) before the COMMIT. Surrogate keys
+ * the target assigns itself (the outbox's seq, delivery_attempts' id) are
+ * not copied: rows are inserted in their order, so the order is kept and
+ * compared, and deliveries' event_seq is translated to the outbox rows'
+ * new seq.
  */
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include <libpq-fe.h>
-#include <sqlite3.h>
-
+#include "store/db.h"
 #include "store/migrate.h"
-#include "store/store.h"
 
 typedef struct {
 	const char *name;
-	const char *order;    /* primary key, as ORDER BY (SQLite) */
-	const char *pg_order; /* the same order on PostgreSQL */
-	const char *filter;   /* WHERE with ?1 / $1 = the application */
+	const char *order;  /* primary key, bytewise ({collate_c}) */
+	const char *filter; /* ?1 = the application, or NULL for all */
+	const char *skip;   /* a key the target assigns, not copied */
 } table_def;
+
+#define APP_FILTER "(?1 IS NULL OR app_id = ?1)"
 
 /* In foreign-key order. */
 static const table_def tables[] = {
-        {"orgs", "id", "id COLLATE \"C\"",
-         "id IN (SELECT org_id FROM apps WHERE $1 IS NULL OR id = $1)"},
-        {"apps", "id", "id COLLATE \"C\"", "($1 IS NULL OR id = $1)"},
-        {"api_keys", "id", "id COLLATE \"C\"",
-         "($1 IS NULL OR app_id = $1 OR (app_id IS NULL AND org_id IN"
-         " (SELECT org_id FROM apps WHERE id = $1)))"},
-        {"customers", "id", "id COLLATE \"C\"", "($1 IS NULL OR app_id = $1)"},
-        {"campaigns", "id", "id COLLATE \"C\"", "($1 IS NULL OR app_id = $1)"},
-        {"campaign_rewards", "id", "id COLLATE \"C\"",
-         "($1 IS NULL OR app_id = $1)"},
-        {"checkpoints", "id", "id COLLATE \"C\"",
-         "($1 IS NULL OR app_id = $1)"},
-        {"referrals", "id", "id COLLATE \"C\"", "($1 IS NULL OR app_id = $1)"},
-        {"rewards", "id", "id COLLATE \"C\"", "($1 IS NULL OR app_id = $1)"},
-        {"checkpoint_events", "id", "id COLLATE \"C\"",
-         "($1 IS NULL OR app_id = $1)"},
-        {"outbox", "seq", "seq", "($1 IS NULL OR app_id = $1)"},
-        {"webhook_endpoints", "id", "id COLLATE \"C\"",
-         "($1 IS NULL OR app_id = $1)"},
-        {"deliveries", "id", "id COLLATE \"C\"", "($1 IS NULL OR app_id = $1)"},
-        {"delivery_attempts", "id", "id", "($1 IS NULL OR app_id = $1)"},
-        {"idempotency", "app_id, key",
-         "app_id COLLATE \"C\", key COLLATE \"C\"",
-         "($1 IS NULL OR app_id = $1)"},
+        {"orgs", "id{collate_c}",
+         "id IN (SELECT org_id FROM apps WHERE ?1 IS NULL OR id = ?1)", NULL},
+        {"apps", "id{collate_c}", "(?1 IS NULL OR id = ?1)", NULL},
+        {"api_keys", "id{collate_c}",
+         "(?1 IS NULL OR app_id = ?1 OR (app_id IS NULL AND org_id IN"
+         " (SELECT org_id FROM apps WHERE id = ?1)))",
+         NULL},
+        {"customers", "id{collate_c}", APP_FILTER, NULL},
+        {"campaigns", "id{collate_c}", APP_FILTER, NULL},
+        {"campaign_rewards", "id{collate_c}", APP_FILTER, NULL},
+        {"checkpoints", "id{collate_c}", APP_FILTER, NULL},
+        {"referrals", "id{collate_c}", APP_FILTER, NULL},
+        {"rewards", "id{collate_c}", APP_FILTER, NULL},
+        {"checkpoint_events", "id{collate_c}", APP_FILTER, NULL},
+        {"outbox", "seq", APP_FILTER, "seq"},
+        {"webhook_endpoints", "id{collate_c}", APP_FILTER, NULL},
+        {"deliveries", "id{collate_c}", APP_FILTER, NULL},
+        {"delivery_attempts", "id", APP_FILTER, "id"},
+        {"idempotency", "app_id{collate_c}, key{collate_c}", APP_FILTER,
+         NULL},
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 #define MAXCOLS 24
 
 typedef struct {
-	sqlite3 *src;
-	PGconn *dst;
+	fd_conn *src, *dst;
 	const char *app;
 	FILE *out, *err;
 	/* the current table */
 	int ncols;
 	char *cols[MAXCOLS];
-	int blob[MAXCOLS];
 	int seq_col; /* deliveries.event_seq's index, else -1 */
 	/* outbox seq in the source -> in the target, by source seq */
-	long long *old_seq, *new_seq;
+	int64_t *old_seq, *new_seq;
 	size_t nseq;
-	char seq_text[32];
 } mig;
 
-/* A delivery's event_seq as the target numbers it (NULL: unknown). */
-static const char *map_seq(mig *m, const char *old)
+static const fd_driver *drv(fd_conn *c)
 {
-	long long v = strtoll(old, NULL, 10);
-	size_t lo = 0, hi = m->nseq;
+	return c->s->drv;
+}
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
+/* A statement of dynamic SQL (expanded for c's driver) bound to the
+ * application; NULL after an error was printed. */
+static fd_dbstmt *query(mig *m, fd_conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static fd_dbstmt *query(mig *m, fd_conn *c, const char *fmt, ...)
+{
+	char sql[2048], *text;
+	fd_dbstmt *st = NULL;
+	va_list ap;
 
-		if (m->old_seq[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
+	va_start(ap, fmt);
+	vsnprintf(sql, sizeof(sql), fmt, ap);
+	va_end(ap);
+	text = fd_db__expand(drv(c), sql);
+	if (!text || drv(c)->prepare(c->db, text, &st) != FD_OK ||
+	    (strstr(sql, "?1") &&
+	     drv(c)->bind(st, 1, FD_T_TEXT, m->app, 0, NULL,
+	                  m->app ? strlen(m->app) : 0) != FD_OK)) {
+		fprintf(m->err, "migrate-store: %s\n", drv(c)->errmsg(c->db));
+		if (st)
+			drv(c)->finalize(st);
+		st = NULL;
 	}
-	if (lo == m->nseq || m->old_seq[lo] != v)
-		return NULL;
-	snprintf(m->seq_text, sizeof(m->seq_text), "%lld", m->new_seq[lo]);
-	return m->seq_text;
+	free(text);
+	return st;
 }
 
 static void cols_free(mig *m)
@@ -102,115 +111,112 @@ static void cols_free(mig *m)
 	m->ncols = 0;
 }
 
-/* The table's columns in SQLite (all but the outbox's seq). */
+/* The table's columns in the source (all but a key the target
+ * assigns). */
 static int load_cols(mig *m, const table_def *t)
 {
-	char q[128];
-	sqlite3_stmt *st = NULL;
+	fd_dbstmt *st = query(m, m->src, "SELECT * FROM %s LIMIT 0", t->name);
+	int i, n, rc;
 
 	cols_free(m);
 	m->seq_col = -1;
-	snprintf(q, sizeof(q), "PRAGMA table_info(%s)", t->name);
-	if (sqlite3_prepare_v2(m->src, q, -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW && m->ncols < MAXCOLS) {
-		const char *name = (const char *)sqlite3_column_text(st, 1);
-		const char *type = (const char *)sqlite3_column_text(st, 2);
+	rc = drv(m->src)->step(st);
+	n = drv(m->src)->ncols(st);
+	for (i = 0; rc == FD_DONE && i < n && m->ncols < MAXCOLS; i++) {
+		const char *name = drv(m->src)->col_name(st, i);
 
-		if ((strcmp(t->name, "outbox") == 0 &&
-		     strcmp(name, "seq") == 0) ||
-		    (strcmp(t->name, "delivery_attempts") == 0 &&
-		     strcmp(name, "id") == 0))
+		if (t->skip && strcmp(name, t->skip) == 0)
 			continue;
 		if (strcmp(t->name, "deliveries") == 0 &&
 		    strcmp(name, "event_seq") == 0)
 			m->seq_col = m->ncols;
-		m->blob[m->ncols] = type && strcmp(type, "BLOB") == 0;
 		m->cols[m->ncols++] = strdup(name);
 	}
-	sqlite3_finalize(st);
-	return m->ncols > 0 ? 0 : -1;
+	drv(m->src)->finalize(st);
+	return rc == FD_DONE && m->ncols > 0 ? 0 : -1;
 }
 
-/* "a, b, c" into buf. */
-static void col_list(const mig *m, char *buf, size_t len)
+/* "a, b, c" or "?1, ?2, ?3" into buf. */
+static void col_list(const mig *m, char *buf, size_t len, int params)
 {
 	size_t n = 0;
 	int i;
 
 	buf[0] = '\0';
-	for (i = 0; i < m->ncols && n < len; i++)
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "",
-		                      m->cols[i]);
-}
-
-static sqlite3_stmt *src_rows(mig *m, const table_def *t)
-{
-	char cols[1024], q[2048], filter[512];
-	sqlite3_stmt *st = NULL;
-	const char *p;
-	size_t n = 0;
-
-	/* The filter is written for PostgreSQL ($1); SQLite takes ?1. */
-	for (p = t->filter; *p && n + 2 < sizeof(filter); p++) {
-		if (*p == '$') {
-			filter[n++] = '?';
-			continue;
-		}
-		filter[n++] = *p;
+	for (i = 0; i < m->ncols && n < len; i++) {
+		if (params)
+			n += (size_t)snprintf(buf + n, len - n, "%s?%d",
+			                      i ? ", " : "", i + 1);
+		else
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			                      i ? ", " : "", m->cols[i]);
 	}
-	filter[n] = '\0';
-	col_list(m, cols, sizeof(cols));
-	snprintf(q, sizeof(q), "SELECT %s FROM %s WHERE %s ORDER BY %s", cols,
-	         t->name, filter, t->order);
-	if (sqlite3_prepare_v2(m->src, q, -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 1, m->app, -1, SQLITE_STATIC) != SQLITE_OK) {
-		fprintf(m->err, "migrate-store: %s: %s\n", t->name,
-		        sqlite3_errmsg(m->src));
-		sqlite3_finalize(st);
-		return NULL;
+}
+
+static fd_dbstmt *rows_of(mig *m, fd_conn *c, const table_def *t)
+{
+	char cols[1024];
+
+	col_list(m, cols, sizeof(cols), 0);
+	return query(m, c, "SELECT %s FROM %s WHERE %s ORDER BY %s", cols,
+	             t->name, t->filter, t->order);
+}
+
+/* A delivery's event_seq as the target numbers it (-1: unknown). */
+static int64_t map_seq(const mig *m, int64_t v)
+{
+	size_t lo = 0, hi = m->nseq;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->old_seq[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return st;
+	return lo < m->nseq && m->old_seq[lo] == v ? m->new_seq[lo] : -1;
 }
 
-static int pg_ok(mig *m, PGresult *r, const char *what)
+/* Bind the source row's cell i to the insert's parameter i + 1. */
+static int bind_cell(mig *m, fd_dbstmt *from, fd_dbstmt *to, int i)
 {
-	ExecStatusType s = PQresultStatus(r);
+	const fd_driver *s = drv(m->src), *d = drv(m->dst);
+	int type = s->col_type(from, i);
+	int64_t v;
+	size_t len = 0;
+	const void *b;
 
-	if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK)
-		return 0;
-	fprintf(m->err, "migrate-store: %s: %s", what,
-	        PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-	                ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-	                : PQerrorMessage(m->dst));
-	fputc('\n', m->err);
-	return -1;
-}
-
-/* The outbox's seq values, in the order src_rows reads the rows. */
-static sqlite3_stmt *seq_rows(mig *m, const table_def *t)
-{
-	sqlite3_stmt *st = NULL;
-	char q[512];
-
-	snprintf(q, sizeof(q),
-	         "SELECT seq FROM outbox WHERE ?1 IS NULL OR app_id = ?1"
-	         " ORDER BY seq");
-	(void)t;
-	if (sqlite3_prepare_v2(m->src, q, -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 1, m->app, -1, SQLITE_STATIC) != SQLITE_OK) {
-		sqlite3_finalize(st);
-		return NULL;
+	/* Column for column: the target's column says the type. */
+	switch (type) {
+	case FD_T_NULL:
+		return d->bind(to, i + 1, FD_T_TEXT | FD_T_INFER, NULL, 0, NULL,
+		               0);
+	case FD_T_INT:
+		v = s->col_int(from, i);
+		if (i == m->seq_col && (v = map_seq(m, v)) < 0)
+			return FD_ERR;
+		return d->bind(to, i + 1, FD_T_INT | FD_T_INFER, NULL, v, NULL,
+		               0);
+	case FD_T_BLOB:
+		b = s->col_blob(from, i, &len);
+		return d->bind(to, i + 1, FD_T_BLOB | FD_T_INFER, NULL, 0, b,
+		               len);
+	default:
+		return d->bind(to, i + 1, FD_T_TEXT | FD_T_INFER,
+		               s->col_text(from, i), 0, NULL,
+		               strlen(s->col_text(from, i)));
 	}
-	return st;
 }
 
-/* Pair the next source seq with the one the target returned. */
-static int record_seq(mig *m, sqlite3_stmt *st_seq, PGresult *r)
+/* Pair the source seq of the outbox row just copied with the target's. */
+static int record_seq(mig *m, fd_dbstmt *from, fd_dbstmt *ins)
 {
-	long long *o, *n;
+	int64_t *o, *n;
 
-	if (sqlite3_step(st_seq) != SQLITE_ROW || PQntuples(r) != 1)
+	if (drv(m->dst)->step(ins) != FD_ROW)
 		return -1;
 	o = realloc(m->old_seq, (m->nseq + 1) * sizeof(*o));
 	if (o)
@@ -220,8 +226,9 @@ static int record_seq(mig *m, sqlite3_stmt *st_seq, PGresult *r)
 		m->new_seq = n;
 	if (!o || !n)
 		return -1;
-	m->old_seq[m->nseq] = sqlite3_column_int64(st_seq, 0);
-	m->new_seq[m->nseq] = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+	/* The outbox rows are read with seq last (see copy_table). */
+	m->old_seq[m->nseq] = drv(m->src)->col_int(from, m->ncols);
+	m->new_seq[m->nseq] = drv(m->dst)->col_int(ins, 0);
 	m->nseq++;
 	return 0;
 }
@@ -229,98 +236,81 @@ static int record_seq(mig *m, sqlite3_stmt *st_seq, PGresult *r)
 /* Copy every row of t; *count gets how many. */
 static int copy_table(mig *m, const table_def *t, long *count)
 {
-	char cols[1024], q[2048], params[256];
-	const char *vals[MAXCOLS];
-	int lens[MAXCOLS], fmts[MAXCOLS], i, rc = -1, step;
-	size_t n = 0;
-	sqlite3_stmt *st = src_rows(m, t), *st_seq = NULL;
-	PGresult *r = NULL;
+	const fd_driver *d = drv(m->dst);
+	int outbox = strcmp(t->name, "outbox") == 0, i, rc = -1, step;
+	char cols[1024], params[256];
+	fd_dbstmt *from, *ins = NULL;
 
 	*count = 0;
-	if (!st)
-		return -1;
-	if (strcmp(t->name, "outbox") == 0 && !(st_seq = seq_rows(m, t))) {
-		sqlite3_finalize(st);
-		return -1;
-	}
-	for (i = 0; i < m->ncols; i++)
-		n += (size_t)snprintf(params + n, sizeof(params) - n, "%s$%d",
-		                      i ? ", " : "", i + 1);
-	col_list(m, cols, sizeof(cols));
+	col_list(m, cols, sizeof(cols), 0);
+	col_list(m, params, sizeof(params), 1);
+	from = query(m, m->src, "SELECT %s%s FROM %s WHERE %s ORDER BY %s",
+	             cols, outbox ? ", seq" : "", t->name, t->filter, t->order);
 	/* Shared rows (an organization, its operator-wide keys) may be
 	 * there from an earlier application: kept as they are. */
-	snprintf(q, sizeof(q), "INSERT INTO %s(%s) VALUES(%s)%s%s", t->name,
-	         cols, params,
-	         strcmp(t->name, "orgs") == 0 ||
-	                         strcmp(t->name, "api_keys") == 0
-	                 ? " ON CONFLICT DO NOTHING"
-	                 : "",
-	         strcmp(t->name, "outbox") == 0 ? " RETURNING seq" : "");
-	r = PQprepare(m->dst, "", q, m->ncols, NULL);
-	if (pg_ok(m, r, t->name) < 0)
-		goto done;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		for (i = 0; i < m->ncols; i++) {
-			int type = sqlite3_column_type(st, i);
-
-			fmts[i] = type == SQLITE_BLOB;
-			vals[i] = type == SQLITE_NULL ? NULL
-			          : type == SQLITE_BLOB
-			                  ? sqlite3_column_blob(st, i)
-			                  : (const char *)sqlite3_column_text(
-			                            st, i);
-			lens[i] = sqlite3_column_bytes(st, i);
-		}
-		if (m->seq_col >= 0 &&
-		    !(vals[m->seq_col] = map_seq(m, vals[m->seq_col]))) {
-			fprintf(m->err, "migrate-store: deliveries: a "
-			                "delivery's event is "
-			                "not in the outbox\n");
-			goto done;
-		}
-		PQclear(r);
-		r = PQexecPrepared(m->dst, "", m->ncols, vals, lens, fmts, 0);
-		if (pg_ok(m, r, t->name) < 0)
-			goto done;
-		if (strcmp(t->name, "outbox") == 0 &&
-		    record_seq(m, st_seq, r) < 0)
+	if (from)
+		ins = query(m, m->dst, "INSERT INTO %s(%s) VALUES(%s)%s%s",
+		            t->name, cols, params,
+		            strcmp(t->name, "orgs") == 0 ||
+		                            strcmp(t->name, "api_keys") == 0
+		                    ? " ON CONFLICT DO NOTHING"
+		                    : "",
+		            outbox ? " RETURNING seq" : "");
+	while (ins && (step = drv(m->src)->step(from)) == FD_ROW) {
+		d->reset(ins);
+		for (i = 0; i < m->ncols; i++)
+			if (bind_cell(m, from, ins, i) != FD_OK)
+				goto done;
+		if (outbox ? record_seq(m, from, ins) < 0
+		           : d->step(ins) != FD_DONE)
 			goto done;
 		(*count)++;
 	}
-	rc = step == SQLITE_DONE ? 0 : -1;
+	rc = ins && step == FD_DONE ? 0 : -1;
 done:
-	PQclear(r);
-	sqlite3_finalize(st);
-	sqlite3_finalize(st_seq);
+	if (rc < 0)
+		fprintf(m->err, "migrate-store: %s: %s\n", t->name,
+		        d->errmsg(m->dst->db));
+	if (ins)
+		d->finalize(ins);
+	if (from)
+		drv(m->src)->finalize(from);
 	return rc;
 }
 
-/* One SQLite cell as PostgreSQL shows it in text format. */
-static char *src_text(sqlite3_stmt *st, int i)
+/* 1 if cell i holds the same value on both sides. */
+static int same_cell(mig *m, fd_dbstmt *a, fd_dbstmt *b, int i)
 {
-	int type = sqlite3_column_type(st, i), n, k;
-	const unsigned char *b;
-	char *s;
+	const fd_driver *s = drv(m->src), *d = drv(m->dst);
+	int ta = s->col_type(a, i), tb = d->col_type(b, i);
+	size_t la = 0, lb = 0;
+	const void *pa, *pb;
+	int64_t v;
 
-	if (type == SQLITE_NULL)
-		return NULL;
-	if (type != SQLITE_BLOB)
-		return strdup((const char *)sqlite3_column_text(st, i));
-	b = sqlite3_column_blob(st, i);
-	n = sqlite3_column_bytes(st, i);
-	if (!(s = malloc((size_t)n * 2 + 3)))
-		return NULL;
-	memcpy(s, "\\x", 2);
-	for (k = 0; k < n; k++)
-		snprintf(s + 2 + 2 * k, 3, "%02x", b[k]);
-	s[2 + 2 * n] = '\0';
-	return s;
+	if (ta != tb)
+		return 0;
+	switch (ta) {
+	case FD_T_NULL:
+		return 1;
+	case FD_T_INT:
+		v = s->col_int(a, i);
+		if (i == m->seq_col)
+			v = map_seq(m, v);
+		return v == d->col_int(b, i);
+	case FD_T_BLOB:
+		pa = s->col_blob(a, i, &la);
+		pb = d->col_blob(b, i, &lb);
+		return la == lb && pa && pb && memcmp(pa, pb, la) == 0;
+	default:
+		return strcmp(s->col_text(a, i), d->col_text(b, i)) == 0;
+	}
 }
 
-static int differ(mig *m, const table_def *t, int row, int col, const char *why)
+static int differ(mig *m, const table_def *t, long row, int col,
+                  const char *why)
 {
 	fprintf(m->err,
-	        "migrate-store: %s: row %d%s%s differs after the copy (%s)\n",
+	        "migrate-store: %s: row %ld%s%s differs after the copy (%s)\n",
 	        t->name, row + 1, col >= 0 ? ", column " : "",
 	        col >= 0 ? m->cols[col] : "", why);
 	return -1;
@@ -329,108 +319,83 @@ static int differ(mig *m, const table_def *t, int row, int col, const char *why)
 /* Read t back from both sides in key order and compare every cell. */
 static int verify_table(mig *m, const table_def *t, long copied, long *checked)
 {
-	static const Oid text_oid[1] = {25};
-	char cols[1024], q[2048], *a;
-	const char *param[1] = {m->app};
-	sqlite3_stmt *st = src_rows(m, t);
-	PGresult *r = NULL;
-	int row = 0, i, rc = -1, step, n;
+	fd_dbstmt *a = rows_of(m, m->src, t), *b = a ? rows_of(m, m->dst, t)
+	                                             : NULL;
+	int sa = FD_ERR, sb = FD_ERR, i, rc = -1;
+	long row = 0;
 
 	*checked = 0;
-	if (!st)
-		return -1;
-	col_list(m, cols, sizeof(cols));
-	snprintf(q, sizeof(q), "SELECT %s FROM %s WHERE %s ORDER BY %s", cols,
-	         t->name, t->filter, t->pg_order);
-	r = PQexecParams(m->dst, q, 1, text_oid, param, NULL, NULL, 0);
-	if (pg_ok(m, r, t->name) < 0)
-		goto done;
-	n = PQntuples(r);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		if (row >= n) {
-			differ(m, t, row, -1, "missing in PostgreSQL");
+	while (b && (sa = drv(m->src)->step(a)) == FD_ROW) {
+		if ((sb = drv(m->dst)->step(b)) != FD_ROW) {
+			differ(m, t, row, -1, "missing in the target");
 			goto done;
 		}
 		for (i = 0; i < m->ncols; i++) {
-			int same;
-
-			a = src_text(st, i);
-			if (!a && sqlite3_column_type(st, i) != SQLITE_NULL)
-				goto done;
-			if (a && i == m->seq_col) {
-				const char *mapped = map_seq(m, a);
-
-				free(a);
-				if (!mapped || !(a = strdup(mapped)))
-					goto done;
-			}
-			same = a ? !PQgetisnull(r, row, i) &&
-			                       strcmp(a, PQgetvalue(r, row,
-			                                            i)) == 0
-			         : PQgetisnull(r, row, i);
-			free(a);
-			if (!same) {
+			if (!same_cell(m, a, b, i)) {
 				differ(m, t, row, i, "value");
 				goto done;
 			}
 		}
 		row++;
 	}
-	if (step != SQLITE_DONE)
-		goto done;
-	if (row != n || row != copied) {
+	if (b && sa == FD_DONE)
+		sb = drv(m->dst)->step(b);
+	if (sa != FD_DONE || sb != FD_DONE || row != copied) {
 		differ(m, t, row, -1, "row count");
 		goto done;
 	}
 	*checked = row;
 	rc = 0;
 done:
-	PQclear(r);
-	sqlite3_finalize(st);
+	if (a)
+		drv(m->src)->finalize(a);
+	if (b)
+		drv(m->dst)->finalize(b);
 	return rc;
 }
 
 /* Applications being copied that the target already has. */
 static int refuse_existing(mig *m)
 {
-	sqlite3_stmt *st = NULL;
-	PGresult *r = NULL;
-	const char *id;
-	int rc = 0;
+	fd_dbstmt *st = query(m, m->src, "SELECT a.id AS id FROM apps a WHERE"
+	                                 " ?1 IS NULL OR a.id = ?1");
+	json_t *row, *found = NULL;
+	int rc = st ? 0 : -1;
+	FD_SQL(there, "SELECT 1 AS one FROM apps WHERE id = ?1");
 
-	if (sqlite3_prepare_v2(
-	            m->src, "SELECT id FROM apps WHERE ?1 IS NULL OR id = ?1",
-	            -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 1, m->app, -1, SQLITE_STATIC) != SQLITE_OK)
-		rc = -1;
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		id = (const char *)sqlite3_column_text(st, 0);
-		r = PQexecParams(m->dst, "SELECT 1 FROM apps WHERE id = $1", 1,
-		                 NULL, &id, NULL, NULL, 0);
-		if (pg_ok(m, r, "apps") < 0)
-			rc = -1;
-		else if (PQntuples(r) > 0) {
+	while (rc == 0 && drv(m->src)->step(st) == FD_ROW) {
+		row = fd_db__row(m->src, st);
+		rc = row ? fd_db__one(m->dst, &found, &there, "s",
+		                   json_string_value(json_object_get(row, "id")))
+		         : FD_ERR;
+		if (rc == FD_OK) {
 			fprintf(m->err,
 			        "migrate-store: application %s already exists "
-			        "in "
-			        "the target; nothing copied\n",
-			        id);
+			        "in the target; nothing copied\n",
+			        json_string_value(json_object_get(row, "id")));
 			rc = -1;
+		} else {
+			rc = rc == FD_NOTFOUND ? 0 : -1;
 		}
-		PQclear(r);
-		r = NULL;
+		json_decref(found);
+		json_decref(row);
+		found = NULL;
 	}
-	sqlite3_finalize(st);
+	if (st)
+		drv(m->src)->finalize(st);
 	return rc;
 }
 
-static int exec_pg(mig *m, const char *q)
+static int exec_dst(mig *m, const char *sql)
 {
-	PGresult *r = PQexec(m->dst, q);
-	int rc = pg_ok(m, r, q);
+	char *text = fd_db__expand(drv(m->dst), sql);
+	int rc = text ? drv(m->dst)->exec(m->dst->db, text) : FD_ERR;
 
-	PQclear(r);
-	return rc;
+	free(text);
+	if (rc != FD_OK)
+		fprintf(m->err, "migrate-store: %s: %s\n", sql,
+		        drv(m->dst)->errmsg(m->dst->db));
+	return rc == FD_OK ? 0 : -1;
 }
 
 static int copy_all(mig *m)
@@ -438,19 +403,19 @@ static int copy_all(mig *m)
 	long copied[NTABLES], checked, total = 0;
 	size_t i;
 
-	if (exec_pg(m, "BEGIN") < 0)
+	if (exec_dst(m, "{begin_write}") < 0)
 		return -1;
 	/* Other writers of these applications would race the check. */
-	if (exec_pg(m, "LOCK TABLE apps IN SHARE ROW EXCLUSIVE MODE") < 0 ||
-	    refuse_existing(m) < 0)
+	if (exec_dst(m, "{lock_table apps}") < 0 || refuse_existing(m) < 0)
 		goto fail;
 	/* Copy everything, then read everything back: a table's filter may
 	 * need a later table (orgs are found through apps). */
 	for (i = 0; i < NTABLES; i++) {
 		if (load_cols(m, &tables[i]) < 0) {
 			fprintf(m->err,
-			        "migrate-store: %s: no such table in %s\n",
-			        tables[i].name, "the source");
+			        "migrate-store: %s: no such table in the "
+			        "source\n",
+			        tables[i].name);
 			goto fail;
 		}
 		if (copy_table(m, &tables[i], &copied[i]) < 0)
@@ -464,12 +429,12 @@ static int copy_all(mig *m)
 		        tables[i].name, copied[i], checked);
 		total += copied[i];
 	}
-	if (exec_pg(m, "COMMIT") < 0)
+	if (exec_dst(m, "COMMIT") < 0)
 		return -1;
 	fprintf(m->out, "%-18s %8ld rows, committed\n", "total", total);
 	return 0;
 fail:
-	exec_pg(m, "ROLLBACK");
+	exec_dst(m, "ROLLBACK");
 	fprintf(m->err,
 	        "migrate-store: rolled back; the target is unchanged\n");
 	return -1;
@@ -478,9 +443,10 @@ fail:
 int fd_migrate_store(const char *from, const char *to, const char *app_id,
                      FILE *out, FILE *err)
 {
-	mig m;
-	fd_store *s = NULL;
+	fd_store *src = NULL, *dst = NULL;
+	const char *url;
 	char msg[256], shown[512];
+	mig m;
 	int rc = -1;
 
 	memset(&m, 0, sizeof(m));
@@ -488,47 +454,37 @@ int fd_migrate_store(const char *from, const char *to, const char *app_id,
 	m.out = out;
 	m.err = err;
 	fd_store_redact(shown, sizeof(shown), to);
-	if (strncmp(to, "postgres://", 11) != 0 &&
-	    strncmp(to, "postgresql://", 13) != 0) {
+	if (fd_db__driver_for(to, &url) != &fd_driver_pg) {
 		fprintf(err, "migrate-store: --to must be a postgres:// URL\n");
 		return -1;
 	}
-	if (strncmp(from, "sqlite:", 7) == 0)
-		from += 7;
-	if (sqlite3_open_v2(from, &m.src, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
-		fprintf(err, "migrate-store: cannot open %s: %s\n", from,
-		        m.src ? sqlite3_errmsg(m.src) : "out of memory");
-		goto done;
+	if (fd_db__driver_for(from, &url) != &fd_driver_sqlite) {
+		fprintf(err, "migrate-store: --from must be a SQLite file\n");
+		return -1;
 	}
-	/* Bring both schemas to the current version first. */
-	if (fd_store_open(&s, from, 1, msg, sizeof(msg)) < 0) {
+	/* The source must be there: opening a store would create it. */
+	if (access(url, R_OK | W_OK) < 0) {
+		fprintf(err, "migrate-store: cannot open %s: %s\n", url,
+		        strerror(errno));
+		return -1;
+	}
+	/* Both schemas at the current version first. */
+	if (fd_store_open(&src, from, 1, NULL, msg, sizeof(msg)) < 0) {
 		fprintf(err, "migrate-store: %s: %s\n", from, msg);
 		goto done;
 	}
-	fd_store_close(s);
-	if (fd_store_open(&s, to, 1, msg, sizeof(msg)) < 0) {
+	if (fd_store_open(&dst, to, 1, NULL, msg, sizeof(msg)) < 0) {
 		fprintf(err, "migrate-store: %s: %s\n", shown, msg);
 		goto done;
 	}
-	fd_store_close(s);
-	m.dst = PQconnectdb(to);
-	if (!m.dst || PQstatus(m.dst) != CONNECTION_OK) {
-		fprintf(err, "migrate-store: %s: %s", shown,
-		        m.dst ? PQerrorMessage(m.dst) : "out of memory\n");
-		goto done;
-	}
-	/* Text as UTF-8, bytea as hex: what verify_table compares. */
-	if (exec_pg(&m, "SET client_encoding = 'UTF8'") < 0 ||
-	    exec_pg(&m, "SET bytea_output = 'hex'") < 0)
-		goto done;
+	m.src = fd_store_writer(src);
+	m.dst = fd_store_writer(dst);
 	rc = copy_all(&m);
 done:
 	cols_free(&m);
 	free(m.old_seq);
 	free(m.new_seq);
-	if (m.dst)
-		PQfinish(m.dst);
-	sqlite3_close(m.src);
+	fd_store_close(dst);
+	fd_store_close(src);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * flockd storage interface: everything the engine needs from a database,
- * and nothing about SQL. store_sqlite.c implements it on SQLite; a
- * PostgreSQL store implements the same functions.
+ * and nothing about SQL. Each operation is written once (store/ops_*.c)
+ * over a small driver interface (store/driver.h) with a SQLite and a
+ * PostgreSQL driver; docs/architecture.md tells how the parts fit.
  *
  * An fd_store owns one write connection (used only by the engine's writer
  * thread) and a pool of read connections. Functions taking an fd_conn run
@@ -53,10 +54,11 @@ typedef struct {
 
 /* Open or create the database, migrate it to the current schema version,
  * open `readers` read connections. path is a SQLite file ("sqlite:PATH"
- * too) or a postgres:// / postgresql:// URL. 0, or -1 with a message in
- * err (never the URL's password). */
-int fd_store_open(fd_store **out, const char *path, int readers, char *err,
-                  size_t errlen);
+ * too) or a postgres:// / postgresql:// URL. clock (NULL: the real one)
+ * is what the store's own time-based reads use (a reward's computed
+ * status). 0, or -1 with a message in err (never the URL's password). */
+int fd_store_open(fd_store **out, const char *path, int readers,
+                  fd_clock *clock, char *err, size_t errlen);
 void fd_store_close(fd_store *s);
 int fd_store_schema_version(fd_store *s);
 /* "sqlite" or "postgresql". */

@@ -1,0 +1,123 @@
+/*
+ * The storage layer's inside (only the files of store/ include it): connections and the pool,
+ * statements written once and prepared per connection, parameter binding
+ * and the row-to-JSON mapping shared by every operation.
+ *
+ * A statement is declared where it is used, with FD_SQL:
+ *
+ *     FD_SQL(get_app, "SELECT ... WHERE a.id = ?1");
+ *     return fd_db__one(c, out, &get_app, "s", id);
+ *
+ * and prepared on each connection the first time it runs there (store/db.c
+ * expands {tokens} and placeholders for the connection's driver).
+ *
+ * Rows become wire objects by their column aliases: a plain alias is the
+ * JSON field; "@x" is a millisecond timestamp shown as ISO 8601; "?x" an
+ * integer shown as a boolean; "{x" JSON text parsed into field x; "*" JSON
+ * object text whose members are merged into the object.
+ *
+ * Parameter formats (fd__run and friends): 's' text (NULL binds NULL), 'i'
+ * int64_t, 'l' long, 'z' int64_t where 0 binds NULL, 'b' 32 bytes (a
+ * SHA-256) as a blob.
+ */
+#ifndef FLOCKD_STORE_DB_H
+#define FLOCKD_STORE_DB_H
+
+#include <pthread.h>
+
+#include "store/driver.h"
+
+/* Distinct statements in the whole program, at most. */
+#define FD_SQL_MAX 160
+
+typedef struct {
+	const char *text;
+	int id; /* its slot in every connection's cache; -1 until first use */
+} fd_sql;
+
+#define FD_SQL(name, text) static fd_sql name = {text, -1}
+
+struct fd_conn {
+	fd_store *s;
+	fd_dbconn *db;
+	fd_role role;
+	int in_tx;
+	int retry; /* a transient failure since the last begin/savepoint */
+	fd_dbstmt *st[FD_SQL_MAX];
+	fd_conn *next_free;
+};
+
+/* Request rate counts of a store that one process owns (driver not
+ * shared): each key's current window only. */
+typedef struct fd_rate fd_rate;
+
+struct fd_store {
+	const fd_driver *drv;
+	char *url;
+	fd_clock *clock;
+	int version;
+	fd_conn writer;
+	fd_conn *readers;
+	int nreaders;
+	fd_conn *free_readers;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	/* fd_store_rate_hit */
+	pthread_mutex_t rate_mu;
+	fd_conn aux;       /* shared drivers: its own autocommit connection */
+	fd_rate **rate;    /* not shared: the counts, in memory */
+	int64_t rate_swept; /* window of the last sweep of old windows */
+};
+
+/* The store clock's now. */
+int64_t fd_db__now(const fd_conn *c);
+
+/* The statement, reset and bound from fmt, or NULL (*rc the failure). */
+fd_dbstmt *fd_db__bind(fd_conn *c, fd_sql *sql, int *rc, const char *fmt, ...);
+/* One step of st (FD_ROW, FD_DONE or a failure; a transient failure marks
+ * the connection for FD_RETRY). */
+int fd_db__step(fd_conn *c, fd_dbstmt *st);
+
+/* No rows expected: FD_OK or the failure. */
+int fd_db__exec(fd_conn *c, fd_sql *sql, const char *fmt, ...);
+/* The same, FD_NOTFOUND when no row changed (UPDATE). */
+int fd_db__change(fd_conn *c, fd_sql *sql, const char *fmt, ...);
+/* The same, FD_CONFLICT when no row was inserted (INSERT ... ON CONFLICT
+ * DO NOTHING: a concurrent insert of the key waited for, then refused). */
+int fd_db__insert(fd_conn *c, fd_sql *sql, const char *fmt, ...);
+/* *n: rows changed. */
+int fd_db__changes(fd_conn *c, long *n, fd_sql *sql, const char *fmt, ...);
+/* The first row as an object: FD_OK, FD_NOTFOUND or the failure. */
+int fd_db__one(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt, ...);
+/* Every row into a new array. */
+int fd_db__all(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt, ...);
+/* The first column of the first row as an integer: FD_OK, FD_NOTFOUND. */
+int fd_db__count(fd_conn *c, long *out, fd_sql *sql, const char *fmt, ...);
+/*
+ * {"total","limit","offset","data"}: count runs with the parameters of
+ * fmt, page with the same followed by limit and offset.
+ */
+int fd_db__page(fd_conn *c, json_t **out, fd_sql *count, fd_sql *page,
+             long limit, long offset, const char *fmt, ...);
+
+/* Take the transaction-scoped lock named by key (see fd_driver.xact_lock)
+ * on the writer; nothing where one writer owns the database. */
+int fd_db__lock(fd_conn *c, const char *key);
+
+/* The current row as an object (NULL: out of memory or bad JSON text). */
+json_t *fd_db__row(fd_conn *c, fd_dbstmt *st);
+
+/* Migrate s's writer connection to the current schema (store/schema.c).
+ * 0, or -1 with a message in err. */
+int fd_db__migrate(fd_store *s, char *err, size_t errlen);
+
+/* Free the in-memory rate counts (ops_accounts.c). */
+void fd_db__rate_free(fd_store *s);
+
+/* Expand sql's {tokens} and placeholders for drv into a new string. */
+char *fd_db__expand(const fd_driver *drv, const char *sql);
+
+/* The driver for a database string, and the string it connects to. */
+const fd_driver *fd_db__driver_for(const char *database, const char **url);
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * The PostgreSQL driver (driver.h), on libpq.
+ *
+ * Several flockd nodes may share one database, so two writers' batches run
+ * concurrently. What keeps exactly-once across nodes (docs/postgresql.md)
+ * is in the operations (ON CONFLICT DO NOTHING, FD_RETRY when a row the
+ * engine looked for appears, xact_lock before counts, skip_locked claims)
+ * and here:
+ *  - the writer runs at READ COMMITTED: every statement sees what other
+ *    nodes committed before it started; readers run REPEATABLE READ READ
+ *    ONLY (one snapshot per request);
+ *  - deadlocks, serialization failures, lock timeouts and lost
+ *    connections are FD_RETRY;
+ *  - sessions have bounded waits, so a stuck peer turns into a retryable
+ *    error rather than a hung writer.
+ *
+ * Statements are prepared on the server (one name per statement and
+ * connection) the first time they run, with the types of the parameters
+ * they were given, so SQL needs no casts; after a reconnection they are
+ * prepared again.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "base/log.h"
+#include "store/db.h"
+
+#define MAXP 24
+
+struct fd_dbconn {
+	PGconn *db;
+	char *url;
+	fd_role role;
+	int gen;       /* bumped on every (re)connection */
+	int next_name; /* statement names on this connection */
+	char err[256];
+};
+
+struct fd_dbstmt {
+	fd_dbconn *c;
+	char *sql;
+	char name[16];
+	int prepared_gen; /* c->gen it was prepared for; -1: not yet */
+	int n;            /* parameters */
+	Oid types[MAXP];
+	const char *vals[MAXP];
+	int lens[MAXP], fmts[MAXP];
+	char num[MAXP][24];
+	PGresult *res;
+	int row; /* current row of res */
+	uint8_t blob[64];
+};
+
+static const char *const tokens[] = {
+        "begin_read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        "begin_write", "BEGIN ISOLATION LEVEL READ COMMITTED",
+        "i64", "BIGINT",
+        "blob", "BYTEA",
+        "serial", "BIGSERIAL PRIMARY KEY",
+        "without_rowid", "",
+        "json_object", "json_build_object",
+        "each", "jsonb_array_elements_text(CASE WHEN jsonb_typeof(%s::jsonb)"
+                " = 'array' THEN %s::jsonb ELSE '[]'::jsonb END) j(value)",
+        "skip_locked", "FOR UPDATE OF %s SKIP LOCKED",
+        "xact_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        "collate_c", " COLLATE \"C\"",
+        "lock_table", "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE",
+        NULL, NULL,
+};
+
+static const char session_setup[] =
+        "SET statement_timeout = '30s'; SET lock_timeout = '10s';"
+        " SET idle_in_transaction_session_timeout = '60s';"
+        " SET synchronous_commit = on; SET client_min_messages = warning;"
+        " SET client_encoding = 'UTF8'; SET bytea_output = 'hex'";
+/* Read connections cannot write, even outside a transaction. */
+static const char reader_setup[] = "SET default_transaction_read_only = on";
+
+/* Class 40 (transaction rollback: serialization failure, deadlock),
+ * lock_not_available and connection failures are worth running again. */
+static int transient(const char *state)
+{
+	return state &&
+	       (strncmp(state, "40", 2) == 0 || strcmp(state, "55P03") == 0 ||
+	        strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0);
+}
+
+/* The FD_* code of a failed result (NULL: no result at all). */
+static int fail_code(fd_dbconn *c, PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg =
+	        r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+
+	snprintf(c->err, sizeof(c->err), "%s",
+	         msg ? msg : PQerrorMessage(c->db));
+	c->err[strcspn(c->err, "\n")] = '\0';
+	if (!c->db || PQstatus(c->db) != CONNECTION_OK) {
+		fd_log(FD_LOG_WARN, "postgresql: connection lost");
+		return FD_RETRY;
+	}
+	if (state && strncmp(state, "23", 2) == 0)
+		return FD_CONFLICT;
+	if (transient(state)) {
+		fd_log(FD_LOG_INFO, "postgresql: %s (%s): will retry",
+		       msg ? msg : "transient failure", state);
+		return FD_RETRY;
+	}
+	/* Primary messages name objects, never values (those are in
+	 * DETAIL, which is not logged). */
+	fd_log(FD_LOG_WARN, "postgresql: %s (%s)", msg ? msg : "error",
+	       state ? state : "-");
+	return FD_ERR;
+}
+
+static int simple(fd_dbconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c->db, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK
+	                 ? FD_OK
+	                 : fail_code(c, r);
+
+	PQclear(r);
+	return rc;
+}
+
+static int connect_db(fd_dbconn *c, char *err, size_t errlen)
+{
+	const char *const keys[] = {"connect_timeout", "application_name",
+	                            "dbname", NULL};
+	const char *vals[] = {"10", "flockd", c->url, NULL};
+
+	if (c->db)
+		PQfinish(c->db);
+	c->gen++;
+	c->db = PQconnectdbParams(keys, vals, 1);
+	if (c->db && PQstatus(c->db) == CONNECTION_OK &&
+	    simple(c, session_setup) == FD_OK &&
+	    (c->role != FD_ROLE_READER || simple(c, reader_setup) == FD_OK))
+		return 0;
+	/* libpq's messages end with a newline. */
+	snprintf(err, errlen, "PostgreSQL: %s",
+	         c->db ? PQerrorMessage(c->db) : "out of memory");
+	err[strcspn(err, "\n")] = '\0';
+	return -1;
+}
+
+static void pg_close(fd_dbconn *c)
+{
+	if (!c)
+		return;
+	if (c->db)
+		PQfinish(c->db);
+	free(c->url);
+	free(c);
+}
+
+static int pg_open(fd_dbconn **out, const char *url, fd_role role, char *err,
+                   size_t errlen)
+{
+	fd_dbconn *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c || !(c->url = strdup(url))) {
+		snprintf(err, errlen, "out of memory");
+		free(c);
+		return -1;
+	}
+	c->role = role;
+	if (connect_db(c, err, errlen) < 0) {
+		pg_close(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+/* A connection the server dropped is replaced. */
+static int pg_ensure(fd_dbconn *c)
+{
+	char err[256];
+
+	if (c->db && PQstatus(c->db) == CONNECTION_OK)
+		return 0;
+	if (c->db)
+		PQreset(c->db);
+	if (c->db && PQstatus(c->db) == CONNECTION_OK) {
+		c->gen++;
+		if (simple(c, session_setup) == FD_OK &&
+		    (c->role != FD_ROLE_READER ||
+		     simple(c, reader_setup) == FD_OK)) {
+			fd_log(FD_LOG_WARN, "postgresql: reconnected");
+			return 0;
+		}
+	}
+	if (connect_db(c, err, sizeof(err)) < 0) {
+		fd_log(FD_LOG_ERROR, "%s", err);
+		return -1;
+	}
+	fd_log(FD_LOG_WARN, "postgresql: reconnected");
+	return 0;
+}
+
+static int pg_exec(fd_dbconn *c, const char *sql)
+{
+	return simple(c, sql);
+}
+
+static const char *pg_errmsg(fd_dbconn *c)
+{
+	return c->err[0] ? c->err : "error";
+}
+
+static int pg_prepare(fd_dbconn *c, const char *sql, fd_dbstmt **out)
+{
+	fd_dbstmt *st = calloc(1, sizeof(*st));
+	const char *p;
+
+	*out = NULL;
+	if (!st || !(st->sql = strdup(sql))) {
+		free(st);
+		return FD_ERR;
+	}
+	/* $N placeholders: as many parameters as the highest N. */
+	for (p = strchr(sql, '$'); p; p = strchr(p + 1, '$')) {
+		long n = strtol(p + 1, NULL, 10);
+
+		if (n > st->n && n <= MAXP)
+			st->n = (int)n;
+	}
+	st->c = c;
+	st->prepared_gen = -1;
+	snprintf(st->name, sizeof(st->name), "f%d", c->next_name++);
+	*out = st;
+	return FD_OK;
+}
+
+static void pg_reset(fd_dbstmt *st)
+{
+	PQclear(st->res);
+	st->res = NULL;
+	st->row = -1;
+}
+
+static void pg_finalize(fd_dbstmt *st)
+{
+	if (!st)
+		return;
+	pg_reset(st);
+	free(st->sql);
+	free(st);
+}
+
+static int pg_bind(fd_dbstmt *st, int i, int type, const char *text,
+                   int64_t v, const void *blob, size_t len)
+{
+	static const Oid oid[] = {[FD_T_NULL] = 20, [FD_T_INT] = 20,
+	                          [FD_T_TEXT] = 25, [FD_T_BLOB] = 17};
+	int k = i - 1, infer = type & FD_T_INFER;
+
+	type &= ~FD_T_INFER;
+	if (k < 0 || k >= MAXP || type == FD_T_REAL)
+		return FD_ERR;
+	st->types[k] = infer ? 0 : oid[type];
+	st->fmts[k] = type == FD_T_BLOB;
+	st->lens[k] = (int)len;
+	if (type == FD_T_INT) {
+		snprintf(st->num[k], sizeof(st->num[k]), "%" PRId64, v);
+		st->vals[k] = st->num[k];
+	} else {
+		st->vals[k] = type == FD_T_BLOB   ? (const char *)blob
+		              : type == FD_T_TEXT ? text
+		                                  : NULL;
+	}
+	return FD_OK;
+}
+
+static int run(fd_dbstmt *st)
+{
+	fd_dbconn *c = st->c;
+	ExecStatusType s;
+	PGresult *r;
+
+	if (!c->db)
+		return fail_code(c, NULL);
+	if (st->prepared_gen != c->gen) {
+		r = PQprepare(c->db, st->name, st->sql, st->n, st->types);
+		s = PQresultStatus(r);
+		if (s != PGRES_COMMAND_OK) {
+			int rc = fail_code(c, r);
+
+			PQclear(r);
+			return rc;
+		}
+		PQclear(r);
+		st->prepared_gen = c->gen;
+	}
+	r = PQexecPrepared(c->db, st->name, st->n, st->vals, st->lens,
+	                   st->fmts, 0);
+	s = PQresultStatus(r);
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		int rc = fail_code(c, r);
+
+		PQclear(r);
+		return rc;
+	}
+	st->res = r;
+	st->row = -1;
+	return FD_OK;
+}
+
+static int pg_step(fd_dbstmt *st)
+{
+	int rc;
+
+	if (!st->res && (rc = run(st)) != FD_OK)
+		return rc;
+	st->row++;
+	return st->row < PQntuples(st->res) ? FD_ROW : FD_DONE;
+}
+
+static long pg_changes(fd_dbstmt *st)
+{
+	const char *n = st->res ? PQcmdTuples(st->res) : NULL;
+
+	return n && *n ? strtol(n, NULL, 10) : 0;
+}
+
+static int pg_ncols(fd_dbstmt *st)
+{
+	return st->res ? PQnfields(st->res) : 0;
+}
+
+static const char *pg_col_name(fd_dbstmt *st, int i)
+{
+	return PQfname(st->res, i);
+}
+
+static int pg_col_type(fd_dbstmt *st, int i)
+{
+	if (PQgetisnull(st->res, st->row, i))
+		return FD_T_NULL;
+	switch (PQftype(st->res, i)) {
+	case 16: /* bool */
+	case 20: /* int8 */
+	case 21: /* int2 */
+	case 23: /* int4 */
+		return FD_T_INT;
+	case 700:  /* float4 */
+	case 701:  /* float8 */
+	case 1700: /* numeric */
+		return FD_T_REAL;
+	case 17: /* bytea */
+		return FD_T_BLOB;
+	default:
+		return FD_T_TEXT;
+	}
+}
+
+static int64_t pg_col_int(fd_dbstmt *st, int i)
+{
+	const char *t = PQgetvalue(st->res, st->row, i);
+
+	if (PQftype(st->res, i) == 16)
+		return t[0] == 't';
+	return strtoll(t, NULL, 10);
+}
+
+static double pg_col_real(fd_dbstmt *st, int i)
+{
+	return strtod(PQgetvalue(st->res, st->row, i), NULL);
+}
+
+static const char *pg_col_text(fd_dbstmt *st, int i)
+{
+	return PQgetvalue(st->res, st->row, i);
+}
+
+/* bytea in text format: "\x" then hex; up to sizeof(st->blob) bytes. */
+static const void *pg_col_blob(fd_dbstmt *st, int i, size_t *len)
+{
+	const char *t = PQgetvalue(st->res, st->row, i);
+	size_t n = strlen(t) / 2 - 1, k;
+
+	*len = 0;
+	if (PQgetisnull(st->res, st->row, i) || strncmp(t, "\\x", 2) != 0 ||
+	    strlen(t) % 2 || n > sizeof(st->blob))
+		return NULL;
+	for (k = 0; k < n; k++) {
+		char pair[3] = {t[2 + 2 * k], t[3 + 2 * k], '\0'}, *end;
+		unsigned long v = strtoul(pair, &end, 16);
+
+		if (*end)
+			return NULL;
+		st->blob[k] = (uint8_t)v;
+	}
+	*len = n;
+	return st->blob;
+}
+
+/* COMMIT with synchronous_commit on has already waited for the WAL
+ * flush: nothing is left to sync. */
+static int pg_sync(fd_dbconn *c)
+{
+	(void)c;
+	return FD_OK;
+}
+
+const fd_driver fd_driver_pg = {
+        .name = "postgresql",
+        .shared = 1,
+        .placeholder = '$',
+        .tokens = tokens,
+        .version_setup = "CREATE TABLE IF NOT EXISTS flockd_schema("
+                         "version INTEGER NOT NULL)",
+        .version_get = "SELECT max(version) FROM flockd_schema",
+        .version_set = "DELETE FROM flockd_schema; INSERT INTO"
+                       " flockd_schema VALUES(%d)",
+        /* Serialises migrations of nodes starting at once ("flockmig"). */
+        .migrate_lock = "SELECT pg_advisory_lock(7380134885017315687)",
+        .migrate_unlock = "SELECT pg_advisory_unlock(7380134885017315687)",
+        .open = pg_open,
+        .close = pg_close,
+        .ensure = pg_ensure,
+        .exec = pg_exec,
+        .errmsg = pg_errmsg,
+        .prepare = pg_prepare,
+        .finalize = pg_finalize,
+        .bind = pg_bind,
+        .step = pg_step,
+        .reset = pg_reset,
+        .changes = pg_changes,
+        .ncols = pg_ncols,
+        .col_name = pg_col_name,
+        .col_type = pg_col_type,
+        .col_int = pg_col_int,
+        .col_real = pg_col_real,
+        .col_text = pg_col_text,
+        .col_blob = pg_col_blob,
+        .sync = pg_sync,
+};

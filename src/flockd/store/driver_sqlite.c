@@ -1,0 +1,373 @@
+/*
+ * The SQLite driver (driver.h): one file, WAL, one writer.
+ *
+ * The writer's commits only write the WAL (synchronous=NORMAL); sync
+ * fdatasyncs it, so the engine can sync one batch while it runs the next.
+ * A checkpointer thread with its own connection copies the WAL into the
+ * database (PASSIVE: never blocking the writer or the readers), woken by
+ * the writer's WAL hook every CKPT_PAGES pages; it keeps synchronous=FULL,
+ * so the WAL is synced before any of it is copied.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/db.h"
+
+/* WAL pages after which the checkpointer is woken. */
+#define CKPT_PAGES 1000
+
+struct fd_dbconn {
+	sqlite3 *db;
+	int wal_fd; /* the writer's WAL, for sync; -1 until first used */
+	/* The writer's checkpointer. */
+	sqlite3 *ckpt;
+	pthread_t ckpt_thread;
+	int ckpt_started, ckpt_quit, ckpt_due;
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+};
+
+struct fd_dbstmt {
+	sqlite3_stmt *st;
+	sqlite3 *db;
+};
+
+static const char *const tokens[] = {
+        "begin_read", "BEGIN",
+        "begin_write", "BEGIN IMMEDIATE",
+        "i64", "INTEGER",
+        "blob", "BLOB",
+        "serial", "INTEGER PRIMARY KEY",
+        "without_rowid", " WITHOUT ROWID",
+        "json_object", "json_object",
+        "each", "json_each(%s) j",
+        "skip_locked", "",
+        "collate_c", "",
+        "lock_table", "SELECT 1",
+        NULL, NULL,
+};
+
+static int code_of(int rc)
+{
+	if (rc == SQLITE_ROW)
+		return FD_ROW;
+	if (rc == SQLITE_DONE || rc == SQLITE_OK)
+		return FD_DONE;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return FD_CONFLICT;
+	return FD_ERR;
+}
+
+/* Savepoint journals stay in memory (temp_store), and the writer's cache
+ * holds a whole group commit so nothing spills before it. Readers cannot
+ * change the journal mode; the writer sets it once and it is persistent
+ * in the file. */
+static int setup(sqlite3 *db, fd_role role, char **msg)
+{
+	const char *sql =
+	        role == FD_ROLE_READER
+	                ? "PRAGMA query_only=1; PRAGMA busy_timeout=10000;"
+	                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+	                  " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
+	                  " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;";
+
+	return sqlite3_exec(db, sql, NULL, NULL, msg);
+}
+
+static int open_db(sqlite3 **db, const char *path, fd_role role, char *err,
+                   size_t errlen)
+{
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	char *msg = NULL;
+
+	if (role == FD_ROLE_WRITER)
+		flags |= SQLITE_OPEN_CREATE;
+	if (sqlite3_open_v2(path, db, flags, NULL) == SQLITE_OK &&
+	    setup(*db, role, &msg) == SQLITE_OK)
+		return 0;
+	snprintf(err, errlen, "%s: %s", path,
+	         msg   ? msg
+	         : *db ? sqlite3_errmsg(*db)
+	               : "out of memory");
+	sqlite3_free(msg);
+	sqlite3_close(*db);
+	*db = NULL;
+	return -1;
+}
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	fd_dbconn *c = arg;
+
+	if (pages >= CKPT_PAGES) {
+		pthread_mutex_lock(&c->ckpt_mu);
+		c->ckpt_due = 1;
+		pthread_cond_signal(&c->ckpt_cv);
+		pthread_mutex_unlock(&c->ckpt_mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *ckpt_main(void *arg)
+{
+	fd_dbconn *c = arg;
+
+	pthread_mutex_lock(&c->ckpt_mu);
+	while (!c->ckpt_quit) {
+		if (!c->ckpt_due) {
+			pthread_cond_wait(&c->ckpt_cv, &c->ckpt_mu);
+			continue;
+		}
+		c->ckpt_due = 0;
+		pthread_mutex_unlock(&c->ckpt_mu);
+		sqlite3_wal_checkpoint_v2(c->ckpt, NULL,
+		                          SQLITE_CHECKPOINT_PASSIVE, NULL,
+		                          NULL);
+		pthread_mutex_lock(&c->ckpt_mu);
+	}
+	pthread_mutex_unlock(&c->ckpt_mu);
+	return NULL;
+}
+
+/* The writer's own: commits write the WAL only, the checkpointer runs. */
+static int writer_setup(fd_dbconn *c, const char *path, char *err,
+                        size_t errlen)
+{
+	if (sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
+	                 NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", sqlite3_errmsg(c->db));
+		return -1;
+	}
+	if (open_db(&c->ckpt, path, FD_ROLE_AUX, err, errlen) < 0)
+		return -1;
+	if (pthread_create(&c->ckpt_thread, NULL, ckpt_main, c) != 0) {
+		snprintf(err, errlen, "cannot start the checkpointer");
+		return -1;
+	}
+	c->ckpt_started = 1;
+	sqlite3_wal_autocheckpoint(c->db, 0);
+	sqlite3_wal_hook(c->db, wal_hook, c);
+	return 0;
+}
+
+static void sq_close(fd_dbconn *c)
+{
+	if (!c)
+		return;
+	if (c->ckpt_started) {
+		pthread_mutex_lock(&c->ckpt_mu);
+		c->ckpt_quit = 1;
+		pthread_cond_signal(&c->ckpt_cv);
+		pthread_mutex_unlock(&c->ckpt_mu);
+		pthread_join(c->ckpt_thread, NULL);
+		/* Fold the WAL back into the database on a clean stop. */
+		sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL,
+		             NULL, NULL);
+	}
+	sqlite3_close(c->ckpt);
+	if (c->wal_fd >= 0)
+		close(c->wal_fd);
+	sqlite3_close(c->db);
+	pthread_mutex_destroy(&c->ckpt_mu);
+	pthread_cond_destroy(&c->ckpt_cv);
+	free(c);
+}
+
+static int sq_open(fd_dbconn **out, const char *path, fd_role role, char *err,
+                   size_t errlen)
+{
+	fd_dbconn *c = calloc(1, sizeof(*c));
+
+	*out = NULL;
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->wal_fd = -1;
+	pthread_mutex_init(&c->ckpt_mu, NULL);
+	pthread_cond_init(&c->ckpt_cv, NULL);
+	if (open_db(&c->db, path, role, err, errlen) < 0 ||
+	    (role == FD_ROLE_WRITER && writer_setup(c, path, err, errlen) < 0)) {
+		sq_close(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+static int sq_ensure(fd_dbconn *c)
+{
+	return c ? 0 : -1;
+}
+
+static int sq_exec(fd_dbconn *c, const char *sql)
+{
+	return code_of(sqlite3_exec(c->db, sql, NULL, NULL, NULL)) == FD_DONE
+	               ? FD_OK
+	               : FD_ERR;
+}
+
+static const char *sq_errmsg(fd_dbconn *c)
+{
+	return sqlite3_errmsg(c->db);
+}
+
+static int sq_prepare(fd_dbconn *c, const char *sql, fd_dbstmt **out)
+{
+	fd_dbstmt *st = calloc(1, sizeof(*st));
+
+	*out = NULL;
+	if (!st)
+		return FD_ERR;
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	                       &st->st, NULL) != SQLITE_OK) {
+		free(st);
+		return FD_ERR;
+	}
+	st->db = c->db;
+	*out = st;
+	return FD_OK;
+}
+
+static void sq_finalize(fd_dbstmt *st)
+{
+	if (st) {
+		sqlite3_finalize(st->st);
+		free(st);
+	}
+}
+
+static int sq_bind(fd_dbstmt *st, int i, int type, const char *text,
+                   int64_t v, const void *blob, size_t len)
+{
+	int rc;
+
+	type &= ~FD_T_INFER;
+	if (type == FD_T_NULL || (type == FD_T_TEXT && !text))
+		rc = sqlite3_bind_null(st->st, i);
+	else if (type == FD_T_TEXT)
+		rc = sqlite3_bind_text(st->st, i, text, (int)len,
+		                       SQLITE_STATIC);
+	else if (type == FD_T_BLOB)
+		rc = sqlite3_bind_blob(st->st, i, blob, (int)len,
+		                       SQLITE_STATIC);
+	else
+		rc = sqlite3_bind_int64(st->st, i, v);
+	return rc == SQLITE_OK ? FD_OK : FD_ERR;
+}
+
+static int sq_step(fd_dbstmt *st)
+{
+	return code_of(sqlite3_step(st->st));
+}
+
+static void sq_reset(fd_dbstmt *st)
+{
+	sqlite3_reset(st->st);
+	sqlite3_clear_bindings(st->st);
+}
+
+static long sq_changes(fd_dbstmt *st)
+{
+	return (long)sqlite3_changes(st->db);
+}
+
+static int sq_ncols(fd_dbstmt *st)
+{
+	return sqlite3_column_count(st->st);
+}
+
+static const char *sq_col_name(fd_dbstmt *st, int i)
+{
+	return sqlite3_column_name(st->st, i);
+}
+
+static int sq_col_type(fd_dbstmt *st, int i)
+{
+	switch (sqlite3_column_type(st->st, i)) {
+	case SQLITE_INTEGER:
+		return FD_T_INT;
+	case SQLITE_FLOAT:
+		return FD_T_REAL;
+	case SQLITE_BLOB:
+		return FD_T_BLOB;
+	case SQLITE_NULL:
+		return FD_T_NULL;
+	default:
+		return FD_T_TEXT;
+	}
+}
+
+static int64_t sq_col_int(fd_dbstmt *st, int i)
+{
+	return sqlite3_column_int64(st->st, i);
+}
+
+static double sq_col_real(fd_dbstmt *st, int i)
+{
+	return sqlite3_column_double(st->st, i);
+}
+
+static const char *sq_col_text(fd_dbstmt *st, int i)
+{
+	return (const char *)sqlite3_column_text(st->st, i);
+}
+
+static const void *sq_col_blob(fd_dbstmt *st, int i, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st->st, i);
+
+	*len = (size_t)sqlite3_column_bytes(st->st, i);
+	return p;
+}
+
+static int sq_sync(fd_dbconn *c)
+{
+	const char *wal;
+
+	/* fdatasync flushes the file, whichever descriptor names it, so
+	 * our own descriptor of SQLite's WAL is enough. */
+	if (c->wal_fd < 0) {
+		wal = sqlite3_filename_wal(sqlite3_db_filename(c->db, "main"));
+		if (!wal || (c->wal_fd = open(wal, O_RDWR | O_CLOEXEC)) < 0)
+			return FD_ERR;
+	}
+	return fdatasync(c->wal_fd) == 0 ? FD_OK : FD_ERR;
+}
+
+const fd_driver fd_driver_sqlite = {
+        .name = "sqlite",
+        .shared = 0,
+        .placeholder = '?',
+        .tokens = tokens,
+        .version_setup = "",
+        .version_get = "PRAGMA user_version",
+        .version_set = "PRAGMA user_version=%d",
+        .migrate_lock = "",
+        .migrate_unlock = "",
+        .open = sq_open,
+        .close = sq_close,
+        .ensure = sq_ensure,
+        .exec = sq_exec,
+        .errmsg = sq_errmsg,
+        .prepare = sq_prepare,
+        .finalize = sq_finalize,
+        .bind = sq_bind,
+        .step = sq_step,
+        .reset = sq_reset,
+        .changes = sq_changes,
+        .ncols = sq_ncols,
+        .col_name = sq_col_name,
+        .col_type = sq_col_type,
+        .col_int = sq_col_int,
+        .col_real = sq_col_real,
+        .col_text = sq_col_text,
+        .col_blob = sq_col_blob,
+        .sync = sq_sync,
+};

@@ -1,0 +1,363 @@
+/*
+ * Store operations (store.h) of a referral program: customers, campaigns
+ * with their rewards and checkpoints.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/db.h"
+
+#define ORG_OF(t) "(SELECT org_id FROM apps WHERE id = " t ".app_id)"
+#define STAMPS(t)                                                              \
+	t ".created_at AS \"@createdAt\", " t ".updated_at AS \"@updatedAt\", " t  \
+	  ".deleted_at AS \"@deletedAt\""
+
+/* ---- customers ------------------------------------------------------- */
+
+#define CUSTOMER_COLS                                                          \
+	"SELECT c.id AS id, " ORG_OF("c") " AS \"organizationId\","            \
+	" c.app_id AS \"applicationId\", c.external_id AS \"externalUserId\"," \
+	" c.email AS email, c.name AS name,"                                   \
+	" c.referral_code AS \"referralCode\","                                \
+	" (SELECT {json_object}('id', r.id, 'externalUserId', r.external_id,"  \
+	" 'email', r.email, 'name', r.name) FROM customers r"                  \
+	" WHERE r.id = c.referred_by_id) AS \"{referredBy\","                  \
+	" c.referred_by_id AS \"referredById\","                               \
+	" c.referred_by_referral_id AS \"referredByReferralId\","              \
+	" c.referred_in_campaign_id AS \"referredInCampaignId\","              \
+	" c.visited AS \"visitedReferralsCount\","                             \
+	" c.converted AS \"convertedReferralsCount\","                         \
+	" c.custom_properties AS \"{customProperties\", " STAMPS("c")          \
+	" FROM customers c "
+
+int fd_store_customer_get(fd_conn *c, const char *app_id, fd_lookup by,
+                          const char *key, json_t **out)
+{
+	FD_SQL(by_id, CUSTOMER_COLS "WHERE c.app_id = ?1 AND c.id = ?2");
+	FD_SQL(by_ext, CUSTOMER_COLS "WHERE c.app_id = ?1 AND"
+	                             " c.external_id = ?2");
+	FD_SQL(by_code, CUSTOMER_COLS "WHERE c.app_id = ?1 AND"
+	                              " c.referral_code = ?2 AND"
+	                              " c.deleted_at IS NULL");
+	fd_sql *sql = by == FD_BY_ID         ? &by_id
+	              : by == FD_BY_EXTERNAL ? &by_ext
+	                                     : &by_code;
+
+	*out = NULL;
+	if (!key)
+		return FD_NOTFOUND;
+	return fd_db__one(c, out, sql, "ss", app_id, key);
+}
+
+int fd_store_customer_insert(fd_conn *c, const char *app_id, const char *id,
+                             const char *external_id, const char *email,
+                             const char *name, const char *code,
+                             const char *props, int64_t now)
+{
+	FD_SQL(sql, "INSERT INTO customers(id, app_id, external_id, email,"
+	            " name, referral_code, custom_properties, created_at,"
+	            " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
+	            " coalesce(?7, '{}'), ?8, ?8) ON CONFLICT DO NOTHING");
+	FD_SQL(taken, "SELECT 1 FROM customers WHERE app_id = ?1 AND"
+	              " external_id = ?2");
+	long one;
+	int rc = fd_db__insert(c, &sql, "sssssssi", id, app_id, external_id,
+	                    email, name, code, props, now);
+
+	if (rc != FD_CONFLICT)
+		return rc;
+	/* The engine looked the external id up before inserting: if it is
+	 * taken now, another node created the customer meanwhile. Else the
+	 * referral code is taken: the engine tries another. */
+	rc = fd_db__count(c, &one, &taken, "ss", app_id, external_id);
+	if (rc == FD_OK) {
+		c->retry = 1;
+		return FD_RETRY;
+	}
+	return rc == FD_NOTFOUND ? FD_CONFLICT : rc;
+}
+
+int fd_store_customer_update(fd_conn *c, const char *app_id, const char *id,
+                             const char *email, const char *name,
+                             const char *props, int64_t now)
+{
+	FD_SQL(sql, "UPDATE customers SET email = coalesce(?3, email),"
+	            " name = coalesce(?4, name), custom_properties ="
+	            " coalesce(?5, custom_properties), updated_at = ?6"
+	            " WHERE app_id = ?1 AND id = ?2");
+
+	return fd_db__change(c, &sql, "sssssi", app_id, id, email, name, props,
+	                  now);
+}
+
+int fd_store_customer_set_referred(fd_conn *c, const char *app_id,
+                                   const char *id, const char *referrer_id,
+                                   const char *referral_id,
+                                   const char *campaign_id, int64_t now)
+{
+	FD_SQL(sql, "UPDATE customers SET referred_by_id = ?3,"
+	            " referred_by_referral_id = ?4, referred_in_campaign_id ="
+	            " ?5, updated_at = ?6 WHERE app_id = ?1 AND id = ?2");
+
+	return fd_db__change(c, &sql, "sssssi", app_id, id, referrer_id,
+	                  referral_id, campaign_id, now);
+}
+
+int fd_store_customer_count(fd_conn *c, const char *app_id, const char *id,
+                            int visited, int converted, int64_t now)
+{
+	FD_SQL(sql, "UPDATE customers SET visited = visited + ?3,"
+	            " converted = converted + ?4, updated_at = ?5"
+	            " WHERE app_id = ?1 AND id = ?2");
+
+	return fd_db__change(c, &sql, "ssiii", app_id, id, (int64_t)visited,
+	                  (int64_t)converted, now);
+}
+
+int fd_store_customer_erase(fd_conn *c, const char *app_id, const char *id,
+                            int64_t now)
+{
+	FD_SQL(sql, "UPDATE customers SET email = NULL, name = NULL,"
+	            " custom_properties = '{}', deleted_at = ?3,"
+	            " updated_at = ?3 WHERE app_id = ?1 AND id = ?2");
+
+	return fd_db__change(c, &sql, "ssi", app_id, id, now);
+}
+
+int fd_store_customer_list(fd_conn *c, const char *app_id, long limit,
+                           long offset, json_t **out)
+{
+	FD_SQL(count, "SELECT count(*) FROM customers WHERE app_id = ?1");
+	FD_SQL(page, CUSTOMER_COLS "WHERE c.app_id = ?1 ORDER BY c.id DESC"
+	                           " LIMIT ?2 OFFSET ?3");
+
+	return fd_db__page(c, out, &count, &page, limit, offset, "s", app_id);
+}
+
+/* ---- campaigns ------------------------------------------------------- */
+
+int fd_store_campaign_insert(fd_conn *c, const char *app_id,
+                             const fd_store_campaign *k, int64_t now)
+{
+	FD_SQL(sql, "INSERT INTO campaigns(id, app_id, environment, name,"
+	            " reward_hold_days, starts_at, ends_at, extra, created_at,"
+	            " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+	            " ?9) ON CONFLICT DO NOTHING");
+
+	return fd_db__insert(c, &sql, "ssssizzsi", k->id, app_id, k->environment,
+	                  k->name, (int64_t)k->hold_days, k->starts_at,
+	                  k->ends_at, k->extra ? k->extra : "{}", now);
+}
+
+int fd_store_campaign_update(fd_conn *c, const char *app_id,
+                             const fd_store_campaign *k, int64_t now)
+{
+	FD_SQL(sql, "UPDATE campaigns SET name = ?3, reward_hold_days = ?4,"
+	            " starts_at = ?5, ends_at = ?6, extra = ?7, updated_at = ?8"
+	            " WHERE app_id = ?2 AND id = ?1");
+
+	return fd_db__change(c, &sql, "sssizzsi", k->id, app_id, k->name,
+	                  (int64_t)k->hold_days, k->starts_at, k->ends_at,
+	                  k->extra ? k->extra : "{}", now);
+}
+
+#define CAMPAIGN_COLS                                                          \
+	"SELECT k.id AS id, " ORG_OF("k") " AS \"organizationId\","            \
+	" k.app_id AS \"applicationId\", k.name AS name,"                      \
+	" k.environment AS environment, k.is_live AS \"?isLive\","             \
+	" k.extra AS \"*\", k.last_ping_at AS \"@lastPingAt\","                \
+	" k.last_ping_origin AS \"lastPingOrigin\","                           \
+	" k.starts_at AS \"@startsAt\", k.ends_at AS \"@endsAt\","             \
+	" k.reward_hold_days AS \"rewardHoldDays\", " STAMPS("k")              \
+	" FROM campaigns k "
+
+/* Attach rewards[] to the campaign object k (borrowed). */
+static int with_rewards(fd_conn *c, json_t *k)
+{
+	FD_SQL(sql, "SELECT w.id AS id, " ORG_OF("w") " AS \"organizationId\","
+	            " w.app_id AS \"applicationId\", w.campaign_id AS"
+	            " \"campaignId\", w.terms AS \"*\", w.party AS party,"
+	            " w.lim AS \"limit\", w.limit_unit AS \"limitUnit\","
+	            " w.limit_interval AS \"limitInterval\", " STAMPS("w")
+	            " FROM campaign_rewards w WHERE w.campaign_id = ?1 AND"
+	            " w.deleted_at IS NULL ORDER BY w.id");
+	json_t *rw = NULL;
+	int rc = fd_db__all(c, &rw, &sql, "s",
+	                 json_string_value(json_object_get(k, "id")));
+
+	if (rc == FD_OK && json_object_set_new(k, "rewards", rw))
+		rc = FD_ERR;
+	return rc;
+}
+
+/* A campaign found by sql with its rewards[]. */
+static int campaign_one(fd_conn *c, fd_sql *sql, const char *app_id,
+                        const char *key, json_t **out)
+{
+	int rc = fd_db__one(c, out, sql, "ss", app_id, key);
+
+	if (rc == FD_OK && (rc = with_rewards(c, *out)) != FD_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int fd_store_campaign_get(fd_conn *c, const char *app_id, const char *id,
+                          json_t **out)
+{
+	FD_SQL(sql, CAMPAIGN_COLS "WHERE k.app_id = ?1 AND k.id = ?2 AND"
+	                          " k.deleted_at IS NULL");
+
+	*out = NULL;
+	if (!id)
+		return FD_NOTFOUND;
+	return campaign_one(c, &sql, app_id, id, out);
+}
+
+int fd_store_campaign_live(fd_conn *c, const char *app_id, const char *env,
+                           json_t **out)
+{
+	FD_SQL(sql, CAMPAIGN_COLS "WHERE k.app_id = ?1 AND k.environment = ?2"
+	                          " AND k.is_live = 1");
+
+	return campaign_one(c, &sql, app_id, env, out);
+}
+
+int fd_store_campaign_list(fd_conn *c, const char *app_id, const char *env,
+                           json_t **out)
+{
+	FD_SQL(sql, CAMPAIGN_COLS "WHERE k.app_id = ?1 AND (?2 IS NULL OR"
+	                          " k.environment = ?2) AND k.deleted_at IS"
+	                          " NULL ORDER BY k.id");
+	json_t *k;
+	size_t i;
+	int rc = fd_db__all(c, out, &sql, "ss", app_id, env);
+
+	json_array_foreach(*out, i, k)
+	{
+		if (rc == FD_OK)
+			rc = with_rewards(c, k);
+	}
+	if (rc != FD_OK) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int fd_store_campaigns_version(fd_conn *c, int64_t *out)
+{
+	FD_SQL(sql, "SELECT v FROM flockd_meta WHERE k = 'campaigns'");
+	long v = 0;
+	int rc = fd_db__count(c, &v, &sql, "");
+
+	*out = v;
+	return rc == FD_NOTFOUND ? FD_OK : rc;
+}
+
+int fd_store_campaign_set_live(fd_conn *c, const char *app_id, const char *id,
+                               int live, int64_t now)
+{
+	FD_SQL(others, "UPDATE campaigns SET is_live = 0, updated_at = ?3"
+	               " WHERE app_id = ?1 AND is_live = 1 AND environment ="
+	               " (SELECT environment FROM campaigns WHERE id = ?2) AND"
+	               " id <> ?2");
+	FD_SQL(sql, "UPDATE campaigns SET is_live = ?3, updated_at = ?4"
+	            " WHERE app_id = ?1 AND id = ?2");
+	int rc;
+
+	if (live && (rc = fd_db__exec(c, &others, "ssi", app_id, id, now)) != FD_OK)
+		return rc;
+	return fd_db__change(c, &sql, "ssii", app_id, id, (int64_t)(live != 0),
+	                  now);
+}
+
+int fd_store_campaign_ping(fd_conn *c, const char *app_id, const char *id,
+                           const char *origin, int64_t now)
+{
+	FD_SQL(sql, "UPDATE campaigns SET last_ping_at = ?3,"
+	            " last_ping_origin = ?4 WHERE app_id = ?1 AND id = ?2 AND"
+	            " deleted_at IS NULL");
+
+	return fd_db__change(c, &sql, "ssis", app_id, id, now, origin);
+}
+
+int fd_store_campaign_reward_insert(fd_conn *c, const char *app_id,
+                                    const fd_store_campaign_reward *r,
+                                    int64_t now)
+{
+	FD_SQL(sql, "INSERT INTO campaign_rewards(id, app_id, campaign_id,"
+	            " party, lim, limit_unit, limit_interval, terms,"
+	            " created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
+	            " ?7, ?8, ?9, ?9) ON CONFLICT DO NOTHING");
+
+	return fd_db__insert(c, &sql, "sssszsssi", r->id, app_id, r->campaign_id,
+	                  r->party, (int64_t)r->limit, r->limit_unit,
+	                  r->limit_interval, r->terms ? r->terms : "{}", now);
+}
+
+int fd_store_campaign_reward_get(fd_conn *c, const char *app_id, const char *id,
+                                 json_t **out)
+{
+	FD_SQL(sql, "SELECT w.id AS id, " ORG_OF("w") " AS \"organizationId\","
+	            " w.app_id AS \"applicationId\", w.campaign_id AS"
+	            " \"campaignId\", w.terms AS \"*\", w.party AS party,"
+	            " w.lim AS \"limit\", w.limit_unit AS \"limitUnit\","
+	            " w.limit_interval AS \"limitInterval\", " STAMPS("w")
+	            " FROM campaign_rewards w WHERE w.app_id = ?1 AND"
+	            " w.id = ?2");
+
+	return fd_db__one(c, out, &sql, "ss", app_id, id);
+}
+
+/* ---- checkpoints ----------------------------------------------------- */
+
+#define CHECKPOINT_COLS                                                        \
+	"SELECT p.id AS id, " ORG_OF("p") " AS \"organizationId\","            \
+	" p.app_id AS \"applicationId\", p.campaign_id AS \"campaignId\","     \
+	" p.name AS \"checkpointName\", p.trigger_kind AS \"trigger\","        \
+	" p.placement_id AS \"placementId\", " STAMPS("p")                     \
+	" FROM checkpoints p "
+
+int fd_store_checkpoint_insert(fd_conn *c, const char *app_id, const char *id,
+                               const char *campaign_id, const char *name,
+                               const char *trigger, const char *placement_id,
+                               int64_t now)
+{
+	FD_SQL(sql, "INSERT INTO checkpoints(id, app_id, campaign_id, name,"
+	            " trigger_kind, placement_id, created_at, updated_at)"
+	            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
+	            " ON CONFLICT DO NOTHING");
+
+	return fd_db__insert(c, &sql, "ssssssi", id, app_id, campaign_id, name,
+	                  trigger, placement_id, now);
+}
+
+int fd_store_checkpoint_get(fd_conn *c, const char *app_id, const char *id,
+                            json_t **out)
+{
+	FD_SQL(sql, CHECKPOINT_COLS "WHERE p.app_id = ?1 AND p.id = ?2");
+
+	return fd_db__one(c, out, &sql, "ss", app_id, id);
+}
+
+int fd_store_checkpoint_find(fd_conn *c, const char *app_id,
+                             const char *campaign_id, const char *name,
+                             json_t **out)
+{
+	FD_SQL(sql, CHECKPOINT_COLS "WHERE p.app_id = ?1 AND p.campaign_id = ?2"
+	                            " AND p.name = ?3 AND p.deleted_at IS NULL");
+
+	return fd_db__one(c, out, &sql, "sss", app_id, campaign_id, name);
+}
+
+int fd_store_checkpoint_list(fd_conn *c, const char *app_id,
+                             const char *campaign_id, json_t **out)
+{
+	FD_SQL(sql, CHECKPOINT_COLS "WHERE p.app_id = ?1 AND (?2 IS NULL OR"
+	                            " p.campaign_id = ?2) AND p.deleted_at IS"
+	                            " NULL ORDER BY p.id");
+
+	return fd_db__all(c, out, &sql, "ss", app_id, campaign_id);
+}

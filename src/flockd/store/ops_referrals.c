@@ -1,0 +1,276 @@
+/*
+ * Store operations (store.h): referrals, rewards, checkpoint events and
+ * the outbox.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "store/db.h"
+
+#define ORG_OF(t) "(SELECT org_id FROM apps WHERE id = " t ".app_id)"
+#define STAMPS(t)                                                              \
+	t ".created_at AS \"@createdAt\", " t ".updated_at AS \"@updatedAt\", " t  \
+	  ".deleted_at AS \"@deletedAt\""
+
+/* ---- referrals ------------------------------------------------------- */
+
+#define REFERRAL_COLS                                                          \
+	"SELECT f.id AS id, " ORG_OF("f") " AS \"organizationId\","            \
+	" f.app_id AS \"applicationId\", f.campaign_id AS \"campaignId\","     \
+	" f.referrer_id AS \"referrerId\", f.referee_id AS \"refereeId\","     \
+	" f.status AS status, f.suspected_frauds AS \"{suspectedFrauds\","     \
+	" f.environment AS environment, " STAMPS("f") " FROM referrals f "
+
+#define REFERRAL_FILTER                                                        \
+	"f.app_id = ?1 AND (?2 IS NULL OR f.campaign_id = ?2) AND (?3 IS NULL" \
+	" OR f.status = ?3) AND (?4 IS NULL OR f.environment = ?4)"
+
+int fd_store_referral_insert(fd_conn *c, const char *app_id, const char *id,
+                             const char *env, const char *campaign_id,
+                             const char *referrer_id, const char *referee_id,
+                             const char *status, const char *frauds,
+                             int64_t now)
+{
+	FD_SQL(sql, "INSERT INTO referrals(id, app_id, environment,"
+	            " campaign_id, referrer_id, referee_id, status,"
+	            " suspected_frauds, created_at, updated_at) VALUES(?1, ?2,"
+	            " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) ON CONFLICT DO NOTHING");
+
+	return fd_db__insert(c, &sql, "ssssssssi", id, app_id, env, campaign_id,
+	                  referrer_id, referee_id, status, frauds, now);
+}
+
+int fd_store_referral_update(fd_conn *c, const char *app_id, const char *id,
+                             const char *referrer_id, const char *status,
+                             const char *frauds, int64_t now)
+{
+	FD_SQL(sql, "UPDATE referrals SET referrer_id = coalesce(?3,"
+	            " referrer_id), status = ?4, suspected_frauds = ?5,"
+	            " updated_at = ?6 WHERE app_id = ?1 AND id = ?2");
+
+	return fd_db__change(c, &sql, "sssssi", app_id, id, referrer_id, status,
+	                  frauds, now);
+}
+
+int fd_store_referral_get(fd_conn *c, const char *app_id, const char *id,
+                          json_t **out)
+{
+	FD_SQL(sql, REFERRAL_COLS "WHERE f.app_id = ?1 AND f.id = ?2");
+
+	return fd_db__one(c, out, &sql, "ss", app_id, id);
+}
+
+int fd_store_referral_find(fd_conn *c, const char *app_id,
+                           const char *campaign_id, const char *referee_id,
+                           json_t **out)
+{
+	FD_SQL(sql, REFERRAL_COLS "WHERE f.app_id = ?1 AND f.campaign_id = ?2"
+	                          " AND f.referee_id = ?3");
+
+	return fd_db__one(c, out, &sql, "sss", app_id, campaign_id, referee_id);
+}
+
+int fd_store_referral_by_referrer(fd_conn *c, const char *app_id,
+                                  const char *campaign_id,
+                                  const char *referrer_id, long limit,
+                                  json_t **out)
+{
+	FD_SQL(sql, REFERRAL_COLS "WHERE f.app_id = ?1 AND f.campaign_id = ?2"
+	                          " AND f.referrer_id = ?3 ORDER BY f.id DESC"
+	                          " LIMIT ?4");
+
+	return fd_db__all(c, out, &sql, "sssl", app_id, campaign_id, referrer_id,
+	               limit > 0 ? limit : LONG_MAX);
+}
+
+int fd_store_referral_count_since(fd_conn *c, const char *app_id,
+                                  const char *referrer_id, int64_t since,
+                                  long cap, long *out)
+{
+	/* Counting stops at the cap: the rules only ask whether a threshold
+	 * is reached. */
+	FD_SQL(sql, "SELECT count(*) FROM (SELECT 1 FROM referrals WHERE"
+	            " app_id = ?1 AND referrer_id = ?2 AND created_at >= ?3"
+	            " LIMIT ?4) t");
+	char name[128];
+	int rc;
+
+	*out = 0;
+	/* The velocity rule's count, serialised per referrer across nodes
+	 * as the reward limits are. */
+	snprintf(name, sizeof(name), "ref%s\n%s", app_id, referrer_id);
+	if ((rc = fd_db__lock(c, name)) != FD_OK)
+		return rc;
+	return fd_db__count(c, out, &sql, "ssil", app_id, referrer_id, since, cap);
+}
+
+int fd_store_referral_list(fd_conn *c, const char *app_id,
+                           const fd_referral_filter *f, long limit, long offset,
+                           json_t **out)
+{
+	FD_SQL(count, "SELECT count(*) FROM referrals f WHERE " REFERRAL_FILTER);
+	FD_SQL(page, REFERRAL_COLS "WHERE " REFERRAL_FILTER
+	                           " ORDER BY f.id DESC LIMIT ?5 OFFSET ?6");
+
+	return fd_db__page(c, out, &count, &page, limit, offset, "ssss", app_id,
+	                f->campaign_id, f->status, f->environment);
+}
+
+/* ---- rewards --------------------------------------------------------- */
+
+/* ?1 is now: a pending reward past its hold reads as approved even before
+ * the writer promotes it. */
+#define REWARD_STATUS                                                          \
+	"(CASE WHEN d.status = 'pending' AND d.available_at <= ?1 THEN"        \
+	" 'approved' ELSE d.status END)"
+#define REWARD_COLS                                                            \
+	"SELECT d.id AS id, " ORG_OF("d") " AS \"organizationId\","            \
+	" d.app_id AS \"applicationId\", d.campaign_id AS \"campaignId\","     \
+	" d.campaign_reward_id AS \"campaignRewardId\","                       \
+	" d.referral_id AS \"referralId\", d.customer_id AS \"customerId\","   \
+	" d.party AS party, d.terms AS \"*\", " REWARD_STATUS " AS status,"    \
+	" d.available_at AS \"@availableAt\", d.environment AS environment, "  \
+	STAMPS("d") " FROM rewards d "
+#define REWARD_FILTER                                                          \
+	"d.app_id = ?2 AND (?3 IS NULL OR " REWARD_STATUS " = ?3) AND (?4 IS"  \
+	" NULL OR d.environment = ?4) AND (?5 IS NULL OR d.customer_id = ?5)"
+
+int fd_store_reward_insert(fd_conn *c, const char *app_id,
+                           const fd_store_reward *r, int64_t now)
+{
+	/* A concurrent grant of the same (referral, campaign reward) on
+	 * another node: this waits for it, then reports FD_CONFLICT. */
+	FD_SQL(sql, "INSERT INTO rewards(id, app_id, environment, campaign_id,"
+	            " campaign_reward_id, referral_id, customer_id, party,"
+	            " terms, status, available_at, created_at, updated_at)"
+	            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	            " ?12, ?12) ON CONFLICT DO NOTHING");
+
+	return fd_db__insert(c, &sql, "ssssssssssii", r->id, app_id, r->env,
+	                  r->campaign_id, r->campaign_reward_id, r->referral_id,
+	                  r->customer_id, r->party, r->terms ? r->terms : "{}",
+	                  r->status, r->available_at, now);
+}
+
+int fd_store_reward_get(fd_conn *c, const char *app_id, const char *id,
+                        json_t **out)
+{
+	FD_SQL(sql, REWARD_COLS "WHERE d.app_id = ?2 AND d.id = ?3");
+
+	return fd_db__one(c, out, &sql, "iss", fd_db__now(c), app_id, id);
+}
+
+int fd_store_reward_count_since(fd_conn *c, const char *app_id,
+                                const char *campaign_reward_id,
+                                const char *customer_id, int64_t since,
+                                long cap, long *out)
+{
+	FD_SQL(sql, "SELECT count(*) FROM (SELECT 1 FROM rewards WHERE"
+	            " app_id = ?1 AND campaign_reward_id = ?2 AND customer_id ="
+	            " ?3 AND created_at >= ?4 AND status NOT IN ('revoked',"
+	            " 'rejected') LIMIT ?5) t");
+	char name[160];
+	int rc;
+
+	*out = 0;
+	/* On the writer, the count is followed by the grant it allows: the
+	 * (campaign reward, customer) lock is held until the batch ends, and
+	 * the count, a statement of its own, sees what committed before. */
+	snprintf(name, sizeof(name), "rwd%s\n%s\n%s", app_id,
+	         campaign_reward_id, customer_id);
+	if ((rc = fd_db__lock(c, name)) != FD_OK)
+		return rc;
+	return fd_db__count(c, out, &sql, "sssil", app_id, campaign_reward_id,
+	                 customer_id, since, cap);
+}
+
+int fd_store_reward_transition(fd_conn *c, const char *app_id, const char *id,
+                               const char *from, const char *to, int64_t now)
+{
+	/* ?4 is a comma-separated list of the statuses moved from. */
+	FD_SQL(sql, "UPDATE rewards SET status = ?5, updated_at = ?1 WHERE"
+	            " app_id = ?2 AND id = ?3 AND ',' || ?4 || ',' LIKE '%,' ||"
+	            " (CASE WHEN status = 'pending' AND available_at <= ?1 THEN"
+	            " 'approved' ELSE status END) || ',%'");
+
+	return fd_db__change(c, &sql, "issss", now, app_id, id, from, to);
+}
+
+int fd_store_reward_list(fd_conn *c, const char *app_id,
+                         const fd_reward_filter *f, long limit, long offset,
+                         json_t **out)
+{
+	FD_SQL(count, "SELECT count(*) FROM rewards d WHERE " REWARD_FILTER);
+	FD_SQL(page, REWARD_COLS "WHERE " REWARD_FILTER
+	                         " ORDER BY d.id DESC LIMIT ?6 OFFSET ?7");
+
+	return fd_db__page(c, out, &count, &page, limit, offset, "issss",
+	                fd_db__now(c), app_id, f->status, f->environment,
+	                f->customer_id);
+}
+
+int fd_store_reward_due(fd_conn *c, int64_t now, long limit, json_t **out)
+{
+	/* Each node promotes the rows no other node is promoting: a reward
+	 * is approved (and reward.approved emitted) once. */
+	FD_SQL(sql, REWARD_COLS "WHERE d.status = 'pending' AND"
+	                        " d.available_at <= ?1 ORDER BY d.available_at"
+	                        " LIMIT ?2 {skip_locked d}");
+
+	return fd_db__all(c, out, &sql, "il", now, limit);
+}
+
+/* ---- checkpoint events and the outbox -------------------------------- */
+
+int fd_store_event_insert(fd_conn *c, const char *app_id, const char *id,
+                          const char *env, const char *customer_id,
+                          const char *name, const char *props, int64_t now)
+{
+	FD_SQL(sql, "INSERT INTO checkpoint_events(id, app_id, environment,"
+	            " customer_id, name, properties, created_at) VALUES(?1, ?2,"
+	            " ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING");
+
+	return fd_db__insert(c, &sql, "ssssssi", id, app_id, env, customer_id,
+	                  name, props, now);
+}
+
+int fd_store_event_seen(fd_conn *c, const char *app_id, const char *env,
+                        const char *customer_id, const char *name)
+{
+	FD_SQL(sql, "SELECT 1 FROM checkpoint_events WHERE customer_id = ?3"
+	            " AND name = ?4 AND environment = ?2 AND app_id = ?1"
+	            " LIMIT 1");
+	long one;
+	int rc = fd_db__count(c, &one, &sql, "ssss", app_id, env, customer_id,
+	                   name);
+
+	return rc == FD_OK ? 1 : rc == FD_NOTFOUND ? 0 : rc;
+}
+
+int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
+                           const char *env, const char *name, int64_t ts,
+                           const char *body)
+{
+	FD_SQL(sql, "INSERT INTO outbox(id, app_id, environment, name,"
+	            " timestamp, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+	            " ON CONFLICT DO NOTHING");
+
+	return fd_db__insert(c, &sql, "ssssis", id, app_id, env, name, ts, body);
+}
+
+int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
+                         const char *name, long limit, long offset,
+                         json_t **out)
+{
+	FD_SQL(count, "SELECT count(*) FROM outbox o WHERE o.app_id = ?1 AND"
+	              " (?2 IS NULL OR o.environment = ?2) AND (?3 IS NULL OR"
+	              " o.name = ?3)");
+	FD_SQL(page, "SELECT o.body AS \"*\" FROM outbox o WHERE"
+	             " o.app_id = ?1 AND (?2 IS NULL OR o.environment = ?2) AND"
+	             " (?3 IS NULL OR o.name = ?3) ORDER BY o.seq DESC"
+	             " LIMIT ?4 OFFSET ?5");
+
+	return fd_db__page(c, out, &count, &page, limit, offset, "sss", app_id,
+	                env, name);
+}

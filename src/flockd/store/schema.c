@@ -1,0 +1,295 @@
+/*
+ * The schema, written once for both databases, and migrating to it.
+ *
+ * Each entry moves the schema from version i to i+1. Never edit a
+ * released entry's meaning; append a new one. {i64}, {blob}, {serial} and
+ * {without_rowid} are the drivers' spellings of types (driver.h), so both
+ * databases have the same tables and columns and migrate-store copies
+ * column for column. Where the databases cannot share the text (trigger
+ * syntax), an entry has a PostgreSQL text of its own.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/db.h"
+
+typedef struct {
+	const char *sql;
+	const char *pg; /* NULL: sql */
+} migration;
+
+static const migration migrations[] = {
+        {"CREATE TABLE orgs(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+         " created_at {i64} NOT NULL);"
+         "CREATE TABLE apps(id TEXT PRIMARY KEY,"
+         " org_id TEXT NOT NULL REFERENCES orgs(id), name TEXT NOT NULL,"
+         " created_at {i64} NOT NULL, updated_at {i64} NOT NULL,"
+         " deleted_at {i64});"
+         "CREATE TABLE api_keys(id TEXT PRIMARY KEY,"
+         " app_id TEXT REFERENCES apps(id), org_id TEXT NOT NULL,"
+         " kind INTEGER NOT NULL, environment TEXT NOT NULL DEFAULT '',"
+         " hash {blob} NOT NULL UNIQUE, prefix TEXT NOT NULL,"
+         " created_at {i64} NOT NULL, updated_at {i64} NOT NULL,"
+         " revoked_at {i64});"
+         "CREATE INDEX api_keys_app ON api_keys(app_id);"
+         "CREATE TABLE customers(id TEXT PRIMARY KEY,"
+         " app_id TEXT NOT NULL REFERENCES apps(id),"
+         " external_id TEXT NOT NULL, email TEXT, name TEXT,"
+         " referral_code TEXT NOT NULL, referred_by_id TEXT,"
+         " referred_by_referral_id TEXT, referred_in_campaign_id TEXT,"
+         " visited {i64} NOT NULL DEFAULT 0,"
+         " converted {i64} NOT NULL DEFAULT 0,"
+         " custom_properties TEXT NOT NULL DEFAULT '{}',"
+         " created_at {i64} NOT NULL, updated_at {i64} NOT NULL,"
+         " deleted_at {i64},"
+         " UNIQUE(app_id, external_id), UNIQUE(app_id, referral_code));"
+         "CREATE TABLE campaigns(id TEXT PRIMARY KEY,"
+         " app_id TEXT NOT NULL REFERENCES apps(id),"
+         " environment TEXT NOT NULL, name TEXT NOT NULL,"
+         " is_live INTEGER NOT NULL DEFAULT 0,"
+         " reward_hold_days INTEGER NOT NULL DEFAULT 0,"
+         " starts_at {i64}, ends_at {i64}, last_ping_at {i64},"
+         " last_ping_origin TEXT, extra TEXT NOT NULL DEFAULT '{}',"
+         " created_at {i64} NOT NULL, updated_at {i64} NOT NULL,"
+         " deleted_at {i64});"
+         "CREATE INDEX campaigns_app ON campaigns(app_id, environment);"
+         /* At most one live campaign per application and environment. */
+         "CREATE UNIQUE INDEX campaigns_one_live ON campaigns(app_id,"
+         " environment) WHERE is_live = 1;"
+         "CREATE TABLE campaign_rewards(id TEXT PRIMARY KEY,"
+         " app_id TEXT NOT NULL, campaign_id TEXT NOT NULL"
+         " REFERENCES campaigns(id), party TEXT NOT NULL,"
+         " lim {i64}, limit_unit TEXT, limit_interval TEXT,"
+         " terms TEXT NOT NULL DEFAULT '{}',"
+         " created_at {i64} NOT NULL, updated_at {i64} NOT NULL,"
+         " deleted_at {i64});"
+         "CREATE INDEX campaign_rewards_campaign ON"
+         " campaign_rewards(campaign_id);"
+         "CREATE TABLE checkpoints(id TEXT PRIMARY KEY,"
+         " app_id TEXT NOT NULL, campaign_id TEXT NOT NULL"
+         " REFERENCES campaigns(id), name TEXT NOT NULL,"
+         " trigger_kind TEXT NOT NULL, placement_id TEXT,"
+         " created_at {i64} NOT NULL, updated_at {i64} NOT NULL,"
+         " deleted_at {i64}, UNIQUE(campaign_id, name));"
+         "CREATE INDEX checkpoints_app ON checkpoints(app_id);"
+         "CREATE TABLE referrals(id TEXT PRIMARY KEY,"
+         " app_id TEXT NOT NULL, environment TEXT NOT NULL,"
+         " campaign_id TEXT NOT NULL REFERENCES campaigns(id),"
+         " referrer_id TEXT NOT NULL REFERENCES customers(id),"
+         " referee_id TEXT NOT NULL REFERENCES customers(id),"
+         " status TEXT NOT NULL, suspected_frauds TEXT,"
+         " created_at {i64} NOT NULL, updated_at {i64} NOT NULL,"
+         " deleted_at {i64}, UNIQUE(campaign_id, referee_id));"
+         /* Covers the velocity count: no table lookups. */
+         "CREATE INDEX referrals_referrer ON referrals(app_id, referrer_id,"
+         " created_at);"
+         "CREATE INDEX referrals_app ON referrals(app_id, created_at);"
+         "CREATE TABLE rewards(id TEXT PRIMARY KEY,"
+         " app_id TEXT NOT NULL, environment TEXT NOT NULL,"
+         " campaign_id TEXT NOT NULL, campaign_reward_id TEXT NOT NULL,"
+         " referral_id TEXT NOT NULL REFERENCES referrals(id),"
+         " customer_id TEXT NOT NULL, party TEXT NOT NULL,"
+         " terms TEXT NOT NULL DEFAULT '{}', status TEXT NOT NULL,"
+         " available_at {i64} NOT NULL,"
+         " created_at {i64} NOT NULL, updated_at {i64} NOT NULL,"
+         " deleted_at {i64},"
+         /* Exactly once: the database, not a prior read, refuses a
+          * second grant of one campaign reward for one referral. */
+         " UNIQUE(referral_id, campaign_reward_id));"
+         /* Covers the limit count. */
+         "CREATE INDEX rewards_limit ON rewards(app_id, campaign_reward_id,"
+         " customer_id, created_at, status);"
+         "CREATE INDEX rewards_app ON rewards(app_id, created_at);"
+         "CREATE INDEX rewards_due ON rewards(available_at)"
+         " WHERE status = 'pending';"
+         "CREATE TABLE checkpoint_events(id TEXT PRIMARY KEY,"
+         " app_id TEXT NOT NULL, environment TEXT NOT NULL,"
+         " customer_id TEXT NOT NULL, name TEXT NOT NULL, properties TEXT,"
+         " created_at {i64} NOT NULL);"
+         "CREATE INDEX checkpoint_events_customer ON"
+         " checkpoint_events(customer_id, name, environment);"
+         "CREATE TABLE outbox(seq {serial},"
+         " id TEXT NOT NULL UNIQUE, app_id TEXT NOT NULL,"
+         " environment TEXT NOT NULL, name TEXT NOT NULL,"
+         " timestamp {i64} NOT NULL, body TEXT NOT NULL);"
+         "CREATE INDEX outbox_app ON outbox(app_id, seq);"
+         "CREATE TABLE webhook_endpoints(id TEXT PRIMARY KEY,"
+         " app_id TEXT NOT NULL, url TEXT NOT NULL, events TEXT,"
+         " environment TEXT, secret TEXT NOT NULL,"
+         " created_at {i64} NOT NULL, updated_at {i64} NOT NULL,"
+         " deleted_at {i64});"
+         "CREATE INDEX webhook_endpoints_app ON webhook_endpoints(app_id);"
+         "CREATE TABLE idempotency(app_id TEXT NOT NULL, key TEXT NOT NULL,"
+         " body_hash {blob} NOT NULL, status INTEGER NOT NULL,"
+         " response TEXT NOT NULL, created_at {i64} NOT NULL,"
+         " PRIMARY KEY(app_id, key)){without_rowid};"
+         "CREATE INDEX idempotency_age ON idempotency(created_at);",
+         NULL},
+        /* 2: webhook deliveries (store.h "deliveries"). Events already in
+         * the outbox count as fanned out (they predate delivery). */
+        {"ALTER TABLE outbox ADD COLUMN fanned_at {i64};"
+         "UPDATE outbox SET fanned_at = 0;"
+         "CREATE INDEX outbox_unfanned ON outbox(seq) WHERE fanned_at IS"
+         " NULL;"
+         "ALTER TABLE webhook_endpoints ADD COLUMN enabled INTEGER NOT NULL"
+         " DEFAULT 1;"
+         "ALTER TABLE webhook_endpoints ADD COLUMN disabled_reason TEXT;"
+         "ALTER TABLE webhook_endpoints ADD COLUMN previous_secret TEXT;"
+         "ALTER TABLE webhook_endpoints ADD COLUMN previous_until {i64};"
+         "CREATE TABLE deliveries(id TEXT PRIMARY KEY,"
+         " app_id TEXT NOT NULL, endpoint_id TEXT NOT NULL,"
+         " event_seq {i64} NOT NULL, event_id TEXT NOT NULL,"
+         " event_name TEXT NOT NULL, environment TEXT NOT NULL,"
+         " event_ts {i64} NOT NULL, state TEXT NOT NULL,"
+         " attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at {i64},"
+         " lease_owner TEXT, lease_until {i64}, last_status INTEGER,"
+         " last_error TEXT, delivered_at {i64},"
+         " created_at {i64} NOT NULL, updated_at {i64} NOT NULL,"
+         " UNIQUE(event_id, endpoint_id));"
+         "CREATE INDEX deliveries_state ON deliveries(state,"
+         " next_attempt_at);"
+         "CREATE INDEX deliveries_endpoint ON deliveries(endpoint_id,"
+         " created_at);"
+         "CREATE TABLE delivery_attempts(id {serial},"
+         " delivery_id TEXT NOT NULL, app_id TEXT NOT NULL,"
+         " endpoint_id TEXT NOT NULL, event_id TEXT NOT NULL,"
+         " attempt INTEGER NOT NULL, at {i64} NOT NULL, status INTEGER,"
+         " latency_ms {i64}, excerpt TEXT, error TEXT);"
+         "CREATE INDEX delivery_attempts_endpoint ON"
+         " delivery_attempts(endpoint_id, id);"
+         "CREATE INDEX delivery_attempts_delivery ON"
+         " delivery_attempts(delivery_id, id);",
+         NULL},
+        /* 3: fd_store_campaigns_version, bumped by triggers on any change
+         * to campaigns (not pings), their rewards and checkpoints: every
+         * node sharing the database sees its live-campaign cache go
+         * stale. */
+        {"CREATE TABLE flockd_meta(k TEXT PRIMARY KEY, v {i64} NOT NULL);"
+         "INSERT INTO flockd_meta VALUES('campaigns', 0);"
+         "CREATE TRIGGER campaigns_ins AFTER INSERT ON campaigns BEGIN"
+         " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;"
+         "CREATE TRIGGER campaigns_upd AFTER UPDATE OF name, is_live,"
+         " reward_hold_days, starts_at, ends_at, extra, deleted_at ON"
+         " campaigns BEGIN UPDATE flockd_meta SET v = v + 1 WHERE"
+         " k = 'campaigns'; END;"
+         "CREATE TRIGGER campaign_rewards_ins AFTER INSERT ON"
+         " campaign_rewards BEGIN UPDATE flockd_meta SET v = v + 1 WHERE"
+         " k = 'campaigns'; END;"
+         "CREATE TRIGGER campaign_rewards_upd AFTER UPDATE ON"
+         " campaign_rewards BEGIN UPDATE flockd_meta SET v = v + 1 WHERE"
+         " k = 'campaigns'; END;"
+         "CREATE TRIGGER checkpoints_ins AFTER INSERT ON checkpoints BEGIN"
+         " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;"
+         "CREATE TRIGGER checkpoints_upd AFTER UPDATE ON checkpoints BEGIN"
+         " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;",
+         "CREATE TABLE flockd_meta(k TEXT PRIMARY KEY, v BIGINT NOT NULL);"
+         "INSERT INTO flockd_meta VALUES('campaigns', 0);"
+         "CREATE FUNCTION flockd_bump_campaigns() RETURNS trigger"
+         " LANGUAGE plpgsql AS $$ BEGIN UPDATE flockd_meta SET v = v + 1"
+         " WHERE k = 'campaigns'; RETURN NULL; END $$;"
+         "CREATE TRIGGER campaigns_ins AFTER INSERT OR DELETE ON campaigns"
+         " FOR EACH STATEMENT EXECUTE FUNCTION flockd_bump_campaigns();"
+         "CREATE TRIGGER campaigns_upd AFTER UPDATE OF name, is_live,"
+         " reward_hold_days, starts_at, ends_at, extra, deleted_at ON"
+         " campaigns FOR EACH STATEMENT EXECUTE FUNCTION"
+         " flockd_bump_campaigns();"
+         "CREATE TRIGGER campaign_rewards_chg AFTER INSERT OR UPDATE OR"
+         " DELETE ON campaign_rewards FOR EACH STATEMENT EXECUTE FUNCTION"
+         " flockd_bump_campaigns();"
+         "CREATE TRIGGER checkpoints_chg AFTER INSERT OR UPDATE OR DELETE"
+         " ON checkpoints FOR EACH STATEMENT EXECUTE FUNCTION"
+         " flockd_bump_campaigns();"},
+        /* 4: request rate limit windows (store.h fd_store_rate_hit),
+         * shared by every node. Only shared databases use it: where one
+         * process owns the database the counts live in its memory. */
+        {"CREATE TABLE rate_windows(key_id TEXT NOT NULL,"
+         " window_start {i64} NOT NULL, count {i64} NOT NULL,"
+         " PRIMARY KEY(key_id, window_start));",
+         NULL},
+};
+
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* The schema version of s's database (0: none yet): 0 or -1. */
+static int version_of(fd_store *s, int *out)
+{
+	const fd_driver *d = s->drv;
+	fd_dbstmt *st = NULL;
+	int rc;
+
+	*out = 0;
+	if ((*d->version_setup &&
+	     d->exec(s->writer.db, d->version_setup) != FD_OK) ||
+	    d->prepare(s->writer.db, d->version_get, &st) != FD_OK)
+		return -1;
+	rc = d->step(st);
+	if (rc == FD_ROW && d->col_type(st, 0) != FD_T_NULL)
+		*out = (int)d->col_int(st, 0);
+	d->finalize(st);
+	return rc == FD_ROW || rc == FD_DONE ? 0 : -1;
+}
+
+static int run_step(fd_store *s, int i, char *err, size_t errlen)
+{
+	const fd_driver *d = s->drv;
+	const char *sql = d->shared && migrations[i].pg ? migrations[i].pg
+	                                                : migrations[i].sql;
+	char *text = fd_db__expand(d, sql), set[128], *begin;
+	int ok;
+
+	/* The driver's own constant, with one %d. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(set, sizeof(set), d->version_set, i + 1);
+#pragma GCC diagnostic pop
+	begin = fd_db__expand(d, "{begin_write}");
+	ok = text && begin && d->exec(s->writer.db, begin) == FD_OK &&
+	     d->exec(s->writer.db, text) == FD_OK &&
+	     d->exec(s->writer.db, set) == FD_OK &&
+	     d->exec(s->writer.db, "COMMIT") == FD_OK;
+	if (!ok) {
+		snprintf(err, errlen, "migration %d: %s", i + 1,
+		         d->errmsg(s->writer.db));
+		d->exec(s->writer.db, "ROLLBACK");
+	}
+	free(text);
+	free(begin);
+	return ok ? 0 : -1;
+}
+
+int fd_db__migrate(fd_store *s, char *err, size_t errlen)
+{
+	const fd_driver *d = s->drv;
+	int v = 0, i, rc = -1;
+
+	/* Nodes starting together: one migrates, the others wait here and
+	 * then find the schema current. */
+	if (*d->migrate_lock && d->exec(s->writer.db, d->migrate_lock) != FD_OK) {
+		snprintf(err, errlen, "migration: %s", d->errmsg(s->writer.db));
+		return -1;
+	}
+	if (version_of(s, &v) < 0) {
+		snprintf(err, errlen, "migration: %s", d->errmsg(s->writer.db));
+		goto done;
+	}
+	if (v > NMIGRATIONS) {
+		snprintf(err, errlen,
+		         "schema version %d is newer than this flockd (%d)", v,
+		         NMIGRATIONS);
+		goto done;
+	}
+	for (i = v; i < NMIGRATIONS; i++)
+		if (run_step(s, i, err, errlen) < 0)
+			goto done;
+	/* A migration is durable before anything is built on it. */
+	s->version = NMIGRATIONS;
+	rc = d->sync(s->writer.db) == FD_OK ? 0 : -1;
+	if (rc < 0)
+		snprintf(err, errlen, "migration: cannot sync the database");
+done:
+	if (*d->migrate_unlock &&
+	    d->exec(s->writer.db, d->migrate_unlock) != FD_OK)
+		rc = -1;
+	return rc;
+}
