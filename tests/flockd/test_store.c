@@ -301,11 +301,9 @@ static void test_every_driver_function(void **state)
 	        (const void *)d->finalize, (const void *)d->bind,
 	        (const void *)d->step,     (const void *)d->reset,
 	        (const void *)d->changes,  (const void *)d->ncols,
-	        (const void *)d->col_name, (const void *)d->col_type,
-	        (const void *)d->col_int,  (const void *)d->col_real,
-	        (const void *)d->col_text, (const void *)d->col_blob,
+	        (const void *)d->col_name, (const void *)d->col,
 	        (const void *)d->sync};
-	const char *const *t;
+	const fd_token *t;
 	size_t i;
 	int found;
 
@@ -318,8 +316,8 @@ static void test_every_driver_function(void **state)
 	assert_non_null(d->version_get);
 	assert_non_null(d->version_set);
 	for (i = 0; needed[i]; i++) {
-		for (found = 0, t = d->tokens; t[0]; t += 2)
-			found |= strcmp(t[0], needed[i]) == 0;
+		for (found = 0, t = d->tokens; t->name; t++)
+			found |= strcmp(t->name, needed[i]) == 0;
 		if (!found)
 			fail_msg("%s: no token {%s}", d->name, needed[i]);
 	}

@@ -25,11 +25,11 @@ int64_t fd_db__now(const fd_conn *c)
 static const char *token_text(const fd_driver *drv, const char *name,
                               size_t len)
 {
-	const char *const *t;
+	const fd_token *t;
 
-	for (t = drv->tokens; t && t[0]; t += 2)
-		if (strlen(t[0]) == len && memcmp(t[0], name, len) == 0)
-			return t[1];
+	for (t = drv->tokens; t->name; t++)
+		if (strlen(t->name) == len && memcmp(t->name, name, len) == 0)
+			return t->text;
 	return NULL;
 }
 
@@ -138,40 +138,42 @@ static fd_dbstmt *vbind(fd_conn *c, fd_sql *sql, int *rc, const char *fmt,
 {
 	const fd_driver *d = c->s->drv;
 	fd_dbstmt *st = stmt(c, sql, rc);
-	const char *s;
-	int64_t v;
+	fd_value v;
 	int i;
 
 	if (!st)
 		return NULL;
 	d->reset(st);
 	for (i = 1; *fmt && *rc == FD_OK; fmt++, i++) {
+		memset(&v, 0, sizeof(v));
 		switch (*fmt) {
 		case 's':
-			s = va_arg(ap, const char *);
-			*rc = d->bind(st, i, FD_T_TEXT, s, 0, NULL,
-			              s ? strlen(s) : 0);
+			v.type = FD_T_TEXT;
+			v.s = va_arg(ap, const char *);
+			v.len = v.s ? strlen(v.s) : 0;
 			break;
 		case 'i':
-			*rc = d->bind(st, i, FD_T_INT, NULL,
-			              va_arg(ap, int64_t), NULL, 0);
+			v.type = FD_T_INT;
+			v.i = va_arg(ap, int64_t);
 			break;
 		case 'l':
-			*rc = d->bind(st, i, FD_T_INT, NULL,
-			              (int64_t)va_arg(ap, long), NULL, 0);
+			v.type = FD_T_INT;
+			v.i = va_arg(ap, long);
 			break;
 		case 'z':
-			v = va_arg(ap, int64_t);
-			*rc = d->bind(st, i, v ? FD_T_INT : FD_T_NULL, NULL, v,
-			              NULL, 0);
+			v.i = va_arg(ap, int64_t);
+			v.type = v.i ? FD_T_INT : FD_T_NULL;
 			break;
 		case 'b':
-			*rc = d->bind(st, i, FD_T_BLOB, NULL, 0,
-			              va_arg(ap, const void *), 32);
+			v.type = FD_T_BLOB;
+			v.b = va_arg(ap, const void *);
+			v.len = 32;
 			break;
 		default:
 			*rc = FD_ERR;
+			return NULL;
 		}
+		*rc = d->bind(st, i, &v);
 	}
 	return *rc == FD_OK ? st : NULL;
 }
@@ -200,96 +202,139 @@ int fd_db__step(fd_conn *c, fd_dbstmt *st)
 	return rc;
 }
 
-/* Run a statement that returns no rows; *n: rows changed. */
-static int vrun(fd_conn *c, long *n, fd_sql *sql, const char *fmt,
-                va_list ap)
+/* What a query gives back. */
+typedef enum { Q_CHANGES, Q_ONE, Q_ALL, Q_COUNT } qkind;
+
+static int collect(fd_conn *c, fd_dbstmt *st, json_t **out);
+
+/*
+ * Bind sql's parameters from fmt (then page[0], page[1] as limit and
+ * offset if page is set), run it and read what kind asks for: rows
+ * changed or the first column of the first row into *n, the first row or
+ * every row into *obj. FD_OK, FD_NOTFOUND (no row for Q_ONE, Q_COUNT) or
+ * the failure.
+ */
+static int vquery(fd_conn *c, qkind kind, long *n, json_t **obj,
+                  const long *page, fd_sql *sql, const char *fmt, va_list ap)
 {
-	int rc;
+	const fd_driver *d = c->s->drv;
+	int rc, i, first = (int)strlen(fmt) + 1;
+	fd_value v = {FD_T_INT, 0, 0, NULL, NULL, 0};
 	fd_dbstmt *st = vbind(c, sql, &rc, fmt, ap);
 
 	*n = 0;
-	if (!st)
-		return rc;
-	rc = fd_db__step(c, st);
-	if (rc == FD_DONE || rc == FD_ROW) {
-		*n = c->s->drv->changes(st);
-		rc = FD_OK;
+	*obj = NULL;
+	for (i = 0; st && page && i < 2 && rc == FD_OK; i++) {
+		v.i = page[i];
+		rc = d->bind(st, first + i, &v);
 	}
-	c->s->drv->reset(st);
+	if (!st || rc != FD_OK)
+		return rc;
+	if (kind == Q_ALL)
+		return collect(c, st, obj);
+	rc = fd_db__step(c, st);
+	if (kind == Q_CHANGES && (rc == FD_DONE || rc == FD_ROW)) {
+		*n = d->changes(st);
+		rc = FD_OK;
+	} else if (rc == FD_ROW && kind == Q_COUNT) {
+		d->col(st, 0, &v);
+		*n = (long)v.i;
+		rc = FD_OK;
+	} else if (rc == FD_ROW) {
+		rc = (*obj = fd_db__row(c, st)) ? FD_OK : FD_ERR;
+	} else if (rc == FD_DONE) {
+		rc = FD_NOTFOUND;
+	}
+	d->reset(st);
 	return rc;
 }
 
-#define RUN(c, n, sql, fmt, rc)                                                \
-	do {                                                                   \
-		va_list ap_;                                                   \
-		va_start(ap_, fmt);                                            \
-		rc = vrun(c, n, sql, fmt, ap_);                                \
-		va_end(ap_);                                                   \
-	} while (0)
+#define QUERY(kind, n, obj, page)                                              \
+	va_list ap_;                                                           \
+	int rc_;                                                               \
+	va_start(ap_, fmt);                                                    \
+	rc_ = vquery(c, kind, n, obj, page, sql, fmt, ap_);                    \
+	va_end(ap_)
 
 int fd_db__exec(fd_conn *c, fd_sql *sql, const char *fmt, ...)
 {
 	long n;
-	int rc;
-
-	RUN(c, &n, sql, fmt, rc);
-	return rc;
+	json_t *o;
+	QUERY(Q_CHANGES, &n, &o, NULL);
+	return rc_;
 }
 
 int fd_db__change(fd_conn *c, fd_sql *sql, const char *fmt, ...)
 {
 	long n;
-	int rc;
-
-	RUN(c, &n, sql, fmt, rc);
-	return rc == FD_OK && n == 0 ? FD_NOTFOUND : rc;
+	json_t *o;
+	QUERY(Q_CHANGES, &n, &o, NULL);
+	return rc_ == FD_OK && n == 0 ? FD_NOTFOUND : rc_;
 }
 
 int fd_db__insert(fd_conn *c, fd_sql *sql, const char *fmt, ...)
 {
 	long n;
-	int rc;
-
-	RUN(c, &n, sql, fmt, rc);
-	return rc == FD_OK && n == 0 ? FD_CONFLICT : rc;
+	json_t *o;
+	QUERY(Q_CHANGES, &n, &o, NULL);
+	return rc_ == FD_OK && n == 0 ? FD_CONFLICT : rc_;
 }
 
 int fd_db__changes(fd_conn *c, long *n, fd_sql *sql, const char *fmt, ...)
 {
-	int rc;
+	json_t *o;
+	QUERY(Q_CHANGES, n, &o, NULL);
+	return rc_;
+}
 
-	RUN(c, n, sql, fmt, rc);
-	return rc;
+int fd_db__one(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt, ...)
+{
+	long n;
+	QUERY(Q_ONE, &n, out, NULL);
+	return rc_;
+}
+
+int fd_db__all(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt, ...)
+{
+	long n;
+	QUERY(Q_ALL, &n, out, NULL);
+	return rc_;
+}
+
+int fd_db__count(fd_conn *c, long *out, fd_sql *sql, const char *fmt, ...)
+{
+	json_t *o;
+	QUERY(Q_COUNT, out, &o, NULL);
+	return rc_;
 }
 
 /* ---- rows ------------------------------------------------------------ */
 
 static json_t *cell(fd_conn *c, fd_dbstmt *st, int i, const char *name)
 {
-	const fd_driver *d = c->s->drv;
-	int type = d->col_type(st, i);
 	char iso[FLOCK__ISO8601_LEN];
-	const char *t;
+	fd_value v;
 
-	if (type == FD_T_NULL)
+	c->s->drv->col(st, i, &v);
+	if (v.type == FD_T_NULL)
 		return json_null();
-	if (name[0] == '*' || name[0] == '{') {
-		t = d->col_text(st, i);
+	if (name[0] == '*' || name[0] == '{')
 		/* The common empty object without the parser. */
-		return strcmp(t, "{}") == 0 ? json_object()
-		                            : json_loads(t, JSON_DECODE_ANY, NULL);
-	}
+		return v.s && strcmp(v.s, "{}") == 0
+		               ? json_object()
+		               : json_loadb(v.s ? v.s : "", v.len,
+		                            JSON_DECODE_ANY, NULL);
 	if (name[0] == '@') {
-		flock__iso8601(iso, d->col_int(st, i));
+		flock__iso8601(iso, v.i);
 		return json_string(iso);
 	}
 	if (name[0] == '?')
-		return json_boolean(d->col_int(st, i) != 0);
-	if (type == FD_T_INT)
-		return json_integer(d->col_int(st, i));
-	if (type == FD_T_REAL)
-		return json_real(d->col_real(st, i));
-	return json_string(d->col_text(st, i));
+		return json_boolean(v.i != 0);
+	if (v.type == FD_T_INT)
+		return json_integer(v.i);
+	if (v.type == FD_T_REAL)
+		return json_real(v.r);
+	return json_stringn(v.s ? v.s : "", v.len);
 }
 
 json_t *fd_db__row(fd_conn *c, fd_dbstmt *st)
@@ -321,36 +366,7 @@ json_t *fd_db__row(fd_conn *c, fd_dbstmt *st)
 	return obj;
 }
 
-static int vone(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt,
-                va_list ap)
-{
-	int rc;
-	fd_dbstmt *st = vbind(c, sql, &rc, fmt, ap);
-
-	*out = NULL;
-	if (!st)
-		return rc;
-	rc = fd_db__step(c, st);
-	if (rc == FD_ROW)
-		rc = (*out = fd_db__row(c, st)) ? FD_OK : FD_ERR;
-	else if (rc == FD_DONE)
-		rc = FD_NOTFOUND;
-	c->s->drv->reset(st);
-	return rc;
-}
-
-int fd_db__one(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = vone(c, out, sql, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-/* Every row of st (bound) into a new array. */
+/* Every row of st (bound) into a new array; st is reset. */
 static int collect(fd_conn *c, fd_dbstmt *st, json_t **out)
 {
 	json_t *arr = json_array(), *o;
@@ -372,80 +388,25 @@ static int collect(fd_conn *c, fd_dbstmt *st, json_t **out)
 	return FD_OK;
 }
 
-static int vall(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt,
-                va_list ap)
-{
-	int rc;
-	fd_dbstmt *st = vbind(c, sql, &rc, fmt, ap);
-
-	*out = NULL;
-	return st ? collect(c, st, out) : rc;
-}
-
-int fd_db__all(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = vall(c, out, sql, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static int vcount(fd_conn *c, long *out, fd_sql *sql, const char *fmt,
-                  va_list ap)
-{
-	int rc;
-	fd_dbstmt *st = vbind(c, sql, &rc, fmt, ap);
-
-	*out = 0;
-	if (!st)
-		return rc;
-	rc = fd_db__step(c, st);
-	if (rc == FD_ROW) {
-		*out = (long)c->s->drv->col_int(st, 0);
-		rc = FD_OK;
-	} else if (rc == FD_DONE) {
-		rc = FD_NOTFOUND;
-	}
-	c->s->drv->reset(st);
-	return rc;
-}
-
-int fd_db__count(fd_conn *c, long *out, fd_sql *sql, const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = vcount(c, out, sql, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
+/* The count runs with the parameters of fmt, the page with the same and
+ * then limit and offset. */
 int fd_db__page(fd_conn *c, json_t **out, fd_sql *count, fd_sql *page,
-             long limit, long offset, const char *fmt, ...)
+                long limit, long offset, const char *fmt, ...)
 {
-	const fd_driver *d = c->s->drv;
-	int n = (int)strlen(fmt), rc;
-	json_t *data = NULL;
-	fd_dbstmt *st;
-	long total = 0;
+	const long tail[2] = {limit, offset};
+	json_t *data = NULL, *o;
+	long total = 0, n;
 	va_list ap, ap2;
+	int rc;
 
 	*out = NULL;
 	va_start(ap, fmt);
 	va_copy(ap2, ap);
-	rc = vcount(c, &total, count, fmt, ap);
-	/* The page takes the count's parameters, then limit and offset. */
-	st = rc == FD_OK ? vbind(c, page, &rc, fmt, ap2) : NULL;
+	rc = vquery(c, Q_COUNT, &total, &o, NULL, count, fmt, ap);
+	if (rc == FD_OK)
+		rc = vquery(c, Q_ALL, &n, &data, tail, page, fmt, ap2);
 	va_end(ap2);
 	va_end(ap);
-	if (st && (rc = d->bind(st, n + 1, FD_T_INT, NULL, limit, NULL, 0)) ==
-	                  FD_OK &&
-	    (rc = d->bind(st, n + 2, FD_T_INT, NULL, offset, NULL, 0)) == FD_OK)
-		rc = collect(c, st, &data);
 	if (rc != FD_OK)
 		return rc == FD_NOTFOUND ? FD_ERR : rc;
 	*out = json_pack("{s:I, s:I, s:I, s:o}", "total", (json_int_t)total,

@@ -1,7 +1,7 @@
 /*
- * The storage layer's inside (only the files of store/ include it): connections and the pool,
- * statements written once and prepared per connection, parameter binding
- * and the row-to-JSON mapping shared by every operation.
+ * The storage layer's inside (only the files of store/ include it): connections
+ * and the pool, statements written once and prepared per connection, parameter
+ * binding and the row-to-JSON mapping shared by every operation.
  *
  * A statement is declared where it is used, with FD_SQL:
  *
@@ -27,6 +27,12 @@
 
 #include "store/driver.h"
 
+/* The timestamps of a wire object, in a select list whose FROM is its
+ * table alone. */
+#define STAMPS                                                                 \
+	" created_at AS \"@createdAt\", updated_at AS \"@updatedAt\","         \
+	" deleted_at AS \"@deletedAt\""
+
 /* Distinct statements in the whole program, at most. */
 #define FD_SQL_MAX 160
 
@@ -47,10 +53,6 @@ struct fd_conn {
 	fd_conn *next_free;
 };
 
-/* Request rate counts of a store that one process owns (driver not
- * shared): each key's current window only. */
-typedef struct fd_rate fd_rate;
-
 struct fd_store {
 	const fd_driver *drv;
 	char *url;
@@ -62,10 +64,9 @@ struct fd_store {
 	fd_conn *free_readers;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	/* fd_store_rate_hit */
+	/* fd_store_rate_hit: its own autocommit connection */
 	pthread_mutex_t rate_mu;
-	fd_conn aux;       /* shared drivers: its own autocommit connection */
-	fd_rate **rate;    /* not shared: the counts, in memory */
+	fd_conn aux;
 	int64_t rate_swept; /* window of the last sweep of old windows */
 };
 
@@ -98,7 +99,7 @@ int fd_db__count(fd_conn *c, long *out, fd_sql *sql, const char *fmt, ...);
  * fmt, page with the same followed by limit and offset.
  */
 int fd_db__page(fd_conn *c, json_t **out, fd_sql *count, fd_sql *page,
-             long limit, long offset, const char *fmt, ...);
+                long limit, long offset, const char *fmt, ...);
 
 /* Take the transaction-scoped lock named by key (see fd_driver.xact_lock)
  * on the writer; nothing where one writer owns the database. */
@@ -110,9 +111,6 @@ json_t *fd_db__row(fd_conn *c, fd_dbstmt *st);
 /* Migrate s's writer connection to the current schema (store/schema.c).
  * 0, or -1 with a message in err. */
 int fd_db__migrate(fd_store *s, char *err, size_t errlen);
-
-/* Free the in-memory rate counts (ops_accounts.c). */
-void fd_db__rate_free(fd_store *s);
 
 /* Expand sql's {tokens} and placeholders for drv into a new string. */
 char *fd_db__expand(const fd_driver *drv, const char *sql);

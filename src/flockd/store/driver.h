@@ -41,8 +41,24 @@ typedef enum {
 	FD_ROLE_AUX     /* read-write, autocommit (rate limiter) */
 } fd_role;
 
+typedef struct {
+	const char *name, *text;
+} fd_token;
+
 typedef struct fd_dbconn fd_dbconn;
 typedef struct fd_dbstmt fd_dbstmt;
+
+/* A parameter or a column's value. Text and blobs are not copied: a
+ * column's stay valid until the next step or reset, a parameter's must
+ * live until the statement is reset. */
+typedef struct {
+	int type;      /* FD_T_*; a parameter's may have FD_T_INFER */
+	int64_t i;     /* FD_T_INT */
+	double r;      /* FD_T_REAL */
+	const char *s; /* FD_T_TEXT, NUL-terminated (NULL: a NULL text) */
+	const void *b; /* FD_T_BLOB */
+	size_t len;    /* bytes of s or b */
+} fd_value;
 
 typedef struct {
 	const char *name; /* "sqlite", "postgresql" */
@@ -52,7 +68,7 @@ typedef struct {
 	int shared;
 	char placeholder; /* '?' or '$' */
 	/*
-	 * {name} in SQL becomes text: pairs, NULL-terminated. A token with an
+	 * {name} in SQL becomes text. A token with an
 	 * argument, {name arg}, has %s where arg goes. A token's text is used
 	 * as it is (its parameters already in the driver's spelling). Every
 	 * driver defines: begin_read, begin_write (BEGIN of a read snapshot
@@ -66,9 +82,12 @@ typedef struct {
 	 * only, so that a count and the insert it allows are not raced),
 	 * collate_c (after a column in ORDER BY: byte order), lock_table T
 	 * (keep other writers out of table T until the transaction ends;
-	 * nothing more than begin_write where that already does).
+	 * nothing more than begin_write where that already does), rate_table
+	 * (run on the rate limiter's connection: where one process owns the
+	 * database, a private rate_windows for its counts; "" to use the
+	 * shared table).
 	 */
-	const char *const *tokens;
+	const fd_token *tokens; /* ends with {NULL, NULL} */
 	/* The schema version: version_get returns one row, one integer (no
 	 * row or NULL: 0); version_set has %d. Migrations run between
 	 * migrate_lock and migrate_unlock (may be ""), each in a transaction
@@ -94,24 +113,18 @@ typedef struct {
 	 * reconnections of c. */
 	int (*prepare)(fd_dbconn *c, const char *sql, fd_dbstmt **out);
 	void (*finalize)(fd_dbstmt *st);
-	/* Parameters, 1-based. A NULL text or a FD_T_NULL value of type type
-	 * binds NULL. Text and blobs are not copied: they must live until
-	 * the statement is reset. */
-	int (*bind)(fd_dbstmt *st, int i, int type, const char *text,
-	            int64_t v, const void *blob, size_t len);
+	/* Parameter i (1-based). */
+	int (*bind)(fd_dbstmt *st, int i, const fd_value *v);
 	int (*step)(fd_dbstmt *st);
 	/* Ready for new parameters; rows of the last run are gone. */
 	void (*reset)(fd_dbstmt *st);
 	/* Rows changed by the last run (after FD_DONE). */
 	long (*changes)(fd_dbstmt *st);
+	/* The current row's columns (0-based) and their names (valid after
+	 * a step). */
 	int (*ncols)(fd_dbstmt *st);
 	const char *(*col_name)(fd_dbstmt *st, int i);
-	int (*col_type)(fd_dbstmt *st, int i);
-	int64_t (*col_int)(fd_dbstmt *st, int i);
-	double (*col_real)(fd_dbstmt *st, int i);
-	const char *(*col_text)(fd_dbstmt *st, int i);
-	/* NULL for NULL; *len set. */
-	const void *(*col_blob)(fd_dbstmt *st, int i, size_t *len);
+	void (*col)(fd_dbstmt *st, int i, fd_value *out);
 	/* Make everything the writer committed durable (store.h
 	 * fd_store_sync): FD_OK or FD_ERR. */
 	int (*sync)(fd_dbconn *writer);

@@ -55,21 +55,22 @@ struct fd_dbstmt {
 	uint8_t blob[64];
 };
 
-static const char *const tokens[] = {
-        "begin_read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-        "begin_write", "BEGIN ISOLATION LEVEL READ COMMITTED",
-        "i64", "BIGINT",
-        "blob", "BYTEA",
-        "serial", "BIGSERIAL PRIMARY KEY",
-        "without_rowid", "",
-        "json_object", "json_build_object",
-        "each", "jsonb_array_elements_text(CASE WHEN jsonb_typeof(%s::jsonb)"
-                " = 'array' THEN %s::jsonb ELSE '[]'::jsonb END) j(value)",
-        "skip_locked", "FOR UPDATE OF %s SKIP LOCKED",
-        "xact_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-        "collate_c", " COLLATE \"C\"",
-        "lock_table", "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE",
-        NULL, NULL,
+static const fd_token tokens[] = {
+        {"begin_read", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"},
+        {"begin_write", "BEGIN ISOLATION LEVEL READ COMMITTED"},
+        {"i64", "BIGINT"},
+        {"blob", "BYTEA"},
+        {"serial", "BIGSERIAL PRIMARY KEY"},
+        {"without_rowid", ""},
+        {"json_object", "json_build_object"},
+        {"each", "jsonb_array_elements_text(CASE WHEN jsonb_typeof(%s::jsonb)"
+                 " = 'array' THEN %s::jsonb ELSE '[]'::jsonb END) j(value)"},
+        {"skip_locked", "FOR UPDATE OF %s SKIP LOCKED"},
+        {"xact_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"},
+        {"collate_c", " COLLATE \"C\""},
+        {"lock_table", "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE"},
+        {"rate_table", ""},
+        {NULL, NULL},
 };
 
 static const char session_setup[] =
@@ -180,24 +181,14 @@ static int pg_open(fd_dbconn **out, const char *url, fd_role role, char *err,
 	return 0;
 }
 
-/* A connection the server dropped is replaced. */
+/* A connection the server dropped is replaced (its statements are
+ * prepared again: the generation moves). */
 static int pg_ensure(fd_dbconn *c)
 {
 	char err[256];
 
 	if (c->db && PQstatus(c->db) == CONNECTION_OK)
 		return 0;
-	if (c->db)
-		PQreset(c->db);
-	if (c->db && PQstatus(c->db) == CONNECTION_OK) {
-		c->gen++;
-		if (simple(c, session_setup) == FD_OK &&
-		    (c->role != FD_ROLE_READER ||
-		     simple(c, reader_setup) == FD_OK)) {
-			fd_log(FD_LOG_WARN, "postgresql: reconnected");
-			return 0;
-		}
-	}
 	if (connect_db(c, err, sizeof(err)) < 0) {
 		fd_log(FD_LOG_ERROR, "%s", err);
 		return -1;
@@ -256,26 +247,25 @@ static void pg_finalize(fd_dbstmt *st)
 	free(st);
 }
 
-static int pg_bind(fd_dbstmt *st, int i, int type, const char *text,
-                   int64_t v, const void *blob, size_t len)
+static int pg_bind(fd_dbstmt *st, int i, const fd_value *v)
 {
-	static const Oid oid[] = {[FD_T_NULL] = 20, [FD_T_INT] = 20,
-	                          [FD_T_TEXT] = 25, [FD_T_BLOB] = 17};
-	int k = i - 1, infer = type & FD_T_INFER;
+	static const Oid oid[] = {[FD_T_NULL] = 20,
+	                          [FD_T_INT] = 20,
+	                          [FD_T_TEXT] = 25,
+	                          [FD_T_BLOB] = 17};
+	int k = i - 1, type = v->type & ~FD_T_INFER;
 
-	type &= ~FD_T_INFER;
 	if (k < 0 || k >= MAXP || type == FD_T_REAL)
 		return FD_ERR;
-	st->types[k] = infer ? 0 : oid[type];
+	st->types[k] = v->type & FD_T_INFER ? 0 : oid[type];
 	st->fmts[k] = type == FD_T_BLOB;
-	st->lens[k] = (int)len;
+	st->lens[k] = (int)v->len;
+	st->vals[k] = type == FD_T_BLOB   ? (const char *)v->b
+	              : type == FD_T_TEXT ? v->s
+	                                  : NULL;
 	if (type == FD_T_INT) {
-		snprintf(st->num[k], sizeof(st->num[k]), "%" PRId64, v);
+		snprintf(st->num[k], sizeof(st->num[k]), "%" PRId64, v->i);
 		st->vals[k] = st->num[k];
-	} else {
-		st->vals[k] = type == FD_T_BLOB   ? (const char *)blob
-		              : type == FD_T_TEXT ? text
-		                                  : NULL;
 	}
 	return FD_OK;
 }
@@ -300,8 +290,8 @@ static int run(fd_dbstmt *st)
 		PQclear(r);
 		st->prepared_gen = c->gen;
 	}
-	r = PQexecPrepared(c->db, st->name, st->n, st->vals, st->lens,
-	                   st->fmts, 0);
+	r = PQexecPrepared(c->db, st->name, st->n, st->vals, st->lens, st->fmts,
+	                   0);
 	s = PQresultStatus(r);
 	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
 		int rc = fail_code(c, r);
@@ -341,66 +331,57 @@ static const char *pg_col_name(fd_dbstmt *st, int i)
 	return PQfname(st->res, i);
 }
 
-static int pg_col_type(fd_dbstmt *st, int i)
+/* bytea in text format is "\\x" then hex: decoded into st->blob. */
+static void unhex(fd_dbstmt *st, const char *t, fd_value *out)
 {
+	size_t n = strlen(t), k;
+
+	if (n < 2 || n % 2 || (n - 2) / 2 > sizeof(st->blob))
+		return;
+	for (k = 0; k < (n - 2) / 2; k++) {
+		char pair[3] = {t[2 + 2 * k], t[3 + 2 * k], '\0'}, *end;
+
+		st->blob[k] = (uint8_t)strtoul(pair, &end, 16);
+		if (*end)
+			return;
+	}
+	out->type = FD_T_BLOB;
+	out->b = st->blob;
+	out->len = k;
+}
+
+static void pg_col(fd_dbstmt *st, int i, fd_value *out)
+{
+	const char *t = PQgetvalue(st->res, st->row, i);
+
+	memset(out, 0, sizeof(*out));
 	if (PQgetisnull(st->res, st->row, i))
-		return FD_T_NULL;
+		return;
 	switch (PQftype(st->res, i)) {
 	case 16: /* bool */
+		out->type = FD_T_INT;
+		out->i = t[0] == 't';
+		return;
 	case 20: /* int8 */
 	case 21: /* int2 */
 	case 23: /* int4 */
-		return FD_T_INT;
+		out->type = FD_T_INT;
+		out->i = strtoll(t, NULL, 10);
+		return;
 	case 700:  /* float4 */
 	case 701:  /* float8 */
 	case 1700: /* numeric */
-		return FD_T_REAL;
+		out->type = FD_T_REAL;
+		out->r = strtod(t, NULL);
+		return;
 	case 17: /* bytea */
-		return FD_T_BLOB;
+		unhex(st, t, out);
+		return;
 	default:
-		return FD_T_TEXT;
+		out->type = FD_T_TEXT;
+		out->s = t;
+		out->len = (size_t)PQgetlength(st->res, st->row, i);
 	}
-}
-
-static int64_t pg_col_int(fd_dbstmt *st, int i)
-{
-	const char *t = PQgetvalue(st->res, st->row, i);
-
-	if (PQftype(st->res, i) == 16)
-		return t[0] == 't';
-	return strtoll(t, NULL, 10);
-}
-
-static double pg_col_real(fd_dbstmt *st, int i)
-{
-	return strtod(PQgetvalue(st->res, st->row, i), NULL);
-}
-
-static const char *pg_col_text(fd_dbstmt *st, int i)
-{
-	return PQgetvalue(st->res, st->row, i);
-}
-
-/* bytea in text format: "\x" then hex; up to sizeof(st->blob) bytes. */
-static const void *pg_col_blob(fd_dbstmt *st, int i, size_t *len)
-{
-	const char *t = PQgetvalue(st->res, st->row, i);
-	size_t n = strlen(t) / 2 - 1, k;
-
-	*len = 0;
-	if (PQgetisnull(st->res, st->row, i) || strncmp(t, "\\x", 2) != 0 ||
-	    strlen(t) % 2 || n > sizeof(st->blob))
-		return NULL;
-	for (k = 0; k < n; k++) {
-		char pair[3] = {t[2 + 2 * k], t[3 + 2 * k], '\0'}, *end;
-		unsigned long v = strtoul(pair, &end, 16);
-
-		if (*end)
-			return NULL;
-		st->blob[k] = (uint8_t)v;
-	}
-	*len = n;
-	return st->blob;
 }
 
 /* COMMIT with synchronous_commit on has already waited for the WAL
@@ -437,10 +418,6 @@ const fd_driver fd_driver_pg = {
         .changes = pg_changes,
         .ncols = pg_ncols,
         .col_name = pg_col_name,
-        .col_type = pg_col_type,
-        .col_int = pg_col_int,
-        .col_real = pg_col_real,
-        .col_text = pg_col_text,
-        .col_blob = pg_col_blob,
+        .col = pg_col,
         .sync = pg_sync,
 };

@@ -38,19 +38,22 @@ struct fd_dbstmt {
 	sqlite3 *db;
 };
 
-static const char *const tokens[] = {
-        "begin_read", "BEGIN",
-        "begin_write", "BEGIN IMMEDIATE",
-        "i64", "INTEGER",
-        "blob", "BLOB",
-        "serial", "INTEGER PRIMARY KEY",
-        "without_rowid", " WITHOUT ROWID",
-        "json_object", "json_object",
-        "each", "json_each(%s) j",
-        "skip_locked", "",
-        "collate_c", "",
-        "lock_table", "SELECT 1",
-        NULL, NULL,
+static const fd_token tokens[] = {
+        {"begin_read", "BEGIN"},
+        {"begin_write", "BEGIN IMMEDIATE"},
+        {"i64", "INTEGER"},
+        {"blob", "BLOB"},
+        {"serial", "INTEGER PRIMARY KEY"},
+        {"without_rowid", " WITHOUT ROWID"},
+        {"json_object", "json_object"},
+        {"each", "json_each(%s) j"},
+        {"skip_locked", ""},
+        {"collate_c", ""},
+        {"lock_table", "SELECT 1"},
+        {"rate_table", "CREATE TEMP TABLE rate_windows(key_id TEXT NOT NULL,"
+                       " window_start INTEGER NOT NULL, count INTEGER NOT"
+                       " NULL, PRIMARY KEY(key_id, window_start))"},
+        {NULL, NULL},
 };
 
 static int code_of(int rc)
@@ -75,7 +78,8 @@ static int setup(sqlite3 *db, fd_role role, char **msg)
 	                ? "PRAGMA query_only=1; PRAGMA busy_timeout=10000;"
 	                : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
 	                  " PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;"
-	                  " PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384;";
+	                  " PRAGMA temp_store=MEMORY; PRAGMA "
+	                  "cache_size=-16384;";
 
 	return sqlite3_exec(db, sql, NULL, NULL, msg);
 }
@@ -126,9 +130,8 @@ static void *ckpt_main(void *arg)
 		}
 		c->ckpt_due = 0;
 		pthread_mutex_unlock(&c->ckpt_mu);
-		sqlite3_wal_checkpoint_v2(c->ckpt, NULL,
-		                          SQLITE_CHECKPOINT_PASSIVE, NULL,
-		                          NULL);
+		sqlite3_wal_checkpoint_v2(
+		        c->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		pthread_mutex_lock(&c->ckpt_mu);
 	}
 	pthread_mutex_unlock(&c->ckpt_mu);
@@ -193,7 +196,8 @@ static int sq_open(fd_dbconn **out, const char *path, fd_role role, char *err,
 	pthread_mutex_init(&c->ckpt_mu, NULL);
 	pthread_cond_init(&c->ckpt_cv, NULL);
 	if (open_db(&c->db, path, role, err, errlen) < 0 ||
-	    (role == FD_ROLE_WRITER && writer_setup(c, path, err, errlen) < 0)) {
+	    (role == FD_ROLE_WRITER &&
+	     writer_setup(c, path, err, errlen) < 0)) {
 		sq_close(c);
 		return -1;
 	}
@@ -243,22 +247,20 @@ static void sq_finalize(fd_dbstmt *st)
 	}
 }
 
-static int sq_bind(fd_dbstmt *st, int i, int type, const char *text,
-                   int64_t v, const void *blob, size_t len)
+static int sq_bind(fd_dbstmt *st, int i, const fd_value *v)
 {
-	int rc;
+	int type = v->type & ~FD_T_INFER, rc;
 
-	type &= ~FD_T_INFER;
-	if (type == FD_T_NULL || (type == FD_T_TEXT && !text))
+	if (type == FD_T_NULL || (type == FD_T_TEXT && !v->s))
 		rc = sqlite3_bind_null(st->st, i);
 	else if (type == FD_T_TEXT)
-		rc = sqlite3_bind_text(st->st, i, text, (int)len,
+		rc = sqlite3_bind_text(st->st, i, v->s, (int)v->len,
 		                       SQLITE_STATIC);
 	else if (type == FD_T_BLOB)
-		rc = sqlite3_bind_blob(st->st, i, blob, (int)len,
+		rc = sqlite3_bind_blob(st->st, i, v->b, (int)v->len,
 		                       SQLITE_STATIC);
 	else
-		rc = sqlite3_bind_int64(st->st, i, v);
+		rc = sqlite3_bind_int64(st->st, i, v->i);
 	return rc == SQLITE_OK ? FD_OK : FD_ERR;
 }
 
@@ -288,43 +290,29 @@ static const char *sq_col_name(fd_dbstmt *st, int i)
 	return sqlite3_column_name(st->st, i);
 }
 
-static int sq_col_type(fd_dbstmt *st, int i)
+static void sq_col(fd_dbstmt *st, int i, fd_value *out)
 {
+	memset(out, 0, sizeof(*out));
 	switch (sqlite3_column_type(st->st, i)) {
-	case SQLITE_INTEGER:
-		return FD_T_INT;
-	case SQLITE_FLOAT:
-		return FD_T_REAL;
-	case SQLITE_BLOB:
-		return FD_T_BLOB;
 	case SQLITE_NULL:
-		return FD_T_NULL;
+		return;
+	case SQLITE_INTEGER:
+		out->type = FD_T_INT;
+		out->i = sqlite3_column_int64(st->st, i);
+		return;
+	case SQLITE_FLOAT:
+		out->type = FD_T_REAL;
+		out->r = sqlite3_column_double(st->st, i);
+		return;
+	case SQLITE_BLOB:
+		out->type = FD_T_BLOB;
+		out->b = sqlite3_column_blob(st->st, i);
+		break;
 	default:
-		return FD_T_TEXT;
+		out->type = FD_T_TEXT;
+		out->s = (const char *)sqlite3_column_text(st->st, i);
 	}
-}
-
-static int64_t sq_col_int(fd_dbstmt *st, int i)
-{
-	return sqlite3_column_int64(st->st, i);
-}
-
-static double sq_col_real(fd_dbstmt *st, int i)
-{
-	return sqlite3_column_double(st->st, i);
-}
-
-static const char *sq_col_text(fd_dbstmt *st, int i)
-{
-	return (const char *)sqlite3_column_text(st->st, i);
-}
-
-static const void *sq_col_blob(fd_dbstmt *st, int i, size_t *len)
-{
-	const void *p = sqlite3_column_blob(st->st, i);
-
-	*len = (size_t)sqlite3_column_bytes(st->st, i);
-	return p;
+	out->len = (size_t)sqlite3_column_bytes(st->st, i);
 }
 
 static int sq_sync(fd_dbconn *c)
@@ -364,10 +352,6 @@ const fd_driver fd_driver_sqlite = {
         .changes = sq_changes,
         .ncols = sq_ncols,
         .col_name = sq_col_name,
-        .col_type = sq_col_type,
-        .col_int = sq_col_int,
-        .col_real = sq_col_real,
-        .col_text = sq_col_text,
-        .col_blob = sq_col_blob,
+        .col = sq_col,
         .sync = sq_sync,
 };

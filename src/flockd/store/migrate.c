@@ -50,8 +50,7 @@ static const table_def tables[] = {
         {"webhook_endpoints", "id{collate_c}", APP_FILTER, NULL},
         {"deliveries", "id{collate_c}", APP_FILTER, NULL},
         {"delivery_attempts", "id", APP_FILTER, "id"},
-        {"idempotency", "app_id{collate_c}, key{collate_c}", APP_FILTER,
-         NULL},
+        {"idempotency", "app_id{collate_c}, key{collate_c}", APP_FILTER, NULL},
 };
 
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
@@ -78,9 +77,11 @@ static const fd_driver *drv(fd_conn *c)
 /* A statement of dynamic SQL (expanded for c's driver) bound to the
  * application; NULL after an error was printed. */
 static fd_dbstmt *query(mig *m, fd_conn *c, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 static fd_dbstmt *query(mig *m, fd_conn *c, const char *fmt, ...)
 {
+	fd_value app = {FD_T_TEXT, 0,    0,
+	                m->app,    NULL, m->app ? strlen(m->app) : 0};
 	char sql[2048], *text;
 	fd_dbstmt *st = NULL;
 	va_list ap;
@@ -90,9 +91,7 @@ static fd_dbstmt *query(mig *m, fd_conn *c, const char *fmt, ...)
 	va_end(ap);
 	text = fd_db__expand(drv(c), sql);
 	if (!text || drv(c)->prepare(c->db, text, &st) != FD_OK ||
-	    (strstr(sql, "?1") &&
-	     drv(c)->bind(st, 1, FD_T_TEXT, m->app, 0, NULL,
-	                  m->app ? strlen(m->app) : 0) != FD_OK)) {
+	    (strstr(sql, "?1") && drv(c)->bind(st, 1, &app) != FD_OK)) {
 		fprintf(m->err, "migrate-store: %s\n", drv(c)->errmsg(c->db));
 		if (st)
 			drv(c)->finalize(st);
@@ -180,41 +179,27 @@ static int64_t map_seq(const mig *m, int64_t v)
 	return lo < m->nseq && m->old_seq[lo] == v ? m->new_seq[lo] : -1;
 }
 
-/* Bind the source row's cell i to the insert's parameter i + 1. */
+/* Bind the source row's cell i to the insert's parameter i + 1: column
+ * for column, so the target's column says the type. */
 static int bind_cell(mig *m, fd_dbstmt *from, fd_dbstmt *to, int i)
 {
-	const fd_driver *s = drv(m->src), *d = drv(m->dst);
-	int type = s->col_type(from, i);
-	int64_t v;
-	size_t len = 0;
-	const void *b;
+	fd_value v;
 
-	/* Column for column: the target's column says the type. */
-	switch (type) {
-	case FD_T_NULL:
-		return d->bind(to, i + 1, FD_T_TEXT | FD_T_INFER, NULL, 0, NULL,
-		               0);
-	case FD_T_INT:
-		v = s->col_int(from, i);
-		if (i == m->seq_col && (v = map_seq(m, v)) < 0)
-			return FD_ERR;
-		return d->bind(to, i + 1, FD_T_INT | FD_T_INFER, NULL, v, NULL,
-		               0);
-	case FD_T_BLOB:
-		b = s->col_blob(from, i, &len);
-		return d->bind(to, i + 1, FD_T_BLOB | FD_T_INFER, NULL, 0, b,
-		               len);
-	default:
-		return d->bind(to, i + 1, FD_T_TEXT | FD_T_INFER,
-		               s->col_text(from, i), 0, NULL,
-		               strlen(s->col_text(from, i)));
-	}
+	drv(m->src)->col(from, i, &v);
+	if (v.type == FD_T_INT && i == m->seq_col &&
+	    (v.i = map_seq(m, v.i)) < 0)
+		return FD_ERR;
+	if (v.type == FD_T_NULL)
+		v.type = FD_T_TEXT;
+	v.type |= FD_T_INFER;
+	return drv(m->dst)->bind(to, i + 1, &v);
 }
 
 /* Pair the source seq of the outbox row just copied with the target's. */
 static int record_seq(mig *m, fd_dbstmt *from, fd_dbstmt *ins)
 {
 	int64_t *o, *n;
+	fd_value a, b;
 
 	if (drv(m->dst)->step(ins) != FD_ROW)
 		return -1;
@@ -227,8 +212,10 @@ static int record_seq(mig *m, fd_dbstmt *from, fd_dbstmt *ins)
 	if (!o || !n)
 		return -1;
 	/* The outbox rows are read with seq last (see copy_table). */
-	m->old_seq[m->nseq] = drv(m->src)->col_int(from, m->ncols);
-	m->new_seq[m->nseq] = drv(m->dst)->col_int(ins, 0);
+	drv(m->src)->col(from, m->ncols, &a);
+	drv(m->dst)->col(ins, 0, &b);
+	m->old_seq[m->nseq] = a.i;
+	m->new_seq[m->nseq] = b.i;
 	m->nseq++;
 	return 0;
 }
@@ -281,28 +268,26 @@ done:
 /* 1 if cell i holds the same value on both sides. */
 static int same_cell(mig *m, fd_dbstmt *a, fd_dbstmt *b, int i)
 {
-	const fd_driver *s = drv(m->src), *d = drv(m->dst);
-	int ta = s->col_type(a, i), tb = d->col_type(b, i);
-	size_t la = 0, lb = 0;
-	const void *pa, *pb;
-	int64_t v;
+	fd_value va, vb;
 
-	if (ta != tb)
+	drv(m->src)->col(a, i, &va);
+	drv(m->dst)->col(b, i, &vb);
+	if (va.type == FD_T_INT && i == m->seq_col)
+		va.i = map_seq(m, va.i);
+	if (va.type != vb.type)
 		return 0;
-	switch (ta) {
+	switch (va.type) {
 	case FD_T_NULL:
 		return 1;
 	case FD_T_INT:
-		v = s->col_int(a, i);
-		if (i == m->seq_col)
-			v = map_seq(m, v);
-		return v == d->col_int(b, i);
-	case FD_T_BLOB:
-		pa = s->col_blob(a, i, &la);
-		pb = d->col_blob(b, i, &lb);
-		return la == lb && pa && pb && memcmp(pa, pb, la) == 0;
-	default:
-		return strcmp(s->col_text(a, i), d->col_text(b, i)) == 0;
+		return va.i == vb.i;
+	case FD_T_REAL:
+		return va.r == vb.r;
+	default: /* text and blobs: the same bytes */
+		return va.len == vb.len &&
+		       memcmp(va.type == FD_T_TEXT ? (const void *)va.s : va.b,
+		              vb.type == FD_T_TEXT ? (const void *)vb.s : vb.b,
+		              va.len) == 0;
 	}
 }
 
@@ -319,8 +304,8 @@ static int differ(mig *m, const table_def *t, long row, int col,
 /* Read t back from both sides in key order and compare every cell. */
 static int verify_table(mig *m, const table_def *t, long copied, long *checked)
 {
-	fd_dbstmt *a = rows_of(m, m->src, t), *b = a ? rows_of(m, m->dst, t)
-	                                             : NULL;
+	fd_dbstmt *a = rows_of(m, m->src, t),
+	          *b = a ? rows_of(m, m->dst, t) : NULL;
 	int sa = FD_ERR, sb = FD_ERR, i, rc = -1;
 	long row = 0;
 
@@ -357,8 +342,9 @@ done:
 /* Applications being copied that the target already has. */
 static int refuse_existing(mig *m)
 {
-	fd_dbstmt *st = query(m, m->src, "SELECT a.id AS id FROM apps a WHERE"
-	                                 " ?1 IS NULL OR a.id = ?1");
+	fd_dbstmt *st = query(m, m->src,
+	                      "SELECT a.id AS id FROM apps a WHERE"
+	                      " ?1 IS NULL OR a.id = ?1");
 	json_t *row, *found = NULL;
 	int rc = st ? 0 : -1;
 	FD_SQL(there, "SELECT 1 AS one FROM apps WHERE id = ?1");
@@ -366,7 +352,8 @@ static int refuse_existing(mig *m)
 	while (rc == 0 && drv(m->src)->step(st) == FD_ROW) {
 		row = fd_db__row(m->src, st);
 		rc = row ? fd_db__one(m->dst, &found, &there, "s",
-		                   json_string_value(json_object_get(row, "id")))
+		                      json_string_value(
+		                              json_object_get(row, "id")))
 		         : FD_ERR;
 		if (rc == FD_OK) {
 			fprintf(m->err,

@@ -8,10 +8,6 @@
 
 #include "store/db.h"
 
-#define STAMPS(t)                                                              \
-	t ".created_at AS \"@createdAt\", " t ".updated_at AS \"@updatedAt\", " t  \
-	  ".deleted_at AS \"@deletedAt\""
-
 int fd_store_org_insert(fd_conn *c, const char *id, const char *name,
                         int64_t now)
 {
@@ -32,7 +28,7 @@ int fd_store_app_insert(fd_conn *c, const char *id, const char *org_id,
 
 #define APP_COLS                                                               \
 	"SELECT a.id AS id, a.org_id AS \"organizationId\", a.id AS"           \
-	" \"applicationId\", a.name AS name, " STAMPS("a") " FROM apps a "
+	" \"applicationId\", a.name AS name, " STAMPS " FROM apps a "
 
 int fd_store_app_get(fd_conn *c, const char *id, json_t **out)
 {
@@ -46,11 +42,12 @@ int fd_store_app_list(fd_conn *c, const char *org_id, const char *only_app,
 {
 	FD_SQL(count, "SELECT count(*) FROM apps WHERE"
 	              " (?1 IS NULL OR id = ?1) AND org_id = ?2");
-	FD_SQL(page, APP_COLS "WHERE (?1 IS NULL OR a.id = ?1) AND"
-	                      " a.org_id = ?2 ORDER BY a.id LIMIT ?3 OFFSET ?4");
+	FD_SQL(page,
+	       APP_COLS "WHERE (?1 IS NULL OR a.id = ?1) AND"
+	                " a.org_id = ?2 ORDER BY a.id LIMIT ?3 OFFSET ?4");
 
 	return fd_db__page(c, out, &count, &page, limit, offset, "ss", only_app,
-	                org_id);
+	                   org_id);
 }
 
 int fd_store_key_insert(fd_conn *c, const fd_store_key *k, int64_t now)
@@ -61,15 +58,17 @@ int fd_store_key_insert(fd_conn *c, const fd_store_key *k, int64_t now)
 	            " ON CONFLICT DO NOTHING");
 
 	return fd_db__insert(c, &sql, "sssisbsi", k->id, k->app_id, k->org_id,
-	                  (int64_t)k->kind, k->environment ? k->environment : "",
-	                  k->hash, k->prefix, now);
+	                     (int64_t)k->kind,
+	                     k->environment ? k->environment : "", k->hash,
+	                     k->prefix, now);
 }
 
 static void copy_col(fd_conn *c, fd_dbstmt *st, int i, char *dst, size_t len)
 {
-	const char *s = c->s->drv->col_text(st, i);
+	fd_value v;
 
-	snprintf(dst, len, "%s", s ? s : "");
+	c->s->drv->col(st, i, &v);
+	snprintf(dst, len, "%s", v.type == FD_T_TEXT ? v.s : "");
 }
 
 int fd_store_key_auth(fd_conn *c, const uint8_t hash[32], fd_principal *out)
@@ -77,6 +76,7 @@ int fd_store_key_auth(fd_conn *c, const uint8_t hash[32], fd_principal *out)
 	FD_SQL(sql, "SELECT id, coalesce(app_id, ''), org_id, kind,"
 	            " environment FROM api_keys WHERE hash = ?1 AND"
 	            " revoked_at IS NULL");
+	fd_value kind;
 	int rc;
 	fd_dbstmt *st = fd_db__bind(c, &sql, &rc, "b", hash);
 
@@ -87,7 +87,8 @@ int fd_store_key_auth(fd_conn *c, const uint8_t hash[32], fd_principal *out)
 		copy_col(c, st, 0, out->key_id, sizeof(out->key_id));
 		copy_col(c, st, 1, out->app_id, sizeof(out->app_id));
 		copy_col(c, st, 2, out->org_id, sizeof(out->org_id));
-		out->kind = (fd_key_kind)c->s->drv->col_int(st, 3);
+		c->s->drv->col(st, 3, &kind);
+		out->kind = (fd_key_kind)kind.i;
 		copy_col(c, st, 4, out->environment, sizeof(out->environment));
 		rc = FD_OK;
 	} else if (rc == FD_DONE) {
@@ -142,8 +143,7 @@ int fd_store_idem_get(fd_conn *c, const char *app_id, const char *key,
 	            " WHERE app_id = ?1 AND key = ?2");
 	const fd_driver *d = c->s->drv;
 	char name[320];
-	const void *h;
-	size_t hlen = 0;
+	fd_value h, st_, body_;
 	fd_dbstmt *st;
 	int rc;
 
@@ -156,13 +156,15 @@ int fd_store_idem_get(fd_conn *c, const char *app_id, const char *key,
 		return rc;
 	rc = fd_db__step(c, st);
 	if (rc == FD_ROW) {
-		h = d->col_blob(st, 0, &hlen);
-		if (h && hlen == 32)
-			memcpy(hash, h, 32);
+		d->col(st, 0, &h);
+		d->col(st, 1, &st_);
+		d->col(st, 2, &body_);
+		if (h.type == FD_T_BLOB && h.len == 32)
+			memcpy(hash, h.b, 32);
 		else
 			memset(hash, 0, 32);
-		*status = (int)d->col_int(st, 1);
-		*body = strdup(d->col_text(st, 2) ? d->col_text(st, 2) : "null");
+		*status = (int)st_.i;
+		*body = strdup(body_.type == FD_T_TEXT ? body_.s : "null");
 		rc = *body ? FD_OK : FD_ERR;
 	} else if (rc == FD_DONE) {
 		rc = FD_NOTFOUND;
@@ -179,7 +181,7 @@ int fd_store_idem_put(fd_conn *c, const char *app_id, const char *key,
 	            " response, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
 	            " ON CONFLICT DO NOTHING");
 	int rc = fd_db__insert(c, &sql, "ssbisi", app_id, key, hash,
-	                    (int64_t)status, body, now);
+	                       (int64_t)status, body, now);
 
 	/* Stored by another node after our lookup: run the job again, it
 	 * replays what was stored. */
@@ -199,118 +201,46 @@ int fd_store_idem_purge(fd_conn *c, int64_t before)
 
 /* ---- request rate limit ---------------------------------------------- */
 
-struct fd_rate {
-	fd_rate *next;
-	int64_t window;
-	long count;
-	char key[]; /* NUL-terminated */
-};
-
-#define RATE_BUCKETS 256
-
-/* Drop the entries of chain *pp older than window (all: INT64_MAX). */
-static void rate_prune(fd_rate **pp, int64_t window)
+/*
+ * One upsert in autocommit on the store's own connection, so the limiter
+ * never joins a writer batch nor waits for one (under rate_mu). Where one
+ * process owns the database the counts are its own: {rate_table} makes
+ * the connection a private table in memory of that name.
+ */
+int fd_store_rate_hit(fd_store *s, const char *key_id, int64_t window,
+                      long *count)
 {
-	while (*pp) {
-		fd_rate *r = *pp;
-
-		if (r->window < window) {
-			*pp = r->next;
-			free(r);
-		} else {
-			pp = &r->next;
-		}
-	}
-}
-
-void fd_db__rate_free(fd_store *s)
-{
-	size_t i;
-
-	if (!s->rate)
-		return;
-	for (i = 0; i < RATE_BUCKETS; i++)
-		rate_prune(&s->rate[i], INT64_MAX);
-	free(s->rate);
-	s->rate = NULL;
-}
-
-/* One process owns the database: count in memory (under rate_mu). */
-static int rate_in_memory(fd_store *s, const char *key_id, int64_t window,
-                          long *count)
-{
-	fd_rate *r;
-	size_t h = 5381, len = strlen(key_id), i;
-
-	for (i = 0; i < len; i++)
-		h = h * 33 + (unsigned char)key_id[i];
-	h %= RATE_BUCKETS;
-	if (!s->rate && !(s->rate = calloc(RATE_BUCKETS, sizeof(*s->rate))))
-		return FD_ERR;
-	/* Keys that went quiet are forgotten about once a minute. */
-	if (window - s->rate_swept >= 60) {
-		for (i = 0; i < RATE_BUCKETS; i++)
-			rate_prune(&s->rate[i], window);
-		s->rate_swept = window;
-	}
-	for (r = s->rate[h]; r && strcmp(r->key, key_id) != 0; r = r->next)
-		;
-	if (!r) {
-		if (!(r = malloc(sizeof(*r) + len + 1)))
-			return FD_ERR;
-		memcpy(r->key, key_id, len + 1);
-		r->window = window;
-		r->count = 0;
-		r->next = s->rate[h];
-		s->rate[h] = r;
-	}
-	if (r->window < window) {
-		r->window = window;
-		r->count = 0;
-	}
-	/* A clock stepped back counts in the newer window it already has. */
-	*count = ++r->count;
-	return FD_OK;
-}
-
-/* Shared database: one upsert in autocommit on the store's own
- * connection, so the limiter never joins a writer batch (under rate_mu). */
-static int rate_in_database(fd_store *s, const char *key_id, int64_t window,
-                            long *count)
-{
-	FD_SQL(hit, "INSERT INTO rate_windows(key_id, window_start, count)"
-	            " VALUES(?1, ?2, 1) ON CONFLICT(key_id, window_start) DO"
-	            " UPDATE SET count = rate_windows.count + 1 RETURNING count");
+	FD_SQL(hit,
+	       "INSERT INTO rate_windows(key_id, window_start, count)"
+	       " VALUES(?1, ?2, 1) ON CONFLICT(key_id, window_start) DO"
+	       " UPDATE SET count = rate_windows.count + 1 RETURNING count");
 	FD_SQL(purge, "DELETE FROM rate_windows WHERE window_start < ?1");
-	char err[256];
-	int rc;
+	char err[256], *setup = NULL;
+	int rc = FD_OK;
 
-	if (!s->aux.db &&
-	    s->drv->open(&s->aux.db, s->url, FD_ROLE_AUX, err, sizeof(err)) <
-	            0) {
-		s->aux.db = NULL;
-		return FD_ERR;
+	*count = 0;
+	pthread_mutex_lock(&s->rate_mu);
+	if (!s->aux.db) {
+		s->aux.s = s;
+		s->aux.role = FD_ROLE_AUX;
+		if (s->drv->open(&s->aux.db, s->url, FD_ROLE_AUX, err,
+		                 sizeof(err)) < 0 ||
+		    !(setup = fd_db__expand(s->drv, "{rate_table}")) ||
+		    (*setup && s->drv->exec(s->aux.db, setup) != FD_OK)) {
+			if (s->aux.db)
+				s->drv->close(s->aux.db);
+			s->aux.db = NULL;
+			rc = FD_ERR;
+		}
+		free(setup);
 	}
-	s->aux.s = s;
-	s->aux.role = FD_ROLE_AUX;
-	rc = fd_db__count(&s->aux, count, &hit, "si", key_id, window);
+	if (rc == FD_OK)
+		rc = fd_db__count(&s->aux, count, &hit, "si", key_id, window);
 	/* Windows older than a minute, about once a minute. */
 	if (rc == FD_OK && window - s->rate_swept >= 60) {
 		fd_db__exec(&s->aux, &purge, "i", window - 60);
 		s->rate_swept = window;
 	}
-	return rc == FD_OK ? FD_OK : FD_ERR;
-}
-
-int fd_store_rate_hit(fd_store *s, const char *key_id, int64_t window,
-                      long *count)
-{
-	int rc;
-
-	*count = 0;
-	pthread_mutex_lock(&s->rate_mu);
-	rc = s->drv->shared ? rate_in_database(s, key_id, window, count)
-	                    : rate_in_memory(s, key_id, window, count);
 	pthread_mutex_unlock(&s->rate_mu);
-	return rc;
+	return rc == FD_OK ? FD_OK : FD_ERR;
 }

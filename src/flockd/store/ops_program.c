@@ -7,15 +7,11 @@
 
 #include "store/db.h"
 
-#define ORG_OF(t) "(SELECT org_id FROM apps WHERE id = " t ".app_id)"
-#define STAMPS(t)                                                              \
-	t ".created_at AS \"@createdAt\", " t ".updated_at AS \"@updatedAt\", " t  \
-	  ".deleted_at AS \"@deletedAt\""
-
 /* ---- customers ------------------------------------------------------- */
 
 #define CUSTOMER_COLS                                                          \
-	"SELECT c.id AS id, " ORG_OF("c") " AS \"organizationId\","            \
+	"SELECT c.id AS id, (SELECT org_id FROM apps WHERE id = c.app_id) AS " \
+	"\"organizationId\","                                                  \
 	" c.app_id AS \"applicationId\", c.external_id AS \"externalUserId\"," \
 	" c.email AS email, c.name AS name,"                                   \
 	" c.referral_code AS \"referralCode\","                                \
@@ -27,7 +23,7 @@
 	" c.referred_in_campaign_id AS \"referredInCampaignId\","              \
 	" c.visited AS \"visitedReferralsCount\","                             \
 	" c.converted AS \"convertedReferralsCount\","                         \
-	" c.custom_properties AS \"{customProperties\", " STAMPS("c")          \
+	" c.custom_properties AS \"{customProperties\", " STAMPS               \
 	" FROM customers c "
 
 int fd_store_customer_get(fd_conn *c, const char *app_id, fd_lookup by,
@@ -62,7 +58,7 @@ int fd_store_customer_insert(fd_conn *c, const char *app_id, const char *id,
 	              " external_id = ?2");
 	long one;
 	int rc = fd_db__insert(c, &sql, "sssssssi", id, app_id, external_id,
-	                    email, name, code, props, now);
+	                       email, name, code, props, now);
 
 	if (rc != FD_CONFLICT)
 		return rc;
@@ -87,7 +83,7 @@ int fd_store_customer_update(fd_conn *c, const char *app_id, const char *id,
 	            " WHERE app_id = ?1 AND id = ?2");
 
 	return fd_db__change(c, &sql, "sssssi", app_id, id, email, name, props,
-	                  now);
+	                     now);
 }
 
 int fd_store_customer_set_referred(fd_conn *c, const char *app_id,
@@ -100,7 +96,7 @@ int fd_store_customer_set_referred(fd_conn *c, const char *app_id,
 	            " ?5, updated_at = ?6 WHERE app_id = ?1 AND id = ?2");
 
 	return fd_db__change(c, &sql, "sssssi", app_id, id, referrer_id,
-	                  referral_id, campaign_id, now);
+	                     referral_id, campaign_id, now);
 }
 
 int fd_store_customer_count(fd_conn *c, const char *app_id, const char *id,
@@ -111,7 +107,7 @@ int fd_store_customer_count(fd_conn *c, const char *app_id, const char *id,
 	            " WHERE app_id = ?1 AND id = ?2");
 
 	return fd_db__change(c, &sql, "ssiii", app_id, id, (int64_t)visited,
-	                  (int64_t)converted, now);
+	                     (int64_t)converted, now);
 }
 
 int fd_store_customer_erase(fd_conn *c, const char *app_id, const char *id,
@@ -144,9 +140,10 @@ int fd_store_campaign_insert(fd_conn *c, const char *app_id,
 	            " updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
 	            " ?9) ON CONFLICT DO NOTHING");
 
-	return fd_db__insert(c, &sql, "ssssizzsi", k->id, app_id, k->environment,
-	                  k->name, (int64_t)k->hold_days, k->starts_at,
-	                  k->ends_at, k->extra ? k->extra : "{}", now);
+	return fd_db__insert(c, &sql, "ssssizzsi", k->id, app_id,
+	                     k->environment, k->name, (int64_t)k->hold_days,
+	                     k->starts_at, k->ends_at,
+	                     k->extra ? k->extra : "{}", now);
 }
 
 int fd_store_campaign_update(fd_conn *c, const char *app_id,
@@ -157,33 +154,38 @@ int fd_store_campaign_update(fd_conn *c, const char *app_id,
 	            " WHERE app_id = ?2 AND id = ?1");
 
 	return fd_db__change(c, &sql, "sssizzsi", k->id, app_id, k->name,
-	                  (int64_t)k->hold_days, k->starts_at, k->ends_at,
-	                  k->extra ? k->extra : "{}", now);
+	                     (int64_t)k->hold_days, k->starts_at, k->ends_at,
+	                     k->extra ? k->extra : "{}", now);
 }
 
 #define CAMPAIGN_COLS                                                          \
-	"SELECT k.id AS id, " ORG_OF("k") " AS \"organizationId\","            \
+	"SELECT k.id AS id, (SELECT org_id FROM apps WHERE id = k.app_id) AS " \
+	"\"organizationId\","                                                  \
 	" k.app_id AS \"applicationId\", k.name AS name,"                      \
 	" k.environment AS environment, k.is_live AS \"?isLive\","             \
 	" k.extra AS \"*\", k.last_ping_at AS \"@lastPingAt\","                \
 	" k.last_ping_origin AS \"lastPingOrigin\","                           \
 	" k.starts_at AS \"@startsAt\", k.ends_at AS \"@endsAt\","             \
-	" k.reward_hold_days AS \"rewardHoldDays\", " STAMPS("k")              \
+	" k.reward_hold_days AS \"rewardHoldDays\", " STAMPS                   \
 	" FROM campaigns k "
+
+#define CREWARD_COLS                                                           \
+	"SELECT w.id AS id, (SELECT org_id FROM apps WHERE id = w.app_id) AS " \
+	"\"organizationId\", w.app_id AS \"applicationId\","                   \
+	" w.campaign_id AS \"campaignId\", w.terms AS \"*\", w.party AS "      \
+	"party,"                                                               \
+	" w.lim AS \"limit\", w.limit_unit AS \"limitUnit\","                  \
+	" w.limit_interval AS \"limitInterval\", " STAMPS                      \
+	" FROM campaign_rewards w "
 
 /* Attach rewards[] to the campaign object k (borrowed). */
 static int with_rewards(fd_conn *c, json_t *k)
 {
-	FD_SQL(sql, "SELECT w.id AS id, " ORG_OF("w") " AS \"organizationId\","
-	            " w.app_id AS \"applicationId\", w.campaign_id AS"
-	            " \"campaignId\", w.terms AS \"*\", w.party AS party,"
-	            " w.lim AS \"limit\", w.limit_unit AS \"limitUnit\","
-	            " w.limit_interval AS \"limitInterval\", " STAMPS("w")
-	            " FROM campaign_rewards w WHERE w.campaign_id = ?1 AND"
-	            " w.deleted_at IS NULL ORDER BY w.id");
+	FD_SQL(sql, CREWARD_COLS "WHERE w.campaign_id = ?1 AND w.deleted_at IS"
+	                         " NULL ORDER BY w.id");
 	json_t *rw = NULL;
 	int rc = fd_db__all(c, &rw, &sql, "s",
-	                 json_string_value(json_object_get(k, "id")));
+	                    json_string_value(json_object_get(k, "id")));
 
 	if (rc == FD_OK && json_object_set_new(k, "rewards", rw))
 		rc = FD_ERR;
@@ -267,10 +269,11 @@ int fd_store_campaign_set_live(fd_conn *c, const char *app_id, const char *id,
 	            " WHERE app_id = ?1 AND id = ?2");
 	int rc;
 
-	if (live && (rc = fd_db__exec(c, &others, "ssi", app_id, id, now)) != FD_OK)
+	if (live &&
+	    (rc = fd_db__exec(c, &others, "ssi", app_id, id, now)) != FD_OK)
 		return rc;
 	return fd_db__change(c, &sql, "ssii", app_id, id, (int64_t)(live != 0),
-	                  now);
+	                     now);
 }
 
 int fd_store_campaign_ping(fd_conn *c, const char *app_id, const char *id,
@@ -292,21 +295,16 @@ int fd_store_campaign_reward_insert(fd_conn *c, const char *app_id,
 	            " created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6,"
 	            " ?7, ?8, ?9, ?9) ON CONFLICT DO NOTHING");
 
-	return fd_db__insert(c, &sql, "sssszsssi", r->id, app_id, r->campaign_id,
-	                  r->party, (int64_t)r->limit, r->limit_unit,
-	                  r->limit_interval, r->terms ? r->terms : "{}", now);
+	return fd_db__insert(c, &sql, "sssszsssi", r->id, app_id,
+	                     r->campaign_id, r->party, (int64_t)r->limit,
+	                     r->limit_unit, r->limit_interval,
+	                     r->terms ? r->terms : "{}", now);
 }
 
 int fd_store_campaign_reward_get(fd_conn *c, const char *app_id, const char *id,
                                  json_t **out)
 {
-	FD_SQL(sql, "SELECT w.id AS id, " ORG_OF("w") " AS \"organizationId\","
-	            " w.app_id AS \"applicationId\", w.campaign_id AS"
-	            " \"campaignId\", w.terms AS \"*\", w.party AS party,"
-	            " w.lim AS \"limit\", w.limit_unit AS \"limitUnit\","
-	            " w.limit_interval AS \"limitInterval\", " STAMPS("w")
-	            " FROM campaign_rewards w WHERE w.app_id = ?1 AND"
-	            " w.id = ?2");
+	FD_SQL(sql, CREWARD_COLS "WHERE w.app_id = ?1 AND w.id = ?2");
 
 	return fd_db__one(c, out, &sql, "ss", app_id, id);
 }
@@ -314,11 +312,11 @@ int fd_store_campaign_reward_get(fd_conn *c, const char *app_id, const char *id,
 /* ---- checkpoints ----------------------------------------------------- */
 
 #define CHECKPOINT_COLS                                                        \
-	"SELECT p.id AS id, " ORG_OF("p") " AS \"organizationId\","            \
+	"SELECT p.id AS id, (SELECT org_id FROM apps WHERE id = p.app_id) AS " \
+	"\"organizationId\","                                                  \
 	" p.app_id AS \"applicationId\", p.campaign_id AS \"campaignId\","     \
 	" p.name AS \"checkpointName\", p.trigger_kind AS \"trigger\","        \
-	" p.placement_id AS \"placementId\", " STAMPS("p")                     \
-	" FROM checkpoints p "
+	" p.placement_id AS \"placementId\", " STAMPS " FROM checkpoints p "
 
 int fd_store_checkpoint_insert(fd_conn *c, const char *app_id, const char *id,
                                const char *campaign_id, const char *name,
@@ -331,7 +329,7 @@ int fd_store_checkpoint_insert(fd_conn *c, const char *app_id, const char *id,
 	            " ON CONFLICT DO NOTHING");
 
 	return fd_db__insert(c, &sql, "ssssssi", id, app_id, campaign_id, name,
-	                  trigger, placement_id, now);
+	                     trigger, placement_id, now);
 }
 
 int fd_store_checkpoint_get(fd_conn *c, const char *app_id, const char *id,
@@ -346,8 +344,9 @@ int fd_store_checkpoint_find(fd_conn *c, const char *app_id,
                              const char *campaign_id, const char *name,
                              json_t **out)
 {
-	FD_SQL(sql, CHECKPOINT_COLS "WHERE p.app_id = ?1 AND p.campaign_id = ?2"
-	                            " AND p.name = ?3 AND p.deleted_at IS NULL");
+	FD_SQL(sql,
+	       CHECKPOINT_COLS "WHERE p.app_id = ?1 AND p.campaign_id = ?2"
+	                       " AND p.name = ?3 AND p.deleted_at IS NULL");
 
 	return fd_db__one(c, out, &sql, "sss", app_id, campaign_id, name);
 }

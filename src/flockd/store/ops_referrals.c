@@ -8,19 +8,15 @@
 
 #include "store/db.h"
 
-#define ORG_OF(t) "(SELECT org_id FROM apps WHERE id = " t ".app_id)"
-#define STAMPS(t)                                                              \
-	t ".created_at AS \"@createdAt\", " t ".updated_at AS \"@updatedAt\", " t  \
-	  ".deleted_at AS \"@deletedAt\""
-
 /* ---- referrals ------------------------------------------------------- */
 
 #define REFERRAL_COLS                                                          \
-	"SELECT f.id AS id, " ORG_OF("f") " AS \"organizationId\","            \
+	"SELECT f.id AS id, (SELECT org_id FROM apps WHERE id = f.app_id) AS " \
+	"\"organizationId\","                                                  \
 	" f.app_id AS \"applicationId\", f.campaign_id AS \"campaignId\","     \
 	" f.referrer_id AS \"referrerId\", f.referee_id AS \"refereeId\","     \
 	" f.status AS status, f.suspected_frauds AS \"{suspectedFrauds\","     \
-	" f.environment AS environment, " STAMPS("f") " FROM referrals f "
+	" f.environment AS environment, " STAMPS " FROM referrals f "
 
 #define REFERRAL_FILTER                                                        \
 	"f.app_id = ?1 AND (?2 IS NULL OR f.campaign_id = ?2) AND (?3 IS NULL" \
@@ -38,7 +34,7 @@ int fd_store_referral_insert(fd_conn *c, const char *app_id, const char *id,
 	            " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) ON CONFLICT DO NOTHING");
 
 	return fd_db__insert(c, &sql, "ssssssssi", id, app_id, env, campaign_id,
-	                  referrer_id, referee_id, status, frauds, now);
+	                     referrer_id, referee_id, status, frauds, now);
 }
 
 int fd_store_referral_update(fd_conn *c, const char *app_id, const char *id,
@@ -50,7 +46,7 @@ int fd_store_referral_update(fd_conn *c, const char *app_id, const char *id,
 	            " updated_at = ?6 WHERE app_id = ?1 AND id = ?2");
 
 	return fd_db__change(c, &sql, "sssssi", app_id, id, referrer_id, status,
-	                  frauds, now);
+	                     frauds, now);
 }
 
 int fd_store_referral_get(fd_conn *c, const char *app_id, const char *id,
@@ -80,8 +76,8 @@ int fd_store_referral_by_referrer(fd_conn *c, const char *app_id,
 	                          " AND f.referrer_id = ?3 ORDER BY f.id DESC"
 	                          " LIMIT ?4");
 
-	return fd_db__all(c, out, &sql, "sssl", app_id, campaign_id, referrer_id,
-	               limit > 0 ? limit : LONG_MAX);
+	return fd_db__all(c, out, &sql, "sssl", app_id, campaign_id,
+	                  referrer_id, limit > 0 ? limit : LONG_MAX);
 }
 
 int fd_store_referral_count_since(fd_conn *c, const char *app_id,
@@ -102,19 +98,21 @@ int fd_store_referral_count_since(fd_conn *c, const char *app_id,
 	snprintf(name, sizeof(name), "ref%s\n%s", app_id, referrer_id);
 	if ((rc = fd_db__lock(c, name)) != FD_OK)
 		return rc;
-	return fd_db__count(c, out, &sql, "ssil", app_id, referrer_id, since, cap);
+	return fd_db__count(c, out, &sql, "ssil", app_id, referrer_id, since,
+	                    cap);
 }
 
 int fd_store_referral_list(fd_conn *c, const char *app_id,
                            const fd_referral_filter *f, long limit, long offset,
                            json_t **out)
 {
-	FD_SQL(count, "SELECT count(*) FROM referrals f WHERE " REFERRAL_FILTER);
+	FD_SQL(count,
+	       "SELECT count(*) FROM referrals f WHERE " REFERRAL_FILTER);
 	FD_SQL(page, REFERRAL_COLS "WHERE " REFERRAL_FILTER
 	                           " ORDER BY f.id DESC LIMIT ?5 OFFSET ?6");
 
 	return fd_db__page(c, out, &count, &page, limit, offset, "ssss", app_id,
-	                f->campaign_id, f->status, f->environment);
+	                   f->campaign_id, f->status, f->environment);
 }
 
 /* ---- rewards --------------------------------------------------------- */
@@ -125,13 +123,14 @@ int fd_store_referral_list(fd_conn *c, const char *app_id,
 	"(CASE WHEN d.status = 'pending' AND d.available_at <= ?1 THEN"        \
 	" 'approved' ELSE d.status END)"
 #define REWARD_COLS                                                            \
-	"SELECT d.id AS id, " ORG_OF("d") " AS \"organizationId\","            \
+	"SELECT d.id AS id, (SELECT org_id FROM apps WHERE id = d.app_id) AS " \
+	"\"organizationId\","                                                  \
 	" d.app_id AS \"applicationId\", d.campaign_id AS \"campaignId\","     \
 	" d.campaign_reward_id AS \"campaignRewardId\","                       \
 	" d.referral_id AS \"referralId\", d.customer_id AS \"customerId\","   \
 	" d.party AS party, d.terms AS \"*\", " REWARD_STATUS " AS status,"    \
-	" d.available_at AS \"@availableAt\", d.environment AS environment, "  \
-	STAMPS("d") " FROM rewards d "
+	" d.available_at AS \"@availableAt\", d.environment AS "               \
+	"environment, " STAMPS " FROM rewards d "
 #define REWARD_FILTER                                                          \
 	"d.app_id = ?2 AND (?3 IS NULL OR " REWARD_STATUS " = ?3) AND (?4 IS"  \
 	" NULL OR d.environment = ?4) AND (?5 IS NULL OR d.customer_id = ?5)"
@@ -147,10 +146,10 @@ int fd_store_reward_insert(fd_conn *c, const char *app_id,
 	            " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
 	            " ?12, ?12) ON CONFLICT DO NOTHING");
 
-	return fd_db__insert(c, &sql, "ssssssssssii", r->id, app_id, r->env,
-	                  r->campaign_id, r->campaign_reward_id, r->referral_id,
-	                  r->customer_id, r->party, r->terms ? r->terms : "{}",
-	                  r->status, r->available_at, now);
+	return fd_db__insert(
+	        c, &sql, "ssssssssssii", r->id, app_id, r->env, r->campaign_id,
+	        r->campaign_reward_id, r->referral_id, r->customer_id, r->party,
+	        r->terms ? r->terms : "{}", r->status, r->available_at, now);
 }
 
 int fd_store_reward_get(fd_conn *c, const char *app_id, const char *id,
@@ -182,7 +181,7 @@ int fd_store_reward_count_since(fd_conn *c, const char *app_id,
 	if ((rc = fd_db__lock(c, name)) != FD_OK)
 		return rc;
 	return fd_db__count(c, out, &sql, "sssil", app_id, campaign_reward_id,
-	                 customer_id, since, cap);
+	                    customer_id, since, cap);
 }
 
 int fd_store_reward_transition(fd_conn *c, const char *app_id, const char *id,
@@ -206,8 +205,8 @@ int fd_store_reward_list(fd_conn *c, const char *app_id,
 	                         " ORDER BY d.id DESC LIMIT ?6 OFFSET ?7");
 
 	return fd_db__page(c, out, &count, &page, limit, offset, "issss",
-	                fd_db__now(c), app_id, f->status, f->environment,
-	                f->customer_id);
+	                   fd_db__now(c), app_id, f->status, f->environment,
+	                   f->customer_id);
 }
 
 int fd_store_reward_due(fd_conn *c, int64_t now, long limit, json_t **out)
@@ -232,7 +231,7 @@ int fd_store_event_insert(fd_conn *c, const char *app_id, const char *id,
 	            " ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING");
 
 	return fd_db__insert(c, &sql, "ssssssi", id, app_id, env, customer_id,
-	                  name, props, now);
+	                     name, props, now);
 }
 
 int fd_store_event_seen(fd_conn *c, const char *app_id, const char *env,
@@ -243,7 +242,7 @@ int fd_store_event_seen(fd_conn *c, const char *app_id, const char *env,
 	            " LIMIT 1");
 	long one;
 	int rc = fd_db__count(c, &one, &sql, "ssss", app_id, env, customer_id,
-	                   name);
+	                      name);
 
 	return rc == FD_OK ? 1 : rc == FD_NOTFOUND ? 0 : rc;
 }
@@ -256,7 +255,8 @@ int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
 	            " timestamp, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
 	            " ON CONFLICT DO NOTHING");
 
-	return fd_db__insert(c, &sql, "ssssis", id, app_id, env, name, ts, body);
+	return fd_db__insert(c, &sql, "ssssis", id, app_id, env, name, ts,
+	                     body);
 }
 
 int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
@@ -272,5 +272,5 @@ int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
 	             " LIMIT ?4 OFFSET ?5");
 
 	return fd_db__page(c, out, &count, &page, limit, offset, "sss", app_id,
-	                env, name);
+	                   env, name);
 }

@@ -12,19 +12,15 @@
 #include "common/ids.h"
 #include "store/db.h"
 
-#define ORG_OF(t) "(SELECT org_id FROM apps WHERE id = " t ".app_id)"
-#define STAMPS(t)                                                              \
-	t ".created_at AS \"@createdAt\", " t ".updated_at AS \"@updatedAt\", " t  \
-	  ".deleted_at AS \"@deletedAt\""
-
 /* ---- endpoints ------------------------------------------------------- */
 
 #define WEBHOOK_COLS                                                           \
-	"SELECT h.id AS id, " ORG_OF("h") " AS \"organizationId\","            \
+	"SELECT h.id AS id, (SELECT org_id FROM apps WHERE id = h.app_id) AS " \
+	"\"organizationId\","                                                  \
 	" h.app_id AS \"applicationId\", h.url AS url, h.events AS"            \
 	" \"{events\", h.environment AS environment, h.enabled AS"             \
 	" \"?enabled\", h.disabled_reason AS \"disabledReason\","              \
-	" h.previous_until AS \"@previousSecretExpiresAt\", " STAMPS("h")      \
+	" h.previous_until AS \"@previousSecretExpiresAt\", " STAMPS           \
 	" FROM webhook_endpoints h "
 
 int fd_store_webhook_insert(fd_conn *c, const char *app_id, const char *id,
@@ -36,7 +32,7 @@ int fd_store_webhook_insert(fd_conn *c, const char *app_id, const char *id,
 	            " ?2, ?3, ?4, ?5, ?6, ?7, ?7) ON CONFLICT DO NOTHING");
 
 	return fd_db__insert(c, &sql, "ssssssi", id, app_id, url, events, env,
-	                  secret, now);
+	                     secret, now);
 }
 
 int fd_store_webhook_get(fd_conn *c, const char *app_id, const char *id,
@@ -90,7 +86,8 @@ int fd_store_webhook_update(fd_conn *c, const char *app_id, const char *id,
 	            " app_id = ?1 AND id = ?2 AND deleted_at IS NULL");
 
 	return fd_db__change(c, &sql, "sssisii", app_id, id, url,
-	                  (int64_t)events_set, events, (int64_t)enabled, now);
+	                     (int64_t)events_set, events, (int64_t)enabled,
+	                     now);
 }
 
 int fd_store_webhook_rotate(fd_conn *c, const char *app_id, const char *id,
@@ -101,8 +98,8 @@ int fd_store_webhook_rotate(fd_conn *c, const char *app_id, const char *id,
 	            " previous_until = ?4, secret = ?3, updated_at = ?5 WHERE"
 	            " app_id = ?1 AND id = ?2 AND deleted_at IS NULL");
 
-	return fd_db__change(c, &sql, "sssii", app_id, id, secret, previous_until,
-	                  now);
+	return fd_db__change(c, &sql, "sssii", app_id, id, secret,
+	                     previous_until, now);
 }
 
 /* ---- fan-out --------------------------------------------------------- */
@@ -135,7 +132,7 @@ static json_t *targets_of(fd_conn *c, json_t *cache, const json_t *ev)
 	if ((t = json_object_get(cache, key)))
 		return t;
 	if (fd_db__all(c, &t, &sql, "sss", jstr(ev, "app"), jstr(ev, "env"),
-	            jstr(ev, "name")) != FD_OK ||
+	               jstr(ev, "name")) != FD_OK ||
 	    json_object_set_new(cache, key, t) < 0)
 		return NULL;
 	return t;
@@ -161,9 +158,9 @@ static int fan_event(fd_conn *c, json_t *cache, const json_t *ev, int64_t now)
 		if (flock__id_new(id, "dlv_") < 0)
 			return FD_ERR;
 		rc = fd_db__exec(c, &sql, "sssisssii", id, jstr(ev, "app"),
-		              jstr(t, "id"), jint(ev, "seq"), jstr(ev, "id"),
-		              jstr(ev, "name"), jstr(ev, "env"), jint(ev, "ts"),
-		              now);
+		                 jstr(t, "id"), jint(ev, "seq"), jstr(ev, "id"),
+		                 jstr(ev, "name"), jstr(ev, "env"),
+		                 jint(ev, "ts"), now);
 	}
 	return rc;
 }
@@ -193,8 +190,8 @@ int fd_store_delivery_fanout(fd_conn *c, int64_t now, long limit, long *n)
 	count = json_array_size(events);
 	if (rc == FD_OK && count > 0 && !c->s->drv->shared)
 		rc = fd_db__exec(c, &upto, "ii",
-		              jint(json_array_get(events, count - 1), "seq"),
-		              now);
+		                 jint(json_array_get(events, count - 1), "seq"),
+		                 now);
 	if (rc == FD_OK)
 		*n = (long)count;
 	json_decref(cache);
@@ -228,7 +225,7 @@ static int lease_all(fd_conn *c, json_t *due, const char *node, int64_t now,
 	{
 		if (rc == FD_OK)
 			rc = fd_db__exec(c, &sql, "ssii", jstr(d, "id"), node,
-			              lease_until, now);
+			                 lease_until, now);
 		if (json_is_null(json_object_get(d, "previousSecret")))
 			json_object_del(d, "previousSecret");
 	}
@@ -254,8 +251,8 @@ int fd_store_delivery_claim(fd_conn *c, const char *node, int64_t now,
 	int rc = fd_db__all(c, out, &expired, "il", now, limit);
 
 	left = rc == FD_OK ? limit - (long)json_array_size(*out) : 0;
-	if (left > 0 && (rc = fd_db__all(c, &more, &due, "il", now, left)) ==
-	                        FD_OK &&
+	if (left > 0 &&
+	    (rc = fd_db__all(c, &more, &due, "il", now, left)) == FD_OK &&
 	    json_array_extend(*out, more) < 0)
 		rc = FD_ERR;
 	json_decref(more);
@@ -277,12 +274,13 @@ static const char *const outcome_state[] = {
 int fd_store_delivery_complete(fd_conn *c, const fd_store_attempt *a,
                                int64_t now)
 {
-	FD_SQL(done, "UPDATE deliveries SET state = ?3, attempts = attempts +"
-	             " 1, next_attempt_at = ?4, lease_owner = NULL, lease_until"
-	             " = NULL, last_status = ?5, last_error = ?6, delivered_at ="
-	             " CASE WHEN ?3 = 'delivered' THEN ?7 ELSE delivered_at END,"
-	             " updated_at = ?7 WHERE id = ?1 AND state = 'inflight' AND"
-	             " lease_owner = ?2");
+	FD_SQL(done,
+	       "UPDATE deliveries SET state = ?3, attempts = attempts +"
+	       " 1, next_attempt_at = ?4, lease_owner = NULL, lease_until"
+	       " = NULL, last_status = ?5, last_error = ?6, delivered_at ="
+	       " CASE WHEN ?3 = 'delivered' THEN ?7 ELSE delivered_at END,"
+	       " updated_at = ?7 WHERE id = ?1 AND state = 'inflight' AND"
+	       " lease_owner = ?2");
 	FD_SQL(log, "INSERT INTO delivery_attempts(delivery_id, app_id,"
 	            " endpoint_id, event_id, attempt, at, status, latency_ms,"
 	            " excerpt, error) SELECT id, app_id, endpoint_id, event_id,"
@@ -296,14 +294,14 @@ int fd_store_delivery_complete(fd_conn *c, const fd_store_attempt *a,
 	if (a->outcome < FD_DELIVERY_DELIVERED || a->outcome > FD_DELIVERY_DEAD)
 		return FD_ERR;
 	rc = fd_db__change(c, &done, "ssszzsi", a->delivery_id, a->node,
-	                outcome_state[a->outcome],
-	                a->outcome == FD_DELIVERY_RETRY ? a->next_attempt_at
-	                                                : (int64_t)0,
-	                (int64_t)a->status, a->error, now);
+	                   outcome_state[a->outcome],
+	                   a->outcome == FD_DELIVERY_RETRY ? a->next_attempt_at
+	                                                   : (int64_t)0,
+	                   (int64_t)a->status, a->error, now);
 	if (rc == FD_OK)
 		rc = fd_db__exec(c, &log, "siziss", a->delivery_id, a->at,
-		              (int64_t)a->status, (int64_t)a->latency_ms,
-		              a->excerpt, a->error);
+		                 (int64_t)a->status, (int64_t)a->latency_ms,
+		                 a->excerpt, a->error);
 	if (rc == FD_OK && a->disable_endpoint)
 		rc = fd_db__exec(c, &gone, "si", a->delivery_id, now);
 	return rc;
@@ -327,22 +325,26 @@ int fd_store_delivery_replay(fd_conn *c, const char *app_id,
 	             " 'dead' AND endpoint_id = ?1 AND app_id = ?2");
 	FD_SQL(state, "SELECT state FROM deliveries WHERE id = ?1 AND"
 	              " endpoint_id = ?2 AND app_id = ?3");
-	FD_SQL(one, "UPDATE deliveries SET state = 'pending', attempts = 0,"
-	            " next_attempt_at = ?4, updated_at = ?4 WHERE id = ?1 AND"
-	            " endpoint_id = ?2 AND app_id = ?3 AND state <> 'inflight'");
+	FD_SQL(one,
+	       "UPDATE deliveries SET state = 'pending', attempts = 0,"
+	       " next_attempt_at = ?4, updated_at = ?4 WHERE id = ?1 AND"
+	       " endpoint_id = ?2 AND app_id = ?3 AND state <> 'inflight'");
 	json_t *row = NULL;
 	int rc;
 
 	*n = 0;
 	if (!delivery_id)
-		return fd_db__changes(c, n, &dead, "ssi", endpoint_id, app_id, now);
-	rc = fd_db__one(c, &row, &state, "sss", delivery_id, endpoint_id, app_id);
+		return fd_db__changes(c, n, &dead, "ssi", endpoint_id, app_id,
+		                      now);
+	rc = fd_db__one(c, &row, &state, "sss", delivery_id, endpoint_id,
+	                app_id);
 	if (rc == FD_OK && strcmp(jstr(row, "state"), "inflight") == 0)
 		rc = FD_CONFLICT;
 	json_decref(row);
 	if (rc != FD_OK)
 		return rc;
-	rc = fd_db__change(c, &one, "sssi", delivery_id, endpoint_id, app_id, now);
+	rc = fd_db__change(c, &one, "sssi", delivery_id, endpoint_id, app_id,
+	                   now);
 	*n = rc == FD_OK;
 	return rc;
 }
@@ -360,21 +362,22 @@ int fd_store_delivery_list(fd_conn *c, const char *app_id,
 	FD_SQL(count, "SELECT count(*) FROM deliveries d WHERE d.app_id = ?1"
 	              " AND d.endpoint_id = ?2 AND (?3 IS NULL OR " SHOWN_STATE
 	              " = ?3)");
-	FD_SQL(page, "SELECT d.id AS id, d.endpoint_id AS \"endpointId\","
-	             " d.event_id AS \"eventId\", d.event_name AS \"eventName\","
-	             " d.environment AS environment, " SHOWN_STATE " AS state,"
-	             " d.attempts AS attempts, CASE WHEN d.state = 'pending' THEN"
-	             " d.next_attempt_at END AS \"@nextAttemptAt\","
-	             " d.last_status AS \"lastStatus\", d.last_error AS"
-	             " \"lastError\", d.created_at AS \"@createdAt\","
-	             " d.updated_at AS \"@updatedAt\", d.delivered_at AS"
-	             " \"@deliveredAt\" FROM deliveries d WHERE d.app_id = ?1 AND"
-	             " d.endpoint_id = ?2 AND (?3 IS NULL OR " SHOWN_STATE
-	             " = ?3) ORDER BY d.created_at DESC, d.id DESC LIMIT ?4"
-	             " OFFSET ?5");
+	FD_SQL(page,
+	       "SELECT d.id AS id, d.endpoint_id AS \"endpointId\","
+	       " d.event_id AS \"eventId\", d.event_name AS \"eventName\","
+	       " d.environment AS environment, " SHOWN_STATE " AS state,"
+	       " d.attempts AS attempts, CASE WHEN d.state = 'pending' THEN"
+	       " d.next_attempt_at END AS \"@nextAttemptAt\","
+	       " d.last_status AS \"lastStatus\", d.last_error AS"
+	       " \"lastError\", d.created_at AS \"@createdAt\","
+	       " d.updated_at AS \"@updatedAt\", d.delivered_at AS"
+	       " \"@deliveredAt\" FROM deliveries d WHERE d.app_id = ?1 AND"
+	       " d.endpoint_id = ?2 AND (?3 IS NULL OR " SHOWN_STATE
+	       " = ?3) ORDER BY d.created_at DESC, d.id DESC LIMIT ?4"
+	       " OFFSET ?5");
 
 	return fd_db__page(c, out, &count, &page, limit, offset, "sss", app_id,
-	                endpoint_id, state);
+	                   endpoint_id, state);
 }
 
 int fd_store_attempt_list(fd_conn *c, const char *app_id,
@@ -384,38 +387,40 @@ int fd_store_attempt_list(fd_conn *c, const char *app_id,
 	FD_SQL(count, "SELECT count(*) FROM delivery_attempts a WHERE"
 	              " a.app_id = ?1 AND a.endpoint_id = ?2 AND (?3 IS NULL OR"
 	              " a.delivery_id = ?3)");
-	FD_SQL(page, "SELECT a.delivery_id AS \"deliveryId\", a.event_id AS"
-	             " \"eventId\", a.attempt AS attempt, a.at AS \"@at\","
-	             " a.status AS status, a.latency_ms AS \"latencyMs\","
-	             " a.excerpt AS \"responseExcerpt\", a.error AS error FROM"
-	             " delivery_attempts a WHERE a.app_id = ?1 AND"
-	             " a.endpoint_id = ?2 AND (?3 IS NULL OR a.delivery_id = ?3)"
-	             " ORDER BY a.id DESC LIMIT ?4 OFFSET ?5");
+	FD_SQL(page,
+	       "SELECT a.delivery_id AS \"deliveryId\", a.event_id AS"
+	       " \"eventId\", a.attempt AS attempt, a.at AS \"@at\","
+	       " a.status AS status, a.latency_ms AS \"latencyMs\","
+	       " a.excerpt AS \"responseExcerpt\", a.error AS error FROM"
+	       " delivery_attempts a WHERE a.app_id = ?1 AND"
+	       " a.endpoint_id = ?2 AND (?3 IS NULL OR a.delivery_id = ?3)"
+	       " ORDER BY a.id DESC LIMIT ?4 OFFSET ?5");
 
 	return fd_db__page(c, out, &count, &page, limit, offset, "sss", app_id,
-	                endpoint_id, delivery_id);
+	                   endpoint_id, delivery_id);
 }
 
 int fd_store_delivery_stats(fd_conn *c, fd_delivery_stats *out)
 {
-	FD_SQL(sql, "SELECT"
-	            " coalesce(sum(CASE WHEN state = 'pending' AND attempts = 0"
-	            " THEN 1 ELSE 0 END), 0) AS pending,"
-	            " coalesce(sum(CASE WHEN state = 'pending' AND attempts > 0"
-	            " THEN 1 ELSE 0 END), 0) AS retrying,"
-	            " coalesce(sum(CASE WHEN state = 'inflight' THEN 1 ELSE 0"
-	            " END), 0) AS inflight,"
-	            " coalesce(sum(CASE WHEN state = 'dead' THEN 1 ELSE 0 END),"
-	            " 0) AS dead,"
-	            " coalesce(min(CASE WHEN state <> 'dead' THEN event_ts END),"
-	            " 0) AS oldest,"
-	            " (SELECT count(*) FROM outbox WHERE fanned_at IS NULL) AS"
-	            " unfanned, (SELECT coalesce(min(timestamp), 0) FROM outbox"
-	            " WHERE fanned_at IS NULL) AS unfanned_oldest"
-	            " FROM deliveries WHERE state IN ('pending', 'inflight',"
-	            " 'dead') AND endpoint_id IN (SELECT id FROM"
-	            " webhook_endpoints WHERE enabled = 1 AND deleted_at IS"
-	            " NULL)");
+	FD_SQL(sql,
+	       "SELECT"
+	       " coalesce(sum(CASE WHEN state = 'pending' AND attempts = 0"
+	       " THEN 1 ELSE 0 END), 0) AS pending,"
+	       " coalesce(sum(CASE WHEN state = 'pending' AND attempts > 0"
+	       " THEN 1 ELSE 0 END), 0) AS retrying,"
+	       " coalesce(sum(CASE WHEN state = 'inflight' THEN 1 ELSE 0"
+	       " END), 0) AS inflight,"
+	       " coalesce(sum(CASE WHEN state = 'dead' THEN 1 ELSE 0 END),"
+	       " 0) AS dead,"
+	       " coalesce(min(CASE WHEN state <> 'dead' THEN event_ts END),"
+	       " 0) AS oldest,"
+	       " (SELECT count(*) FROM outbox WHERE fanned_at IS NULL) AS"
+	       " unfanned, (SELECT coalesce(min(timestamp), 0) FROM outbox"
+	       " WHERE fanned_at IS NULL) AS unfanned_oldest"
+	       " FROM deliveries WHERE state IN ('pending', 'inflight',"
+	       " 'dead') AND endpoint_id IN (SELECT id FROM"
+	       " webhook_endpoints WHERE enabled = 1 AND deleted_at IS"
+	       " NULL)");
 	json_t *row = NULL;
 	int64_t oldest;
 	int rc = fd_db__one(c, &row, &sql, "");

@@ -216,6 +216,7 @@ static int version_of(fd_store *s, int *out)
 {
 	const fd_driver *d = s->drv;
 	fd_dbstmt *st = NULL;
+	fd_value v;
 	int rc;
 
 	*out = 0;
@@ -224,8 +225,10 @@ static int version_of(fd_store *s, int *out)
 	    d->prepare(s->writer.db, d->version_get, &st) != FD_OK)
 		return -1;
 	rc = d->step(st);
-	if (rc == FD_ROW && d->col_type(st, 0) != FD_T_NULL)
-		*out = (int)d->col_int(st, 0);
+	if (rc == FD_ROW) {
+		d->col(st, 0, &v);
+		*out = (int)v.i;
+	}
 	d->finalize(st);
 	return rc == FD_ROW || rc == FD_DONE ? 0 : -1;
 }
@@ -265,7 +268,8 @@ int fd_db__migrate(fd_store *s, char *err, size_t errlen)
 
 	/* Nodes starting together: one migrates, the others wait here and
 	 * then find the schema current. */
-	if (*d->migrate_lock && d->exec(s->writer.db, d->migrate_lock) != FD_OK) {
+	if (*d->migrate_lock &&
+	    d->exec(s->writer.db, d->migrate_lock) != FD_OK) {
 		snprintf(err, errlen, "migration: %s", d->errmsg(s->writer.db));
 		return -1;
 	}

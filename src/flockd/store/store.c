@@ -98,7 +98,6 @@ void fd_store_close(fd_store *s)
 		conn_close(s, &s->readers[i]);
 	conn_close(s, &s->aux);
 	conn_close(s, &s->writer);
-	fd_db__rate_free(s);
 	pthread_mutex_destroy(&s->rate_mu);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
