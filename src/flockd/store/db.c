@@ -145,7 +145,7 @@ static fd_dbstmt *vbind(fd_conn *c, fd_sql *sql, int *rc, const char *fmt,
 		return NULL;
 	d->reset(st);
 	for (i = 1; *fmt && *rc == FD_OK; fmt++, i++) {
-		memset(&v, 0, sizeof(v));
+		v.len = 0;
 		switch (*fmt) {
 		case 's':
 			v.type = FD_T_TEXT;
@@ -318,23 +318,28 @@ static json_t *cell(fd_conn *c, fd_dbstmt *st, int i, const char *name)
 	c->s->drv->col(st, i, &v);
 	if (v.type == FD_T_NULL)
 		return json_null();
-	if (name[0] == '*' || name[0] == '{')
+	if (name[0] == '*' || name[0] == '{') {
+		if (v.type != FD_T_TEXT)
+			return NULL;
 		/* The common empty object without the parser. */
-		return v.s && strcmp(v.s, "{}") == 0
+		return strcmp(v.s, "{}") == 0
 		               ? json_object()
-		               : json_loadb(v.s ? v.s : "", v.len,
-		                            JSON_DECODE_ANY, NULL);
-	if (name[0] == '@') {
+		               : json_loadb(v.s, v.len, JSON_DECODE_ANY, NULL);
+	}
+	if (name[0] == '@' || name[0] == '?' || v.type == FD_T_INT) {
+		if (v.type != FD_T_INT)
+			return NULL;
+		if (name[0] == '?')
+			return json_boolean(v.i != 0);
+		if (name[0] != '@')
+			return json_integer(v.i);
 		flock__iso8601(iso, v.i);
 		return json_string(iso);
 	}
-	if (name[0] == '?')
-		return json_boolean(v.i != 0);
-	if (v.type == FD_T_INT)
-		return json_integer(v.i);
 	if (v.type == FD_T_REAL)
 		return json_real(v.r);
-	return json_stringn(v.s ? v.s : "", v.len);
+	/* Blobs never leave the store as JSON. */
+	return v.type == FD_T_TEXT ? json_stringn(v.s, v.len) : NULL;
 }
 
 json_t *fd_db__row(fd_conn *c, fd_dbstmt *st)

@@ -48,9 +48,10 @@ typedef struct {
 typedef struct fd_dbconn fd_dbconn;
 typedef struct fd_dbstmt fd_dbstmt;
 
-/* A parameter or a column's value. Text and blobs are not copied: a
- * column's stay valid until the next step or reset, a parameter's must
- * live until the statement is reset. */
+/* A parameter or a column's value: only the fields of its type are set
+ * (a NULL has s and b NULL). Text and blobs are not copied: a column's
+ * stay valid until the next step or reset, a parameter's must live until
+ * the statement is reset. */
 typedef struct {
 	int type;      /* FD_T_*; a parameter's may have FD_T_INFER */
 	int64_t i;     /* FD_T_INT */

@@ -292,9 +292,13 @@ static const char *sq_col_name(fd_dbstmt *st, int i)
 
 static void sq_col(fd_dbstmt *st, int i, fd_value *out)
 {
-	memset(out, 0, sizeof(*out));
+	out->len = 0;
 	switch (sqlite3_column_type(st->st, i)) {
 	case SQLITE_NULL:
+		out->type = FD_T_NULL;
+		out->i = 0;
+		out->s = NULL;
+		out->b = NULL;
 		return;
 	case SQLITE_INTEGER:
 		out->type = FD_T_INT;

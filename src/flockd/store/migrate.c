@@ -189,8 +189,10 @@ static int bind_cell(mig *m, fd_dbstmt *from, fd_dbstmt *to, int i)
 	if (v.type == FD_T_INT && i == m->seq_col &&
 	    (v.i = map_seq(m, v.i)) < 0)
 		return FD_ERR;
-	if (v.type == FD_T_NULL)
+	if (v.type == FD_T_NULL) {
 		v.type = FD_T_TEXT;
+		v.s = NULL;
+	}
 	v.type |= FD_T_INFER;
 	return drv(m->dst)->bind(to, i + 1, &v);
 }
