@@ -8,35 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-	char *p;
-	size_t len, cap;
-	int oom;
-} jbuf;
+#include "common/buf.h"
 
-static int grow(jbuf *b, size_t more)
+/*
+ * The output is a flock__buf. The hot paths test the room left inline and
+ * write into it directly (flock__buf_put would re-check and NUL-terminate
+ * on every fragment); fd_jdump terminates the text once, at the end.
+ */
+static inline int room(flock__buf *b, size_t n)
 {
-	size_t cap = b->cap ? b->cap : 256;
-	char *p;
-
-	if (b->oom)
-		return -1;
-	while (cap - b->len < more + 1)
-		cap *= 2;
-	if (!(p = realloc(b->p, cap))) {
-		b->oom = 1;
-		return -1;
-	}
-	b->p = p;
-	b->cap = cap;
-	return 0;
+	return b->cap - b->len >= n + 1 ? 0 : flock__buf_reserve(b, n);
 }
 
-static void put(jbuf *b, const char *s, size_t n)
+static inline void put(flock__buf *b, const char *s, size_t n)
 {
-	if (b->cap - b->len < n + 1 && grow(b, n) < 0)
+	if (room(b, n) < 0)
 		return;
-	memcpy(b->p + b->len, s, n);
+	memcpy(b->ptr + b->len, s, n);
 	b->len += n;
 }
 
@@ -71,28 +59,28 @@ static size_t plain_run(const unsigned char *s, size_t n)
 	return i;
 }
 
-static void put_string(jbuf *b, const char *s, size_t n)
+static void put_string(flock__buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, run;
 
 	/* Worst case 6 bytes per input byte, plus the quotes. */
-	if (b->cap - b->len < 6 * n + 3 && grow(b, 6 * n + 2) < 0)
+	if (room(b, 6 * n + 2) < 0)
 		return;
-	b->p[b->len++] = '"';
+	b->ptr[b->len++] = '"';
 	while (i < n) {
 		unsigned char ch;
 		char *o;
 
 		run = plain_run(u + i, n - i);
-		memcpy(b->p + b->len, s + i, run);
+		memcpy(b->ptr + b->len, s + i, run);
 		b->len += run;
 		i += run;
 		if (i == n)
 			break;
 		ch = u[i++];
-		o = b->p + b->len;
+		o = b->ptr + b->len;
 		o[0] = '\\';
 		switch (ch) {
 		case '"':
@@ -123,10 +111,10 @@ static void put_string(jbuf *b, const char *s, size_t n)
 		}
 		b->len += 2;
 	}
-	b->p[b->len++] = '"';
+	b->ptr[b->len++] = '"';
 }
 
-static int dump(jbuf *b, const json_t *v, int depth)
+static int dump(flock__buf *b, const json_t *v, int depth)
 {
 	char num[64];
 	int n;
@@ -198,16 +186,16 @@ static int dump(jbuf *b, const json_t *v, int depth)
 
 char *fd_jdump(const json_t *v, size_t *len)
 {
-	jbuf b = {NULL, 0, 0, 0};
+	flock__buf b = FLOCK__BUF_INIT;
 
-	if (!v || grow(&b, 255) < 0)
+	if (!v || flock__buf_reserve(&b, 255) < 0)
 		return NULL;
 	if (dump(&b, v, 0) < 0 || b.oom) {
-		free(b.p);
+		flock__buf_free(&b);
 		return NULL;
 	}
-	b.p[b.len] = '\0';
+	b.ptr[b.len] = '\0';
 	if (len)
 		*len = b.len;
-	return b.p;
+	return flock__buf_detach(&b);
 }
