@@ -31,6 +31,15 @@ int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign)
 	return fd__accept_referee(x, referral, campaign, NULL);
 }
 
+/* 1 if cus is the referral's referee. */
+static int is_referee(const json_t *referral, const json_t *cus)
+{
+	const char *a = fd__jstr(cus, "id"),
+	           *b = fd__jstr(referral, "refereeId");
+
+	return a && b && strcmp(a, b) == 0;
+}
+
 int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
                        json_t *referee)
 {
@@ -44,10 +53,7 @@ int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
 		return 0;
 	/* Accepting changes the referral and the referrer's counts, not the
 	 * referee: a Customer the caller read in this job is current. */
-	if (referee && fd__jstr(referee, "id") &&
-	    fd__jstr(referral, "refereeId") &&
-	    strcmp(fd__jstr(referee, "id"), fd__jstr(referral, "refereeId")) ==
-	            0)
+	if (referee && is_referee(referral, referee))
 		invitee = json_incref(referee);
 	if (fd_store_referral_update(x->c, x->app, id, NULL, "accepted", NULL,
 	                             x->now) != FD_OK ||
@@ -333,30 +339,38 @@ static int live_load(fd_ctx *x, const char *env, json_t **campaign,
 	return rc;
 }
 
-int fd__live(fd_ctx *x, const char *env, json_t **campaign,
-             json_t **checkpoints)
+/* The cache slot of (x->app, env), filled from the store on a miss (the
+ * oldest slot makes room). NULL: the store failed. */
+static struct fd_live *live_slot(fd_ctx *x, const char *env)
 {
 	fd_engine *e = x->e;
-	struct fd_live *l;
 	size_t i, n = sizeof(e->live) / sizeof(e->live[0]);
-	int rc;
+	struct fd_live *l;
 
-	if (!x->writer)
-		return live_load(x, env, campaign, checkpoints);
 	for (i = 0; i < n; i++) {
 		l = &e->live[i];
 		if (strcmp(l->app, x->app) == 0 && strcmp(l->env, env) == 0)
-			goto hit;
+			return l;
 	}
 	l = &e->live[e->live_next];
 	e->live_next = (e->live_next + 1) % (int)n;
 	live_clear(l);
-	rc = live_load(x, env, &l->campaign, &l->checkpoints);
-	if (rc == FD_ERR)
-		return rc;
+	if (live_load(x, env, &l->campaign, &l->checkpoints) == FD_ERR)
+		return NULL;
 	snprintf(l->app, sizeof(l->app), "%s", x->app);
 	snprintf(l->env, sizeof(l->env), "%s", env);
-hit:
+	return l;
+}
+
+int fd__live(fd_ctx *x, const char *env, json_t **campaign,
+             json_t **checkpoints)
+{
+	struct fd_live *l;
+
+	if (!x->writer)
+		return live_load(x, env, campaign, checkpoints);
+	if (!(l = live_slot(x, env)))
+		return FD_ERR;
 	*campaign = json_incref(l->campaign);
 	*checkpoints = json_incref(l->checkpoints);
 	return l->campaign ? FD_OK : FD_NOTFOUND;

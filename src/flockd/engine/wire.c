@@ -15,6 +15,17 @@ static int bad_env(fd_ctx *x)
 	                   "must be one of: production, test");
 }
 
+/* A lookup's store code as an answer: 0 found, -1 with not found
+ * (code, message) or internal set. */
+static int found(fd_ctx *x, int rc, const char *code, const char *message)
+{
+	if (rc == FD_OK)
+		return 0;
+	if (rc == FD_NOTFOUND)
+		return fd__fail(x, FD_OUT_NOT_FOUND, code, "%s", message);
+	return fd__internal(x);
+}
+
 /* customProperties as JSON text, NULL when absent. */
 static int props_text(fd_ctx *x, const char *field, char **out)
 {
@@ -97,12 +108,9 @@ static int campaigns_live(fd_ctx *x)
 	if (cid) {
 		rc = fd_store_customer_get(x->c, x->app, FD_BY_ID, cid, &cus);
 		json_decref(cus);
-		if (rc == FD_NOTFOUND)
-			return fd__fail(x, FD_OUT_NOT_FOUND,
-			                "customer_not_found",
-			                "customer not found");
-		if (rc != FD_OK)
-			return fd__internal(x);
+		if (found(x, rc, "customer_not_found", "customer not found") <
+		    0)
+			return -1;
 	}
 	rc = fd_store_campaign_live(x->c, x->app, env, &k);
 	if (rc == FD_NOTFOUND || (rc == FD_OK && !fd__campaign_running(x, k))) {
@@ -161,12 +169,12 @@ static void ingest_free(ingest_state *s)
 	json_decref(s->rewards);
 }
 
-/* The rules once the event is stored: match, referral, grant. */
-static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
+/* Does the live campaign of env have a reward checkpoint called name?
+ * s->campaign gets the campaign (NULL: none live). 0 or -1. */
+static int ingest_match(fd_ctx *x, ingest_state *s, const char *env,
                         const char *name)
 {
 	json_t *chks = NULL, *chk;
-	const char *status;
 	size_t i;
 	int rc = fd__live(x, env, &s->campaign, &chks);
 
@@ -185,14 +193,18 @@ static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
 			s->matched = 1;
 	}
 	json_decref(chks);
-	if (!s->matched)
-		return 0;
-	if (!fd__campaign_running(x, s->campaign)) {
-		s->blocked = "campaign_not_live";
-		return 0;
-	}
-	rc = fd_store_referral_find(x->c, x->app, fd__jstr(s->campaign, "id"),
-	                            fd__jstr(s->customer, "id"), &s->referral);
+	return 0;
+}
+
+/* The customer's referral in the matched campaign: accept it and grant
+ * both sides, or say in s->blocked why not. 0 or -1. */
+static int ingest_grant(fd_ctx *x, ingest_state *s)
+{
+	const char *status;
+	int rc = fd_store_referral_find(
+	        x->c, x->app, fd__jstr(s->campaign, "id"),
+	        fd__jstr(s->customer, "id"), &s->referral);
+
 	if (rc == FD_NOTFOUND) {
 		s->blocked = "no_referral";
 		return 0;
@@ -214,6 +226,21 @@ static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
 	              &s->blocked) < 0)
 		return -1;
 	return 0;
+}
+
+/* The rules once the event is stored: match, referral, grant. */
+static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
+                        const char *name)
+{
+	if (ingest_match(x, s, env, name) < 0)
+		return -1;
+	if (!s->matched)
+		return 0;
+	if (!fd__campaign_running(x, s->campaign)) {
+		s->blocked = "campaign_not_live";
+		return 0;
+	}
+	return ingest_grant(x, s);
 }
 
 static json_t *ingest_result(fd_ctx *x, ingest_state *s, const char *id,
@@ -315,10 +342,7 @@ static int find_referee(fd_ctx *x, const char *env, json_t **out)
 	} else {
 		return fd__missing(x, "refereeId");
 	}
-	if (rc == FD_NOTFOUND)
-		return fd__fail(x, FD_OUT_NOT_FOUND, "customer_not_found",
-		                "referee not found");
-	return rc == FD_OK ? 0 : fd__internal(x);
+	return found(x, rc, "customer_not_found", "referee not found");
 }
 
 /* A second referrer for a referee already referred in the campaign: the
@@ -397,38 +421,38 @@ done:
 	return rc < 0 ? fd__internal(x) : 0;
 }
 
-static int referral_create(fd_ctx *x)
+/* The campaign, the referrer (by its code) and the referee of a new
+ * referral (new references, NULL until found). 0, or -1 with res set. */
+static int referral_parties(fd_ctx *x, json_t **k, json_t **referrer,
+                            json_t **referee)
 {
 	const char *cid = fd__bstr(x, "campaignId");
 	const char *code = fd__bstr(x, "referralCode");
-	json_t *k = NULL, *referrer = NULL, *referee = NULL, *old = NULL;
-	json_t *out = NULL;
-	int rc = -1;
 
 	if (!cid)
 		return fd__missing(x, "campaignId");
 	if (!code)
 		return fd__missing(x, "referralCode");
-	rc = fd_store_campaign_get(x->c, x->app, cid, &k);
-	if (rc != FD_OK) {
-		rc = rc == FD_NOTFOUND ? fd__fail(x, FD_OUT_NOT_FOUND,
-		                                  "campaign_not_found",
-		                                  "campaign not found")
-		                       : fd__internal(x);
+	if (found(x, fd_store_campaign_get(x->c, x->app, cid, k),
+	          "campaign_not_found", "campaign not found") < 0 ||
+	    found(x,
+	          fd_store_customer_get(x->c, x->app, FD_BY_CODE, code,
+	                                referrer),
+	          "invalid_referral_code", "unknown referral code") < 0)
+		return -1;
+	return find_referee(x, fd__jstr(*k, "environment"), referee);
+}
+
+static int referral_create(fd_ctx *x)
+{
+	json_t *k = NULL, *referrer = NULL, *referee = NULL, *old = NULL;
+	json_t *out = NULL;
+	int rc = referral_parties(x, &k, &referrer, &referee);
+
+	if (rc < 0)
 		goto done;
-	}
-	rc = fd_store_customer_get(x->c, x->app, FD_BY_CODE, code, &referrer);
-	if (rc != FD_OK) {
-		rc = rc == FD_NOTFOUND ? fd__fail(x, FD_OUT_NOT_FOUND,
-		                                  "invalid_referral_code",
-		                                  "unknown referral code")
-		                       : fd__internal(x);
-		goto done;
-	}
-	if ((rc = find_referee(x, fd__jstr(k, "environment"), &referee)) < 0)
-		goto done;
-	rc = fd_store_referral_find(x->c, x->app, cid, fd__jstr(referee, "id"),
-	                            &old);
+	rc = fd_store_referral_find(x->c, x->app, fd__jstr(k, "id"),
+	                            fd__jstr(referee, "id"), &old);
 	if (rc == FD_OK)
 		rc = referral_rereferred(x, old, referrer,
 		                         fd__fraud_check(x, referrer, referee),
@@ -538,12 +562,8 @@ static int trigger_campaign(fd_ctx *x, json_t **k)
 		rc = fd__live(x, env, k, &chks);
 		json_decref(chks);
 	}
-	if (rc == FD_NOTFOUND)
-		return cid ? fd__fail(x, FD_OUT_NOT_FOUND, "campaign_not_found",
-		                      "campaign not found")
-		           : fd__fail(x, FD_OUT_NOT_FOUND, "no_live_campaign",
-		                      "no live campaign");
-	return rc == FD_OK ? 0 : fd__internal(x);
+	return cid ? found(x, rc, "campaign_not_found", "campaign not found")
+	           : found(x, rc, "no_live_campaign", "no live campaign");
 }
 
 /* The caller's referrals in k: as referee, else those it made. */
@@ -614,11 +634,8 @@ static int rewards_trigger(fd_ctx *x)
 	if (!ext)
 		return fd__missing(x, "externalUserId");
 	rc = fd_store_customer_get(x->c, x->app, FD_BY_EXTERNAL, ext, &cus);
-	if (rc == FD_NOTFOUND)
-		return fd__fail(x, FD_OUT_NOT_FOUND, "customer_not_found",
-		                "customer not found");
-	if (rc != FD_OK)
-		return fd__internal(x);
+	if (found(x, rc, "customer_not_found", "customer not found") < 0)
+		return -1;
 	if ((rc = trigger_campaign(x, &k)) < 0)
 		goto done;
 	if (!(ids = json_array()) ||
