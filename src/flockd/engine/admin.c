@@ -810,7 +810,7 @@ static int rewards_revoke(fd_ctx *x)
 }
 FD_WRITE_OP(fd_op_admin_rewards_revoke, rewards_revoke)
 
-/* ---- events (webhook endpoints: engine_webhooks.c) ------------------ */
+/* ---- events (webhook endpoints: webhooks.c) ------------------------- */
 
 static int events_list(fd_ctx *x)
 {
