@@ -386,19 +386,25 @@ static int run_batch_once(fd_engine *e, fd_conn *c, fd_job *batch, int attempt)
 	return 1;
 }
 
+/* Append the chain first..last to the queue (*head, *tail); under e->mu. */
+static void append(fd_job **head, fd_job **tail, fd_job *first, fd_job *last)
+{
+	if (*tail)
+		(*tail)->next = first;
+	else
+		*head = first;
+	*tail = last;
+}
+
 /* Committed, not yet durable: the syncer answers the batch. */
 static void hand_to_syncer(fd_engine *e, fd_job *batch)
 {
 	fd_job *last;
 
-	pthread_mutex_lock(&e->mu);
 	for (last = batch; last->next; last = last->next)
 		;
-	if (e->sync_tail)
-		e->sync_tail->next = batch;
-	else
-		e->sync_head = batch;
-	e->sync_tail = last;
+	pthread_mutex_lock(&e->mu);
+	append(&e->sync_head, &e->sync_tail, batch, last);
 	pthread_cond_signal(&e->sync_cv);
 	pthread_mutex_unlock(&e->mu);
 }
@@ -605,11 +611,7 @@ static int enqueue(fd_engine *e, fd_job *j, const fd_request *req)
 	/* Suspended before the job can finish, so done always follows. */
 	if (async && req->suspend)
 		req->suspend(req->async_arg);
-	if (e->tail)
-		e->tail->next = j;
-	else
-		e->head = j;
-	e->tail = j;
+	append(&e->head, &e->tail, j, j);
 	pthread_cond_signal(&e->work_cv);
 	while (!async && !w.done)
 		pthread_cond_wait(&e->done_cv, &e->mu);
