@@ -169,8 +169,9 @@ static int run_idempotent(fd_ctx *x, fd_job_fn fn)
 
 /* ---- one job --------------------------------------------------------- */
 
-/* The job failed for want of a stored change: rc for a call, a retry
- * later for a request. */
+/* The job's change was not stored (the batch failed, or concurrent
+ * changes won every attempt): rc for an internal call, FD_OUT_UNAVAILABLE
+ * (retry) for a request. */
 static void job_lost(fd_job *j, int rc, const char *why)
 {
 	if (j->call)
