@@ -162,8 +162,8 @@ typedef struct {
 	/* Checks a webhook URL when an endpoint is created or its URL is
 	 * changed: 0, or -1 with the reason in why (then FD_OUT_INVALID,
 	 * code invalid_url). Runs on the request's thread before the write
-	 * is queued, because it may resolve a name (fd_url_check, which
-	 * main.c passes); NULL: every http(s) URL is taken. */
+	 * is queued, because it may resolve a name (main.c passes the
+	 * delivery room's checker); NULL: every http(s) URL is taken. */
 	int (*url_check)(const char *url, int allow_private, char *why,
 	                 size_t len);
 } fd_engine_config;
