@@ -113,7 +113,7 @@ static int identify(fd_engine *e, fd_principal *who, int phase, long i)
 	req.who = who;
 	req.body = json_pack("{s:s}", "externalUserId", ext);
 	fd_op_identify(e, &req, &res);
-	ok = res.status == 201;
+	ok = res.outcome == FD_OUT_CREATED;
 	json_decref(req.body);
 	json_decref(res.body);
 	return ok ? 0 : -1;
@@ -265,8 +265,8 @@ int main(int argc, char **argv)
 	req.app_id = svc.app_id;
 	req.body = json_pack("{s:s}", "url", url);
 	fd_op_admin_webhooks_create(e, &req, &res);
-	if (res.status != 201) {
-		fprintf(stderr, "endpoint: %d\n", res.status);
+	if (res.outcome != FD_OUT_CREATED) {
+		fprintf(stderr, "endpoint: %s %s\n", res.code, res.message);
 		return 1;
 	}
 	json_decref(req.body);

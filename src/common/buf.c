@@ -47,6 +47,15 @@ int flock__buf_put(flock__buf *b, const void *data, size_t len)
 	return 0;
 }
 
+int flock__buf_reserve(flock__buf *b, size_t more)
+{
+	if (b->len + more < b->len) {
+		b->oom = 1;
+		return -1;
+	}
+	return grow(b, b->len + more);
+}
+
 int flock__buf_puts(flock__buf *b, const char *s)
 {
 	return flock__buf_put(b, s, strlen(s));

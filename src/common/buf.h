@@ -18,6 +18,9 @@ typedef struct {
 /* Append bytes; 0 or -1 on allocation failure (sticky in oom). */
 int flock__buf_put(flock__buf *b, const void *data, size_t len);
 int flock__buf_puts(flock__buf *b, const char *s);
+/* Make room for `more` bytes past len (and the NUL) without writing, for
+ * a caller that fills ptr + len itself; 0 or -1 (sticky in oom). */
+int flock__buf_reserve(flock__buf *b, size_t more);
 /* printf-style append; 0 or -1. */
 int flock__buf_printf(flock__buf *b, const char *fmt, ...)
 #ifdef __GNUC__

@@ -1,6 +1,7 @@
 #include "ids.h"
 #include "crypto.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -82,23 +83,63 @@ int flock__parse_iso8601(int64_t *ms, const char *s)
 
 static const char crockford[] = "0123456789abcdefghjkmnpqrstvwxyz";
 
+/*
+ * Random bytes for ids come from a per-thread pool filled 1,000 bytes at a
+ * time: one RAND_bytes call (locks, its fork check) per 100 ids instead of
+ * one per id; flockd's writer makes several ids per write. The pool
+ * bypasses RAND_bytes' own fork check, so a fork makes every pool stale
+ * (the child would otherwise repeat its parent's ids); bytes once used are
+ * wiped, never served twice.
+ */
+static unsigned fork_gen;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void forked(void)
+{
+	__atomic_add_fetch(&fork_gen, 1, __ATOMIC_RELAXED);
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, forked);
+}
+
+/* 10 fresh random bytes from this thread's pool, or NULL. */
+static uint8_t *pool_take(void)
+{
+	static __thread uint8_t pool[1000];
+	static __thread size_t left;
+	static __thread unsigned gen;
+	unsigned now_gen;
+
+	pthread_once(&fork_once, watch_forks);
+	now_gen = __atomic_load_n(&fork_gen, __ATOMIC_RELAXED);
+	if (left < 10 || gen != now_gen) {
+		if (flock__random_bytes(pool, sizeof(pool)) < 0)
+			return NULL;
+		left = sizeof(pool);
+		gen = now_gen;
+	}
+	left -= 10;
+	return pool + left;
+}
+
 int flock__id_new(char out[FLOCK__ID_MAX], const char *prefix)
 {
-	uint8_t rnd[10];
-	uint64_t t = (uint64_t)flock__now_ms();
+	uint64_t t = (uint64_t)flock__now_ms(), bits = 0;
 	size_t plen = strlen(prefix), i;
-	uint64_t bits = 0;
+	uint8_t *rnd;
 	int nbits = 0;
 	char *p;
 
-	if (plen + 26 + 1 > FLOCK__ID_MAX || flock__random_bytes(rnd, sizeof(rnd)))
+	if (plen + 26 + 1 > FLOCK__ID_MAX || !(rnd = pool_take()))
 		return -1;
 	memcpy(out, prefix, plen);
 	p = out + plen;
 	for (i = 0; i < 10; i++)
 		p[i] = crockford[(t >> (5 * (9 - i))) & 31];
 	p += 10;
-	for (i = 0; i < sizeof(rnd); i++) {
+	for (i = 0; i < 10; i++) {
 		bits = (bits << 8) | rnd[i];
 		nbits += 8;
 		while (nbits >= 5) {
@@ -107,6 +148,7 @@ int flock__id_new(char out[FLOCK__ID_MAX], const char *prefix)
 		}
 	}
 	*p = '\0';
+	memset(rnd, 0, 10);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "delivery/delivery.h"
 
 void fd_config_defaults(fd_config *cfg)
 {
@@ -122,24 +123,13 @@ static const struct option long_opts[] = {
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
 
-int fd_config_check_schedule(const char *s)
+/* 1 if the delivery worker takes s as its retry schedule: its own parser
+ * decides (main.c parses s again when it makes the worker). */
+static int schedule_ok(const char *s)
 {
-	long v;
-	int n = 0;
-	char *end;
+	fd_delivery_config dc;
 
-	if (!s || !*s)
-		return -1;
-	while (*s) {
-		if (++n > 16 || *s < '0' || *s > '9')
-			return -1;
-		errno = 0;
-		v = strtol(s, &end, 10);
-		if (errno || v > 604800 || (*end && *end != ','))
-			return -1;
-		s = *end ? end + 1 : end;
-	}
-	return 0;
+	return fd_delivery_parse_schedule(&dc, s) == 0;
 }
 
 /* Apply one option; the same code serves flags and environment. */
@@ -208,7 +198,7 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		         val);
 		return -1;
 	case OPT_WH_SCHEDULE:
-		if (fd_config_check_schedule(val) == 0) {
+		if (schedule_ok(val)) {
 			cfg->webhook_schedule = val;
 			return 0;
 		}

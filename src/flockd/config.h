@@ -58,10 +58,6 @@ int fd_config_parse(fd_config *cfg, int argc, char **argv, char *err,
 /* Parse "host:port" ("[v6]:port" for IPv6). 0 or -1. */
 int fd_config_parse_listen(fd_config *cfg, const char *s);
 
-/* 0 if s is a retry schedule: 1 to 16 numbers of seconds (each at most
- * 604800) separated by commas. */
-int fd_config_check_schedule(const char *s);
-
 /* The --help text. */
 const char *fd_config_usage(void);
 

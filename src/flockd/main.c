@@ -17,9 +17,11 @@
 
 #include "config.h"
 #include "delivery/delivery.h"
+#include "delivery/urlcheck.h"
 #include "engine/engine.h"
 #include "base/log.h"
 #include "store/migrate.h"
+#include "http/errors.h"
 #include "http/server.h"
 #include "store/store.h"
 
@@ -42,6 +44,10 @@ static int open_engine(fd_engine **e, const fd_config *cfg, fd_delivery *d)
 	ecfg.rate_limit = cfg->rate_limit;
 	ecfg.read_connections = cfg->db_pool;
 	ecfg.webhook_allow_private = cfg->webhook_allow_private;
+	/* The engine speaks no HTTP and resolves no names: both come from
+	 * the rooms that do. */
+	ecfg.answers = fd_http_answers();
+	ecfg.url_check = fd_url_check;
 	if (fd_engine_open(e, &ecfg, err, sizeof(err)) == 0)
 		return 0;
 	fd_store_redact(shown, sizeof(shown), cfg->database);

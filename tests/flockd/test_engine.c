@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "engine/engine.h"
+#include "http/errors.h"
 #include "harness.h"
 #include "support.h"
 
@@ -38,6 +39,7 @@ static int setup(void **state)
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.db_path = f->db;
 	cfg.velocity_per_hour = velocity;
+	cfg.answers = fd_http_answers();
 	assert_int_equal(fd_engine_open(&f->e, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(fd_engine_init(f->e, "test", &init), 0);
 	snprintf(f->app, sizeof(f->app), "%s",
@@ -94,6 +96,8 @@ static json_t *callx(fx *f, fd_op op, const call_opts *o, const char *body,
 {
 	fd_request req;
 	fd_response res;
+	json_t *answer;
+	int st;
 
 	memset(&req, 0, sizeof(req));
 	memset(&res, 0, sizeof(res));
@@ -108,12 +112,14 @@ static json_t *callx(fx *f, fd_op op, const call_opts *o, const char *body,
 	op(f->e, &req, &res);
 	json_decref(req.body);
 	json_decref(req.query);
+	/* The answer as the server sends it. */
+	answer = fd_http_answer(&res, &st);
 	if (status)
-		*status = res.status;
+		*status = st;
 	if (replayed)
 		*replayed = res.replayed;
-	assert_non_null(res.body);
-	return res.body;
+	assert_non_null(answer);
+	return answer;
 }
 
 /* A service call expecting `want`. */

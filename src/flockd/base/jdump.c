@@ -8,35 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-	char *p;
-	size_t len, cap;
-	int oom;
-} jbuf;
+#include "common/buf.h"
 
-static int grow(jbuf *b, size_t more)
+/*
+ * The output is a flock__buf. The hot paths test the room left inline and
+ * write into it directly (flock__buf_put would re-check and NUL-terminate
+ * on every fragment); fd_jdump terminates the text once, at the end.
+ */
+static inline int room(flock__buf *b, size_t n)
 {
-	size_t cap = b->cap ? b->cap : 256;
-	char *p;
-
-	if (b->oom)
-		return -1;
-	while (cap - b->len < more + 1)
-		cap *= 2;
-	if (!(p = realloc(b->p, cap))) {
-		b->oom = 1;
-		return -1;
-	}
-	b->p = p;
-	b->cap = cap;
-	return 0;
+	return b->cap - b->len >= n + 1 ? 0 : flock__buf_reserve(b, n);
 }
 
-static void put(jbuf *b, const char *s, size_t n)
+static inline void put(flock__buf *b, const char *s, size_t n)
 {
-	if (b->cap - b->len < n + 1 && grow(b, n) < 0)
+	if (room(b, n) < 0)
 		return;
-	memcpy(b->p + b->len, s, n);
+	memcpy(b->ptr + b->len, s, n);
 	b->len += n;
 }
 
@@ -71,62 +59,110 @@ static size_t plain_run(const unsigned char *s, size_t n)
 	return i;
 }
 
-static void put_string(jbuf *b, const char *s, size_t n)
+/* The escape of ch (a byte plain_run stopped at) at o: 2 or 6 bytes. */
+static size_t escape(char *o, unsigned char ch)
 {
 	static const char hex[] = "0123456789ABCDEF";
+
+	o[0] = '\\';
+	switch (ch) {
+	case '"':
+	case '\\':
+		o[1] = (char)ch;
+		return 2;
+	case '\b':
+		o[1] = 'b';
+		return 2;
+	case '\f':
+		o[1] = 'f';
+		return 2;
+	case '\n':
+		o[1] = 'n';
+		return 2;
+	case '\r':
+		o[1] = 'r';
+		return 2;
+	case '\t':
+		o[1] = 't';
+		return 2;
+	}
+	memcpy(o + 1, "u00", 3);
+	o[4] = hex[ch >> 4];
+	o[5] = hex[ch & 15];
+	return 6;
+}
+
+static void put_string(flock__buf *b, const char *s, size_t n)
+{
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, run;
 
 	/* Worst case 6 bytes per input byte, plus the quotes. */
-	if (b->cap - b->len < 6 * n + 3 && grow(b, 6 * n + 2) < 0)
+	if (room(b, 6 * n + 2) < 0)
 		return;
-	b->p[b->len++] = '"';
+	b->ptr[b->len++] = '"';
 	while (i < n) {
-		unsigned char ch;
-		char *o;
-
 		run = plain_run(u + i, n - i);
-		memcpy(b->p + b->len, s + i, run);
+		memcpy(b->ptr + b->len, s + i, run);
 		b->len += run;
 		i += run;
 		if (i == n)
 			break;
-		ch = u[i++];
-		o = b->p + b->len;
-		o[0] = '\\';
-		switch (ch) {
-		case '"':
-		case '\\':
-			o[1] = (char)ch;
-			break;
-		case '\b':
-			o[1] = 'b';
-			break;
-		case '\f':
-			o[1] = 'f';
-			break;
-		case '\n':
-			o[1] = 'n';
-			break;
-		case '\r':
-			o[1] = 'r';
-			break;
-		case '\t':
-			o[1] = 't';
-			break;
-		default:
-			memcpy(o + 1, "u00", 3);
-			o[4] = hex[ch >> 4];
-			o[5] = hex[ch & 15];
-			b->len += 4;
-			break;
-		}
-		b->len += 2;
+		b->len += escape(b->ptr + b->len, u[i++]);
 	}
-	b->p[b->len++] = '"';
+	b->ptr[b->len++] = '"';
 }
 
-static int dump(jbuf *b, const json_t *v, int depth)
+static int dump(flock__buf *b, const json_t *v, int depth);
+
+static int dump_object(flock__buf *b, const json_t *v, int depth)
+{
+	void *it = json_object_iter((json_t *)v);
+	int first = 1;
+
+	put(b, "{", 1);
+	for (; it; it = json_object_iter_next((json_t *)v, it)) {
+		if (!first)
+			put(b, ",", 1);
+		first = 0;
+		put_string(b, json_object_iter_key(it),
+		           json_object_iter_key_len(it));
+		put(b, ":", 1);
+		if (dump(b, json_object_iter_value(it), depth + 1) < 0)
+			return -1;
+	}
+	put(b, "}", 1);
+	return 0;
+}
+
+static int dump_array(flock__buf *b, const json_t *v, int depth)
+{
+	size_t i, size = json_array_size(v);
+
+	put(b, "[", 1);
+	for (i = 0; i < size; i++) {
+		if (i)
+			put(b, ",", 1);
+		if (dump(b, json_array_get(v, i), depth + 1) < 0)
+			return -1;
+	}
+	put(b, "]", 1);
+	return 0;
+}
+
+/* Rare: jansson's own formatting, so the digits match. */
+static int dump_real(flock__buf *b, const json_t *v)
+{
+	char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+	if (!t)
+		return -1;
+	put(b, t, strlen(t));
+	free(t);
+	return 0;
+}
+
+static int dump(flock__buf *b, const json_t *v, int depth)
 {
 	char num[64];
 	int n;
@@ -134,37 +170,10 @@ static int dump(jbuf *b, const json_t *v, int depth)
 	if (depth > 256)
 		return -1;
 	switch (json_typeof(v)) {
-	case JSON_OBJECT: {
-		void *it = json_object_iter((json_t *)v);
-		int first = 1;
-
-		put(b, "{", 1);
-		for (; it; it = json_object_iter_next((json_t *)v, it)) {
-			if (!first)
-				put(b, ",", 1);
-			first = 0;
-			put_string(b, json_object_iter_key(it),
-			           json_object_iter_key_len(it));
-			put(b, ":", 1);
-			if (dump(b, json_object_iter_value(it), depth + 1) < 0)
-				return -1;
-		}
-		put(b, "}", 1);
-		return 0;
-	}
-	case JSON_ARRAY: {
-		size_t i, size = json_array_size(v);
-
-		put(b, "[", 1);
-		for (i = 0; i < size; i++) {
-			if (i)
-				put(b, ",", 1);
-			if (dump(b, json_array_get(v, i), depth + 1) < 0)
-				return -1;
-		}
-		put(b, "]", 1);
-		return 0;
-	}
+	case JSON_OBJECT:
+		return dump_object(b, v, depth);
+	case JSON_ARRAY:
+		return dump_array(b, v, depth);
 	case JSON_STRING:
 		put_string(b, json_string_value(v), json_string_length(v));
 		return 0;
@@ -173,16 +182,8 @@ static int dump(jbuf *b, const json_t *v, int depth)
 		             json_integer_value(v));
 		put(b, num, (size_t)n);
 		return 0;
-	case JSON_REAL: {
-		/* Rare: jansson's own formatting, so the digits match. */
-		char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-
-		if (!t)
-			return -1;
-		put(b, t, strlen(t));
-		free(t);
-		return 0;
-	}
+	case JSON_REAL:
+		return dump_real(b, v);
 	case JSON_TRUE:
 		put(b, "true", 4);
 		return 0;
@@ -198,16 +199,16 @@ static int dump(jbuf *b, const json_t *v, int depth)
 
 char *fd_jdump(const json_t *v, size_t *len)
 {
-	jbuf b = {NULL, 0, 0, 0};
+	flock__buf b = FLOCK__BUF_INIT;
 
-	if (!v || grow(&b, 255) < 0)
+	if (!v || flock__buf_reserve(&b, 255) < 0)
 		return NULL;
 	if (dump(&b, v, 0) < 0 || b.oom) {
-		free(b.p);
+		flock__buf_free(&b);
 		return NULL;
 	}
-	b.p[b.len] = '\0';
+	b.ptr[b.len] = '\0';
 	if (len)
 		*len = b.len;
-	return b.p;
+	return flock__buf_detach(&b);
 }

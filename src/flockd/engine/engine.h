@@ -6,9 +6,12 @@
  * (fd_engine_authenticate), checks everything declarative (key kind for the
  * route, environment-limited keys, JSON shape, required fields, enums) and
  * then calls one fd_op_* with an fd_request. The op checks everything that
- * needs data (tenancy, 404s, idempotency, the rules of section 5) and fills
- * an fd_response. Ops never rely on the server's validation for memory
- * safety: a missing or mistyped field gives a 400, never a crash.
+ * needs data (tenancy, missing objects, idempotency, the rules of section
+ * 5) and fills an fd_response with an outcome (fd_outcome: what happened,
+ * in the engine's words) and a result or an error code and message; the
+ * server alone (http/errors.c) turns outcomes into HTTP statuses and error
+ * bodies. Ops never rely on the server's validation for memory safety: a
+ * missing or mistyped field gives FD_OUT_INVALID, never a crash.
  *
  * Threads: one fd_engine is shared by all server threads; every function
  * here is thread-safe. Writes are queued to a single writer thread that
@@ -29,6 +32,41 @@
 
 typedef struct fd_engine fd_engine;
 
+/*
+ * What an operation's answer means. Each error outcome comes with a code
+ * naming the precise reason (fd_response.code), so an outcome is a class
+ * of answers a caller handles alike, not a reason.
+ */
+typedef enum {
+	FD_OUT_NONE = 0,     /* nothing answered yet (sent as internal) */
+	FD_OUT_OK,           /* done; body is the result */
+	FD_OUT_CREATED,      /* done, and it made something new; body */
+	FD_OUT_INVALID,      /* a field is missing, mistyped or refused
+	                        (missing_field, invalid_field, invalid_json,
+	                        invalid_url) */
+	FD_OUT_UNAUTHORIZED, /* no key, or no key flockd knows */
+	FD_OUT_FORBIDDEN,    /* the key may not do this */
+	FD_OUT_NOT_FOUND,    /* what the request names does not exist for
+	                        the tenant (campaign_not_found, ...) */
+	FD_OUT_CONFLICT,     /* the data's state refuses it (invalid_transition,
+	                        already_referred, ...) or the Idempotency-Key is
+	                        in flight */
+	FD_OUT_KEY_REUSED,   /* the Idempotency-Key came with another body */
+	FD_OUT_RATE_LIMITED, /* over the key's request rate; retry soon */
+	FD_OUT_UNAVAILABLE,  /* nothing was changed and a retry can succeed
+	                        (the change could not be stored, stopping) */
+	FD_OUT_INTERNAL      /* flockd failed (the database, memory) */
+} fd_outcome;
+
+/* 1 for FD_OUT_OK and FD_OUT_CREATED, else 0. */
+int fd_outcome_ok(fd_outcome o);
+
+/*
+ * 1 if o is flockd's failure rather than an answer (FD_OUT_NONE,
+ * FD_OUT_INTERNAL, FD_OUT_UNAVAILABLE): such answers are never kept for
+ * Idempotency-Key replays, so a retry runs the operation again.
+ */
+int fd_outcome_fault(fd_outcome o);
 
 typedef struct {
 	const fd_principal *who;
@@ -42,8 +80,8 @@ typedef struct {
 	const unsigned char *body_sha256; /* 32 bytes, hash of the raw body, or
 	                                     NULL (then idempotency hashes the
 	                                     canonical dump of body) */
-	const char *request_id; /* for logs and error bodies, or NULL */
-	const char *origin;     /* Origin header (campaign ping), or NULL */
+	const char *request_id;           /* for logs, or NULL */
+	const char *origin; /* Origin header (campaign ping), or NULL */
 	/*
 	 * Asynchronous writes (NULL: the operation returns with res final).
 	 * With done set, a write operation that queues a job for the writer
@@ -51,8 +89,8 @@ typedef struct {
 	 * at once; done(async_arg) is then called, on an engine thread, once
 	 * res is final (the write durable, or failed). req, everything it
 	 * points to, and res must stay valid until done. An operation that
-	 * answers at once (a read, a 409 or 503 before queueing) calls
-	 * neither.
+	 * answers at once (a read, a conflict or a refusal before queueing)
+	 * calls neither.
 	 */
 	void (*suspend)(void *arg);
 	void (*done)(void *arg);
@@ -60,28 +98,44 @@ typedef struct {
 } fd_request;
 
 typedef struct {
-	int status;   /* HTTP status */
-	json_t *body; /* new reference; the server serialises and decrefs it */
-	int replayed; /* 1 if served from the idempotency store */
+	fd_outcome outcome; /* FD_OUT_NONE until the operation answers */
+	json_t *body;       /* successes: the result (new reference; whoever
+	                       sends it decrefs it); errors: NULL */
+	char code[64];      /* errors: "campaign_not_found", "missing_field" */
+	char message[512];  /* errors: for a person ("name is required") */
+	int replayed;       /* 1 if served from the idempotency store */
 } fd_response;
 
 /* Every operation has this one signature, so routes map to ops as data. */
 typedef void (*fd_op)(fd_engine *e, const fd_request *req, fd_response *res);
+#define FD_OP(name)                                                            \
+	void name(fd_engine *e, const fd_request *req, fd_response *res)
 
 /*
- * Fill res with the spec's error body {statusCode,error,message,code}
- * (the server adds requestId). Replaces (decrefs) any body already in res.
- * `error` is the HTTP reason phrase for status. Used by both sides.
+ * Make res the error outcome o with code (NULL: "error") and a printf-style
+ * message; drops (decrefs) any body in res. Used by the engine and by the
+ * server's own checks alike.
  */
-void fd_error(fd_response *res, int status, const char *code, const char *fmt,
-              ...)
+void fd_fail(fd_response *res, fd_outcome o, const char *code, const char *fmt,
+             ...)
 #ifdef __GNUC__
         __attribute__((format(printf, 4, 5)))
 #endif
         ;
 
-/* Reason phrase for an HTTP status ("Not Found"); never NULL. */
-const char *fd_status_text(int status);
+/*
+ * How an answer is kept for Idempotency-Key replays. Records outlive the
+ * process and every node on the database replays them, so they hold the
+ * answer as the wire sends it, and the layer that speaks the wire gives
+ * the engine the two directions (main.c passes http/errors.c's).
+ */
+typedef struct {
+	/* res (final) as an int and a text (malloc'd) to store. 0 or -1. */
+	int (*keep)(const fd_response *res, int *code, char **text);
+	/* The reverse, into res (outcome and body, or error). 0, or -1 if
+	 * the pair is none that keep makes. */
+	int (*restore)(fd_response *res, int code, const char *text);
+} fd_answer_codec;
 
 typedef struct {
 	const char *db_path;   /* SQLite file (created if missing) or
@@ -93,8 +147,7 @@ typedef struct {
 	                                        list; NULL = built-in only */
 	int read_connections;      /* read connection pool size; 0 = 8 */
 	int group_commit_max;      /* max jobs per commit; 0 = 256 */
-	int webhook_allow_private; /* webhook URLs may name loopback and
-	                              private addresses */
+	int webhook_allow_private; /* passed to url_check */
 	long rate_limit; /* requests per second per service or public key
 	                    (fixed one-second windows); 0 = no limit */
 	fd_clock *clock; /* every time-based rule reads it; NULL: real */
@@ -103,6 +156,16 @@ typedef struct {
 	 * worker's wake-up); NULL: none. Must not block. */
 	void (*on_commit)(void *arg);
 	void *on_commit_arg;
+	/* Idempotency-Key records; NULL: a request carrying a key answers
+	 * FD_OUT_INTERNAL. Must outlive the engine. */
+	const fd_answer_codec *answers;
+	/* Checks a webhook URL when an endpoint is created or its URL is
+	 * changed: 0, or -1 with the reason in why (then FD_OUT_INVALID,
+	 * code invalid_url). Runs on the request's thread before the write
+	 * is queued, because it may resolve a name (main.c passes the
+	 * delivery room's checker); NULL: every http(s) URL is taken. */
+	int (*url_check)(const char *url, int allow_private, char *why,
+	                 size_t len);
 } fd_engine_config;
 
 /*
@@ -125,9 +188,9 @@ int fd_engine_authenticate(fd_engine *e, const char *key, fd_principal *out);
 /*
  * The request rate limit (fd_engine_config.rate_limit): count this request
  * of who's key in the current one-second window, shared by every node on
- * the database. 0 to go on, or 429 with res filled (code rate_limited).
- * Admin tokens are exempt. If the store cannot count, the request goes on
- * (logged once at warn).
+ * the database. 0 to go on, or -1 with res set to FD_OUT_RATE_LIMITED
+ * (code rate_limited). Admin tokens are exempt. If the store cannot count,
+ * the request goes on (logged once at warn).
  */
 int fd_engine_rate_check(fd_engine *e, const fd_principal *who,
                          fd_response *res);
@@ -137,21 +200,22 @@ int fd_engine_ready(fd_engine *e);
 
 /*
  * `flockd init`: create an organization, an application named app_name
- * (NULL = "default"), a service key, a public key and an operator-wide
- * admin token. *out (new reference) is
+ * (NULL or "" = "default"), a service key, a public key and an
+ * operator-wide admin token. *out (new reference) is
  * {"organizationId","applicationId","serviceKey","publicKey","adminToken"}
  * with the secrets in clear: they are shown once and never again. 0 or -1.
  */
 int fd_engine_init(fd_engine *e, const char *app_name, json_t **out);
 
 /*
- * `flockd bench-seed`: add n customers with external ids "bench-<i>" to
- * the application, and a live production campaign "bench" paying both
- * sides on the reward checkpoint "purchase" in which bench-0 referred
- * every other customer (pending), so each first ingest for bench-<i>
- * grants two rewards. Written directly, in chunks of 5000, without outbox
- * events. *out (new reference) holds {"applicationId","campaignId",
- * "checkpointName","customers","externalUserIdPrefix"}. 0 or -1.
+ * `flockd bench-seed` (engine/seed.c): add n customers with external ids
+ * "bench-<i>" to the application, and a live production campaign "bench"
+ * paying both sides on the reward checkpoint "purchase" in which bench-0
+ * referred every other customer (pending), so each first ingest for
+ * bench-<i> grants two rewards. Written directly, in chunks of 5000,
+ * without outbox events. *out (new reference) holds {"applicationId",
+ * "campaignId","checkpointName","customers","externalUserIdPrefix"}.
+ * 0 or -1.
  */
 int fd_engine_bench_seed(fd_engine *e, const char *app_id, long n,
                          json_t **out);
@@ -180,190 +244,149 @@ long fd_engine_rewards_granted(fd_engine *e);
 /*
  * ---- Wire API (api.md section 3) ----
  * Unless stated otherwise: req->who->app_id is the tenant; body fields are
- * read leniently (wrong type = absent = 400 missing_field/invalid_field);
- * errors use fd_error; POSTs honour req->idempotency_key.
+ * read leniently (wrong type = absent = FD_OUT_INVALID, missing_field or
+ * invalid_field); POSTs honour req->idempotency_key (a replay, or
+ * FD_OUT_KEY_REUSED with another body, FD_OUT_CONFLICT while in flight).
+ * Each comment names the route, then the body or query, then the answer.
  */
 
 /* POST /customers/identify. body: externalUserId, email, name,
- * customProperties, environment. 201 Customer (new) or 200 (updated). */
-void fd_op_identify(fd_engine *e, const fd_request *req, fd_response *res);
-
-/* GET /campaigns. 200 bare array of Campaign (both environments). */
-void fd_op_campaigns_list(fd_engine *e, const fd_request *req,
-                          fd_response *res);
-
+ * customProperties, environment. Created: the new Customer; ok: the
+ * updated one. */
+FD_OP(fd_op_identify);
+/* GET /campaigns: a bare array of Campaign (both environments). */
+FD_OP(fd_op_campaigns_list);
 /* GET /campaigns/live. query: environment (default production),
- * customerId (optional, must exist: 404 customer_not_found).
- * 200 Campaign, or 404 no_live_campaign. */
-void fd_op_campaigns_live(fd_engine *e, const fd_request *req,
-                          fd_response *res);
-
-/* POST /campaigns/{id}/ping. req->id, req->origin. 200 {"id"}; sets
- * lastPingAt/lastPingOrigin. 404 campaign_not_found. */
-void fd_op_campaign_ping(fd_engine *e, const fd_request *req, fd_response *res);
-
-/* GET /campaign-checkpoints. query: campaignId (optional: all of the app).
- * 200 {"data":[CampaignCheckpoint]}. */
-void fd_op_campaign_checkpoints(fd_engine *e, const fd_request *req,
-                                fd_response *res);
-
+ * customerId (optional, must exist: customer_not_found). The Campaign,
+ * or not found: no_live_campaign. */
+FD_OP(fd_op_campaigns_live);
+/* POST /campaigns/{id}/ping. req->id, req->origin: {"id"}; sets
+ * lastPingAt/lastPingOrigin. Not found: campaign_not_found. */
+FD_OP(fd_op_campaign_ping);
+/* GET /campaign-checkpoints. query: campaignId (optional: all of the
+ * app). {"data":[CampaignCheckpoint]}. */
+FD_OP(fd_op_campaign_checkpoints);
 /* POST /checkpoints/ingest. body: checkpointName (or name),
- * externalUserId, environment, properties. 201 CheckpointResult. */
-void fd_op_checkpoint_ingest(fd_engine *e, const fd_request *req,
-                             fd_response *res);
-
+ * externalUserId, environment, properties. Created: CheckpointResult. */
+FD_OP(fd_op_checkpoint_ingest);
 /* POST /referrals. body: campaignId, referralCode, refereeId or
- * refereeExternalUserId. 201 Referral (pending or flagged). 404
- * invalid_referral_code, campaign_not_found, customer_not_found. */
-void fd_op_referral_create(fd_engine *e, const fd_request *req,
-                           fd_response *res);
-
+ * refereeExternalUserId. Created: Referral (pending or flagged). Not
+ * found: invalid_referral_code, campaign_not_found, customer_not_found. */
+FD_OP(fd_op_referral_create);
 /* GET /referrals. query: campaignId, status, environment, limit, offset.
- * 200 list of Referral. */
-void fd_op_referrals_list(fd_engine *e, const fd_request *req,
-                          fd_response *res);
-
-/* POST /referrals/validate-code. body: referralCode. 200
+ * A list of Referral. */
+FD_OP(fd_op_referrals_list);
+/* POST /referrals/validate-code. body: referralCode.
  * {"isValid","referredBy"}. */
-void fd_op_referral_validate(fd_engine *e, const fd_request *req,
-                             fd_response *res);
-
+FD_OP(fd_op_referral_validate);
 /* POST /rewards/trigger. body: externalUserId, environment, rewardFor; or
- * the older customerExternalId, mode, environment|campaignId.
- * 201 [{"id"}] of the rewards created (empty when nothing is due). */
-void fd_op_rewards_trigger(fd_engine *e, const fd_request *req,
-                           fd_response *res);
-
-/* GET /noop (benchmark baseline): 200 {"ok":true}, no database. */
-void fd_op_noop(fd_engine *e, const fd_request *req, fd_response *res);
+ * the older customerExternalId, mode, environment|campaignId. Created:
+ * [{"id"}] of the rewards created (empty when nothing is due). */
+FD_OP(fd_op_rewards_trigger);
+/* GET /noop (benchmark baseline): {"ok":true}, no database. */
+FD_OP(fd_op_noop);
 
 /*
  * ---- Admin API (operator; req->who->kind == FD_KEY_ADMIN) ----
  * req->app_id is the {app} path parameter; an admin token bound to an
  * application (who->app_id != "") only reaches that application (else
- * 404 app_not_found). Lists take query limit/offset (and environment,
- * status where it makes sense) and answer {"total","limit","offset","data"}.
+ * not found: app_not_found). Lists take query limit/offset (and
+ * environment, status where it makes sense) and answer
+ * {"total","limit","offset","data"}. Changes answer ok with the changed
+ * object, creations created with the new one.
  */
 
 /* GET /admin/apps: the applications this token sees. */
-void fd_op_admin_apps_list(fd_engine *e, const fd_request *req,
-                           fd_response *res);
-/* POST /admin/apps. body: name. 201 Application. */
-void fd_op_admin_apps_create(fd_engine *e, const fd_request *req,
-                             fd_response *res);
+FD_OP(fd_op_admin_apps_list);
+/* POST /admin/apps. body: name. Application. */
+FD_OP(fd_op_admin_apps_create);
 /* GET /admin/apps/{app}/keys: keys without secrets (prefix only). */
-void fd_op_admin_keys_list(fd_engine *e, const fd_request *req,
-                           fd_response *res);
+FD_OP(fd_op_admin_keys_list);
 /* POST /admin/apps/{app}/keys. body: kind (service|public|admin),
- * environment (optional). 201 Key with "secret" shown once. */
-void fd_op_admin_keys_create(fd_engine *e, const fd_request *req,
-                             fd_response *res);
-/* POST /admin/apps/{app}/keys/{id}/revoke. 200 Key. */
-void fd_op_admin_keys_revoke(fd_engine *e, const fd_request *req,
-                             fd_response *res);
+ * environment (optional). Key with "secret" shown once. */
+FD_OP(fd_op_admin_keys_create);
+/* POST /admin/apps/{app}/keys/{id}/revoke. Key. */
+FD_OP(fd_op_admin_keys_revoke);
 /* GET /admin/apps/{app}/campaigns. query: environment. */
-void fd_op_admin_campaigns_list(fd_engine *e, const fd_request *req,
-                                fd_response *res);
+FD_OP(fd_op_admin_campaigns_list);
 /* POST /admin/apps/{app}/campaigns. body: name, environment, and the
- * Campaign's optional fields, rewards[], checkpoints[]. 201 Campaign. */
-void fd_op_admin_campaigns_create(fd_engine *e, const fd_request *req,
-                                  fd_response *res);
-/* GET /admin/apps/{app}/campaigns/{id}. 200 Campaign. */
-void fd_op_admin_campaigns_get(fd_engine *e, const fd_request *req,
-                               fd_response *res);
+ * Campaign's optional fields, rewards[], checkpoints[]. Campaign. */
+FD_OP(fd_op_admin_campaigns_create);
+/* GET /admin/apps/{app}/campaigns/{id}. Campaign. */
+FD_OP(fd_op_admin_campaigns_get);
 /* PATCH /admin/apps/{app}/campaigns/{id}. body: fields to change
- * (isLive: false takes it offline). 200 Campaign. */
-void fd_op_admin_campaigns_update(fd_engine *e, const fd_request *req,
-                                  fd_response *res);
-/* POST .../campaigns/{id}/rewards. body: a CampaignReward. 201. */
-void fd_op_admin_campaign_rewards_create(fd_engine *e, const fd_request *req,
-                                         fd_response *res);
+ * (isLive: false takes it offline). Campaign. */
+FD_OP(fd_op_admin_campaigns_update);
+/* POST .../campaigns/{id}/rewards. body: a CampaignReward. */
+FD_OP(fd_op_admin_campaign_rewards_create);
 /* POST .../campaigns/{id}/checkpoints. body: checkpointName, trigger,
- * placementId. 201 CampaignCheckpoint. */
-void fd_op_admin_campaign_checkpoints_create(fd_engine *e,
-                                             const fd_request *req,
-                                             fd_response *res);
+ * placementId. CampaignCheckpoint; conflict: checkpoint_exists. */
+FD_OP(fd_op_admin_campaign_checkpoints_create);
 /* POST .../campaigns/{id}/go-live: makes it the live campaign of its
- * environment (the previous one goes offline). 200 Campaign. */
-void fd_op_admin_campaigns_go_live(fd_engine *e, const fd_request *req,
-                                   fd_response *res);
+ * environment (the previous one goes offline). Campaign. */
+FD_OP(fd_op_admin_campaigns_go_live);
 /* GET /admin/apps/{app}/customers. query: limit, offset. */
-void fd_op_admin_customers_list(fd_engine *e, const fd_request *req,
-                                fd_response *res);
-/* GET /admin/apps/{app}/customers/{id}. 200 Customer. */
-void fd_op_admin_customers_get(fd_engine *e, const fd_request *req,
-                               fd_response *res);
+FD_OP(fd_op_admin_customers_list);
+/* GET /admin/apps/{app}/customers/{id}. Customer. */
+FD_OP(fd_op_admin_customers_get);
 /* DELETE /admin/apps/{app}/customers/{id}: erase email, name and custom
- * properties, set deletedAt; referrals and rewards stay. 200 Customer. */
-void fd_op_admin_customers_delete(fd_engine *e, const fd_request *req,
-                                  fd_response *res);
-/* GET /admin/apps/{app}/referrals. query: status, environment, campaignId. */
-void fd_op_admin_referrals_list(fd_engine *e, const fd_request *req,
-                                fd_response *res);
+ * properties, set deletedAt; referrals and rewards stay. Customer. */
+FD_OP(fd_op_admin_customers_delete);
+/* GET /admin/apps/{app}/referrals. query: status, environment,
+ * campaignId. */
+FD_OP(fd_op_admin_referrals_list);
 /* POST .../referrals/{id}/approve: flagged|pending -> pending, then
- * replays a reward checkpoint the referee already sent. 200 Referral. */
-void fd_op_admin_referrals_approve(fd_engine *e, const fd_request *req,
-                                   fd_response *res);
-/* POST .../referrals/{id}/reject. 200 Referral. */
-void fd_op_admin_referrals_reject(fd_engine *e, const fd_request *req,
-                                  fd_response *res);
-/* GET /admin/apps/{app}/rewards. query: status, environment, customerId. */
-void fd_op_admin_rewards_list(fd_engine *e, const fd_request *req,
-                              fd_response *res);
-/* POST .../rewards/{id}/approve: pending -> approved. 200 Reward; 409
+ * replays a reward checkpoint the referee already sent. Referral;
+ * conflict: invalid_transition. */
+FD_OP(fd_op_admin_referrals_approve);
+/* POST .../referrals/{id}/reject. Referral. */
+FD_OP(fd_op_admin_referrals_reject);
+/* GET /admin/apps/{app}/rewards. query: status, environment,
+ * customerId. */
+FD_OP(fd_op_admin_rewards_list);
+/* POST .../rewards/{id}/approve: pending -> approved. Reward; conflict:
  * invalid_transition otherwise. */
-void fd_op_admin_rewards_approve(fd_engine *e, const fd_request *req,
-                                 fd_response *res);
-/* POST .../rewards/{id}/fulfil: approved -> fulfilled. 200 Reward. */
-void fd_op_admin_rewards_fulfil(fd_engine *e, const fd_request *req,
-                                fd_response *res);
-/* POST .../rewards/{id}/revoke: pending|approved -> revoked. 200 Reward. */
-void fd_op_admin_rewards_revoke(fd_engine *e, const fd_request *req,
-                                fd_response *res);
-/* GET /admin/apps/{app}/webhook-endpoints (no secrets). */
-void fd_op_admin_webhooks_list(fd_engine *e, const fd_request *req,
-                               fd_response *res);
-/* POST /admin/apps/{app}/webhook-endpoints. body: url, events (array,
- * absent = all), environment. 201 with "secret" (whsec_...) shown once. */
-void fd_op_admin_webhooks_create(fd_engine *e, const fd_request *req,
-                                 fd_response *res);
-/* DELETE /admin/apps/{app}/webhook-endpoints/{id}. 200 the endpoint. */
-void fd_op_admin_webhooks_delete(fd_engine *e, const fd_request *req,
-                                 fd_response *res);
+FD_OP(fd_op_admin_rewards_approve);
+/* POST .../rewards/{id}/fulfil: approved -> fulfilled. Reward. */
+FD_OP(fd_op_admin_rewards_fulfil);
+/* POST .../rewards/{id}/revoke: pending|approved -> revoked. Reward. */
+FD_OP(fd_op_admin_rewards_revoke);
+/* GET /admin/apps/{app}/events: the outbox, newest first. query:
+ * environment, name, limit, offset. */
+FD_OP(fd_op_admin_events_list);
+
 /*
- * Webhook endpoints (engine_webhooks.c). A url in a body must pass
- * fd_url_check (400 invalid_url); 404 webhook_endpoint_not_found for an
- * unknown or deleted {id}.
+ * Webhook endpoints (engine/webhooks.c). A url in a body must be http(s)
+ * and pass fd_engine_config.url_check (FD_OUT_INVALID, invalid_url);
+ * webhook_endpoint_not_found for an unknown or deleted {id}.
  */
+/* GET /admin/apps/{app}/webhook-endpoints (no secrets). */
+FD_OP(fd_op_admin_webhooks_list);
+/* POST /admin/apps/{app}/webhook-endpoints. body: url, events (array,
+ * absent = all), environment. The endpoint with "secret" (whsec_...)
+ * shown once. */
+FD_OP(fd_op_admin_webhooks_create);
+/* DELETE /admin/apps/{app}/webhook-endpoints/{id}. The endpoint. */
+FD_OP(fd_op_admin_webhooks_delete);
 /* GET .../webhook-endpoints/{id}: the endpoint, no secret. */
-void fd_op_admin_webhooks_get(fd_engine *e, const fd_request *req,
-                              fd_response *res);
+FD_OP(fd_op_admin_webhooks_get);
 /* PATCH .../webhook-endpoints/{id}. body: url, events (array, null =
- * all), enabled (boolean). 200 the endpoint. */
-void fd_op_admin_webhooks_update(fd_engine *e, const fd_request *req,
-                                 fd_response *res);
+ * all), enabled (boolean). The endpoint. */
+FD_OP(fd_op_admin_webhooks_update);
 /* POST .../webhook-endpoints/{id}/rotate-secret. body: graceSeconds
- * (0..604800, default 86400): how long the old secret still signs. 200
- * the endpoint with the new "secret", shown once. */
-void fd_op_admin_webhooks_rotate(fd_engine *e, const fd_request *req,
-                                 fd_response *res);
+ * (0..604800, default 86400): how long the old secret still signs. The
+ * endpoint with the new "secret", shown once. */
+FD_OP(fd_op_admin_webhooks_rotate);
 /* GET .../webhook-endpoints/{id}/deliveries. query: state (pending,
  * retrying, inflight, delivered, dead), limit, offset. Newest first. */
-void fd_op_admin_webhook_deliveries(fd_engine *e, const fd_request *req,
-                                    fd_response *res);
+FD_OP(fd_op_admin_webhook_deliveries);
 /* GET .../webhook-endpoints/{id}/attempts: the attempt log (time, status,
  * latency, response excerpt, error), newest first. query: deliveryId,
  * limit, offset. */
-void fd_op_admin_webhook_attempts(fd_engine *e, const fd_request *req,
-                                  fd_response *res);
+FD_OP(fd_op_admin_webhook_attempts);
 /* POST .../webhook-endpoints/{id}/replay. body: deliveryId (replay that
- * one, any state but in flight: 409 delivery_in_flight), or none (replay
- * every dead delivery of the endpoint). 200 {"replayed": n}. */
-void fd_op_admin_webhook_replay(fd_engine *e, const fd_request *req,
-                                fd_response *res);
-/* GET /admin/apps/{app}/events: the outbox, newest first. query:
- * environment, name, limit, offset. */
-void fd_op_admin_events_list(fd_engine *e, const fd_request *req,
-                             fd_response *res);
+ * one, any state but in flight: conflict delivery_in_flight), or none
+ * (replay every dead delivery of the endpoint). {"replayed": n}. */
+FD_OP(fd_op_admin_webhook_replay);
 
 #endif

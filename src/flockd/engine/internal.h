@@ -1,5 +1,5 @@
 /*
- * flockd engine internals shared by engine*.c (names fd__*).
+ * flockd engine internals shared by the engine room (names fd__*).
  */
 #ifndef FLOCKD_ENGINE_INTERNAL_H
 #define FLOCKD_ENGINE_INTERNAL_H
@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "common/ids.h"
 #include "engine/engine.h"
 #include "engine/fraud.h"
 #include "store/store.h"
@@ -57,7 +58,10 @@ struct fd_engine {
 	int64_t live_version; /* fd_store_campaigns_version the cache
 	                         matches */
 
-	int webhook_allow_private; /* URL checks of webhook endpoints */
+	const fd_answer_codec *answers; /* NULL: no Idempotency-Key */
+	int (*url_check)(const char *url, int allow_private, char *why,
+	                 size_t len);
+	int webhook_allow_private;
 
 	fd_clock *clock;
 	void (*on_commit)(void *arg);
@@ -65,14 +69,14 @@ struct fd_engine {
 	int sweep_due; /* the clock moved: run housekeeping now (under mu) */
 };
 
-/* What an operation sees while it runs, on a read or the write
+/* What a job or a read sees while it runs, on a read or the write
  * connection. */
 typedef struct {
 	fd_engine *e;
 	fd_conn *c;
-	const fd_request *req;
-	fd_response *res;
-	const char *app; /* the tenant: every query is filtered by it */
+	const fd_request *req; /* NULL for internal calls (fd__write) */
+	fd_response *res;      /* NULL for internal calls */
+	const char *app;       /* the tenant: every query is filtered by it */
 	int64_t now;
 	long granted;   /* rewards granted by this job */
 	int idem_store; /* store the (error) response after rollback */
@@ -82,32 +86,78 @@ typedef struct {
 	uint8_t idem_hash[32];
 } fd_ctx;
 
-/* 0: keep the job's changes; -1: roll them back (res says why). */
+/* An operation's body: 0 keeps the job's changes; -1 rolls them back
+ * (x->res says why). */
 typedef int (*fd_job_fn)(fd_ctx *x);
 
+/* An internal call's body (x->req and x->res are NULL): FD_OK keeps its
+ * changes, any other store code rolls them back. */
+typedef int (*fd_call_fn)(fd_ctx *x, void *arg);
+
+/* ---- running operations (reads: engine.c; writes: writer.c) ---------- */
+
+/* The tenant of a request: its {app}, else its key's application. */
+const char *fd__tenant(const fd_request *req);
 /* Run fn on a read connection in one snapshot. */
 void fd__run_read(fd_engine *e, const fd_request *req, fd_response *res,
                   fd_job_fn fn);
 /* Run fn in the writer's group commit; returns once durable, or at once
  * when req->done is set (then req->done is called once durable; see
  * fd_request). Honours Idempotency-Key (stored with the change, replayed,
- * 409, 422). */
+ * FD_OUT_CONFLICT in flight, FD_OUT_KEY_REUSED). */
 void fd__run_write(fd_engine *e, const fd_request *req, fd_response *res,
                    fd_job_fn fn);
+/* Run fn for tenant app in the writer's group commit and return once
+ * durable: fn's code, FD_RETRY (every attempt met concurrent changes) or
+ * FD_ERR (not committed, or the engine is stopping). */
+int fd__write(fd_engine *e, const char *app, fd_call_fn fn, void *arg);
+/* Start the writer and syncer threads; stop them after draining the
+ * queue (writer.c). */
+int fd__writer_start(fd_engine *e, char *errbuf, size_t errlen);
+void fd__writer_stop(fd_engine *e);
 
-/* Set res to a 500 for a database failure; returns -1. */
+/* An operation that is a read, or a write, of one job function. */
+#define FD_READ_OP(op, fn)                                                     \
+	FD_OP(op)                                                              \
+	{                                                                      \
+		fd__run_read(e, req, res, fn);                                 \
+	}
+#define FD_WRITE_OP(op, fn)                                                    \
+	FD_OP(op)                                                              \
+	{                                                                      \
+		fd__run_write(e, req, res, fn);                                \
+	}
+
+/* ---- answers (engine.c); each error setter returns -1 ---------------- */
+
+/* The error outcome o with code and a printf-style message. */
+int fd__fail(fd_ctx *x, fd_outcome o, const char *code, const char *fmt, ...)
+#ifdef __GNUC__
+        __attribute__((format(printf, 4, 5)))
+#endif
+        ;
+/* FD_OUT_INTERNAL, for a database or memory failure. */
 int fd__internal(fd_ctx *x);
-/* 404 "<what>_not_found"; returns -1. */
+/* FD_OUT_NOT_FOUND, code "<what>_not_found". */
 int fd__not_found(fd_ctx *x, const char *what);
-/* Admin routes: 0, or -1 with a 404 unless the {app} exists and the
- * admin token may reach it (engine_admin.c). */
+/* FD_OUT_INVALID: missing_field "<field> is required". */
+int fd__missing(fd_ctx *x, const char *field);
+/* FD_OUT_INVALID: invalid_field "<field> <why>". */
+int fd__invalid(fd_ctx *x, const char *field, const char *why);
+/* The success o with body (stolen); 0, or -1 (internal) if body NULL. */
+int fd__ok(fd_ctx *x, fd_outcome o, json_t *body);
+/* Admin routes: 0, or -1 (app_not_found) unless the {app} exists and the
+ * admin token may reach it (admin.c). */
 int fd__admin_app(fd_ctx *x);
-/* Set res to status/code/message; returns -1 (for `return fd__fail(...)`)*/
-int fd__fail(fd_ctx *x, int status, const char *code, const char *msg);
-/* Set res to status with body (stolen); returns 0, or -1 if body NULL. */
-int fd__ok(fd_ctx *x, int status, json_t *body);
 
-/* A body field as a string (NULL if absent or not a string). */
+/* ---- reading requests and objects (engine.c) ------------------------- */
+
+/* A member of an object as a string (NULL if absent or not a string). */
+static inline const char *fd__jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+/* A body field as a string. */
 const char *fd__bstr(const fd_ctx *x, const char *name);
 /* A query parameter as a string. */
 const char *fd__qstr(const fd_ctx *x, const char *name);
@@ -117,8 +167,7 @@ const char *fd__env(const fd_ctx *x);
 /* limit (default 20, 1..100) and offset (>= 0) from the query. */
 void fd__page(const fd_ctx *x, long *limit, long *offset);
 
-int fd__new_id(char out[40], const char *prefix);
-/* A fresh secret: prefix then 2*nbytes hex chars. */
+/* A fresh secret: prefix then 2*nbytes hex chars. 0 or -1. */
 int fd__secret(char *out, size_t len, const char *prefix, size_t nbytes);
 
 /* Write an outbox event (envelope {id,name,timestamp,environment,data}) in
@@ -131,6 +180,25 @@ int fd__customer_create(fd_ctx *x, const char *external_id, const char *email,
                         const char *name, const char *props, const char *env,
                         json_t **out);
 
+/* ---- campaigns (admin.c, rules.c) ------------------------------------ */
+
+/*
+ * Insert a CampaignReward of campaign_id from src (party, limit,
+ * limitUnit, limitInterval and the terms; the caller checked them); its
+ * id into id. FD_OK or FD_ERR.
+ */
+int fd__campaign_reward_insert(fd_ctx *x, const char *campaign_id,
+                               const json_t *src, char id[FLOCK__ID_MAX]);
+/* Insert a checkpoint of campaign_id; its id into id. FD_OK, FD_CONFLICT
+ * (the campaign has a checkpoint of that name) or FD_ERR. */
+int fd__checkpoint_insert(fd_ctx *x, const char *campaign_id, const char *name,
+                          const char *trigger, const char *placement_id,
+                          char id[FLOCK__ID_MAX]);
+/* The terms of a CampaignReward (or Reward) src, as a Reward copies them
+ * at grant time: compact JSON text (malloc'd), and the object itself in
+ * *obj (new reference) when obj is not NULL. NULL: out of memory. */
+char *fd__reward_terms(const json_t *src, json_t **obj);
+
 /*
  * The live campaign of env and its checkpoints (new references). On the
  * writer they come from a cache that fd__live_forget clears. FD_OK,
@@ -141,7 +209,8 @@ int fd__live(fd_ctx *x, const char *env, json_t **campaign,
 /* Any change to campaigns, their rewards or checkpoints calls this. */
 void fd__live_forget(fd_engine *e);
 
-/* Rules (engine_rules.c). */
+/* ---- rules (rules.c) ------------------------------------------------- */
+
 enum { FD_PARTY_REFERRER = 1, FD_PARTY_REFEREE = 2 };
 /* Accept a pending referral (invitee.accepted); referral is updated in
  * place. 0 or -1. */

@@ -11,21 +11,16 @@
 #include "engine/internal.h"
 #include "base/jdump.h"
 
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
 int fd__campaign_running(const fd_ctx *x, const json_t *campaign)
 {
 	int64_t at;
 
-	if (jstr(campaign, "startsAt") &&
-	    flock__parse_iso8601(&at, jstr(campaign, "startsAt")) == 0 &&
+	if (fd__jstr(campaign, "startsAt") &&
+	    flock__parse_iso8601(&at, fd__jstr(campaign, "startsAt")) == 0 &&
 	    x->now < at)
 		return 0;
-	if (jstr(campaign, "endsAt") &&
-	    flock__parse_iso8601(&at, jstr(campaign, "endsAt")) == 0 &&
+	if (fd__jstr(campaign, "endsAt") &&
+	    flock__parse_iso8601(&at, fd__jstr(campaign, "endsAt")) == 0 &&
 	    x->now >= at)
 		return 0;
 	return 1;
@@ -36,31 +31,40 @@ int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign)
 	return fd__accept_referee(x, referral, campaign, NULL);
 }
 
+/* 1 if cus is the referral's referee. */
+static int is_referee(const json_t *referral, const json_t *cus)
+{
+	const char *a = fd__jstr(cus, "id"),
+	           *b = fd__jstr(referral, "refereeId");
+
+	return a && b && strcmp(a, b) == 0;
+}
+
 int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
                        json_t *referee)
 {
-	const char *id = jstr(referral, "id");
-	const char *env = jstr(referral, "environment");
+	const char *id = fd__jstr(referral, "id");
+	const char *env = fd__jstr(referral, "environment");
 	json_t *invitee = NULL, *referrer = NULL, *data;
 	char iso[FLOCK__ISO8601_LEN];
 
-	if (!jstr(referral, "status") ||
-	    strcmp(jstr(referral, "status"), "pending") != 0)
+	if (!fd__jstr(referral, "status") ||
+	    strcmp(fd__jstr(referral, "status"), "pending") != 0)
 		return 0;
 	/* Accepting changes the referral and the referrer's counts, not the
 	 * referee: a Customer the caller read in this job is current. */
-	if (referee && jstr(referee, "id") && jstr(referral, "refereeId") &&
-	    strcmp(jstr(referee, "id"), jstr(referral, "refereeId")) == 0)
+	if (referee && is_referee(referral, referee))
 		invitee = json_incref(referee);
 	if (fd_store_referral_update(x->c, x->app, id, NULL, "accepted", NULL,
 	                             x->now) != FD_OK ||
-	    fd_store_customer_count(x->c, x->app, jstr(referral, "referrerId"),
-	                            0, 1, x->now) != FD_OK ||
+	    fd_store_customer_count(x->c, x->app,
+	                            fd__jstr(referral, "referrerId"), 0, 1,
+	                            x->now) != FD_OK ||
 	    (!invitee && fd_store_customer_get(x->c, x->app, FD_BY_ID,
-	                                       jstr(referral, "refereeId"),
+	                                       fd__jstr(referral, "refereeId"),
 	                                       &invitee) != FD_OK) ||
 	    fd_store_customer_get(x->c, x->app, FD_BY_ID,
-	                          jstr(referral, "referrerId"),
+	                          fd__jstr(referral, "referrerId"),
 	                          &referrer) != FD_OK)
 		goto fail;
 	/* The caller's object becomes the stored row: no read back. */
@@ -70,7 +74,8 @@ int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
 	data = json_pack("{s:o, s:o, s:o, s:{s:s?, s:s?}}", "invitee", invitee,
 	                 "referrer", referrer, "referral",
 	                 json_incref(referral), "campaign", "id",
-	                 jstr(campaign, "id"), "name", jstr(campaign, "name"));
+	                 fd__jstr(campaign, "id"), "name",
+	                 fd__jstr(campaign, "name"));
 	return fd__emit(x, env, "invitee.accepted", data);
 fail:
 	json_decref(invitee);
@@ -104,13 +109,14 @@ static int over_limit(fd_ctx *x, const json_t *cr, const char *customer)
 	if (limit <= 0)
 		return 0;
 	if (fd_store_reward_count_since(
-	            x->c, x->app, jstr(cr, "id"), customer,
-	            window_start(x, jstr(cr, "limitInterval")), (long)limit,
+	            x->c, x->app, fd__jstr(cr, "id"), customer,
+	            window_start(x, fd__jstr(cr, "limitInterval")), (long)limit,
 	            &n) != FD_OK)
 		return -1;
 	return n >= limit;
 }
 
+/* What a Reward copies from its CampaignReward when it is granted. */
 static const char *const term_fields[] = {"name",
                                           "description",
                                           "type",
@@ -122,23 +128,22 @@ static const char *const term_fields[] = {"name",
                                           "currency",
                                           NULL};
 
-/* The CampaignReward's terms, copied into the Reward at grant time: as
- * stored (text) and as an object (*obj, new reference). */
-static char *terms_of(const json_t *cr, json_t **obj)
+char *fd__reward_terms(const json_t *src, json_t **obj)
 {
 	json_t *t = json_object();
 	char *text;
 	int i;
 
-	*obj = NULL;
+	if (obj)
+		*obj = NULL;
 	if (!t)
 		return NULL;
 	for (i = 0; term_fields[i]; i++) {
-		json_t *v = json_object_get(cr, term_fields[i]);
+		json_t *v = json_object_get(src, term_fields[i]);
 		json_object_set(t, term_fields[i], v ? v : json_null());
 	}
 	text = fd_jdump(t, NULL);
-	if (text)
+	if (text && obj)
 		*obj = t;
 	else
 		json_decref(t);
@@ -156,7 +161,7 @@ static json_t *reward_object(const fd_ctx *x, const fd_store_reward *r,
 	flock__iso8601(now, x->now);
 	flock__iso8601(avail, r->available_at);
 	o = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s}", "id", r->id,
-	              "organizationId", jstr(campaign, "organizationId"),
+	              "organizationId", fd__jstr(campaign, "organizationId"),
 	              "applicationId", x->app, "campaignId", r->campaign_id,
 	              "campaignRewardId", r->campaign_reward_id, "referralId",
 	              r->referral_id, "customerId", r->customer_id, "party",
@@ -185,19 +190,19 @@ static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
 	char id[FLOCK__ID_MAX];
 	fd_store_reward r;
 	json_t *obj = NULL, *tobj = NULL;
-	char *terms = terms_of(cr, &tobj);
+	char *terms = fd__reward_terms(cr, &tobj);
 	int rc = FD_ERR;
 
-	if (!terms || fd__new_id(id, "rwd_") < 0)
+	if (!terms || flock__id_new(id, "rwd_") < 0)
 		goto done;
 	memset(&r, 0, sizeof(r));
 	r.id = id;
-	r.env = jstr(referral, "environment");
-	r.campaign_id = jstr(campaign, "id");
-	r.campaign_reward_id = jstr(cr, "id");
-	r.referral_id = jstr(referral, "id");
+	r.env = fd__jstr(referral, "environment");
+	r.campaign_id = fd__jstr(campaign, "id");
+	r.campaign_reward_id = fd__jstr(cr, "id");
+	r.referral_id = fd__jstr(referral, "id");
 	r.customer_id = customer;
-	r.party = jstr(cr, "party");
+	r.party = fd__jstr(cr, "party");
 	r.terms = terms;
 	r.status = hold > 0 ? "pending" : "approved";
 	r.available_at = x->now + (hold > 0 ? hold : 0) * FD_DAY_MS;
@@ -229,13 +234,13 @@ int fd__grant(fd_ctx *x, const json_t *referral, const json_t *campaign,
 	*blocked = NULL;
 	json_array_foreach(json_object_get(campaign, "rewards"), i, cr)
 	{
-		const char *party = jstr(cr, "party");
+		const char *party = fd__jstr(cr, "party");
 		int bit = party && strcmp(party, "referrer") == 0
 		                  ? FD_PARTY_REFERRER
 		                  : FD_PARTY_REFEREE;
-		const char *customer =
-		        jstr(referral, bit == FD_PARTY_REFERRER ? "referrerId"
-		                                                : "refereeId");
+		const char *customer = fd__jstr(
+		        referral,
+		        bit == FD_PARTY_REFERRER ? "referrerId" : "refereeId");
 
 		if (!(mask & bit) || !customer)
 			continue;
@@ -269,14 +274,15 @@ static int add_fraud(json_t *list, const char *type, const char *message)
 json_t *fd__fraud_check(fd_ctx *x, const json_t *referrer,
                         const json_t *referee)
 {
-	const char *a = jstr(referrer, "email"), *b = jstr(referee, "email");
+	const char *a = fd__jstr(referrer, "email"),
+	           *b = fd__jstr(referee, "email");
 	char na[320], nb[320];
 	json_t *list = json_array();
 	long recent = 0;
 
 	if (!list)
 		return NULL;
-	if (strcmp(jstr(referrer, "id"), jstr(referee, "id")) == 0)
+	if (strcmp(fd__jstr(referrer, "id"), fd__jstr(referee, "id")) == 0)
 		add_fraud(list, "self_referral", "the referee is the referrer");
 	else if (a && b && fd_email_normalize(na, sizeof(na), a) == 0 &&
 	         fd_email_normalize(nb, sizeof(nb), b) == 0 &&
@@ -287,7 +293,7 @@ json_t *fd__fraud_check(fd_ctx *x, const json_t *referrer,
 		add_fraud(list, "disposable_email",
 		          "the referee's email domain is disposable");
 	if (fd_store_referral_count_since(
-	            x->c, x->app, jstr(referrer, "id"), x->now - 3600000,
+	            x->c, x->app, fd__jstr(referrer, "id"), x->now - 3600000,
 	            x->e->velocity_per_hour, &recent) == FD_OK &&
 	    recent >= x->e->velocity_per_hour)
 		add_fraud(
@@ -324,7 +330,7 @@ static int live_load(fd_ctx *x, const char *env, json_t **campaign,
 
 	*checkpoints = NULL;
 	if (rc == FD_OK &&
-	    fd_store_checkpoint_list(x->c, x->app, jstr(*campaign, "id"),
+	    fd_store_checkpoint_list(x->c, x->app, fd__jstr(*campaign, "id"),
 	                             checkpoints) != FD_OK) {
 		json_decref(*campaign);
 		*campaign = NULL;
@@ -333,30 +339,38 @@ static int live_load(fd_ctx *x, const char *env, json_t **campaign,
 	return rc;
 }
 
-int fd__live(fd_ctx *x, const char *env, json_t **campaign,
-             json_t **checkpoints)
+/* The cache slot of (x->app, env), filled from the store on a miss (the
+ * oldest slot makes room). NULL: the store failed. */
+static struct fd_live *live_slot(fd_ctx *x, const char *env)
 {
 	fd_engine *e = x->e;
-	struct fd_live *l;
 	size_t i, n = sizeof(e->live) / sizeof(e->live[0]);
-	int rc;
+	struct fd_live *l;
 
-	if (!x->writer)
-		return live_load(x, env, campaign, checkpoints);
 	for (i = 0; i < n; i++) {
 		l = &e->live[i];
 		if (strcmp(l->app, x->app) == 0 && strcmp(l->env, env) == 0)
-			goto hit;
+			return l;
 	}
 	l = &e->live[e->live_next];
 	e->live_next = (e->live_next + 1) % (int)n;
 	live_clear(l);
-	rc = live_load(x, env, &l->campaign, &l->checkpoints);
-	if (rc == FD_ERR)
-		return rc;
+	if (live_load(x, env, &l->campaign, &l->checkpoints) == FD_ERR)
+		return NULL;
 	snprintf(l->app, sizeof(l->app), "%s", x->app);
 	snprintf(l->env, sizeof(l->env), "%s", env);
-hit:
+	return l;
+}
+
+int fd__live(fd_ctx *x, const char *env, json_t **campaign,
+             json_t **checkpoints)
+{
+	struct fd_live *l;
+
+	if (!x->writer)
+		return live_load(x, env, campaign, checkpoints);
+	if (!(l = live_slot(x, env)))
+		return FD_ERR;
 	*campaign = json_incref(l->campaign);
 	*checkpoints = json_incref(l->checkpoints);
 	return l->campaign ? FD_OK : FD_NOTFOUND;

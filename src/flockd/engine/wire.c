@@ -9,21 +9,21 @@
 #include "engine/internal.h"
 #include "base/jdump.h"
 
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
 static int bad_env(fd_ctx *x)
 {
-	return fd__fail(x, 400, "invalid_field",
-	                "environment must be one of: production, test");
+	return fd__invalid(x, "environment",
+	                   "must be one of: production, test");
 }
 
-static int missing(fd_ctx *x, const char *field)
+/* A lookup's store code as an answer: 0 found, -1 with not found
+ * (code, message) or internal set. */
+static int found(fd_ctx *x, int rc, const char *code, const char *message)
 {
-	fd_error(x->res, 400, "missing_field", "%s is required", field);
-	return -1;
+	if (rc == FD_OK)
+		return 0;
+	if (rc == FD_NOTFOUND)
+		return fd__fail(x, FD_OUT_NOT_FOUND, code, "%s", message);
+	return fd__internal(x);
 }
 
 /* customProperties as JSON text, NULL when absent. */
@@ -34,11 +34,8 @@ static int props_text(fd_ctx *x, const char *field, char **out)
 	*out = NULL;
 	if (!p || json_is_null(p))
 		return 0;
-	if (!json_is_object(p)) {
-		fd_error(x->res, 400, "invalid_field", "%s must be an object",
-		         field);
-		return -1;
-	}
+	if (!json_is_object(p))
+		return fd__invalid(x, field, "must be an object");
 	if (!(*out = fd_jdump(p, NULL)))
 		return fd__internal(x);
 	return 0;
@@ -52,21 +49,22 @@ static int identify(fd_ctx *x)
 	const char *env = fd__env(x);
 	json_t *cus = NULL;
 	char *props = NULL, id[FLOCK__ID_MAX];
-	int rc, status = 200;
+	fd_outcome o = FD_OUT_OK;
+	int rc;
 
 	if (!ext || !*ext)
-		return missing(x, "externalUserId");
+		return fd__missing(x, "externalUserId");
 	if (!env)
 		return bad_env(x);
 	if (props_text(x, "customProperties", &props) < 0)
 		return -1;
 	rc = fd_store_customer_get(x->c, x->app, FD_BY_EXTERNAL, ext, &cus);
 	if (rc == FD_NOTFOUND) {
-		status = 201;
+		o = FD_OUT_CREATED;
 		rc = fd__customer_create(x, ext, fd__bstr(x, "email"),
 		                         fd__bstr(x, "name"), props, env, &cus);
 	} else if (rc == FD_OK) {
-		snprintf(id, sizeof(id), "%s", jstr(cus, "id"));
+		snprintf(id, sizeof(id), "%s", fd__jstr(cus, "id"));
 		json_decref(cus);
 		cus = NULL;
 		rc = fd_store_customer_update(
@@ -81,13 +79,10 @@ static int identify(fd_ctx *x)
 		json_decref(cus);
 		return fd__internal(x);
 	}
-	return fd__ok(x, status, cus);
+	return fd__ok(x, o, cus);
 }
 
-void fd_op_identify(fd_engine *e, const fd_request *req, fd_response *res)
-{
-	fd__run_write(e, req, res, identify);
-}
+FD_WRITE_OP(fd_op_identify, identify)
 
 /* ---- campaigns ------------------------------------------------------- */
 
@@ -97,13 +92,10 @@ static int campaigns_list(fd_ctx *x)
 
 	if (fd_store_campaign_list(x->c, x->app, NULL, &list) != FD_OK)
 		return fd__internal(x);
-	return fd__ok(x, 200, list);
+	return fd__ok(x, FD_OUT_OK, list);
 }
 
-void fd_op_campaigns_list(fd_engine *e, const fd_request *req, fd_response *res)
-{
-	fd__run_read(e, req, res, campaigns_list);
-}
+FD_READ_OP(fd_op_campaigns_list, campaigns_list)
 
 static int campaigns_live(fd_ctx *x)
 {
@@ -116,28 +108,23 @@ static int campaigns_live(fd_ctx *x)
 	if (cid) {
 		rc = fd_store_customer_get(x->c, x->app, FD_BY_ID, cid, &cus);
 		json_decref(cus);
-		if (rc == FD_NOTFOUND)
-			return fd__fail(x, 404, "customer_not_found",
-			                "customer not found");
-		if (rc != FD_OK)
-			return fd__internal(x);
+		if (found(x, rc, "customer_not_found", "customer not found") <
+		    0)
+			return -1;
 	}
 	rc = fd_store_campaign_live(x->c, x->app, env, &k);
 	if (rc == FD_NOTFOUND || (rc == FD_OK && !fd__campaign_running(x, k))) {
 		json_decref(k);
-		fd_error(x->res, 404, "no_live_campaign",
+		fd__fail(x, FD_OUT_NOT_FOUND, "no_live_campaign",
 		         "no live campaign in %s", env);
 		return -1;
 	}
 	if (rc != FD_OK)
 		return fd__internal(x);
-	return fd__ok(x, 200, k);
+	return fd__ok(x, FD_OUT_OK, k);
 }
 
-void fd_op_campaigns_live(fd_engine *e, const fd_request *req, fd_response *res)
-{
-	fd__run_read(e, req, res, campaigns_live);
-}
+FD_READ_OP(fd_op_campaigns_live, campaigns_live)
 
 static int campaign_ping(fd_ctx *x)
 {
@@ -145,17 +132,14 @@ static int campaign_ping(fd_ctx *x)
 	                                x->req->origin, x->now);
 
 	if (rc == FD_NOTFOUND || !x->req->id)
-		return fd__fail(x, 404, "campaign_not_found",
+		return fd__fail(x, FD_OUT_NOT_FOUND, "campaign_not_found",
 		                "campaign not found");
 	if (rc != FD_OK)
 		return fd__internal(x);
-	return fd__ok(x, 200, json_pack("{s:s}", "id", x->req->id));
+	return fd__ok(x, FD_OUT_OK, json_pack("{s:s}", "id", x->req->id));
 }
 
-void fd_op_campaign_ping(fd_engine *e, const fd_request *req, fd_response *res)
-{
-	fd__run_write(e, req, res, campaign_ping);
-}
+FD_WRITE_OP(fd_op_campaign_ping, campaign_ping)
 
 static int campaign_checkpoints(fd_ctx *x)
 {
@@ -164,14 +148,10 @@ static int campaign_checkpoints(fd_ctx *x)
 	if (fd_store_checkpoint_list(x->c, x->app, fd__qstr(x, "campaignId"),
 	                             &list) != FD_OK)
 		return fd__internal(x);
-	return fd__ok(x, 200, json_pack("{s:o}", "data", list));
+	return fd__ok(x, FD_OUT_OK, json_pack("{s:o}", "data", list));
 }
 
-void fd_op_campaign_checkpoints(fd_engine *e, const fd_request *req,
-                                fd_response *res)
-{
-	fd__run_read(e, req, res, campaign_checkpoints);
-}
+FD_READ_OP(fd_op_campaign_checkpoints, campaign_checkpoints)
 
 /* ---- POST /checkpoints/ingest ---------------------------------------- */
 
@@ -189,12 +169,12 @@ static void ingest_free(ingest_state *s)
 	json_decref(s->rewards);
 }
 
-/* The rules once the event is stored: match, referral, grant. */
-static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
+/* Does the live campaign of env have a reward checkpoint called name?
+ * s->campaign gets the campaign (NULL: none live). 0 or -1. */
+static int ingest_match(fd_ctx *x, ingest_state *s, const char *env,
                         const char *name)
 {
 	json_t *chks = NULL, *chk;
-	const char *status;
 	size_t i;
 	int rc = fd__live(x, env, &s->campaign, &chks);
 
@@ -206,28 +186,32 @@ static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
 		return -1;
 	json_array_foreach(chks, i, chk)
 	{
-		if (jstr(chk, "checkpointName") &&
-		    strcmp(jstr(chk, "checkpointName"), name) == 0 &&
-		    jstr(chk, "trigger") &&
-		    strcmp(jstr(chk, "trigger"), "reward") == 0)
+		if (fd__jstr(chk, "checkpointName") &&
+		    strcmp(fd__jstr(chk, "checkpointName"), name) == 0 &&
+		    fd__jstr(chk, "trigger") &&
+		    strcmp(fd__jstr(chk, "trigger"), "reward") == 0)
 			s->matched = 1;
 	}
 	json_decref(chks);
-	if (!s->matched)
-		return 0;
-	if (!fd__campaign_running(x, s->campaign)) {
-		s->blocked = "campaign_not_live";
-		return 0;
-	}
-	rc = fd_store_referral_find(x->c, x->app, jstr(s->campaign, "id"),
-	                            jstr(s->customer, "id"), &s->referral);
+	return 0;
+}
+
+/* The customer's referral in the matched campaign: accept it and grant
+ * both sides, or say in s->blocked why not. 0 or -1. */
+static int ingest_grant(fd_ctx *x, ingest_state *s)
+{
+	const char *status;
+	int rc = fd_store_referral_find(
+	        x->c, x->app, fd__jstr(s->campaign, "id"),
+	        fd__jstr(s->customer, "id"), &s->referral);
+
 	if (rc == FD_NOTFOUND) {
 		s->blocked = "no_referral";
 		return 0;
 	}
 	if (rc != FD_OK)
 		return -1;
-	status = jstr(s->referral, "status");
+	status = fd__jstr(s->referral, "status");
 	if (strcmp(status, "flagged") == 0) {
 		s->blocked = "flagged_referral";
 		return 0;
@@ -244,6 +228,21 @@ static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
 	return 0;
 }
 
+/* The rules once the event is stored: match, referral, grant. */
+static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
+                        const char *name)
+{
+	if (ingest_match(x, s, env, name) < 0)
+		return -1;
+	if (!s->matched)
+		return 0;
+	if (!fd__campaign_running(x, s->campaign)) {
+		s->blocked = "campaign_not_live";
+		return 0;
+	}
+	return ingest_grant(x, s);
+}
+
 static json_t *ingest_result(fd_ctx *x, ingest_state *s, const char *id,
                              const char *env, const char *name)
 {
@@ -253,12 +252,13 @@ static json_t *ingest_result(fd_ctx *x, ingest_state *s, const char *id,
 	return json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:b, s:O?, s:O,"
 	                 " s:s?, s:s, s:s, s:n}",
 	                 "id", id, "organizationId",
-	                 jstr(s->customer, "organizationId"), "applicationId",
-	                 x->app, "checkpointName", name, "customerId",
-	                 jstr(s->customer, "id"), "environment", env, "matched",
-	                 s->matched, "referral", s->referral, "rewards",
-	                 s->rewards, "blockedBy", s->blocked, "createdAt", iso,
-	                 "updatedAt", iso, "deletedAt");
+	                 fd__jstr(s->customer, "organizationId"),
+	                 "applicationId", x->app, "checkpointName", name,
+	                 "customerId", fd__jstr(s->customer, "id"),
+	                 "environment", env, "matched", s->matched, "referral",
+	                 s->referral, "rewards", s->rewards, "blockedBy",
+	                 s->blocked, "createdAt", iso, "updatedAt", iso,
+	                 "deletedAt");
 }
 
 static int ingest_event(fd_ctx *x, const char *id, const char *env,
@@ -296,12 +296,12 @@ static int checkpoint_ingest(fd_ctx *x)
 	if (!name)
 		name = fd__bstr(x, "name");
 	if (!name || !*name)
-		return missing(x, "checkpointName");
+		return fd__missing(x, "checkpointName");
 	if (!ext || !*ext)
-		return missing(x, "externalUserId");
+		return fd__missing(x, "externalUserId");
 	if (!env)
 		return bad_env(x);
-	if (!(s.rewards = json_array()) || fd__new_id(id, "evt_") < 0)
+	if (!(s.rewards = json_array()) || flock__id_new(id, "evt_") < 0)
 		goto fail;
 	/* An unknown user is created bare: the event is never dropped. */
 	rc = fd_store_customer_get(x->c, x->app, FD_BY_EXTERNAL, ext,
@@ -310,10 +310,10 @@ static int checkpoint_ingest(fd_ctx *x)
 		rc = fd__customer_create(x, ext, NULL, NULL, NULL, env,
 		                         &s.customer);
 	if (rc != FD_OK ||
-	    ingest_event(x, id, env, name, jstr(s.customer, "id")) < 0 ||
+	    ingest_event(x, id, env, name, fd__jstr(s.customer, "id")) < 0 ||
 	    ingest_rules(x, &s, env, name) < 0)
 		goto fail;
-	rc = fd__ok(x, 201, ingest_result(x, &s, id, env, name));
+	rc = fd__ok(x, FD_OUT_CREATED, ingest_result(x, &s, id, env, name));
 	ingest_free(&s);
 	return rc;
 fail:
@@ -321,11 +321,7 @@ fail:
 	return fd__internal(x);
 }
 
-void fd_op_checkpoint_ingest(fd_engine *e, const fd_request *req,
-                             fd_response *res)
-{
-	fd__run_write(e, req, res, checkpoint_ingest);
-}
+FD_WRITE_OP(fd_op_checkpoint_ingest, checkpoint_ingest)
 
 /* ---- POST /referrals ------------------------------------------------- */
 
@@ -344,12 +340,9 @@ static int find_referee(fd_ctx *x, const char *env, json_t **out)
 			rc = fd__customer_create(x, ext, NULL, NULL, NULL, env,
 			                         out);
 	} else {
-		return missing(x, "refereeId");
+		return fd__missing(x, "refereeId");
 	}
-	if (rc == FD_NOTFOUND)
-		return fd__fail(x, 404, "customer_not_found",
-		                "referee not found");
-	return rc == FD_OK ? 0 : fd__internal(x);
+	return found(x, rc, "customer_not_found", "referee not found");
 }
 
 /* A second referrer for a referee already referred in the campaign: the
@@ -357,16 +350,17 @@ static int find_referee(fd_ctx *x, const char *env, json_t **out)
 static int referral_rereferred(fd_ctx *x, json_t *old, const json_t *referrer,
                                json_t *frauds, json_t **out)
 {
-	const char *status = jstr(old, "status");
+	const char *status = fd__jstr(old, "status");
 	char *text = NULL;
 	int rc = -1;
 
-	if (strcmp(jstr(old, "referrerId"), jstr(referrer, "id")) == 0) {
+	if (strcmp(fd__jstr(old, "referrerId"), fd__jstr(referrer, "id")) ==
+	    0) {
 		*out = json_incref(old);
 		return 0;
 	}
 	if (strcmp(status, "accepted") == 0 || strcmp(status, "rejected") == 0)
-		return fd__fail(x, 409, "already_referred",
+		return fd__fail(x, FD_OUT_CONFLICT, "already_referred",
 		                "the referee was already referred in this "
 		                "campaign");
 	if (!frauds)
@@ -378,14 +372,14 @@ static int referral_rereferred(fd_ctx *x, json_t *old, const json_t *referrer,
 	                                        "by someone else"));
 	text = fd_jdump(frauds, NULL);
 	if (text &&
-	    fd_store_referral_update(x->c, x->app, jstr(old, "id"),
-	                             jstr(referrer, "id"), "flagged", text,
+	    fd_store_referral_update(x->c, x->app, fd__jstr(old, "id"),
+	                             fd__jstr(referrer, "id"), "flagged", text,
 	                             x->now) == FD_OK &&
-	    fd_store_customer_count(x->c, x->app, jstr(referrer, "id"), 1, 0,
-	                            x->now) == FD_OK &&
-	    fd_store_referral_get(x->c, x->app, jstr(old, "id"), out) ==
+	    fd_store_customer_count(x->c, x->app, fd__jstr(referrer, "id"), 1,
+	                            0, x->now) == FD_OK &&
+	    fd_store_referral_get(x->c, x->app, fd__jstr(old, "id"), out) ==
 	            FD_OK &&
-	    fd__emit(x, jstr(*out, "environment"), "referral.flagged",
+	    fd__emit(x, fd__jstr(*out, "environment"), "referral.flagged",
 	             json_incref(*out)) == 0)
 		rc = 0;
 	free(text);
@@ -397,21 +391,23 @@ static int referral_new(fd_ctx *x, const json_t *k, const json_t *referrer,
                         const json_t *referee, json_t *frauds, json_t **out)
 {
 	char id[FLOCK__ID_MAX], *text = NULL;
-	const char *env = jstr(k, "environment");
+	const char *env = fd__jstr(k, "environment");
 	const char *status = frauds ? "flagged" : "pending";
 	int rc = -1;
 
 	if (frauds && !(text = fd_jdump(frauds, NULL)))
 		goto done;
-	if (fd__new_id(id, "ref_") < 0 ||
-	    fd_store_referral_insert(x->c, x->app, id, env, jstr(k, "id"),
-	                             jstr(referrer, "id"), jstr(referee, "id"),
-	                             status, text, x->now) != FD_OK ||
-	    fd_store_customer_set_referred(x->c, x->app, jstr(referee, "id"),
-	                                   jstr(referrer, "id"), id,
-	                                   jstr(k, "id"), x->now) != FD_OK ||
-	    fd_store_customer_count(x->c, x->app, jstr(referrer, "id"), 1, 0,
-	                            x->now) != FD_OK ||
+	if (flock__id_new(id, "ref_") < 0 ||
+	    fd_store_referral_insert(x->c, x->app, id, env, fd__jstr(k, "id"),
+	                             fd__jstr(referrer, "id"),
+	                             fd__jstr(referee, "id"), status, text,
+	                             x->now) != FD_OK ||
+	    fd_store_customer_set_referred(
+	            x->c, x->app, fd__jstr(referee, "id"),
+	            fd__jstr(referrer, "id"), id, fd__jstr(k, "id"),
+	            x->now) != FD_OK ||
+	    fd_store_customer_count(x->c, x->app, fd__jstr(referrer, "id"), 1,
+	                            0, x->now) != FD_OK ||
 	    fd_store_referral_get(x->c, x->app, id, out) != FD_OK ||
 	    fd__emit(x, env, "referral.created", json_incref(*out)) < 0)
 		goto done;
@@ -425,37 +421,38 @@ done:
 	return rc < 0 ? fd__internal(x) : 0;
 }
 
-static int referral_create(fd_ctx *x)
+/* The campaign, the referrer (by its code) and the referee of a new
+ * referral (new references, NULL until found). 0, or -1 with res set. */
+static int referral_parties(fd_ctx *x, json_t **k, json_t **referrer,
+                            json_t **referee)
 {
 	const char *cid = fd__bstr(x, "campaignId");
 	const char *code = fd__bstr(x, "referralCode");
-	json_t *k = NULL, *referrer = NULL, *referee = NULL, *old = NULL;
-	json_t *out = NULL;
-	int rc = -1;
 
 	if (!cid)
-		return missing(x, "campaignId");
+		return fd__missing(x, "campaignId");
 	if (!code)
-		return missing(x, "referralCode");
-	rc = fd_store_campaign_get(x->c, x->app, cid, &k);
-	if (rc != FD_OK) {
-		rc = rc == FD_NOTFOUND ? fd__fail(x, 404, "campaign_not_found",
-		                                  "campaign not found")
-		                       : fd__internal(x);
+		return fd__missing(x, "referralCode");
+	if (found(x, fd_store_campaign_get(x->c, x->app, cid, k),
+	          "campaign_not_found", "campaign not found") < 0 ||
+	    found(x,
+	          fd_store_customer_get(x->c, x->app, FD_BY_CODE, code,
+	                                referrer),
+	          "invalid_referral_code", "unknown referral code") < 0)
+		return -1;
+	return find_referee(x, fd__jstr(*k, "environment"), referee);
+}
+
+static int referral_create(fd_ctx *x)
+{
+	json_t *k = NULL, *referrer = NULL, *referee = NULL, *old = NULL;
+	json_t *out = NULL;
+	int rc = referral_parties(x, &k, &referrer, &referee);
+
+	if (rc < 0)
 		goto done;
-	}
-	rc = fd_store_customer_get(x->c, x->app, FD_BY_CODE, code, &referrer);
-	if (rc != FD_OK) {
-		rc = rc == FD_NOTFOUND
-		             ? fd__fail(x, 404, "invalid_referral_code",
-		                        "unknown referral code")
-		             : fd__internal(x);
-		goto done;
-	}
-	if ((rc = find_referee(x, jstr(k, "environment"), &referee)) < 0)
-		goto done;
-	rc = fd_store_referral_find(x->c, x->app, cid, jstr(referee, "id"),
-	                            &old);
+	rc = fd_store_referral_find(x->c, x->app, fd__jstr(k, "id"),
+	                            fd__jstr(referee, "id"), &old);
 	if (rc == FD_OK)
 		rc = referral_rereferred(x, old, referrer,
 		                         fd__fraud_check(x, referrer, referee),
@@ -466,7 +463,7 @@ static int referral_create(fd_ctx *x)
 	else
 		rc = fd__internal(x);
 	if (rc == 0)
-		rc = fd__ok(x, 201, out);
+		rc = fd__ok(x, FD_OUT_CREATED, out);
 done:
 	json_decref(k);
 	json_decref(referrer);
@@ -475,11 +472,7 @@ done:
 	return rc;
 }
 
-void fd_op_referral_create(fd_engine *e, const fd_request *req,
-                           fd_response *res)
-{
-	fd__run_write(e, req, res, referral_create);
-}
+FD_WRITE_OP(fd_op_referral_create, referral_create)
 
 static int referrals_list(fd_ctx *x)
 {
@@ -496,13 +489,10 @@ static int referrals_list(fd_ctx *x)
 	if (fd_store_referral_list(x->c, x->app, &f, limit, offset, &out) !=
 	    FD_OK)
 		return fd__internal(x);
-	return fd__ok(x, 200, out);
+	return fd__ok(x, FD_OUT_OK, out);
 }
 
-void fd_op_referrals_list(fd_engine *e, const fd_request *req, fd_response *res)
-{
-	fd__run_read(e, req, res, referrals_list);
-}
+FD_READ_OP(fd_op_referrals_list, referrals_list)
 
 static int referral_validate(fd_ctx *x)
 {
@@ -511,15 +501,15 @@ static int referral_validate(fd_ctx *x)
 	int rc;
 
 	if (!code)
-		return missing(x, "referralCode");
+		return fd__missing(x, "referralCode");
 	rc = fd_store_customer_get(x->c, x->app, FD_BY_CODE, code, &cus);
 	if (rc == FD_NOTFOUND)
 		return fd__ok(
-		        x, 200,
+		        x, FD_OUT_OK,
 		        json_pack("{s:b, s:n}", "isValid", 0, "referredBy"));
 	if (rc != FD_OK)
 		return fd__internal(x);
-	rc = fd__ok(x, 200,
+	rc = fd__ok(x, FD_OUT_OK,
 	            json_pack("{s:b, s:{s:O, s:O, s:O, s:O}}", "isValid", 1,
 	                      "referredBy", "id", json_object_get(cus, "id"),
 	                      "externalUserId",
@@ -530,11 +520,7 @@ static int referral_validate(fd_ctx *x)
 	return rc;
 }
 
-void fd_op_referral_validate(fd_engine *e, const fd_request *req,
-                             fd_response *res)
-{
-	fd__run_read(e, req, res, referral_validate);
-}
+FD_READ_OP(fd_op_referral_validate, referral_validate)
 
 /* ---- POST /rewards/trigger ------------------------------------------- */
 
@@ -576,12 +562,8 @@ static int trigger_campaign(fd_ctx *x, json_t **k)
 		rc = fd__live(x, env, k, &chks);
 		json_decref(chks);
 	}
-	if (rc == FD_NOTFOUND)
-		return cid ? fd__fail(x, 404, "campaign_not_found",
-		                      "campaign not found")
-		           : fd__fail(x, 404, "no_live_campaign",
-		                      "no live campaign");
-	return rc == FD_OK ? 0 : fd__internal(x);
+	return cid ? found(x, rc, "campaign_not_found", "campaign not found")
+	           : found(x, rc, "no_live_campaign", "no live campaign");
 }
 
 /* The caller's referrals in k: as referee, else those it made. */
@@ -590,8 +572,8 @@ static int trigger_referrals(fd_ctx *x, const json_t *k, const json_t *cus,
 {
 	const char *mode = fd__bstr(x, "mode");
 	json_t *one = NULL;
-	int rc = fd_store_referral_find(x->c, x->app, jstr(k, "id"),
-	                                jstr(cus, "id"), &one);
+	int rc = fd_store_referral_find(x->c, x->app, fd__jstr(k, "id"),
+	                                fd__jstr(cus, "id"), &one);
 
 	*refs = NULL;
 	if (rc == FD_OK) {
@@ -603,7 +585,7 @@ static int trigger_referrals(fd_ctx *x, const json_t *k, const json_t *cus,
 		return -1;
 	*role = FD_PARTY_REFERRER;
 	return fd_store_referral_by_referrer(
-	               x->c, x->app, jstr(k, "id"), jstr(cus, "id"),
+	               x->c, x->app, fd__jstr(k, "id"), fd__jstr(cus, "id"),
 	               mode && strcmp(mode, "all") == 0 ? 0 : 1, refs) == FD_OK
 	               ? 0
 	               : -1;
@@ -621,7 +603,7 @@ static int trigger_grant(fd_ctx *x, const json_t *k, json_t *refs, int role,
 		return -1;
 	json_array_foreach(refs, i, ref)
 	{
-		status = jstr(ref, "status");
+		status = fd__jstr(ref, "status");
 		if (strcmp(status, "pending") != 0 &&
 		    strcmp(status, "accepted") != 0)
 			continue;
@@ -650,13 +632,10 @@ static int rewards_trigger(fd_ctx *x)
 	if (!ext)
 		ext = fd__bstr(x, "customerExternalId");
 	if (!ext)
-		return missing(x, "externalUserId");
+		return fd__missing(x, "externalUserId");
 	rc = fd_store_customer_get(x->c, x->app, FD_BY_EXTERNAL, ext, &cus);
-	if (rc == FD_NOTFOUND)
-		return fd__fail(x, 404, "customer_not_found",
-		                "customer not found");
-	if (rc != FD_OK)
-		return fd__internal(x);
+	if (found(x, rc, "customer_not_found", "customer not found") < 0)
+		return -1;
 	if ((rc = trigger_campaign(x, &k)) < 0)
 		goto done;
 	if (!(ids = json_array()) ||
@@ -665,7 +644,7 @@ static int rewards_trigger(fd_ctx *x)
 		rc = fd__internal(x);
 		goto done;
 	}
-	rc = fd__ok(x, 201, ids);
+	rc = fd__ok(x, FD_OUT_CREATED, ids);
 	ids = NULL;
 done:
 	json_decref(ids);
@@ -675,8 +654,4 @@ done:
 	return rc;
 }
 
-void fd_op_rewards_trigger(fd_engine *e, const fd_request *req,
-                           fd_response *res)
-{
-	fd__run_write(e, req, res, rewards_trigger);
-}
+FD_WRITE_OP(fd_op_rewards_trigger, rewards_trigger)

@@ -213,8 +213,8 @@ static int referral_check(json_t *body, json_t *query, fd_response *res)
 	if (json_is_string(json_object_get(body, "refereeId")) ||
 	    json_is_string(json_object_get(body, "refereeExternalUserId")))
 		return 0;
-	fd_error(res, 400, "missing_field",
-	         "refereeId or refereeExternalUserId is required");
+	fd_fail(res, FD_OUT_INVALID, "missing_field",
+	        "refereeId or refereeExternalUserId is required");
 	return 400;
 }
 
@@ -227,13 +227,14 @@ static int trigger_check(json_t *body, json_t *query, fd_response *res)
 
 	if (!json_is_string(json_object_get(body, "externalUserId")) &&
 	    !json_is_string(json_object_get(body, "customerExternalId"))) {
-		fd_error(res, 400, "missing_field",
-		         "externalUserId is required");
+		fd_fail(res, FD_OUT_INVALID, "missing_field",
+		        "externalUserId is required");
 		return 400;
 	}
 	if (!json_is_string(json_object_get(body, "environment")) &&
 	    !json_is_string(json_object_get(body, "campaignId"))) {
-		fd_error(res, 400, "missing_field", "environment is required");
+		fd_fail(res, FD_OUT_INVALID, "missing_field",
+		        "environment is required");
 		return 400;
 	}
 	json_array_foreach(items, i, v)
@@ -463,8 +464,8 @@ static int bad_value(fd_response *res, const char *name,
 	char list[512];
 
 	list_values(list, sizeof(list), values);
-	fd_error(res, 400, "invalid_field", "%s must be one of: %s", name,
-	         list);
+	fd_fail(res, FD_OUT_INVALID, "invalid_field", "%s must be one of: %s",
+	        name, list);
 	return 400;
 }
 
@@ -548,8 +549,8 @@ static int validate_array(const fd_field *f, json_t *arr, const char *name,
 		                  !in_values(json_string_value(v), f->values)))
 			return bad_value(res, item_name, f->values);
 		if (f->items && !json_is_object(v)) {
-			fd_error(res, 400, "invalid_field",
-			         "%s must be an object", item_name);
+			fd_fail(res, FD_OUT_INVALID, "invalid_field",
+			        "%s must be an object", item_name);
 			return 400;
 		}
 		if (f->items && validate_fields(f->items, v, item_name, res))
@@ -571,17 +572,18 @@ static int validate_one(const fd_field *f, json_t *obj, const char *name,
 	if (!v || (json_is_null(v) && f->type != FD_T_NSTRING)) {
 		if (!f->required)
 			return 0;
-		fd_error(res, 400, "missing_field", "%s is required", name);
+		fd_fail(res, FD_OUT_INVALID, "missing_field", "%s is required",
+		        name);
 		return 400;
 	}
 	if (!type_ok(f, v)) {
 		if (f->type == FD_T_INTEGER && f->min < f->max)
-			fd_error(res, 400, "invalid_field",
-			         "%s must be an integer from %ld to %ld", name,
-			         f->min, f->max);
+			fd_fail(res, FD_OUT_INVALID, "invalid_field",
+			        "%s must be an integer from %ld to %ld", name,
+			        f->min, f->max);
 		else
-			fd_error(res, 400, "invalid_field", "%s must be %s",
-			         name, type_words(f->type));
+			fd_fail(res, FD_OUT_INVALID, "invalid_field",
+			        "%s must be %s", name, type_words(f->type));
 		return 400;
 	}
 	if (f->type == FD_T_STRING && f->values &&
@@ -637,15 +639,15 @@ int fd_validate_query(const fd_field *fields, json_t *query, fd_response *res)
 		if (!s || !*s) {
 			if (!fields->required)
 				continue;
-			fd_error(res, 400, "missing_field", "%s is required",
-			         fields->name);
+			fd_fail(res, FD_OUT_INVALID, "missing_field",
+			        "%s is required", fields->name);
 			return 400;
 		}
 		if (fields->type == FD_T_INTEGER &&
 		    !query_integer_ok(fields, s)) {
-			fd_error(res, 400, "invalid_field",
-			         "%s must be an integer from %ld to %ld",
-			         fields->name, fields->min, fields->max);
+			fd_fail(res, FD_OUT_INVALID, "invalid_field",
+			        "%s must be an integer from %ld to %ld",
+			        fields->name, fields->min, fields->max);
 			return 400;
 		}
 		if (fields->values && !in_values(s, fields->values))

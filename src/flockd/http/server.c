@@ -27,6 +27,7 @@
 #include "base/jdump.h"
 #include "base/log.h"
 #include "delivery/delivery.h"
+#include "http/errors.h"
 #include "http/metrics.h"
 #include "http/router.h"
 
@@ -141,40 +142,46 @@ static enum MHD_Result queue(fd_server *s, struct MHD_Connection *c,
 	return ret;
 }
 
-/* Serialise res (stealing its body) and queue it. */
-static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
-                                 req_ctx *rc, fd_response *res,
+/* Serialise body (stealing it), with the request id in an error body,
+ * and queue it. */
+static enum MHD_Result send_body(fd_server *s, struct MHD_Connection *c,
+                                 req_ctx *rc, int status, json_t *body,
                                  const char *allow)
 {
 	char *text;
 	size_t len = 0;
 
-	if (!res->body || res->status < 100 || res->status > 599) {
-		json_decref(res->body);
-		res->body = NULL;
-		fd_error(res, 500, "internal", "internal error");
-	}
-	if (res->status >= 400 && json_is_object(res->body))
-		json_object_set_new(res->body, "requestId",
+	if (!body)
+		return MHD_NO;
+	if (status >= 400 && json_is_object(body))
+		json_object_set_new(body, "requestId",
 		                    json_string(rc->request_id));
-	text = fd_jdump(res->body, &len);
-	json_decref(res->body);
-	res->body = NULL;
+	text = fd_jdump(body, &len);
+	json_decref(body);
 	if (!text)
 		return MHD_NO;
-	rc->replayed = res->replayed;
-	return queue(s, c, rc, res->status, text, len, "application/json",
-	             allow);
+	return queue(s, c, rc, status, text, len, "application/json", allow);
 }
 
+/* Send the engine's (or a check's) answer in res, taking its body. */
+static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
+                                 req_ctx *rc, fd_response *res,
+                                 const char *allow)
+{
+	int status;
+	json_t *body = fd_http_answer(res, &status);
+
+	rc->replayed = res->replayed;
+	return send_body(s, c, rc, status, body, allow);
+}
+
+/* An error only HTTP has (no route, method, body too large). */
 static enum MHD_Result send_error(fd_server *s, struct MHD_Connection *c,
                                   req_ctx *rc, int status, const char *code,
                                   const char *msg, const char *allow)
 {
-	fd_response res = {0, NULL, 0};
-
-	fd_error(&res, status, code, "%s", msg);
-	return send_json(s, c, rc, &res, allow);
+	return send_body(s, c, rc, status,
+	                 fd_http_error_body(status, code, msg), allow);
 }
 
 /* --- the steps of one request ------------------------------------------ */
@@ -209,7 +216,7 @@ static const char *kind_name(fd_key_kind k)
 	return "this key";
 }
 
-/* 401/403 checks of section 1. 0, or the status with res filled. */
+/* The key checks of section 1: 0, or -1 with res filled. */
 static int authorize(fd_server *s, struct MHD_Connection *c,
                      const fd_route *route, const fd_params *params,
                      fd_principal *who, fd_response *res)
@@ -217,27 +224,30 @@ static int authorize(fd_server *s, struct MHD_Connection *c,
 	const char *key = access_key(c);
 
 	if (!key) {
-		fd_error(res, 401, "unauthorized",
-		         "an access key is required in the Authorization "
-		         "header");
-		return 401;
+		fd_fail(res, FD_OUT_UNAUTHORIZED, "unauthorized",
+		        "an access key is required in the Authorization "
+		        "header");
+		return -1;
 	}
 	if (fd_engine_authenticate(s->engine, key, who) != 0) {
-		fd_error(res, 401, "unauthorized", "unknown access key");
-		return 401;
+		fd_fail(res, FD_OUT_UNAUTHORIZED, "unauthorized",
+		        "unknown access key");
+		return -1;
 	}
 	if (!(route->kinds & (unsigned)who->kind)) {
-		fd_error(res, 403, "forbidden", "%s may not call %s %s",
-		         kind_name(who->kind), route->method, route->pattern);
-		return 403;
+		fd_fail(res, FD_OUT_FORBIDDEN, "forbidden",
+		        "%s may not call %s %s", kind_name(who->kind),
+		        route->method, route->pattern);
+		return -1;
 	}
 	/* An admin token of one application never reaches another's; it
 	 * gets the engine's answer for an application that does not exist,
 	 * so it cannot tell which other applications exist. */
 	if (params->app[0] && who->app_id[0] &&
 	    strcmp(params->app, who->app_id) != 0) {
-		fd_error(res, 404, "app_not_found", "app not found");
-		return 404;
+		fd_fail(res, FD_OUT_NOT_FOUND, "app_not_found",
+		        "app not found");
+		return -1;
 	}
 	return fd_engine_rate_check(s->engine, who, res);
 }
@@ -260,9 +270,9 @@ static int check_env(const fd_principal *who, json_t *body, json_t *query,
 
 	if (!who->environment[0] || !env || strcmp(env, who->environment) == 0)
 		return 0;
-	fd_error(res, 403, "forbidden",
-	         "this key is limited to the %s environment", who->environment);
-	return 403;
+	fd_fail(res, FD_OUT_FORBIDDEN, "forbidden",
+	        "this key is limited to the %s environment", who->environment);
+	return -1;
 }
 
 static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
@@ -276,7 +286,8 @@ static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
-/* Parse the accumulated body. 0 and *out (new reference), or 400. */
+/* Parse the accumulated body. 0 and *out (new reference), or -1 with
+ * res filled. */
 static int parse_body(req_ctx *rc, json_t **out, fd_response *res)
 {
 	json_error_t jerr;
@@ -284,37 +295,38 @@ static int parse_body(req_ctx *rc, json_t **out, fd_response *res)
 
 	*out = NULL;
 	if (rc->body.len == 0) {
-		*out = json_object();
-		return *out ? 0 : 500;
+		if ((*out = json_object()))
+			return 0;
+		fd_fail(res, FD_OUT_INTERNAL, "internal", "internal error");
+		return -1;
 	}
 	v = json_loadb(rc->body.ptr, rc->body.len, 0, &jerr);
 	if (!v) {
-		fd_error(res, 400, "invalid_json",
-		         "body is not valid JSON: %s at position %d", jerr.text,
-		         jerr.position);
-		return 400;
+		fd_fail(res, FD_OUT_INVALID, "invalid_json",
+		        "body is not valid JSON: %s at position %d", jerr.text,
+		        jerr.position);
+		return -1;
 	}
 	if (!json_is_object(v)) {
 		json_decref(v);
-		fd_error(res, 400, "invalid_json",
-		         "body must be a JSON object");
-		return 400;
+		fd_fail(res, FD_OUT_INVALID, "invalid_json",
+		        "body must be a JSON object");
+		return -1;
 	}
 	*out = v;
 	return 0;
 }
 
-/* Everything declarative before the operation: body, query, environment. */
+/* Everything declarative before the operation: body, query, environment.
+ * 0, or -1 with res filled. */
 static int prepare(req_ctx *rc, const fd_route *route, const fd_principal *who,
                    json_t **body, json_t *query, fd_response *res)
 {
-	if (route->has_body && parse_body(rc, body, res))
-		return res->status ? res->status : 500;
-	if (fd_validate_query(route->query, query, res) ||
-	    (route->has_body && fd_validate_body(route->body, *body, res)))
-		return 400;
-	if (route->check && route->check(*body, query, res))
-		return res->status;
+	if ((route->has_body && parse_body(rc, body, res)) ||
+	    fd_validate_query(route->query, query, res) ||
+	    (route->has_body && fd_validate_body(route->body, *body, res)) ||
+	    (route->check && route->check(*body, query, res)))
+		return -1;
 	return check_env(who, *body, query, res);
 }
 
@@ -365,8 +377,8 @@ static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
 	idem = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	                                   "Idempotency-Key");
 	if (idem && (!*idem || strlen(idem) > 255)) {
-		fd_error(res, 400, "invalid_field",
-		         "Idempotency-Key must be 1 to 255 characters");
+		fd_fail(res, FD_OUT_INVALID, "invalid_field",
+		        "Idempotency-Key must be 1 to 255 characters");
 		return finish_op(s, c, rc);
 	}
 	flock__sha256(rc->sha, rc->body.ptr ? rc->body.ptr : "", rc->body.len);
@@ -396,10 +408,12 @@ static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
 static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
                                    req_ctx *rc, const fd_route *route)
 {
-	fd_response res = {200, NULL, 0};
+	fd_response res;
 	flock__buf text = FLOCK__BUF_INIT;
 	size_t len;
 
+	memset(&res, 0, sizeof(res));
+	res.outcome = FD_OUT_OK;
 	switch (route->special) {
 	case FD_SPECIAL_HEALTHZ:
 		res.body = json_pack("{s:s}", "status", "ok");
@@ -410,7 +424,7 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
 			res.body = json_pack("{s:s}", "status", "ready");
 			break;
 		}
-		fd_error(&res, 503, "not_ready", "not ready");
+		fd_fail(&res, FD_OUT_UNAVAILABLE, "not_ready", "not ready");
 		break;
 	case FD_SPECIAL_METRICS:
 		fd_metrics_render(s->metrics, &text);
