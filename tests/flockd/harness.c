@@ -21,6 +21,8 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "common/ids.h"
+
 /* ---- back-end ----------------------------------------------------------- */
 
 int h_is_pg(void)
@@ -103,6 +105,48 @@ int h_db_exec(const char *db, const char *sql)
 	rc = sqlite3_exec(s, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 	sqlite3_close(s);
 	return rc;
+}
+
+int h_db_long(const char *db, const char *sql, long *out)
+{
+	int rc = -1;
+
+	if (strncmp(db, "postgres", 8) == 0) {
+		PGconn *c = PQconnectdb(db);
+		PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql)
+		                                           : NULL;
+
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
+		    !PQgetisnull(r, 0, 0)) {
+			*out = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+			rc = 0;
+		} else {
+			fprintf(stderr, "harness: %s: %s", sql,
+			        PQerrorMessage(c));
+		}
+		PQclear(r);
+		PQfinish(c);
+	} else {
+		sqlite3 *s = NULL;
+		sqlite3_stmt *st = NULL;
+
+		if (sqlite3_open(db, &s) == SQLITE_OK &&
+		    sqlite3_prepare_v2(s, sql, -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW) {
+			*out = (long)sqlite3_column_int64(st, 0);
+			rc = 0;
+		}
+		sqlite3_finalize(st);
+		sqlite3_close(s);
+	}
+	return rc;
+}
+
+int h_store_clock_enabled(void)
+{
+	const char *v = getenv("FLOCKD_TEST_STORE_CLOCK");
+
+	return v && strcmp(v, "1") == 0;
 }
 
 int h_db_new(char *out, size_t len, const char *dir)
@@ -305,6 +349,86 @@ static int ready(fd_harness *h)
 	return ok;
 }
 
+static int has_test_clock(const fd_harness *h)
+{
+	int i;
+
+	for (i = 0; h->extra_args[i]; i++)
+		if (strcmp(h->extra_args[i], "--test-clock") == 0)
+			return 1;
+	return 0;
+}
+
+/* POST /admin/test/clock {"advanceMs": ms}: the clock's time, or -1. */
+static int64_t clock_post(fd_harness *h, int64_t ms)
+{
+	char body[64];
+	h_resp r;
+	int64_t now = -1;
+
+	snprintf(body, sizeof(body), "{\"advanceMs\":%lld}", (long long)ms);
+	if (h_call(h, &r, "POST", "/admin/test/clock", h->admin_token, body,
+	           NULL) == 0 &&
+	    r.status == 200)
+		now = (int64_t)json_integer_value(
+		        json_object_get(r.json, "nowMs"));
+	else
+		fprintf(stderr, "harness: POST /admin/test/clock: %d %s\n",
+		        r.status, r.text ? r.text : "");
+	h_resp_free(&r);
+	return now > 0 ? now : -1;
+}
+
+int64_t h_clock_advance(fd_harness *h, int64_t ms)
+{
+	int64_t now = clock_post(h, ms);
+
+	if (now > 0)
+		h->clock_offset_ms += ms;
+	return now;
+}
+
+int64_t h_clock_now(const fd_harness *h)
+{
+	return flock__now_ms() + h->clock_offset_ms;
+}
+
+/* A restarted or second flockd goes on from the clock's last time. */
+static int resume_clock(fd_harness *h)
+{
+	if (h->clock_offset_ms == 0)
+		return 0;
+	if (!has_test_clock(h)) {
+		fprintf(stderr, "harness: the clock was moved %lld ms, and "
+		                "this flockd has no --test-clock\n",
+		        (long long)h->clock_offset_ms);
+		return -1;
+	}
+	return clock_post(h, h->clock_offset_ms) > 0 ? 0 : -1;
+}
+
+double h_metric(fd_harness *h, const char *sample)
+{
+	size_t n = strlen(sample);
+	double v = -1;
+	const char *p;
+	h_resp r;
+
+	if (h_call(h, &r, "GET", "/metrics", NULL, NULL, NULL) == 0 &&
+	    r.status == 200 && r.text) {
+		for (p = r.text; p; p = strchr(p, '\n')) {
+			if (*p == '\n')
+				p++;
+			if (strncmp(p, sample, n) == 0 && p[n] == ' ') {
+				v = strtod(p + n + 1, NULL);
+				break;
+			}
+		}
+	}
+	h_resp_free(&r);
+	return v;
+}
+
 /* Start serve and wait up to 10 s for /readyz; a port taken between
  * free_port() and bind is retried with another. */
 int h_serve(fd_harness *h)
@@ -334,7 +458,7 @@ int h_serve(fd_harness *h)
 				break;
 			}
 			if (ready(h))
-				return 0;
+				return resume_clock(h);
 			sleep_ms(50);
 		}
 		if (h->pid > 0)
