@@ -207,6 +207,37 @@ static unsigned short free_port(void)
 	return port;
 }
 
+/* Every flockd serving: a test that fails between h_serve and h_stop
+ * must not leave one running (it would hold ctest's output pipe). */
+#define MAX_SERVING 32
+static pid_t serving[MAX_SERVING];
+
+static void serving_kill_all(void)
+{
+	int i, st;
+
+	for (i = 0; i < MAX_SERVING; i++)
+		if (serving[i] > 0) {
+			kill(serving[i], SIGKILL);
+			waitpid(serving[i], &st, 0);
+			serving[i] = 0;
+		}
+}
+
+static void serving_set(pid_t old, pid_t pid)
+{
+	static int registered;
+	int i;
+
+	if (!registered && atexit(serving_kill_all) == 0)
+		registered = 1;
+	for (i = 0; i < MAX_SERVING; i++)
+		if (serving[i] == old) {
+			serving[i] = pid;
+			return;
+		}
+}
+
 static const char *flockd_bin(void)
 {
 	const char *bin = getenv("FLOCKD_BIN");
@@ -351,8 +382,11 @@ static int ready(fd_harness *h)
 
 static int has_test_clock(const fd_harness *h)
 {
+	const char *env = getenv("FLOCKD_TEST_CLOCK");
 	int i;
 
+	if (env && strcmp(env, "1") == 0)
+		return 1;
 	for (i = 0; h->extra_args[i]; i++)
 		if (strcmp(h->extra_args[i], "--test-clock") == 0)
 			return 1;
@@ -452,13 +486,19 @@ int h_serve(fd_harness *h)
 		h->pid = spawn(argv, NULL, h->log);
 		if (h->pid < 0)
 			return -1;
+		serving_set(0, h->pid);
 		for (i = 0; i < 200; i++) {
 			if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
+				serving_set(h->pid, 0);
 				h->pid = 0;
 				break;
 			}
-			if (ready(h))
-				return resume_clock(h);
+			if (ready(h)) {
+				if (resume_clock(h) == 0)
+					return 0;
+				h_kill(h, SIGKILL);
+				return -1;
+			}
 			sleep_ms(50);
 		}
 		if (h->pid > 0)
@@ -477,6 +517,7 @@ int h_kill(fd_harness *h, int sig)
 		return -1;
 	kill(h->pid, sig);
 	waitpid(h->pid, &st, 0);
+	serving_set(h->pid, 0);
 	h->pid = 0;
 	return st;
 }
