@@ -8,8 +8,8 @@
  * flockd runs with --test-clock. A restarted flockd starts at real time
  * again; the harness moves it forward to where the last one's clock was
  * (h_clock_advance), and each test then moves it past the lease or the
- * retry delay it waits for. The retry delays here are a flat minute, so
- * no retry falls due by real time alone while flockd is down, however
+ * retry delay it waits for. The retry delays and the lease here are a
+ * minute, so none runs out by real time alone while a test looks, however
  * slow the machine; the example receiver checks timestamps against the
  * real clock (five minutes either way), which bounds how far the clock
  * may move in this program.
@@ -24,8 +24,10 @@
 #include "harness_webhooks.h"
 #include "support.h"
 
+/* A minute each: neither runs out by real time alone before a test
+ * moves the clock past it. */
 #define RETRY_S 60
-#define LEASE_S 7
+#define LEASE_S 60
 
 static fd_harness H;
 static const char *const SERVE_ARGS[] = {
@@ -36,7 +38,7 @@ static const char *const SERVE_ARGS[] = {
         "--webhook-timeout",
         "2",
         "--webhook-lease",
-        "7",
+        "60",
         NULL};
 
 static int setup(void **state)
@@ -80,7 +82,7 @@ static void test_kill_restart(void **state)
 	h_kill(&H, SIGKILL);
 	assert_int_equal(h_serve(&H), 0);
 	ex_start(&H, &x, wh_str(ep, "secret"), x.port);
-	wh_advance(&H, (RETRY_S + 1) * 1000);
+	wh_advance(&H, ((RETRY_S > LEASE_S ? RETRY_S : LEASE_S) + 1) * 1000);
 	ev = ex_wait(&x, "customer.created", 5);
 	json_decref(ev);
 	json_decref(wait_state(&H, ep, "delivered", 5));
