@@ -113,8 +113,8 @@ int h_db_long(const char *db, const char *sql, long *out)
 
 	if (strncmp(db, "postgres", 8) == 0) {
 		PGconn *c = PQconnectdb(db);
-		PGresult *r = PQstatus(c) == CONNECTION_OK ? PQexec(c, sql)
-		                                           : NULL;
+		PGresult *r =
+		        PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
 
 		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
 		    !PQgetisnull(r, 0, 0)) {
@@ -433,8 +433,9 @@ static int resume_clock(fd_harness *h)
 	if (h->clock_offset_ms == 0)
 		return 0;
 	if (!has_test_clock(h)) {
-		fprintf(stderr, "harness: the clock was moved %lld ms, and "
-		                "this flockd has no --test-clock\n",
+		fprintf(stderr,
+		        "harness: the clock was moved %lld ms, and "
+		        "this flockd has no --test-clock\n",
 		        (long long)h->clock_offset_ms);
 		return -1;
 	}

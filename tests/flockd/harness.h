@@ -134,9 +134,10 @@ int h_db_long(const char *db, const char *sql, long *out);
 #define h_needs_store_clock()                                                  \
 	do {                                                                   \
 		if (!h_store_clock_enabled()) {                                \
-			fprintf(stderr, "SKIPPED %s: waits for the store's "   \
-			                "clock (FLOCKD_TEST_STORE_CLOCK=1 "    \
-			                "runs it)\n",                          \
+			fprintf(stderr,                                        \
+			        "SKIPPED %s: waits for the store's "           \
+			        "clock (FLOCKD_TEST_STORE_CLOCK=1 "            \
+			        "runs it)\n",                                  \
 			        __func__);                                     \
 			skip();                                                \
 		}                                                              \

@@ -304,8 +304,7 @@ void ex_start(const fd_harness *h, example_rx *x, const char *secret,
 
 	assert_non_null(bin);
 	x->port = port ? port : wh_free_port();
-	snprintf(x->out, sizeof(x->out), "%s/events-%u.jsonl", h->dir,
-	         x->port);
+	snprintf(x->out, sizeof(x->out), "%s/events-%u.jsonl", h->dir, x->port);
 	snprintf(portbuf, sizeof(portbuf), "%u", x->port);
 	x->pid = fork();
 	assert_true(x->pid >= 0);
@@ -371,7 +370,8 @@ size_t wh_count_named(json_t *events, const char *name)
 	size_t i, n = 0;
 	json_t *e;
 
-	json_array_foreach(events, i, e) n += strcmp(wh_str(e, "name"), name) == 0;
+	json_array_foreach(events, i, e) n +=
+	        strcmp(wh_str(e, "name"), name) == 0;
 	return n;
 }
 
@@ -566,8 +566,9 @@ void wh_advance(fd_harness *h, int64_t ms)
 
 void wh_advance_to_retries(fd_harness *h, const json_t *ep)
 {
-	json_t *page = ep_call(h, "GET", ep, "/deliveries?state=retrying",
-	                       NULL, 200), *d;
+	json_t *page = ep_call(h, "GET", ep, "/deliveries?state=retrying", NULL,
+	                       200),
+	       *d;
 	int64_t latest = 0, at, now;
 	size_t i;
 

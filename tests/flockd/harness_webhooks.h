@@ -62,8 +62,8 @@ typedef struct {
 	int script[16]; /* statuses for the first requests, then 200 */
 	int nscript;
 	const char *retry_after; /* with the first scripted answer */
-	int hold_first; /* the first request is answered only after
-	                   rx_release (or WH_WAIT_MS) */
+	int hold_first;          /* the first request is answered only after
+	                            rx_release (or WH_WAIT_MS) */
 	int released;
 	rx_seen seen[RX_MAX_SEEN];
 	int next; /* requests arrived */

@@ -295,7 +295,8 @@ static void test_hold_read_approved_before_promotion(void **state)
 	assert_int_equal(admin_total("/rewards?status=pending"), 0);
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup_clock, teardown_clock)
+#define T(name)                                                                \
+	cmocka_unit_test_setup_teardown(name, setup_clock, teardown_clock)
 
 int main(void)
 {

@@ -566,8 +566,9 @@ static void test_sigkill_one_node_under_load(void **state)
 		size_t k, missing = 1;
 
 		assert_int_equal(json_array_size(ids), LOADERS * PER_LOADER);
-		for (waited = 0; waited < 300 &&
-		                 h_metric(&B, "flockd_webhook_attempts_in_flight") != 0;
+		for (waited = 0;
+		     waited < 300 &&
+		     h_metric(&B, "flockd_webhook_attempts_in_flight") != 0;
 		     waited++)
 			nanosleep(&(struct timespec){0, 10000000L}, NULL);
 		assert_true(h_clock_advance(&B, (LEASE_S + 1) * 1000) > 0);

@@ -409,12 +409,13 @@ static void wait_for_lock_waiter(const char *db)
 	int i;
 
 	for (i = 0; i < 2000; i++) {
-		assert_int_equal(h_db_long(db,
-		                           "SELECT count(*) FROM pg_stat_activity"
-		                           " WHERE datname = current_database()"
-		                           " AND wait_event_type = 'Lock'",
-		                           &n),
-		                 0);
+		assert_int_equal(
+		        h_db_long(db,
+		                  "SELECT count(*) FROM pg_stat_activity"
+		                  " WHERE datname = current_database()"
+		                  " AND wait_event_type = 'Lock'",
+		                  &n),
+		        0);
 		if (n > 0)
 			return;
 		usleep(5000);

@@ -61,7 +61,8 @@ static void test_invitee_accepted_arrives(void **state)
 
 	(void)state;
 	x.port = wh_free_port();
-	ep = wh_endpoint(&H, x.port, "[\"invitee.accepted\",\"reward.created\"]");
+	ep = wh_endpoint(&H, x.port,
+	                 "[\"invitee.accepted\",\"reward.created\"]");
 	ex_start(&H, &x, wh_str(ep, "secret"), x.port);
 	assert_int_equal(h_live_campaign(&H, "production", 0, 0, campaign,
 	                                 sizeof(campaign)),
@@ -212,10 +213,10 @@ static void test_rotation(void **state)
 	assert_string_not_equal(old, new_);
 	assert_non_null(wh_str(rot, "previousSecretExpiresAt"));
 	/* An hour from the rotation, on flockd's clock. */
-	assert_int_equal(flock__parse_iso8601(
-	                         &expires,
-	                         wh_str(rot, "previousSecretExpiresAt")),
-	                 0);
+	assert_int_equal(
+	        flock__parse_iso8601(&expires,
+	                             wh_str(rot, "previousSecretExpiresAt")),
+	        0);
 	assert_true(expires >= rotated + 3600 * 1000);
 	assert_true(expires < h_clock_now(&H) + 3600 * 1000 + 1000);
 	json_decref(rot);

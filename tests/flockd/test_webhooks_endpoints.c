@@ -19,13 +19,15 @@
 static fd_harness H;
 
 /* Private addresses allowed or not; the spec's retry schedule. */
-static const char *const LAX[] = {"--test-clock",      "--webhook-allow-private",
-                                  "--webhook-timeout", "2",
-                                  "--webhook-lease",   "7",
+static const char *const LAX[] = {"--test-clock",
+                                  "--webhook-allow-private",
+                                  "--webhook-timeout",
+                                  "2",
+                                  "--webhook-lease",
+                                  "7",
                                   NULL};
-static const char *const STRICT[] = {"--test-clock",    "--webhook-timeout",
-                                     "2",               "--webhook-lease",
-                                     "7",               NULL};
+static const char *const STRICT[] = {
+        "--test-clock", "--webhook-timeout", "2", "--webhook-lease", "7", NULL};
 
 /* Serve H with these flags (NULL-terminated, at most 7). */
 static void serve_with(const char *const *args)

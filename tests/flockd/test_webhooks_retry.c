@@ -145,7 +145,8 @@ static void test_gone_disables_and_replay(void **state)
 	d = json_array_get(json_object_get(page, "data"), 0);
 	assert_int_equal(json_integer_value(json_object_get(d, "lastStatus")),
 	                 410);
-	snprintf(body, sizeof(body), "{\"deliveryId\":\"%s\"}", wh_str(d, "id"));
+	snprintf(body, sizeof(body), "{\"deliveryId\":\"%s\"}",
+	         wh_str(d, "id"));
 	json_decref(page);
 	got = ep_call(&H, "GET", ep, "", NULL, 200);
 	assert_true(json_is_false(json_object_get(got, "enabled")));

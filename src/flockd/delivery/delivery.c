@@ -788,6 +788,6 @@ int fd_delivery_metrics(fd_delivery *d, fd_engine *e, flock__buf *out)
 	        "yet delivered (0: none waiting).\n"
 	        "# TYPE flockd_webhook_lag_seconds gauge\n"
 	        "flockd_webhook_lag_seconds %.3f\n",
-	        c[0], c[1], c[0], c[2], c[3], c[4], c[5], st.pending, st.retrying,
-	        st.inflight, st.dead, st.unfanned, lag);
+	        c[0], c[1], c[0], c[2], c[3], c[4], c[5], st.pending,
+	        st.retrying, st.inflight, st.dead, st.unfanned, lag);
 }

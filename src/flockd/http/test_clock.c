@@ -30,8 +30,8 @@ void fd_op_test_clock(fd_engine *e, const fd_request *req, fd_response *res)
 	now = fd_clock_now(c);
 	flock__iso8601(iso, now);
 	res->status = 200;
-	res->body = json_pack("{s:s,s:I}", "now", iso, "nowMs",
-	                      (json_int_t)now);
+	res->body =
+	        json_pack("{s:s,s:I}", "now", iso, "nowMs", (json_int_t)now);
 	if (!res->body)
 		fd_error(res, 500, "internal", "out of memory");
 }
