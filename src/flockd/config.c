@@ -94,7 +94,8 @@ enum {
 	OPT_WH_SCHEDULE,
 	OPT_WH_LEASE,
 	OPT_WH_TIMEOUT,
-	OPT_RATE_LIMIT
+	OPT_RATE_LIMIT,
+	OPT_TEST_CLOCK
 };
 
 static const struct option long_opts[] = {
@@ -119,6 +120,7 @@ static const struct option long_opts[] = {
         {"webhook-retry-schedule", required_argument, NULL, OPT_WH_SCHEDULE},
         {"webhook-lease", required_argument, NULL, OPT_WH_LEASE},
         {"webhook-timeout", required_argument, NULL, OPT_WH_TIMEOUT},
+        {"test-clock", no_argument, NULL, OPT_TEST_CLOCK},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
@@ -130,6 +132,22 @@ static int schedule_ok(const char *s)
 	fd_delivery_config dc;
 
 	return fd_delivery_parse_schedule(&dc, s) == 0;
+}
+
+/* A switch: a flag (val NULL), or from the environment 1/true/yes or
+ * 0/false/no. 0 or -1. */
+static int parse_switch(int *out, const char *val)
+{
+	if (!val || !strcmp(val, "1") || !strcmp(val, "true") ||
+	    !strcmp(val, "yes")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(val, "0") || !strcmp(val, "false") || !strcmp(val, "no")) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
 }
 
 /* Apply one option; the same code serves flags and environment. */
@@ -182,19 +200,16 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		cfg->db_pool = (int)v;
 		return 0;
 	case OPT_WH_PRIVATE:
-		/* A flag, or from the environment: 1/true/yes or 0/false/no. */
-		if (!val || !strcmp(val, "1") || !strcmp(val, "true") ||
-		    !strcmp(val, "yes")) {
-			cfg->webhook_allow_private = 1;
+		if (parse_switch(&cfg->webhook_allow_private, val) == 0)
 			return 0;
-		}
-		if (!strcmp(val, "0") || !strcmp(val, "false") ||
-		    !strcmp(val, "no")) {
-			cfg->webhook_allow_private = 0;
-			return 0;
-		}
 		snprintf(err, errlen,
 		         "webhook-allow-private: expected 1 or 0, got '%s'",
+		         val);
+		return -1;
+	case OPT_TEST_CLOCK:
+		if (parse_switch(&cfg->test_clock, val) == 0)
+			return 0;
+		snprintf(err, errlen, "test-clock: expected 1 or 0, got '%s'",
 		         val);
 		return -1;
 	case OPT_WH_SCHEDULE:
@@ -280,7 +295,8 @@ static const struct {
                 {"FLOCKD_WEBHOOK_CONCURRENCY", OPT_WH_CONCURRENCY},
                 {"FLOCKD_WEBHOOK_RETRY_SCHEDULE", OPT_WH_SCHEDULE},
                 {"FLOCKD_WEBHOOK_LEASE", OPT_WH_LEASE},
-                {"FLOCKD_WEBHOOK_TIMEOUT", OPT_WH_TIMEOUT}};
+                {"FLOCKD_WEBHOOK_TIMEOUT", OPT_WH_TIMEOUT},
+                {"FLOCKD_TEST_CLOCK", OPT_TEST_CLOCK}};
 
 static int parse_env(fd_config *cfg, char *err, size_t errlen)
 {
@@ -422,6 +438,10 @@ const char *fd_config_usage(void)
 	       "                             [FLOCKD_WEBHOOK_LEASE]\n"
 	       "      --webhook-timeout SECONDS  per attempt (15) "
 	       "[FLOCKD_WEBHOOK_TIMEOUT]\n"
+	       "      --test-clock           tests only: time moves when "
+	       "POST /admin/test/clock\n"
+	       "                             says so (off) "
+	       "[FLOCKD_TEST_CLOCK=1]\n"
 	       "  -h, --help                 this text\n"
 	       "  -V, --version              print the version\n";
 }

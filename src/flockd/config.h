@@ -44,6 +44,8 @@ typedef struct {
 	                                 NULL: the spec's */
 	int webhook_lease_s;          /* lease on a claimed delivery */
 	int webhook_timeout_s;        /* per attempt */
+	int test_clock;               /* tests only: a manual clock moved by
+	                                 POST /admin/test/clock */
 } fd_config;
 
 void fd_config_defaults(fd_config *cfg);

@@ -28,13 +28,16 @@
 /* How long a graceful stop waits for requests in flight. */
 #define GRACE_MS 10000
 
-/* d: the delivery worker to wake after commits (NULL: none). */
-static int open_engine(fd_engine **e, const fd_config *cfg, fd_delivery *d)
+/* d: the delivery worker to wake after commits (NULL: none); clock: the
+ * engine's (NULL: the real one). */
+static int open_engine(fd_engine **e, const fd_config *cfg, fd_delivery *d,
+                       fd_clock *clock)
 {
 	fd_engine_config ecfg;
 	char err[256] = "", shown[512];
 
 	memset(&ecfg, 0, sizeof(ecfg));
+	ecfg.clock = clock;
 	if (d) {
 		ecfg.on_commit = fd_delivery_kick;
 		ecfg.on_commit_arg = d;
@@ -63,7 +66,7 @@ static int cmd_init(const fd_config *cfg)
 	int rc = 1;
 
 	fd_store_redact(shown, sizeof(shown), cfg->database);
-	if (open_engine(&e, cfg, NULL) < 0)
+	if (open_engine(&e, cfg, NULL, NULL) < 0)
 		return 1;
 	if (fd_engine_init(e, cfg->app_name, &out) != 0 || !out) {
 		fprintf(stderr, "flockd: init failed for %s\n", shown);
@@ -97,7 +100,7 @@ static int cmd_bench_seed(const fd_config *cfg)
 		fprintf(stderr, "flockd: bench-seed needs --app ID\n");
 		return 2;
 	}
-	if (open_engine(&e, cfg, NULL) < 0)
+	if (open_engine(&e, cfg, NULL, NULL) < 0)
 		return 1;
 	if (fd_engine_bench_seed(e, cfg->app_id, cfg->seed_customers, &out) !=
 	            0 ||
@@ -148,6 +151,7 @@ static int cmd_serve(const fd_config *cfg)
 	fd_engine *e = NULL;
 	fd_server *s = NULL;
 	fd_delivery *d = NULL;
+	fd_clock *clock = NULL; /* --test-clock's; NULL: the real one */
 	sigset_t set;
 	char err[256] = "", shown[512];
 	int sig = 0, rc = 1;
@@ -157,7 +161,14 @@ static int cmd_serve(const fd_config *cfg)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (new_delivery(&d, cfg) < 0 || open_engine(&e, cfg, d) < 0)
+	if (cfg->test_clock) {
+		if (fd_clock_new_manual(&clock) < 0)
+			goto done;
+		fd_log(FD_LOG_WARN, "test clock: time moves forward when POST "
+		                    "/admin/test/clock says so; never use "
+		                    "--test-clock in production");
+	}
+	if (new_delivery(&d, cfg) < 0 || open_engine(&e, cfg, d, clock) < 0)
 		goto done;
 	if (d && fd_delivery_start(d, e, err, sizeof(err)) < 0) {
 		fd_log(FD_LOG_ERROR, "%s", err);
@@ -179,6 +190,7 @@ done:
 	fd_delivery_stop(d);
 	fd_engine_close(e);
 	fd_delivery_free(d);
+	fd_clock_free(clock);
 	if (rc == 0)
 		fd_log(FD_LOG_INFO, "stopped");
 	return rc;

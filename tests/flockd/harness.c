@@ -21,6 +21,8 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "common/ids.h"
+
 /* ---- back-end ----------------------------------------------------------- */
 
 int h_is_pg(void)
@@ -105,6 +107,48 @@ int h_db_exec(const char *db, const char *sql)
 	return rc;
 }
 
+int h_db_long(const char *db, const char *sql, long *out)
+{
+	int rc = -1;
+
+	if (strncmp(db, "postgres", 8) == 0) {
+		PGconn *c = PQconnectdb(db);
+		PGresult *r =
+		        PQstatus(c) == CONNECTION_OK ? PQexec(c, sql) : NULL;
+
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 &&
+		    !PQgetisnull(r, 0, 0)) {
+			*out = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+			rc = 0;
+		} else {
+			fprintf(stderr, "harness: %s: %s", sql,
+			        PQerrorMessage(c));
+		}
+		PQclear(r);
+		PQfinish(c);
+	} else {
+		sqlite3 *s = NULL;
+		sqlite3_stmt *st = NULL;
+
+		if (sqlite3_open(db, &s) == SQLITE_OK &&
+		    sqlite3_prepare_v2(s, sql, -1, &st, NULL) == SQLITE_OK &&
+		    sqlite3_step(st) == SQLITE_ROW) {
+			*out = (long)sqlite3_column_int64(st, 0);
+			rc = 0;
+		}
+		sqlite3_finalize(st);
+		sqlite3_close(s);
+	}
+	return rc;
+}
+
+int h_store_clock_enabled(void)
+{
+	const char *v = getenv("FLOCKD_TEST_STORE_CLOCK");
+
+	return v && strcmp(v, "1") == 0;
+}
+
 int h_db_new(char *out, size_t len, const char *dir)
 {
 	static int counter;
@@ -161,6 +205,37 @@ static unsigned short free_port(void)
 		port = ntohs(a.sin_port);
 	close(fd);
 	return port;
+}
+
+/* Every flockd serving: a test that fails between h_serve and h_stop
+ * must not leave one running (it would hold ctest's output pipe). */
+#define MAX_SERVING 32
+static pid_t serving[MAX_SERVING];
+
+static void serving_kill_all(void)
+{
+	int i, st;
+
+	for (i = 0; i < MAX_SERVING; i++)
+		if (serving[i] > 0) {
+			kill(serving[i], SIGKILL);
+			waitpid(serving[i], &st, 0);
+			serving[i] = 0;
+		}
+}
+
+static void serving_set(pid_t old, pid_t pid)
+{
+	static int registered;
+	int i;
+
+	if (!registered && atexit(serving_kill_all) == 0)
+		registered = 1;
+	for (i = 0; i < MAX_SERVING; i++)
+		if (serving[i] == old) {
+			serving[i] = pid;
+			return;
+		}
 }
 
 static const char *flockd_bin(void)
@@ -305,6 +380,90 @@ static int ready(fd_harness *h)
 	return ok;
 }
 
+static int has_test_clock(const fd_harness *h)
+{
+	const char *env = getenv("FLOCKD_TEST_CLOCK");
+	int i;
+
+	if (env && strcmp(env, "1") == 0)
+		return 1;
+	for (i = 0; h->extra_args[i]; i++)
+		if (strcmp(h->extra_args[i], "--test-clock") == 0)
+			return 1;
+	return 0;
+}
+
+/* POST /admin/test/clock {"advanceMs": ms}: the clock's time, or -1. */
+static int64_t clock_post(fd_harness *h, int64_t ms)
+{
+	char body[64];
+	h_resp r;
+	int64_t now = -1;
+
+	snprintf(body, sizeof(body), "{\"advanceMs\":%lld}", (long long)ms);
+	if (h_call(h, &r, "POST", "/admin/test/clock", h->admin_token, body,
+	           NULL) == 0 &&
+	    r.status == 200)
+		now = (int64_t)json_integer_value(
+		        json_object_get(r.json, "nowMs"));
+	else
+		fprintf(stderr, "harness: POST /admin/test/clock: %d %s\n",
+		        r.status, r.text ? r.text : "");
+	h_resp_free(&r);
+	return now > 0 ? now : -1;
+}
+
+int64_t h_clock_advance(fd_harness *h, int64_t ms)
+{
+	int64_t now = clock_post(h, ms);
+
+	if (now > 0)
+		h->clock_offset_ms += ms;
+	return now;
+}
+
+int64_t h_clock_now(const fd_harness *h)
+{
+	return flock__now_ms() + h->clock_offset_ms;
+}
+
+/* A restarted or second flockd goes on from the clock's last time. */
+static int resume_clock(fd_harness *h)
+{
+	if (h->clock_offset_ms == 0)
+		return 0;
+	if (!has_test_clock(h)) {
+		fprintf(stderr,
+		        "harness: the clock was moved %lld ms, and "
+		        "this flockd has no --test-clock\n",
+		        (long long)h->clock_offset_ms);
+		return -1;
+	}
+	return clock_post(h, h->clock_offset_ms) > 0 ? 0 : -1;
+}
+
+double h_metric(fd_harness *h, const char *sample)
+{
+	size_t n = strlen(sample);
+	double v = -1;
+	const char *p;
+	h_resp r;
+
+	if (h_call(h, &r, "GET", "/metrics", NULL, NULL, NULL) == 0 &&
+	    r.status == 200 && r.text) {
+		for (p = r.text; p; p = strchr(p, '\n')) {
+			if (*p == '\n')
+				p++;
+			if (strncmp(p, sample, n) == 0 && p[n] == ' ') {
+				v = strtod(p + n + 1, NULL);
+				break;
+			}
+		}
+	}
+	h_resp_free(&r);
+	return v;
+}
+
 /* Start serve and wait up to 10 s for /readyz; a port taken between
  * free_port() and bind is retried with another. */
 int h_serve(fd_harness *h)
@@ -328,13 +487,19 @@ int h_serve(fd_harness *h)
 		h->pid = spawn(argv, NULL, h->log);
 		if (h->pid < 0)
 			return -1;
+		serving_set(0, h->pid);
 		for (i = 0; i < 200; i++) {
 			if (waitpid(h->pid, &st, WNOHANG) == h->pid) {
+				serving_set(h->pid, 0);
 				h->pid = 0;
 				break;
 			}
-			if (ready(h))
-				return 0;
+			if (ready(h)) {
+				if (resume_clock(h) == 0)
+					return 0;
+				h_kill(h, SIGKILL);
+				return -1;
+			}
 			sleep_ms(50);
 		}
 		if (h->pid > 0)
@@ -353,6 +518,7 @@ int h_kill(fd_harness *h, int sig)
 		return -1;
 	kill(h->pid, sig);
 	waitpid(h->pid, &st, 0);
+	serving_set(h->pid, 0);
 	h->pid = 0;
 	return st;
 }

@@ -3,8 +3,9 @@
 
 usage: standard_webhooks_receiver.py <path to flockd>
 
-Runs flockd (init, then serve with --webhook-allow-private and a retry
-schedule of seconds), subscribes an endpoint pointing at an http.server in
+Runs flockd (init, then serve with --webhook-allow-private, the spec's
+retry schedule and --test-clock: the test moves flockd's clock past the
+first retry's 5 s instead of waiting for them), subscribes an endpoint pointing at an http.server in
 this process, causes events, and verifies every delivery with Python's
 stdlib only (hmac, hashlib, base64, json), following
 https://www.standardwebhooks.com/ (webhook-id, webhook-timestamp,
@@ -125,6 +126,19 @@ def call(base, method, path, token, body=None):
         return r.status, json.loads(r.read())
 
 
+def wait_attempts(base, app, ep_id, token, n, timeout=30):
+    """Until the endpoint's attempt log has n attempts (the retry is
+    scheduled once the attempt is recorded)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        _, log = call(base, "GET", app + "/webhook-endpoints/%s/attempts"
+                      % ep_id, token)
+        if log["total"] >= n:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def wait_for(n, timeout=30):
     end = time.time() + timeout
     while time.time() < end:
@@ -155,7 +169,7 @@ def main():
         proc = subprocess.Popen(
             [flockd, "serve", "--database", db, "--listen",
              "127.0.0.1:%d" % port, "--webhook-allow-private",
-             "--webhook-retry-schedule", "1,1,1", "--log-level", "warn"],
+             "--test-clock", "--log-level", "warn"],
             stdout=log, stderr=log)
         end = time.time() + 15
         while time.time() < end:
@@ -176,6 +190,13 @@ def main():
 
         call(base, "POST", "/customers/identify", init["serviceKey"],
              {"externalUserId": "std-1", "email": "std-1@example.com"})
+        check(wait_for(1) and wait_attempts(base, app, ep["id"],
+                                            init["adminToken"], 1),
+              "the first attempt is answered 500 and recorded")
+        status, clk = call(base, "POST", "/admin/test/clock",
+                           init["adminToken"], {"advanceMs": 5000})
+        check(status == 200 and clk["nowMs"] >= time.time() * 1000 + 4000,
+              "the test clock moved past the first retry's 5 s")
         check(wait_for(2), "the 500 is retried")
         (h0, b0), (h1, b1) = [(Headers(h), b) for h, b in Receiver.seen[:2]]
         check(h0.get("webhook-id") == h1.get("webhook-id"),

@@ -5,15 +5,17 @@
  * second it passes again. On PostgreSQL also with two nodes on one
  * database: requests alternating between them share one limit.
  *
- * Windows are fixed seconds, so each scenario starts just after a second
- * begins and is run again (a few times) if its requests straddled a
- * second boundary on a slow machine: the client and flockd read the same
- * clock, so equal seconds before and after mean one window.
+ * Windows are fixed seconds of flockd's clock. flockd runs with
+ * --test-clock: each scenario moves the clock to the start of the next
+ * window instead of waiting for it, and is run again (a few times) if
+ * its requests straddled a second boundary on a slow machine (the test
+ * clock still moves with real time too): the harness reads flockd's
+ * clock (h_clock_now), so equal seconds before and after mean one
+ * window.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "harness.h"
 #include "support.h"
@@ -31,6 +33,7 @@ static int setup(void **state)
 	memset(&B, 0, sizeof(B));
 	A.extra_args[0] = "--rate-limit";
 	A.extra_args[1] = "5";
+	A.extra_args[2] = "--test-clock";
 	if (h_start(&A) < 0)
 		return -1;
 	return h_create_key(&A, A.app_id, "service", NULL, other_key,
@@ -46,15 +49,24 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Wait until a new second has just begun; return it. */
-static time_t next_second(void)
+/* flockd's second now. */
+static int64_t second_of(const fd_harness *h)
 {
-	time_t t0 = time(NULL), t;
-	struct timespec ts = {0, 2 * 1000 * 1000};
+	return h_clock_now(h) / 1000;
+}
 
-	while ((t = time(NULL)) == t0)
-		nanosleep(&ts, NULL);
-	return t;
+/* Move A's clock (and B's, when it serves) to the start of the next
+ * second; return that second. */
+static int64_t next_second(void)
+{
+	int64_t now = h_clock_advance(&A, 0), step;
+
+	assert_true(now > 0);
+	step = 1000 - now % 1000;
+	assert_true(h_clock_advance(&A, step) > 0);
+	if (B.pid)
+		assert_true(h_clock_advance(&B, step) > 0);
+	return second_of(&A);
 }
 
 static int call(fd_harness *h, const char *key, h_resp *r)
@@ -93,7 +105,7 @@ static void test_limit_per_key(void **state)
 	h_admin_path(&A, admin_path, sizeof(admin_path), "/customers");
 	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
 		h_resp ok[LIMIT], over, other, admin[LIMIT + 2];
-		time_t t0 = next_second(), t1;
+		int64_t t0 = next_second(), t1;
 		int i, same;
 
 		for (i = 0; i < LIMIT; i++)
@@ -103,7 +115,7 @@ static void test_limit_per_key(void **state)
 		for (i = 0; i < LIMIT + 2; i++)
 			h_call(&A, &admin[i], "GET", admin_path, A.admin_token,
 			       NULL, NULL);
-		t1 = time(NULL);
+		t1 = second_of(&A);
 		same = t0 == t1;
 		if (same) {
 			for (i = 0; i < LIMIT; i++)
@@ -167,14 +179,14 @@ static void test_limit_across_nodes(void **state)
 	assert_int_equal(h_attach(&B, &A, "flockd-2.log"), 0);
 	for (attempt = 0; attempt < ATTEMPTS; attempt++) {
 		h_resp ok[LIMIT], over[2];
-		time_t t0 = next_second(), t1;
+		int64_t t0 = next_second(), t1;
 		int i, same;
 
 		for (i = 0; i < LIMIT; i++)
 			call(i % 2 ? &B : &A, A.service_key, &ok[i]);
 		call(&B, A.service_key, &over[0]);
 		call(&A, A.service_key, &over[1]);
-		t1 = time(NULL);
+		t1 = second_of(&A);
 		same = t0 == t1;
 		if (same) {
 			for (i = 0; i < LIMIT; i++)

@@ -424,6 +424,27 @@ static void *insert_bob(void *p)
 	return NULL;
 }
 
+/* Wait (bounded) until a session of db waits for a lock. */
+static void wait_for_lock_waiter(const char *db)
+{
+	long n = 0;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		assert_int_equal(
+		        h_db_long(db,
+		                  "SELECT count(*) FROM pg_stat_activity"
+		                  " WHERE datname = current_database()"
+		                  " AND wait_event_type = 'Lock'",
+		                  &n),
+		        0);
+		if (n > 0)
+			return;
+		usleep(5000);
+	}
+	assert_true(n > 0);
+}
+
 /* Two writers (two nodes) insert the same external id: the second waits
  * for the first, then gets FD_RETRY (the row it looked for and did not
  * find now exists), its job is rolled back alone (FD_RETRY again from
@@ -454,8 +475,9 @@ static void test_concurrent_insert_is_retry(void **state)
 	a.w = w2;
 	a.rc = -100;
 	assert_int_equal(pthread_create(&t, NULL, insert_bob, &a), 0);
-	/* The second insert waits on the unique index until this commits. */
-	usleep(200000);
+	/* The second insert waits on the unique index until this commits:
+	 * commit once PostgreSQL shows it waiting for the lock. */
+	wait_for_lock_waiter(f->db);
 	assert_int_equal(fd_store_commit(f->w), FD_OK);
 	pthread_join(t, NULL);
 	assert_int_equal(a.rc, FD_RETRY);

@@ -3,6 +3,7 @@
  * admin API of docs/admin-api.md).
  */
 #include "http/router.h"
+#include "http/test_clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -206,6 +207,10 @@ static const fd_field attempts_query[] = {F("deliveryId", FD_T_STRING, 0),
                                           FI("limit", 0, 1, 100),
                                           FI("offset", 0, 0, 1000000000), END};
 
+/* Ten years: more than any rule of flockd waits. */
+static const fd_field test_clock_body[] = {
+        FI("advanceMs", 1, 0, 10L * 366 * 86400 * 1000), END};
+
 /* --- checks that a field list cannot express ---------------------------- */
 
 static int referral_check(json_t *body, json_t *query, fd_response *res)
@@ -345,6 +350,9 @@ static const fd_route routes[] = {
         R("POST", AP "/webhook-endpoints/{id}/replay", A, webhook_replay_body,
           NULL, fd_op_admin_webhook_replay),
         R("GET", AP "/events", A, NULL, page_query, fd_op_admin_events_list),
+        /* Only with --test-clock (server.c answers 404 without). */
+        R("POST", FD_TEST_CLOCK_PATH, A, test_clock_body, NULL,
+          fd_op_test_clock),
 };
 
 const fd_route *fd_routes(size_t *count)

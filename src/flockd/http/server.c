@@ -30,6 +30,7 @@
 #include "http/errors.h"
 #include "http/metrics.h"
 #include "http/router.h"
+#include "http/test_clock.h"
 
 struct fd_server {
 	struct MHD_Daemon *daemon;
@@ -457,6 +458,11 @@ static enum MHD_Result dispatch(fd_server *s, struct MHD_Connection *c,
 	char allow[64];
 	fd_match_result m;
 
+	/* The test clock's route exists only with --test-clock. */
+	if (strcmp(url, FD_TEST_CLOCK_PATH) == 0 &&
+	    !fd_test_clock_enabled(s->engine))
+		return send_error(s, c, rc, 404, "not_found", "no such route",
+		                  NULL);
 	m = fd_route_match(&route, &rc->params, allow, sizeof(allow), method,
 	                   url);
 	if (m == FD_MATCH_NOT_FOUND)
