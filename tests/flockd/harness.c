@@ -142,13 +142,6 @@ int h_db_long(const char *db, const char *sql, long *out)
 	return rc;
 }
 
-int h_store_clock_enabled(void)
-{
-	const char *v = getenv("FLOCKD_TEST_STORE_CLOCK");
-
-	return v && strcmp(v, "1") == 0;
-}
-
 int h_db_new(char *out, size_t len, const char *dir)
 {
 	static int counter;

@@ -122,27 +122,6 @@ double h_metric(fd_harness *h, const char *sample);
  * of h_db_new (either back-end). 0/-1. */
 int h_db_long(const char *db, const char *sql, long *out);
 
-/*
- * Assertions that hold only once the store reads the injected clock
- * (issue 9: fd_store_open takes the engine's clock; today the store
- * computes "pending past availableAt reads approved" from the real
- * clock). A test of that kind starts with h_needs_store_clock(), which
- * skips it (cmocka skip(), "waits for the store's clock" on stderr)
- * unless FLOCKD_TEST_STORE_CLOCK=1. When the store lands, delete this
- * and its calls.
- */
-#define h_needs_store_clock()                                                  \
-	do {                                                                   \
-		if (!h_store_clock_enabled()) {                                \
-			fprintf(stderr,                                        \
-			        "SKIPPED %s: waits for the store's "           \
-			        "clock (FLOCKD_TEST_STORE_CLOCK=1 "            \
-			        "runs it)\n",                                  \
-			        __func__);                                     \
-			skip();                                                \
-		}                                                              \
-	} while (0)
-int h_store_clock_enabled(void);
 
 /* The admin path of h's application: "/admin/apps/<app>" + suffix. */
 const char *h_admin_path(fd_harness *h, char *buf, size_t len,

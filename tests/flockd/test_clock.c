@@ -288,7 +288,6 @@ static void test_hold_period_runs_out(void **state)
 static void test_hold_read_approved_before_promotion(void **state)
 {
 	(void)state;
-	h_needs_store_clock();
 	grant_held(7);
 	assert_true(h_clock_advance(&H, 7 * DAY_MS + 1000) > 0);
 	assert_int_equal(admin_total("/rewards?status=approved"), 2);

@@ -825,7 +825,6 @@ static void test_hold_days_read_by_clock(void **state)
 	fx *f = *state;
 	char cmp[64], code[32];
 
-	h_needs_store_clock();
 	std_campaign(f, "production", 14, cmp);
 	customer(f, "alice", "alice@example.com", code, NULL);
 	json_decref(refer(f, cmp, code, "bob", 201));

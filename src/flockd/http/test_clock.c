@@ -20,18 +20,19 @@ void fd_op_test_clock(fd_engine *e, const fd_request *req, fd_response *res)
 
 	/* The server already answers 404 without --test-clock. */
 	if (!fd_clock_is_manual(c)) {
-		fd_error(res, 404, "not_found", "no such route");
+		fd_fail(res, FD_OUT_NOT_FOUND, "not_found", "no such route");
 		return;
 	}
 	if (ms > 0 && fd_clock_advance(c, (int64_t)ms) < 0) {
-		fd_error(res, 500, "internal", "the clock did not move");
+		fd_fail(res, FD_OUT_INTERNAL, "internal",
+		        "the clock did not move");
 		return;
 	}
 	now = fd_clock_now(c);
 	flock__iso8601(iso, now);
-	res->status = 200;
+	res->outcome = FD_OUT_OK;
 	res->body =
 	        json_pack("{s:s,s:I}", "now", iso, "nowMs", (json_int_t)now);
 	if (!res->body)
-		fd_error(res, 500, "internal", "out of memory");
+		fd_fail(res, FD_OUT_INTERNAL, "internal", "out of memory");
 }
