@@ -144,6 +144,19 @@ static int new_delivery(fd_delivery **out, const fd_config *cfg)
 	return 0;
 }
 
+/* What /metrics adds from the delivery room (http/ does not know it). */
+typedef struct {
+	fd_delivery *d;
+	fd_engine *e;
+} serving;
+
+static int delivery_metrics(flock__buf *out, void *arg)
+{
+	serving *sv = arg;
+
+	return fd_delivery_metrics(sv->d, sv->e, out);
+}
+
 /* Block the stop signals in every thread (MHD's threads inherit the mask)
  * and wait for one in the main thread. */
 static int cmd_serve(const fd_config *cfg)
@@ -152,6 +165,7 @@ static int cmd_serve(const fd_config *cfg)
 	fd_server *s = NULL;
 	fd_delivery *d = NULL;
 	fd_clock *clock = NULL; /* --test-clock's; NULL: the real one */
+	serving sv;
 	sigset_t set;
 	char err[256] = "", shown[512];
 	int sig = 0, rc = 1;
@@ -174,7 +188,10 @@ static int cmd_serve(const fd_config *cfg)
 		fd_log(FD_LOG_ERROR, "%s", err);
 		goto done;
 	}
-	if (fd_server_start(&s, cfg, e, d, err, sizeof(err)) < 0) {
+	sv.d = d;
+	sv.e = e;
+	if (fd_server_start(&s, cfg, e, delivery_metrics, &sv, err,
+	                    sizeof(err)) < 0) {
 		fd_log(FD_LOG_ERROR, "%s", err);
 		goto done;
 	}

@@ -26,7 +26,6 @@
 #include "common/ids.h"
 #include "base/jdump.h"
 #include "base/log.h"
-#include "delivery/delivery.h"
 #include "http/errors.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -35,7 +34,8 @@
 struct fd_server {
 	struct MHD_Daemon *daemon;
 	fd_engine *engine;
-	fd_delivery *delivery; /* NULL: no worker */
+	fd_metrics_fn more_metrics; /* NULL: none */
+	void *more_metrics_arg;
 	fd_metrics *metrics;
 	const fd_route *routes;
 	size_t route_count;
@@ -436,7 +436,8 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
 		        "# TYPE flockd_rewards_granted_total counter\n"
 		        "flockd_rewards_granted_total %ld\n",
 		        fd_engine_rewards_granted(s->engine));
-		fd_delivery_metrics(s->delivery, s->engine, &text);
+		if (s->more_metrics)
+			s->more_metrics(&text, s->more_metrics_arg);
 		if (text.oom) {
 			flock__buf_free(&text);
 			return MHD_NO;
@@ -662,7 +663,8 @@ static int start_daemon(fd_server *s, const fd_config *cfg,
 }
 
 int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
-                    fd_delivery *d, char *err, size_t errlen)
+                    fd_metrics_fn more_metrics, void *arg, char *err,
+                    size_t errlen)
 {
 	struct sockaddr_storage addr;
 	unsigned int flags = 0;
@@ -682,7 +684,8 @@ int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
 		return -1;
 	}
 	s->engine = e;
-	s->delivery = d;
+	s->more_metrics = more_metrics;
+	s->more_metrics_arg = arg;
 	s->max_body = cfg->max_body;
 	s->routes = fd_routes(&s->route_count);
 	for (i = 0; i < s->route_count && i < FD_METRICS_MAX_ROUTES; i++) {

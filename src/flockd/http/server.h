@@ -6,19 +6,24 @@
 
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "config.h"
-#include "delivery/delivery.h"
 #include "engine/engine.h"
 
 typedef struct fd_server fd_server;
 
+/* More Prometheus text for /metrics (the delivery worker's), appended to
+ * out, on a server thread. 0 or -1. */
+typedef int (*fd_metrics_fn)(flock__buf *out, void *arg);
+
 /*
- * Start listening and serving with cfg's address, threads and limits. The
- * engine and the delivery worker d (NULL: none; its counters go to
- * /metrics) must outlive the server. 0, or -1 with a message in err.
+ * Start listening and serving with cfg's address, threads and limits.
+ * more_metrics (NULL: none) is called with arg for every /metrics. The
+ * engine and arg must outlive the server. 0, or -1 with a message in err.
  */
 int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
-                    fd_delivery *d, char *err, size_t errlen);
+                    fd_metrics_fn more_metrics, void *arg, char *err,
+                    size_t errlen);
 
 /* The port actually bound (differs from cfg's when that was 0). */
 unsigned short fd_server_port(const fd_server *s);
