@@ -11,6 +11,11 @@
 #             campaign, examples/quickstart end to end and the
 #             invitee.accepted webhook arriving at examples/webhook_receiver
 #             (the README's main command must keep working)
+#   tsan      -DFLOCK_SANITIZE=thread build + ctest of libflock's and
+#             flockd's tests (labels lib, common, flockd): the SDK's
+#             threads, and every flockd the integration tests start, run
+#             under ThreadSanitizer; any report (they go to BUILD_ROOT/
+#             logs/tsan/, flockd's included) fails the stage
 #   valgrind  the unit test programs of tests/common and tests/lib under
 #             valgrind (flockd's integration tests are left out for time:
 #             they run under ASan+UBSan in the asan stage)
@@ -22,7 +27,8 @@
 # tests); without it those are reported as skipped.
 #
 # Environment: BUILD_ROOT (default build/test), JOBS (2), FUZZ_SECONDS (60),
-# STAGES (default "deps release quickstart asan valgrind fuzz": a subset).
+# STAGES (default "deps release quickstart asan tsan valgrind fuzz": a
+# subset).
 # Every stage runs even if an earlier one failed; the exit status is 0 only
 # if all passed. Logs: BUILD_ROOT/logs/<stage>.log.
 set -euo pipefail
@@ -31,7 +37,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 root=${BUILD_ROOT:-$src/build/test}
 jobs=${JOBS:-2}
 fuzz_seconds=${FUZZ_SECONDS:-60}
-stages=${STAGES:-deps release quickstart asan valgrind fuzz}
+stages=${STAGES:-deps release quickstart asan tsan valgrind fuzz}
 logs=$root/logs
 mkdir -p "$logs"
 
@@ -71,6 +77,26 @@ stage_asan() {
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest -j "$jobs" --output-on-failure)
+}
+
+stage_tsan() {
+	local reports=$logs/tsan status=0
+	configure_build "$root/tsan" -DFLOCK_SANITIZE=thread \
+		-DFLOCK_BUILD_BENCH=OFF
+	rm -rf "$reports"
+	mkdir -p "$reports"
+	# log_path: a report of a flockd child (whose exit status a test may
+	# not see) lands in a file too, and fails the stage below.
+	(cd "$root/tsan" &&
+		TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 log_path=$reports/tsan" \
+		ctest -j "$jobs" -L "lib|common|flockd" --output-on-failure) ||
+		status=1
+	if compgen -G "$reports/tsan*" >/dev/null; then
+		echo "tsan: ThreadSanitizer reports:"
+		cat "$reports"/tsan*
+		status=1
+	fi
+	return $status
 }
 
 stage_valgrind() {
@@ -138,7 +164,7 @@ echo "=================== summary ==================="
 for line in "${summary[@]}"; do
 	echo "$line"
 done
-for s in release asan; do
+for s in release asan tsan; do
 	if [ -f "$logs/$s.log" ] && [[ " $stages " == *" $s "* ]]; then
 		grep -E "tests passed|tests failed out of" "$logs/$s.log" |
 			sed "s/^/$s ctest: /" || echo "$s ctest: no summary (build failed?)"

@@ -469,7 +469,13 @@ typedef struct {
 	int *total;
 } loader;
 
-static volatile int a_dead;
+/* Set by the test thread, read by the loaders. */
+static int a_dead;
+
+static int a_is_dead(void)
+{
+	return __atomic_load_n(&a_dead, __ATOMIC_ACQUIRE);
+}
 
 static void *load_main(void *p)
 {
@@ -485,7 +491,8 @@ static void *load_main(void *p)
 		         l->id, i);
 		/* A client that loses its node goes to the other one. */
 		for (tries = 0; tries < 4 && !l->acked[i]; tries++) {
-			fd_harness *h = (i + tries) % 2 && !a_dead ? &A : &B;
+			fd_harness *h =
+			        (i + tries) % 2 && !a_is_dead() ? &A : &B;
 			h_resp r;
 
 			h_call(h, &r, "POST", "/checkpoints/ingest",
@@ -510,7 +517,7 @@ static void test_sigkill_one_node_under_load(void **state)
 
 	(void)state;
 	memset(ls, 0, sizeof(ls));
-	a_dead = 0;
+	__atomic_store_n(&a_dead, 0, __ATOMIC_RELEASE);
 	rx_start();
 	{
 		char path[256], url[64];
@@ -542,7 +549,7 @@ static void test_sigkill_one_node_under_load(void **state)
 		nanosleep(&(struct timespec){0, 10000000L}, NULL);
 	}
 	h_kill(&A, SIGKILL);
-	a_dead = 1;
+	__atomic_store_n(&a_dead, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < LOADERS; i++)
 		pthread_join(t[i], NULL);
 	/* B kept serving: every request was acknowledged by one node... */
