@@ -101,8 +101,6 @@ static int sql_slot(fd_sql *sql)
 	if (id >= 0)
 		return id;
 	fresh = __atomic_fetch_add(&next_sql_id, 1, __ATOMIC_ACQ_REL);
-	if (fresh >= FD_SQL_MAX)
-		return -1;
 	/* Two threads racing: the first one's slot wins, the other is never
 	 * used. */
 	if (!__atomic_compare_exchange_n(&sql->id, &id, fresh, 0,
@@ -117,8 +115,18 @@ static fd_dbstmt *stmt(fd_conn *c, fd_sql *sql, int *rc)
 	char *text;
 
 	*rc = FD_ERR;
-	if (id < 0 || !c->db)
+	if (!c->db)
 		return NULL;
+	if (id >= c->nst) {
+		int n = id + 32;
+		fd_dbstmt **st = realloc(c->st, (size_t)n * sizeof(*st));
+
+		if (!st)
+			return NULL;
+		memset(st + c->nst, 0, (size_t)(n - c->nst) * sizeof(*st));
+		c->st = st;
+		c->nst = n;
+	}
 	if (!c->st[id]) {
 		if (!(text = fd_db__expand(c->s->drv, sql->text)))
 			return NULL;

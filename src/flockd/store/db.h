@@ -33,9 +33,6 @@
 	" created_at AS \"@createdAt\", updated_at AS \"@updatedAt\","         \
 	" deleted_at AS \"@deletedAt\""
 
-/* Distinct statements in the whole program, at most. */
-#define FD_SQL_MAX 160
-
 typedef struct {
 	const char *text;
 	int id; /* its slot in every connection's cache; -1 until first use */
@@ -49,7 +46,8 @@ struct fd_conn {
 	fd_role role;
 	int in_tx;
 	int retry; /* a transient failure since the last begin/savepoint */
-	fd_dbstmt *st[FD_SQL_MAX];
+	fd_dbstmt **st; /* by fd_sql.id, prepared on first use */
+	int nst;
 	fd_conn *next_free;
 };
 

@@ -38,9 +38,12 @@ static void conn_close(fd_store *s, fd_conn *c)
 {
 	int i;
 
-	for (i = 0; i < FD_SQL_MAX; i++)
+	for (i = 0; i < c->nst; i++)
 		if (c->st[i])
 			s->drv->finalize(c->st[i]);
+	free(c->st);
+	c->st = NULL;
+	c->nst = 0;
 	if (c->db)
 		s->drv->close(c->db);
 	c->db = NULL;
