@@ -331,11 +331,12 @@ static int open_checked(flock_queue *q, sqlite3 *db, int fresh)
 	           (rc = integrity(q, db)) != 0) {
 		return rc;
 	}
-	if ((rc = take_lock(q, db)) != 0 || (rc = prepare(q, db)) != 0)
+	/* Every check reads only: a refused file is left as it was. */
+	if ((rc = prepare(q, db)) != 0 || (rc = load(q, db)) != 0)
 		return rc;
-	if ((rc = exec(q, db, "PRAGMA journal_size_limit=4194304")) != 0)
+	if ((rc = take_lock(q, db)) != 0)
 		return rc;
-	return load(q, db);
+	return exec(q, db, "PRAGMA journal_size_limit=4194304");
 }
 
 int flock__spool_open(flock_queue *q)
