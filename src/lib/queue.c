@@ -46,6 +46,8 @@
 /* With a test clock, senders look at it again this often (real ms). */
 #define TEST_CLOCK_TICK_MS 10
 #define CUST_INITIAL 64
+/* A sender's stack: libcurl, OpenSSL's handshake and SQLite fit in this. */
+#define SENDER_STACK ((size_t)512 << 10)
 
 enum { A_SEND, A_EXPIRE };
 enum { R_NONE, R_SENT, R_FAILED, R_RETRY, R_EXPIRED };
@@ -102,11 +104,27 @@ static void timed_wait(flock_queue *q, pthread_cond_t *cond, long ms)
 	pthread_cond_timedwait(cond, &q->lock, &ts);
 }
 
-/* Exponential back-off with equal jitter, as request.c's. */
-static long backoff(const flock_queue *q, int n)
+/*
+ * Jitter needs no cryptographic randomness: a xorshift generator seeded
+ * once, under the queue's lock (senders never touch OpenSSL's per-thread
+ * generators for it).
+ */
+static uint32_t jitter_rand(flock_queue *q)
+{
+	uint64_t x = q->rng;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	q->rng = x;
+	return (uint32_t)(x >> 32);
+}
+
+/* Under lock: exponential back-off with equal jitter, as request.c's. */
+static long backoff(flock_queue *q, int n)
 {
 	long d = q->backoff_base_ms;
-	uint32_t r = 0;
+	uint32_t r;
 	int i;
 
 	for (i = 0; i < n && d < q->backoff_max_ms; i++)
@@ -115,8 +133,7 @@ static long backoff(const flock_queue *q, int n)
 		d = q->backoff_max_ms;
 	if (d < 2)
 		return d;
-	if (flock__random_bytes(&r, sizeof(r)) != 0)
-		r = (uint32_t)flock__mono_ms();
+	r = jitter_rand(q);
 	return d - d / 2 + (long)(r % (uint32_t)(d / 2 + 1));
 }
 
@@ -1231,6 +1248,7 @@ static void stop_senders(flock_queue *q)
 static int start_senders(flock_queue *q)
 {
 	sender *sd = (sender *)(q->threads + q->nthreads);
+	pthread_attr_t attr;
 	sigset_t all, old;
 	unsigned int i;
 	int rc = 0;
@@ -1241,10 +1259,13 @@ static int start_senders(flock_queue *q)
 		if (sd[i].slots == NULL)
 			return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	}
+	if (pthread_attr_init(&attr) != 0)
+		return flock__error_set(FLOCK_ERROR, "pthread_attr_init failed");
+	pthread_attr_setstacksize(&attr, SENDER_STACK);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (i = 0; i < q->nthreads && rc == 0; i++) {
-		if (pthread_create(&q->threads[i], NULL, sender_main, &sd[i]) !=
+		if (pthread_create(&q->threads[i], &attr, sender_main, &sd[i]) !=
 		    0)
 			rc = flock__error_set(FLOCK_ERROR,
 			                      "cannot start a sender thread");
@@ -1252,6 +1273,7 @@ static int start_senders(flock_queue *q)
 			q->started++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	return rc;
 }
 
@@ -1267,6 +1289,8 @@ static int queue_alloc(flock_queue **out, flock_client *client,
 	copy_options(q, o);
 	q->pid = getpid();
 	q->next_seq = 1;
+	if (flock__random_bytes(&q->rng, sizeof(q->rng)) != 0 || q->rng == 0)
+		q->rng = (uint64_t)flock__now_ms() | 1;
 	q->cust_size = CUST_INITIAL;
 	q->cust = calloc(q->cust_size, sizeof(*q->cust));
 	/* The pthread_t array, then the senders' contexts, in one block. */

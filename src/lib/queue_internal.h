@@ -82,6 +82,7 @@ struct flock_queue {
 	/* The whole queue waits until pause_until (queue clock). */
 	int64_t pause_until;
 	int gfail; /* consecutive failures that paused it */
+	uint64_t rng; /* back-off jitter */
 
 	int stopping; /* flock_queue_free() began: enqueues refused */
 	int stop_now; /* senders exit */
