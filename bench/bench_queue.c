@@ -23,7 +23,10 @@
  */
 #include <flock.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -82,6 +85,13 @@ static double pct(double *v, long n, double p)
 
 /* --- flockd ------------------------------------------------------------- */
 
+static size_t discard(char *p, size_t size, size_t n, void *ud)
+{
+	(void)p;
+	(void)ud;
+	return size * n;
+}
+
 static int readyz(void)
 {
 	CURL *h = curl_easy_init();
@@ -90,12 +100,31 @@ static int readyz(void)
 
 	snprintf(url, sizeof(url), "%s/readyz", B.base);
 	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 1000L);
 	if (curl_easy_perform(h) == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
 	curl_easy_cleanup(h);
 	return st == 200;
+}
+
+/* A port nobody listens on right now (the kernel's choice). */
+static int free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+	if (fd < 0)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
 }
 
 static void start_flockd(void)
@@ -105,7 +134,7 @@ static void start_flockd(void)
 	const char *serve[] = {B.flockd,  "serve",       "--listen",
 	                       listen,    "--database",  B.db,
 	                       "--log-level", "warn",    NULL};
-	int port = 30000 + (int)(getpid() % 20000), st, i;
+	int port, st, i, attempt;
 	const char *k;
 	json_t *j;
 	pid_t pid;
@@ -126,20 +155,31 @@ static void start_flockd(void)
 		die("flockd init printed no serviceKey");
 	snprintf(B.service_key, sizeof(B.service_key), "%s", k);
 	json_decref(j);
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
-	snprintf(B.base, sizeof(B.base), "http://127.0.0.1:%d", port);
 	snprintf(logp, sizeof(logp), "%s/flockd.log", B.dir);
-	if ((B.pid = fork()) == 0) {
-		int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		if (fd >= 0)
-			dup2(fd, STDERR_FILENO);
-		execv(serve[0], (char *const *)serve);
-		_exit(127);
+	/* A port taken between free_port() and flockd's bind: another. */
+	for (attempt = 0; attempt < 5; attempt++) {
+		port = free_port();
+		snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+		snprintf(B.base, sizeof(B.base), "http://127.0.0.1:%d", port);
+		if ((B.pid = fork()) == 0) {
+			int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+			if (fd >= 0)
+				dup2(fd, STDERR_FILENO);
+			execv(serve[0], (char *const *)serve);
+			_exit(127);
+		}
+		for (i = 0; i < 400 && !readyz(); i++) {
+			if (waitpid(B.pid, &st, WNOHANG) == B.pid)
+				break;
+			usleep(25000);
+		}
+		if (readyz())
+			return;
+		kill(B.pid, SIGKILL);
+		waitpid(B.pid, &st, 0);
 	}
-	for (i = 0; i < 400 && !readyz(); i++)
-		usleep(25000);
-	if (!readyz())
-		die("flockd did not become ready");
+	B.pid = 0;
+	die("flockd did not become ready");
 }
 
 /* --- the calls ---------------------------------------------------------- */

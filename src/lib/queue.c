@@ -522,18 +522,25 @@ static void finish_drops(flock_queue *q, qevent *drops)
 	pthread_mutex_unlock(&q->lock);
 }
 
-/* With a spool: commit e (or see it committed by another enqueuer). */
+/*
+ * With a spool: commit e (or see it committed by another enqueuer's or a
+ * sender's transaction: group commit), then let the senders have it. e is
+ * ours until it is durable, so reading it here is safe.
+ */
 static int make_durable(flock_queue *q, qevent *e)
 {
-	int rc = 0, done, failed;
+	int rc = 0, failed;
 
 	for (;;) {
 		pthread_mutex_lock(&q->lock);
-		done = e->durable;
+		if (e->written) {
+			e->durable = 1;
+			pthread_cond_signal(&q->work);
+			pthread_mutex_unlock(&q->lock);
+			return 0;
+		}
 		failed = e->write_failed;
 		pthread_mutex_unlock(&q->lock);
-		if (done)
-			return 0;
 		if (failed)
 			break;
 		flock__spool_sync(q);

@@ -44,7 +44,13 @@ typedef struct qevent {
 	int64_t due;      /* not before (queue clock); 0: now */
 	int attempts;
 	int inflight;     /* taken by a sender (or being reported) */
-	int durable;      /* may be sent: committed to the spool (or no spool) */
+	/*
+	 * May be sent: set by its enqueuer once the row is written (or at
+	 * once without a spool). Until then only the enqueuer may free it,
+	 * so nothing else touches an event that is not durable.
+	 */
+	int durable;
+	int written;      /* its spool row is committed (set by the committer) */
 	int write_failed; /* its spool commit failed: the enqueuer removes it */
 	/* The last failed attempt, for EXPIRED reports. */
 	int last_code;
@@ -138,8 +144,9 @@ int flock__spool_open(flock_queue *q);
 /*
  * Commit what is pending: the deletions in q->dels and the rows on the
  * write list, in one transaction (synced as q->sync says when it
- * inserts). Takes spool_lock, then lock inside. Marks written events
- * durable, or write_failed with q->spool_err set. 0 or FLOCK_ESPOOL.
+ * inserts). Takes spool_lock, then lock inside. Marks the events
+ * written, or write_failed with q->spool_err set; their enqueuers then
+ * make them durable or drop them. 0 or FLOCK_ESPOOL.
  */
 int flock__spool_sync(flock_queue *q);
 

@@ -465,11 +465,9 @@ int flock__spool_sync(flock_queue *q)
 	pthread_mutex_lock(&q->lock);
 	if (rc == 0) {
 		for (e = writes; e; e = e->wnext)
-			e->durable = 1;
+			e->written = 1;
 		free(dels);
 		q->spool_failed = 0;
-		if (writes)
-			pthread_cond_broadcast(&q->work);
 	} else {
 		for (e = writes; e; e = e->wnext)
 			e->write_failed = 1;

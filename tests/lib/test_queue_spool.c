@@ -331,6 +331,69 @@ static void test_empty_file_is_new(void **state)
 	assert_int_equal(qf_count(), 1);
 }
 
+/*
+ * 8 threads enqueueing into a spooled queue while it sends: commits are
+ * shared (group commit) and senders take events the moment they are
+ * durable; every event is sent once and the spool ends empty.
+ */
+#define MT_THREADS 8
+#define MT_EVENTS 30
+
+static void *mt_enqueue(void *arg)
+{
+	flock_queue *q = ((void **)arg)[0];
+	int t = (int)(long)((void **)arg)[1], i, rc = 0;
+	char cust[16];
+
+	for (i = 0; i < MT_EVENTS && rc == 0; i++) {
+		snprintf(cust, sizeof(cust), "t%d-%d", t, i % 2);
+		rc = qf_ingest(q, cust, t * 1000 + i, NULL);
+	}
+	return (void *)(long)rc;
+}
+
+static void test_threads_enqueue_spooled(void **state)
+{
+	flock_queue_options o = FLOCK_QUEUE_OPTIONS_INIT;
+	flock_queue_stats st = FLOCK_QUEUE_STATS_INIT;
+	static char seen[MT_THREADS][MT_EVENTS];
+	void *args[MT_THREADS][2], *ret;
+	pthread_t th[MT_THREADS];
+	flock_queue *q;
+	size_t i;
+	int t, n;
+
+	(void)state;
+	o.spool_path = path;
+	o.sync = FLOCK_QUEUE_SYNC_NORMAL;
+	o.sender_threads = 3;
+	o.report_cb = qf_report;
+	assert_int_equal(open_queue(&q, &o), 0);
+	for (t = 0; t < MT_THREADS; t++) {
+		args[t][0] = q;
+		args[t][1] = (void *)(long)t;
+		assert_int_equal(
+		        pthread_create(&th[t], NULL, mt_enqueue, args[t]), 0);
+	}
+	for (t = 0; t < MT_THREADS; t++) {
+		assert_int_equal(pthread_join(th[t], &ret), 0);
+		assert_null(ret);
+	}
+	assert_int_equal(flock_queue_flush(q, 60000), 0);
+	assert_int_equal(qf_count(), MT_THREADS * MT_EVENTS);
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < qf_count(); i++) {
+		n = qf_body_n(&qf.req[i]);
+		assert_false(seen[n / 1000][n % 1000]);
+		seen[n / 1000][n % 1000] = 1;
+	}
+	assert_int_equal(flock_queue_free(q, 1000), 0);
+	assert_int_equal(open_queue(&q, &o), 0);
+	assert_int_equal(flock_queue_stats_get(&st, q), 0);
+	assert_int_equal(st.resumed, 0);
+	assert_int_equal(flock_queue_free(q, 1000), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +408,7 @@ int main(void)
 	        cmocka_unit_test_setup(test_refuses_directory_and_bad_path,
 	                               each),
 	        cmocka_unit_test_setup(test_empty_file_is_new, each),
+	        cmocka_unit_test_setup(test_threads_enqueue_spooled, each),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
