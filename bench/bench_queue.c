@@ -214,6 +214,7 @@ typedef struct {
 	const char *name;
 	double p50_us, p99_us, max_us;
 	double drain; /* events/s reaching flockd; 0: not measured */
+	double enq;   /* events/s the callers got through their calls */
 	long n;
 } result;
 
@@ -245,6 +246,7 @@ static void run_sync(flock_client *c, result *r)
 		lat[i] = now_s() - t;
 	}
 	r->drain = (double)B.events / (now_s() - t0);
+	r->enq = r->drain;
 	summarise(r, lat, B.events);
 	free(lat);
 }
@@ -316,6 +318,7 @@ static void run_queue(flock_queue *q, const char *phase, int producers,
 	}
 	for (k = 0; k < producers; k++)
 		pthread_join(th[k], NULL);
+	r->enq = (double)B.events / (now_s() - t0);
 	if (flock_queue_flush(q, 600000) != 0)
 		die("flush did not finish");
 	r->drain = (double)B.events / (now_s() - t0);
@@ -391,11 +394,12 @@ static void run_backlog(flock_client *live, result *r, long *bytes)
 static void print(const result *r)
 {
 	if (r->p50_us >= 0)
-		printf("%-26s %7ld  %9.1f  %9.1f  %9.1f  %9.0f\n", r->name,
-		       r->n, r->p50_us, r->p99_us, r->max_us, r->drain);
+		printf("%-26s %7ld  %9.1f  %9.1f  %9.1f  %9.0f  %9.0f\n",
+		       r->name, r->n, r->p50_us, r->p99_us, r->max_us, r->enq,
+		       r->drain);
 	else
-		printf("%-26s %7ld  %9s  %9s  %9s  %9.0f\n", r->name, r->n,
-		       "-", "-", "-", r->drain);
+		printf("%-26s %7ld  %9s  %9s  %9s  %9s  %9.0f\n", r->name,
+		       r->n, "-", "-", "-", "-", r->drain);
 }
 
 static void parse_args(int argc, char **argv)
@@ -471,12 +475,13 @@ int main(int argc, char **argv)
 	rm_spool(spool);
 	run_backlog(c, &r[5], &bytes);
 
-	printf("\n%-26s %7s  %9s  %9s  %9s  %9s\n", "phase", "events",
-	       "p50 us", "p99 us", "max us", "events/s");
+	printf("\n%-26s %7s  %9s  %9s  %9s  %9s  %9s\n", "phase", "events",
+	       "p50 us", "p99 us", "max us", "calls/s", "drain/s");
 	for (i = 0; i < 6; i++)
 		print(&r[i]);
-	printf("(latency: the caller's, per call; events/s: reaching "
-	       "flockd, first call to flush done; P = %d)\n",
+	printf("(latency: the caller's, per call; calls/s: events through "
+	       "the callers' calls; drain/s: events reaching flockd, first "
+	       "call to flush done; P = %d)\n",
 	       B.producers);
 
 	flock_client_free(c);
