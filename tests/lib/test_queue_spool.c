@@ -12,7 +12,10 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#define KILL_MAX 20000 /* events the killed child would queue */
 
 static flock_client *C;
 static char dir[64];
@@ -183,6 +186,21 @@ static void test_one_queue_per_file(void **state)
 	assert_int_equal(flock_queue_free(a, 1000), 0);
 	assert_int_equal(open_queue(&b, &o), 0);
 	assert_int_equal(flock_queue_free(b, 1000), 0);
+}
+
+/* The n of a "kill-<n>" key. 0, or -1 if it is not one. */
+static int key_number(const char *key, int *n)
+{
+	char *end;
+	long v;
+
+	if (strncmp(key, "kill-", 5) != 0)
+		return -1;
+	v = strtol(key + 5, &end, 10);
+	if (*end != '\0' || v < 0 || v >= KILL_MAX)
+		return -1;
+	*n = (int)v;
+	return 0;
 }
 
 /* --- files that are not ours ---------------------------------------------- */
@@ -394,6 +412,86 @@ static void test_threads_enqueue_spooled(void **state)
 	assert_int_equal(flock_queue_free(q, 1000), 0);
 }
 
+/*
+ * SIGKILL in the middle of enqueueing (commits under way, senders
+ * trying): the spool opens again, and every event whose enqueue had
+ * returned is there and is sent, once.
+ */
+#define KILL_AFTER 150
+
+static void kill_child(int ack_fd)
+{
+	flock_queue_options o = spool_options();
+	flock_queue *q = NULL;
+	char key[32];
+	int i;
+
+	o.clock_cb = NULL; /* real time: the senders really try */
+	o.sync = FLOCK_QUEUE_SYNC_NORMAL;
+	qf_set_answer(QF_DOWN);
+	if (open_queue(&q, &o) != 0)
+		_exit(2);
+	for (i = 0; i < KILL_MAX; i++) {
+		ssize_t n;
+
+		snprintf(key, sizeof(key), "kill-%d", i);
+		if (qf_ingest(q, i % 3 ? "u1" : "u2", i, key) != 0)
+			_exit(3);
+		n = write(ack_fd, &i, sizeof(i)); /* acknowledged */
+		(void)n;
+	}
+	for (;;)
+		pause();
+}
+
+static void test_sigkill_mid_enqueue(void **state)
+{
+	flock_queue_options o = spool_options();
+	flock_queue_stats st = FLOCK_QUEUE_STATS_INIT;
+	static char sent[KILL_MAX];
+	int fds[2], acked = -1, v, status, k = 0;
+	flock_queue *q;
+	size_t i;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		kill_child(fds[1]);
+	}
+	close(fds[1]);
+	while (acked < KILL_AFTER && read(fds[0], &v, sizeof(v)) == sizeof(v))
+		acked = v;
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	while (read(fds[0], &v, sizeof(v)) == sizeof(v))
+		acked = v; /* acks written before the kill */
+	close(fds[0]);
+	assert_true(acked >= KILL_AFTER);
+	assert_true(acked < KILL_MAX - 1); /* killed mid-queue */
+	if (getenv("QUEUE_TEST_VERBOSE"))
+		fprintf(stderr, "killed after %d acknowledged\n", acked + 1);
+
+	qf_reset();
+	assert_int_equal(open_queue(&q, &o), 0);
+	assert_int_equal(flock_queue_stats_get(&st, q), 0);
+	assert_true(st.resumed >= (unsigned long long)acked + 1);
+	assert_int_equal(qf_drive(q, 1000, 100), 0);
+	assert_int_equal(flock_queue_free(q, 1000), 0);
+	memset(sent, 0, sizeof(sent));
+	for (i = 0; i < qf_count(); i++) {
+		assert_int_equal(key_number(qf.req[i].key, &k), 0);
+		assert_false(sent[k]);
+		sent[k] = 1;
+	}
+	for (k = 0; k <= acked; k++)
+		if (!sent[k])
+			fail_msg("acknowledged event %d lost", k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +507,7 @@ int main(void)
 	                               each),
 	        cmocka_unit_test_setup(test_empty_file_is_new, each),
 	        cmocka_unit_test_setup(test_threads_enqueue_spooled, each),
+	        cmocka_unit_test_setup(test_sigkill_mid_enqueue, each),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
