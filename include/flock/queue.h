@@ -114,7 +114,7 @@ typedef struct {
 	const char *checkpoint_name;
 	/** The JSON body that was (or would have been) sent. */
 	const char *request_json;
-	/** SENT: the server's answer (the body, as sent); else NULL. */
+	/** SENT: the server's answer, the response body byte for byte; else NULL. */
 	const char *response_json;
 	/**
 	 * 0 when SENT; else the code of the last failed attempt (FLOCK_EREQUEST,

@@ -162,16 +162,18 @@ static int teardown(void **state)
 {
 	char p[400];
 
+	static const char *const spools[] = {"queue", "crash", "threads",
+	                                     "drop", NULL};
+	int i;
+
 	(void)state;
 	flock_client_free(C);
-	snprintf(p, sizeof(p), "%s/queue.spool", H.dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/crash.spool", H.dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/threads.spool", H.dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/drop.spool", H.dir);
-	unlink(p);
+	for (i = 0; spools[i]; i++) {
+		snprintf(p, sizeof(p), "%s/%s.spool", H.dir, spools[i]);
+		unlink(p);
+		snprintf(p, sizeof(p), "%s/%s.spool-wal", H.dir, spools[i]);
+		unlink(p);
+	}
 	h_stop(&H);
 	return 0;
 }
