@@ -14,5 +14,6 @@
 #include "flock/types.h"
 #include "flock/api.h"
 #include "flock/webhooks.h"
+#include "flock/queue.h"
 
 #endif

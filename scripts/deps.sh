@@ -9,7 +9,7 @@ packages=(
 	clang libclang-rt-14-dev                    # fuzzing: libFuzzer, sanitizer runtimes
 	valgrind                                    # memory checks in scripts/test.sh
 	libcurl4-openssl-dev libjansson-dev libssl-dev   # libflock: HTTP, JSON, crypto
-	libmicrohttpd-dev libsqlite3-dev sqlite3    # flockd: HTTP server, storage
+	libmicrohttpd-dev libsqlite3-dev sqlite3    # flockd: HTTP server, storage; libflock: the queue's spool
 	libpq-dev postgresql                        # flockd: PostgreSQL storage
 	libcmocka-dev                               # unit tests
 	wrk python3 curl ca-certificates            # benchmarks, test helpers

@@ -65,7 +65,13 @@ typedef enum {
 	/** Webhook: the secret is empty or not of the form it must have. */
 	FLOCK_ESECRET = -26,
 	/** An iterator has no more items (not an error). */
-	FLOCK_ITEROVER = -31
+	FLOCK_ITEROVER = -31,
+	/** Queue: full (FLOCK_QUEUE_FULL_REFUSE), or the event is larger than it. */
+	FLOCK_EFULL = -40,
+	/** Queue: the spool file cannot be used (not a spool, corrupt, newer, in use, I/O). */
+	FLOCK_ESPOOL = -41,
+	/** Queue: this handle was inherited through fork(); it is the parent's. */
+	FLOCK_EFORKED = -42
 } flock_error_code;
 
 /** Detail of the last failed call on the calling thread. */

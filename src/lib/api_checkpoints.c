@@ -3,6 +3,7 @@
  */
 #include <flock/api.h>
 
+#include "bodies.h"
 #include "error.h"
 #include "internal.h"
 #include "json.h"
@@ -38,12 +39,10 @@ static int ingest_body(json_t **out, const char *name,
 	return 0;
 }
 
-static int check_ingest(flock_client *client, const char *name,
-                        const flock_ingest_params *params)
+static int check_ingest(const char *name, const flock_ingest_params *params)
 {
-	if (client == NULL || params == NULL)
-		return flock__error_set(FLOCK_EINVAL,
-		                        "client or params is NULL");
+	if (params == NULL)
+		return flock__error_set(FLOCK_EINVAL, "params is NULL");
 	if (params->version != FLOCK_INGEST_PARAMS_VERSION)
 		return flock__error_set(FLOCK_EINVAL, "unknown params version");
 	if (flock__empty(name))
@@ -56,6 +55,14 @@ static int check_ingest(flock_client *client, const char *name,
 		return flock__error_set(FLOCK_EINVAL,
 		                        "environment is required");
 	return 0;
+}
+
+int flock__ingest_body(json_t **out, const char *checkpoint_name,
+                       const flock_ingest_params *params)
+{
+	int rc = check_ingest(checkpoint_name, params);
+
+	return rc ? rc : ingest_body(out, checkpoint_name, params);
 }
 
 int flock_checkpoints_ingest(flock_checkpoint_result **out,
@@ -71,9 +78,9 @@ int flock_checkpoints_ingest(flock_checkpoint_result **out,
 	if (out)
 		*out = NULL;
 	flock__error_clear();
-	if ((rc = check_ingest(client, checkpoint_name, params)) != 0)
-		return rc;
-	if ((rc = ingest_body(&body, checkpoint_name, params)) != 0)
+	if (client == NULL)
+		return flock__error_set(FLOCK_EINVAL, "client is NULL");
+	if ((rc = flock__ingest_body(&body, checkpoint_name, params)) != 0)
 		return rc;
 	call.body = body;
 	call.idempotency_key = params->idempotency_key;

@@ -3,6 +3,7 @@
  */
 #include <flock/api.h>
 
+#include "bodies.h"
 #include "error.h"
 #include "internal.h"
 #include "json.h"
@@ -40,6 +41,18 @@ static int identify_body(json_t **out, const flock_identify_params *p)
 	return 0;
 }
 
+int flock__identify_body(json_t **out, const flock_identify_params *params)
+{
+	if (params == NULL)
+		return flock__error_set(FLOCK_EINVAL, "params is NULL");
+	if (params->version != FLOCK_IDENTIFY_PARAMS_VERSION)
+		return flock__error_set(FLOCK_EINVAL, "unknown params version");
+	if (flock__empty(params->external_user_id))
+		return flock__error_set(FLOCK_EINVAL,
+		                        "external_user_id is required");
+	return identify_body(out, params);
+}
+
 int flock_customers_identify(flock_customer **out, flock_client *client,
                              const flock_identify_params *params)
 {
@@ -54,12 +67,7 @@ int flock_customers_identify(flock_customer **out, flock_client *client,
 	if (out == NULL || client == NULL || params == NULL)
 		return flock__error_set(FLOCK_EINVAL,
 		                        "out, client or params is NULL");
-	if (params->version != FLOCK_IDENTIFY_PARAMS_VERSION)
-		return flock__error_set(FLOCK_EINVAL, "unknown params version");
-	if (flock__empty(params->external_user_id))
-		return flock__error_set(FLOCK_EINVAL,
-		                        "external_user_id is required");
-	if ((rc = identify_body(&body, params)) != 0)
+	if ((rc = flock__identify_body(&body, params)) != 0)
 		return rc;
 	call.body = body;
 	call.idempotency_key = params->idempotency_key;

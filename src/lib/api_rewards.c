@@ -3,6 +3,7 @@
  */
 #include <flock/api.h>
 
+#include "bodies.h"
 #include "error.h"
 #include "internal.h"
 #include "json.h"
@@ -52,6 +53,26 @@ static int trigger_body(json_t **out, const flock_trigger_params *p)
 	return 0;
 }
 
+int flock__trigger_body(json_t **out, const flock_trigger_params *params)
+{
+	if (params == NULL)
+		return flock__error_set(FLOCK_EINVAL, "params is NULL");
+	if (params->version != FLOCK_TRIGGER_PARAMS_VERSION)
+		return flock__error_set(FLOCK_EINVAL, "unknown params version");
+	if (flock__empty(params->external_user_id))
+		return flock__error_set(FLOCK_EINVAL,
+		                        "external_user_id is required");
+	if (flock__empty(params->environment))
+		return flock__error_set(FLOCK_EINVAL,
+		                        "environment is required");
+	if (params->reward_for & ~(unsigned int)REWARD_FOR_ALL)
+		return flock__error_set(FLOCK_EINVAL,
+		                        "reward_for has unknown "
+		                        "flags 0x%x",
+		                        params->reward_for);
+	return trigger_body(out, params);
+}
+
 int flock_rewards_trigger(flock_reward_ids **out, flock_client *client,
                           const flock_trigger_params *params)
 {
@@ -66,20 +87,7 @@ int flock_rewards_trigger(flock_reward_ids **out, flock_client *client,
 	if (out == NULL || client == NULL || params == NULL)
 		return flock__error_set(FLOCK_EINVAL,
 		                        "out, client or params is NULL");
-	if (params->version != FLOCK_TRIGGER_PARAMS_VERSION)
-		return flock__error_set(FLOCK_EINVAL, "unknown params version");
-	if (flock__empty(params->external_user_id))
-		return flock__error_set(FLOCK_EINVAL,
-		                        "external_user_id is required");
-	if (flock__empty(params->environment))
-		return flock__error_set(FLOCK_EINVAL,
-		                        "environment is required");
-	if (params->reward_for & ~(unsigned int)REWARD_FOR_ALL)
-		return flock__error_set(FLOCK_EINVAL,
-		                        "reward_for has unknown "
-		                        "flags 0x%x",
-		                        params->reward_for);
-	if ((rc = trigger_body(&body, params)) != 0)
+	if ((rc = flock__trigger_body(&body, params)) != 0)
 		return rc;
 	call.body = body;
 	call.idempotency_key = params->idempotency_key;

@@ -159,6 +159,12 @@ const char *flock_strerror(int code)
 		return "webhook secret invalid";
 	case FLOCK_ITEROVER:
 		return "no more items";
+	case FLOCK_EFULL:
+		return "queue full";
+	case FLOCK_ESPOOL:
+		return "queue spool unusable";
+	case FLOCK_EFORKED:
+		return "queue belongs to the parent process";
 	default:
 		return "unknown error";
 	}

@@ -100,6 +100,20 @@ int flock__request(flock_client *client, const flock__call *call,
 void flock__reply_free(flock__reply *reply);
 
 /*
+ * For callers that schedule their own retries (queue.c): the retries to
+ * make inside the call, and what the last failed attempt said.
+ */
+typedef struct {
+	int max_retries;     /* in: after the first attempt; -1: the client's */
+	int retryable;       /* out: might another attempt succeed? */
+	long retry_after_ms; /* out: the last answer's Retry-After, -1: none */
+} flock__call_ctl;
+
+/* flock__request() with ctl (which may be NULL: the same as it). */
+int flock__request_ctl(flock_client *client, const flock__call *call,
+                       flock__reply *reply, flock__call_ctl *ctl);
+
+/*
  * Set FLOCK_EBADRESPONSE with the exchange's status and request id, for a
  * success body that is not what the API documents. Returns the code.
  */

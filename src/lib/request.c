@@ -19,6 +19,12 @@
 #include "error.h"
 #include "json.h"
 
+/*
+ * Retry-After values are kept up to a day (the queue honours long ones);
+ * the retry loop below still gives up beyond FLOCK_RETRY_AFTER_MAX_MS.
+ */
+#define RETRY_AFTER_CEIL_S 86400L
+
 /* How one attempt ended. */
 typedef struct {
 	int code;            /* 0 or FLOCK_E* */
@@ -77,8 +83,8 @@ static long parse_retry_after(const char *v)
 		s = strtol(v, &end, 10);
 		if (*end != '\0')
 			return -1;
-		if (errno == ERANGE || s > FLOCK_RETRY_AFTER_MAX_MS / 1000)
-			return LONG_MAX;
+		if (errno == ERANGE || s > RETRY_AFTER_CEIL_S)
+			return RETRY_AFTER_CEIL_S * 1000;
 		return s * 1000;
 	}
 	when = curl_getdate(v, NULL);
@@ -87,7 +93,7 @@ static long parse_retry_after(const char *v)
 	s = (long)(when - (time_t)(flock__now_ms() / 1000));
 	if (s <= 0)
 		return 0;
-	return s > FLOCK_RETRY_AFTER_MAX_MS / 1000 ? LONG_MAX : s * 1000;
+	return (s > RETRY_AFTER_CEIL_S ? RETRY_AFTER_CEIL_S : s) * 1000;
 }
 
 /* Exponential back-off with "equal jitter": half fixed, half random. */
@@ -283,9 +289,10 @@ static outcome attempt(flock_client *c, const flock__call *call,
 }
 
 /* How long to wait before attempt n+1, or -1 to stop retrying. */
-static long retry_delay(flock_client *c, const outcome *o, int n)
+static long retry_delay(flock_client *c, const outcome *o, int n,
+                        int max_retries)
 {
-	if (!o->retryable || n >= c->max_retries)
+	if (!o->retryable || n >= max_retries)
 		return -1;
 	if (o->retry_after_ms > FLOCK_RETRY_AFTER_MAX_MS) {
 		flock__log(c, FLOCK_LOG_WARN,
@@ -322,12 +329,15 @@ static int finish_error(const flock_client *c, const flock__call *call,
 }
 
 static int run(flock_client *c, const flock__call *call,
-               const flock_http_request *req, flock__reply *reply)
+               const flock_http_request *req, flock__reply *reply,
+               flock__call_ctl *ctl)
 {
 	flock_http_response resp;
 	outcome o;
 	long delay;
 	int n, rc;
+	int max_retries = ctl && ctl->max_retries >= 0 ? ctl->max_retries
+	                                              : c->max_retries;
 
 	flock__response_init(&resp);
 	for (n = 0;; n++) {
@@ -337,8 +347,12 @@ static int run(flock_client *c, const flock__call *call,
 			rc = take_success(call, &resp, reply);
 			break;
 		}
-		delay = retry_delay(c, &o, n);
+		delay = retry_delay(c, &o, n, max_retries);
 		if (delay < 0) {
+			if (ctl) {
+				ctl->retryable = o.retryable;
+				ctl->retry_after_ms = o.retry_after_ms;
+			}
 			rc = finish_error(c, call, &resp, &o, n);
 			break;
 		}
@@ -373,6 +387,12 @@ static int check_idempotency_key(const char *key)
 
 int flock__request(flock_client *c, const flock__call *call,
                    flock__reply *reply)
+{
+	return flock__request_ctl(c, call, reply, NULL);
+}
+
+int flock__request_ctl(flock_client *c, const flock__call *call,
+                       flock__reply *reply, flock__call_ctl *ctl)
 {
 	flock_http_header h[6];
 	flock_http_request req = {0};
@@ -417,7 +437,11 @@ int flock__request(flock_client *c, const flock__call *call,
 	req.body_len = body ? strlen(body) : 0;
 	req.timeout_ms = c->timeout_ms;
 	req.connect_timeout_ms = c->connect_timeout_ms;
-	rc = run(c, call, &req, reply);
+	if (ctl) {
+		ctl->retryable = 0;
+		ctl->retry_after_ms = -1;
+	}
+	rc = run(c, call, &req, reply, ctl);
 done:
 	free(url);
 	free(body);

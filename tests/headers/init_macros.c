@@ -18,8 +18,11 @@ int flock_header_test_init_macros(void)
 	flock_trigger_params trigger = FLOCK_TRIGGER_PARAMS_INIT;
 	flock_webhook_params webhook = FLOCK_WEBHOOK_PARAMS_INIT;
 	flock_webhook_sign_params sign = FLOCK_WEBHOOK_SIGN_PARAMS_INIT;
+	flock_queue_options queue = FLOCK_QUEUE_OPTIONS_INIT;
+	flock_queue_stats stats = FLOCK_QUEUE_STATS_INIT;
 
 	return (int)(client.version + identify.version + ingest.version +
 	             live.version + create.version + list.version +
-	             trigger.version + webhook.version + sign.version);
+	             trigger.version + webhook.version + sign.version +
+	             queue.version + stats.version);
 }
