@@ -210,19 +210,15 @@ int fd_db__step(fd_conn *c, fd_dbstmt *st)
 	return rc;
 }
 
-/* What a query gives back. */
-typedef enum { Q_CHANGES, Q_ONE, Q_ALL, Q_COUNT } qkind;
-
 static int collect(fd_conn *c, fd_dbstmt *st, json_t **out);
 
 /*
  * Bind sql's parameters from fmt (then page[0], page[1] as limit and
- * offset if page is set), run it and read what kind asks for: rows
+ * offset if page is set), run it and read what kind asks for (db.h): rows
  * changed or the first column of the first row into *n, the first row or
- * every row into *obj. FD_OK, FD_NOTFOUND (no row for Q_ONE, Q_COUNT) or
- * the failure.
+ * every row into *obj.
  */
-static int vquery(fd_conn *c, qkind kind, long *n, json_t **obj,
+static int vquery(fd_conn *c, fd_qkind kind, long *n, json_t **obj,
                   const long *page, fd_sql *sql, const char *fmt, va_list ap)
 {
 	const fd_driver *d = c->s->drv;
@@ -238,13 +234,15 @@ static int vquery(fd_conn *c, qkind kind, long *n, json_t **obj,
 	}
 	if (!st || rc != FD_OK)
 		return rc;
-	if (kind == Q_ALL)
+	if (kind == FD_Q_ALL)
 		return collect(c, st, obj);
 	rc = fd_db__step(c, st);
-	if (kind == Q_CHANGES && (rc == FD_DONE || rc == FD_ROW)) {
+	if (kind <= FD_Q_CHANGES && (rc == FD_DONE || rc == FD_ROW)) {
 		*n = d->changes(st);
-		rc = FD_OK;
-	} else if (rc == FD_ROW && kind == Q_COUNT) {
+		rc = kind == FD_Q_CHANGE && !*n   ? FD_NOTFOUND
+		     : kind == FD_Q_INSERT && !*n ? FD_CONFLICT
+		                                  : FD_OK;
+	} else if (rc == FD_ROW && kind == FD_Q_COUNT) {
 		d->col(st, 0, &v);
 		*n = (long)v.i;
 		rc = FD_OK;
@@ -257,63 +255,19 @@ static int vquery(fd_conn *c, qkind kind, long *n, json_t **obj,
 	return rc;
 }
 
-#define QUERY(kind, n, obj, page)                                              \
-	va_list ap_;                                                           \
-	int rc_;                                                               \
-	va_start(ap_, fmt);                                                    \
-	rc_ = vquery(c, kind, n, obj, page, sql, fmt, ap_);                    \
-	va_end(ap_)
-
-int fd_db__exec(fd_conn *c, fd_sql *sql, const char *fmt, ...)
+int fd_db__query(fd_conn *c, fd_qkind kind, long *n, json_t **obj, fd_sql *sql,
+                 const char *fmt, ...)
 {
-	long n;
-	json_t *o;
-	QUERY(Q_CHANGES, &n, &o, NULL);
-	return rc_;
-}
+	long n_;
+	json_t *obj_;
+	va_list ap;
+	int rc;
 
-int fd_db__change(fd_conn *c, fd_sql *sql, const char *fmt, ...)
-{
-	long n;
-	json_t *o;
-	QUERY(Q_CHANGES, &n, &o, NULL);
-	return rc_ == FD_OK && n == 0 ? FD_NOTFOUND : rc_;
-}
-
-int fd_db__insert(fd_conn *c, fd_sql *sql, const char *fmt, ...)
-{
-	long n;
-	json_t *o;
-	QUERY(Q_CHANGES, &n, &o, NULL);
-	return rc_ == FD_OK && n == 0 ? FD_CONFLICT : rc_;
-}
-
-int fd_db__changes(fd_conn *c, long *n, fd_sql *sql, const char *fmt, ...)
-{
-	json_t *o;
-	QUERY(Q_CHANGES, n, &o, NULL);
-	return rc_;
-}
-
-int fd_db__one(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt, ...)
-{
-	long n;
-	QUERY(Q_ONE, &n, out, NULL);
-	return rc_;
-}
-
-int fd_db__all(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt, ...)
-{
-	long n;
-	QUERY(Q_ALL, &n, out, NULL);
-	return rc_;
-}
-
-int fd_db__count(fd_conn *c, long *out, fd_sql *sql, const char *fmt, ...)
-{
-	json_t *o;
-	QUERY(Q_COUNT, out, &o, NULL);
-	return rc_;
+	va_start(ap, fmt);
+	rc = vquery(c, kind, n ? n : &n_, obj ? obj : &obj_, NULL, sql, fmt,
+	            ap);
+	va_end(ap);
+	return rc;
 }
 
 /* ---- rows ------------------------------------------------------------ */
@@ -415,9 +369,9 @@ int fd_db__page(fd_conn *c, json_t **out, fd_sql *count, fd_sql *page,
 	*out = NULL;
 	va_start(ap, fmt);
 	va_copy(ap2, ap);
-	rc = vquery(c, Q_COUNT, &total, &o, NULL, count, fmt, ap);
+	rc = vquery(c, FD_Q_COUNT, &total, &o, NULL, count, fmt, ap);
 	if (rc == FD_OK)
-		rc = vquery(c, Q_ALL, &n, &data, tail, page, fmt, ap2);
+		rc = vquery(c, FD_Q_ALL, &n, &data, tail, page, fmt, ap2);
 	va_end(ap2);
 	va_end(ap);
 	if (rc != FD_OK)

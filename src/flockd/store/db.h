@@ -45,7 +45,7 @@ struct fd_conn {
 	fd_dbconn *db;
 	fd_role role;
 	int in_tx;
-	int retry; /* a transient failure since the last begin/savepoint */
+	int retry;      /* a transient failure since the last begin/savepoint */
 	fd_dbstmt **st; /* by fd_sql.id, prepared on first use */
 	int nst;
 	fd_conn *next_free;
@@ -77,21 +77,42 @@ fd_dbstmt *fd_db__bind(fd_conn *c, fd_sql *sql, int *rc, const char *fmt, ...);
  * the connection for FD_RETRY). */
 int fd_db__step(fd_conn *c, fd_dbstmt *st);
 
-/* No rows expected: FD_OK or the failure. */
-int fd_db__exec(fd_conn *c, fd_sql *sql, const char *fmt, ...);
-/* The same, FD_NOTFOUND when no row changed (UPDATE). */
-int fd_db__change(fd_conn *c, fd_sql *sql, const char *fmt, ...);
-/* The same, FD_CONFLICT when no row was inserted (INSERT ... ON CONFLICT
- * DO NOTHING: a concurrent insert of the key waited for, then refused). */
-int fd_db__insert(fd_conn *c, fd_sql *sql, const char *fmt, ...);
-/* *n: rows changed. */
-int fd_db__changes(fd_conn *c, long *n, fd_sql *sql, const char *fmt, ...);
-/* The first row as an object: FD_OK, FD_NOTFOUND or the failure. */
-int fd_db__one(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt, ...);
-/* Every row into a new array. */
-int fd_db__all(fd_conn *c, json_t **out, fd_sql *sql, const char *fmt, ...);
-/* The first column of the first row as an integer: FD_OK, FD_NOTFOUND. */
-int fd_db__count(fd_conn *c, long *out, fd_sql *sql, const char *fmt, ...);
+/* What a query gives back: FD_Q_EXEC FD_OK, or the failure; FD_Q_CHANGE
+ * the same, FD_NOTFOUND when no row changed (UPDATE); FD_Q_INSERT the
+ * same, FD_CONFLICT when no row was inserted (INSERT ... ON CONFLICT DO
+ * NOTHING: a concurrent insert of the key waited for, then refused);
+ * FD_Q_CHANGES rows changed into *n; FD_Q_ONE the first row as an object
+ * (FD_NOTFOUND: none); FD_Q_ALL every row into a new array; FD_Q_COUNT the
+ * first column of the first row as an integer (FD_NOTFOUND: no row). */
+typedef enum {
+	FD_Q_EXEC,
+	FD_Q_CHANGE,
+	FD_Q_INSERT,
+	FD_Q_CHANGES,
+	FD_Q_ONE,
+	FD_Q_ALL,
+	FD_Q_COUNT
+} fd_qkind;
+
+/* Run sql with the parameters of fmt; n and obj may be NULL where kind
+ * does not fill them. */
+int fd_db__query(fd_conn *c, fd_qkind kind, long *n, json_t **obj, fd_sql *sql,
+                 const char *fmt, ...);
+
+#define fd_db__exec(c, ...) fd_db__query(c, FD_Q_EXEC, NULL, NULL, __VA_ARGS__)
+#define fd_db__change(c, ...)                                                  \
+	fd_db__query(c, FD_Q_CHANGE, NULL, NULL, __VA_ARGS__)
+#define fd_db__insert(c, ...)                                                  \
+	fd_db__query(c, FD_Q_INSERT, NULL, NULL, __VA_ARGS__)
+#define fd_db__changes(c, n, ...)                                              \
+	fd_db__query(c, FD_Q_CHANGES, n, NULL, __VA_ARGS__)
+#define fd_db__one(c, out, ...)                                                \
+	fd_db__query(c, FD_Q_ONE, NULL, out, __VA_ARGS__)
+#define fd_db__all(c, out, ...)                                                \
+	fd_db__query(c, FD_Q_ALL, NULL, out, __VA_ARGS__)
+#define fd_db__count(c, n, ...)                                                \
+	fd_db__query(c, FD_Q_COUNT, n, NULL, __VA_ARGS__)
+
 /*
  * {"total","limit","offset","data"}: count runs with the parameters of
  * fmt, page with the same followed by limit and offset.
