@@ -726,9 +726,10 @@ void fd_server_stop(fd_server *s, int grace_ms)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	__atomic_store_n(&s->draining, 1, __ATOMIC_RELAXED);
+	/* Quiesced: no new connection is accepted. The socket is ours now,
+	 * but libmicrohttpd's workers may still have it in their epoll sets
+	 * until they stop, so it is closed after MHD_stop_daemon. */
 	ls = MHD_quiesce_daemon(s->daemon);
-	if (ls != MHD_INVALID_SOCKET)
-		close(ls);
 	while (__atomic_load_n(&s->in_flight, __ATOMIC_RELAXED) > 0 &&
 	       elapsed_ms(&start) < grace_ms) {
 		struct timespec ten_ms = {0, 10 * 1000 * 1000};
@@ -746,6 +747,8 @@ void fd_server_stop(fd_server *s, int grace_ms)
 		fd_log(FD_LOG_ERROR, "http: %ld writes still waiting at stop",
 		       __atomic_load_n(&s->suspended, __ATOMIC_RELAXED));
 	MHD_stop_daemon(s->daemon);
+	if (ls != MHD_INVALID_SOCKET)
+		close(ls);
 	fd_metrics_free(s->metrics);
 	free(s);
 }
