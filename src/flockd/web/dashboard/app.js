@@ -68,7 +68,7 @@ async function loadApps() {
   const saved = sessionStorage.getItem('flock.app');
   state.app = (state.apps.find((a) => a.id === saved) || state.apps[0] || {}).id || null;
   sel.replaceChildren(...state.apps.map((a) =>
-    h('option', { value: a.id, selected: a.id === state.app ? true : null }, `${a.name} (${a.id})`)));
+    h('option', { value: a.id, selected: a.id === state.app ? true : null }, a.name)));
 }
 
 async function start(s) {

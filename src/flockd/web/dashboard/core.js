@@ -127,7 +127,7 @@ export async function region(el, what, load) {
   el.replaceChildren(loading(what));
   el.setAttribute('aria-busy', 'true');
   try {
-    el.replaceChildren(...[await load()].flat());
+    el.replaceChildren(...[await load()].flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
   } catch (e) {
     el.replaceChildren(errorBox(e, () => region(el, what, load)));
   } finally {

@@ -18,7 +18,8 @@ function funnelView(f) {
   const cards = STAGES.map(([k, label, hint], i) => h('li', { class: 'stage' },
     h('span', { class: 'label' }, label),
     h('span', { class: 'count', 'data-stage': k }, String(counts[k])),
-    h('span', { class: 'hint' }, i > 0 ? pct(counts[k], counts[STAGES[i - 1][0]]) : hint)));
+    h('span', { class: 'hint' }, k === 'rewards' ? (f.accepted ? `${(counts.rewards / f.accepted).toFixed(1)} per accepted referral` : hint)
+      : i > 0 ? pct(counts[k], counts[STAGES[i - 1][0]]) : hint)));
   const amounts = f.rewards.amounts.length
     ? h('ul', { class: 'amounts' }, f.rewards.amounts.map((a) =>
       h('li', { 'data-currency': a.currency }, money(a.amount, a.currency))))
@@ -56,7 +57,7 @@ function chartView(d) {
   });
   const rows = days.filter((x) => x.visits || x.referrals || x.accepted || x.rewards);
   return [box, h('details', {}, h('summary', {}, 'Daily numbers as a table'),
-    rows.length ? table('Daily numbers', [
+    rows.length ? table('!Daily numbers', [
       { head: 'Day', cell: (r) => r.date },
       { head: 'Visits', cell: (r) => String(r.visits) },
       { head: 'Referrals', cell: (r) => String(r.referrals) },
@@ -69,7 +70,7 @@ function chartView(d) {
 function topView(t) {
   if (!t.data.length)
     return empty('No referrals in this range yet. Once customers share their codes and invitees sign up, the most successful referrers show here.');
-  return table('Top referrers', [
+  return table('!Top referrers', [
     { head: 'Referrer', cell: (r) => link(`#/customers/${encodeURIComponent(r.customerId)}`, r.name || r.email || r.externalUserId) },
     { head: 'Code', cell: (r) => r.referralCode },
     { head: 'Referrals', cell: (r) => String(r.referrals) },

@@ -26,8 +26,10 @@ export async function referrals(main) {
       try {
         const r = await api('POST', appPath(`/referrals/${encodeURIComponent(id)}/${verb}`));
         if (verb === 'approve') {
-          const rw = await api('GET', appPath(`/rewards${qs({ customerId: r.refereeId, environment: state.env, limit: 100 })}`));
-          granted += rw.data.filter((x) => x.referralId === id).length;
+          for (const c of [r.referrerId, r.refereeId]) {
+            const rw = await api('GET', appPath(`/rewards${qs({ customerId: c, environment: state.env, limit: 100 })}`));
+            granted += rw.data.filter((x) => x.referralId === id).length;
+          }
         }
       } catch (e) { failed++; }
     }
