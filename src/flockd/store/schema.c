@@ -21,6 +21,7 @@ typedef struct {
 
 /* Step 5's tables and indexes, the same text for both databases. */
 #define DASHBOARD_INDEXES                                                      \
+	"CREATE INDEX customers_newest ON customers(app_id, id);"             \
 	"CREATE INDEX customers_ext_c ON customers(app_id,"                    \
 	" external_id{collate_c});"                                            \
 	"CREATE INDEX customers_code_c ON customers(app_id,"                   \
@@ -227,11 +228,12 @@ static const migration migrations[] = {
         /* 5: the dashboard (docs/dashboard.md). Customer search by a
          * prefix of the external id, the referral code or the email
          * (lowercased) in byte order, so both databases walk an index
-         * at any size; a customer's referrals (as referee) and rewards;
-         * the review queue and the funnel's "accepted" by status and
-         * time; referral visits counted per day. SQLite's triggers of
-         * step 3 miss a deleted checkpoint (a checkpoint can now be
-         * deleted); PostgreSQL's cover DELETE already. */
+         * at any size; the newest customers first; a customer's
+         * referrals (as referee) and rewards; the review queue and the
+         * funnel's "accepted" by status and time; referral visits
+         * counted per day. SQLite's triggers of step 3 miss a deleted
+         * checkpoint (a checkpoint can now be deleted); PostgreSQL's
+         * cover DELETE already. */
         {DASHBOARD_INDEXES
          "CREATE TRIGGER checkpoints_del AFTER DELETE ON checkpoints BEGIN"
          " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;",
