@@ -108,6 +108,7 @@ export function shot(page, name) {
   if (!existsSync(SHOTS)) mkdirSync(SHOTS, { recursive: true });
   // The page as it stays: without a passing message over it.
   return page.evaluate(() => document.getElementById('status').classList.remove('on'))
+    .then(() => page.waitForFunction(() => getComputedStyle(document.getElementById('status')).opacity === '0'))
     .then(() => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true }));
 }
 

@@ -25,15 +25,14 @@ export async function apps(main) {
     keysView(await api('GET', appPath('/keys?limit=100')), reload));
   const kind = select('kind', [['service', 'service (sk_: your backend)'], ['public', 'public (pk_: your apps)'], ['admin', 'admin (fat_: this application only)']], 'service');
   const env = select('environment', [['', 'both'], 'production', 'test'], '');
-  const name = h('input', { name: 'name', autocomplete: 'off' });
   const keyForm = h('form', { class: 'card', onsubmit: async (ev) => {
     ev.preventDefault();
     try {
-      const k = await api('POST', appPath('/keys'), { kind: kind.value, ...(env.value ? { environment: env.value } : {}), ...(name.value ? { name: name.value } : {}) });
+      const k = await api('POST', appPath('/keys'), { kind: kind.value, ...(env.value ? { environment: env.value } : {}) });
       await showSecret(`New ${k.kind} key ${k.prefix}`, k.secret);
       reload();
     } catch (e) { toast(`Cannot create the key: ${e.message}`); }
-  } }, h('h3', {}, 'New key'), field('Kind', kind), field('Environment', env), field('Name (optional)', name), h('button', { type: 'submit' }, 'Create key'));
+  } }, h('h3', {}, 'New key'), field('Kind', kind), field('Environment', env), h('button', { type: 'submit' }, 'Create key'));
 
   const appName = h('input', { name: 'app-name', required: true, autocomplete: 'off' });
   const appForm = state.scope && state.scope.applicationId ? h('p', { class: 'hint' }, 'This token reaches one application: only an operator-wide admin token creates applications.')

@@ -182,7 +182,7 @@ async function rewardsSection(k, reload) {
         toast('Reward saved.');
         reload();
       } catch (e) { toast(`Cannot save the reward: ${e.message}`); }
-    } }, f.view(`${r.party} reward: ${rewardValue(r)}`),
+    } }, f.view(`${r.party === 'referee' ? 'Invitee' : 'Referrer'} reward: ${rewardValue(r)}`),
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'small' }, 'Save reward'),
       action('Remove reward', async () => {
         if (!(await confirmDo('Remove this reward? Rewards already granted stay.', 'Remove'))) return;
