@@ -341,6 +341,7 @@ test('the dashboard, end to end', { timeout: 420000 }, async (t) => {
   } finally {
     await b.close();
     await rx.close();
-    await fd.stop();
+    const code = await fd.stop();
+    assert.equal(code, 0, `flockd stopped with ${code}: ${fd.log().slice(-3000)}`);
   }
 });
