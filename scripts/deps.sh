@@ -13,6 +13,8 @@ packages=(
 	libpq-dev postgresql                        # flockd: PostgreSQL storage
 	libcmocka-dev                               # unit tests
 	wrk python3 curl ca-certificates            # benchmarks, test helpers
+	chromium chromium-driver fonts-dejavu-core  # the dashboard's browser tests
+	nodejs                                      # ... driven by playwright-core (Node 20 or later)
 )
 
 missing=()

@@ -20,7 +20,10 @@
 # 8. waits for the invitee.accepted webhook to arrive at the receiver,
 #    verified (both signature schemes)
 # 9. lists the rewards through the admin API
-# 10. stops flockd (SIGTERM, graceful) and removes the temp dir
+# 10. prints the dashboard's URL (flockd serves it with --dashboard-listen)
+#     and how to log in; run from a terminal, flockd keeps serving the
+#     dashboard until Ctrl-C (CI=true, or no terminal: it goes on at once)
+# 11. stops flockd (SIGTERM, graceful) and removes the temp dir
 #
 # Environment: BUILD_DIR (default build), JOBS (2), KEEP=1 keeps the temp
 # dir (database and flockd.log) for a look afterwards.
@@ -125,7 +128,11 @@ say "start flockd"
 port=$(python3 -c 'import socket
 s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
+dash_port=$(python3 -c 'import socket
+s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+dashboard=http://127.0.0.1:$dash_port/dashboard/
 "$flockd" serve --listen "127.0.0.1:$port" --database "$tmp/flockd.db" \
+	--dashboard-listen "127.0.0.1:$dash_port" \
 	--webhook-allow-private 2>>"$tmp/flockd.log" &
 pid=$!
 for _ in $(seq 1 100); do
@@ -137,6 +144,8 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$base/readyz" >/dev/null || fail "flockd not ready"
 echo "flockd $("$flockd" --version | cut -d' ' -f2) ready at $base (pid $pid)"
+curl -fsS -o /dev/null "$dashboard" || fail "no dashboard at $dashboard"
+echo "dashboard at $dashboard"
 
 say "demo campaign through the admin API"
 campaign=$(api POST "/admin/apps/$app/campaigns" '{
@@ -208,6 +217,27 @@ for r in page["data"]:
 print("  %d reward(s)" % page["total"])
 if page["total"] < 2: sys.exit("expected 2 rewards")' ||
 	fail "rewards"
+
+say "the dashboard"
+interactive=0
+if [ -t 0 ] && [ -t 1 ] && [ -z "${CI:-}" ]; then
+	interactive=1
+fi
+echo "  open    $dashboard"
+echo "  log in  with the admin token (adminToken in $tmp/init.json):"
+if [ "$interactive" = 1 ]; then
+	# A person at a terminal: the demo's own throwaway token, to paste.
+	echo "          $admin"
+	echo "  The campaign, the referral, its rewards and the webhook are"
+	echo "  there. flockd serves until Ctrl-C (then the temp dir goes, unless"
+	echo "  KEEP=1)."
+	wait "$pid" || true
+	pid=
+	exit 0
+fi
+echo "          python3 -c 'import json; print(json.load(open(\"$tmp/init.json\"))[\"adminToken\"])'"
+echo "  (not a terminal: stopping now; run scripts/quickstart.sh from a"
+echo "  terminal to keep the dashboard up)"
 
 say "stop flockd"
 kill -TERM "$pid"

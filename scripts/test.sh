@@ -20,6 +20,12 @@
 #             valgrind (flockd's integration tests are left out for time:
 #             they run under ASan+UBSan in the asan stage)
 #   fuzz      fuzz/run.sh: libFuzzer targets with clang, FUZZ_SECONDS each
+#   browser   the dashboard in Debian's chromium (tests/browser, playwright-
+#             core from tests/browser/package-lock.json, `npm ci` when
+#             node_modules is missing) against the release build's flockd
+#             and examples/quickstart; screenshots of every page into
+#             SHOTS_DIR (default BUILD_ROOT/screenshots; docs/dashboard/
+#             holds the committed ones)
 #
 # PostgreSQL: with FLOCK_TEST_PG set to an admin URL (.ci/run starts a
 # throwaway cluster with scripts/pg-cluster.sh and sets it), the release and
@@ -27,8 +33,8 @@
 # tests); without it those are reported as skipped.
 #
 # Environment: BUILD_ROOT (default build/test), JOBS (2), FUZZ_SECONDS (60),
-# STAGES (default "deps release quickstart asan tsan valgrind fuzz": a
-# subset).
+# STAGES (default "deps release quickstart browser asan tsan valgrind
+# fuzz": a subset).
 # Every stage runs even if an earlier one failed; the exit status is 0 only
 # if all passed. Logs: BUILD_ROOT/logs/<stage>.log.
 set -euo pipefail
@@ -37,7 +43,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 root=${BUILD_ROOT:-$src/build/test}
 jobs=${JOBS:-2}
 fuzz_seconds=${FUZZ_SECONDS:-60}
-stages=${STAGES:-deps release quickstart asan tsan valgrind fuzz}
+stages=${STAGES:-deps release quickstart browser asan tsan valgrind fuzz}
 logs=$root/logs
 mkdir -p "$logs"
 
@@ -129,6 +135,24 @@ stage_fuzz() {
 		return 0
 	fi
 	JOBS=$jobs "$src/fuzz/run.sh" "$root/fuzz" "$fuzz_seconds"
+}
+
+stage_browser() {
+	local dir=$root/release web=$src/tests/browser
+	if [ ! -x "$dir/src/flockd/flockd" ] || [ ! -x "$dir/examples/quickstart" ]; then
+		cmake -S "$src" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+		cmake --build "$dir" -j "$jobs" --target flockd example_quickstart
+	fi
+	command -v node >/dev/null || { echo "browser: no node (scripts/deps.sh)" >&2; return 1; }
+	[ -x /usr/bin/chromium ] || { echo "browser: no /usr/bin/chromium (scripts/deps.sh)" >&2; return 1; }
+	if [ ! -d "$web/node_modules/playwright-core" ]; then
+		(cd "$web" && npm ci --no-audit --no-fund)
+	fi
+	(cd "$web" && FLOCKD_BIN=$dir/src/flockd/flockd \
+		QUICKSTART_BIN=$dir/examples/quickstart \
+		SHOTS_DIR=${SHOTS_DIR:-$root/screenshots} \
+		timeout 900 node --test --test-concurrency=1 --test-timeout=600000 \
+		dashboard.test.mjs)
 }
 
 run_stage() {

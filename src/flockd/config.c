@@ -32,6 +32,28 @@ void fd_config_defaults(fd_config *cfg)
 	cfg->webhook_concurrency = 16;
 	cfg->webhook_lease_s = 60;
 	cfg->webhook_timeout_s = 15;
+	memcpy(cfg->dashboard_host, "127.0.0.1", sizeof("127.0.0.1"));
+	cfg->dashboard_port = 8081;
+	cfg->dashboard_session_s = 8 * 3600;
+}
+
+/* --dashboard-listen HOST:PORT, or "off". 0 or -1. */
+static int parse_dashboard(fd_config *cfg, const char *s)
+{
+	fd_config tmp;
+
+	if (strcmp(s, "off") == 0) {
+		cfg->dashboard = 0;
+		return 0;
+	}
+	memset(&tmp, 0, sizeof(tmp));
+	if (fd_config_parse_listen(&tmp, s) < 0)
+		return -1;
+	memcpy(cfg->dashboard_host, tmp.listen_host,
+	       sizeof(cfg->dashboard_host));
+	cfg->dashboard_port = tmp.port;
+	cfg->dashboard = 1;
+	return 0;
 }
 
 static int parse_long(long *out, const char *s, long min, long max)
@@ -95,7 +117,10 @@ enum {
 	OPT_WH_LEASE,
 	OPT_WH_TIMEOUT,
 	OPT_RATE_LIMIT,
-	OPT_TEST_CLOCK
+	OPT_TEST_CLOCK,
+	OPT_DASHBOARD,
+	OPT_DASHBOARD_SECURE,
+	OPT_DASHBOARD_SESSION
 };
 
 static const struct option long_opts[] = {
@@ -121,6 +146,10 @@ static const struct option long_opts[] = {
         {"webhook-lease", required_argument, NULL, OPT_WH_LEASE},
         {"webhook-timeout", required_argument, NULL, OPT_WH_TIMEOUT},
         {"test-clock", no_argument, NULL, OPT_TEST_CLOCK},
+        {"dashboard-listen", required_argument, NULL, OPT_DASHBOARD},
+        {"dashboard-secure-cookies", no_argument, NULL, OPT_DASHBOARD_SECURE},
+        {"dashboard-session-ttl", required_argument, NULL,
+         OPT_DASHBOARD_SESSION},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
@@ -212,6 +241,30 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		snprintf(err, errlen, "test-clock: expected 1 or 0, got '%s'",
 		         val);
 		return -1;
+	case OPT_DASHBOARD:
+		if (parse_dashboard(cfg, val) == 0)
+			return 0;
+		snprintf(err, errlen,
+		         "dashboard-listen: expected HOST:PORT or off, got '%s'",
+		         val);
+		return -1;
+	case OPT_DASHBOARD_SECURE:
+		if (parse_switch(&cfg->dashboard_secure, val) == 0)
+			return 0;
+		snprintf(err, errlen,
+		         "dashboard-secure-cookies: expected 1 or 0, got '%s'",
+		         val);
+		return -1;
+	case OPT_DASHBOARD_SESSION:
+		if (parse_long(&v, val, 60, 7 * 86400) < 0) {
+			snprintf(err, errlen,
+			         "dashboard-session-ttl: expected 60 to 604800 "
+			         "seconds, got '%s'",
+			         val);
+			return -1;
+		}
+		cfg->dashboard_session_s = (int)v;
+		return 0;
 	case OPT_WH_SCHEDULE:
 		if (schedule_ok(val)) {
 			cfg->webhook_schedule = val;
@@ -296,7 +349,10 @@ static const struct {
                 {"FLOCKD_WEBHOOK_RETRY_SCHEDULE", OPT_WH_SCHEDULE},
                 {"FLOCKD_WEBHOOK_LEASE", OPT_WH_LEASE},
                 {"FLOCKD_WEBHOOK_TIMEOUT", OPT_WH_TIMEOUT},
-                {"FLOCKD_TEST_CLOCK", OPT_TEST_CLOCK}};
+                {"FLOCKD_TEST_CLOCK", OPT_TEST_CLOCK},
+                {"FLOCKD_DASHBOARD_LISTEN", OPT_DASHBOARD},
+                {"FLOCKD_DASHBOARD_SECURE_COOKIES", OPT_DASHBOARD_SECURE},
+                {"FLOCKD_DASHBOARD_SESSION_TTL", OPT_DASHBOARD_SESSION}};
 
 static int parse_env(fd_config *cfg, char *err, size_t errlen)
 {
@@ -442,6 +498,18 @@ const char *fd_config_usage(void)
 	       "POST /admin/test/clock\n"
 	       "                             says so (off) "
 	       "[FLOCKD_TEST_CLOCK=1]\n"
+	       "      --dashboard-listen HOST:PORT|off  serve the dashboard "
+	       "on this address\n"
+	       "                             (off; e.g. 127.0.0.1:8081) "
+	       "[FLOCKD_DASHBOARD_LISTEN]\n"
+	       "      --dashboard-secure-cookies  Secure session cookies "
+	       "without a proxy's\n"
+	       "                             X-Forwarded-Proto: https (off) "
+	       "[FLOCKD_DASHBOARD_SECURE_COOKIES=1]\n"
+	       "      --dashboard-session-ttl SECONDS  a dashboard session's "
+	       "longest life\n"
+	       "                             (28800) "
+	       "[FLOCKD_DASHBOARD_SESSION_TTL]\n"
 	       "  -h, --help                 this text\n"
 	       "  -V, --version              print the version\n";
 }

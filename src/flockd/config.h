@@ -46,6 +46,13 @@ typedef struct {
 	int webhook_timeout_s;        /* per attempt */
 	int test_clock;               /* tests only: a manual clock moved by
 	                                 POST /admin/test/clock */
+	/* the dashboard's port (docs/dashboard.md); off by default */
+	int dashboard;                /* 1: serve it */
+	char dashboard_host[64];      /* numeric IPv4/IPv6 address */
+	unsigned short dashboard_port;
+	int dashboard_secure;         /* Secure cookies without a proxy's
+	                                 X-Forwarded-Proto: https */
+	int dashboard_session_s;      /* a session's longest life */
 } fd_config;
 
 void fd_config_defaults(fd_config *cfg);

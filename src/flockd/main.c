@@ -198,6 +198,15 @@ static int cmd_serve(const fd_config *cfg)
 	fd_store_redact(shown, sizeof(shown), cfg->database);
 	fd_log(FD_LOG_INFO, "flockd %s listening on %s:%u (database %s)",
 	       FLOCK_VERSION, cfg->listen_host, fd_server_port(s), shown);
+	if (cfg->dashboard)
+		fd_log(FD_LOG_INFO, "dashboard at http://%s%s%s:%u/dashboard/",
+		       strchr(cfg->dashboard_host, ':') ? "[" : "",
+		       cfg->dashboard_host,
+		       strchr(cfg->dashboard_host, ':') ? "]" : "",
+		       fd_server_dashboard_port(s));
+	else
+		fd_log(FD_LOG_INFO, "dashboard off (--dashboard-listen "
+		                    "127.0.0.1:8081 serves it)");
 	sigwait(&set, &sig);
 	fd_log(FD_LOG_INFO, "signal %d: stopping", sig);
 	rc = 0;

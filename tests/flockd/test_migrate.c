@@ -192,7 +192,7 @@ static void same_objects(fx *f, const char *app, const char *sfx)
 	fd_conn *ra, *rb;
 	json_t *x = NULL, *y = NULL;
 	char err[256], id[32];
-	fd_reward_filter rf = {NULL, NULL, NULL};
+	fd_reward_filter rf = {NULL, NULL, NULL, NULL};
 
 	assert_int_equal(fd_store_open(&a, f->src, 1, NULL, err, sizeof(err)), 0);
 	assert_int_equal(fd_store_open(&b, f->dst, 1, NULL, err, sizeof(err)), 0);

@@ -19,7 +19,7 @@
 
 /* Schema version, the same on both databases (rate_windows is only used
  * on PostgreSQL). */
-#define SCHEMA 4
+#define SCHEMA 5
 
 typedef struct {
 	char dir[64];
@@ -155,7 +155,7 @@ static void test_pending_reads_approved_after_hold(void **state)
 {
 	fx *f = *state;
 	fd_store_reward a = reward("rwd_1", "pending", 1000);
-	fd_reward_filter flt = {"approved", NULL, NULL};
+	fd_reward_filter flt = {"approved", NULL, NULL, NULL};
 	json_t *r = NULL, *list = NULL, *due = NULL;
 
 	seed(f);

@@ -316,8 +316,7 @@ static int in_list(const char *s, const char *const *list)
 	return 0;
 }
 
-/* 0 if src is a CampaignReward the rules can apply, else -1 (invalid). */
-static int reward_check(fd_ctx *x, const json_t *src)
+int fd__reward_check(fd_ctx *x, const json_t *src)
 {
 	static const char *const parties[] = {"referrer", "referee", NULL};
 	static const char *const intervals[] = {"day",  "week",     "month",
@@ -362,7 +361,7 @@ int fd__campaign_reward_insert(fd_ctx *x, const char *campaign_id,
 static int reward_add(fd_ctx *x, const char *campaign_id, const json_t *src,
                       char id[FLOCK__ID_MAX])
 {
-	if (reward_check(x, src) < 0)
+	if (fd__reward_check(x, src) < 0)
 		return -1;
 	if (fd__campaign_reward_insert(x, campaign_id, src, id) != FD_OK)
 		return fd__internal(x);
@@ -564,10 +563,19 @@ static int customers_list(fd_ctx *x)
 	json_t *out = NULL;
 	long limit, offset;
 
+	const char *q = fd__qstr(x, "q");
+	int rc;
+
 	if (fd__admin_app(x) < 0)
 		return -1;
 	fd__page(x, &limit, &offset);
-	if (fd_store_customer_list(x->c, x->app, limit, offset, &out) != FD_OK)
+	/* The dashboard's search: by id, or a prefix of the external id,
+	 * the referral code or the email. */
+	rc = q && *q ? fd_store_customer_search(x->c, x->app, q, limit, offset,
+	                                        &out)
+	             : fd_store_customer_list(x->c, x->app, limit, offset,
+	                                      &out);
+	if (rc != FD_OK)
 		return fd__internal(x);
 	return fd__ok(x, FD_OUT_OK, out);
 }
@@ -617,6 +625,7 @@ static int referrals_list(fd_ctx *x)
 	f.campaign_id = fd__qstr(x, "campaignId");
 	f.status = fd__qstr(x, "status");
 	f.environment = fd__qstr(x, "environment");
+	f.customer_id = fd__qstr(x, "customerId");
 	if (fd_store_referral_list(x->c, x->app, &f, limit, offset, &out) !=
 	    FD_OK)
 		return fd__internal(x);
@@ -752,6 +761,7 @@ static int rewards_list(fd_ctx *x)
 	f.status = fd__qstr(x, "status");
 	f.environment = fd__qstr(x, "environment");
 	f.customer_id = fd__qstr(x, "customerId");
+	f.campaign_id = fd__qstr(x, "campaignId");
 	if (fd_store_reward_list(x->c, x->app, &f, limit, offset, &out) !=
 	    FD_OK)
 		return fd__internal(x);
@@ -869,3 +879,226 @@ int fd_engine_init(fd_engine *e, const char *app_name, json_t **out)
 	*out = a.out;
 	return 0;
 }
+
+/* ---- editing campaigns (the dashboard; docs/admin-api.md) ------------ */
+
+static int campaign_checkpoints_list(fd_ctx *x)
+{
+	json_t *list = NULL;
+
+	if (campaign_exists(x) < 0)
+		return -1;
+	if (fd_store_checkpoint_list(x->c, x->app, x->req->id, &list) != FD_OK)
+		return fd__internal(x);
+	return fd__ok(x, FD_OUT_OK,
+	              json_pack("{s:I, s:I, s:I, s:o}", "total",
+	                        (json_int_t)json_array_size(list), "limit",
+	                        (json_int_t)json_array_size(list), "offset",
+	                        (json_int_t)0, "data", list));
+}
+FD_READ_OP(fd_op_admin_campaign_checkpoints_list, campaign_checkpoints_list)
+
+/* The stored Campaign fields of k (a Campaign object) for a copy of it. */
+static int copy_fields(fd_ctx *x, const json_t *k, fd_store_campaign *out,
+                       char **extra)
+{
+	json_t *doc = json_object(), *v;
+	const char *t;
+	int i;
+
+	*extra = NULL;
+	if (!doc)
+		return -1;
+	for (i = 0; extra_fields[i]; i++) {
+		v = json_object_get(k, extra_fields[i]);
+		json_object_set_new(doc, extra_fields[i],
+		                    v ? json_incref(v)
+		                      : extra_default(extra_fields[i]));
+	}
+	json_object_set_new(doc, "copiedFromCampaignId",
+	                    json_string(fd__jstr(k, "id")));
+	*extra = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	out->name = fd__bstr(x, "name") ? fd__bstr(x, "name")
+	                                : fd__jstr(k, "name");
+	out->hold_days = (int)json_integer_value(
+	        json_object_get(k, "rewardHoldDays"));
+	if ((t = fd__jstr(k, "startsAt")))
+		flock__parse_iso8601(&out->starts_at, t);
+	if ((t = fd__jstr(k, "endsAt")))
+		flock__parse_iso8601(&out->ends_at, t);
+	return *extra ? 0 : -1;
+}
+
+/* The rewards and checkpoints of campaign `from` into campaign `to`. */
+static int copy_children(fd_ctx *x, const json_t *from, const char *to)
+{
+	char id[FLOCK__ID_MAX];
+	json_t *chks = NULL, *v;
+	size_t i;
+	int rc = FD_OK;
+
+	json_array_foreach(json_object_get(from, "rewards"), i, v)
+	{
+		if (rc == FD_OK)
+			rc = fd__campaign_reward_insert(x, to, v, id);
+	}
+	if (rc == FD_OK)
+		rc = fd_store_checkpoint_list(x->c, x->app, fd__jstr(from, "id"),
+		                              &chks);
+	json_array_foreach(chks, i, v)
+	{
+		if (rc == FD_OK)
+			rc = fd__checkpoint_insert(
+			        x, to, fd__jstr(v, "checkpointName"),
+			        fd__jstr(v, "trigger"), fd__jstr(v, "placementId"),
+			        id);
+	}
+	json_decref(chks);
+	return rc;
+}
+
+static int campaigns_copy(fd_ctx *x)
+{
+	const char *env = fd__bstr(x, "environment");
+	json_t *src = NULL, *out = NULL;
+	char id[FLOCK__ID_MAX], *extra = NULL;
+	fd_store_campaign k;
+	int rc;
+
+	if (fd__admin_app(x) < 0)
+		return -1;
+	if (!env)
+		return fd__missing(x, "environment");
+	rc = fd_store_campaign_get(x->c, x->app, x->req->id, &src);
+	if (rc != FD_OK)
+		return answer(x, rc, FD_OUT_OK, NULL, "campaign");
+	memset(&k, 0, sizeof(k));
+	k.id = id;
+	k.environment = env;
+	if (copy_fields(x, src, &k, &extra) < 0 ||
+	    flock__id_new(id, "cmp_") < 0)
+		rc = FD_ERR;
+	k.extra = extra;
+	if (rc == FD_OK)
+		rc = fd_store_campaign_insert(x->c, x->app, &k, x->now);
+	if (rc == FD_OK)
+		rc = copy_children(x, src, id);
+	free(extra);
+	json_decref(src);
+	if (rc != FD_OK)
+		return fd__internal(x);
+	return answer(x, fd_store_campaign_get(x->c, x->app, id, &out),
+	              FD_OUT_CREATED, &out, "campaign");
+}
+CAMPAIGN_OP(fd_op_admin_campaigns_copy, campaigns_copy)
+
+/* The body's fields over the campaign reward cur, checked. */
+static int reward_update(fd_ctx *x)
+{
+	json_t *cur = NULL, *merged = NULL, *out = NULL;
+	fd_store_campaign_reward r;
+	char *terms = NULL;
+	int rc;
+
+	if (fd__admin_app(x) < 0)
+		return -1;
+	rc = fd_store_campaign_reward_get(x->c, x->app, x->req->id, &cur);
+	if (rc == FD_OK && json_is_string(json_object_get(cur, "deletedAt")))
+		rc = FD_NOTFOUND;
+	if (rc != FD_OK) {
+		json_decref(cur);
+		return answer(x, rc, FD_OUT_OK, NULL, "campaign_reward");
+	}
+	merged = json_deep_copy(cur);
+	json_object_update(merged, x->req->body);
+	json_decref(cur);
+	if (fd__reward_check(x, merged) < 0) {
+		json_decref(merged);
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.id = x->req->id;
+	r.party = fd__jstr(merged, "party");
+	r.limit = (long)json_integer_value(json_object_get(merged, "limit"));
+	r.limit_unit = fd__jstr(merged, "limitUnit");
+	r.limit_interval = fd__jstr(merged, "limitInterval");
+	r.terms = terms = fd__reward_terms(merged, NULL);
+	rc = terms ? fd_store_campaign_reward_update(x->c, x->app, &r, x->now)
+	           : FD_ERR;
+	free(terms);
+	json_decref(merged);
+	if (rc == FD_OK)
+		rc = fd_store_campaign_reward_get(x->c, x->app, x->req->id,
+		                                  &out);
+	return answer(x, rc, FD_OUT_OK, &out, "campaign_reward");
+}
+CAMPAIGN_OP(fd_op_admin_campaign_rewards_update, reward_update)
+
+static int reward_delete(fd_ctx *x)
+{
+	json_t *out = NULL;
+	int rc;
+
+	if (fd__admin_app(x) < 0)
+		return -1;
+	rc = fd_store_campaign_reward_delete(x->c, x->app, x->req->id, x->now);
+	if (rc == FD_OK)
+		rc = fd_store_campaign_reward_get(x->c, x->app, x->req->id,
+		                                  &out);
+	return answer(x, rc, FD_OUT_OK, &out, "campaign_reward");
+}
+CAMPAIGN_OP(fd_op_admin_campaign_rewards_delete, reward_delete)
+
+static int checkpoint_update(fd_ctx *x)
+{
+	static const char *const triggers[] = {"reward", "placement", NULL};
+	json_t *cur = NULL, *out = NULL;
+	const char *name, *trigger;
+	json_t *placement;
+	int rc;
+
+	if (fd__admin_app(x) < 0)
+		return -1;
+	rc = fd_store_checkpoint_get(x->c, x->app, x->req->id, &cur);
+	if (rc != FD_OK)
+		return answer(x, rc, FD_OUT_OK, NULL, "checkpoint");
+	name = fd__bstr(x, "checkpointName") ? fd__bstr(x, "checkpointName")
+	                                     : fd__jstr(cur, "checkpointName");
+	trigger = fd__bstr(x, "trigger") ? fd__bstr(x, "trigger")
+	                                 : fd__jstr(cur, "trigger");
+	placement = json_object_get(x->req->body, "placementId");
+	if (!placement)
+		placement = json_object_get(cur, "placementId");
+	if (!name || !*name || !in_list(trigger, triggers)) {
+		json_decref(cur);
+		return fd__invalid(x, "trigger",
+		                   "must be one of: reward, placement");
+	}
+	rc = fd_store_checkpoint_update(x->c, x->app, x->req->id, name, trigger,
+	                                json_string_value(placement), x->now);
+	json_decref(cur);
+	if (rc == FD_CONFLICT)
+		return fd__fail(x, FD_OUT_CONFLICT, "checkpoint_exists",
+		                "the campaign already has this checkpoint");
+	if (rc == FD_OK)
+		rc = fd_store_checkpoint_get(x->c, x->app, x->req->id, &out);
+	return answer(x, rc, FD_OUT_OK, &out, "checkpoint");
+}
+CAMPAIGN_OP(fd_op_admin_checkpoints_update, checkpoint_update)
+
+static int checkpoint_delete(fd_ctx *x)
+{
+	json_t *out = NULL;
+	int rc;
+
+	if (fd__admin_app(x) < 0)
+		return -1;
+	rc = fd_store_checkpoint_get(x->c, x->app, x->req->id, &out);
+	if (rc == FD_OK)
+		rc = fd_store_checkpoint_delete(x->c, x->app, x->req->id);
+	if (rc != FD_OK)
+		json_decref(out);
+	return answer(x, rc, FD_OUT_OK, &out, "checkpoint");
+}
+CAMPAIGN_OP(fd_op_admin_checkpoints_delete, checkpoint_delete)

@@ -356,6 +356,36 @@ FD_OP(fd_op_admin_rewards_revoke);
 FD_OP(fd_op_admin_events_list);
 
 /*
+ * The dashboard's admin operations (docs/admin-api.md; admin.c,
+ * analytics.c). GET .../customers also takes query q: a search by id, or
+ * a prefix of the external id, referral code or email.
+ */
+/* GET .../campaigns/{id}/checkpoints: the campaign's checkpoints. */
+FD_OP(fd_op_admin_campaign_checkpoints_list);
+/* POST .../campaigns/{id}/copy. body: environment, name (optional). The
+ * new Campaign (not live, copiedFromCampaignId) with copies of the
+ * rewards and checkpoints. */
+FD_OP(fd_op_admin_campaigns_copy);
+/* PATCH /admin/apps/{app}/campaign-rewards/{id}. body: CampaignReward
+ * fields to change. The CampaignReward. */
+FD_OP(fd_op_admin_campaign_rewards_update);
+/* DELETE /admin/apps/{app}/campaign-rewards/{id}: grants no more (those
+ * granted stay). The CampaignReward with deletedAt. */
+FD_OP(fd_op_admin_campaign_rewards_delete);
+/* PATCH /admin/apps/{app}/checkpoints/{id}. body: checkpointName,
+ * trigger, placementId. Conflict: checkpoint_exists. */
+FD_OP(fd_op_admin_checkpoints_update);
+/* DELETE /admin/apps/{app}/checkpoints/{id}. The checkpoint. */
+FD_OP(fd_op_admin_checkpoints_delete);
+/* GET .../analytics/funnel, .../analytics/daily,
+ * .../analytics/top-referrers. query: environment (default production),
+ * from, to (inclusive dates, YYYY-MM-DD; default the last 30 days),
+ * limit (top referrers, 1..100, default 10). */
+FD_OP(fd_op_admin_analytics_funnel);
+FD_OP(fd_op_admin_analytics_daily);
+FD_OP(fd_op_admin_analytics_top_referrers);
+
+/*
  * Webhook endpoints (engine/webhooks.c). A url in a body must be http(s)
  * and pass fd_engine_config.url_check (FD_OUT_INVALID, invalid_url);
  * webhook_endpoint_not_found for an unknown or deleted {id}.

@@ -45,6 +45,15 @@ struct fd_engine {
 
 	pthread_mutex_t stat_mu;
 	long rewards_granted;
+	/* Referral visits (valid codes checked) not yet written, under
+	 * stat_mu: housekeeping writes them (analytics.c). */
+	struct fd_visit {
+		char app[40];
+		char env[16];
+		int64_t day;
+		long n;
+	} visits[32];
+	int nvisits;
 
 	/* The writer's cache of live campaigns with their checkpoints, per
 	 * (application, environment); only the writer thread touches it. */
@@ -189,6 +198,8 @@ int fd__customer_create(fd_ctx *x, const char *external_id, const char *email,
  */
 int fd__campaign_reward_insert(fd_ctx *x, const char *campaign_id,
                                const json_t *src, char id[FLOCK__ID_MAX]);
+/* 0 if src is a CampaignReward the rules can apply, else -1 (invalid). */
+int fd__reward_check(fd_ctx *x, const json_t *src);
 /* Insert a checkpoint of campaign_id; its id into id. FD_OK, FD_CONFLICT
  * (the campaign has a checkpoint of that name) or FD_ERR. */
 int fd__checkpoint_insert(fd_ctx *x, const char *campaign_id, const char *name,
@@ -228,6 +239,14 @@ int fd__grant(fd_ctx *x, const json_t *referral, const json_t *campaign,
               int mask, json_t *granted, const char **blocked);
 /* Whether the campaign runs at x->now (startsAt/endsAt). */
 int fd__campaign_running(const fd_ctx *x, const json_t *campaign);
+/* ---- analytics (analytics.c) ----------------------------------------- */
+
+/* Count a referral visit of app in env now (any thread; no database). */
+void fd__visit(fd_engine *e, const char *app, const char *env, int64_t now);
+/* Write the visits counted so far on c, in the writer's open
+ * transaction (housekeeping). 0 or -1. */
+int fd__visits_flush(fd_engine *e, fd_conn *c);
+
 /* suspectedFrauds for a new referral, or NULL (new reference). */
 json_t *fd__fraud_check(fd_ctx *x, const json_t *referrer,
                         const json_t *referee);

@@ -481,6 +481,7 @@ static int referrals_list(fd_ctx *x)
 	long limit, offset;
 
 	fd__page(x, &limit, &offset);
+	memset(&f, 0, sizeof(f));
 	f.campaign_id = fd__qstr(x, "campaignId");
 	f.status = fd__qstr(x, "status");
 	f.environment = fd__qstr(x, "environment");
@@ -509,6 +510,9 @@ static int referral_validate(fd_ctx *x)
 		        json_pack("{s:b, s:n}", "isValid", 0, "referredBy"));
 	if (rc != FD_OK)
 		return fd__internal(x);
+	/* The dashboard's funnel starts here: a referral visit. */
+	if (fd__env(x))
+		fd__visit(x->e, x->app, fd__env(x), x->now);
 	rc = fd__ok(x, FD_OUT_OK,
 	            json_pack("{s:b, s:{s:O, s:O, s:O, s:O}}", "isValid", 1,
 	                      "referredBy", "id", json_object_get(cus, "id"),

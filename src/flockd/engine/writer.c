@@ -328,7 +328,7 @@ static void housekeeping(fd_engine *e)
 	if (fd_store_begin(c, 1) != FD_OK)
 		return;
 	/* Idempotency records live at least 24 h (api.md); keep 48. */
-	if (promote_due(e, c) < 0 ||
+	if (promote_due(e, c) < 0 || fd__visits_flush(e, c) < 0 ||
 	    fd_store_idem_purge(c, fd_clock_now(e->clock) - 2 * FD_DAY_MS) !=
 	            FD_OK) {
 		fd_store_rollback(c);

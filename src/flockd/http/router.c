@@ -93,7 +93,9 @@ static const fd_field referral_body[] = {
         F("refereeId", FD_T_STRING, 0),
         F("refereeExternalUserId", FD_T_STRING, 0), END};
 
+/* environment (ours): where the dashboard counts the visit. */
 static const fd_field validate_body[] = {F("referralCode", FD_T_STRING, 1),
+                                         FE("environment", 0, env_values),
                                          END};
 
 static const fd_field trigger_body[] = {
@@ -207,6 +209,34 @@ static const fd_field attempts_query[] = {F("deliveryId", FD_T_STRING, 0),
                                           FI("limit", 0, 1, 100),
                                           FI("offset", 0, 0, 1000000000), END};
 
+/* The dashboard's admin routes (docs/dashboard.md). */
+static const fd_field admin_referrals_query[] = {
+        F("campaignId", FD_T_STRING, 0),
+        F("customerId", FD_T_STRING, 0),
+        FE("status", 0, referral_status_values),
+        FE("environment", 0, env_values),
+        FI("limit", 0, 1, 100),
+        FI("offset", 0, 0, 1000000000),
+        END};
+
+static const fd_field customers_query[] = {
+        F("q", FD_T_STRING, 0), FI("limit", 0, 1, 100),
+        FI("offset", 0, 0, 1000000000), END};
+
+static const fd_field analytics_query[] = {
+        FE("environment", 0, env_values), F("from", FD_T_STRING, 0),
+        F("to", FD_T_STRING, 0), FI("limit", 0, 1, 100), END};
+
+static const fd_field campaign_copy_body[] = {FE("environment", 1, env_values),
+                                              F("name", FD_T_STRING, 0), END};
+
+static const fd_field campaign_reward_update_body[] = {REWARD_FIELDS(0), END};
+
+static const fd_field checkpoint_update_body[] = {
+        {"checkpointName", FD_T_STRING, 0, NULL, NULL, "name", 0, 0},
+        FE("trigger", 0, trigger_values), F("placementId", FD_T_NSTRING, 0),
+        END};
+
 /* Ten years: more than any rule of flockd waits. */
 static const fd_field test_clock_body[] = {
         FI("advanceMs", 1, 0, 10L * 366 * 86400 * 1000), END};
@@ -311,13 +341,13 @@ static const fd_route routes[] = {
           NULL, fd_op_admin_campaign_checkpoints_create),
         R("POST", AP "/campaigns/{id}/go-live", A, NULL, NULL,
           fd_op_admin_campaigns_go_live),
-        R("GET", AP "/customers", A, NULL, page_query,
+        R("GET", AP "/customers", A, NULL, customers_query,
           fd_op_admin_customers_list),
         R("GET", AP "/customers/{id}", A, NULL, NULL,
           fd_op_admin_customers_get),
         R("DELETE", AP "/customers/{id}", A, NULL, NULL,
           fd_op_admin_customers_delete),
-        R("GET", AP "/referrals", A, NULL, referrals_query,
+        R("GET", AP "/referrals", A, NULL, admin_referrals_query,
           fd_op_admin_referrals_list),
         R("POST", AP "/referrals/{id}/approve", A, NULL, NULL,
           fd_op_admin_referrals_approve),
@@ -350,6 +380,27 @@ static const fd_route routes[] = {
         R("POST", AP "/webhook-endpoints/{id}/replay", A, webhook_replay_body,
           NULL, fd_op_admin_webhook_replay),
         R("GET", AP "/events", A, NULL, page_query, fd_op_admin_events_list),
+        /* The dashboard's (docs/dashboard.md): editing campaigns,
+         * analytics. */
+        R("GET", AP "/campaigns/{id}/checkpoints", A, NULL, NULL,
+          fd_op_admin_campaign_checkpoints_list),
+        R("POST", AP "/campaigns/{id}/copy", A, campaign_copy_body, NULL,
+          fd_op_admin_campaigns_copy),
+        R("PATCH", AP "/campaign-rewards/{id}", A,
+          campaign_reward_update_body, NULL,
+          fd_op_admin_campaign_rewards_update),
+        R("DELETE", AP "/campaign-rewards/{id}", A, NULL, NULL,
+          fd_op_admin_campaign_rewards_delete),
+        R("PATCH", AP "/checkpoints/{id}", A, checkpoint_update_body, NULL,
+          fd_op_admin_checkpoints_update),
+        R("DELETE", AP "/checkpoints/{id}", A, NULL, NULL,
+          fd_op_admin_checkpoints_delete),
+        R("GET", AP "/analytics/funnel", A, NULL, analytics_query,
+          fd_op_admin_analytics_funnel),
+        R("GET", AP "/analytics/daily", A, NULL, analytics_query,
+          fd_op_admin_analytics_daily),
+        R("GET", AP "/analytics/top-referrers", A, NULL, analytics_query,
+          fd_op_admin_analytics_top_referrers),
         /* Only with --test-clock (server.c answers 404 without). */
         R("POST", FD_TEST_CLOCK_PATH, A, test_clock_body, NULL,
           fd_op_test_clock),

@@ -26,6 +26,7 @@
 #include "common/ids.h"
 #include "base/jdump.h"
 #include "base/log.h"
+#include "http/dashboard.h"
 #include "http/errors.h"
 #include "http/metrics.h"
 #include "http/router.h"
@@ -47,6 +48,10 @@ struct fd_server {
 	long in_flight;
 	long suspended; /* connections waiting for the writer */
 	unsigned short port;
+	/* The dashboard's port (dashboard.h), when --dashboard-listen. */
+	struct MHD_Daemon *dash_daemon;
+	fd_dashboard *dash;
+	unsigned short dash_port;
 };
 
 /* One request, from its headers to its completion. */
@@ -73,6 +78,10 @@ typedef struct {
 	fd_response res;
 	json_t *jbody, *query;
 	unsigned char sha[FLOCK__SHA256_LEN];
+	/* On the dashboard's port: an admin call made with the session's
+	 * token (dashboard.h), or the dashboard's own answer. */
+	int dash;
+	fd_dash_call call;
 } req_ctx;
 
 static double elapsed_ms(const struct timespec *start)
@@ -123,6 +132,8 @@ static enum MHD_Result queue(fd_server *s, struct MHD_Connection *c,
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(r, "X-Request-Id", rc->request_id);
+	if (rc->dash)
+		fd_dashboard_api_headers(r);
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	if (rc->replayed)
@@ -217,12 +228,13 @@ static const char *kind_name(fd_key_kind k)
 	return "this key";
 }
 
-/* The key checks of section 1: 0, or -1 with res filled. */
-static int authorize(fd_server *s, struct MHD_Connection *c,
+/* The key checks of section 1: 0, or -1 with res filled. On the
+ * dashboard's port the key is the session's, never a header. */
+static int authorize(fd_server *s, struct MHD_Connection *c, req_ctx *rc,
                      const fd_route *route, const fd_params *params,
                      fd_principal *who, fd_response *res)
 {
-	const char *key = access_key(c);
+	const char *key = rc->dash ? rc->call.token : access_key(c);
 
 	if (!key) {
 		fd_fail(res, FD_OUT_UNAUTHORIZED, "unauthorized",
@@ -369,7 +381,7 @@ static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
 
 	if (!(rc->query = json_object()))
 		return MHD_NO;
-	if (route->kinds && authorize(s, c, route, params, &rc->who, res))
+	if (route->kinds && authorize(s, c, rc, route, params, &rc->who, res))
 		return finish_op(s, c, rc);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg,
 	                          rc->query);
@@ -451,6 +463,41 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
 	return send_json(s, c, rc, &res, NULL);
 }
 
+/* The dashboard's port: its own answers, or an admin route's path to
+ * run with the session's token. 1 answered (ret set), 0 go on with
+ * *url. */
+static int dashboard_request(fd_server *s, struct MHD_Connection *c,
+                             req_ctx *rc, const char **url,
+                             const char *method, enum MHD_Result *ret)
+{
+	fd_dash_result r;
+
+	if (rc->too_large) {
+		*ret = send_error(s, c, rc, 413, "payload_too_large",
+		                  "request body is too large", NULL);
+		return 1;
+	}
+	r = fd_dashboard_handle(s->dash, c, *url, method, rc->body.ptr,
+	                        rc->body.len, rc->request_id, &rc->status,
+	                        &rc->call);
+	if (r == FD_DASH_ADMIN) {
+		*url = rc->call.path;
+		return 0;
+	}
+	/* Pages and logins are not API traffic: logged, not metered. */
+	rc->responded = rc->metered = 1;
+	*ret = r == FD_DASH_ANSWERED ? MHD_YES : MHD_NO;
+	return 1;
+}
+
+/* 1 if route may be reached from the dashboard: the admin API of
+ * applications (not the test clock, not the wire API). */
+static int dashboard_route(const fd_route *route)
+{
+	return (route->kinds & FD_KEY_ADMIN) &&
+	       strncmp(route->pattern, "/admin/apps", 11) == 0;
+}
+
 static enum MHD_Result dispatch(fd_server *s, struct MHD_Connection *c,
                                 req_ctx *rc, const char *url,
                                 const char *method)
@@ -458,6 +505,10 @@ static enum MHD_Result dispatch(fd_server *s, struct MHD_Connection *c,
 	const fd_route *route;
 	char allow[64];
 	fd_match_result m;
+	enum MHD_Result ret;
+
+	if (rc->dash && dashboard_request(s, c, rc, &url, method, &ret))
+		return ret;
 
 	/* The test clock's route exists only with --test-clock. */
 	if (strcmp(url, FD_TEST_CLOCK_PATH) == 0 &&
@@ -466,7 +517,8 @@ static enum MHD_Result dispatch(fd_server *s, struct MHD_Connection *c,
 		                  NULL);
 	m = fd_route_match(&route, &rc->params, allow, sizeof(allow), method,
 	                   url);
-	if (m == FD_MATCH_NOT_FOUND)
+	if (m == FD_MATCH_NOT_FOUND ||
+	    (rc->dash && m == FD_MATCH_OK && !dashboard_route(route)))
 		return send_error(s, c, rc, 404, "not_found", "no such route",
 		                  NULL);
 	if (m == FD_MATCH_METHOD)
@@ -526,18 +578,18 @@ static void accumulate(fd_server *s, req_ctx *rc, const char *data, size_t len)
 	}
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
-                                  const char *url, const char *method,
-                                  const char *version, const char *upload_data,
-                                  size_t *upload_data_size, void **con_cls)
+static enum MHD_Result request(fd_server *s, int dash, struct MHD_Connection *c,
+                               const char *url, const char *method,
+                               const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
 {
-	fd_server *s = cls;
 	req_ctx *rc = *con_cls;
 
 	if (!rc) {
 		rc = begin(s, c, method);
 		if (!rc)
 			return MHD_NO;
+		rc->dash = dash;
 		*con_cls = rc;
 		if (declared_too_large(s, c)) {
 			rc->too_large = 1;
@@ -561,6 +613,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	return dispatch(s, c, rc, url, method);
 }
 
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+	return request(cls, 0, c, url, method, upload_data, upload_data_size,
+	               con_cls);
+}
+
+/* The dashboard's port: the same requests, marked as its own. */
+static enum MHD_Result on_dash_request(void *cls, struct MHD_Connection *c,
+                                       const char *url, const char *method,
+                                       const char *version,
+                                       const char *upload_data,
+                                       size_t *upload_data_size,
+                                       void **con_cls)
+{
+	return request(cls, 1, c, url, method, upload_data, upload_data_size,
+	               con_cls);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -580,7 +653,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		fd_metrics_end(s->metrics, rc->route_idx, rc->status, ms);
 	if (rc->route_idx < s->route_count)
 		route = s->routes[rc->route_idx].pattern;
+	else if (rc->dash)
+		route = "dashboard";
 	fd_log_request(rc->request_id, rc->method, route, rc->status, ms);
+	/* A login body holds a token; a dashboard call, the session's. */
+	if (rc->dash) {
+		if (rc->body.ptr)
+			memset(rc->body.ptr, 0, rc->body.len);
+		memset(&rc->call, 0, sizeof(rc->call));
+	}
 	json_decref(rc->jbody);
 	json_decref(rc->query);
 	json_decref(rc->res.body);
@@ -592,21 +673,21 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* --- lifecycle ----------------------------------------------------------- */
 
-static int make_addr(struct sockaddr_storage *ss, const fd_config *cfg,
-                     unsigned int *flags)
+static int make_addr(struct sockaddr_storage *ss, const char *host,
+                     unsigned short port, unsigned int *flags)
 {
 	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
 
 	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, cfg->listen_host, &v4->sin_addr) == 1) {
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
-		v4->sin_port = htons(cfg->port);
+		v4->sin_port = htons(port);
 		return 0;
 	}
-	if (inet_pton(AF_INET6, cfg->listen_host, &v6->sin6_addr) == 1) {
+	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
 		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons(cfg->port);
+		v6->sin6_port = htons(port);
 		*flags |= MHD_USE_IPv6;
 		return 0;
 	}
@@ -662,6 +743,66 @@ static int start_daemon(fd_server *s, const fd_config *cfg,
 	return s->daemon ? 0 : -1;
 }
 
+/*
+ * The dashboard's port: its own daemon with its own limits (a person's
+ * browser, not an API client: few connections, two threads), the same
+ * requests as the API's but marked as the dashboard's (on_dash_request).
+ */
+static int start_dashboard(fd_server *s, const fd_config *cfg, char *err,
+                           size_t errlen)
+{
+	struct sockaddr_storage addr;
+	unsigned int flags = MHD_USE_ITC | MHD_USE_ERROR_LOG |
+	                     MHD_USE_EPOLL_INTERNAL_THREAD |
+	                     MHD_ALLOW_SUSPEND_RESUME;
+	fd_dashboard_config dc;
+	const union MHD_DaemonInfo *info;
+
+	if (!s->async) {
+		snprintf(err, errlen, "the dashboard needs the thread pool "
+		                      "(not --thread-per-connection)");
+		return -1;
+	}
+	if (make_addr(&addr, cfg->dashboard_host, cfg->dashboard_port,
+	              &flags) < 0) {
+		snprintf(err, errlen,
+		         "dashboard-listen: '%s' is not a numeric address",
+		         cfg->dashboard_host);
+		return -1;
+	}
+	memset(&dc, 0, sizeof(dc));
+	dc.secure_cookie = cfg->dashboard_secure;
+	dc.session_ttl_s = cfg->dashboard_session_s;
+	dc.session_idle_s = 1800;
+	if (fd_dashboard_new(&s->dash, &dc, s->engine) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->dash_daemon = MHD_start_daemon(
+	        flags, 0, NULL, NULL, on_dash_request, s,
+	        MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_SOCK_ADDR,
+	        &addr, MHD_OPTION_CONNECTION_TIMEOUT,
+	        (unsigned int)cfg->conn_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+	        (unsigned int)128, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	        (unsigned int)32, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	        (size_t)(32 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
+	        (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	        s, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2, MHD_OPTION_END);
+	if (!s->dash_daemon) {
+		snprintf(err, errlen, "cannot listen on %s:%u (dashboard)",
+		         cfg->dashboard_host, cfg->dashboard_port);
+		return -1;
+	}
+	info = MHD_get_daemon_info(s->dash_daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->dash_port = info ? info->port : cfg->dashboard_port;
+	return 0;
+}
+
+unsigned short fd_server_dashboard_port(const fd_server *s)
+{
+	return s->dash_port;
+}
+
 int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
                     fd_metrics_fn more_metrics, void *arg, char *err,
                     size_t errlen)
@@ -673,7 +814,7 @@ int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
 	size_t i;
 
 	*out = NULL;
-	if (make_addr(&addr, cfg, &flags) < 0) {
+	if (make_addr(&addr, cfg->listen_host, cfg->port, &flags) < 0) {
 		snprintf(err, errlen, "listen: '%s' is not a numeric address",
 		         cfg->listen_host);
 		return -1;
@@ -704,9 +845,14 @@ int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
 	}
 	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : cfg->port;
+	if (cfg->dashboard && start_dashboard(s, cfg, err, errlen) < 0) {
+		MHD_stop_daemon(s->daemon);
+		goto fail;
+	}
 	*out = s;
 	return 0;
 fail:
+	fd_dashboard_free(s->dash);
 	fd_metrics_free(s->metrics);
 	free(s);
 	return -1;
@@ -720,7 +866,7 @@ unsigned short fd_server_port(const fd_server *s)
 void fd_server_stop(fd_server *s, int grace_ms)
 {
 	struct timespec start;
-	MHD_socket ls;
+	MHD_socket ls, dash_ls = MHD_INVALID_SOCKET;
 
 	if (!s)
 		return;
@@ -730,6 +876,8 @@ void fd_server_stop(fd_server *s, int grace_ms)
 	 * but libmicrohttpd's workers may still have it in their epoll sets
 	 * until they stop, so it is closed after MHD_stop_daemon. */
 	ls = MHD_quiesce_daemon(s->daemon);
+	if (s->dash_daemon)
+		dash_ls = MHD_quiesce_daemon(s->dash_daemon);
 	while (__atomic_load_n(&s->in_flight, __ATOMIC_RELAXED) > 0 &&
 	       elapsed_ms(&start) < grace_ms) {
 		struct timespec ten_ms = {0, 10 * 1000 * 1000};
@@ -747,8 +895,13 @@ void fd_server_stop(fd_server *s, int grace_ms)
 		fd_log(FD_LOG_ERROR, "http: %ld writes still waiting at stop",
 		       __atomic_load_n(&s->suspended, __ATOMIC_RELAXED));
 	MHD_stop_daemon(s->daemon);
+	if (s->dash_daemon)
+		MHD_stop_daemon(s->dash_daemon);
 	if (ls != MHD_INVALID_SOCKET)
 		close(ls);
+	if (dash_ls != MHD_INVALID_SOCKET)
+		close(dash_ls);
+	fd_dashboard_free(s->dash);
 	fd_metrics_free(s->metrics);
 	free(s);
 }

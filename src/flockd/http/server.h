@@ -28,6 +28,9 @@ int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
 /* The port actually bound (differs from cfg's when that was 0). */
 unsigned short fd_server_port(const fd_server *s);
 
+/* The dashboard's port (cfg->dashboard: docs/dashboard.md), 0 if off. */
+unsigned short fd_server_dashboard_port(const fd_server *s);
+
 /*
  * Graceful stop: stop accepting connections, let requests in flight
  * finish (at most grace_ms), close every connection and free s.

@@ -3,6 +3,7 @@
  * with their rewards and checkpoints.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/db.h"
@@ -128,6 +129,70 @@ int fd_store_customer_list(fd_conn *c, const char *app_id, long limit,
 	                           " LIMIT ?2 OFFSET ?3");
 
 	return fd_db__page(c, out, &count, &page, limit, offset, "s", app_id);
+}
+
+/* The ids of one kind of match: a range of byte order over an index of
+ * schema step 5, at most FD_SEARCH_CAP ("1000") of them. */
+#define SEARCH_RANGE(col, lo, hi)                                              \
+	"SELECT id FROM (SELECT id FROM customers WHERE app_id = ?1 AND " col   \
+	"{collate_c} >= " lo " AND " col "{collate_c} < " hi " LIMIT 1000) "
+#define SEARCH_IDS                                                             \
+	"SELECT id FROM customers WHERE app_id = ?1 AND id = ?2 UNION "        \
+	SEARCH_RANGE("external_id", "?2", "?3") "a UNION "                     \
+	SEARCH_RANGE("referral_code", "?4", "?5") "b UNION "                   \
+	SEARCH_RANGE("lower(email)", "?6", "?7") "e"
+
+/* q with the largest code point after it: every string that begins with
+ * q sorts (bytewise) from q to there. NULL: out of memory. */
+static char *prefix_end(const char *q)
+{
+	size_t n = strlen(q);
+	char *hi = malloc(n + 5);
+
+	if (hi) {
+		memcpy(hi, q, n);
+		memcpy(hi + n, "\xf4\x8f\xbf\xbf", 5);
+	}
+	return hi;
+}
+
+/* A copy of q in ASCII upper (upper != 0) or lower case. */
+static char *ascii_case(const char *q, int upper)
+{
+	char *s = strdup(q), *p;
+
+	for (p = s; p && *p; p++)
+		if (upper && *p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+		else if (!upper && *p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return s;
+}
+
+int fd_store_customer_search(fd_conn *c, const char *app_id, const char *q,
+                             long limit, long offset, json_t **out)
+{
+	FD_SQL(count, "SELECT count(*) FROM (" SEARCH_IDS ") u");
+	/* Only the ids' own filter by app: with c.app_id here too, SQLite
+	 * would rather walk the app's customers than look the ids up. */
+	FD_SQL(page, CUSTOMER_COLS "WHERE c.id IN (" SEARCH_IDS ")"
+	                           " ORDER BY c.id DESC LIMIT ?8 OFFSET ?9");
+	char *hi = prefix_end(q), *code = ascii_case(q, 1),
+	     *mail = ascii_case(q, 0), *code_hi = NULL, *mail_hi = NULL;
+	int rc = FD_ERR;
+
+	*out = NULL;
+	if (hi && code && mail && (code_hi = prefix_end(code)) &&
+	    (mail_hi = prefix_end(mail)))
+		rc = fd_db__page(c, out, &count, &page, limit, offset,
+		                 "sssssss", app_id, q, hi, code, code_hi, mail,
+		                 mail_hi);
+	free(hi);
+	free(code);
+	free(mail);
+	free(code_hi);
+	free(mail_hi);
+	return rc;
 }
 
 /* ---- campaigns ------------------------------------------------------- */
@@ -359,4 +424,61 @@ int fd_store_checkpoint_list(fd_conn *c, const char *app_id,
 	                            " NULL ORDER BY p.id");
 
 	return fd_db__all(c, out, &sql, "ss", app_id, campaign_id);
+}
+
+/* ---- editing a campaign's rewards and checkpoints (the dashboard) ---- */
+
+int fd_store_campaign_reward_update(fd_conn *c, const char *app_id,
+                                    const fd_store_campaign_reward *r,
+                                    int64_t now)
+{
+	FD_SQL(sql, "UPDATE campaign_rewards SET party = ?3, lim = ?4,"
+	            " limit_unit = ?5, limit_interval = ?6, terms = ?7,"
+	            " updated_at = ?8 WHERE app_id = ?1 AND id = ?2 AND"
+	            " deleted_at IS NULL");
+
+	return fd_db__change(c, &sql, "ssszsssi", app_id, r->id, r->party,
+	                     (int64_t)r->limit, r->limit_unit,
+	                     r->limit_interval, r->terms ? r->terms : "{}",
+	                     now);
+}
+
+int fd_store_campaign_reward_delete(fd_conn *c, const char *app_id,
+                                    const char *id, int64_t now)
+{
+	FD_SQL(sql, "UPDATE campaign_rewards SET deleted_at = ?3,"
+	            " updated_at = ?3 WHERE app_id = ?1 AND id = ?2 AND"
+	            " deleted_at IS NULL");
+
+	return fd_db__change(c, &sql, "ssi", app_id, id, now);
+}
+
+int fd_store_checkpoint_update(fd_conn *c, const char *app_id, const char *id,
+                               const char *name, const char *trigger,
+                               const char *placement_id, int64_t now)
+{
+	/* UNIQUE(campaign_id, name) refuses a name the campaign has. */
+	FD_SQL(taken, "SELECT 1 FROM checkpoints p WHERE p.campaign_id ="
+	              " (SELECT campaign_id FROM checkpoints WHERE app_id = ?1"
+	              " AND id = ?2) AND p.name = ?3 AND p.id <> ?2");
+	FD_SQL(sql, "UPDATE checkpoints SET name = ?3, trigger_kind = ?4,"
+	            " placement_id = ?5, updated_at = ?6 WHERE app_id = ?1 AND"
+	            " id = ?2 AND deleted_at IS NULL");
+	long one;
+	int rc = fd_db__count(c, &one, &taken, "sss", app_id, id, name);
+
+	if (rc == FD_OK)
+		return FD_CONFLICT;
+	if (rc != FD_NOTFOUND)
+		return rc;
+	return fd_db__change(c, &sql, "sssssi", app_id, id, name, trigger,
+	                     placement_id, now);
+}
+
+int fd_store_checkpoint_delete(fd_conn *c, const char *app_id, const char *id)
+{
+	/* Nothing refers to a checkpoint by id: events keep its name. */
+	FD_SQL(sql, "DELETE FROM checkpoints WHERE app_id = ?1 AND id = ?2");
+
+	return fd_db__change(c, &sql, "ss", app_id, id);
 }

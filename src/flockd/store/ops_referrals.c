@@ -20,7 +20,8 @@
 
 #define REFERRAL_FILTER                                                        \
 	"f.app_id = ?1 AND (?2 IS NULL OR f.campaign_id = ?2) AND (?3 IS NULL" \
-	" OR f.status = ?3) AND (?4 IS NULL OR f.environment = ?4)"
+	" OR f.status = ?3) AND (?4 IS NULL OR f.environment = ?4) AND (?5 IS"  \
+	" NULL OR f.referrer_id = ?5 OR f.referee_id = ?5)"
 
 int fd_store_referral_insert(fd_conn *c, const char *app_id, const char *id,
                              const char *env, const char *campaign_id,
@@ -109,10 +110,11 @@ int fd_store_referral_list(fd_conn *c, const char *app_id,
 	FD_SQL(count,
 	       "SELECT count(*) FROM referrals f WHERE " REFERRAL_FILTER);
 	FD_SQL(page, REFERRAL_COLS "WHERE " REFERRAL_FILTER
-	                           " ORDER BY f.id DESC LIMIT ?5 OFFSET ?6");
+	                           " ORDER BY f.id DESC LIMIT ?6 OFFSET ?7");
 
-	return fd_db__page(c, out, &count, &page, limit, offset, "ssss", app_id,
-	                   f->campaign_id, f->status, f->environment);
+	return fd_db__page(c, out, &count, &page, limit, offset, "sssss",
+	                   app_id, f->campaign_id, f->status, f->environment,
+	                   f->customer_id);
 }
 
 /* ---- rewards --------------------------------------------------------- */
@@ -133,7 +135,8 @@ int fd_store_referral_list(fd_conn *c, const char *app_id,
 	"environment, " STAMPS " FROM rewards d "
 #define REWARD_FILTER                                                          \
 	"d.app_id = ?2 AND (?3 IS NULL OR " REWARD_STATUS " = ?3) AND (?4 IS"  \
-	" NULL OR d.environment = ?4) AND (?5 IS NULL OR d.customer_id = ?5)"
+	" NULL OR d.environment = ?4) AND (?5 IS NULL OR d.customer_id = ?5)"  \
+	" AND (?6 IS NULL OR d.campaign_id = ?6)"
 
 int fd_store_reward_insert(fd_conn *c, const char *app_id,
                            const fd_store_reward *r, int64_t now)
@@ -202,11 +205,11 @@ int fd_store_reward_list(fd_conn *c, const char *app_id,
 {
 	FD_SQL(count, "SELECT count(*) FROM rewards d WHERE " REWARD_FILTER);
 	FD_SQL(page, REWARD_COLS "WHERE " REWARD_FILTER
-	                         " ORDER BY d.id DESC LIMIT ?6 OFFSET ?7");
+	                         " ORDER BY d.id DESC LIMIT ?7 OFFSET ?8");
 
-	return fd_db__page(c, out, &count, &page, limit, offset, "issss",
+	return fd_db__page(c, out, &count, &page, limit, offset, "isssss",
 	                   fd_db__now(c), app_id, f->status, f->environment,
-	                   f->customer_id);
+	                   f->customer_id, f->campaign_id);
 }
 
 int fd_store_reward_due(fd_conn *c, int64_t now, long limit, json_t **out)

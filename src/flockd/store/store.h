@@ -237,6 +237,7 @@ int fd_store_referral_count_since(fd_conn *c, const char *app_id,
                                   long cap, long *out);
 typedef struct {
 	const char *campaign_id, *status, *environment;
+	const char *customer_id; /* as referrer or referee; NULL: any */
 } fd_referral_filter;
 int fd_store_referral_list(fd_conn *c, const char *app_id,
                            const fd_referral_filter *f, long limit, long offset,
@@ -275,6 +276,7 @@ int fd_store_reward_transition(fd_conn *c, const char *app_id, const char *id,
                                const char *from, const char *to, int64_t now);
 typedef struct {
 	const char *status, *environment, *customer_id;
+	const char *campaign_id; /* NULL: any */
 } fd_reward_filter;
 int fd_store_reward_list(fd_conn *c, const char *app_id,
                          const fd_reward_filter *f, long limit, long offset,
@@ -481,6 +483,69 @@ int fd_store_idem_purge(fd_conn *c, int64_t before);
  */
 int fd_store_rate_hit(fd_store *s, const char *key_id, int64_t window,
                       long *count);
+
+/*
+ * ---- the dashboard's reads and edits (docs/dashboard.md) ----
+ */
+
+/* Customers of the app whose id is q, or whose external id, referral
+ * code (q uppercased) or email (both lowercased) begins with q, each
+ * walked on an index (schema step 5): page {"total","limit","offset",
+ * "data"} newest first; total counts at most FD_SEARCH_CAP matches of
+ * each kind. */
+#define FD_SEARCH_CAP 1000
+int fd_store_customer_search(fd_conn *c, const char *app_id, const char *q,
+                             long limit, long offset, json_t **out);
+
+/* Change a campaign reward: party, limits and terms, all given (terms:
+ * JSON object text). FD_OK or FD_NOTFOUND (none, or deleted). */
+int fd_store_campaign_reward_update(fd_conn *c, const char *app_id,
+                                    const fd_store_campaign_reward *r,
+                                    int64_t now);
+/* Soft-delete a campaign reward (rewards granted from it stay; it grants
+ * no more). FD_OK or FD_NOTFOUND. */
+int fd_store_campaign_reward_delete(fd_conn *c, const char *app_id,
+                                    const char *id, int64_t now);
+/* Change a checkpoint's name, trigger and placement id (all given):
+ * FD_OK, FD_NOTFOUND, or FD_CONFLICT (its campaign has that name). */
+int fd_store_checkpoint_update(fd_conn *c, const char *app_id, const char *id,
+                               const char *name, const char *trigger,
+                               const char *placement_id, int64_t now);
+/* Delete a checkpoint (events keep their name). FD_OK or FD_NOTFOUND. */
+int fd_store_checkpoint_delete(fd_conn *c, const char *app_id, const char *id);
+
+/* Add n to the day's count of `name` ("visit": a valid referral code
+ * checked) of (app, environment); day is days since the epoch (UTC).
+ * FD_OK or FD_ERR. */
+int fd_store_activity_add(fd_conn *c, const char *app_id, const char *env,
+                          const char *name, int64_t day, long n);
+
+/*
+ * Analytics of one environment over [from, to) (ms; days: from / day to
+ * to / day, whole UTC days). Rewards' status is computed at now.
+ *
+ * fd_store_analytics_counts: one object {"visits","referrals" (created
+ * in the range),"flagged" (of those, flagged now),"accepted" (referrals
+ * accepted in the range)}. fd_store_analytics_rewards: the rewards
+ * granted in the range grouped by what they pay: array of {"terms"
+ * (JSON text of the reward's terms),"status","count"}, and with
+ * by_day also "day". fd_store_analytics_days: array of {"day","name"
+ * ("visits", "referrals", "accepted"),"count"}, days without any left
+ * out. fd_store_analytics_referrers: the `limit` referrers with the most
+ * referrals created in the range: {"customerId","externalUserId",
+ * "email","name","referralCode","referrals","accepted","rewards" (their
+ * referrer rewards granted in the range)}. FD_OK or FD_ERR.
+ */
+int fd_store_analytics_counts(fd_conn *c, const char *app_id, const char *env,
+                              int64_t from, int64_t to, json_t **out);
+int fd_store_analytics_rewards(fd_conn *c, const char *app_id, const char *env,
+                               int64_t from, int64_t to, int by_day,
+                               json_t **out);
+int fd_store_analytics_days(fd_conn *c, const char *app_id, const char *env,
+                            int64_t from, int64_t to, json_t **out);
+int fd_store_analytics_referrers(fd_conn *c, const char *app_id,
+                                 const char *env, int64_t from, int64_t to,
+                                 long limit, json_t **out);
 
 /* The database string with any password replaced by "***", for logs. */
 void fd_store_redact(char *out, size_t len, const char *database);
