@@ -539,7 +539,8 @@ static state check_name(scanner *s, const unsigned char *raw, size_t raw_len,
 		if (raw_len >= KEY_DECODE_MAX) {
 			/* longer than any root member's name, even escaped */
 			s->dups_unchecked = 1;
-			s->field = F_OTHER;
+			if (s->depth == 1)
+				s->field = F_OTHER;
 			return S_VALUE;
 		}
 		n = decode(buf, raw, raw_len);
