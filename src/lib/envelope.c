@@ -65,14 +65,10 @@ typedef struct {
 	long long value; /* integers */
 } field_value;
 
-typedef enum { S_VALUE, S_AFTER, S_KEY, S_DONE, S_ERROR } state;
-
 typedef struct {
 	const unsigned char *p;
 	size_t len;
-	size_t pos;
-	int depth;   /* containers open */
-	int objects; /* of which objects */
+	int objects; /* objects open */
 	uint64_t is_obj[(MAX_DEPTH + 63) / 64];
 	obj_frame frames[OBJ_FRAMES];
 	key_rec keys[KEY_SLOTS];
@@ -81,7 +77,7 @@ typedef struct {
 	enum field field; /* the root member whose value is being read */
 	unsigned seen;    /* root members met, one bit per field */
 	field_value fields[F_N];
-	/* the last scalar */
+	/* the last value's kind, and for a scalar what it was */
 	int kind;
 	int escaped;
 	int is_int;
@@ -90,35 +86,27 @@ typedef struct {
 	size_t err_pos;
 } scanner;
 
-static state fail(scanner *s, const char *why)
+/* Record the first error; returns 0, the "no position" of the helpers. */
+static size_t fail_at(scanner *s, size_t pos, const char *why)
 {
 	if (s->why == NULL) {
 		s->why = why;
-		s->err_pos = s->pos;
+		s->err_pos = pos;
 	}
-	return S_ERROR;
+	return 0;
 }
-
-/* ---- Whitespace, literals ---------------------------------------------- */
 
 static int is_ws(unsigned char c)
 {
 	return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-static void skip_ws(scanner *s)
+/* Past any whitespace; the test before the loop keeps compact JSON fast. */
+static inline size_t skip_ws(const unsigned char *p, size_t pos, size_t len)
 {
-	while (s->pos < s->len && is_ws(s->p[s->pos]))
-		s->pos++;
-}
-
-static state literal(scanner *s, const char *word, size_t n, int kind)
-{
-	if (s->len - s->pos < n || memcmp(s->p + s->pos, word, n) != 0)
-		return fail(s, "invalid literal");
-	s->pos += n;
-	s->kind = kind;
-	return S_AFTER;
+	while (pos < len && p[pos] <= ' ' && is_ws(p[pos]))
+		pos++;
+	return pos;
 }
 
 /* ---- Strings ------------------------------------------------------------ */
@@ -147,12 +135,14 @@ static int hex4(const unsigned char *p, unsigned *out)
  * At a backslash: the length of a valid escape (2, 6 or 12 bytes), or 0.
  * jansson refuses \u0000 (without JSON_ALLOW_NUL) and unpaired surrogates.
  */
-static size_t escape_len(scanner *s, const unsigned char *p, size_t avail)
+static size_t escape_len(scanner *s, size_t pos)
 {
+	const unsigned char *p = s->p + pos;
+	size_t avail = s->len - pos;
 	unsigned u, lo;
 
 	if (avail < 2)
-		return 0;
+		return fail_at(s, pos, "unterminated string");
 	switch (p[1]) {
 	case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r':
 	case 't':
@@ -160,28 +150,19 @@ static size_t escape_len(scanner *s, const unsigned char *p, size_t avail)
 	case 'u':
 		break;
 	default:
-		fail(s, "invalid escape in a string");
-		return 0;
+		return fail_at(s, pos, "invalid escape in a string");
 	}
-	if (avail < 6 || hex4(p + 2, &u) != 0) {
-		fail(s, "invalid \\u escape in a string");
-		return 0;
-	}
-	if (u == 0) {
-		fail(s, "\\u0000 in a string");
-		return 0;
-	}
-	if (u >= 0xdc00 && u <= 0xdfff) {
-		fail(s, "unpaired surrogate escape in a string");
-		return 0;
-	}
+	if (avail < 6 || hex4(p + 2, &u) != 0)
+		return fail_at(s, pos, "invalid \\u escape in a string");
+	if (u == 0)
+		return fail_at(s, pos, "\\u0000 in a string");
+	if (u >= 0xdc00 && u <= 0xdfff)
+		return fail_at(s, pos, "unpaired surrogate escape in a string");
 	if (u < 0xd800 || u > 0xdbff)
 		return 6;
 	if (avail < 12 || p[6] != '\\' || p[7] != 'u' || hex4(p + 8, &lo) != 0 ||
-	    lo < 0xdc00 || lo > 0xdfff) {
-		fail(s, "unpaired surrogate escape in a string");
-		return 0;
-	}
+	    lo < 0xdc00 || lo > 0xdfff)
+		return fail_at(s, pos, "unpaired surrogate escape in a string");
 	return 12;
 }
 
@@ -221,7 +202,8 @@ static int string_special(unsigned char c)
 }
 
 /* The first special byte at or after pos (or len). */
-static size_t string_run(const unsigned char *p, size_t pos, size_t len)
+static inline __attribute__((always_inline)) size_t
+string_run(const unsigned char *p, size_t pos, size_t len)
 {
 #if defined(__SSE2__)
 	const __m128i quote = _mm_set1_epi8('"');
@@ -248,54 +230,61 @@ static size_t string_run(const unsigned char *p, size_t pos, size_t len)
 	return pos;
 }
 
-/* After the opening quote; on success pos is after the closing one. */
-static int scan_string(scanner *s, int *escaped)
+/*
+ * The rest of a string from its first special byte at pos: the position
+ * after the closing quote, or 0. Escapes, control characters and UTF-8
+ * sequences are checked one by one, plain runs skipped by string_run().
+ */
+static size_t string_rest(scanner *s, size_t pos, int *escaped)
 {
 	const unsigned char *p = s->p;
-	size_t pos = s->pos, len = s->len, n;
+	size_t len = s->len, n;
 
-	*escaped = 0;
 	for (;;) {
-		pos = string_run(p, pos, len);
-		if (pos >= len) {
-			s->pos = pos;
-			return fail(s, "unterminated string"), -1;
-		}
-		if (p[pos] == '"') {
-			s->pos = pos + 1;
-			return 0;
-		}
-		s->pos = pos;
+		if (pos >= len)
+			return fail_at(s, pos, "unterminated string");
+		if (p[pos] == '"')
+			return pos + 1;
 		if (p[pos] == '\\') {
-			if ((n = escape_len(s, p + pos, len - pos)) == 0)
-				return fail(s, "invalid escape in a string"), -1;
+			if ((n = escape_len(s, pos)) == 0)
+				return 0;
 			*escaped = 1;
 		} else if (p[pos] < 0x20) {
-			return fail(s, "control character in a string"), -1;
+			return fail_at(s, pos, "control character in a string");
 		} else if ((n = utf8_len(p + pos, len - pos)) == 0) {
-			return fail(s, "invalid UTF-8 in a string"), -1;
+			return fail_at(s, pos, "invalid UTF-8 in a string");
 		}
-		pos += n;
+		pos = string_run(p, pos + n, len);
 	}
+}
+
+/*
+ * From after the opening quote: the position after the closing one, or 0.
+ * Inlined: most strings are plain and end at the first special byte.
+ */
+static inline __attribute__((always_inline)) size_t
+scan_string(scanner *s, size_t pos, int *escaped)
+{
+	pos = string_run(s->p, pos, s->len);
+	if (pos < s->len && s->p[pos] == '"')
+		return pos + 1;
+	return string_rest(s, pos, escaped);
 }
 
 /* ---- Numbers ------------------------------------------------------------ */
 
-/* Digits from pos; returns how many. */
-static size_t digits(scanner *s)
+static size_t digits(const unsigned char *p, size_t pos, size_t len)
 {
-	size_t start = s->pos;
-
-	while (s->pos < s->len && s->p[s->pos] >= '0' && s->p[s->pos] <= '9')
-		s->pos++;
-	return s->pos - start;
+	while (pos < len && p[pos] >= '0' && p[pos] <= '9')
+		pos++;
+	return pos;
 }
 
 /*
- * An integer token (no fraction or exponent) as jansson reads it: strtoll
- * range, else "too big integer". digits: the token without its sign.
+ * An integer token (no fraction or exponent) as jansson reads it: within
+ * strtoll's range, else "too big integer". d[0..n): the digits.
  */
-static int int_value(scanner *s, const unsigned char *d, size_t n, int neg)
+static int int_value(long long *out, const unsigned char *d, size_t n, int neg)
 {
 	unsigned long long v = 0, limit = neg ? (unsigned long long)LLONG_MAX + 1
 	                                      : (unsigned long long)LLONG_MAX;
@@ -305,10 +294,10 @@ static int int_value(scanner *s, const unsigned char *d, size_t n, int neg)
 		unsigned dig = d[i] - '0';
 
 		if (v > (limit - dig) / 10)
-			return fail(s, "integer out of range"), -1;
+			return -1;
 		v = v * 10 + dig;
 	}
-	s->value = neg ? (v == 0 ? 0 : -(long long)(v - 1) - 1) : (long long)v;
+	*out = neg ? (v == 0 ? 0 : -(long long)(v - 1) - 1) : (long long)v;
 	return 0;
 }
 
@@ -365,48 +354,51 @@ static long long exponent(const unsigned char *p, size_t n, int neg)
 	return neg ? -v : v;
 }
 
-static state scan_number(scanner *s)
+/* From a '-' or a digit: the position after the number, or 0. */
+static size_t scan_number(scanner *s, size_t start)
 {
 	const unsigned char *p = s->p;
-	size_t start = s->pos, int_start, nint, nexp, mant_end;
-	int neg = p[s->pos] == '-', eneg = 0;
+	size_t len = s->len, pos = start, int_start, int_end, mant_end, e;
+	int neg = p[pos] == '-', eneg = 0;
 	long long exp = 0;
 
 	if (neg)
-		s->pos++;
-	int_start = s->pos;
-	nint = digits(s);
-	if (nint == 0)
-		return fail(s, "invalid number");
-	if (nint > 1 && p[int_start] == '0')
-		return fail(s, "invalid number (leading zero)");
-	mant_end = s->pos;
+		pos++;
+	int_start = pos;
+	pos = int_end = mant_end = digits(p, pos, len);
+	if (pos == int_start)
+		return fail_at(s, start, "invalid number");
+	if (pos - int_start > 1 && p[int_start] == '0')
+		return fail_at(s, start, "invalid number (leading zero)");
 	s->kind = '0';
 	s->is_int = 1;
-	if (s->pos < s->len && p[s->pos] == '.') {
-		s->pos++;
-		if (digits(s) == 0)
-			return fail(s, "invalid number");
-		mant_end = s->pos;
+	if (pos < len && p[pos] == '.') {
+		mant_end = digits(p, pos + 1, len);
+		if (mant_end == pos + 1)
+			return fail_at(s, start, "invalid number");
+		pos = mant_end;
 		s->is_int = 0;
 	}
-	if (s->pos < s->len && (p[s->pos] | 0x20) == 'e') {
-		s->pos++;
-		if (s->pos < s->len && (p[s->pos] == '+' || p[s->pos] == '-'))
-			eneg = p[s->pos++] == '-';
-		nexp = digits(s);
-		if (nexp == 0)
-			return fail(s, "invalid number");
-		exp = exponent(p + s->pos - nexp, nexp, eneg);
+	if (pos < len && (p[pos] | 0x20) == 'e') {
+		pos++;
+		if (pos < len && (p[pos] == '+' || p[pos] == '-'))
+			eneg = p[pos++] == '-';
+		e = digits(p, pos, len);
+		if (e == pos)
+			return fail_at(s, start, "invalid number");
+		exp = exponent(p + pos, e - pos, eneg);
+		pos = e;
 		s->is_int = 0;
 	}
-	if (s->is_int)
-		return int_value(s, p + int_start, nint, neg) ? S_ERROR : S_AFTER;
-	if (real_overflows(p + int_start, mant_end - int_start, nint, exp)) {
-		s->pos = start;
-		return fail(s, "real number overflow");
+	if (s->is_int) {
+		if (int_value(&s->value, p + int_start, int_end - int_start,
+		              neg) != 0)
+			return fail_at(s, start, "integer out of range");
+	} else if (real_overflows(p + int_start, mant_end - int_start,
+	                          int_end - int_start, exp)) {
+		return fail_at(s, start, "real number overflow");
 	}
-	return S_AFTER;
+	return pos;
 }
 
 /* ---- Member names ------------------------------------------------------- */
@@ -476,24 +468,35 @@ static size_t decode(char *out, const unsigned char *p, size_t len)
 	return o;
 }
 
-/* A cheap hash of a name's decoded bytes: its length, first and last 8. */
-static uint32_t name_hash(const unsigned char *k, size_t n)
+/* Up to 8 bytes as an integer; n < 8. Reads only k[0..n). */
+static uint64_t load_short(const unsigned char *k, size_t n)
 {
-	uint64_t a = 0, b = 0, h;
-	size_t i;
+	uint32_t lo = 0, hi = 0;
+
+	if (n >= 4) {
+		memcpy(&lo, k, 4);
+		memcpy(&hi, k + n - 4, 4);
+	} else if (n > 0) {
+		lo = (uint32_t)k[0] | (uint32_t)k[n / 2] << 8 |
+		     (uint32_t)k[n - 1] << 16;
+	}
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* A cheap hash of a name's decoded bytes: its length, first and last 8. */
+static inline __attribute__((always_inline)) uint32_t
+name_hash(const unsigned char *k, size_t n)
+{
+	uint64_t a, b = 0, h;
 
 	if (n >= 8) {
 		memcpy(&a, k, 8);
 		memcpy(&b, k + n - 8, 8);
 	} else {
-		for (i = 0; i < n; i++)
-			a |= (uint64_t)k[i] << (8 * i);
+		a = load_short(k, n);
 	}
-	h = (a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL) ^ n;
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 32;
-	return (uint32_t)h;
+	h = (a ^ (b >> 7) ^ (b << 13) ^ n) * 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(h >> 32);
 }
 
 static int same_name(const key_rec *r, const unsigned char *k, size_t n)
@@ -524,71 +527,126 @@ static enum field root_field(const unsigned char *k, size_t n)
 	}
 }
 
-/* A new name in the innermost object: refuse a repeat, note root members. */
-static state check_name(scanner *s, const unsigned char *raw, size_t raw_len,
-                        int escaped)
+/* A repeated name: report it at its opening quote. */
+static int duplicate(scanner *s, const unsigned char *raw)
 {
-	char buf[KEY_DECODE_MAX];
-	const unsigned char *k = raw;
-	size_t n = raw_len, i;
-	obj_frame *f;
-	uint64_t bit;
-	uint32_t h;
+	fail_at(s, (size_t)(raw - s->p) - 1, "duplicate member name");
+	return -1;
+}
 
-	if (escaped) {
-		if (raw_len >= KEY_DECODE_MAX) {
-			/* longer than any root member's name, even escaped */
-			s->dups_unchecked = 1;
-			if (s->depth == 1)
-				s->field = F_OTHER;
-			return S_VALUE;
-		}
-		n = decode(buf, raw, raw_len);
-		k = (const unsigned char *)buf;
-	}
-	if (s->depth == 1) {
-		s->field = root_field(k, n);
-		if (s->field != F_OTHER && (s->seen & (1u << s->field)))
-			return fail(s, "duplicate member name");
-		s->seen |= 1u << s->field;
-	}
-	if (s->objects > OBJ_FRAMES)
-		return S_VALUE; /* untracked: dups_unchecked is set */
-	f = &s->frames[s->objects - 1];
-	h = name_hash(k, n);
-	bit = 1ULL << (h >> 26);
+/*
+ * Add a name (k[0..n) decoded; raw[0..raw_len) as in the body) to the
+ * innermost object's frame f, refusing a repeat. 0 or -1.
+ */
+static inline __attribute__((always_inline)) int
+track_name(scanner *s, obj_frame *f, const unsigned char *k, size_t n,
+           const unsigned char *raw, size_t raw_len, int escaped)
+{
+	uint32_t h = name_hash(k, n);
+	uint64_t bit = 1ULL << (h >> 26);
+	key_rec *r;
+	size_t i;
+
 	if (f->bloom & bit) {
 		for (i = f->first; i < s->nkeys; i++) {
 			if (s->keys[i].hash == h && same_name(&s->keys[i], k, n))
-				return fail(s, "duplicate member name");
+				return duplicate(s, raw);
 		}
 	}
 	f->bloom |= bit;
 	if (s->nkeys == KEY_SLOTS) {
 		s->dups_unchecked = 1;
-		return S_VALUE;
+		return 0;
 	}
-	s->keys[s->nkeys].hash = h;
-	s->keys[s->nkeys].escaped = escaped;
-	s->keys[s->nkeys].p = raw;
-	s->keys[s->nkeys].len = raw_len;
-	s->nkeys++;
-	return S_VALUE;
+	r = &s->keys[s->nkeys++];
+	r->hash = h;
+	r->escaped = escaped;
+	r->p = raw;
+	r->len = raw_len;
+	return 0;
+}
+
+/*
+ * A name of the root object, or one with escapes: decode it first, and
+ * note which root member it is. f NULL: an untracked object.
+ */
+static int check_name_slow(scanner *s, obj_frame *f, int root,
+                           const unsigned char *raw, size_t raw_len,
+                           int escaped)
+{
+	char buf[KEY_DECODE_MAX];
+	const unsigned char *k = raw;
+	size_t n = raw_len;
+
+	if (escaped) {
+		if (raw_len >= KEY_DECODE_MAX) {
+			/* longer than any root member's name, even escaped */
+			s->dups_unchecked = 1;
+			if (root)
+				s->field = F_OTHER;
+			return 0;
+		}
+		n = decode(buf, raw, raw_len);
+		k = (const unsigned char *)buf;
+	}
+	if (root) {
+		s->field = root_field(k, n);
+		if (s->field != F_OTHER && (s->seen & (1u << s->field)))
+			return duplicate(s, raw);
+		s->seen |= 1u << s->field;
+	}
+	return f != NULL ? track_name(s, f, k, n, raw, raw_len, escaped) : 0;
+}
+
+/* A new name in the innermost object (its frame f). 0 or -1. */
+static inline __attribute__((always_inline)) int check_name(scanner *s, obj_frame *f, int root,
+                             const unsigned char *raw, size_t raw_len,
+                             int escaped)
+{
+	if (escaped || root)
+		return check_name_slow(s, f, root, raw, raw_len, escaped);
+	return f != NULL ? track_name(s, f, raw, raw_len, raw, raw_len, 0) : 0;
 }
 
 /* ---- Containers --------------------------------------------------------- */
 
-static int top_is_object(const scanner *s)
+static int is_object_at(const scanner *s, int depth)
 {
-	int d = s->depth - 1;
+	int d = depth - 1;
 
 	return (int)((s->is_obj[d / 64] >> (d % 64)) & 1);
 }
 
-/* At the closing bracket of the innermost container. */
-static void close_container(scanner *s)
+/* The frame of the innermost object, or NULL when it is untracked. */
+static obj_frame *frame_of(scanner *s)
 {
-	if (top_is_object(s)) {
+	return s->objects >= 1 && s->objects <= OBJ_FRAMES
+	               ? &s->frames[s->objects - 1]
+	               : NULL;
+}
+
+/* A container opens at depth + 1. */
+static void open_container(scanner *s, int depth, int object)
+{
+	uint64_t bit = 1ULL << (depth % 64);
+
+	if (!object) {
+		s->is_obj[depth / 64] &= ~bit;
+		return;
+	}
+	s->is_obj[depth / 64] |= bit;
+	if (++s->objects <= OBJ_FRAMES) {
+		s->frames[s->objects - 1].bloom = 0;
+		s->frames[s->objects - 1].first = s->nkeys;
+	} else {
+		s->dups_unchecked = 1;
+	}
+}
+
+/* Close the container at depth; returns whether its parent is an object. */
+static int close_container(scanner *s, int depth)
+{
+	if (is_object_at(s, depth)) {
 		if (s->objects <= OBJ_FRAMES)
 			s->nkeys = s->frames[s->objects - 1].first;
 		s->objects--;
@@ -596,164 +654,171 @@ static void close_container(scanner *s)
 	} else {
 		s->kind = '[';
 	}
-	s->depth--;
-	s->pos++;
+	return depth > 1 && is_object_at(s, depth - 1);
 }
 
-static state open_container(scanner *s, int object)
-{
-	int d = s->depth++;
-	uint64_t bit = 1ULL << (d % 64);
-
-	if (object) {
-		s->is_obj[d / 64] |= bit;
-		if (++s->objects <= OBJ_FRAMES) {
-			s->frames[s->objects - 1].bloom = 0;
-			s->frames[s->objects - 1].first = s->nkeys;
-		} else {
-			s->dups_unchecked = 1;
-		}
-	} else {
-		s->is_obj[d / 64] &= ~bit;
-	}
-	s->pos++;
-	skip_ws(s);
-	if (s->pos < s->len && s->p[s->pos] == (object ? '}' : ']')) {
-		close_container(s);
-		return S_AFTER;
-	}
-	return object ? S_KEY : S_VALUE;
-}
-
-/* ---- The grammar -------------------------------------------------------- */
-
-static state value(scanner *s)
-{
-	int escaped;
-
-	skip_ws(s);
-	if (s->pos >= s->len)
-		return fail(s, "unexpected end of the payload");
-	if (s->depth >= MAX_DEPTH)
-		return fail(s, "nested too deeply");
-	if (s->depth == 1)
-		s->fields[s->field].start = s->pos;
-	switch (s->p[s->pos]) {
-	case '"':
-		s->pos++;
-		if (scan_string(s, &escaped) != 0)
-			return S_ERROR;
-		s->kind = '"';
-		s->escaped = escaped;
-		return S_AFTER;
-	case '{':
-		return open_container(s, 1);
-	case '[':
-		return open_container(s, 0);
-	case 't':
-		return literal(s, "true", 4, 't');
-	case 'f':
-		return literal(s, "false", 5, 't');
-	case 'n':
-		return literal(s, "null", 4, 'n');
-	case '-': case '0': case '1': case '2': case '3': case '4': case '5':
-	case '6': case '7': case '8': case '9':
-		return scan_number(s);
-	default:
-		return fail(s, "unexpected character");
-	}
-}
-
-static state key(scanner *s)
-{
-	size_t start;
-	int escaped;
-
-	skip_ws(s);
-	if (s->pos >= s->len || s->p[s->pos] != '"')
-		return fail(s, "expected a member name");
-	start = ++s->pos;
-	if (scan_string(s, &escaped) != 0)
-		return S_ERROR;
-	if (check_name(s, s->p + start, s->pos - 1 - start, escaped) != S_VALUE)
-		return S_ERROR;
-	skip_ws(s);
-	if (s->pos >= s->len || s->p[s->pos] != ':')
-		return fail(s, "expected ':'");
-	s->pos++;
-	return S_VALUE;
-}
-
-/* A root member's value just ended: keep what the envelope needs. */
-static void root_value(scanner *s)
+/* A root member's value just ended at pos: keep what the envelope needs. */
+static void root_value(scanner *s, size_t pos)
 {
 	field_value *f = &s->fields[s->field];
 
 	f->kind = s->kind;
-	f->len = s->pos - f->start;
+	f->len = pos - f->start;
 	f->escaped = s->escaped;
 	f->is_int = s->is_int;
 	f->value = s->value;
 }
 
-static state after(scanner *s)
+static size_t literal(scanner *s, size_t pos, const char *word, size_t n,
+                      int kind)
 {
-	if (s->depth == 0) {
-		skip_ws(s);
-		return s->pos == s->len ? S_DONE
-		                        : fail(s, "data after the JSON object");
-	}
-	if (s->depth == 1)
-		root_value(s);
-	skip_ws(s);
-	if (s->pos >= s->len)
-		return fail(s, "unexpected end of the payload");
-	switch (s->p[s->pos]) {
-	case ',':
-		s->pos++;
-		return top_is_object(s) ? S_KEY : S_VALUE;
-	case '}':
-		if (!top_is_object(s))
-			return fail(s, "'}' closes an array");
-		close_container(s);
-		return S_AFTER;
-	case ']':
-		if (top_is_object(s))
-			return fail(s, "']' closes an object");
-		close_container(s);
-		return S_AFTER;
-	default:
-		return fail(s, top_is_object(s) ? "expected ',' or '}'"
-		                                : "expected ',' or ']'");
-	}
+	if (s->len - pos < n || memcmp(s->p + pos, word, n) != 0)
+		return fail_at(s, pos, "invalid literal");
+	s->kind = kind;
+	return pos + n;
 }
 
+/*
+ * The byte at pos after any whitespace, pos moved to it; 0 at the end.
+ * A macro, not a function taking &pos: pos must stay in a register.
+ */
+#define PEEK()                                                                 \
+	(pos < len && p[pos] > ' '                                             \
+	         ? p[pos]                                                      \
+	         : ((pos = skip_ws(p, pos, len)) < len ? p[pos] : 0))
+
+/* Past the byte `ch`, whitespace before it allowed; else FAIL(why). */
+#define EXPECT(ch, why)                                                        \
+	do {                                                                   \
+		if (pos >= len || p[pos] != (ch)) {                            \
+			if (PEEK() != (ch))                                    \
+				FAIL(pos, why);                                \
+		}                                                              \
+		pos++;                                                         \
+	} while (0)
+
+/* ---- The grammar -------------------------------------------------------- */
+
+#define FAIL(at, why)                                                          \
+	do {                                                                   \
+		fail_at(s, at, why);                                           \
+		return -1;                                                     \
+	} while (0)
+
+/*
+ * The whole grammar in one loop, position, bounds and depth in registers:
+ * most of a webhook is short strings and punctuation, and a call per
+ * token through a state struct cost three times the bytes themselves.
+ * `in_obj` says whether the innermost container is an object, `frame` is
+ * the innermost object's name table; the container stack itself
+ * (s->is_obj, s->frames) is touched only on { [ ] }. A NUL byte reads as
+ * 0, the end: it is refused wherever it stands. 0 or -1.
+ */
 static int run(scanner *s)
 {
-	state st;
+	const unsigned char *p = s->p;
+	const size_t len = s->len;
+	size_t pos = 0, start;
+	int in_obj = 1, escaped, depth = 0;
+	obj_frame *frame;
+	unsigned char c;
 
-	skip_ws(s);
-	if (s->pos >= s->len || s->p[s->pos] != '{')
-		return fail(s, "not a JSON object"), -1;
-	st = open_container(s, 1);
-	for (;;) {
-		switch (st) {
-		case S_VALUE:
-			st = value(s);
-			break;
-		case S_AFTER:
-			st = after(s);
-			break;
-		case S_KEY:
-			st = key(s);
-			break;
-		case S_DONE:
-			return 0;
-		default:
-			return -1;
-		}
+	if (PEEK() != '{')
+		FAIL(pos, "not a JSON object");
+	open_container(s, depth++, 1);
+	frame = frame_of(s);
+	pos++;
+	if (PEEK() == '}') {
+		in_obj = close_container(s, depth--);
+		pos++;
+		goto after;
 	}
+key:
+	EXPECT('"', "expected a member name");
+	start = pos;
+	escaped = 0;
+	if ((pos = scan_string(s, pos, &escaped)) == 0 ||
+	    check_name(s, frame, depth == 1, p + start, pos - 1 - start,
+	               escaped) != 0)
+		return -1;
+	EXPECT(':', "expected ':'");
+value:
+	c = PEEK();
+	if (depth >= MAX_DEPTH)
+		FAIL(pos, "nested too deeply");
+	if (depth == 1)
+		s->fields[s->field].start = pos;
+	switch (c) {
+	case '"':
+		escaped = 0;
+		if ((pos = scan_string(s, pos + 1, &escaped)) == 0)
+			return -1;
+		s->kind = '"';
+		s->escaped = escaped;
+		goto after;
+	case '{':
+	case '[':
+		in_obj = c == '{';
+		open_container(s, depth++, in_obj);
+		if (in_obj)
+			frame = frame_of(s);
+		pos++;
+		if (PEEK() == (in_obj ? '}' : ']')) {
+			in_obj = close_container(s, depth--);
+			frame = frame_of(s);
+			pos++;
+			goto after;
+		}
+		if (in_obj)
+			goto key;
+		goto value;
+	case 't':
+		pos = literal(s, pos, "true", 4, 't');
+		break;
+	case 'f':
+		pos = literal(s, pos, "false", 5, 't');
+		break;
+	case 'n':
+		pos = literal(s, pos, "null", 4, 'n');
+		break;
+	case '-': case '0': case '1': case '2': case '3': case '4': case '5':
+	case '6': case '7': case '8': case '9':
+		pos = scan_number(s, pos);
+		break;
+	case 0:
+		FAIL(pos, "unexpected end of the payload");
+	default:
+		FAIL(pos, "unexpected character");
+	}
+	if (pos == 0)
+		return -1;
+after:
+	if (depth == 0) {
+		if (PEEK() != 0 || pos != len)
+			FAIL(pos, "data after the JSON object");
+		return 0;
+	}
+	if (depth == 1)
+		root_value(s, pos);
+	c = PEEK();
+	if (c == ',') {
+		pos++;
+		if (in_obj)
+			goto key;
+		goto value;
+	}
+	if (c != (in_obj ? '}' : ']'))
+		FAIL(pos, c == 0 ? "unexpected end of the payload"
+		         : in_obj ? "expected ',' or '}'" : "expected ',' or ']'");
+	in_obj = close_container(s, depth--);
+	frame = frame_of(s);
+	pos++;
+	goto after;
 }
+
+#undef FAIL
+#undef PEEK
+#undef EXPECT
 
 /* ---- The envelope ------------------------------------------------------- */
 
@@ -801,6 +866,14 @@ static int check_fields(const scanner *s, flock__envelope *env)
 	env->name = string_field(s, name);
 	env->environment = string_field(s, e);
 	env->timestamp_ms = ts->value;
+	/* a non-negative integer token: its text is the canonical decimal,
+	 * bar "-0" */
+	env->timestamp_text = (const char *)s->p + ts->start;
+	env->timestamp_len = ts->len;
+	if (env->timestamp_text[0] == '-') {
+		env->timestamp_text = "0";
+		env->timestamp_len = 1;
+	}
 	env->data = (const char *)s->p + data->start;
 	env->data_len = data->len;
 	env->dups_unchecked = s->dups_unchecked;
@@ -814,12 +887,11 @@ int flock__envelope_scan(flock__envelope *env, const char *body, size_t len)
 	memset(env, 0, sizeof(*env));
 	if (len == 0)
 		return flock__error_set(FLOCK_EPAYLOAD, "payload is empty");
-	/* Only the members read below need zeroing, not the tables. */
+	/* Not the name tables: only the entries in use are ever read. */
 	s.p = (const unsigned char *)body;
 	s.len = len;
-	s.pos = 0;
-	s.depth = 0;
 	s.objects = 0;
+	memset(s.is_obj, 0, sizeof(s.is_obj));
 	s.nkeys = 0;
 	s.dups_unchecked = 0;
 	s.field = F_OTHER;

@@ -25,6 +25,9 @@ typedef struct {
 	flock__jstr name;
 	flock__jstr environment; /* p NULL when absent or null */
 	long long timestamp_ms;
+	/* timestamp_ms in decimal, as the body writes it ("-0" reads "0") */
+	const char *timestamp_text;
+	size_t timestamp_len;
 	const char *data; /* the "data" object's bytes, braces included */
 	size_t data_len;
 	/*

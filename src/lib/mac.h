@@ -11,10 +11,11 @@
 #include "common/crypto.h"
 
 /*
- * HMAC-SHA256 of the concatenated parts, key_len > 0. Each thread keeps
- * one OpenSSL MAC context and re-keys it per call: creating a context per
- * call, as HMAC() does, costs as much as hashing 1 KB. 0, or -1 (no
- * memory, or OpenSSL failed).
+ * HMAC-SHA256 of the concatenated parts. Each thread keeps two OpenSSL
+ * MAC contexts with the keys they were last given (mac.c says why and
+ * what that keeps in memory): creating and keying a context per call, as
+ * HMAC() does, costs as much as hashing 1 KB. 0, or -1 (no memory, or
+ * OpenSSL failed).
  */
 int flock__mac(uint8_t out[FLOCK__SHA256_LEN], const void *key, size_t key_len,
                const flock__part *parts, size_t part_count);
@@ -27,7 +28,8 @@ int flock__mac(uint8_t out[FLOCK__SHA256_LEN], const void *key, size_t key_len,
  * or without its padding, as the reference libraries accept it. Writes
  * the key into out[FLOCK__SECRET_KEY_MAX] and returns its length (> 0), or
  * 0 when the secret is empty, -1 when it is not base64, -2 when the key
- * would be longer than FLOCK__SECRET_KEY_MAX. The caller wipes out.
+ * would be longer than FLOCK__SECRET_KEY_MAX. The caller wipes out: the
+ * returned length plus 2 bytes (the decoder also writes padding's zeros).
  */
 long flock__secret_key(uint8_t out[FLOCK__SECRET_KEY_MAX], const char *secret);
 

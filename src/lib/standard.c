@@ -59,6 +59,24 @@ static int next_item(const char **cursor, const char **item, size_t *len)
 	return 1;
 }
 
+/* 1 if an item has the form "v1,<base64 of 32 bytes>" (not decoded). */
+static int is_v1_item(const char *item, size_t len)
+{
+	size_t i;
+
+	if (len != 3 + V1_B64_LEN || memcmp(item, "v1,", 3) != 0 ||
+	    item[len - 1] != '=')
+		return 0;
+	for (i = 3; i < len - 1; i++) {
+		char c = item[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return 0;
+	}
+	return 1;
+}
+
 /* A "v1,<base64 of 32 bytes>" item decoded into sig, or -1 if not one. */
 static int v1_item(uint8_t sig[FLOCK__SHA256_LEN], const char *item, size_t len)
 {
@@ -75,7 +93,6 @@ int flock__std_headers_check(flock__std_headers *h, const char *id,
                              const char *timestamp, const char *signature)
 {
 	const char *cursor = signature, *item;
-	uint8_t sig[FLOCK__SHA256_LEN];
 	size_t len;
 	int v1 = 0;
 
@@ -95,7 +112,7 @@ int flock__std_headers_check(flock__std_headers *h, const char *id,
 		                        "webhook-timestamp is not a number of "
 		                        "seconds");
 	while (!v1 && next_item(&cursor, &item, &len))
-		v1 = v1_item(sig, item, len) == 0;
+		v1 = is_v1_item(item, len);
 	if (!v1)
 		return flock__error_set(FLOCK_ESIG_MALFORMED,
 		                        "webhook-signature has no "
@@ -126,7 +143,9 @@ int flock__std_key_decode(flock__std_key *key, const char *secret)
 
 void flock__std_key_wipe(flock__std_key *key)
 {
-	OPENSSL_cleanse(key->bytes, sizeof(key->bytes));
+	size_t n = key->len + 2; /* and padding's zeros (mac.h) */
+
+	OPENSSL_cleanse(key->bytes, n < sizeof(key->bytes) ? n : sizeof(key->bytes));
 	key->len = 0;
 }
 

@@ -46,12 +46,10 @@ struct flock_event {
 static int flock_mac(uint8_t out[FLOCK__SHA256_LEN], const char *secret,
                      const flock__envelope *env)
 {
-	char ts[DECIMAL_MAX];
 	flock__part parts[3];
-	int n = snprintf(ts, sizeof(ts), "%lld", env->timestamp_ms);
 
-	parts[0].data = ts;
-	parts[0].len = (size_t)n;
+	parts[0].data = env->timestamp_text;
+	parts[0].len = env->timestamp_len;
 	parts[1].data = ".";
 	parts[1].len = 1;
 	parts[2].data = env->data;
