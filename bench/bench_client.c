@@ -128,7 +128,7 @@ static int run_flock(const char *base, long n, double *secs)
 
 	o.access_key = "sk_bench";
 	o.base_url = base;
-	o.max_retries = 0;
+	o.max_retries = FLOCK_NO_RETRIES;
 	if ((rc = flock_client_new(&c, &o)) != 0)
 		return rc;
 	p.external_user_id = "user_123";

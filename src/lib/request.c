@@ -24,6 +24,7 @@ typedef struct {
 	int code;            /* 0 or FLOCK_E* */
 	int retryable;       /* may another attempt help? */
 	long retry_after_ms; /* -1: the server did not say */
+	int too_large;       /* the body passed max_response_bytes */
 } outcome;
 
 static int is_retryable_status(int status)
@@ -244,13 +245,19 @@ static outcome attempt(flock_client *c, const flock__call *call,
                        const flock_http_request *req, flock_http_response *resp,
                        int n)
 {
-	outcome o = {0, 0, -1};
+	outcome o = {0, 0, -1, 0};
 	int64_t t0 = flock__mono_ms();
 	int rc;
 
 	flock__response_reset(resp);
 	flock__error_clear();
 	rc = c->transport.send(c->transport.userdata, req, resp);
+	if (resp->too_large || rc == FLOCK_EBADRESPONSE) {
+		/* refused as too large: the same answer would come again */
+		o.code = FLOCK_EBADRESPONSE;
+		o.too_large = 1;
+		return o;
+	}
 	if (rc == 0 && resp->oom)
 		rc = FLOCK_ENOMEM;
 	if (rc != 0) {
@@ -306,6 +313,16 @@ static int finish_error(const flock_client *c, const flock__call *call,
 	flock__error_detail d = {0};
 	char msg[256];
 
+	if (o->too_large) {
+		snprintf(msg, sizeof(msg),
+		         "%s %s: response body larger than max_response_bytes "
+		         "(%zu bytes)",
+		         call->method, call->path, c->max_response_bytes);
+		d.message = msg;
+		d.http_status = resp->status;
+		d.retries = retries;
+		return flock__error_set_detail(o->code, &d);
+	}
 	if (o->code == FLOCK_EBADRESPONSE && resp->status < 100) {
 		snprintf(msg, sizeof(msg),
 		         "%s %s: the transport reported "
@@ -329,7 +346,7 @@ static int run(flock_client *c, const flock__call *call,
 	long delay;
 	int n, rc;
 
-	flock__response_init(&resp);
+	flock__response_init(&resp, c->max_response_bytes);
 	for (n = 0;; n++) {
 		o = attempt(c, call, req, &resp, n);
 		if (o.code == 0) {
@@ -417,6 +434,7 @@ int flock__request(flock_client *c, const flock__call *call,
 	req.body_len = body ? strlen(body) : 0;
 	req.timeout_ms = c->timeout_ms;
 	req.connect_timeout_ms = c->connect_timeout_ms;
+	req.max_response_bytes = c->max_response_bytes;
 	rc = run(c, call, &req, reply);
 done:
 	free(url);

@@ -75,6 +75,7 @@ static void pool_put(curl_transport *t, CURL *h)
 
 static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
+	/* Too large or no memory: the response records which. */
 	if (flock_http_response_append_body(userp, data, size * n) != 0)
 		return 0; /* makes curl fail the transfer with WRITE_ERROR */
 	return size * n;
@@ -199,6 +200,8 @@ static CURLcode setup(CURL *h, const flock_http_request *req,
 	SET(h, CURLOPT_WRITEDATA, resp);
 	SET(h, CURLOPT_HEADERDATA, resp);
 	SET(h, CURLOPT_ERRORBUFFER, errbuf);
+	/* refuses a Content-Length over the cap before the body comes */
+	SET(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_response_bytes);
 	if (post) {
 		SET(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		SET(h, CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
@@ -230,6 +233,8 @@ static int map_curl_error(CURLcode cc, const char *errbuf,
 
 	if (cc == CURLE_OPERATION_TIMEDOUT)
 		code = FLOCK_ETIMEOUT;
+	else if (cc == CURLE_FILESIZE_EXCEEDED)
+		code = FLOCK_EBADRESPONSE;
 	else if (cc == CURLE_OUT_OF_MEMORY || cc == CURLE_WRITE_ERROR)
 		code = FLOCK_ENOMEM;
 	/* The URL carries no secret: the key only travels in a header. */
