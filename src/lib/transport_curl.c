@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "error.h"
 
@@ -81,6 +82,13 @@ static size_t on_body(char *data, size_t size, size_t n, void *userp)
 	return size * n;
 }
 
+/* The response headers libflock reads (internal.h); others are not kept. */
+static int wanted_header(const char *name, size_t len)
+{
+	return (len == 11 && strncasecmp(name, "Retry-After", 11) == 0) ||
+	       (len == 12 && strncasecmp(name, "X-Request-Id", 12) == 0);
+}
+
 /* One header line, "Name: value\r\n"; status lines start a new block. */
 static size_t on_header(char *data, size_t size, size_t n, void *userp)
 {
@@ -96,15 +104,16 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
 	if (colon == NULL)
 		return len;
 	name_len = (size_t)(colon - data);
+	if (!wanted_header(data, name_len))
+		return len;
 	v = name_len + 1;
 	while (v < len && (data[v] == ' ' || data[v] == '\t'))
 		v++;
 	while (len > v && (data[len - 1] == '\r' || data[len - 1] == '\n' ||
 	                   data[len - 1] == ' '))
 		len--;
-	/* Only short headers matter to libflock (Retry-After, X-Request-Id). */
-	if (name_len == 0 || name_len >= sizeof(name) ||
-	    len - v >= sizeof(value))
+	/* Only short values matter (Retry-After, X-Request-Id). */
+	if (len - v >= sizeof(value))
 		return size * n;
 	memcpy(name, data, name_len);
 	name[name_len] = '\0';
