@@ -77,18 +77,6 @@ static int is_v1_item(const char *item, size_t len)
 	return 1;
 }
 
-/* A "v1,<base64 of 32 bytes>" item decoded into sig, or -1 if not one. */
-static int v1_item(uint8_t sig[FLOCK__SHA256_LEN], const char *item, size_t len)
-{
-	uint8_t buf[FLOCK__BASE64_LEN(FLOCK__SHA256_LEN)];
-
-	if (len != 3 + V1_B64_LEN || memcmp(item, "v1,", 3) != 0 ||
-	    flock__base64_decode(buf, item + 3, V1_B64_LEN) != FLOCK__SHA256_LEN)
-		return -1;
-	memcpy(sig, buf, FLOCK__SHA256_LEN);
-	return 0;
-}
-
 int flock__std_headers_check(flock__std_headers *h, const char *id,
                              const char *timestamp, const char *signature)
 {
@@ -174,7 +162,8 @@ int flock__std_verify_mac(const flock__std_headers *h,
                           const flock__std_key *key, const void *payload,
                           size_t payload_len)
 {
-	uint8_t mac[FLOCK__SHA256_LEN], sig[FLOCK__SHA256_LEN];
+	uint8_t mac[FLOCK__SHA256_LEN];
+	char want[FLOCK__BASE64_LEN(FLOCK__SHA256_LEN)];
 	const char *cursor = h->signature, *item;
 	size_t len;
 	int rc, match = 0;
@@ -182,10 +171,15 @@ int flock__std_verify_mac(const flock__std_headers *h,
 	rc = std_mac(mac, key, h->id, h->timestamp, payload, payload_len);
 	if (rc != 0)
 		return rc;
-	/* Every item is compared, so the time does not tell which matched. */
+	/*
+	 * The base64 text is compared, as the JavaScript and Rust reference
+	 * libraries do: one encoding instead of a decoding per item. Every
+	 * item is compared, so the time does not tell which one matched.
+	 */
+	flock__base64_encode(want, mac, sizeof(mac));
 	while (next_item(&cursor, &item, &len)) {
-		if (v1_item(sig, item, len) == 0 &&
-		    flock__ct_equal(mac, sig, sizeof(sig)))
+		if (is_v1_item(item, len) &&
+		    flock__ct_equal(item + 3, want, V1_B64_LEN))
 			match = 1;
 	}
 	if (!match)
