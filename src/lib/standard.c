@@ -141,19 +141,34 @@ static int std_mac(uint8_t out[FLOCK__SHA256_LEN], const flock__std_key *key,
                    const char *id, const char *ts, const void *payload,
                    size_t payload_len)
 {
+	char prefix[256];
+	size_t id_len = strlen(id), ts_len = strlen(ts);
 	flock__part parts[5];
+	size_t n;
 
-	parts[0].data = id;
-	parts[0].len = strlen(id);
-	parts[1].data = ".";
-	parts[1].len = 1;
-	parts[2].data = ts;
-	parts[2].len = strlen(ts);
-	parts[3].data = ".";
-	parts[3].len = 1;
-	parts[4].data = payload;
-	parts[4].len = payload_len;
-	if (flock__mac(out, key->bytes, key->len, parts, 5) != 0)
+	if (id_len + ts_len + 2 <= sizeof(prefix)) {
+		/* "id.ts." in one piece: one MAC update fewer per piece */
+		memcpy(prefix, id, id_len);
+		prefix[id_len] = '.';
+		memcpy(prefix + id_len + 1, ts, ts_len);
+		prefix[id_len + 1 + ts_len] = '.';
+		parts[0].data = prefix;
+		parts[0].len = id_len + ts_len + 2;
+		n = 1;
+	} else {
+		parts[0].data = id;
+		parts[0].len = id_len;
+		parts[1].data = ".";
+		parts[1].len = 1;
+		parts[2].data = ts;
+		parts[2].len = ts_len;
+		parts[3].data = ".";
+		parts[3].len = 1;
+		n = 4;
+	}
+	parts[n].data = payload;
+	parts[n].len = payload_len;
+	if (flock__mac(out, key->bytes, key->len, parts, n + 1) != 0)
 		return flock__error_set(FLOCK_ENOMEM, "HMAC-SHA256 failed");
 	return 0;
 }
@@ -178,7 +193,8 @@ int flock__std_verify_mac(const flock__std_headers *h,
 	 */
 	flock__base64_encode(want, mac, sizeof(mac));
 	while (next_item(&cursor, &item, &len)) {
-		if (is_v1_item(item, len) &&
+		/* equal to our encoding: then it was well-formed base64 too */
+		if (len == 3 + V1_B64_LEN && memcmp(item, "v1,", 3) == 0 &&
 		    flock__ct_equal(item + 3, want, V1_B64_LEN))
 			match = 1;
 	}
