@@ -73,6 +73,18 @@ static void mac_cache_free(void *p)
 	free(c);
 }
 
+/*
+ * A program that dlclose()s libflock while threads live must not have
+ * their exit call into unmapped code: the key goes with the library (the
+ * caches left behind are reachable from those threads, not leaked).
+ */
+__attribute__((destructor)) static void mac_unload(void)
+{
+	if (mac_ready)
+		pthread_key_delete(mac_key);
+	mac_ready = 0;
+}
+
 static void mac_setup(void)
 {
 	mac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);

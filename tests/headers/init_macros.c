@@ -18,8 +18,11 @@ int flock_header_test_init_macros(void)
 	flock_trigger_params trigger = FLOCK_TRIGGER_PARAMS_INIT;
 	flock_webhook_params webhook = FLOCK_WEBHOOK_PARAMS_INIT;
 	flock_webhook_sign_params sign = FLOCK_WEBHOOK_SIGN_PARAMS_INIT;
+	flock_standard_webhook_params standard =
+	        FLOCK_STANDARD_WEBHOOK_PARAMS_INIT;
 
 	return (int)(client.version + identify.version + ingest.version +
 	             live.version + create.version + list.version +
-	             trigger.version + webhook.version + sign.version);
+	             trigger.version + webhook.version + sign.version +
+	             standard.version);
 }
