@@ -32,7 +32,7 @@ int main(int argc, char **argv)
 	}
 	printf("live campaign %s: %s\n", campaign->id, campaign->name);
 	for (i = 0; i < campaign->reward_count; i++) {
-		const flock_campaign_reward *r = &campaign->rewards[i];
+		const flock_campaign_reward *r = campaign->rewards[i];
 
 		printf("  %s reward: %s (%s)\n", r->party, r->name, r->type);
 	}

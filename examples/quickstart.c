@@ -126,7 +126,7 @@ static int ingest(quickstart *q)
 		printf("   no reward: %s\n", q->result->blocked_by);
 	printf("6. %zu reward(s) granted\n", q->result->reward_count);
 	for (i = 0; i < q->result->reward_count; i++) {
-		const flock_reward *r = &q->result->rewards[i];
+		const flock_reward *r = q->result->rewards[i];
 
 		printf("   %s to %s %s: %s %.2f %s, %s\n", r->id, r->party,
 		       r->customer_id, r->type,

@@ -5,10 +5,15 @@
  *   secret \n X-Flock-Signature \n webhook-id \n webhook-timestamp \n
  *   webhook-signature \n body...
  * An empty line means "header absent". The input is verified with each
- * scheme alone and with both. Then the body is signed and verified again,
- * which must succeed whenever signing does, with a data_json that jansson
- * reads as the same value as the body's "data": the raw-span scanner and
- * jansson must never disagree.
+ * scheme alone and with both, and with flock_webhooks_verify_standard()
+ * as a payload of any kind (which must agree with construct_event's
+ * Standard check whenever that one passes). Then the body is signed and
+ * verified again, which must succeed whenever signing does, with a
+ * data_json that jansson reads as the same value as the body's "data":
+ * the envelope scanner and jansson must never disagree (fuzz_envelope.c
+ * checks that on its own, byte by byte). Last, the Standard signer: what
+ * flock_webhooks_sign_standard() makes for the fuzzed secret, id and
+ * timestamp, verify_standard() must accept.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,7 +68,7 @@ static void check_event(const flock_event *ev, const char *body, size_t len)
 	json_decref(whole);
 }
 
-static void verify(const flock_webhook_params *p)
+static int verify(const flock_webhook_params *p)
 {
 	flock_event *ev = NULL;
 	int rc = flock_webhooks_construct_event(&ev, p);
@@ -75,6 +80,51 @@ static void verify(const flock_webhook_params *p)
 	if (ev != NULL)
 		check_event(ev, p->payload, p->payload_len);
 	flock_event_free(ev);
+	return rc;
+}
+
+/* verify_standard on the raw fields; 0 must mean no error detail. */
+static int verify_any(const char *const f[FIELDS], const char *body,
+                      size_t len)
+{
+	flock_standard_webhook_params p = FLOCK_STANDARD_WEBHOOK_PARAMS_INIT;
+	int rc;
+
+	p.secret = f[0] != NULL ? f[0] : "";
+	p.id = f[2];
+	p.timestamp = f[3];
+	p.signature = f[4];
+	p.payload = body;
+	p.payload_len = len;
+	p.tolerance_s = 0;
+	rc = flock_webhooks_verify_standard(&p);
+	if ((rc == 0) != (flock_error_last() == NULL) || rc > 0)
+		abort();
+	return rc;
+}
+
+/* What sign_standard() makes, verify_standard() accepts. */
+static void standard_round_trip(const char *const f[FIELDS], const char *body,
+                                size_t len)
+{
+	flock_standard_webhook_params p = FLOCK_STANDARD_WEBHOOK_PARAMS_INIT;
+	char sig[FLOCK_STANDARD_SIGNATURE_SIZE + 8];
+
+	p.secret = f[0] != NULL ? f[0] : "";
+	p.id = f[2];
+	p.timestamp = f[3];
+	p.payload = body;
+	p.payload_len = len;
+	p.now_s = 1732630000;
+	if (flock_webhooks_sign_standard(sig, sizeof(sig), &p) != 0) {
+		if (sig[0] != '\0')
+			abort();
+		return;
+	}
+	p.signature = sig;
+	p.tolerance_s = 0;
+	if (flock_webhooks_verify_standard(&p) != 0)
+		abort();
 }
 
 static void round_trip(const char *secret, const char *body, size_t len)
@@ -139,10 +189,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p.webhook_id = f[2];
 	p.webhook_timestamp = f[3];
 	p.webhook_signature = f[4];
-	verify(&p); /* Standard alone */
+	p.max_age_ms = 0;
+	/* Standard alone: construct_event passing means verify_standard does */
+	if (verify(&p) == 0 && verify_any((const char *const *)f, p.payload,
+	                                  p.payload_len) != 0)
+		abort();
+	p.max_age_ms = FLOCK_WEBHOOK_DEFAULT_MAX_AGE_MS;
+	verify(&p);
 	p.signature = f[1];
 	p.max_age_ms = 0;
 	verify(&p); /* both */
+	verify_any((const char *const *)f, p.payload, p.payload_len);
+	standard_round_trip((const char *const *)f, p.payload, p.payload_len);
 	round_trip(f[0], p.payload, p.payload_len);
 done:
 	for (i = 0; i < FIELDS; i++)

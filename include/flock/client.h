@@ -43,6 +43,13 @@ typedef struct {
 	/** Time allowed for the whole exchange, and for connecting. */
 	long timeout_ms;
 	long connect_timeout_ms;
+	/**
+	 * The client's max_response_bytes (never 0): a body longer than this
+	 * is refused anyway (flock_http_response_append_body() says
+	 * FLOCK_EBADRESPONSE); a transport may refuse it sooner, e.g. from
+	 * Content-Length, by returning FLOCK_EBADRESPONSE. Added in 0.2.
+	 */
+	size_t max_response_bytes;
 } flock_http_request;
 
 /** Opaque response under construction; fill it with the setters below. */
@@ -53,7 +60,9 @@ FLOCK_EXTERN(void) flock_http_response_set_status(flock_http_response *resp,
                                                  int status);
 /**
  * Append body bytes (copied). Call as often as data arrives.
- * @return 0 or FLOCK_ENOMEM
+ * @return 0, FLOCK_ENOMEM, or FLOCK_EBADRESPONSE once the body would
+ *         exceed the request's max_response_bytes (stop reading then: the
+ *         call fails with FLOCK_EBADRESPONSE whatever send() returns)
  */
 FLOCK_EXTERN(int) flock_http_response_append_body(flock_http_response *resp,
                                                  const char *data, size_t len);
@@ -82,8 +91,10 @@ typedef struct {
 	/**
 	 * Perform one exchange. Return 0 once any HTTP response (whatever its
 	 * status) has been recorded in `resp`; FLOCK_ETIMEOUT if none came in
-	 * time; FLOCK_ENETWORK if none could be had at all. Called from every
-	 * thread that uses the client, concurrently: it must be thread-safe.
+	 * time; FLOCK_ENETWORK if none could be had at all;
+	 * FLOCK_EBADRESPONSE if the response was refused as larger than
+	 * req->max_response_bytes (not retried). Called from every thread that
+	 * uses the client, concurrently: it must be thread-safe.
 	 */
 	int (*send)(void *userdata, const flock_http_request *req,
 	            flock_http_response *resp);
@@ -106,9 +117,22 @@ typedef struct {
 /** Sleep hook for retry back-off (tests record delays instead of waiting). */
 typedef void (*flock_sleep_cb)(long ms, void *userdata);
 
-#define FLOCK_CLIENT_OPTIONS_VERSION 1
+/** max_retries: no retries at all (0 means the default, 2). */
+#define FLOCK_NO_RETRIES (-1)
+/** max_response_bytes when 0: 4 MiB. */
+#define FLOCK_DEFAULT_MAX_RESPONSE_BYTES ((size_t)4 * 1024 * 1024)
 
-/** Client options. Initialise with FLOCK_CLIENT_OPTIONS_INIT. */
+/*
+ * Version 2 (libflock 0.2): max_response_bytes added; max_retries 0 means
+ * the default. Version 1 is still accepted, with its own meaning of
+ * max_retries (-1 the default, 0 none) and no response cap member.
+ */
+#define FLOCK_CLIENT_OPTIONS_VERSION 2
+
+/**
+ * Client options. Initialise with FLOCK_CLIENT_OPTIONS_INIT, or memset to
+ * 0 and set `version`: every member's 0 (or NULL) means its default.
+ */
 typedef struct {
 	/** FLOCK_CLIENT_OPTIONS_VERSION */
 	unsigned int version;
@@ -123,7 +147,7 @@ typedef struct {
 	long timeout_ms;
 	/** Connect timeout in ms; 0: 10000. */
 	long connect_timeout_ms;
-	/** Retries after the first attempt; -1: the default (2); 0: none. */
+	/** Retries after the first attempt; 0: the default (2); FLOCK_NO_RETRIES: none. */
 	int max_retries;
 	/** First back-off delay in ms; 0: 500. Doubled each retry, with jitter. */
 	long retry_base_ms;
@@ -132,7 +156,7 @@ typedef struct {
 	 * Retry-After is honoured up to FLOCK_RETRY_AFTER_MAX_MS instead.
 	 */
 	long retry_cap_ms;
-	/** Appended to the User-Agent ("libflock/0.1.0 <suffix>"); may be NULL. */
+	/** Appended to the User-Agent ("libflock/0.2.0 <suffix>"); may be NULL. */
 	const char *user_agent_suffix;
 	/** CA bundle file for TLS; NULL: the system's. */
 	const char *ca_path;
@@ -148,12 +172,21 @@ typedef struct {
 	/** Sleep used between retries; NULL: the real one. */
 	flock_sleep_cb sleep_cb;
 	void *sleep_userdata;
+	/* --- version 2 --- */
+	/**
+	 * Largest response body read, in bytes; 0: FLOCK_DEFAULT_MAX_RESPONSE_BYTES.
+	 * A longer one (or a Content-Length announcing one) ends the call
+	 * with FLOCK_EBADRESPONSE, without retrying, before it is all read.
+	 */
+	size_t max_response_bytes;
 } flock_client_options;
 
-#define FLOCK_CLIENT_OPTIONS_INIT {FLOCK_CLIENT_OPTIONS_VERSION, NULL, NULL, 0, 0, -1, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL}
+#define FLOCK_CLIENT_OPTIONS_INIT {FLOCK_CLIENT_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0}
 
 /**
- * Initialise options to their defaults (same as FLOCK_CLIENT_OPTIONS_INIT).
+ * Initialise options to their defaults: the same as
+ * FLOCK_CLIENT_OPTIONS_INIT for the current version. For version 1, only
+ * the members version 1 has are written (max_retries -1, its default).
  * @return 0, or FLOCK_EINVAL if opts is NULL or version unknown
  */
 FLOCK_EXTERN(int) flock_client_options_init(flock_client_options *opts,
@@ -166,8 +199,9 @@ FLOCK_EXTERN(int) flock_client_options_init(flock_client_options *opts,
  * @param opts  options; everything is copied, so they may go after the call
  * @return 0, FLOCK_EINVAL (no access key, a key or suffix with control
  *         characters, a base URL that is not absolute http(s), a negative
- *         timeout, an unknown version), FLOCK_ENOMEM, or FLOCK_ERROR if
- *         libcurl could not be set up
+ *         timeout, max_retries below FLOCK_NO_RETRIES, an unknown options
+ *         or transport version), FLOCK_ENOMEM, or FLOCK_ERROR if libcurl
+ *         could not be set up
  */
 FLOCK_EXTERN(int) flock_client_new(flock_client **out,
                                   const flock_client_options *opts);

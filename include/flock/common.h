@@ -31,9 +31,18 @@
 
 /* The single place the version lives; CMake reads it from here. */
 #define FLOCK_VERSION_MAJOR 0
-#define FLOCK_VERSION_MINOR 1
+#define FLOCK_VERSION_MINOR 2
 #define FLOCK_VERSION_PATCH 0
-#define FLOCK_VERSION "0.1.0"
+#define FLOCK_VERSION "0.2.0"
+
+/*
+ * The ABI version: the SONAME is libflock.so.FLOCK_ABI_VERSION. Raised by
+ * one on every incompatible change to the ABI, during 0.x too, and only
+ * then (docs/libflock.md, "ABI and SONAME"). 0: libflock 0.1; 1: 0.2.
+ * tests/headers/abi/ holds the recorded layout of this ABI, and a test
+ * fails when a change breaks it without raising this number.
+ */
+#define FLOCK_ABI_VERSION 1
 
 FLOCK_BEGIN_DECL
 

@@ -22,6 +22,14 @@
  * than reading as NULL. All members are owned by the top-level object
  * returned by a call and live until it is freed with its own free
  * function; never free a member.
+ *
+ * ABI: libflock allocates every struct here; a program only reads them.
+ * So a later libflock may add members at the end of any of them without
+ * breaking a program built against this header (docs/libflock.md, "ABI").
+ * That is why lists are arrays of pointers (`items[i]->id`, never an
+ * array of structs, whose element size a new member would change) and
+ * why `meta` is a pointer (never NULL) rather than a struct inside.
+ * Never copy these structs by value and never allocate them yourself.
  */
 
 #include "common.h"
@@ -36,7 +44,7 @@ typedef struct {
 	const char *name;
 } flock_customer_ref;
 
-/** Fields every object carries. */
+/** Fields every object carries; reached through `meta`, never NULL. */
 typedef struct {
 	const char *organization_id;
 	const char *application_id;
@@ -61,7 +69,7 @@ typedef struct {
 	long converted_referrals_count;
 	/** customProperties as a compact JSON object text ("{}" if none). */
 	const char *custom_properties_json;
-	flock_meta meta;
+	const flock_meta *meta;
 	const char *raw_json;
 } flock_customer;
 
@@ -95,14 +103,15 @@ typedef struct {
 	const char *referee_landing_page_url;
 	const char *terms_url;
 	const char *invite_message;
-	const flock_campaign_reward *rewards;
+	/** rewards[0] .. rewards[reward_count - 1]; NULL when none. */
+	const flock_campaign_reward *const *rewards;
 	size_t reward_count;
 	const char *last_ping_at;
 	const char *last_ping_origin;
 	const char *starts_at;
 	const char *ends_at;
 	long reward_hold_days;
-	flock_meta meta;
+	const flock_meta *meta;
 	/** emails, campaignPages, faqs, platforms...: read them here. */
 	const char *raw_json;
 } flock_campaign;
@@ -130,10 +139,11 @@ typedef struct {
 	const char *referrer_id;
 	const char *referee_id;
 	const char *status; /* "pending", "flagged", "accepted", "rejected" */
-	const flock_suspected_fraud *suspected_frauds;
+	/** suspected_frauds[0 .. suspected_fraud_count - 1]; NULL when none. */
+	const flock_suspected_fraud *const *suspected_frauds;
 	size_t suspected_fraud_count;
 	const char *environment;
-	flock_meta meta;
+	const flock_meta *meta;
 	const char *raw_json;
 } flock_referral;
 
@@ -154,7 +164,7 @@ typedef struct {
 	const char *status; /* "pending", "approved", "fulfilled", ... */
 	const char *available_at;
 	const char *environment;
-	flock_meta meta;
+	const flock_meta *meta;
 	const char *raw_json;
 } flock_reward;
 
@@ -166,7 +176,8 @@ typedef struct {
 	const char *environment;
 	int matched; /* a reward checkpoint of the live campaign? */
 	const flock_referral *referral; /* the referral advanced, or NULL */
-	const flock_reward *rewards;    /* granted by this call */
+	/** rewards[0 .. reward_count - 1], granted by this call; NULL: none. */
+	const flock_reward *const *rewards;
 	size_t reward_count;
 	const char *blocked_by; /* NULL, or "flagged_referral", "limit_reached"... */
 	const char *raw_json;
@@ -186,23 +197,23 @@ typedef struct {
 	const char *raw_json;
 } flock_reward_ids;
 
-/** A list of campaigns. */
+/** A list of campaigns: items[0 .. count - 1] (NULL when empty). */
 typedef struct {
-	const flock_campaign *items;
+	const flock_campaign *const *items;
 	size_t count;
 	const char *raw_json;
 } flock_campaign_list;
 
-/** A list of campaign checkpoints. */
+/** A list of campaign checkpoints: items[0 .. count - 1] (NULL: empty). */
 typedef struct {
-	const flock_campaign_checkpoint *items;
+	const flock_campaign_checkpoint *const *items;
 	size_t count;
 	const char *raw_json;
 } flock_checkpoint_list;
 
-/** One page of referrals. */
+/** One page of referrals: items[0 .. count - 1] (NULL when empty). */
 typedef struct {
-	const flock_referral *items;
+	const flock_referral *const *items;
 	size_t count;
 	long total; /* matching referrals in all pages; -1 if not sent */
 	long limit;

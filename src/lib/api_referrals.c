@@ -276,7 +276,7 @@ int flock_referral_iterator_next(const flock_referral **out,
 		if ((rc = next_page(it)) != 0)
 			return rc;
 	}
-	*out = &it->page->items[it->index++];
+	*out = it->page->items[it->index++];
 	return 0;
 }
 

@@ -20,6 +20,22 @@ int flock_client_options_init(flock_client_options *opts, unsigned int version)
 
 	if (opts == NULL)
 		return flock__error_set(FLOCK_EINVAL, "opts is NULL");
+	if (version == 1) {
+		/* A version 1 struct ends before max_response_bytes: write
+		 * member by member, never past sleep_userdata. */
+		opts->version = 1;
+		opts->access_key = opts->base_url = NULL;
+		opts->timeout_ms = opts->connect_timeout_ms = 0;
+		opts->max_retries = -1; /* version 1's "the default" */
+		opts->retry_base_ms = opts->retry_cap_ms = 0;
+		opts->user_agent_suffix = opts->ca_path = NULL;
+		opts->transport = NULL;
+		opts->log_cb = NULL;
+		opts->log_userdata = NULL;
+		opts->sleep_cb = NULL;
+		opts->sleep_userdata = NULL;
+		return 0;
+	}
 	if (version != FLOCK_CLIENT_OPTIONS_VERSION)
 		return flock__error_set(FLOCK_EINVAL,
 		                        "unknown options version %u", version);
@@ -62,7 +78,7 @@ static int check_base_url(const char *url)
 
 static int check_options(const flock_client_options *o)
 {
-	if (o->version != FLOCK_CLIENT_OPTIONS_VERSION)
+	if (o->version < 1 || o->version > FLOCK_CLIENT_OPTIONS_VERSION)
 		return flock__error_set(
 		        FLOCK_EINVAL, "unknown options version %u", o->version);
 	if (o->access_key == NULL || o->access_key[0] == '\0')
@@ -75,7 +91,8 @@ static int check_options(const flock_client_options *o)
 		                                      "contains control "
 		                                      "characters");
 	if (o->timeout_ms < 0 || o->connect_timeout_ms < 0 ||
-	    o->retry_base_ms < 0 || o->retry_cap_ms < 0 || o->max_retries < -1)
+	    o->retry_base_ms < 0 || o->retry_cap_ms < 0 ||
+	    o->max_retries < FLOCK_NO_RETRIES)
 		return flock__error_set(
 		        FLOCK_EINVAL, "negative timeout, retry count or delay");
 	if (o->transport && (o->transport->version != FLOCK_TRANSPORT_VERSION ||
@@ -119,6 +136,18 @@ static char *make_user_agent(const char *suffix)
 	return flock__buf_detach(&b);
 }
 
+/* max_retries as version 2 means it (0: the default, -1: none). */
+static int retries_of(const flock_client_options *o)
+{
+	if (o->version == 1) /* -1: the default, 0: none */
+		return o->max_retries == -1 ? FLOCK__DEFAULT_MAX_RETRIES
+		                            : o->max_retries;
+	if (o->max_retries == FLOCK_NO_RETRIES)
+		return 0;
+	return o->max_retries == 0 ? FLOCK__DEFAULT_MAX_RETRIES
+	                           : o->max_retries;
+}
+
 static void copy_settings(flock_client *c, const flock_client_options *o)
 {
 	c->timeout_ms =
@@ -126,8 +155,11 @@ static void copy_settings(flock_client *c, const flock_client_options *o)
 	c->connect_timeout_ms = o->connect_timeout_ms
 	                                ? o->connect_timeout_ms
 	                                : FLOCK__DEFAULT_CONNECT_TIMEOUT_MS;
-	c->max_retries = o->max_retries == -1 ? FLOCK__DEFAULT_MAX_RETRIES
-	                                      : o->max_retries;
+	c->max_retries = retries_of(o);
+	/* Read only the members the caller's version of the struct has. */
+	c->max_response_bytes = o->version >= 2 && o->max_response_bytes > 0
+	                                ? o->max_response_bytes
+	                                : FLOCK_DEFAULT_MAX_RESPONSE_BYTES;
 	c->retry_base_ms = o->retry_base_ms ? o->retry_base_ms
 	                                    : FLOCK__DEFAULT_RETRY_BASE_MS;
 	c->retry_cap_ms =
@@ -176,10 +208,17 @@ int flock_client_new(flock_client **out, const flock_client_options *opts)
 		rc = flock__error_set(FLOCK_ENOMEM, "out of memory");
 		goto fail;
 	}
-	/* Last, so that a failure above never frees the caller's transport. */
-	if (opts->transport)
-		c->transport = *opts->transport;
-	else if ((rc = flock__transport_curl_new(&c->transport,
+	/*
+	 * Last, so that a failure above never frees the caller's transport.
+	 * Member by member: a later version of the struct may be longer
+	 * than the caller's.
+	 */
+	if (opts->transport) {
+		c->transport.version = opts->transport->version;
+		c->transport.userdata = opts->transport->userdata;
+		c->transport.send = opts->transport->send;
+		c->transport.free = opts->transport->free;
+	} else if ((rc = flock__transport_curl_new(&c->transport,
 	                                         opts->ca_path)) != 0)
 		goto fail;
 	*out = c;

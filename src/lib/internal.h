@@ -34,6 +34,7 @@ struct flock_client {
 	void *log_userdata;
 	flock_sleep_cb sleep_cb;
 	void *sleep_userdata;
+	size_t max_response_bytes;
 };
 
 /* --- responses (response.c) -------------------------------------------- */
@@ -46,13 +47,15 @@ typedef struct {
 struct flock_http_response {
 	int status;
 	flock__buf body;
+	size_t max_body; /* the client's max_response_bytes */
+	int too_large;   /* the body went past max_body */
 	flock__header *headers;
 	size_t header_count;
 	size_t header_cap;
 	int oom; /* a setter failed to allocate */
 };
 
-void flock__response_init(flock_http_response *resp);
+void flock__response_init(flock_http_response *resp, size_t max_body);
 /* Forget status, body and headers, keeping allocations for reuse. */
 void flock__response_reset(flock_http_response *resp);
 /* Drop the headers only (a new header block began, e.g. after a 100). */

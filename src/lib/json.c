@@ -244,3 +244,87 @@ int flock__query_add(flock__buf *path, const char *key, const char *value)
 	curl_free(esc);
 	return rc ? flock__error_set(FLOCK_ENOMEM, "out of memory") : 0;
 }
+
+/* A JSON string as jansson writes it (no flags): UTF-8 kept as is. */
+static void put_string(flock__buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, run = 0;
+
+	flock__buf_put(b, "\"", 1);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[6] = {'\\', 0, 0, 0, 0, 0};
+		size_t n = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		flock__buf_put(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			esc[1] = 'u';
+			esc[2] = esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		flock__buf_put(b, esc, n);
+	}
+	flock__buf_put(b, s + run, len - run);
+	flock__buf_put(b, "\"", 1);
+}
+
+static int all_strings(const json_t *obj)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(obj))
+		return 0;
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		if (!json_is_string(v))
+			return 0;
+	}
+	return 1;
+}
+
+int flock__json_body(char **out, size_t *len, const json_t *body)
+{
+	flock__buf b = FLOCK__BUF_INIT;
+	const char *key;
+	json_t *v;
+	int first = 1;
+
+	if (!all_strings(body)) {
+		*out = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
+		*len = *out ? strlen(*out) : 0;
+		return *out ? 0 : flock__error_set(FLOCK_ENOMEM, "out of memory");
+	}
+	flock__buf_put(&b, "{", 1);
+	json_object_foreach((json_t *)body, key, v)
+	{
+		if (!first)
+			flock__buf_put(&b, ",", 1);
+		first = 0;
+		put_string(&b, key, strlen(key));
+		flock__buf_put(&b, ":", 1);
+		put_string(&b, json_string_value(v), json_string_length(v));
+	}
+	flock__buf_put(&b, "}", 1);
+	*len = b.len;
+	*out = flock__buf_detach(&b);
+	if (*out == NULL) {
+		flock__buf_free(&b);
+		return flock__error_set(FLOCK_ENOMEM, "out of memory");
+	}
+	return 0;
+}

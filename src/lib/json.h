@@ -45,6 +45,15 @@ int flock__query_add(flock__buf *path, const char *key, const char *value);
  */
 int flock__json_oom(const json_error_t *err);
 
+/*
+ * The compact JSON text of a request body, as json_dumps(JSON_COMPACT)
+ * writes it, NUL-terminated, into *out (malloc'd). An object of string
+ * members only (most request bodies) is written directly: json_dumps
+ * costs as much as the rest of a call's own work, most of it in its loop
+ * detection. Anything else goes through json_dumps. 0 or FLOCK_ENOMEM.
+ */
+int flock__json_body(char **out, size_t *len, const json_t *body);
+
 /* 1 if s is NULL or "". */
 int flock__empty(const char *s);
 

@@ -2,7 +2,10 @@
  * JSON -> typed structs. Every top-level object is a holder: the public
  * struct first (so its free function can cast back), then an owner that
  * keeps the JSON tree (string members point into it), the body text and
- * every array or nested struct allocated for it.
+ * every array or nested struct allocated for it. Lists are arrays of
+ * pointers (types.h, "ABI") to boxes: a box is a public struct followed
+ * by the private storage its pointers lead to (its `meta`), and a whole
+ * list, pointers and boxes, is one allocation (p_list).
  *
  * Readers are lenient about absence (a missing or null member reads as
  * NULL, 0, or -1 for `limit`) and strict about type: a member of the
@@ -30,6 +33,23 @@ typedef struct {
 	owner *own;
 	int rc; /* the first failure; later reads are no-ops */
 } pctx;
+
+/* --- boxes: a public struct with the private storage it points to ------ */
+
+typedef struct {
+	flock_campaign c;
+	flock_meta meta;
+} campaign_box;
+
+typedef struct {
+	flock_referral r;
+	flock_meta meta;
+} referral_box;
+
+typedef struct {
+	flock_reward r;
+	flock_meta meta;
+} reward_box;
 
 /* A path for messages: "campaign.rewards[1]". */
 #define PATH_MAX_LEN 96
@@ -85,6 +105,29 @@ static void *p_calloc(pctx *p, size_t n, size_t size)
 	if (n == 0 || p->rc)
 		return NULL;
 	return track(p, calloc(n, size));
+}
+
+/*
+ * Room for a public list in one allocation: n pointers (returned; the
+ * caller fills them with its element type) then n zeroed boxes of
+ * box_size bytes (*boxes). NULL when n is 0. The pointer array is the ABI
+ * (types.h); the boxes' layout is ours.
+ */
+static void *p_list(pctx *p, size_t n, size_t box_size, void **boxes)
+{
+	char *block;
+
+	*boxes = NULL;
+	if (n == 0 || p->rc)
+		return NULL;
+	if (n > ((size_t)-1) / 2 / (box_size + sizeof(void *))) {
+		fail_nomem(p);
+		return NULL;
+	}
+	block = track(p, calloc(1, n * (sizeof(void *) + box_size)));
+	if (block != NULL)
+		*boxes = block + n * sizeof(void *);
+	return block;
 }
 
 static void bad(pctx *p, const char *path, const char *key, const char *why)
@@ -193,14 +236,16 @@ static int p_object(pctx *p, const json_t *v, const char *path)
 	return 1;
 }
 
-static void parse_meta(pctx *p, const json_t *o, const char *path,
-                       flock_meta *m)
+/* Into m, which the caller's box holds; returns m for the `meta` member. */
+static const flock_meta *parse_meta(pctx *p, const json_t *o, const char *path,
+                                    flock_meta *m)
 {
 	m->organization_id = p_str(p, o, path, "organizationId");
 	m->application_id = p_str(p, o, path, "applicationId");
 	m->created_at = p_str(p, o, path, "createdAt");
 	m->updated_at = p_str(p, o, path, "updatedAt");
 	m->deleted_at = p_str(p, o, path, "deletedAt");
+	return m;
 }
 
 static const flock_customer_ref *parse_ref(pctx *p, const json_t *o,
@@ -223,7 +268,7 @@ static const flock_customer_ref *parse_ref(pctx *p, const json_t *o,
 }
 
 static void parse_customer(pctx *p, const json_t *o, const char *path,
-                           flock_customer *c, const char *raw)
+                           flock_customer *c, flock_meta *meta, const char *raw)
 {
 	const json_t *props = member(o, "customProperties");
 
@@ -243,7 +288,7 @@ static void parse_customer(pctx *p, const json_t *o, const char *path,
 	if (props && !json_is_object(props))
 		bad(p, path, "customProperties", "is not an object");
 	c->custom_properties_json = props ? p_dump(p, props) : "{}";
-	parse_meta(p, o, path, &c->meta);
+	c->meta = parse_meta(p, o, path, meta);
 	c->raw_json = raw ? raw : p_dump(p, o);
 }
 
@@ -272,10 +317,11 @@ static void parse_campaign_reward(pctx *p, const json_t *o, const char *path,
 }
 
 static void parse_campaign(pctx *p, const json_t *o, const char *path,
-                           flock_campaign *c, const char *raw)
+                           flock_campaign *c, flock_meta *meta, const char *raw)
 {
 	const json_t *arr;
-	flock_campaign_reward *rw;
+	const flock_campaign_reward **rw;
+	flock_campaign_reward *box;
 	char sub[PATH_MAX_LEN];
 	size_t i, n;
 
@@ -295,12 +341,13 @@ static void parse_campaign(pctx *p, const json_t *o, const char *path,
 	c->starts_at = p_str(p, o, path, "startsAt");
 	c->ends_at = p_str(p, o, path, "endsAt");
 	c->reward_hold_days = p_long(p, o, path, "rewardHoldDays", 0);
-	parse_meta(p, o, path, &c->meta);
+	c->meta = parse_meta(p, o, path, meta);
 	arr = p_array(p, o, path, "rewards", &n);
-	rw = p_calloc(p, n, sizeof(*rw));
+	rw = p_list(p, n, sizeof(*box), (void **)&box);
 	for (i = 0; rw && i < n; i++) {
 		snprintf(sub, sizeof(sub), "%s.rewards[%zu]", path, i);
-		parse_campaign_reward(p, json_array_get(arr, i), sub, &rw[i]);
+		parse_campaign_reward(p, json_array_get(arr, i), sub, &box[i]);
+		rw[i] = &box[i];
 	}
 	c->rewards = rw;
 	c->reward_count = rw ? n : 0;
@@ -324,26 +371,28 @@ static void parse_frauds(pctx *p, const json_t *o, const char *path,
                          flock_referral *r)
 {
 	const json_t *arr, *f;
-	flock_suspected_fraud *fr;
+	const flock_suspected_fraud **fr;
+	flock_suspected_fraud *box;
 	char sub[PATH_MAX_LEN];
 	size_t i, n;
 
 	arr = p_array(p, o, path, "suspectedFrauds", &n);
-	fr = p_calloc(p, n, sizeof(*fr));
+	fr = p_list(p, n, sizeof(*box), (void **)&box);
 	for (i = 0; fr && i < n; i++) {
 		snprintf(sub, sizeof(sub), "%s.suspectedFrauds[%zu]", path, i);
+		fr[i] = &box[i];
 		f = json_array_get(arr, i);
 		if (!p_object(p, f, sub))
 			break;
-		fr[i].type = p_str(p, f, sub, "type");
-		fr[i].message = p_str(p, f, sub, "message");
+		box[i].type = p_str(p, f, sub, "type");
+		box[i].message = p_str(p, f, sub, "message");
 	}
 	r->suspected_frauds = fr;
 	r->suspected_fraud_count = fr ? n : 0;
 }
 
 static void parse_referral(pctx *p, const json_t *o, const char *path,
-                           flock_referral *r, const char *raw)
+                           flock_referral *r, flock_meta *meta, const char *raw)
 {
 	if (!p_object(p, o, path))
 		return;
@@ -354,12 +403,12 @@ static void parse_referral(pctx *p, const json_t *o, const char *path,
 	r->status = p_str(p, o, path, "status");
 	r->environment = p_str(p, o, path, "environment");
 	parse_frauds(p, o, path, r);
-	parse_meta(p, o, path, &r->meta);
+	r->meta = parse_meta(p, o, path, meta);
 	r->raw_json = raw ? raw : p_dump(p, o);
 }
 
 static void parse_reward(pctx *p, const json_t *o, const char *path,
-                         flock_reward *r)
+                         flock_reward *r, flock_meta *meta)
 {
 	if (!p_object(p, o, path))
 		return;
@@ -378,7 +427,7 @@ static void parse_reward(pctx *p, const json_t *o, const char *path,
 	r->status = p_str(p, o, path, "status");
 	r->available_at = p_str(p, o, path, "availableAt");
 	r->environment = p_str(p, o, path, "environment");
-	parse_meta(p, o, path, &r->meta);
+	r->meta = parse_meta(p, o, path, meta);
 	r->raw_json = p_dump(p, o);
 }
 
@@ -387,8 +436,9 @@ static void parse_checkpoint_result(pctx *p, const json_t *o,
 {
 	const char *path = "checkpointResult";
 	const json_t *arr, *ref;
-	flock_referral *referral = NULL;
-	flock_reward *rw;
+	referral_box *referral = NULL;
+	const flock_reward **rw;
+	reward_box *box;
 	char sub[PATH_MAX_LEN];
 	size_t i, n;
 
@@ -400,14 +450,16 @@ static void parse_checkpoint_result(pctx *p, const json_t *o,
 	r->blocked_by = p_str(p, o, path, "blockedBy");
 	ref = member(o, "referral");
 	if (ref && (referral = p_calloc(p, 1, sizeof(*referral))) != NULL)
-		parse_referral(p, ref, "checkpointResult.referral", referral,
-		               NULL);
-	r->referral = referral;
+		parse_referral(p, ref, "checkpointResult.referral",
+		               &referral->r, &referral->meta, NULL);
+	r->referral = referral ? &referral->r : NULL;
 	arr = p_array(p, o, path, "rewards", &n);
-	rw = p_calloc(p, n, sizeof(*rw));
+	rw = p_list(p, n, sizeof(*box), (void **)&box);
 	for (i = 0; rw && i < n; i++) {
 		snprintf(sub, sizeof(sub), "%s.rewards[%zu]", path, i);
-		parse_reward(p, json_array_get(arr, i), sub, &rw[i]);
+		parse_reward(p, json_array_get(arr, i), sub, &box[i].r,
+		             &box[i].meta);
+		rw[i] = &box[i].r;
 	}
 	r->rewards = rw;
 	r->reward_count = rw ? n : 0;
@@ -419,6 +471,7 @@ static void parse_checkpoint_result(pctx *p, const json_t *o,
 	typedef struct {                                                       \
 		type pub; /* first: the free functions cast back */            \
 		owner own;                                                     \
+		flock_meta meta; /* pub.meta, for the types that have one */  \
 	} name
 
 HOLDER(customer_holder, flock_customer);
@@ -466,7 +519,7 @@ int flock__customer_parse(flock_customer **out, flock__reply *reply)
 	if (begin(&p, h, h ? &h->own : NULL, reply))
 		return FLOCK_ENOMEM;
 	if (p_object(&p, h->own.root, "customer"))
-		parse_customer(&p, h->own.root, "customer", &h->pub,
+		parse_customer(&p, h->own.root, "customer", &h->pub, &h->meta,
 		               h->own.raw);
 	FINISH(p, h, out);
 }
@@ -478,7 +531,8 @@ int flock__campaign_parse(flock_campaign **out, flock__reply *reply)
 
 	if (begin(&p, h, h ? &h->own : NULL, reply))
 		return FLOCK_ENOMEM;
-	parse_campaign(&p, h->own.root, "campaign", &h->pub, h->own.raw);
+	parse_campaign(&p, h->own.root, "campaign", &h->pub, &h->meta,
+	               h->own.raw);
 	FINISH(p, h, out);
 }
 
@@ -486,7 +540,8 @@ int flock__campaign_parse(flock_campaign **out, flock__reply *reply)
 int flock__campaign_list_parse(flock_campaign_list **out, flock__reply *reply)
 {
 	campaign_list_holder *h = calloc(1, sizeof(*h));
-	flock_campaign *items;
+	const flock_campaign **items;
+	campaign_box *box;
 	char sub[PATH_MAX_LEN];
 	size_t i, n;
 	pctx p;
@@ -496,11 +551,12 @@ int flock__campaign_list_parse(flock_campaign_list **out, flock__reply *reply)
 	if (!json_is_array(h->own.root))
 		bad(&p, "campaigns", NULL, "is not a JSON array");
 	n = json_array_size(h->own.root);
-	items = p_calloc(&p, n, sizeof(*items));
+	items = p_list(&p, n, sizeof(*box), (void **)&box);
 	for (i = 0; items && i < n; i++) {
 		snprintf(sub, sizeof(sub), "campaigns[%zu]", i);
 		parse_campaign(&p, json_array_get(h->own.root, i), sub,
-		               &items[i], NULL);
+		               &box[i].c, &box[i].meta, NULL);
+		items[i] = &box[i].c;
 	}
 	h->pub.items = items;
 	h->pub.count = items ? n : 0;
@@ -513,7 +569,8 @@ int flock__checkpoint_list_parse(flock_checkpoint_list **out,
                                  flock__reply *reply)
 {
 	checkpoint_list_holder *h = calloc(1, sizeof(*h));
-	flock_campaign_checkpoint *items = NULL;
+	const flock_campaign_checkpoint **items = NULL;
+	flock_campaign_checkpoint *box;
 	const json_t *arr = NULL;
 	char sub[PATH_MAX_LEN];
 	size_t i, n = 0;
@@ -523,10 +580,11 @@ int flock__checkpoint_list_parse(flock_checkpoint_list **out,
 		return FLOCK_ENOMEM;
 	if (p_object(&p, h->own.root, "checkpoints"))
 		arr = p_array(&p, h->own.root, "checkpoints", "data", &n);
-	items = p_calloc(&p, n, sizeof(*items));
+	items = p_list(&p, n, sizeof(*box), (void **)&box);
 	for (i = 0; items && i < n; i++) {
 		snprintf(sub, sizeof(sub), "checkpoints.data[%zu]", i);
-		parse_checkpoint(&p, json_array_get(arr, i), sub, &items[i]);
+		parse_checkpoint(&p, json_array_get(arr, i), sub, &box[i]);
+		items[i] = &box[i];
 	}
 	h->pub.items = items;
 	h->pub.count = items ? n : 0;
@@ -541,7 +599,8 @@ int flock__referral_parse(flock_referral **out, flock__reply *reply)
 
 	if (begin(&p, h, h ? &h->own : NULL, reply))
 		return FLOCK_ENOMEM;
-	parse_referral(&p, h->own.root, "referral", &h->pub, h->own.raw);
+	parse_referral(&p, h->own.root, "referral", &h->pub, &h->meta,
+	               h->own.raw);
 	FINISH(p, h, out);
 }
 
@@ -549,7 +608,8 @@ int flock__referral_parse(flock_referral **out, flock__reply *reply)
 int flock__referral_page_parse(flock_referral_page **out, flock__reply *reply)
 {
 	referral_page_holder *h = calloc(1, sizeof(*h));
-	flock_referral *items = NULL;
+	const flock_referral **items = NULL;
+	referral_box *box;
 	const json_t *arr = NULL, *root;
 	char sub[PATH_MAX_LEN];
 	size_t i, n = 0;
@@ -567,11 +627,12 @@ int flock__referral_page_parse(flock_referral_page **out, flock__reply *reply)
 	h->pub.total = p_long(&p, root, "referrals", "total", -1);
 	h->pub.limit = p_long(&p, root, "referrals", "limit", 0);
 	h->pub.offset = p_long(&p, root, "referrals", "offset", 0);
-	items = p_calloc(&p, n, sizeof(*items));
+	items = p_list(&p, n, sizeof(*box), (void **)&box);
 	for (i = 0; items && i < n; i++) {
 		snprintf(sub, sizeof(sub), "referrals.data[%zu]", i);
-		parse_referral(&p, json_array_get(arr, i), sub, &items[i],
-		               NULL);
+		parse_referral(&p, json_array_get(arr, i), sub, &box[i].r,
+		               &box[i].meta, NULL);
+		items[i] = &box[i].r;
 	}
 	h->pub.items = items;
 	h->pub.count = items ? n : 0;

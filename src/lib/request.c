@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ typedef struct {
 	int code;            /* 0 or FLOCK_E* */
 	int retryable;       /* may another attempt help? */
 	long retry_after_ms; /* -1: the server did not say */
+	int too_large;       /* the body passed max_response_bytes */
 } outcome;
 
 static int is_retryable_status(int status)
@@ -250,13 +252,19 @@ static outcome attempt(flock_client *c, const flock__call *call,
                        const flock_http_request *req, flock_http_response *resp,
                        int n)
 {
-	outcome o = {0, 0, -1};
+	outcome o = {0, 0, -1, 0};
 	int64_t t0 = flock__mono_ms();
 	int rc;
 
 	flock__response_reset(resp);
 	flock__error_clear();
 	rc = c->transport.send(c->transport.userdata, req, resp);
+	if (resp->too_large || rc == FLOCK_EBADRESPONSE) {
+		/* refused as too large: the same answer would come again */
+		o.code = FLOCK_EBADRESPONSE;
+		o.too_large = 1;
+		return o;
+	}
 	if (rc == 0 && resp->oom)
 		rc = FLOCK_ENOMEM;
 	if (rc != 0) {
@@ -313,6 +321,16 @@ static int finish_error(const flock_client *c, const flock__call *call,
 	flock__error_detail d = {0};
 	char msg[256];
 
+	if (o->too_large) {
+		snprintf(msg, sizeof(msg),
+		         "%s %s: response body larger than max_response_bytes "
+		         "(%zu bytes)",
+		         call->method, call->path, c->max_response_bytes);
+		d.message = msg;
+		d.http_status = resp->status;
+		d.retries = retries;
+		return flock__error_set_detail(o->code, &d);
+	}
 	if (o->code == FLOCK_EBADRESPONSE && resp->status < 100) {
 		snprintf(msg, sizeof(msg),
 		         "%s %s: the transport reported "
@@ -339,7 +357,7 @@ static int run(flock_client *c, const flock__call *call,
 	int max_retries = ctl && ctl->max_retries >= 0 ? ctl->max_retries
 	                                              : c->max_retries;
 
-	flock__response_init(&resp);
+	flock__response_init(&resp, c->max_response_bytes);
 	for (n = 0;; n++) {
 		o = attempt(c, call, req, &resp, n);
 		if (o.code == 0) {
@@ -366,6 +384,48 @@ static int run(flock_client *c, const flock__call *call,
 	}
 	flock__response_free(&resp);
 	return rc;
+}
+
+/*
+ * Idempotency-Keys from a per-thread buffer of random bytes, refilled by
+ * one RAND_bytes() call per 32 keys: OpenSSL's DRBG costs about as much
+ * per call as all of libflock's own work on a request. The keys only
+ * need to be unique, and they are (128 random bits each). A fork would
+ * hand the child the parent's unused bytes, and two processes would send
+ * the same keys: the child's buffer is emptied at fork.
+ */
+#define TOKEN_BYTES 16
+#define TOKEN_POOL (32 * TOKEN_BYTES)
+
+static _Thread_local unsigned char token_pool[TOKEN_POOL];
+static _Thread_local size_t token_left; /* unused bytes at the pool's end */
+static pthread_once_t token_once = PTHREAD_ONCE_INIT;
+
+static void token_forget(void)
+{
+	/* in the child, the one thread left is the one that forked */
+	token_left = 0;
+}
+
+static void token_setup(void)
+{
+	pthread_atfork(NULL, NULL, token_forget);
+}
+
+static int new_token(char out[2 * TOKEN_BYTES + 1])
+{
+	pthread_once(&token_once, token_setup);
+	if (token_left < TOKEN_BYTES) {
+		if (flock__random_bytes(token_pool, sizeof(token_pool)) != 0)
+			return -1;
+		token_left = sizeof(token_pool);
+	}
+	flock__hex_encode(out, token_pool + sizeof(token_pool) - token_left,
+	                  TOKEN_BYTES);
+	/* used bytes are not kept: no later key can be derived from them */
+	memset(token_pool + sizeof(token_pool) - token_left, 0, TOKEN_BYTES);
+	token_left -= TOKEN_BYTES;
+	return 0;
 }
 
 static int check_idempotency_key(const char *key)
@@ -398,22 +458,20 @@ int flock__request_ctl(flock_client *c, const flock__call *call,
 	flock_http_request req = {0};
 	char token[33], *url = NULL, *body = NULL;
 	const char *key = call->idempotency_key;
-	size_t n = 0;
+	size_t n = 0, body_len = 0;
 	int rc, post = strcmp(call->method, "POST") == 0;
 
 	if (key && (rc = check_idempotency_key(key)) != 0)
 		return rc;
 	if (post && key == NULL) {
-		if (flock__token_hex(token) != 0)
+		if (new_token(token) != 0)
 			return flock__error_set(FLOCK_ERROR, "no randomness "
 			                                     "for an "
 			                                     "Idempotency-Key");
 		key = token;
 	}
-	if (call->body &&
-	    (body = json_dumps(call->body, JSON_COMPACT | JSON_ENCODE_ANY)) ==
-	            NULL)
-		return flock__error_set(FLOCK_ENOMEM, "out of memory");
+	if (call->body && (rc = flock__json_body(&body, &body_len, call->body)))
+		return rc;
 	url = malloc(strlen(c->base_url) + strlen(call->path) + 1);
 	if (url == NULL) {
 		rc = flock__error_set(FLOCK_ENOMEM, "out of memory");
@@ -434,9 +492,10 @@ int flock__request_ctl(flock_client *c, const flock__call *call,
 	req.headers = h;
 	req.header_count = n;
 	req.body = body;
-	req.body_len = body ? strlen(body) : 0;
+	req.body_len = body ? body_len : 0;
 	req.timeout_ms = c->timeout_ms;
 	req.connect_timeout_ms = c->connect_timeout_ms;
+	req.max_response_bytes = c->max_response_bytes;
 	if (ctl) {
 		ctl->retryable = 0;
 		ctl->retry_after_ms = -1;

@@ -8,9 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
-void flock__response_init(flock_http_response *resp)
+void flock__response_init(flock_http_response *resp, size_t max_body)
 {
 	memset(resp, 0, sizeof(*resp));
+	resp->max_body = max_body;
 }
 
 void flock__response_clear_headers(flock_http_response *resp)
@@ -30,6 +31,7 @@ void flock__response_reset(flock_http_response *resp)
 	flock__buf_clear(&resp->body);
 	resp->status = 0;
 	resp->oom = 0;
+	resp->too_large = 0;
 }
 
 void flock__response_free(flock_http_response *resp)
@@ -65,6 +67,10 @@ int flock_http_response_append_body(flock_http_response *resp, const char *data,
 {
 	if (resp == NULL || (data == NULL && len > 0))
 		return FLOCK_EINVAL;
+	if (resp->too_large || len > resp->max_body - resp->body.len) {
+		resp->too_large = 1;
+		return FLOCK_EBADRESPONSE;
+	}
 	if (flock__buf_put(&resp->body, data, len)) {
 		resp->oom = 1;
 		return FLOCK_ENOMEM;

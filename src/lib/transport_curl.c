@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "error.h"
 
@@ -75,9 +76,17 @@ static void pool_put(curl_transport *t, CURL *h)
 
 static size_t on_body(char *data, size_t size, size_t n, void *userp)
 {
+	/* Too large or no memory: the response records which. */
 	if (flock_http_response_append_body(userp, data, size * n) != 0)
 		return 0; /* makes curl fail the transfer with WRITE_ERROR */
 	return size * n;
+}
+
+/* The response headers libflock reads (internal.h); others are not kept. */
+static int wanted_header(const char *name, size_t len)
+{
+	return (len == 11 && strncasecmp(name, "Retry-After", 11) == 0) ||
+	       (len == 12 && strncasecmp(name, "X-Request-Id", 12) == 0);
 }
 
 /* One header line, "Name: value\r\n"; status lines start a new block. */
@@ -95,15 +104,16 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
 	if (colon == NULL)
 		return len;
 	name_len = (size_t)(colon - data);
+	if (!wanted_header(data, name_len))
+		return len;
 	v = name_len + 1;
 	while (v < len && (data[v] == ' ' || data[v] == '\t'))
 		v++;
 	while (len > v && (data[len - 1] == '\r' || data[len - 1] == '\n' ||
 	                   data[len - 1] == ' '))
 		len--;
-	/* Only short headers matter to libflock (Retry-After, X-Request-Id). */
-	if (name_len == 0 || name_len >= sizeof(name) ||
-	    len - v >= sizeof(value))
+	/* Only short values matter (Retry-After, X-Request-Id). */
+	if (len - v >= sizeof(value))
 		return size * n;
 	memcpy(name, data, name_len);
 	name[name_len] = '\0';
@@ -199,6 +209,8 @@ static CURLcode setup(CURL *h, const flock_http_request *req,
 	SET(h, CURLOPT_WRITEDATA, resp);
 	SET(h, CURLOPT_HEADERDATA, resp);
 	SET(h, CURLOPT_ERRORBUFFER, errbuf);
+	/* refuses a Content-Length over the cap before the body comes */
+	SET(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)req->max_response_bytes);
 	if (post) {
 		SET(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 		SET(h, CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
@@ -230,6 +242,8 @@ static int map_curl_error(CURLcode cc, const char *errbuf,
 
 	if (cc == CURLE_OPERATION_TIMEDOUT)
 		code = FLOCK_ETIMEOUT;
+	else if (cc == CURLE_FILESIZE_EXCEEDED)
+		code = FLOCK_EBADRESPONSE;
 	else if (cc == CURLE_OUT_OF_MEMORY || cc == CURLE_WRITE_ERROR)
 		code = FLOCK_ENOMEM;
 	/* The URL carries no secret: the key only travels in a header. */

@@ -25,7 +25,7 @@ static int setup(void **state)
 		return -1;
 	o.access_key = H.service_key;
 	o.base_url = H.base_url;
-	o.max_retries = 0;
+	o.max_retries = FLOCK_NO_RETRIES;
 	return flock_client_new(&C, &o) == 0 ? 0 : -1;
 }
 
@@ -107,7 +107,7 @@ static void test_sdk_lists(void **state)
 	assert_int_equal(cl->count, 1);
 	assert_int_equal(flock_campaign_checkpoints_list(&kl, C, campaign), 0);
 	assert_int_equal(kl->count, 1);
-	assert_string_equal(kl->items[0].checkpoint_name, "purchase_completed");
+	assert_string_equal(kl->items[0]->checkpoint_name, "purchase_completed");
 	p.campaign_id = campaign;
 	p.limit = 10;
 	assert_int_equal(flock_referrals_list(&page, C, &p), 0);
@@ -127,7 +127,7 @@ static void test_sdk_errors(void **state)
 
 	o.access_key = "sk_not_a_key";
 	o.base_url = H.base_url;
-	o.max_retries = 0;
+	o.max_retries = FLOCK_NO_RETRIES;
 	assert_int_equal(flock_client_new(&bad, &o), 0);
 	assert_int_equal(flock_campaigns_list(&cl, bad), FLOCK_EAUTH);
 	err = flock_error_last();

@@ -1,6 +1,6 @@
 # cmake -DBUILD_DIR=<build> -DWORK_DIR=<scratch> -DCONSUMER_DIR=<consumer/>
-#       -DC_COMPILER=cc -DSANITIZE=<address,...|""> -DEXPECT_VERSION=0.1.0
-#       -P check_install.cmake
+#       -DC_COMPILER=cc -DSANITIZE=<address,...|""> -DEXPECT_VERSION=0.2.0
+#       -DEXPECT_SOFILE=libflock.so.1.2.0 -P check_install.cmake
 #
 # Installs component libflock of BUILD_DIR into WORK_DIR/prefix, then builds
 # and runs: a program compiled with `pkg-config --cflags --libs flock`, and
@@ -32,7 +32,7 @@ run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix}
 file(GLOB_RECURSE sonames ${prefix}/*/libflock.so.*)
 file(GLOB_RECURSE pcs ${prefix}/*/flock.pc)
 file(GLOB_RECURSE cfgs ${prefix}/*/flockConfig.cmake)
-foreach(f libflock.so.${EXPECT_VERSION} libflock.a include/flock.h
+foreach(f ${EXPECT_SOFILE} libflock.a include/flock.h
     include/flock/api.h flockConfigVersion.cmake flockTargets.cmake)
   file(GLOB_RECURSE found ${prefix}/*${f})
   if(NOT found)

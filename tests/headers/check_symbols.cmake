@@ -1,5 +1,6 @@
-# cmake -DSHARED=libflock.so -DSTATIC=libflock.a -DSONAME=libflock.so.0
-#       -DINCLUDE_DIR=include -DNM=nm -DREADELF=readelf -P check_symbols.cmake
+# cmake -DSHARED=libflock.so -DSTATIC=libflock.a -DSONAME=libflock.so.1
+#       -DVERSION_NODE=FLOCK_1 -DINCLUDE_DIR=include -DNM=nm -DREADELF=readelf
+#       -P check_symbols.cmake
 #
 # The ABI surface of libflock: see docs/libflock.md, "ABI and SONAME".
 cmake_minimum_required(VERSION 3.18)
@@ -25,7 +26,8 @@ function(run out)
 endfunction()
 
 # 1. Dynamic symbols defined by the shared library. The version node
-#    (FLOCK_0, type A) is not a symbol of the API.
+#    (FLOCK_<ABI>, type A) is not a symbol of the API, and must be the one
+#    the SONAME calls for.
 run(dyn ${NM} -D --defined-only ${SHARED})
 string(REPLACE "\n" ";" dyn "${dyn}")
 set(exported "")
@@ -36,6 +38,10 @@ foreach(line ${dyn})
   set(type ${CMAKE_MATCH_1})
   set(name ${CMAKE_MATCH_2})
   if(type STREQUAL "A" AND name MATCHES "^FLOCK_[0-9]+$")
+    if(VERSION_NODE AND NOT name STREQUAL VERSION_NODE)
+      fail("version node is ${name}, expected ${VERSION_NODE}")
+    endif()
+    set(seen_node ${name})
     continue()
   endif()
   if(name MATCHES "^flock__")
@@ -47,6 +53,9 @@ foreach(line ${dyn})
 endforeach()
 list(LENGTH exported n)
 message(STATUS "${SHARED}: ${n} exported symbols, all flock_[a-z]*")
+if(VERSION_NODE AND NOT seen_node)
+  fail("no version node ${VERSION_NODE} in ${SHARED}")
+endif()
 
 # 2. SONAME.
 run(dynsec ${READELF} -d ${SHARED})

@@ -20,9 +20,11 @@ int flock_header_test_init_macros(void)
 	flock_webhook_sign_params sign = FLOCK_WEBHOOK_SIGN_PARAMS_INIT;
 	flock_queue_options queue = FLOCK_QUEUE_OPTIONS_INIT;
 	flock_queue_stats stats = FLOCK_QUEUE_STATS_INIT;
+	flock_standard_webhook_params standard =
+	        FLOCK_STANDARD_WEBHOOK_PARAMS_INIT;
 
 	return (int)(client.version + identify.version + ingest.version +
 	             live.version + create.version + list.version +
 	             trigger.version + webhook.version + sign.version +
-	             queue.version + stats.version);
+	             queue.version + stats.version + standard.version);
 }

@@ -96,7 +96,7 @@ static int setup(void **state)
 	fixture *f = calloc(1, sizeof(*f));
 
 	f->st = st_new();
-	f->client = st_client(f->st, 0);
+	f->client = st_client(f->st, FLOCK_NO_RETRIES);
 	*state = f;
 	return 0;
 }
@@ -219,11 +219,11 @@ static void identify_parses_customer(void **state)
 	assert_int_equal(c->converted_referrals_count, 1);
 	assert_string_equal(c->custom_properties_json,
 	                    "{\"plan\":\"premium\",\"seats\":5}");
-	assert_string_equal(c->meta.organization_id, "org_1");
-	assert_string_equal(c->meta.application_id, "app_1");
-	assert_string_equal(c->meta.created_at, "2026-11-26T16:38:00.000Z");
-	assert_string_equal(c->meta.updated_at, "2026-11-26T16:39:00.000Z");
-	assert_null(c->meta.deleted_at);
+	assert_string_equal(c->meta->organization_id, "org_1");
+	assert_string_equal(c->meta->application_id, "app_1");
+	assert_string_equal(c->meta->created_at, "2026-11-26T16:38:00.000Z");
+	assert_string_equal(c->meta->updated_at, "2026-11-26T16:39:00.000Z");
+	assert_null(c->meta->deleted_at);
 	/* The top-level raw_json is the body byte for byte. */
 	assert_string_equal(c->raw_json, CUSTOMER);
 	flock_customer_free(c);
@@ -272,7 +272,7 @@ static void identify_nulls_and_pairs(void **state)
 	assert_null(c->referred_by);
 	assert_null(c->referred_by_id);
 	assert_null(c->referred_by_referral_id);
-	assert_null(c->meta.organization_id);
+	assert_null(c->meta->organization_id);
 	assert_string_equal(c->custom_properties_json, "{}");
 	flock_customer_free(c);
 }
@@ -334,7 +334,7 @@ static void ingest_parses_result(void **state)
 	assert_null(res->referral->suspected_frauds);
 	assert_non_null(strstr(res->referral->raw_json, "\"ref_1\""));
 	assert_int_equal(res->reward_count, 1);
-	rw = &res->rewards[0];
+	rw = res->rewards[0];
 	assert_string_equal(rw->id, "rwd_1");
 	assert_string_equal(rw->campaign_id, "cmp_1");
 	assert_string_equal(rw->campaign_reward_id, "crw_1");
@@ -350,7 +350,7 @@ static void ingest_parses_result(void **state)
 	assert_string_equal(rw->status, "pending");
 	assert_string_equal(rw->available_at, "2026-12-10T16:38:00.000Z");
 	assert_string_equal(rw->environment, "production");
-	assert_string_equal(rw->meta.created_at, "2026-11-26T16:38:00.000Z");
+	assert_string_equal(rw->meta->created_at, "2026-11-26T16:38:00.000Z");
 	assert_non_null(strstr(rw->raw_json, "\"rwd_1\""));
 	assert_string_equal(res->raw_json, RESULT);
 	flock_checkpoint_result_free(res);
@@ -429,9 +429,9 @@ static void get_live_parses_campaign(void **state)
 	assert_null(c->starts_at);
 	assert_null(c->ends_at);
 	assert_int_equal(c->reward_hold_days, 14);
-	assert_string_equal(c->meta.application_id, "app_1");
+	assert_string_equal(c->meta->application_id, "app_1");
 	assert_int_equal(c->reward_count, 2);
-	r = &c->rewards[0];
+	r = c->rewards[0];
 	assert_string_equal(r->id, "crw_1");
 	assert_string_equal(r->campaign_id, "cmp_1");
 	assert_string_equal(r->name, "$10");
@@ -446,7 +446,7 @@ static void get_live_parses_campaign(void **state)
 	assert_int_equal(r->limit, 10);
 	assert_string_equal(r->limit_unit, "reward");
 	assert_string_equal(r->limit_interval, "month");
-	r = &c->rewards[1];
+	r = c->rewards[1];
 	assert_true(r->discount_percentage == 20.0);
 	assert_int_equal(r->discount_duration_in_month, 3);
 	assert_int_equal(r->limit, -1);
@@ -479,8 +479,8 @@ static void campaigns_list_bare_array(void **state)
 	assert_string_equal(r->url, "http://flock.test/campaigns");
 	assert_headers(r, 0);
 	assert_int_equal(l->count, 2);
-	assert_string_equal(l->items[1].id, "cmp_1");
-	assert_int_equal(l->items[1].reward_count, 2);
+	assert_string_equal(l->items[1]->id, "cmp_1");
+	assert_int_equal(l->items[1]->reward_count, 2);
 	assert_string_equal(l->raw_json, body);
 	flock_campaign_list_free(l);
 
@@ -513,14 +513,14 @@ static void campaign_checkpoints_list(void **state)
 	                            "?campaignId=cmp%201");
 	assert_headers(r, 0);
 	assert_int_equal(l->count, 2);
-	assert_string_equal(l->items[0].id, "chk_1");
-	assert_string_equal(l->items[0].campaign_id, "cmp 1");
-	assert_string_equal(l->items[0].checkpoint_name, "purchase_completed");
-	assert_string_equal(l->items[0].trigger, "reward");
-	assert_null(l->items[0].placement_id);
-	assert_string_equal(l->items[1].placement_id, "plc_1");
-	assert_string_equal(l->items[1].trigger, "placement");
-	assert_non_null(strstr(l->items[1].raw_json, "\"plc_1\""));
+	assert_string_equal(l->items[0]->id, "chk_1");
+	assert_string_equal(l->items[0]->campaign_id, "cmp 1");
+	assert_string_equal(l->items[0]->checkpoint_name, "purchase_completed");
+	assert_string_equal(l->items[0]->trigger, "reward");
+	assert_null(l->items[0]->placement_id);
+	assert_string_equal(l->items[1]->placement_id, "plc_1");
+	assert_string_equal(l->items[1]->trigger, "placement");
+	assert_non_null(strstr(l->items[1]->raw_json, "\"plc_1\""));
 	flock_checkpoint_list_free(l);
 }
 
@@ -592,10 +592,10 @@ static void create_referral(void **state)
 	assert_string_equal(ref->status, "flagged");
 	assert_string_equal(ref->environment, "test");
 	assert_int_equal(ref->suspected_fraud_count, 2);
-	assert_string_equal(ref->suspected_frauds[0].type, "self_referral");
-	assert_string_equal(ref->suspected_frauds[0].message, "same email");
-	assert_string_equal(ref->suspected_frauds[1].type, "velocity");
-	assert_string_equal(ref->meta.created_at, "2026-11-26T16:38:00.000Z");
+	assert_string_equal(ref->suspected_frauds[0]->type, "self_referral");
+	assert_string_equal(ref->suspected_frauds[0]->message, "same email");
+	assert_string_equal(ref->suspected_frauds[1]->type, "velocity");
+	assert_string_equal(ref->meta->created_at, "2026-11-26T16:38:00.000Z");
 	assert_string_equal(ref->raw_json, REFERRAL);
 	flock_referral_free(ref);
 
@@ -636,8 +636,8 @@ static void list_referrals(void **state)
 	assert_int_equal(page->limit, 20);
 	assert_int_equal(page->offset, 20);
 	assert_int_equal(page->count, 1);
-	assert_string_equal(page->items[0].id, "ref_1");
-	assert_int_equal(page->items[0].suspected_fraud_count, 2);
+	assert_string_equal(page->items[0]->id, "ref_1");
+	assert_int_equal(page->items[0]->suspected_fraud_count, 2);
 	assert_string_equal(page->raw_json, body);
 	flock_referral_page_free(page);
 

@@ -40,7 +40,8 @@ static void options_init_matches_macro(void **state)
 	assert_null(b.log_userdata);
 	assert_null(b.sleep_cb);
 	assert_null(b.sleep_userdata);
-	assert_int_equal(b.max_retries, -1);
+	assert_int_equal(b.max_retries, 0);
+	assert_true(b.max_response_bytes == 0);
 	assert_int_equal(flock_client_options_init(&b, 99), FLOCK_EINVAL);
 	assert_int_equal(flock_client_options_init(NULL, 1), FLOCK_EINVAL);
 }

@@ -174,7 +174,7 @@ static int list_with(tls_server *s, const char *ca_path)
 	o.access_key = "sk_tls";
 	o.base_url = url;
 	o.ca_path = ca_path;
-	o.max_retries = 0;
+	o.max_retries = FLOCK_NO_RETRIES;
 	o.timeout_ms = 5000;
 	assert_int_equal(flock_client_new(&c, &o), 0);
 	rc = flock_campaigns_list(&l, c);

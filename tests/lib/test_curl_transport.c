@@ -114,10 +114,74 @@ static void record(server *s, struct MHD_Connection *conn, const char *method,
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* A campaign list of about 200 KB, as one buffer or in chunks. */
+#define BIG_ITEMS 8000
+#define BIG_ITEM "{\"id\":\"cmp_0000000000000\"}"
+
+static char *big_list(size_t *len)
+{
+	size_t item = sizeof(BIG_ITEM) - 1, n = 2 + BIG_ITEMS * (item + 1), i;
+	char *b = malloc(n), *p = b;
+
+	if (b == NULL)
+		return NULL;
+	*p++ = '[';
+	for (i = 0; i < BIG_ITEMS; i++, p += item) {
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, BIG_ITEM, item);
+	}
+	*p++ = ']';
+	*len = (size_t)(p - b);
+	return b;
+}
+
+static ssize_t big_chunk(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	const char *body = cls;
+	size_t len = strlen(body), n;
+
+	if (pos >= len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	n = len - (size_t)pos < max ? len - (size_t)pos : max;
+	if (n > 4096)
+		n = 4096;
+	memcpy(buf, body + pos, n);
+	return (ssize_t)n;
+}
+
+/* "/big": with Content-Length; "/chunked": without (chunked encoding). */
+static enum MHD_Result reply_big(struct MHD_Connection *conn, int chunked)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	size_t len = 0;
+	char *body = big_list(&len);
+
+	if (body == NULL)
+		return MHD_NO;
+	if (chunked) {
+		body[len] = '\0';
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+		                                      big_chunk, body, free);
+	} else {
+		r = MHD_create_response_from_buffer(len, body,
+		                                    MHD_RESPMEM_MUST_FREE);
+	}
+	ret = MHD_queue_response(conn, 200, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result route(server *s, struct MHD_Connection *conn,
                              const char *url)
 {
 	int n;
+
+	if (strcmp(url, "/big/campaigns") == 0)
+		return reply_big(conn, 0);
+	if (strcmp(url, "/chunked/campaigns") == 0)
+		return reply_big(conn, 1);
 
 	if (strncmp(url, "/slow/", 6) == 0) {
 		usleep(800 * 1000);
@@ -257,7 +321,7 @@ static int64_t now_ms(void)
 static void connection_reused(void **state)
 {
 	server *s = *state;
-	flock_client *c = client_for(s, "", 5000, 0);
+	flock_client *c = client_for(s, "", 5000, FLOCK_NO_RETRIES);
 	flock_campaign_list *l = NULL;
 	int i;
 
@@ -274,7 +338,7 @@ static void connection_reused(void **state)
 static void post_on_the_wire(void **state)
 {
 	server *s = *state;
-	flock_client *c = client_for(s, "", 5000, 0);
+	flock_client *c = client_for(s, "", 5000, FLOCK_NO_RETRIES);
 	flock_ingest_params p = FLOCK_INGEST_PARAMS_INIT;
 	flock_checkpoint_result *res = NULL;
 
@@ -297,7 +361,7 @@ static void post_on_the_wire(void **state)
 static void methods_alternate_on_one_handle(void **state)
 {
 	server *s = *state;
-	flock_client *c = client_for(s, "", 5000, 0);
+	flock_client *c = client_for(s, "", 5000, FLOCK_NO_RETRIES);
 	flock_ingest_params p = FLOCK_INGEST_PARAMS_INIT;
 	flock_campaign_list *l = NULL;
 
@@ -337,7 +401,7 @@ static void http_error_detail_from_wire(void **state)
 static void slow_server_times_out(void **state)
 {
 	server *s = *state;
-	flock_client *c = client_for(s, "/slow", 200, 0);
+	flock_client *c = client_for(s, "/slow", 200, FLOCK_NO_RETRIES);
 	flock_campaign_list *l = NULL;
 	int64_t t0 = now_ms();
 
@@ -389,12 +453,50 @@ static void refused_connection(void **state)
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", ntohs(addr.sin_port));
 	o.access_key = "sk_x";
 	o.base_url = url;
-	o.max_retries = 0;
+	o.max_retries = FLOCK_NO_RETRIES;
 	assert_int_equal(flock_client_new(&c, &o), 0);
 	assert_int_equal(flock_campaigns_list(&l, c), FLOCK_ENETWORK);
 	assert_int_equal(flock_error_last()->http_status, 0);
 	assert_non_null(strstr(flock_error_last()->message, "127.0.0.1"));
 	flock_client_free(c);
+}
+
+/* The cap holds on the wire: from Content-Length, or as the body comes. */
+static void response_cap_on_the_wire(void **state)
+{
+	static const char *const prefixes[] = {"/big", "/chunked"};
+	server *s = *state;
+	flock_client_options o = FLOCK_CLIENT_OPTIONS_INIT;
+	flock_campaign_list *l = NULL;
+	flock_client *c = NULL;
+	char url[128];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", s->port,
+		         prefixes[i]);
+		o.access_key = "sk_test_wire";
+		o.base_url = url;
+		o.max_retries = 2;
+		o.max_response_bytes = 16 * 1024;
+		s->requests = 0;
+		assert_int_equal(flock_client_new(&c, &o), 0);
+		assert_int_equal(flock_campaigns_list(&l, c),
+		                 FLOCK_EBADRESPONSE);
+		assert_null(l);
+		assert_non_null(strstr(flock_error_last()->message,
+		                       "max_response_bytes"));
+		assert_int_equal(s->requests, 1); /* not retried */
+		flock_client_free(c);
+		/* the default cap (4 MiB) takes the same 200 KB */
+		o.max_response_bytes = 0;
+		assert_int_equal(flock_client_new(&c, &o), 0);
+		assert_int_equal(flock_campaigns_list(&l, c), 0);
+		assert_int_equal(l->count, BIG_ITEMS);
+		flock_campaign_list_free(l);
+		l = NULL;
+		flock_client_free(c);
+	}
 }
 
 typedef struct {
@@ -425,7 +527,7 @@ static void *run_worker(void *arg)
 static void threads_share_the_pool(void **state)
 {
 	server *s = *state;
-	flock_client *c = client_for(s, "", 5000, 0);
+	flock_client *c = client_for(s, "", 5000, FLOCK_NO_RETRIES);
 	pthread_t tid[4];
 	worker w[4];
 	int i, failures = 0;
@@ -458,6 +560,7 @@ int main(void)
 	        T(slow_server_times_out),
 	        T(retry_after_then_success_same_key),
 	        cmocka_unit_test(refused_connection),
+	        T(response_cap_on_the_wire),
 	        T(threads_share_the_pool),
 #undef T
 	};

@@ -18,7 +18,8 @@ static int setup(void **state)
 	fixture *f = calloc(1, sizeof(*f));
 
 	f->st = st_new();
-	f->client = st_client(f->st, 0); /* no retries: one response each */
+	/* no retries: one response each */
+	f->client = st_client(f->st, FLOCK_NO_RETRIES);
 	*state = f;
 	return 0;
 }

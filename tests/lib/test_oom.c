@@ -119,7 +119,7 @@ static int call_list(flock_client *c)
 	flock_campaign_list *l = NULL;
 	int rc = flock_campaigns_list(&l, c);
 
-	if (rc == 0 && l->items[0].reward_count != 2)
+	if (rc == 0 && l->items[0]->reward_count != 2)
 		rc = FLOCK_ERROR;
 	flock_campaign_list_free(l);
 	return rc;
@@ -147,7 +147,7 @@ static void torture(int (*call)(flock_client *))
 	int rc;
 
 	st_set_handler(st, handle, NULL);
-	c = st_client(st, 0);
+	c = st_client(st, FLOCK_NO_RETRIES);
 	for (n = 1;; n++) {
 		alloc_count = 0;
 		parse_first = parse_last = -1;

@@ -62,7 +62,7 @@ static void same_key_on_every_attempt(scripted *st, size_t n)
 static void retries_5xx_then_succeeds_with_same_key(void **state)
 {
 	scripted *st = st_new();
-	flock_client *c = st_client(st, -1); /* the default: 2 retries */
+	flock_client *c = st_client(st, 0); /* the default: 2 retries */
 	(void)state;
 
 	st_push(st, 503, "{\"statusCode\":503}", NULL);
@@ -82,7 +82,7 @@ static void retries_5xx_then_succeeds_with_same_key(void **state)
 static void exhaustion_returns_last_error(void **state)
 {
 	scripted *st = st_new();
-	flock_client *c = st_client(st, -1);
+	flock_client *c = st_client(st, 0);
 	const flock_error *e;
 	(void)state;
 
@@ -313,7 +313,7 @@ static void network_and_timeout_retried(void **state)
 static void zero_retries_one_attempt(void **state)
 {
 	scripted *st = st_new();
-	flock_client *c = st_client(st, 0);
+	flock_client *c = st_client(st, FLOCK_NO_RETRIES);
 	(void)state;
 
 	st_push(st, 503, "{}", NULL);

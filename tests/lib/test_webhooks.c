@@ -931,6 +931,117 @@ static void test_environment_optional(void **state)
 	flock_webhook_headers_free(h);
 }
 
+/* ---- No JSON tree until asked ---------------------------------------------
+ */
+
+static long json_allocs;
+
+static void *counting_malloc(size_t size)
+{
+	json_allocs++;
+	return malloc(size);
+}
+
+/* jansson allocations made by construct_event and the accessors. */
+static void test_data_parsed_lazily(void **state)
+{
+	flock_webhook_params p = example_params();
+	flock_event *ev = NULL;
+
+	(void)state;
+	json_set_alloc_funcs(counting_malloc, free);
+	json_allocs = 0;
+	assert_int_equal(verify(&p, &ev), 0);
+	assert_int_equal(json_allocs, 0); /* verified: no tree built */
+	assert_string_equal(flock_event_name(ev), "invitee.accepted");
+	assert_string_equal(flock_event_data_json(ev), EX_DATA);
+	assert_int_equal(json_allocs, 0);
+	assert_string_equal(flock_event_get_string(ev, "invitee.id"),
+	                    "cus_01JDQ8ZJ0A1B2C3D4E5F6G7H8J");
+	assert_true(json_allocs > 0); /* the first accessor parses data */
+	json_allocs = 0;
+	assert_string_equal(flock_event_get_string(ev, "campaign.name"),
+	                    "Give $10, get $10");
+	assert_int_equal(json_allocs, 0); /* once */
+	flock_event_free(ev);
+	/* never asked: never parsed */
+	assert_int_equal(verify(&p, &ev), 0);
+	flock_event_free(ev);
+	assert_int_equal(json_allocs, 0);
+	json_set_alloc_funcs(malloc, free);
+}
+
+/*
+ * An object too wide for the scanner's tables: its duplicate check needs
+ * jansson, and that runs only once the MAC has authenticated the body.
+ */
+static void test_wide_object_checked_after_mac(void **state)
+{
+	const char *secrets[] = {SECRET};
+	char data[8192];
+	size_t off = 0, i;
+	char *body;
+	flock_webhook_headers *h;
+	flock_webhook_params p;
+
+	(void)state;
+	off += (size_t)snprintf(data, sizeof(data), "{");
+	for (i = 0; i < 300; i++)
+		off += (size_t)snprintf(data + off, sizeof(data) - off,
+		                        "%s\"k%zu\":%zu", i ? "," : "", i, i);
+	snprintf(data + off, sizeof(data) - off, "}");
+	body = envelope("evt_wide", TS_MS, data);
+	h = sign(body, secrets, 1);
+	p = signed_params(body, SECRET, h);
+	json_set_alloc_funcs(counting_malloc, free);
+	p.secret = SECRET2; /* forged: refused before any JSON allocation */
+	json_allocs = 0;
+	assert_int_equal(verify_rc(&p), FLOCK_ESIG_MISMATCH);
+	assert_int_equal(json_allocs, 0);
+	p.secret = SECRET; /* authentic: now jansson looks for duplicates */
+	assert_int_equal(verify_rc(&p), 0);
+	assert_true(json_allocs > 0);
+	json_set_alloc_funcs(malloc, free);
+	flock_webhook_headers_free(h);
+	free(body);
+
+	/* and finds them, after the MAC */
+	{
+		flock_webhook_sign_params sp = FLOCK_WEBHOOK_SIGN_PARAMS_INIT;
+		flock_standard_webhook_params st =
+		        FLOCK_STANDARD_WEBHOOK_PARAMS_INIT;
+		char sig[FLOCK_STANDARD_SIGNATURE_SIZE];
+
+		memcpy(data + off, ",\"k0\":1}", 9);
+		body = envelope("evt_wide", TS_MS, data);
+		sp.payload = body;
+		sp.payload_len = strlen(body);
+		sp.secrets = secrets;
+		sp.secret_count = 1;
+		h = NULL;
+		assert_int_equal(flock_webhooks_sign(&h, &sp), FLOCK_EPAYLOAD);
+		assert_null(h);
+		/* signed anyway, as any payload, by the generic signer */
+		st.secret = SECRET;
+		st.id = "evt_wide";
+		st.timestamp = "1732630000";
+		st.payload = body;
+		st.payload_len = strlen(body);
+		assert_int_equal(flock_webhooks_sign_standard(sig, sizeof(sig),
+		                                              &st),
+		                 0);
+		p = example_params();
+		p.payload = body;
+		p.payload_len = strlen(body);
+		only_standard(&p);
+		p.webhook_id = "evt_wide";
+		p.webhook_signature = sig;
+		assert_int_equal(verify_rc(&p), FLOCK_EPAYLOAD);
+		assert_non_null(strstr(flock_error_last()->message, "duplicate"));
+		free(body);
+	}
+}
+
 /* Several threads at once: no shared state, each its own error detail. */
 static void *verify_many(void *arg)
 {
@@ -1019,6 +1130,8 @@ int main(void)
 	        cmocka_unit_test(test_accessors),
 	        cmocka_unit_test(test_accessors_unicode_and_arrays),
 	        cmocka_unit_test(test_environment_optional),
+	        cmocka_unit_test(test_data_parsed_lazily),
+	        cmocka_unit_test(test_wide_object_checked_after_mac),
 	        cmocka_unit_test(test_threads),
 	        cmocka_unit_test(test_success_clears_error),
 	};
