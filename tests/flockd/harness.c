@@ -240,12 +240,15 @@ static const char *flockd_bin(void)
 /* fork+exec argv with stdout to out_path (NULL: inherit), stderr to
  * err_path (append). Returns the child's pid or -1. */
 static pid_t spawn(char *const argv[], const char *out_path,
-                   const char *err_path)
+                   const char *err_path, const char *const *env)
 {
 	pid_t pid = fork();
+	int i;
 
 	if (pid != 0)
 		return pid;
+	for (i = 0; env && env[i]; i++)
+		putenv((char *)env[i]);
 	if (out_path) {
 		int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		if (fd >= 0)
@@ -335,7 +338,7 @@ static int run_init(fd_harness *h)
 	pid_t pid;
 
 	snprintf(out, sizeof(out), "%s/init.json", h->dir);
-	pid = spawn(argv, out, h->log);
+	pid = spawn(argv, out, h->log, NULL);
 	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
 	    WEXITSTATUS(st) != 0) {
 		fprintf(stderr, "harness: flockd init failed (%d)\n", st);
@@ -477,7 +480,7 @@ int h_serve(fd_harness *h)
 		for (i = 0; h->extra_args[i] && n < 22; i++)
 			argv[n++] = (char *)h->extra_args[i];
 		argv[n] = NULL;
-		h->pid = spawn(argv, NULL, h->log);
+		h->pid = spawn(argv, NULL, h->log, h->extra_env);
 		if (h->pid < 0)
 			return -1;
 		serving_set(0, h->pid);

@@ -33,6 +33,8 @@ typedef struct {
 	char admin_token[160];
 	json_t *init;               /* what `flockd init` printed */
 	const char *extra_args[16]; /* more flags for serve, NULL-terminated */
+	const char *extra_env[8];   /* "NAME=value" for serve's environment
+	                               only, NULL-terminated */
 	int shared; /* a second node (h_attach): h_stop keeps the database */
 	/* With --test-clock among extra_args: how far h_clock_advance has
 	 * moved this flockd's clock ahead of real time (h_clock_advance). */

@@ -99,6 +99,14 @@ static void test_url_checks(void **state)
 	       "{\"url\":\"ftp://93.184.215.14/x\"}", NULL);
 	assert_int_equal(r.status, 400);
 	h_resp_free(&r);
+	/* Credentials in the URL: refused, never stored or shown. */
+	h_call(&strict, &r, "POST", path, strict.admin_token,
+	       "{\"url\":\"https://me:secret@93.184.215.14/hooks\"}", NULL);
+	assert_int_equal(r.status, 400);
+	assert_string_equal(wh_str(r.json, "code"), "invalid_url");
+	assert_non_null(strstr(wh_str(r.json, "message"), "password"));
+	assert_null(strstr(r.text, "secret"));
+	h_resp_free(&r);
 	h_call(&strict, &r, "POST", path, strict.admin_token,
 	       "{\"url\":\"https://93.184.215.14/hooks\"}", NULL);
 	assert_int_equal(r.status, 201);
@@ -129,10 +137,17 @@ static void test_private_addresses(void **state)
 	        "100.64.0.1",      "0.0.0.0",     "224.0.0.1",
 	        "255.255.255.255", "::1",         "::",
 	        "fe80::1",         "fc00::1",     "fd12:3456::1",
-	        "::ffff:10.0.0.1", "ff02::1",     NULL};
+	        "::ffff:10.0.0.1", "ff02::1",
+	        /* IPv4-translated, Teredo, discard-only, NAT64, 6to4,
+	         * documentation, benchmarking, ORCHIDv2 */
+	        "::ffff:0:127.0.0.1", "::ffff:0:10.0.0.1", "2001::1",
+	        "2001:0:4136:e378:8000:63bf:3fff:fdd2", "100::1",
+	        "64:ff9b::8.8.8.8", "2002:c000:204::1", "2001:db8::1",
+	        "2001:2::1", "2001:20::1", "fec0::1", NULL};
 	static const char *const pub[] = {"93.184.215.14",  "8.8.8.8",
 	                                  "172.32.0.1",     "2606:4700::1111",
-	                                  "::ffff:8.8.8.8", NULL};
+	                                  "::ffff:8.8.8.8", "2001:4860::8888",
+	                                  "::ffff:0:8.8.8.8", "101::1", NULL};
 	struct sockaddr_storage ss;
 	int i;
 
@@ -184,12 +199,45 @@ static void test_private_refused_at_delivery(void **state)
 	json_decref(ep);
 }
 
+/* Proxy variables in flockd's environment do not route deliveries:
+ * a proxy would connect to the target itself, after the address check.
+ * flockd is started with every proxy variable naming a closed port, and
+ * the event still arrives, directly. */
+static void test_proxy_variables_ignored(void **state)
+{
+	static const char *const vars[] = {
+	        "http_proxy=http://127.0.0.1:9",  "HTTP_PROXY=http://127.0.0.1:9",
+	        "https_proxy=http://127.0.0.1:9", "HTTPS_PROXY=http://127.0.0.1:9",
+	        "all_proxy=http://127.0.0.1:9",   "ALL_PROXY=http://127.0.0.1:9",
+	        NULL};
+	receiver rx;
+	json_t *ep;
+	int i;
+
+	(void)state;
+	memset(&rx, 0, sizeof(rx));
+	rx_start(&rx);
+	for (i = 0; vars[i]; i++)
+		H.extra_env[i] = vars[i];
+	reserve(LAX);
+	memset(H.extra_env, 0, sizeof(H.extra_env));
+	ep = wh_endpoint(&H, rx.port, "[\"customer.created\"]");
+	json_decref(wh_identify(&H, "wh-proxy"));
+	rx_wait(&rx, 1);
+	assert_int_equal(rx_verify(&H, &rx.seen[0], wh_str(ep, "secret"), 1, 1),
+	                 0);
+	ep_off(&H, ep);
+	rx_stop(&rx);
+	json_decref(ep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_private_addresses),
 	        cmocka_unit_test(test_url_checks),
 	        cmocka_unit_test(test_private_refused_at_delivery),
+	        cmocka_unit_test(test_proxy_variables_ignored),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -298,6 +298,9 @@ static int attempt_easy(attempt *a)
 	a->h = h;
 	if (curl_easy_setopt(h, CURLOPT_URL, dstr(a->dl, "url")) ||
 	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") ||
+	    /* Never a proxy from the environment (http_proxy ...): it would
+	     * connect to the target itself, past on_open's address check. */
+	    curl_easy_setopt(h, CURLOPT_PROXY, "") ||
 	    curl_easy_setopt(h, CURLOPT_POST, 1L) ||
 	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, a->body) ||
 	    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(a->body)) ||

@@ -1,10 +1,13 @@
 /*
  * flockd: which webhook URLs flockd may call (SSRF guard).
  *
- * Only http and https, a host that resolves, and, unless the operator
+ * Only http and https, no user name or password, a host that resolves,
+ * and, unless the operator
  * allows private targets (--webhook-allow-private), no address that is
  * loopback, private, link-local, unique-local, unspecified, multicast or
- * otherwise not globally routable (IPv4 and IPv6, IPv4-mapped included).
+ * otherwise not globally routable (IPv4 and IPv6; an IPv4 address inside
+ * an IPv6 one, mapped, translated or compatible, counts as that IPv4
+ * address; Teredo, 6to4, NAT64 and the discard prefix are refused).
  * Checked when an endpoint is created or its URL changed, and again for
  * every connection the delivery worker opens (DNS may change between the
  * two).
