@@ -113,6 +113,30 @@ static fd_store_reward reward(const char *id, const char *status,
 	return r;
 }
 
+/* A database string with a password is shown with *** instead, however
+ * the password is spelled. */
+static void test_redact(void **state)
+{
+	static const char *const cases[][2] = {
+	        {"postgres://u:pw@db:5432/f", "postgres://u:***@db:5432/f"},
+	        {"postgresql://u:p@ss@db/f", "postgresql://u:***@db/f"},
+	        {"postgres://u:a/b?c@db/f", "postgres://u:***@db/f"},
+	        {"postgres://u@db/f?password=x&sslmode=require",
+	         "postgres://u@db/f?***"},
+	        {"postgres://u:s@db/f?password=x", "postgres://u:***@db/f?***"},
+	        {"postgres://db/f", "postgres://db/f"},
+	        {"/var/lib/flockd/flockd.db", "/var/lib/flockd/flockd.db"},
+	};
+	char out[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd_store_redact(out, sizeof(out), cases[i][0]);
+		assert_string_equal(out, cases[i][1]);
+	}
+}
+
 static void test_migrated_and_reopened(void **state)
 {
 	fx *f = *state;
@@ -625,6 +649,7 @@ static void test_rate_hit(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_redact),
 	        T(test_migrated_and_reopened),
 	        T(test_reward_exactly_once),
 	        T(test_pending_reads_approved_after_hold),

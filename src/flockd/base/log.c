@@ -1,15 +1,18 @@
 /*
  * flockd: structured logs.
  *
- * Each line is built in a stack buffer and written with a single write(2)
- * so that lines from concurrent threads never interleave (stderr writes of
- * up to PIPE_BUF bytes are atomic on pipes; on files O_APPEND is the
- * operator's choice).
+ * Each line is written with a single write(2) so that lines from
+ * concurrent threads never interleave (stderr writes of up to PIPE_BUF
+ * bytes are atomic on pipes; on files O_APPEND is the operator's choice).
+ * A message is cut at MSG_MAX bytes (on a UTF-8 boundary, "truncated": true
+ * on the line) and bytes that are not UTF-8 become '?', so no line is
+ * ever lost for its length or its bytes.
  */
 #include "base/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -42,20 +45,57 @@ int fd_log_enabled(fd_log_level level)
 	return (int)level >= log_level && level < FD_LOG_OFF;
 }
 
+/* Bytes of a message, at most: with the rest of a line, under PIPE_BUF. */
+#define MSG_MAX 3072
+
 static void emit(json_t *line)
 {
-	char buf[2048];
-	size_t n;
+	const size_t flags =
+	        JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6);
+	char buf[4096], *out = buf;
+	size_t n = json_dumpb(line, buf, sizeof(buf) - 1, flags);
 
-	n = json_dumpb(line, buf, sizeof(buf) - 1,
-	               JSON_COMPACT | JSON_PRESERVE_ORDER |
-	                       JSON_REAL_PRECISION(6));
-	if (n == 0 || n >= sizeof(buf) - 1)
-		return;
-	buf[n++] = '\n';
-	/* A failed log write has nowhere to be reported. */
-	if (write(STDERR_FILENO, buf, n) < 0)
-		return;
+	/* Longer than the stack buffer (escapes can grow a message): on the
+	 * heap, still one write. */
+	if (n >= sizeof(buf) - 1 && (out = malloc(n + 2)))
+		n = json_dumpb(line, out, n + 1, flags);
+	if (out && n > 0) {
+		out[n++] = '\n';
+		/* A failed log write has nowhere to be reported. */
+		if (write(STDERR_FILENO, out, n) < 0)
+			n = 0;
+	}
+	if (out != buf)
+		free(out);
+}
+
+/* The length of the longest valid UTF-8 prefix of s that fits max bytes;
+ * invalid bytes are replaced by '?' in place. */
+static size_t utf8_fit(char *s, size_t len, size_t max)
+{
+	size_t i = 0, k, need;
+	unsigned char c;
+
+	while (i < len) {
+		c = (unsigned char)s[i];
+		need = c < 0x80           ? 1
+		       : (c & 0xE0) == 0xC0 ? 2
+		       : (c & 0xF0) == 0xE0 ? 3
+		       : (c & 0xF8) == 0xF0 ? 4
+		                            : 0;
+		for (k = 1; need && k < need; k++)
+			if (i + k >= len ||
+			    ((unsigned char)s[i + k] & 0xC0) != 0x80)
+				need = 0;
+		if (!need) {
+			s[i] = '?';
+			need = 1;
+		}
+		if (i + need > max)
+			break;
+		i += need;
+	}
+	return i;
 }
 
 static json_t *line_new(fd_log_level level)
@@ -73,19 +113,27 @@ static json_t *line_new(fd_log_level level)
 
 void fd_log(fd_log_level level, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[MSG_MAX + 8];
 	json_t *line;
+	size_t len, fit;
 	va_list ap;
+	int n;
 
 	if (!fd_log_enabled(level))
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	len = (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1;
+	fit = utf8_fit(msg, len, MSG_MAX);
 	line = line_new(level);
 	if (!line)
 		return;
-	json_object_set_new(line, "msg", json_string(msg));
+	json_object_set_new(line, "msg", json_stringn(msg, fit));
+	if (fit < (size_t)n)
+		json_object_set_new(line, "truncated", json_true());
 	emit(line);
 	json_decref(line);
 }

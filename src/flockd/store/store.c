@@ -247,15 +247,18 @@ void fd_store_redact(char *out, size_t len, const char *database)
 	if (!is_postgres_url(database))
 		return;
 	rest = strstr(database, "://") + 3;
-	at = strchr(rest, '@');
-	colon = strchr(rest, ':');
-	q = strchr(database, '?');
+	/* The user information ends at the last '@': a password may hold
+	 * '@', '/' or '?' of its own (over-redacting a database name with an
+	 * '@' is the safe mistake). */
+	at = strrchr(rest, '@');
+	colon = at ? memchr(rest, ':', (size_t)(at - rest)) : NULL;
+	q = strchr(at ? at : rest, '?');
 	/* postgres://user:password@host/db: the password goes. */
-	if (at && colon && colon < at)
+	if (at && colon)
 		snprintf(out, len, "%.*s:***%s", (int)(colon - database),
 		         database, at);
 	/* ...?password=...: the whole query goes. */
-	if (q && strstr(q, "password=")) {
+	if (q && strstr(q, "password=") && strchr(out, '?')) {
 		size_t keep = strlen(out) - strlen(strchr(out, '?'));
 		snprintf(out + keep, len - keep, "?***");
 	}
