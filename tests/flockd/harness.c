@@ -656,6 +656,10 @@ int h_call(fd_harness *h, h_resp *out, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	/* A body over 1 MiB goes with Expect: 100-continue; wait for
+	 * flockd's answer however slow it is (sanitizers), so a refusal
+	 * before the body (413) is read rather than raced by the upload. */
+	curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 30000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
