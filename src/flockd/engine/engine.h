@@ -304,8 +304,9 @@ FD_OP(fd_op_page_context);
  * above), environment. A referral landing page was opened: a valid
  * code's owner gets visitedReferralsCount + 1 and the funnel a referral
  * visit. {"isValid","referralCode","referrer":{name},"campaign",
- * "landingUrl"}: refereeLandingPageUrl with ref=CODE added, or null. An
- * unknown code: isValid false, nothing counted. */
+ * "landingUrl","screenProps"}: landingUrl is refereeLandingPageUrl with
+ * ref=CODE added, or null; screenProps the campaign's invitee page's.
+ * An unknown code: isValid false, nothing counted. */
 FD_OP(fd_op_referral_visit);
 
 /*

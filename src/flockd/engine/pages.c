@@ -540,16 +540,21 @@ static json_t *landing_url(const json_t *k, const char *code)
 static json_t *visit_answer(const char *code, const json_t *referrer,
                             const json_t *k)
 {
+	/* The landing page is the invitee's: themed as the campaign's
+	 * invitee page. */
+	const json_t *page = k ? find_page(k, NULL, "invitee") : NULL;
+
 	if (!referrer)
-		return json_pack("{s:b, s:s, s:n, s:n, s:n}", "isValid", 0,
+		return json_pack("{s:b, s:s, s:n, s:n, s:n, s:n}", "isValid", 0,
 		                 "referralCode", code, "referrer", "campaign",
-		                 "landingUrl");
-	return json_pack("{s:b, s:O, s:{s:O?}, s:o, s:o}", "isValid", 1,
+		                 "landingUrl", "screenProps");
+	return json_pack("{s:b, s:O, s:{s:O?}, s:o, s:o, s:O?}", "isValid", 1,
 	                 "referralCode", json_object_get(referrer,
 	                                                 "referralCode"),
 	                 "referrer", "name", json_object_get(referrer, "name"),
 	                 "campaign", k ? page_campaign_view(k) : json_null(),
-	                 "landingUrl", k ? landing_url(k, code) : json_null());
+	                 "landingUrl", k ? landing_url(k, code) : json_null(),
+	                 "screenProps", json_object_get(page, "screenProps"));
 }
 
 static int referral_visit(fd_ctx *x)

@@ -34,7 +34,7 @@ function h(tag, attrs = {}, ...kids) {
 
 function show(title, ...nodes) {
   document.title = title;
-  main.replaceChildren(...nodes);
+  main.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
   main.removeAttribute('aria-busy');
 }
 
@@ -153,7 +153,7 @@ function referrerScreen(ctx) {
   const { page, campaign, customer } = ctx;
   const title = (page && page.title) || 'Invite your friends';
   if (!customer) {
-    return show(title, closeButton(), h('h1', {}, title),
+    return show(title, h('h1', {}, title),
       h('p', {}, 'Sign in to the app to get your referral code.'),
       h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: close }, 'Close')));
   }
@@ -185,7 +185,7 @@ function referrerScreen(ctx) {
     h('figure', { class: 'invite' }, h('figcaption', {}, 'Your invite'), h('blockquote', {}, message)),
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'primary', onclick: share }, (page && page.buttonText) || 'Share'),
-      h('button', { type: 'button', class: 'secondary', onclick: close }, 'Close')),
+      h('button', { type: 'button', class: 'secondary', onclick: close }, 'Maybe later')),
     status, terms(campaign));
 }
 
@@ -205,13 +205,18 @@ function inviteeScreen(ctx) {
   };
   const apply = async (ev) => {
     ev.preventDefault();
-    const code = input.value.trim();
+    const typed = input.value.trim();
     error.textContent = '';
     input.removeAttribute('aria-invalid');
-    if (!code) { error.textContent = 'Enter the code a friend gave you.'; input.focus(); return; }
+    if (!typed) { error.textContent = 'Enter the code a friend gave you.'; input.focus(); return; }
     submit.disabled = true;
     try {
-      const v = await api('POST', '/referrals/validate-code', { referralCode: code, environment: campaign.environment });
+      // As typed, then in capitals (flockd makes codes in capitals; the
+      // field only shows them so).
+      let code = typed;
+      const check = (c) => api('POST', '/referrals/validate-code', { referralCode: c, environment: campaign.environment });
+      let v = await check(code);
+      if (!v.isValid && typed.toUpperCase() !== typed) v = await check((code = typed.toUpperCase()));
       if (!v.isValid) return refuse('That code is not valid. Check it and try again.');
       if (!customer) return refuse('Open this page from the app to use a code.');
       if (v.referredBy && v.referredBy.id === customer.id) return refuse('That is your own code: ask a friend for theirs.');
@@ -264,7 +269,7 @@ function errorScreen(e) {
     no_live_campaign: 'There is no campaign running right now.', page_not_found: 'This page does not exist.',
     customer_not_found: 'Your account was not found.', network: 'flockd cannot be reached. Check your connection.',
   }[e.code] || 'This page cannot be shown right now.';
-  show('Not available', closeButton(), h('h1', {}, 'Not available'), h('p', { class: 'lead' }, text),
+  show('Not available', h('h1', {}, 'Not available'), h('p', { class: 'lead' }, text),
     h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: close }, 'Close')));
 }
 
@@ -322,7 +327,7 @@ async function landing(code) {
   const name = v.referrer && v.referrer.name;
   const title = name ? `${name} invited you` : 'You\u2019re invited';
   const campaign = v.campaign || { rewards: [] };
-  theme(null);
+  theme(v.screenProps);
   const next = v.landingUrl && /^https?:\/\//i.test(v.landingUrl) ? v.landingUrl : null;
   show(title, h('h1', {}, title),
     campaign.inviteMessage ? h('p', { class: 'lead' }, campaign.inviteMessage) : null,
