@@ -46,7 +46,7 @@ static int listed(const char *s, const char *const *list)
 }
 
 /* An id or placement id: it goes into a URL path, as the SDKs build it
- * without encoding (FlockSDK.kt:319, Flock.swift:204). */
+ * without encoding (FlockSDK.kt:319, Flock.swift buildWebPageURL). */
 static int token_ok(const char *s)
 {
 	size_t i, n = s ? strlen(s) : 0;
