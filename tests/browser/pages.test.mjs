@@ -212,7 +212,7 @@ test('Flock\u2019s hosted pages, as the mobile SDKs open them', { timeout: 30000
 
     await t.test('the older SDKs: /pages/{path} and the navigate command', async () => {
       messages = [];
-      // FlockSDK-Android 1.1.x openPage(context, "referrer") (FlockSDK.kt at 3d26e71:185-197).
+      // FlockSDK-Android 1.1.x openPage(context, "referrer") (FlockSDK.kt at 3d26e71:184-199).
       await page.goto(`${fd.api}/pages/referrer?key=${pub}&campaign_id=${k.id}&customer_id=${referrer.id}&bg=%23FEF3C7`);
       await ready();
       assert.equal(await page.locator('.code').innerText(), referrer.referralCode);
@@ -222,12 +222,12 @@ test('Flock\u2019s hosted pages, as the mobile SDKs open them', { timeout: 30000
       await ready();
       await page.locator('h1', { hasText: 'You\u2019re in!' }).waitFor();
       assert.ok(page.url().includes(`customer_id=${referrer.id}`));
-      // iOS, July 2025 (WebViewController.swift at 5cd2772:136-146): a CustomEvent.
+      // iOS, July 2025 (WebViewController.swift at 5cd2772:131-145): a CustomEvent.
       await Promise.all([page.waitForURL(/\/placements\/enter\?/), page.evaluate(() =>
         window.dispatchEvent(new CustomEvent('flock_client_event', { detail: JSON.parse('{"command":"navigate","data":{"placementId":"enter"}}') })))]);
       await ready();
       await page.locator('h1', { hasText: 'Have a referral code?' }).waitFor();
-      // iOS before that (b96cb3e): window.postMessage(json).
+      // iOS before that (WebViewController.swift at b96cb3e:130-141): window.postMessage(json).
       await Promise.all([page.waitForURL(/\/placements\/share\?/), page.evaluate(() =>
         window.postMessage({ command: 'navigate', data: { placementId: 'share' } }))]);
       await ready();

@@ -787,14 +787,14 @@ static void test_older_urls(void **state)
 	char target[1024];
 
 	/* FlockSDK-Android <= 1.1.1 openPage (FlockSDK.kt at 3d26e71:
-	 * 185-197), with "null" for a missing colour (before 521ac02). */
+	 * 184-199), with "null" for a missing colour (at 521ac02^:126). */
 	snprintf(target, sizeof(target),
 	         "/pages/invitee?key=%s&campaign_id=%s&customer_id=null&bg="
 	         "null&state=success",
 	         H.public_key, cmp_prod);
 	placement_page(target, 1);
-	/* FlockSDK-iOS in June 2025: bg unencoded, so "#ffffff" is a
-	 * fragment the web view never sends. */
+	/* FlockSDK-iOS in June 2025 (Flock.swift at 90e6858:273-289): bg
+	 * unencoded, so "#ffffff" is a fragment the web view never sends. */
 	snprintf(target, sizeof(target),
 	         "/pages/referrer?key=%s&campaign_id=%s&bg=", H.public_key,
 	         cmp_prod);

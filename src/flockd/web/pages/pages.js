@@ -58,7 +58,7 @@ function luminance(hex) {
 
 // screenProps, and the SDK's bg (the web view's own background) over its
 // backgroundColor. Old iOS SDKs put bg unencoded: "#ffffff" became the
-// URL's fragment (Flock.swift, June 2025).
+// URL's fragment (Flock.swift at 90e6858:284).
 function theme(props) {
   const p = props || {};
   const root = document.documentElement.style;
@@ -337,7 +337,8 @@ async function landing(code) {
     next ? h('p', { class: 'status', role: 'status' }, 'Taking you to sign up\u2026') : h('p', {}, 'Use this code when you sign up.'),
     next ? h('div', { class: 'actions' }, h('a', { class: 'button primary', href: next }, 'Continue')) : null,
     terms(campaign));
-  if (next) setTimeout(() => location.replace(next), 600);
+  // Handed on at once; the page stays behind the link if that fails.
+  if (next) location.replace(next);
 }
 
 // ---- where we are ------------------------------------------------------

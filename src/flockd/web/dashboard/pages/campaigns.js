@@ -129,9 +129,10 @@ function pageFields(k) {
         field(`${e.label} title`, e.title), field(`${e.label} text`, e.body),
         field(`${e.label} button text`, e.button));
     }),
-    field('Primary colour', f.primary), field('Secondary colour', f.secondary),
-    field('Background colour', f.background), field('Text colour', f.text),
-    field('Font', f.font, 'A font the phone has, e.g. Georgia, serif'));
+    h('div', { class: 'page-fields' }, h('h3', {}, 'Theme of the three pages'),
+      field('Primary colour', f.primary), field('Secondary colour', f.secondary),
+      field('Background colour', f.background), field('Text colour', f.text),
+      field('Font', f.font, 'A font the phone has, e.g. Georgia, serif')));
   return f;
 }
 
