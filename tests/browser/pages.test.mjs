@@ -232,10 +232,22 @@ test('Flock\u2019s hosted pages, as the mobile SDKs open them', { timeout: 30000
         window.postMessage({ command: 'navigate', data: { placementId: 'share' } }))]);
       await ready();
       await page.locator('.code').waitFor();
-      // Another origin's command is ignored; so is a placement id that is no id.
-      await page.evaluate(() => window.postMessage({ command: 'navigate', data: { placementId: '../../admin' } }, '*'));
-      await page.waitForTimeout(300);
-      assert.match(page.url(), /\/placements\/share\?/);
+      // A placement id that is no id, or a path that is none, goes
+      // nowhere: the Navigation API sees every navigation as it starts,
+      // so a good command after them shows the bad ones started none.
+      const started = await page.evaluate(() => {
+        const urls = [];
+        const seen = (e) => { urls.push(e.destination.url); e.preventDefault(); };
+        const command = (data) => window.dispatchEvent(new CustomEvent('flock_client_event', { detail: { command: 'navigate', data } }));
+        navigation.addEventListener('navigate', seen);
+        command({ placementId: '../../admin' });
+        command({ pageType: '../admin?state=x' });
+        command({ placementId: 'enter' });
+        navigation.removeEventListener('navigate', seen);
+        return urls;
+      });
+      assert.equal(started.length, 1, started.join(' '));
+      assert.match(started[0], /\/placements\/enter\?key=/);
       // An empty page: nothing but a way out.
       await page.goto(placement('quiet', invitee));
       await ready();
