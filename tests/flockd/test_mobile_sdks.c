@@ -40,8 +40,8 @@ typedef struct model model;
 typedef struct {
 	const char *name;
 	mtype type;
-	int optional;             /* Swift T? / Kotlin T?: absent or null */
-	const model *of;          /* M_OBJECT, M_ARRAY (items) */
+	int optional;              /* Swift T? / Kotlin T?: absent or null */
+	const model *of;           /* M_OBJECT, M_ARRAY (items) */
 	const char *const *values; /* M_ENUM: what the decoder takes */
 } mfield;
 
@@ -61,8 +61,8 @@ static const mfield ios_screen_props_f[] = {
         {"textColor", M_STRING, 1, NULL, NULL},
         {"fontFamily", M_STRING, 1, NULL, NULL},
         {NULL, 0, 0, NULL, NULL}};
-static const model ios_screen_props = {
-        "iOS ScreenProps (Campaign.swift:19-25)", ios_screen_props_f};
+static const model ios_screen_props = {"iOS ScreenProps (Campaign.swift:19-25)",
+                                       ios_screen_props_f};
 static const mfield ios_page_f[] = {
         {"id", M_STRING, 0, NULL, NULL},
         {"path", M_STRING, 0, NULL, NULL},
@@ -126,8 +126,8 @@ static const mfield and_screen_props_f[] = {
         {"textColor", M_STRING, 1, NULL, NULL},
         {"fontFamily", M_STRING, 1, NULL, NULL},
         {NULL, 0, 0, NULL, NULL}};
-static const model and_screen_props = {"Android ScreenProps (ScreenProps.kt:3-9)",
-                                       and_screen_props_f};
+static const model and_screen_props = {
+        "Android ScreenProps (ScreenProps.kt:3-9)", and_screen_props_f};
 static const mfield and_page_f[] = {
         {"path", M_STRING, 0, NULL, NULL},
         {"id", M_STRING, 0, NULL, NULL},
@@ -222,7 +222,8 @@ static int check_field(const mfield *f, json_t *v, const char *at, char *why,
 			break;
 		json_array_foreach(v, i, it)
 		{
-			snprintf(sub, sizeof(sub), "%s.%s[%zu]", at, f->name, i);
+			snprintf(sub, sizeof(sub), "%s.%s[%zu]", at, f->name,
+			         i);
 			if (!json_is_object(it)) {
 				snprintf(why, len, "%s is no object", sub);
 				return -1;
@@ -242,7 +243,8 @@ static int check_model(const model *m, json_t *v, const char *at, char *why,
 	const mfield *f;
 
 	for (f = m->fields; f->name; f++)
-		if (check_field(f, json_object_get(v, f->name), at, why, len) < 0)
+		if (check_field(f, json_object_get(v, f->name), at, why, len) <
+		    0)
 			return -1;
 	return 0;
 }
@@ -271,7 +273,8 @@ static void assert_decodes(json_t *v, const model *const *models)
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))
 #endif
-static char *fmt(const char *f, ...)
+static char *
+fmt(const char *f, ...)
 {
 	va_list ap;
 	char *out;
@@ -316,8 +319,8 @@ static int raw_header(const raw_resp *r, const char *name, char *out,
 			const char *v = p + n + 1, *e = strstr(v, "\r\n");
 			while (*v == ' ')
 				v++;
-			snprintf(out, len, "%.*s", (int)(e ? e - v : (long)strlen(v)),
-			         v);
+			snprintf(out, len, "%.*s",
+			         (int)(e ? e - v : (long)strlen(v)), v);
 			return 0;
 		}
 	}
@@ -502,7 +505,8 @@ static void live_campaign(const char *env, char *out, size_t len)
 	                "screenProps"),
 	        0);
 	assert_int_equal(r.status, 201);
-	snprintf(out, len, "%s", json_string_value(json_object_get(r.json, "id")));
+	snprintf(out, len, "%s",
+	         json_string_value(json_object_get(r.json, "id")));
 	h_resp_free(&r);
 	snprintf(go, sizeof(go), "%s/%s/go-live", path, out);
 	assert_int_equal(h_call(&H, &r, "POST", go, H.admin_token, NULL, NULL),
@@ -566,9 +570,8 @@ static json_t *ios_flow(const char *env, const char *ext, const char *body,
 	ping = exchange(ios_post(target, NULL), ios_ping_m);
 	assert_string_equal(json_string_value(json_object_get(ping, "id")),
 	                    json_string_value(json_object_get(k, "id")));
-	assert_string_equal(json_string_value(json_object_get(cus,
-	                                                       "externalUserId")),
-	                    ext);
+	assert_string_equal(
+	        json_string_value(json_object_get(cus, "externalUserId")), ext);
 	json_decref(chk);
 	json_decref(ping);
 	*campaign = k;
@@ -594,7 +597,8 @@ static json_t *android_flow(const char *env, const char *ext, const char *body,
 	snprintf(target, sizeof(target),
 	         "/campaigns/live?environment=%s&customerId=%s", env,
 	         json_string_value(json_object_get(cus, "id")));
-	k = exchange(android_request("GET", target, NULL, NULL), and_campaign_m);
+	k = exchange(android_request("GET", target, NULL, NULL),
+	             and_campaign_m);
 	/* network/CampaignCheckpointService.kt:29-39 */
 	snprintf(target, sizeof(target), "/campaign-checkpoints?campaignId=%s",
 	         json_string_value(json_object_get(k, "id")));
@@ -606,9 +610,8 @@ static json_t *android_flow(const char *env, const char *ext, const char *body,
 	snprintf(target, sizeof(target), "/campaigns/%s/ping",
 	         json_string_value(json_object_get(k, "id")));
 	json_decref(exchange(android_request("POST", target, NULL, ""), NULL));
-	assert_string_equal(json_string_value(json_object_get(cus,
-	                                                       "externalUserId")),
-	                    ext);
+	assert_string_equal(
+	        json_string_value(json_object_get(cus, "externalUserId")), ext);
 	json_decref(chk);
 	*campaign = k;
 	return cus;
@@ -622,31 +625,30 @@ static void placement_page(const char *path_and_query, int android)
 	raw_resp r;
 
 	req = fmt("GET %s HTTP/1.1\r\n"
-	                     "Host: 127.0.0.1:%u\r\n"
-	                     "Accept: text/html,application/xhtml+xml,"
-	                     "application/xml;q=0.9,*/*;q=0.8\r\n"
-	                     "User-Agent: %s\r\n"
-	                     "%s"
-	                     "Accept-Encoding: gzip, deflate\r\n"
-	                     "\r\n",
-	                     path_and_query, H.port,
-	                     android ? "Mozilla/5.0 (Linux; Android 14; "
-	                               "Pixel 8; wv) AppleWebKit/537.36 "
-	                               "(KHTML, like Gecko) Version/4.0 "
-	                               "Chrome/120.0 Mobile Safari/537.36"
-	                             : "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 "
-	                               "like Mac OS X) AppleWebKit/605.1.15 "
-	                               "(KHTML, like Gecko) Mobile/15E148",
-	                     android ? "X-Requested-With: com.example.app\r\n"
-	                             : "");
+	          "Host: 127.0.0.1:%u\r\n"
+	          "Accept: text/html,application/xhtml+xml,"
+	          "application/xml;q=0.9,*/*;q=0.8\r\n"
+	          "User-Agent: %s\r\n"
+	          "%s"
+	          "Accept-Encoding: gzip, deflate\r\n"
+	          "\r\n",
+	          path_and_query, H.port,
+	          android ? "Mozilla/5.0 (Linux; Android 14; "
+	                    "Pixel 8; wv) AppleWebKit/537.36 "
+	                    "(KHTML, like Gecko) Version/4.0 "
+	                    "Chrome/120.0 Mobile Safari/537.36"
+	                  : "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 "
+	                    "like Mac OS X) AppleWebKit/605.1.15 "
+	                    "(KHTML, like Gecko) Mobile/15E148",
+	          android ? "X-Requested-With: com.example.app\r\n" : "");
 	assert_non_null(req);
 	assert_int_equal(raw_send(&H, req, &r), 0);
 	free(req);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(raw_header(&r, "Content-Type", v, sizeof(v)), 0);
 	assert_string_equal(v, "text/html; charset=utf-8");
-	assert_int_equal(raw_header(&r, "Content-Security-Policy", v, sizeof(v)),
-	                 0);
+	assert_int_equal(
+	        raw_header(&r, "Content-Security-Policy", v, sizeof(v)), 0);
 	assert_non_null(strstr(v, "script-src 'self';"));
 	assert_null(strstr(v, "unsafe-inline"));
 	assert_non_null(strstr(r.body, "<script type=\"module\" "
@@ -667,7 +669,8 @@ static void open_placement(const json_t *k, const json_t *cus,
 
 	json_array_foreach(json_object_get(k, "campaignPages"), i, p)
 	{
-		const char *pl = json_string_value(json_object_get(p, "placementId"));
+		const char *pl =
+		        json_string_value(json_object_get(p, "placementId"));
 		const char *id = json_string_value(json_object_get(p, "id"));
 
 		if (!found && ((pl && !strcmp(pl, placement)) ||
@@ -677,14 +680,16 @@ static void open_placement(const json_t *k, const json_t *cus,
 	assert_non_null(found);
 	/* Android builds the URL from the page's placementId, whichever
 	 * matched (FlockSDK.kt:319): it must be there. */
-	assert_non_null(json_string_value(json_object_get(found, "placementId")));
+	assert_non_null(
+	        json_string_value(json_object_get(found, "placementId")));
 	colour = json_string_value(json_object_get(
 	        json_object_get(found, "screenProps"), "backgroundColor"));
 	if (colour)
 		snprintf(bg, sizeof(bg), "&bg=%%23%s", colour + 1);
 	snprintf(target, sizeof(target),
 	         "/placements/%s?key=%s&campaign_id=%s&customer_id=%s%s",
-	         android ? json_string_value(json_object_get(found, "placementId"))
+	         android ? json_string_value(
+	                           json_object_get(found, "placementId"))
 	                 : placement,
 	         H.public_key, json_string_value(json_object_get(k, "id")),
 	         json_string_value(json_object_get(cus, "id")), bg);
@@ -714,8 +719,9 @@ static void test_ios(void **state)
 		cus = ios_flow(envs[i], ext, body, &k);
 		assert_string_equal(json_string_value(json_object_get(k, "id")),
 		                    i ? cmp_test : cmp_prod);
-		assert_int_equal(json_array_size(json_object_get(k, "campaignPages")),
-		                 3);
+		assert_int_equal(
+		        json_array_size(json_object_get(k, "campaignPages")),
+		        3);
 		open_placement(k, cus, "share", 0);
 		open_placement(k, cus, "enter", 0);
 		json_decref(k);
@@ -750,8 +756,9 @@ static void test_android(void **state)
 	/* The page of the success placement has no placementId of its own
 	 * given: flockd gave it its id, so Android's URL names it. */
 	p = json_array_get(json_object_get(k, "campaignPages"), 2);
-	assert_string_equal(json_string_value(json_object_get(p, "placementId")),
-	                    json_string_value(json_object_get(p, "id")));
+	assert_string_equal(
+	        json_string_value(json_object_get(p, "placementId")),
+	        json_string_value(json_object_get(p, "id")));
 	open_placement(k, cus, json_string_value(json_object_get(p, "id")), 1);
 	open_placement(k, cus, "share", 1);
 	json_decref(k);
@@ -761,23 +768,23 @@ static void test_android(void **state)
 	                   "\"kim@example.org\",\"name\":\"Kim\","
 	                   "\"environment\":\"test\"}",
 	                   &k);
-	assert_string_equal(json_string_value(json_object_get(k, "environment")),
-	                    "test");
+	assert_string_equal(
+	        json_string_value(json_object_get(k, "environment")), "test");
 	json_decref(k);
 	json_decref(cus);
 	/* The identify with customProperties kept them. */
-	snprintf(path, sizeof(path), "/admin/apps/%s/customers?q=android-user-1",
-	         H.app_id);
+	snprintf(path, sizeof(path),
+	         "/admin/apps/%s/customers?q=android-user-1", H.app_id);
 	assert_int_equal(h_call(&H, &r, "GET", path, H.admin_token, NULL, NULL),
 	                 0);
-	assert_int_equal(json_integer_value(json_object_get(
-	                         json_object_get(json_array_get(json_object_get(
-	                                                                r.json,
-	                                                                "data"),
-	                                                        0),
-	                                         "customProperties"),
-	                         "age")),
-	                 29);
+	assert_int_equal(
+	        json_integer_value(json_object_get(
+	                json_object_get(
+	                        json_array_get(json_object_get(r.json, "data"),
+	                                       0),
+	                        "customProperties"),
+	                "age")),
+	        29);
 	h_resp_free(&r);
 }
 
@@ -819,8 +826,9 @@ static void test_pages_from_an_older_flockd(void **state)
 	json_t *k, *cus, *p;
 
 	assert_int_equal(h_kill(&H, SIGTERM), 0);
-	snprintf(sql, sizeof(sql), "UPDATE campaigns SET extra = '%s' WHERE id = '%s'",
-	         old, cmp_prod);
+	snprintf(sql, sizeof(sql),
+	         "UPDATE campaigns SET extra = '%s' WHERE id = '%s'", old,
+	         cmp_prod);
 	assert_int_equal(h_db_exec(H.db, sql), 0);
 	assert_int_equal(h_db_exec(H.db, h_is_pg() ? "UPDATE flockd_schema SET "
 	                                             "version = 5"
@@ -832,7 +840,8 @@ static void test_pages_from_an_older_flockd(void **state)
 	               "example.com\",\"name\":\"After\",\"environment\":"
 	               "\"production\"}",
 	               &k);
-	assert_int_equal(json_array_size(json_object_get(k, "campaignPages")), 3);
+	assert_int_equal(json_array_size(json_object_get(k, "campaignPages")),
+	                 3);
 	p = json_array_get(json_object_get(k, "campaignPages"), 1);
 	assert_string_equal(json_string_value(json_object_get(p, "path")),
 	                    "referrer");

@@ -158,8 +158,8 @@ static void test_bad_pages_are_refused_naming_the_field(void **state)
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		create(&r, bad[i].pages, NULL);
-		if (r.status != 400 || !strstr(s(r.json, "message"),
-		                               bad[i].message))
+		if (r.status != 400 ||
+		    !strstr(s(r.json, "message"), bad[i].message))
 			fprintf(stderr, "%s -> %d %s\n", bad[i].pages, r.status,
 			        r.text);
 		assert_int_equal(r.status, 400);
@@ -173,15 +173,16 @@ static void test_bad_pages_are_refused_naming_the_field(void **state)
 			char body[1024];
 			snprintf(body, sizeof(body), "{\"campaignPages\":%s}",
 			         bad[i].pages);
-			h_call(&H, &r, "PATCH", path, H.admin_token, body, NULL);
+			h_call(&H, &r, "PATCH", path, H.admin_token, body,
+			       NULL);
 		}
 		assert_int_equal(r.status, 400);
 		assert_non_null(strstr(s(r.json, "message"), bad[i].message));
 		h_resp_free(&r);
 	}
 	h_call(&H, &r, "GET", path, H.admin_token, NULL, NULL);
-	assert_int_equal(json_array_size(json_object_get(r.json, "campaignPages")),
-	                 2);
+	assert_int_equal(
+	        json_array_size(json_object_get(r.json, "campaignPages")), 2);
 	h_resp_free(&r);
 }
 
@@ -243,7 +244,8 @@ static void test_pages_normalised_with_ids(void **state)
 	assert_string_equal(s(sp, "primaryColor"), "#1d4ed8");
 	assert_true(json_is_null(json_object_get(sp, "backgroundColor")));
 	assert_true(json_is_null(json_object_get(sp, "secondaryColor")));
-	assert_string_equal(s(sp, "fontFamily"), "Georgia, 'Times New Roman', serif");
+	assert_string_equal(s(sp, "fontFamily"),
+	                    "Georgia, 'Times New Roman', serif");
 	assert_string_equal(s(p0, "title"), "Give");
 	assert_null(json_object_get(p0, "body"));
 	assert_string_equal(s(p1, "id"), "my-page_1");
@@ -269,8 +271,8 @@ static void test_pages_normalised_with_ids(void **state)
 	         id1);
 	h_call(&H, &r, "PATCH", path, H.admin_token, body, NULL);
 	assert_int_equal(r.status, 200);
-	assert_int_equal(json_array_size(json_object_get(r.json, "campaignPages")),
-	                 1);
+	assert_int_equal(
+	        json_array_size(json_object_get(r.json, "campaignPages")), 1);
 	assert_string_equal(
 	        s(json_array_get(json_object_get(r.json, "campaignPages"), 0),
 	          "id"),
@@ -280,8 +282,8 @@ static void test_pages_normalised_with_ids(void **state)
 	       NULL);
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_array(json_object_get(r.json, "campaignPages")));
-	assert_int_equal(json_array_size(json_object_get(r.json, "campaignPages")),
-	                 0);
+	assert_int_equal(
+	        json_array_size(json_object_get(r.json, "campaignPages")), 0);
 	h_resp_free(&r);
 }
 
@@ -410,15 +412,15 @@ static void test_referral_visit(void **state)
 	assert_string_equal(s(r.json, "referralCode"), code);
 	assert_string_equal(s(json_object_get(r.json, "referrer"), "name"),
 	                    "Jane");
-	assert_null(json_object_get(json_object_get(r.json, "referrer"),
-	                            "email"));
+	assert_null(
+	        json_object_get(json_object_get(r.json, "referrer"), "email"));
 	/* ref= goes into the query, before the fragment. */
-	snprintf(want, sizeof(want), "https://example.com/join?utm=x&ref=%s#top",
-	         code);
+	snprintf(want, sizeof(want),
+	         "https://example.com/join?utm=x&ref=%s#top", code);
 	assert_string_equal(s(r.json, "landingUrl"), want);
-	assert_string_equal(s(json_object_get(r.json, "screenProps"),
-	                      "backgroundColor"),
-	                    "#0F172A");
+	assert_string_equal(
+	        s(json_object_get(r.json, "screenProps"), "backgroundColor"),
+	        "#0F172A");
 	h_resp_free(&r);
 	assert_int_equal(visited(), before + 1);
 	/* An unknown code counts nothing. */
@@ -434,8 +436,8 @@ static void test_referral_visit(void **state)
 	assert_int_equal(r.status, 201);
 	snprintf(path, sizeof(path), "%s", s(r.json, "id"));
 	h_resp_free(&r);
-	h_callf(&H, &r, "POST", "/referrals/visit", H.service_key,
-	        "{s:s, s:s}", "referralCode", code, "campaignId", path);
+	h_callf(&H, &r, "POST", "/referrals/visit", H.service_key, "{s:s, s:s}",
+	        "referralCode", code, "campaignId", path);
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_null(json_object_get(r.json, "landingUrl")));
 	assert_string_equal(s(json_object_get(r.json, "campaign"), "id"), path);
@@ -572,7 +574,8 @@ static void test_pages_served(void **state)
 	expect_page(path);
 	expect_page("/placements/anything");
 	expect_page("/pages/invitee?state=success");
-	snprintf(path, sizeof(path), "/referrals/%s?key=%s", code, H.public_key);
+	snprintf(path, sizeof(path), "/referrals/%s?key=%s", code,
+	         H.public_key);
 	expect_page(path);
 	/* The ?ref= form: a browser's GET /referrals. */
 	snprintf(path, sizeof(path), "/referrals?ref=%s&key=%s", code,
@@ -592,7 +595,8 @@ static void test_pages_served(void **state)
 	              "text/plain; charset=utf-8");
 	expect_status("GET", "/hosted/..%2fdashboard/app.js", NULL, 404,
 	              "text/plain; charset=utf-8");
-	expect_status("GET", "/hosted/", NULL, 404, "text/plain; charset=utf-8");
+	expect_status("GET", "/hosted/", NULL, 404,
+	              "text/plain; charset=utf-8");
 	/* Not pages: the API answers as before. */
 	expect_status("GET", "/placements/a/b", NULL, 404, "application/json");
 	expect_status("GET", "/placements/", NULL, 404, "application/json");
@@ -608,7 +612,8 @@ static void test_pages_served(void **state)
 	fetch(&r, "GET", "/placements/share", NULL, NULL);
 	e = strcasestr(r.headers, "ETag: ");
 	assert_non_null(e);
-	snprintf(etag, sizeof(etag), "%.*s", (int)strcspn(e + 6, "\r\n"), e + 6);
+	snprintf(etag, sizeof(etag), "%.*s", (int)strcspn(e + 6, "\r\n"),
+	         e + 6);
 	free(r.body);
 	fetch(&r, "GET", "/pages/referrer", NULL, etag);
 	assert_int_equal(r.status, 304);

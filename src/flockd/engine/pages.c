@@ -27,15 +27,12 @@
 #define MAX_TEXT 2000
 
 /* The screens the hosted pages render (a page's path). */
-static const char *const screens[] = {"referrer", "invitee", "success",
-                                      NULL};
-static const char *const page_keys[] = {"id",          "path",  "placementId",
-                                        "isEmpty",     "screenProps",
-                                        "title",       "body",  "buttonText",
-                                        NULL};
+static const char *const screens[] = {"referrer", "invitee", "success", NULL};
+static const char *const page_keys[] = {"id",      "path",        "placementId",
+                                        "isEmpty", "screenProps", "title",
+                                        "body",    "buttonText",  NULL};
 static const char *const colour_keys[] = {"backgroundColor", "primaryColor",
-                                          "secondaryColor", "textColor",
-                                          NULL};
+                                          "secondaryColor", "textColor", NULL};
 
 static int listed(const char *s, const char *const *list)
 {
@@ -72,8 +69,8 @@ static int colour_ok(const char *s)
 		return 0;
 	for (i = 1; i < 7; i++) {
 		char c = s[i];
-		if (!(c >= '0' && c <= '9') && !((c | 0x20) >= 'a' &&
-		                                  (c | 0x20) <= 'f'))
+		if (!(c >= '0' && c <= '9') &&
+		    !((c | 0x20) >= 'a' && (c | 0x20) <= 'f'))
 			return 0;
 	}
 	return 1;
@@ -159,7 +156,8 @@ static int screen_props(fd_ctx *x, size_t i, const json_t *v, json_t **out)
 		                    "letters, digits, spaces, commas, quotes, "
 		                    "'.', '-' and '_', or null");
 	}
-	json_object_set_new(*out, "fontFamily", s ? json_string(s) : json_null());
+	json_object_set_new(*out, "fontFamily",
+	                    s ? json_string(s) : json_null());
 	return 0;
 bad_colour:
 	json_decref(*out);
@@ -170,8 +168,7 @@ bad_colour:
 /* The page's own text (title, body, buttonText): strings or null. */
 static int page_text(fd_ctx *x, size_t i, const json_t *v, json_t *out)
 {
-	static const char *const keys[] = {"title", "body", "buttonText",
-	                                   NULL};
+	static const char *const keys[] = {"title", "body", "buttonText", NULL};
 	json_t *m;
 	int j;
 
@@ -258,8 +255,9 @@ static int page_one(fd_ctx *x, size_t i, const json_t *v, json_t **out)
 	if (!jpath || json_is_null(jpath))
 		return page_invalid(x, i, "path", "is required");
 	if (!listed(json_string_value(jpath), screens))
-		return page_invalid(x, i, "path",
-		                    "must be one of: referrer, invitee, success");
+		return page_invalid(
+		        x, i, "path",
+		        "must be one of: referrer, invitee, success");
 	if (empty && !json_is_null(empty) && !json_is_boolean(empty))
 		return page_invalid(x, i, "isEmpty", "must be a boolean");
 	if (page_ids(x, i, v, id, pl, sizeof(id)) < 0 ||
@@ -288,7 +286,8 @@ static int pages_distinct(fd_ctx *x, const json_t *pages)
 
 	json_array_foreach(pages, i, a)
 	{
-		const char *ai = fd__jstr(a, "id"), *ap = fd__jstr(a, "placementId");
+		const char *ai = fd__jstr(a, "id"),
+		           *ap = fd__jstr(a, "placementId");
 
 		json_array_foreach(pages, j, b)
 		{
@@ -298,8 +297,9 @@ static int pages_distinct(fd_ctx *x, const json_t *pages)
 			if (j >= i)
 				break;
 			if (!strcmp(ai, bi))
-				return page_invalid(x, i, "id",
-				                    "is the id of another page");
+				return page_invalid(
+				        x, i, "id",
+				        "is the id of another page");
 			if (!strcmp(ap, bp) || !strcmp(ap, bi) ||
 			    !strcmp(ai, bp))
 				return page_invalid(
@@ -389,11 +389,17 @@ static json_t *find_page(const json_t *k, const char *placement,
 /* The campaign as a page shows it: its words and what it pays. */
 static json_t *page_campaign_view(const json_t *k)
 {
-	static const char *const terms[] = {
-	        "party",          "type",     "method", "name",
-	        "description",    "payoutAmount",       "discountAmount",
-	        "discountPercentage",         "discountDurationInMonth",
-	        "currency",       NULL};
+	static const char *const terms[] = {"party",
+	                                    "type",
+	                                    "method",
+	                                    "name",
+	                                    "description",
+	                                    "payoutAmount",
+	                                    "discountAmount",
+	                                    "discountPercentage",
+	                                    "discountDurationInMonth",
+	                                    "currency",
+	                                    NULL};
 	json_t *rewards = json_array(), *r, *one;
 	size_t i;
 	int j;
@@ -421,13 +427,13 @@ static json_t *page_customer_view(const json_t *c)
 {
 	const json_t *by = json_object_get(c, "referredBy");
 
-	return json_pack("{s:O, s:O?, s:O, s:o}", "id", json_object_get(c, "id"),
-	                 "name", json_object_get(c, "name"), "referralCode",
-	                 json_object_get(c, "referralCode"), "referredBy",
-	                 json_is_object(by)
-	                         ? json_pack("{s:O?}", "name",
-	                                     json_object_get(by, "name"))
-	                         : json_null());
+	return json_pack(
+	        "{s:O, s:O?, s:O, s:o}", "id", json_object_get(c, "id"), "name",
+	        json_object_get(c, "name"), "referralCode",
+	        json_object_get(c, "referralCode"), "referredBy",
+	        json_is_object(by) ? json_pack("{s:O?}", "name",
+	                                       json_object_get(by, "name"))
+	                           : json_null());
 }
 
 /* A key limited to one environment sees only that environment's
@@ -437,7 +443,8 @@ static int env_allowed(fd_ctx *x, const json_t *k)
 	const fd_principal *who = x->req->who;
 	const char *env = fd__jstr(k, "environment");
 
-	if (!who || !who->environment[0] || (env && !strcmp(env, who->environment)))
+	if (!who || !who->environment[0] ||
+	    (env && !strcmp(env, who->environment)))
 		return 0;
 	return fd__fail(x, FD_OUT_FORBIDDEN, "forbidden",
 	                "this key is limited to the %s environment",
@@ -515,7 +522,8 @@ static json_t *landing_url(const json_t *k, const char *code)
 	const char *hex = "0123456789ABCDEF";
 	json_t *out;
 
-	if (!u || (strncasecmp(u, "https://", 8) && strncasecmp(u, "http://", 7)))
+	if (!u ||
+	    (strncasecmp(u, "https://", 8) && strncasecmp(u, "http://", 7)))
 		return json_null();
 	n = strlen(u);
 	frag = strcspn(u, "#");
@@ -523,8 +531,9 @@ static json_t *landing_url(const json_t *k, const char *code)
 	flock__buf_puts(&b, memchr(u, '?', frag) ? "&ref=" : "?ref=");
 	for (; *code; code++) {
 		unsigned char c = (unsigned char)*code;
-		if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-		    c == '-' || c == '_' || c == '.' || c == '~') {
+		if ((c >= '0' && c <= '9') ||
+		    ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '-' ||
+		    c == '_' || c == '.' || c == '~') {
 			flock__buf_put(&b, (const char *)&c, 1);
 		} else {
 			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
@@ -549,12 +558,12 @@ static json_t *visit_answer(const char *code, const json_t *referrer,
 		                 "referralCode", code, "referrer", "campaign",
 		                 "landingUrl", "screenProps");
 	return json_pack("{s:b, s:O, s:{s:O?}, s:o, s:o, s:O?}", "isValid", 1,
-	                 "referralCode", json_object_get(referrer,
-	                                                 "referralCode"),
-	                 "referrer", "name", json_object_get(referrer, "name"),
-	                 "campaign", k ? page_campaign_view(k) : json_null(),
-	                 "landingUrl", k ? landing_url(k, code) : json_null(),
-	                 "screenProps", json_object_get(page, "screenProps"));
+	                 "referralCode",
+	                 json_object_get(referrer, "referralCode"), "referrer",
+	                 "name", json_object_get(referrer, "name"), "campaign",
+	                 k ? page_campaign_view(k) : json_null(), "landingUrl",
+	                 k ? landing_url(k, code) : json_null(), "screenProps",
+	                 json_object_get(page, "screenProps"));
 }
 
 static int referral_visit(fd_ctx *x)

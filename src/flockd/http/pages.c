@@ -47,10 +47,10 @@ fd_pages_result fd_pages_handle(struct MHD_Connection *c, const char *url,
 		a = fd_web_find("pages", "index.html");
 	else
 		return FD_PAGES_NO;
-	r = fd_web_asset_response(
-	        a, MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	                                       "If-None-Match"),
-	        &code);
+	r = fd_web_asset_response(a,
+	                          MHD_lookup_connection_value(
+	                                  c, MHD_HEADER_KIND, "If-None-Match"),
+	                          &code);
 	if (!r)
 		return FD_PAGES_FAILED;
 	*status = code;

@@ -495,13 +495,12 @@ static int dashboard_request(fd_server *s, struct MHD_Connection *c,
 /* Flock's hosted pages (pages.h), where no route of the API is, and
  * the landing page's ?ref= form of GET /referrals. 1 answered (ret
  * set), 0 go on. */
-static int page_request(struct MHD_Connection *c, req_ctx *rc,
-                        const char *url, const char *method,
-                        fd_match_result m, enum MHD_Result *ret)
+static int page_request(struct MHD_Connection *c, req_ctx *rc, const char *url,
+                        const char *method, fd_match_result m,
+                        enum MHD_Result *ret)
 {
-	fd_pages_result r = fd_pages_handle(c, url, method,
-	                                    m != FD_MATCH_NOT_FOUND,
-	                                    &rc->status);
+	fd_pages_result r = fd_pages_handle(
+	        c, url, method, m != FD_MATCH_NOT_FOUND, &rc->status);
 
 	if (r == FD_PAGES_NO)
 		return 0;

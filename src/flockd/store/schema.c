@@ -51,18 +51,18 @@ typedef struct {
  */
 /* SQLite: p is a json_each row of one page. */
 #define SQ_TEXT(path)                                                          \
-	"CASE WHEN json_type(p.value, '" path "') = 'text' THEN"              \
+	"CASE WHEN json_type(p.value, '" path "') = 'text' THEN"               \
 	" json_extract(p.value, '" path "') END"
 #define SQ_PROPS(o)                                                            \
-	"json_object('backgroundColor', " SQ_TEXT(o ".backgroundColor")       \
+	"json_object('backgroundColor', " SQ_TEXT(o ".backgroundColor")        \
 	", 'primaryColor', " SQ_TEXT(o ".primaryColor")                        \
 	", 'secondaryColor', " SQ_TEXT(o ".secondaryColor")                    \
 	", 'textColor', " SQ_TEXT(o ".textColor")                              \
 	", 'fontFamily', " SQ_TEXT(o ".fontFamily") ")"
 #define SQ_PAGES                                                               \
-	"UPDATE campaigns SET extra = json_set(extra, '$.campaignPages',"     \
-	" json((SELECT json_group_array(json(page)) FROM (SELECT"             \
-	" json_patch(json_object('id', q.id, 'path', q.path, 'placementId',"  \
+	"UPDATE campaigns SET extra = json_set(extra, '$.campaignPages',"      \
+	" json((SELECT json_group_array(json(page)) FROM (SELECT"              \
+	" json_patch(json_object('id', q.id, 'path', q.path, 'placementId',"   \
 	" coalesce(q.pl, q.id), 'isEmpty', json(q.empty), 'screenProps',"      \
 	" json(q.sp)), json_object('title', q.title, 'body', q.body,"          \
 	" 'buttonText', q.button)) AS page FROM (SELECT p.key AS n,"           \
@@ -77,7 +77,7 @@ typedef struct {
 	" END AS empty, CASE WHEN json_type(p.value, '$.screenProps') ="       \
 	" 'object' THEN " SQ_PROPS("$.screenProps") " WHEN json_type(p.value," \
 	" '$.theme') = 'object' THEN " SQ_PROPS("$.theme") " END AS sp, "      \
-	SQ_TEXT("$.title") " AS title, " SQ_TEXT("$.body") " AS body, "         \
+	SQ_TEXT("$.title") " AS title, " SQ_TEXT("$.body") " AS body, "        \
 	SQ_TEXT("$.buttonText") " AS button FROM json_each(campaigns.extra,"   \
 	" '$.campaignPages') p WHERE p.type = 'object' AND"                    \
 	" json_type(campaigns.extra, '$.campaignPages') = 'array') q ORDER BY" \
@@ -87,13 +87,14 @@ typedef struct {
 #define PG_TEXT(e)                                                             \
 	"CASE WHEN json_typeof(" e ") = 'string' THEN (" e ") #>> '{}' END"
 #define PG_PROPS(o)                                                            \
-	"json_build_object('backgroundColor', " PG_TEXT(o " -> 'backgroundColor'") \
-	", 'primaryColor', " PG_TEXT(o " -> 'primaryColor'")                    \
-	", 'secondaryColor', " PG_TEXT(o " -> 'secondaryColor'")                \
-	", 'textColor', " PG_TEXT(o " -> 'textColor'")                          \
+	"json_build_object('backgroundColor', "                                \
+	PG_TEXT(o " -> 'backgroundColor'")                                     \
+	", 'primaryColor', " PG_TEXT(o " -> 'primaryColor'")                   \
+	", 'secondaryColor', " PG_TEXT(o " -> 'secondaryColor'")               \
+	", 'textColor', " PG_TEXT(o " -> 'textColor'")                         \
 	", 'fontFamily', " PG_TEXT(o " -> 'fontFamily'") ")"
 #define PG_PAGES                                                               \
-	"UPDATE campaigns k SET extra = (SELECT json_object_agg(f.key,"       \
+	"UPDATE campaigns k SET extra = (SELECT json_object_agg(f.key,"        \
 	" f.value ORDER BY f.n)::text FROM (SELECT e.key, CASE WHEN e.key ="   \
 	" 'campaignPages' THEN (SELECT coalesce(json_agg(page ORDER BY n),"    \
 	" '[]'::json) FROM (SELECT q.n, (SELECT json_object_agg(a.k, a.v"      \
@@ -114,10 +115,10 @@ typedef struct {
 	" AS empty, CASE WHEN json_typeof(p.value -> 'screenProps') ="         \
 	" 'object' THEN " PG_PROPS("(p.value -> 'screenProps')")               \
 	" WHEN json_typeof(p.value -> 'theme') = 'object' THEN "               \
-	PG_PROPS("(p.value -> 'theme')") " END AS sp, "                          \
-	PG_TEXT("p.value -> 'title'") " AS title, "                              \
-	PG_TEXT("p.value -> 'body'") " AS body, "                                \
-	PG_TEXT("p.value -> 'buttonText'") " AS button FROM"                     \
+	PG_PROPS("(p.value -> 'theme')") " END AS sp, "                        \
+	PG_TEXT("p.value -> 'title'") " AS title, "                            \
+	PG_TEXT("p.value -> 'body'") " AS body, "                              \
+	PG_TEXT("p.value -> 'buttonText'") " AS button FROM"                   \
 	" json_array_elements(CASE WHEN json_typeof(k.extra::json ->"          \
 	" 'campaignPages') = 'array' THEN k.extra::json -> 'campaignPages'"    \
 	" ELSE '[]'::json END) WITH ORDINALITY AS p(value, n) WHERE"           \
