@@ -287,8 +287,10 @@ async function placement(kind, name) {
   try { ctx = await api('GET', `/page-context?${q}`); } catch (e) { theme(null); return errorScreen(e); }
   theme(ctx.page && ctx.page.screenProps);
   if (ctx.page && ctx.page.isEmpty) return emptyScreen();
-  const screen = kind === 'pages' && param('state') === 'success' ? 'success' : ctx.screen;
-  return (SCREENS[screen] || errorScreen)(ctx);
+  // The older SDKs' success state of the invitee page: its theme, the
+  // success screen's own words.
+  if (kind === 'pages' && param('state') === 'success') return successScreen({ ...ctx, page: null });
+  return (SCREENS[ctx.screen] || errorScreen)(ctx);
 }
 
 // The older SDKs' navigate command: the same page for another placement.
