@@ -25,7 +25,10 @@
 #             node_modules is missing) against the release build's flockd
 #             and examples/quickstart; screenshots of every page into
 #             SHOTS_DIR (default BUILD_ROOT/screenshots; docs/dashboard/
-#             holds the committed ones)
+#             holds the committed ones); then Flock's hosted pages in a
+#             phone-sized chromium with stand-ins for the mobile SDKs'
+#             bridges (pages.test.mjs), screenshots into PAGES_SHOTS_DIR
+#             (default BUILD_ROOT/screenshots/mobile-sdks; docs/mobile-sdks/)
 #
 # PostgreSQL: with FLOCK_TEST_PG set to an admin URL (.ci/run starts a
 # throwaway cluster with scripts/pg-cluster.sh and sets it), the release and
@@ -151,8 +154,9 @@ stage_browser() {
 	(cd "$web" && FLOCKD_BIN=$dir/src/flockd/flockd \
 		QUICKSTART_BIN=$dir/examples/quickstart \
 		SHOTS_DIR=${SHOTS_DIR:-$root/screenshots} \
-		timeout 900 node --test --test-concurrency=1 --test-timeout=600000 \
-		dashboard.test.mjs)
+		PAGES_SHOTS_DIR=${PAGES_SHOTS_DIR:-$root/screenshots/mobile-sdks} \
+		timeout 1200 node --test --test-concurrency=1 --test-timeout=600000 \
+		dashboard.test.mjs pages.test.mjs)
 }
 
 run_stage() {

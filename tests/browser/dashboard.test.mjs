@@ -86,6 +86,10 @@ test('the dashboard, end to end', { timeout: 420000 }, async (t) => {
       assert.equal(k.isLive, true);
       assert.deepEqual(k.rewards.map((r) => [r.party, r.payoutAmount, r.currency]).sort(), [['referee', 10, 'usd'], ['referrer', 10, 'usd']]);
       assert.equal(k.rewards.find((r) => r.party === 'referrer').limit, 10);
+      // The pages in the shape Flock's mobile SDKs decode (docs/mobile-sdks.md).
+      assert.deepEqual(k.campaignPages.map((p) => [p.path, p.placementId, p.isEmpty, p.title ?? null]),
+        [['referrer', 'referrer', false, 'Give $10, get $10'], ['invitee', 'invitee', false, null], ['success', 'success', false, null]]);
+      assert.ok(k.campaignPages.every((p) => /^cpg_/.test(p.id) && p.screenProps.primaryColor === '#1d4ed8'));
       const chk = (await A('GET', `/admin/apps/${app}/campaigns/${campaignId}/checkpoints`)).body.data;
       assert.deepEqual(chk.map((c) => [c.checkpointName, c.trigger]), [['purchase_completed', 'reward']]);
       await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));

@@ -106,6 +106,20 @@ export async function browser() {
   return { ctx, close: async () => { await ctx.close(); rmSync(profile, { recursive: true, force: true }); } };
 }
 
+// A phone-sized browser (Flock's hosted pages, as a web view shows them):
+// 390 x 844 CSS pixels, touch, a mobile user agent.
+export async function phone() {
+  const profile = mkdtempSync(join(tmpdir(), 'flock-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM, headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.0.0 Mobile Safari/537.36',
+  });
+  return { ctx, close: async () => { await ctx.close(); rmSync(profile, { recursive: true, force: true }); } };
+}
+
 export function shot(page, name) {
   if (!SHOTS) return Promise.resolve();
   if (!existsSync(SHOTS)) mkdirSync(SHOTS, { recursive: true });

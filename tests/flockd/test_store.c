@@ -19,7 +19,7 @@
 
 /* Schema version, the same on both databases (rate_windows is only used
  * on PostgreSQL). */
-#define SCHEMA 5
+#define SCHEMA 6
 
 typedef struct {
 	char dir[64];

@@ -272,7 +272,7 @@ static int time_field(fd_ctx *x, const json_t *base, const char *field,
 static int campaign_fields(fd_ctx *x, const json_t *base, fd_store_campaign *k,
                            char **extra)
 {
-	json_t *doc = json_object(), *v, *hold;
+	json_t *doc = json_object(), *v, *hold, *pages = NULL;
 	int i;
 
 	*extra = NULL;
@@ -280,12 +280,21 @@ static int campaign_fields(fd_ctx *x, const json_t *base, fd_store_campaign *k,
 		return fd__internal(x);
 	for (i = 0; extra_fields[i]; i++) {
 		v = json_object_get(x->req->body, extra_fields[i]);
+		/* Campaign pages are checked and given ids (pages.c). */
+		if (v && strcmp(extra_fields[i], "campaignPages") == 0) {
+			if (fd__campaign_pages(x, v, &pages) < 0) {
+				json_decref(doc);
+				return -1;
+			}
+			v = pages;
+		}
 		if (!v)
 			v = json_object_get(base, extra_fields[i]);
 		json_object_set_new(doc, extra_fields[i],
 		                    v ? json_incref(v)
 		                      : extra_default(extra_fields[i]));
 	}
+	json_decref(pages);
 	*extra = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	k->name = fd__bstr(x, "name") ? fd__bstr(x, "name")

@@ -287,6 +287,29 @@ FD_OP(fd_op_rewards_trigger);
 FD_OP(fd_op_noop);
 
 /*
+ * ---- Flock's hosted pages (pages.c; docs/mobile-sdks.md) ----
+ * What the pages flockd serves for the mobile SDKs' web views call, with
+ * the public key they were opened with.
+ */
+/* GET /page-context. query: placementId (a page's placementId or id, as
+ * the SDKs look it up) or path (referrer, invitee, success), campaignId
+ * (absent or unknown: the live campaign of environment), customerId
+ * (optional), environment. {"screen","page","campaign":{id, name,
+ * environment, inviteMessage, termsUrl, rewards},"customer":{id, name,
+ * referralCode, referredBy:{name}} or null}. Not found: page_not_found,
+ * no_live_campaign, customer_not_found; a key of the other environment:
+ * forbidden. */
+FD_OP(fd_op_page_context);
+/* POST /referrals/visit. body: referralCode, campaignId (optional, as
+ * above), environment. A referral landing page was opened: a valid
+ * code's owner gets visitedReferralsCount + 1 and the funnel a referral
+ * visit. {"isValid","referralCode","referrer":{name},"campaign",
+ * "landingUrl","screenProps"}: landingUrl is refereeLandingPageUrl with
+ * ref=CODE added, or null; screenProps the campaign's invitee page's.
+ * An unknown code: isValid false, nothing counted. */
+FD_OP(fd_op_referral_visit);
+
+/*
  * ---- Admin API (operator; req->who->kind == FD_KEY_ADMIN) ----
  * req->app_id is the {app} path parameter; an admin token bound to an
  * application (who->app_id != "") only reaches that application (else

@@ -220,6 +220,16 @@ int fd__live(fd_ctx *x, const char *env, json_t **campaign,
 /* Any change to campaigns, their rewards or checkpoints calls this. */
 void fd__live_forget(fd_engine *e);
 
+/*
+ * A campaign's campaignPages from a request (v: the body's value; NULL
+ * or null: none) checked and in the shape Flock's mobile SDKs decode
+ * (pages.c): *out a new array of {id, path, placementId, isEmpty,
+ * screenProps, and title, body, buttonText when given}, with a fresh
+ * "cpg_" id for a page given none. 0, or -1 with FD_OUT_INVALID naming
+ * the field ("campaignPages[1].screenProps.primaryColor ...").
+ */
+int fd__campaign_pages(fd_ctx *x, const json_t *v, json_t **out);
+
 /* ---- rules (rules.c) ------------------------------------------------- */
 
 enum { FD_PARTY_REFERRER = 1, FD_PARTY_REFEREE = 2 };

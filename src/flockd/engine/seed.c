@@ -42,7 +42,7 @@ static int seed_campaign(fd_ctx *x, char id[FLOCK__ID_MAX])
 	memset(&k, 0, sizeof(k));
 	k.environment = "production";
 	k.name = "bench";
-	k.extra = "{}";
+	k.extra = "{\"campaignPages\":[]}";
 	k.id = id;
 	if (flock__id_new(id, "cmp_") < 0 ||
 	    fd_store_campaign_insert(x->c, x->app, &k, x->now) != FD_OK ||

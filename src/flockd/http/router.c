@@ -237,6 +237,17 @@ static const fd_field checkpoint_update_body[] = {
         FE("trigger", 0, trigger_values), F("placementId", FD_T_NSTRING, 0),
         END};
 
+/* Flock's hosted pages (docs/mobile-sdks.md): what a page shows, and a
+ * referral landing page's visit. */
+static const fd_field page_context_query[] = {
+        F("placementId", FD_T_STRING, 0), F("path", FD_T_STRING, 0),
+        F("campaignId", FD_T_STRING, 0),  F("customerId", FD_T_STRING, 0),
+        FE("environment", 0, env_values), END};
+
+static const fd_field referral_visit_body[] = {
+        F("referralCode", FD_T_STRING, 1), F("campaignId", FD_T_STRING, 0),
+        FE("environment", 0, env_values), END};
+
 /* Ten years: more than any rule of flockd waits. */
 static const fd_field test_clock_body[] = {
         FI("advanceMs", 1, 0, 10L * 366 * 86400 * 1000), END};
@@ -401,6 +412,12 @@ static const fd_route routes[] = {
           fd_op_admin_analytics_daily),
         R("GET", AP "/analytics/top-referrers", A, NULL, analytics_query,
           fd_op_admin_analytics_top_referrers),
+        /* Flock's hosted pages call these with their public key
+         * (http/pages.c serves the pages themselves). */
+        R("GET", "/page-context", S | P, NULL, page_context_query,
+          fd_op_page_context),
+        R("POST", "/referrals/visit", S | P, referral_visit_body, NULL,
+          fd_op_referral_visit),
         /* Only with --test-clock (server.c answers 404 without). */
         R("POST", FD_TEST_CLOCK_PATH, A, test_clock_body, NULL,
           fd_op_test_clock),

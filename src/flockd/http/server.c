@@ -29,6 +29,7 @@
 #include "http/dashboard.h"
 #include "http/errors.h"
 #include "http/metrics.h"
+#include "http/pages.h"
 #include "http/router.h"
 #include "http/test_clock.h"
 
@@ -82,6 +83,7 @@ typedef struct {
 	 * token (dashboard.h), or the dashboard's own answer. */
 	int dash;
 	fd_dash_call call;
+	int page; /* one of Flock's hosted pages (pages.h) */
 } req_ctx;
 
 static double elapsed_ms(const struct timespec *start)
@@ -490,6 +492,24 @@ static int dashboard_request(fd_server *s, struct MHD_Connection *c,
 	return 1;
 }
 
+/* Flock's hosted pages (pages.h), where no route of the API is, and
+ * the landing page's ?ref= form of GET /referrals. 1 answered (ret
+ * set), 0 go on. */
+static int page_request(struct MHD_Connection *c, req_ctx *rc, const char *url,
+                        const char *method, fd_match_result m,
+                        enum MHD_Result *ret)
+{
+	fd_pages_result r = fd_pages_handle(
+	        c, url, method, m != FD_MATCH_NOT_FOUND, &rc->status);
+
+	if (r == FD_PAGES_NO)
+		return 0;
+	/* Pages are not API traffic: logged, not metered. */
+	rc->page = rc->responded = rc->metered = 1;
+	*ret = r == FD_PAGES_ANSWERED ? MHD_YES : MHD_NO;
+	return 1;
+}
+
 /* 1 if route may be reached from the dashboard: the admin API of
  * applications (not the test clock, not the wire API). */
 static int dashboard_route(const fd_route *route)
@@ -517,6 +537,8 @@ static enum MHD_Result dispatch(fd_server *s, struct MHD_Connection *c,
 		                  NULL);
 	m = fd_route_match(&route, &rc->params, allow, sizeof(allow), method,
 	                   url);
+	if (!rc->dash && page_request(c, rc, url, method, m, &ret))
+		return ret;
 	if (m == FD_MATCH_NOT_FOUND ||
 	    (rc->dash && m == FD_MATCH_OK && !dashboard_route(route)))
 		return send_error(s, c, rc, 404, "not_found", "no such route",
@@ -655,6 +677,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		route = s->routes[rc->route_idx].pattern;
 	else if (rc->dash)
 		route = "dashboard";
+	else if (rc->page)
+		route = "pages";
 	fd_log_request(rc->request_id, rc->method, route, rc->status, ms);
 	/* A login body holds a token; a dashboard call, the session's. */
 	if (rc->dash) {

@@ -37,6 +37,96 @@ typedef struct {
 	" count {i64} NOT NULL, PRIMARY KEY(app_id, environment, name,"        \
 	" day)){without_rowid};"
 
+/*
+ * Step 6's campaign pages (docs/mobile-sdks.md, "Campaign pages"): every
+ * stored campaignPages becomes an array of objects in the shape Flock's
+ * mobile SDKs decode, whatever an earlier flockd stored there unchecked:
+ * not an object: dropped; id: kept if a non-empty string, else
+ * "cpg_<campaign id's suffix>_<index>"; path: path, or the dashboard's
+ * old "page", else ""; placementId: kept if a non-empty string, else the
+ * id; isEmpty: true only if true; screenProps: from screenProps, or the
+ * dashboard's old "theme", its five props as strings or null; title,
+ * body, buttonText: kept if strings. A campaign without campaignPages
+ * gets []. Written once for each database's JSON functions.
+ */
+/* SQLite: p is a json_each row of one page. */
+#define SQ_TEXT(path)                                                          \
+	"CASE WHEN json_type(p.value, '" path "') = 'text' THEN"               \
+	" json_extract(p.value, '" path "') END"
+#define SQ_PROPS(o)                                                            \
+	"json_object('backgroundColor', " SQ_TEXT(o ".backgroundColor")        \
+	", 'primaryColor', " SQ_TEXT(o ".primaryColor")                        \
+	", 'secondaryColor', " SQ_TEXT(o ".secondaryColor")                    \
+	", 'textColor', " SQ_TEXT(o ".textColor")                              \
+	", 'fontFamily', " SQ_TEXT(o ".fontFamily") ")"
+#define SQ_PAGES                                                               \
+	"UPDATE campaigns SET extra = json_set(extra, '$.campaignPages',"      \
+	" json((SELECT json_group_array(json(page)) FROM (SELECT"              \
+	" json_patch(json_object('id', q.id, 'path', q.path, 'placementId',"   \
+	" coalesce(q.pl, q.id), 'isEmpty', json(q.empty), 'screenProps',"      \
+	" json(q.sp)), json_object('title', q.title, 'body', q.body,"          \
+	" 'buttonText', q.button)) AS page FROM (SELECT p.key AS n,"           \
+	" CASE WHEN json_type(p.value, '$.id') = 'text' AND"                   \
+	" json_extract(p.value, '$.id') <> '' THEN json_extract(p.value,"      \
+	" '$.id') ELSE 'cpg_' || substr(campaigns.id, 5) || '_' || p.key END"  \
+	" AS id, coalesce(" SQ_TEXT("$.path") ", " SQ_TEXT("$.page")           \
+	", '') AS path, CASE WHEN json_type(p.value, '$.placementId') ="       \
+	" 'text' AND json_extract(p.value, '$.placementId') <> '' THEN"        \
+	" json_extract(p.value, '$.placementId') END AS pl, CASE WHEN"         \
+	" json_type(p.value, '$.isEmpty') = 'true' THEN 'true' ELSE 'false'"   \
+	" END AS empty, CASE WHEN json_type(p.value, '$.screenProps') ="       \
+	" 'object' THEN " SQ_PROPS("$.screenProps") " WHEN json_type(p.value," \
+	" '$.theme') = 'object' THEN " SQ_PROPS("$.theme") " END AS sp, "      \
+	SQ_TEXT("$.title") " AS title, " SQ_TEXT("$.body") " AS body, "        \
+	SQ_TEXT("$.buttonText") " AS button FROM json_each(campaigns.extra,"   \
+	" '$.campaignPages') p WHERE p.type = 'object' AND"                    \
+	" json_type(campaigns.extra, '$.campaignPages') = 'array') q ORDER BY" \
+	" q.n)))) WHERE json_valid(extra);"
+/* PostgreSQL's json (not jsonb: key order is kept); p is a page with
+ * its ordinality n. */
+#define PG_TEXT(e)                                                             \
+	"CASE WHEN json_typeof(" e ") = 'string' THEN (" e ") #>> '{}' END"
+#define PG_PROPS(o)                                                            \
+	"json_build_object('backgroundColor', "                                \
+	PG_TEXT(o " -> 'backgroundColor'")                                     \
+	", 'primaryColor', " PG_TEXT(o " -> 'primaryColor'")                   \
+	", 'secondaryColor', " PG_TEXT(o " -> 'secondaryColor'")               \
+	", 'textColor', " PG_TEXT(o " -> 'textColor'")                         \
+	", 'fontFamily', " PG_TEXT(o " -> 'fontFamily'") ")"
+#define PG_PAGES                                                               \
+	"UPDATE campaigns k SET extra = (SELECT json_object_agg(f.key,"        \
+	" f.value ORDER BY f.n)::text FROM (SELECT e.key, CASE WHEN e.key ="   \
+	" 'campaignPages' THEN (SELECT coalesce(json_agg(page ORDER BY n),"    \
+	" '[]'::json) FROM (SELECT q.n, (SELECT json_object_agg(a.k, a.v"      \
+	" ORDER BY a.i) FROM (VALUES (1, 'id', to_json(q.id)), (2, 'path',"    \
+	" to_json(q.path)), (3, 'placementId', to_json(coalesce(q.pl,"         \
+	" q.id))), (4, 'isEmpty', to_json(q.empty)), (5, 'screenProps',"       \
+	" coalesce(q.sp, 'null'::json)), (6, 'title', to_json(q.title)), (7,"  \
+	" 'body', to_json(q.body)), (8, 'buttonText', to_json(q.button)))"     \
+	" a(i, k, v) WHERE a.i <= 5 OR a.v IS NOT NULL) AS page FROM (SELECT"  \
+	" p.n, CASE WHEN json_typeof(p.value -> 'id') = 'string' AND"          \
+	" p.value ->> 'id' <> '' THEN p.value ->> 'id' ELSE 'cpg_' ||"         \
+	" substr(k.id, 5) || '_' || (p.n - 1) END AS id, coalesce("            \
+	PG_TEXT("p.value -> 'path'") ", " PG_TEXT("p.value -> 'page'")         \
+	", '') AS path, CASE WHEN json_typeof(p.value -> 'placementId') ="     \
+	" 'string' AND p.value ->> 'placementId' <> '' THEN p.value ->>"       \
+	" 'placementId' END AS pl, coalesce(json_typeof(p.value ->"            \
+	" 'isEmpty') = 'boolean' AND (p.value ->> 'isEmpty') = 'true', false)" \
+	" AS empty, CASE WHEN json_typeof(p.value -> 'screenProps') ="         \
+	" 'object' THEN " PG_PROPS("(p.value -> 'screenProps')")               \
+	" WHEN json_typeof(p.value -> 'theme') = 'object' THEN "               \
+	PG_PROPS("(p.value -> 'theme')") " END AS sp, "                        \
+	PG_TEXT("p.value -> 'title'") " AS title, "                            \
+	PG_TEXT("p.value -> 'body'") " AS body, "                              \
+	PG_TEXT("p.value -> 'buttonText'") " AS button FROM"                   \
+	" json_array_elements(CASE WHEN json_typeof(k.extra::json ->"          \
+	" 'campaignPages') = 'array' THEN k.extra::json -> 'campaignPages'"    \
+	" ELSE '[]'::json END) WITH ORDINALITY AS p(value, n) WHERE"           \
+	" json_typeof(p.value) = 'object') q) pages) ELSE e.value END AS"      \
+	" value, e.n FROM json_each(k.extra::json) WITH ORDINALITY AS e(key,"  \
+	" value, n) UNION ALL SELECT 'campaignPages', '[]'::json, 0 WHERE"     \
+	" json_typeof(k.extra::json -> 'campaignPages') IS NULL) f);"
+
 static const migration migrations[] = {
         {"CREATE TABLE orgs(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
          " created_at {i64} NOT NULL);"
@@ -238,6 +328,10 @@ static const migration migrations[] = {
          "CREATE TRIGGER checkpoints_del AFTER DELETE ON checkpoints BEGIN"
          " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;",
          DASHBOARD_INDEXES},
+        /* 6: campaign pages in the shape Flock's mobile SDKs decode,
+         * each with an id (SQ_PAGES above); the engine checks every
+         * page written from now on (engine/pages.c). */
+        {SQ_PAGES, PG_PAGES},
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

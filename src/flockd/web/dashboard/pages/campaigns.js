@@ -75,13 +75,69 @@ function checkpointFields(c = {}) {
 function toLocal(iso) { return iso ? iso.slice(0, 16) : ''; }
 function fromLocal(v) { return v ? new Date(`${v}:00Z`).toISOString() : null; }
 
-function pageOf(k, which) {
-  return (k.campaignPages || []).find((p) => p && p.page === which) || {};
+// The campaign pages Flock's mobile SDKs open (docs/mobile-sdks.md): the
+// first page of each screen is edited here, with one theme for the three;
+// any other page (more placements of a screen, set through the admin
+// API) is kept as it is.
+const SCREENS = [['referrer', 'Referrer page'], ['invitee', 'Invitee page'], ['success', 'Success page']];
+
+function pageOf(k, path) {
+  return (k.campaignPages || []).find((p) => p && p.path === path) || null;
+}
+
+function pageFields(k) {
+  const first = SCREENS.map(([path]) => pageOf(k, path));
+  const theme = (first.find((p) => p && p.screenProps) || {}).screenProps || {};
+  const f = { pages: {} };
+  for (const [path, label] of SCREENS) {
+    const p = pageOf(k, path) || {};
+    f.pages[path] = {
+      label,
+      placement: h('input', { value: p.placementId && p.placementId !== p.id ? p.placementId : (p.id ? '' : path), autocomplete: 'off', spellcheck: 'false' }),
+      title: h('input', { value: p.title || '' }),
+      body: h('textarea', { rows: '2' }, p.body || ''),
+      button: h('input', { value: p.buttonText || '' }),
+    };
+  }
+  f.primary = h('input', { type: 'color', value: theme.primaryColor || '#1d4ed8' });
+  f.secondary = h('input', { type: 'color', value: theme.secondaryColor || theme.primaryColor || '#1d4ed8' });
+  f.background = h('input', { type: 'color', value: theme.backgroundColor || '#ffffff' });
+  f.text = h('input', { type: 'color', value: theme.textColor || '#111827' });
+  f.font = h('input', { value: theme.fontFamily || '', autocomplete: 'off', placeholder: 'system font' });
+  f.body = () => {
+    const screenProps = {
+      backgroundColor: f.background.value, primaryColor: f.primary.value, secondaryColor: f.secondary.value,
+      textColor: f.text.value, fontFamily: f.font.value.trim() || null,
+    };
+    const edited = SCREENS.map(([path], i) => {
+      const old = first[i] || {}, e = f.pages[path];
+      return {
+        ...(old.id ? { id: old.id } : {}), path, placementId: e.placement.value.trim() || null,
+        isEmpty: !!old.isEmpty, screenProps, title: e.title.value || null, body: e.body.value || null,
+        buttonText: e.button.value || null,
+      };
+    });
+    const others = (k.campaignPages || []).filter((p) => p && !first.includes(p));
+    return [...edited, ...others];
+  };
+  f.view = () => h('fieldset', {}, h('legend', {}, 'Campaign pages and theme'),
+    h('p', { class: 'hint' }, 'What Flock\u2019s mobile SDKs show for a placement checkpoint with this placement id. Empty texts: flockd\u2019s own.'),
+    SCREENS.map(([path]) => {
+      const e = f.pages[path];
+      return h('div', { class: 'page-fields' }, h('h3', {}, e.label),
+        field(`${e.label} placement id`, e.placement, 'Letters, digits, - and _'),
+        field(`${e.label} title`, e.title), field(`${e.label} text`, e.body),
+        field(`${e.label} button text`, e.button));
+    }),
+    h('div', { class: 'page-fields' }, h('h3', {}, 'Theme of the three pages'),
+      field('Primary colour', f.primary), field('Secondary colour', f.secondary),
+      field('Background colour', f.background), field('Text colour', f.text),
+      field('Font', f.font, 'A font the phone has, e.g. Georgia, serif')));
+  return f;
 }
 
 function campaignFields(k) {
-  const theme = (pageOf(k, 'referrer').theme) || {};
-  const inv = pageOf(k, 'invitee'), ref = pageOf(k, 'referrer');
+  const pages = pageFields(k);
   const f = {
     name: h('input', { value: k.name || '', required: true, autocomplete: 'off' }),
     hold: h('input', { type: 'number', min: '0', max: '3650', value: k.rewardHoldDays ?? 0 }),
@@ -92,26 +148,14 @@ function campaignFields(k) {
     terms: h('input', { type: 'url', value: k.termsUrl || '' }),
     mobile: h('input', { type: 'checkbox', checked: !k.platforms || k.platforms.includes('mobile') }),
     web: h('input', { type: 'checkbox', checked: !k.platforms || k.platforms.includes('web') }),
-    refTitle: h('input', { value: ref.title || '' }), refBody: h('textarea', { rows: '2' }, ref.body || ''),
-    invTitle: h('input', { value: inv.title || '' }), invBody: h('textarea', { rows: '2' }, inv.body || ''),
-    button: h('input', { value: ref.buttonText || '' }),
-    primary: h('input', { type: 'color', value: theme.primaryColor || '#1d4ed8' }),
-    background: h('input', { type: 'color', value: theme.backgroundColor || '#ffffff' }),
-    text: h('input', { type: 'color', value: theme.textColor || '#111827' }),
   };
-  f.body = () => {
-    const th = { primaryColor: f.primary.value, backgroundColor: f.background.value, textColor: f.text.value };
-    return {
-      name: f.name.value, rewardHoldDays: Number(f.hold.value || 0),
-      startsAt: fromLocal(f.starts.value), endsAt: fromLocal(f.ends.value),
-      inviteMessage: f.invite.value || null, refereeLandingPageUrl: f.landing.value || null, termsUrl: f.terms.value || null,
-      platforms: [f.mobile.checked && 'mobile', f.web.checked && 'web'].filter(Boolean),
-      campaignPages: [
-        { page: 'referrer', title: f.refTitle.value, body: f.refBody.value, buttonText: f.button.value, theme: th },
-        { page: 'invitee', title: f.invTitle.value, body: f.invBody.value, buttonText: f.button.value, theme: th },
-      ],
-    };
-  };
+  f.body = () => ({
+    name: f.name.value, rewardHoldDays: Number(f.hold.value || 0),
+    startsAt: fromLocal(f.starts.value), endsAt: fromLocal(f.ends.value),
+    inviteMessage: f.invite.value || null, refereeLandingPageUrl: f.landing.value || null, termsUrl: f.terms.value || null,
+    platforms: [f.mobile.checked && 'mobile', f.web.checked && 'web'].filter(Boolean),
+    campaignPages: pages.body(),
+  });
   f.view = () => [
     h('fieldset', {}, h('legend', {}, 'Campaign'),
       field('Name', f.name), field('Hold rewards for (days)', f.hold, 'Rewards stay pending this long, then become approved'),
@@ -120,12 +164,9 @@ function campaignFields(k) {
         h('label', { class: 'check' }, f.mobile, ' mobile'), h('label', { class: 'check' }, f.web, ' web'))),
     h('fieldset', {}, h('legend', {}, 'Invitation'),
       field('Invite message', f.invite, 'What a referrer sends with the code'),
-      field('Invitee landing page URL', f.landing), field('Terms URL', f.terms)),
-    h('fieldset', {}, h('legend', {}, 'Campaign pages and theme'),
-      field('Referrer page title', f.refTitle), field('Referrer page text', f.refBody),
-      field('Invitee page title', f.invTitle), field('Invitee page text', f.invBody),
-      field('Button text', f.button),
-      field('Primary colour', f.primary), field('Background colour', f.background), field('Text colour', f.text)),
+      field('Invitee landing page URL', f.landing, 'Where flockd\u2019s referral link sends an invitee, with ?ref=CODE'),
+      field('Terms URL', f.terms)),
+    pages.view(),
   ];
   return f;
 }
