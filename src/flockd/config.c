@@ -95,7 +95,10 @@ enum {
 	OPT_WH_LEASE,
 	OPT_WH_TIMEOUT,
 	OPT_RATE_LIMIT,
-	OPT_TEST_CLOCK
+	OPT_TEST_CLOCK,
+	OPT_LOG_FILE,
+	OPT_KEYS_FILE,
+	OPT_IF_NEW
 };
 
 static const struct option long_opts[] = {
@@ -121,6 +124,9 @@ static const struct option long_opts[] = {
         {"webhook-lease", required_argument, NULL, OPT_WH_LEASE},
         {"webhook-timeout", required_argument, NULL, OPT_WH_TIMEOUT},
         {"test-clock", no_argument, NULL, OPT_TEST_CLOCK},
+        {"log-file", required_argument, NULL, OPT_LOG_FILE},
+        {"keys-file", required_argument, NULL, OPT_KEYS_FILE},
+        {"if-new", no_argument, NULL, OPT_IF_NEW},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
@@ -176,6 +182,15 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		return -1;
 	case OPT_APP_NAME:
 		cfg->app_name = val;
+		return 0;
+	case OPT_LOG_FILE:
+		cfg->log_file = val;
+		return 0;
+	case OPT_KEYS_FILE:
+		cfg->keys_file = val;
+		return 0;
+	case OPT_IF_NEW:
+		cfg->init_if_new = 1;
 		return 0;
 	case OPT_APP:
 		cfg->app_id = val;
@@ -296,7 +311,8 @@ static const struct {
                 {"FLOCKD_WEBHOOK_RETRY_SCHEDULE", OPT_WH_SCHEDULE},
                 {"FLOCKD_WEBHOOK_LEASE", OPT_WH_LEASE},
                 {"FLOCKD_WEBHOOK_TIMEOUT", OPT_WH_TIMEOUT},
-                {"FLOCKD_TEST_CLOCK", OPT_TEST_CLOCK}};
+                {"FLOCKD_TEST_CLOCK", OPT_TEST_CLOCK},
+                {"FLOCKD_LOG_FILE", OPT_LOG_FILE}};
 
 static int parse_env(fd_config *cfg, char *err, size_t errlen)
 {
@@ -380,7 +396,8 @@ int fd_config_parse(fd_config *cfg, int argc, char **argv, char *err,
 const char *fd_config_usage(void)
 {
 	return "usage: flockd [serve] [options]\n"
-	       "       flockd init --database PATH|URL [--app-name NAME]\n"
+	       "       flockd init --database PATH|URL [--app-name NAME] "
+	       "[--keys-file FILE] [--if-new]\n"
 	       "       flockd bench-seed --database PATH|URL --app ID "
 	       "--customers N\n"
 	       "       flockd migrate-store --from SQLITE_PATH --to "
@@ -406,6 +423,9 @@ const char *fd_config_usage(void)
 	       "[FLOCKD_MAX_CONNECTIONS] (1024)\n"
 	       "      --log-level LEVEL      debug, info, warn, error, off "
 	       "[FLOCKD_LOG_LEVEL] (info)\n"
+	       "      --log-file FILE        append logs to FILE instead of "
+	       "stderr; SIGHUP reopens it\n"
+	       "                             [FLOCKD_LOG_FILE]\n"
 	       "      --velocity-per-hour N  fraud rule: referrals per "
 	       "referrer per hour [FLOCKD_VELOCITY_PER_HOUR] (10)\n"
 	       "      --rate-limit N         requests per second per service "
@@ -414,6 +434,11 @@ const char *fd_config_usage(void)
 	       "(0)\n"
 	       "      --app-name NAME        init: first application's "
 	       "name (default)\n"
+	       "      --keys-file FILE       init: write the keys to FILE (a "
+	       "new file, mode 0600)\n"
+	       "                             instead of stdout\n"
+	       "      --if-new               init: do nothing if the database "
+	       "is already initialised\n"
 	       "      --app ID               bench-seed: application to "
 	       "fill; migrate-store: the only application to copy\n"
 	       "      --from PATH, --to URL  migrate-store: SQLite source, "

@@ -832,7 +832,8 @@ FD_READ_OP(fd_op_admin_events_list, events_list)
 
 typedef struct {
 	const char *app_name;
-	json_t *out; /* the secrets, once committed */
+	int only_if_new; /* do nothing if an organization exists */
+	json_t *out;     /* the secrets, once committed */
 } init_call;
 
 static int init_run(fd_ctx *x, void *arg)
@@ -841,9 +842,17 @@ static int init_run(fd_ctx *x, void *arg)
 	char org[FLOCK__ID_MAX], app[FLOCK__ID_MAX], id[FLOCK__ID_MAX];
 	char sk[80], pk[80], at[80];
 
+	long orgs = 0;
+
 	/* A batch may run again: an earlier attempt's answer is void. */
 	json_decref(a->out);
 	a->out = NULL;
+	if (a->only_if_new) {
+		if (fd_store_org_count(x->c, &orgs) != FD_OK)
+			return FD_ERR;
+		if (orgs > 0)
+			return FD_OK;
+	}
 	if (flock__id_new(org, "org_") < 0 ||
 	    fd_store_org_insert(x->c, org, "default", x->now) != FD_OK ||
 	    app_insert(x, org, a->app_name, app) != FD_OK ||
@@ -857,9 +866,10 @@ static int init_run(fd_ctx *x, void *arg)
 	return a->out ? FD_OK : FD_ERR;
 }
 
-int fd_engine_init(fd_engine *e, const char *app_name, json_t **out)
+static int run_init(fd_engine *e, const char *app_name, int only_if_new,
+                    json_t **out)
 {
-	init_call a = {app_name, NULL};
+	init_call a = {app_name, only_if_new, NULL};
 
 	*out = NULL;
 	if (fd__write(e, "", init_run, &a) != FD_OK) {
@@ -868,4 +878,14 @@ int fd_engine_init(fd_engine *e, const char *app_name, json_t **out)
 	}
 	*out = a.out;
 	return 0;
+}
+
+int fd_engine_init(fd_engine *e, const char *app_name, json_t **out)
+{
+	return run_init(e, app_name, 0, out);
+}
+
+int fd_engine_init_if_new(fd_engine *e, const char *app_name, json_t **out)
+{
+	return run_init(e, app_name, 1, out);
 }

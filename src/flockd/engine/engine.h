@@ -206,6 +206,9 @@ int fd_engine_ready(fd_engine *e);
  * with the secrets in clear: they are shown once and never again. 0 or -1.
  */
 int fd_engine_init(fd_engine *e, const char *app_name, json_t **out);
+/* The same only if the database has no organization yet: 0 with *out
+ * NULL when it has one (nothing is created), else as fd_engine_init. */
+int fd_engine_init_if_new(fd_engine *e, const char *app_name, json_t **out);
 
 /*
  * `flockd bench-seed` (engine/seed.c): add n customers with external ids

@@ -94,6 +94,8 @@ int fd_store_ping(fd_conn *c);
 /* ---- organizations, applications, keys ---- */
 int fd_store_org_insert(fd_conn *c, const char *id, const char *name,
                         int64_t now);
+/* Organizations in the database (flockd init --if-new). */
+int fd_store_org_count(fd_conn *c, long *n);
 int fd_store_app_insert(fd_conn *c, const char *id, const char *org_id,
                         const char *name, int64_t now);
 /* app: Application object. */
