@@ -35,19 +35,47 @@
 /* How long a graceful stop waits for requests in flight. */
 #define GRACE_MS 10000
 
-/* d: the delivery worker to wake after commits (NULL: none); clock: the
- * engine's (NULL: the real one). */
-static int open_engine(fd_engine **e, const fd_config *cfg, fd_delivery *d,
-                       fd_clock *clock)
+/* Who hears of commits with events (the engine's on_commit, on its
+ * syncer thread): the delivery worker, made before the engine, and the
+ * server's event streams, once the server runs. mu keeps the server from
+ * going while it is being told. */
+typedef struct {
+	fd_delivery *d;
+	fd_server *s;
+	pthread_mutex_t mu;
+} commit_fanout;
+
+static void on_commit(void *arg)
+{
+	commit_fanout *f = arg;
+
+	if (f->d)
+		fd_delivery_kick(f->d);
+	pthread_mutex_lock(&f->mu);
+	fd_server_notify(f->s);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void fanout_server(commit_fanout *f, fd_server *s)
+{
+	pthread_mutex_lock(&f->mu);
+	f->s = s;
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* fanout: who to tell after commits (NULL: none); clock: the engine's
+ * (NULL: the real one). */
+static int open_engine(fd_engine **e, const fd_config *cfg,
+                       commit_fanout *fanout, fd_clock *clock)
 {
 	fd_engine_config ecfg;
 	char err[256] = "", shown[512];
 
 	memset(&ecfg, 0, sizeof(ecfg));
 	ecfg.clock = clock;
-	if (d) {
-		ecfg.on_commit = fd_delivery_kick;
-		ecfg.on_commit_arg = d;
+	if (fanout) {
+		ecfg.on_commit = on_commit;
+		ecfg.on_commit_arg = fanout;
 	}
 	ecfg.db_path = cfg->database;
 	ecfg.velocity_per_hour = cfg->velocity_per_hour;
@@ -268,6 +296,7 @@ static int cmd_serve(const fd_config *cfg)
 	fd_server *s = NULL;
 	fd_delivery *d = NULL;
 	fd_clock *clock = NULL; /* --test-clock's; NULL: the real one */
+	commit_fanout fanout = {NULL, NULL, PTHREAD_MUTEX_INITIALIZER};
 	serving sv;
 	sigset_t set;
 	char err[256] = "", shown[512];
@@ -286,7 +315,10 @@ static int cmd_serve(const fd_config *cfg)
 		                    "/admin/test/clock says so; never use "
 		                    "--test-clock in production");
 	}
-	if (new_delivery(&d, cfg) < 0 || open_engine(&e, cfg, d, clock) < 0)
+	if (new_delivery(&d, cfg) < 0)
+		goto done;
+	fanout.d = d;
+	if (open_engine(&e, cfg, &fanout, clock) < 0)
 		goto done;
 	if (d && fd_delivery_start(d, e, err, sizeof(err)) < 0) {
 		fd_log(FD_LOG_ERROR, "%s", err);
@@ -299,6 +331,7 @@ static int cmd_serve(const fd_config *cfg)
 		fd_log(FD_LOG_ERROR, "%s", err);
 		goto done;
 	}
+	fanout_server(&fanout, s);
 	fd_store_redact(shown, sizeof(shown), cfg->database);
 	fd_log(FD_LOG_INFO, "flockd %s listening on %s:%u (database %s)",
 	       FLOCK_VERSION, cfg->listen_host, fd_server_port(s), shown);
@@ -309,6 +342,7 @@ static int cmd_serve(const fd_config *cfg)
 	notify("STOPPING=1\nSTATUS=stopping");
 	rc = 0;
 done:
+	fanout_server(&fanout, NULL);
 	fd_server_stop(s, GRACE_MS);
 	/* Before the engine: the worker's last job gives its leases back. */
 	fd_delivery_stop(d);

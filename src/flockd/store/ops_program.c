@@ -130,6 +130,16 @@ int fd_store_customer_list(fd_conn *c, const char *app_id, long limit,
 	return fd_db__page(c, out, &count, &page, limit, offset, "s", app_id);
 }
 
+int fd_store_customer_export(fd_conn *c, const char *app_id, const char *after,
+                             long limit, json_t **out)
+{
+	FD_SQL(sql, CUSTOMER_COLS "WHERE c.app_id = ?1 AND c.id > ?2 ORDER BY"
+	                          " c.id LIMIT ?3");
+
+	return fd_db__all(c, out, &sql, "ssl", app_id, after ? after : "",
+	                  limit);
+}
+
 /* ---- campaigns ------------------------------------------------------- */
 
 int fd_store_campaign_insert(fd_conn *c, const char *app_id,
