@@ -101,21 +101,26 @@ CMD(cmd_campaigns_live)
 CMD(cmd_campaigns_list)
 {
 	json_t *out = NULL;
+	int rc;
 
 	if (arg_has(a, "admin"))
 		return admin_campaigns_list(c, a);
 	if (arg_has(a, "environment"))
 		return ctl_usage(c, "--environment needs --admin (the wire "
 		                    "API's list has both environments)");
-	return show_list(c, wire_campaigns(c, &out), out, cols_campaign);
+	rc = wire_campaigns(c, &out);
+	return show_list(c, rc, out, cols_campaign);
 }
 
 CMD(cmd_campaigns_checkpoints)
 {
 	json_t *out = NULL;
+	int rc;
 
-	return show_list(c, wire_checkpoints(c, arg_get(a, "campaign"), &out),
-	                 out, cols_checkpoint);
+	if ((rc = need(c, a, "campaign")))
+		return rc;
+	rc = wire_checkpoints(c, arg_get(a, "campaign"), &out);
+	return show_list(c, rc, out, cols_checkpoint);
 }
 
 CMD(cmd_referrals_validate)

@@ -83,7 +83,7 @@ static const ctl_opt o_campaigns_list[] = {
         O("environment", "ENV", "with --admin: only this environment"),
         PAGE_OPTS, OEND};
 static const ctl_opt o_checkpoints[] = {
-        O("campaign", "ID", "only this campaign's"), OEND};
+        O("campaign", "ID", "the campaign (required)"), OEND};
 static const ctl_opt o_referral_create[] = {
         O("campaign", "ID", "the campaign (required)"),
         O("code", "CODE", "the referrer's referral code (required)"),
