@@ -218,6 +218,10 @@ static const ctl_opt o_export[] = {
         O("environment", "ENV", "only this environment (referrals, "
                                 "rewards)"),
         OEND};
+static const ctl_opt o_help[] = {
+        O("man", NULL, "the command reference as man(7) text (flockctl(1) "
+                       "is built with it)"),
+        OEND};
 static const ctl_opt o_config_set[] = {
         O("from-init", "FILE", "take app and keys from flockd init's output "
                                "(- for stdin)"),
@@ -383,8 +387,9 @@ static const ctl_cmd commands[] = {
           cmd_completion),
         C("version", NULL, NULL, 0, 0, "flockctl's and libflock's versions.",
           o_none, cmd_version),
-        C("help", NULL, "[COMMAND...]", 0, 2, "Help on a command.", o_none,
-          cmd_help),
+        C("help", NULL, "[COMMAND...]", 0, 2,
+          "Help on a command (--man: every command as man(7) text).",
+          o_help, cmd_help),
 };
 
 const ctl_cmd *ctl_commands(size_t *n)
@@ -496,11 +501,91 @@ static int unknown(const char *group, const char *verb)
 	return CTL_EUSAGE;
 }
 
+/* roff text: "-" as "\-", a leading "." or "'" escaped. */
+static void roff(FILE *f, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", f);
+	for (; *s; s++) {
+		if (*s == '-')
+			fputs("\\-", f);
+		else if (*s == '\\')
+			fputs("\\e", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+static void man_opts(FILE *f, const ctl_opt *o)
+{
+	for (; o && o->name; o++) {
+		fputs(".TP\n.B \\-\\-", f);
+		roff(f, o->name);
+		if (o->metavar) {
+			fputs(" \\fI", f);
+			roff(f, o->metavar);
+			fputs("\\fR", f);
+		}
+		fputs("\n", f);
+		roff(f, o->help);
+		fputs(o->repeat ? " (may be repeated)\n" : "\n", f);
+	}
+}
+
+static void man_command(FILE *f, const ctl_cmd *k)
+{
+	fputs(".TP\n.B flockctl ", f);
+	roff(f, k->group);
+	if (k->verb) {
+		fputs(" ", f);
+		roff(f, k->verb);
+	}
+	if (k->synopsis) {
+		fputs(" \\fI", f);
+		roff(f, k->synopsis);
+		fputs("\\fR", f);
+	}
+	fputs("\n", f);
+	roff(f, k->summary);
+	fputs("\n", f);
+	if (k->opts && k->opts->name) {
+		fputs(".RS\n", f);
+		man_opts(f, k->opts);
+		fputs(".RE\n", f);
+	}
+}
+
+/* The COMMANDS section of flockctl(1), from the table: a subsection per
+ * group, in the order groups first appear. */
+static void man_commands(FILE *f)
+{
+	size_t i, j, n = sizeof(commands) / sizeof(commands[0]);
+
+	for (i = 0; i < n; i++) {
+		int seen = 0;
+
+		for (j = 0; j < i; j++)
+			seen |= !strcmp(commands[j].group, commands[i].group);
+		if (seen)
+			continue;
+		fputs(".SS ", f);
+		roff(f, commands[i].group);
+		fputs("\n", f);
+		for (j = i; j < n; j++)
+			if (!strcmp(commands[j].group, commands[i].group))
+				man_command(f, &commands[j]);
+	}
+}
+
 CMD(cmd_help)
 {
 	int words = 0;
 	const ctl_cmd *cmd;
 
+	if (arg_has(a, "man")) {
+		man_commands(stdout);
+		return fflush(stdout) == 0 ? CTL_OK : CTL_EFAIL;
+	}
 	if (a->npos == 0) {
 		usage_all(stdout);
 		return CTL_OK;

@@ -161,14 +161,22 @@ static int cmd_init(const fd_config *cfg)
 {
 	fd_engine *e = NULL;
 	json_t *out = NULL;
-	FILE *f;
+	FILE *f = NULL;
 	char shown[512];
 	int rc = 1, made = 0;
 
 	fd_store_redact(shown, sizeof(shown), cfg->database);
-	if (!(f = keys_out(cfg)))
-		return 1;
 	if (open_engine(&e, cfg, NULL, NULL) < 0)
+		return 1;
+	/* --if-new on an initialised database: nothing to do, and an old
+	 * keys file (the first start's) is left alone. */
+	if (cfg->init_if_new && fd_engine_initialised(e) == 1) {
+		fprintf(stderr, "flockd: %s is already initialised: nothing "
+		                "done\n", shown);
+		rc = 0;
+		goto done;
+	}
+	if (!(f = keys_out(cfg)))
 		goto done;
 	if ((cfg->init_if_new ? fd_engine_init_if_new(e, cfg->app_name, &out)
 	                      : fd_engine_init(e, cfg->app_name, &out)) != 0 ||
@@ -193,7 +201,7 @@ static int cmd_init(const fd_config *cfg)
 	        shown, cfg->keys_file ? "of the keys file" : "above");
 	rc = 0;
 done:
-	if (f != stdout) {
+	if (f && f != stdout) {
 		fclose(f);
 		/* An empty keys file would say nothing was made. */
 		if (!made)

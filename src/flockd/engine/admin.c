@@ -889,3 +889,17 @@ int fd_engine_init_if_new(fd_engine *e, const char *app_name, json_t **out)
 {
 	return run_init(e, app_name, 1, out);
 }
+
+static int count_orgs(fd_conn *c, int64_t now, void *arg)
+{
+	return fd_store_org_count(c, arg);
+}
+
+int fd_engine_initialised(fd_engine *e)
+{
+	long orgs = 0;
+
+	if (fd_engine_read(e, count_orgs, &orgs) != FD_OK)
+		return -1;
+	return orgs > 0;
+}

@@ -214,6 +214,9 @@ int fd_engine_init(fd_engine *e, const char *app_name, json_t **out);
 /* The same only if the database has no organization yet: 0 with *out
  * NULL when it has one (nothing is created), else as fd_engine_init. */
 int fd_engine_init_if_new(fd_engine *e, const char *app_name, json_t **out);
+/* 1 if the database has an organization (flockd init ran), 0 if not,
+ * -1 if it cannot tell. */
+int fd_engine_initialised(fd_engine *e);
 
 /*
  * `flockd bench-seed` (engine/seed.c): add n customers with external ids
