@@ -35,6 +35,9 @@ function(flock_deb_doc component package)
     COMPONENT ${component} EXCLUDE_FROM_ALL)
 endfunction()
 flock_deb_doc(libflock-runtime ${FLOCK_DEB_LIB})
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/debian/libflock/lintian-overrides
+  DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/lintian/overrides
+  RENAME ${FLOCK_DEB_LIB} COMPONENT libflock-runtime EXCLUDE_FROM_ALL)
 flock_deb_doc(libflock libflock-dev)
 if(TARGET flockd AND TARGET flockctl)
   flock_deb_doc(flockd flockd)
@@ -67,6 +70,13 @@ set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE https://github.com/flock-c/flock-c)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# shlibs for the package with the shared library (the others have none).
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
+# Each package's description is its component's: the first line the
+# summary. CPack would put the project's summary before it unless that
+# is CPack's default one.
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${CMAKE_PROJECT_NAME} built using CMake")
 set(CPACK_COMPONENTS_ALL libflock-runtime libflock)
 if(TARGET flockd AND TARGET flockctl)
   list(APPEND CPACK_COMPONENTS_ALL flockd flockctl)
@@ -74,55 +84,59 @@ endif()
 
 set(CPACK_DEBIAN_LIBFLOCK-RUNTIME_PACKAGE_NAME ${FLOCK_DEB_LIB})
 set(CPACK_DEBIAN_LIBFLOCK-RUNTIME_PACKAGE_SECTION libs)
-set(CPACK_DEBIAN_LIBFLOCK-RUNTIME_PACKAGE_GENERATE_SHLIBS ON)
-set(CPACK_DEBIAN_LIBFLOCK-RUNTIME_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
-set(CPACK_COMPONENT_LIBFLOCK-RUNTIME_DESCRIPTION
-  "Flock referral and rewards SDK for C (shared library)
- libflock is the C server SDK for Flock: identify customers, ingest
- checkpoints, fetch the live campaign, validate and create referrals,
- trigger rewards and verify webhooks, with thread-safe clients, kept-alive
- connections and retries with idempotency keys.
- .
- This package holds the shared library.")
+# The ldconfig trigger, and scripts that stand in for CPack's, which
+# would call ldconfig themselves.
+set(CPACK_DEBIAN_LIBFLOCK-RUNTIME_PACKAGE_CONTROL_EXTRA
+  ${PROJECT_SOURCE_DIR}/packaging/debian/libflock/triggers
+  ${PROJECT_SOURCE_DIR}/packaging/debian/libflock/postinst
+  ${PROJECT_SOURCE_DIR}/packaging/debian/libflock/postrm)
+set(CPACK_DEBIAN_LIBFLOCK-RUNTIME_DESCRIPTION
+ "Flock referral and rewards SDK for C (shared library)
+libflock is the C server SDK for Flock: identify customers, ingest
+checkpoints, fetch the live campaign, validate and create referrals,
+trigger rewards and verify webhooks, with thread-safe clients, kept-alive
+connections and retries with idempotency keys.
+
+This package holds the shared library.")
 
 set(CPACK_DEBIAN_LIBFLOCK_PACKAGE_NAME libflock-dev)
 set(CPACK_DEBIAN_LIBFLOCK_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_LIBFLOCK_PACKAGE_DEPENDS
   "libcurl4-openssl-dev | libcurl-dev, libjansson-dev, libssl-dev")
 set(CPACK_COMPONENT_LIBFLOCK_DEPENDS libflock-runtime)
-set(CPACK_COMPONENT_LIBFLOCK_DESCRIPTION
-  "Flock referral and rewards SDK for C (development files)
- libflock is the C server SDK for Flock: one call for each thing the Node
- SDK does.
- .
- This package holds the headers, the static library, the pkg-config file,
- the CMake package and libflock(3).")
+set(CPACK_DEBIAN_LIBFLOCK_DESCRIPTION
+ "Flock referral and rewards SDK for C (development files)
+libflock is the C server SDK for Flock: one call for each thing the Node
+SDK does.
+
+This package holds the headers, the static library, the pkg-config file,
+the CMake package and libflock(3).")
 
 set(CPACK_DEBIAN_FLOCKD_PACKAGE_NAME flockd)
 set(CPACK_DEBIAN_FLOCKD_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_FLOCKD_PACKAGE_SUGGESTS "flockctl, postgresql")
 set(CPACK_DEBIAN_FLOCKD_PACKAGE_CONTROL_EXTRA
-  ${PROJECT_SOURCE_DIR}/packaging/debian/flockd.postinst
-  ${PROJECT_SOURCE_DIR}/packaging/debian/flockd.prerm
-  ${PROJECT_SOURCE_DIR}/packaging/debian/flockd.postrm)
-set(CPACK_COMPONENT_FLOCKD_DESCRIPTION
-  "self-hostable Flock referral and rewards server
- flockd serves the Flock wire API and an admin API on SQLite or
- PostgreSQL, with the referral and reward engine: fraud rules, rewards
- granted exactly once, and webhook events written in a transactional
- outbox and delivered, signed, with retries.
- .
- It runs as the systemd service flockd.service (a dynamic user, its state
- in /var/lib/flockd, sandboxed).")
+  ${PROJECT_SOURCE_DIR}/packaging/debian/flockd/postinst
+  ${PROJECT_SOURCE_DIR}/packaging/debian/flockd/prerm
+  ${PROJECT_SOURCE_DIR}/packaging/debian/flockd/postrm)
+set(CPACK_DEBIAN_FLOCKD_DESCRIPTION
+ "self-hostable Flock referral and rewards server
+flockd serves the Flock wire API and an admin API on SQLite or
+PostgreSQL, with the referral and reward engine: fraud rules, rewards
+granted exactly once, and webhook events written in a transactional
+outbox and delivered, signed, with retries.
+
+It runs as the systemd service flockd.service (a dynamic user, its state
+in /var/lib/flockd, sandboxed).")
 
 set(CPACK_DEBIAN_FLOCKCTL_PACKAGE_NAME flockctl)
 set(CPACK_DEBIAN_FLOCKCTL_PACKAGE_SECTION net)
 set(CPACK_COMPONENT_FLOCKCTL_DEPENDS libflock-runtime)
-set(CPACK_COMPONENT_FLOCKCTL_DESCRIPTION
-  "command line for Flock referrals and rewards
- flockctl makes every call of the Flock wire API and every operation of
- flockd's admin API from the shell: tables on a terminal, JSON for
- scripts, resumable CSV imports, exports, and webhooks listen, which
- forwards the events of a flockd to a local URL, signed.")
+set(CPACK_DEBIAN_FLOCKCTL_DESCRIPTION
+ "command line for Flock referrals and rewards
+flockctl makes every call of the Flock wire API and every operation of
+flockd's admin API from the shell: tables on a terminal, JSON for
+scripts, resumable CSV imports, exports, and webhooks listen, which
+forwards the events of a flockd to a local URL, signed.")
 
 include(CPack)
