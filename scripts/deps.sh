@@ -11,8 +11,12 @@ packages=(
 	libcurl4-openssl-dev libjansson-dev libssl-dev   # libflock: HTTP, JSON, crypto
 	libmicrohttpd-dev libsqlite3-dev sqlite3    # flockd: HTTP server, storage
 	libpq-dev postgresql                        # flockd: PostgreSQL storage
+	libsystemd-dev                              # flockd: sd_notify (Type=notify)
 	libcmocka-dev                               # unit tests
 	wrk python3 curl ca-certificates            # benchmarks, test helpers
+	zsh fish                                    # flockctl's completion checked by its shells
+	man-db groff-base                           # man pages rendered and checked
+	dpkg-dev file lintian systemd               # Debian packages: shlibdeps, lintian, systemd-analyze
 )
 
 missing=()

@@ -20,6 +20,9 @@
 #             valgrind (flockd's integration tests are left out for time:
 #             they run under ASan+UBSan in the asan stage)
 #   fuzz      fuzz/run.sh: libFuzzer targets with clang, FUZZ_SECONDS each
+#   package   scripts/package.sh (as root): the Debian packages built with
+#             CPack, lintian, installed with apt, the packaged flockd
+#             started and the quick start run against it, then purged
 #
 # PostgreSQL: with FLOCK_TEST_PG set to an admin URL (.ci/run starts a
 # throwaway cluster with scripts/pg-cluster.sh and sets it), the release and
@@ -27,8 +30,8 @@
 # tests); without it those are reported as skipped.
 #
 # Environment: BUILD_ROOT (default build/test), JOBS (2), FUZZ_SECONDS (60),
-# STAGES (default "deps release quickstart asan tsan valgrind fuzz": a
-# subset).
+# STAGES (default "deps release quickstart asan tsan valgrind fuzz
+# package": a subset).
 # Every stage runs even if an earlier one failed; the exit status is 0 only
 # if all passed. Logs: BUILD_ROOT/logs/<stage>.log.
 set -euo pipefail
@@ -37,7 +40,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 root=${BUILD_ROOT:-$src/build/test}
 jobs=${JOBS:-2}
 fuzz_seconds=${FUZZ_SECONDS:-60}
-stages=${STAGES:-deps release quickstart asan tsan valgrind fuzz}
+stages=${STAGES:-deps release quickstart asan tsan valgrind fuzz package}
 logs=$root/logs
 mkdir -p "$logs"
 
@@ -129,6 +132,14 @@ stage_fuzz() {
 		return 0
 	fi
 	JOBS=$jobs "$src/fuzz/run.sh" "$root/fuzz" "$fuzz_seconds"
+}
+
+stage_package() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "package: needs root (it installs the packages): skipped"
+		return 0
+	fi
+	JOBS=$jobs "$src/scripts/package.sh" "$root/package"
 }
 
 run_stage() {
