@@ -17,8 +17,7 @@ const char *cmd_name(char *buf, size_t len, const ctl_cmd *cmd)
 	return buf;
 }
 
-static const ctl_opt *find_opt(const ctl_cmd *cmd, const char *name,
-                               size_t len)
+static const ctl_opt *find_opt(const ctl_cmd *cmd, const char *name, size_t len)
 {
 	const ctl_opt *o;
 
@@ -41,7 +40,8 @@ static int seen(const ctl_args *a, const char *name)
 #ifdef __GNUC__
 __attribute__((format(printf, 2, 3)))
 #endif
-static int usage(const ctl_cmd *cmd, const char *fmt, ...)
+static int
+usage(const ctl_cmd *cmd, const char *fmt, ...)
 {
 	char name[96], msg[512];
 	va_list ap;
@@ -69,8 +69,10 @@ int args_parse(ctl_args *a, const ctl_cmd *cmd, int argc, char **argv)
 			continue;
 		}
 		if (!options || s[0] != '-' || s[1] == '\0') {
-			if (a->npos >= CTL_POS_MAX || (int)a->npos >= cmd->max_pos)
-				return usage(cmd, "unexpected argument '%s'", s);
+			if (a->npos >= CTL_POS_MAX ||
+			    (int)a->npos >= cmd->max_pos)
+				return usage(cmd, "unexpected argument '%s'",
+				             s);
 			a->pos[a->npos++] = s;
 			continue;
 		}

@@ -54,7 +54,8 @@ const ctl_col cols_checkpoint[] = {{"ID", "id"},
                                    COL_END};
 static const ctl_col cols_app[] = {
         {"ID", "id"}, {"NAME", "name"}, {"CREATED", "createdAt"}, COL_END};
-static const ctl_col cols_key[] = {{"ID", "id"},       {"KIND", "kind"},
+static const ctl_col cols_key[] = {{"ID", "id"},
+                                   {"KIND", "kind"},
                                    {"ENV", "environment"},
                                    {"PREFIX", "prefix"},
                                    {"REVOKED", "revokedAt"},
@@ -80,8 +81,9 @@ int arg_long(const ctl *c, const ctl_args *a, const char *name, long min,
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (!*s || *end || errno || v < min || v > max)
-		return ctl_usage(c, "--%s: expected a number from %ld to %ld, "
-		                    "got '%s'",
+		return ctl_usage(c,
+		                 "--%s: expected a number from %ld to %ld, "
+		                 "got '%s'",
 		                 name, min, max, s);
 	*out = v;
 	return 0;
@@ -119,8 +121,7 @@ int admin_app_object(ctl *c, const char *method, const char *suffix,
 	return rc;
 }
 
-int admin_list(ctl *c, const ctl_args *a, const char *path,
-               const ctl_col *cols)
+int admin_list(ctl *c, const ctl_args *a, const char *path, const ctl_col *cols)
 {
 	long limit = 20, offset = 0, total;
 	const char *sep = strchr(path, '?') ? "&" : "?";
@@ -135,12 +136,14 @@ int admin_list(ctl *c, const ctl_args *a, const char *path,
 	if (!(all = json_array()))
 		return ctl_fail(CTL_EFAIL, "out of memory");
 	do {
-		rc = admin_callf(c, "GET", NULL, &page, "%s%slimit=%ld&offset=%ld",
-		                 path, sep, limit, offset);
+		rc = admin_callf(c, "GET", NULL, &page,
+		                 "%s%slimit=%ld&offset=%ld", path, sep, limit,
+		                 offset);
 		if (rc != CTL_OK)
 			break;
 		json_array_extend(all, json_object_get(page, "data"));
-		total = (long)json_integer_value(json_object_get(page, "total"));
+		total = (long)json_integer_value(
+		        json_object_get(page, "total"));
 		offset += limit;
 		if (json_array_size(json_object_get(page, "data")) == 0)
 			every = 0;
@@ -166,10 +169,9 @@ static int app_list(ctl *c, const ctl_args *a, const char *suffix,
 		const char *v = arg_get(a, filters[0]);
 
 		if (v && used < sizeof(query))
-			used += (size_t)snprintf(query + used,
-			                         sizeof(query) - used, "%s%s=%s",
-			                         used ? "&" : "?", filters[1],
-			                         url_part(v));
+			used += (size_t)snprintf(
+			        query + used, sizeof(query) - used, "%s%s=%s",
+			        used ? "&" : "?", filters[1], url_part(v));
 	}
 	if (!app_path(c, &rc, path, sizeof(path), "%s%s", suffix, query))
 		return rc;
@@ -187,8 +189,8 @@ json_t *body_from_file(const ctl_args *a, const char *opt)
 	v = strcmp(path, "-") == 0 ? json_loadf(stdin, 0, &err)
 	                           : json_load_file(path, 0, &err);
 	if (!v) {
-		ctl_fail(CTL_EUSAGE, "--%s %s: %s (line %d)", opt, path, err.text,
-		         err.line);
+		ctl_fail(CTL_EUSAGE, "--%s %s: %s (line %d)", opt, path,
+		         err.text, err.line);
 		return NULL;
 	}
 	if (!json_is_object(v)) {
@@ -214,7 +216,8 @@ char *props_from_args(const ctl *c, const ctl_args *a, const char *opt,
 		props = json_loads(text, 0, NULL);
 		if (!json_is_object(props)) {
 			json_decref(props);
-			*rc = ctl_usage(c, "--%s must be a JSON object", json_opt);
+			*rc = ctl_usage(c, "--%s must be a JSON object",
+			                json_opt);
 			return NULL;
 		}
 	} else {
@@ -265,13 +268,15 @@ int out_with_secret(ctl *c, const ctl_args *a, json_t *obj)
 		} else {
 			fprintf(f, "%s\n", secret);
 			if (fclose(f) != 0) {
-				rc = ctl_fail(CTL_EFAIL, "cannot write %s: the "
-				                         "secret is printed "
-				                         "instead, once",
+				rc = ctl_fail(CTL_EFAIL,
+				              "cannot write %s: the "
+				              "secret is printed "
+				              "instead, once",
 				              file);
 				show = 1;
 			} else if (!c->quiet) {
-				fprintf(stderr, "flockctl: secret written to %s\n",
+				fprintf(stderr,
+				        "flockctl: secret written to %s\n",
 				        file);
 			}
 		}
@@ -396,7 +401,8 @@ CMD(cmd_campaigns_create)
 	if (!body)
 		return CTL_EUSAGE;
 	if (arg_get(a, "name"))
-		json_object_set_new(body, "name", json_string(arg_get(a, "name")));
+		json_object_set_new(body, "name",
+		                    json_string(arg_get(a, "name")));
 	if (arg_get(a, "environment"))
 		json_object_set_new(body, "environment",
 		                    json_string(arg_get(a, "environment")));
@@ -422,7 +428,8 @@ CMD(cmd_campaigns_update)
 	if (!body)
 		return CTL_EUSAGE;
 	if (arg_get(a, "name"))
-		json_object_set_new(body, "name", json_string(arg_get(a, "name")));
+		json_object_set_new(body, "name",
+		                    json_string(arg_get(a, "name")));
 	if (arg_has(a, "offline"))
 		json_object_set_new(body, "isLive", json_false());
 	if ((rc = set_hold_days(c, a, body)) == 0) {
@@ -451,16 +458,17 @@ static int set_number(const ctl *c, const ctl_args *a, json_t *body,
 	errno = 0;
 	v = strtod(s, &end);
 	if (!*s || *end || errno || v < 0)
-		return ctl_usage(c, "--%s: expected a number, got '%s'", opt, s);
+		return ctl_usage(c, "--%s: expected a number, got '%s'", opt,
+		                 s);
 	json_object_set_new(body, field, json_real(v));
 	return 0;
 }
 
 CMD(cmd_campaigns_add_reward)
 {
-	static const char *const strs[] = {"type", "type", "party", "party",
-	                                   "method", "method", "currency",
-	                                   "currency", "name", "name", NULL};
+	static const char *const strs[] = {
+	        "type",     "type",     "party", "party", "method", "method",
+	        "currency", "currency", "name",  "name",  NULL};
 	json_t *body = body_from_file(a, "file");
 	char suffix[600];
 	size_t i;
@@ -473,7 +481,8 @@ CMD(cmd_campaigns_add_reward)
 			json_object_set_new(body, strs[i + 1],
 			                    json_string(arg_get(a, strs[i])));
 	if ((rc = set_number(c, a, body, "amount", "payoutAmount")) ||
-	    (rc = set_number(c, a, body, "discount-amount", "discountAmount")) ||
+	    (rc = set_number(c, a, body, "discount-amount",
+	                     "discountAmount")) ||
 	    (rc = set_number(c, a, body, "discount-percentage",
 	                     "discountPercentage"))) {
 		json_decref(body);
@@ -541,10 +550,9 @@ CMD(cmd_customers_delete)
 
 int admin_referrals_list(ctl *c, const ctl_args *a)
 {
-	static const char *const f[] = {"status",   "status",
-	                                "campaign", "campaignId",
-	                                "environment", "environment",
-	                                NULL};
+	static const char *const f[] = {
+	        "status",      "status",      "campaign", "campaignId",
+	        "environment", "environment", NULL};
 
 	return app_list(c, a, "/referrals", f, cols_referral);
 }
@@ -561,11 +569,10 @@ CMD(cmd_referrals_reject)
 
 CMD(cmd_rewards_list)
 {
-	static const char *const f[] = {"status",      "status",
-	                                "campaign",    "campaignId",
-	                                "customer",    "customerId",
-	                                "environment", "environment",
-	                                NULL};
+	static const char *const f[] = {
+	        "status",      "status",      "campaign",
+	        "campaignId",  "customer",    "customerId",
+	        "environment", "environment", NULL};
 
 	return app_list(c, a, "/rewards", f, cols_reward);
 }
@@ -605,8 +612,9 @@ CMD(cmd_analytics)
 	for (i = 0; (kv = arg_nth(a, "param", i)) && used < sizeof(suffix);
 	     i++) {
 		if (!(eq = strchr(kv, '=')) || eq == kv)
-			return ctl_usage(c, "--param: expected KEY=VALUE, got "
-			                    "'%s'",
+			return ctl_usage(c,
+			                 "--param: expected KEY=VALUE, got "
+			                 "'%s'",
 			                 kv);
 		used += (size_t)snprintf(q + used, sizeof(suffix) - used,
 		                         "%s%.*s=%s", i ? "&" : "?",
@@ -675,9 +683,11 @@ CMD(cmd_api)
 	if (path[0] != '/')
 		return ctl_usage(c, "PATH must start with '/'");
 	if (!key)
-		return ctl_fail(CTL_EAUTH, "no %s configured (flockctl(1), "
-		                           "CONFIGURATION)",
-		                arg_has(a, "wire") ? "access key" : "admin token");
+		return ctl_fail(CTL_EAUTH,
+		                "no %s configured (flockctl(1), "
+		                "CONFIGURATION)",
+		                arg_has(a, "wire") ? "access key"
+		                                   : "admin token");
 	body = api_body(a, &rc);
 	if (rc)
 		return rc;

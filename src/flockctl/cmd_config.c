@@ -51,16 +51,18 @@ static int from_init(cfg_profile *p, const char *file)
 	json_error_t err;
 	json_t *v = strcmp(file, "-") == 0 ? json_loadf(stdin, 0, &err)
 	                                   : json_load_file(file, 0, &err);
-	const char *app = json_string_value(json_object_get(v, "applicationId"));
+	const char *app =
+	        json_string_value(json_object_get(v, "applicationId"));
 	const char *sk = json_string_value(json_object_get(v, "serviceKey"));
 	const char *at = json_string_value(json_object_get(v, "adminToken"));
 	int rc = 0;
 
 	if (!app || !sk || !at)
-		rc = ctl_fail(CTL_EUSAGE,
-		              "--from-init %s: not flockd init's output (it has "
-		              "applicationId, serviceKey and adminToken)",
-		              file);
+		rc = ctl_fail(
+		        CTL_EUSAGE,
+		        "--from-init %s: not flockd init's output (it has "
+		        "applicationId, serviceKey and adminToken)",
+		        file);
 	else if (cfg_set(p, "app", app) || cfg_set(p, "access_key", sk) ||
 	         cfg_set(p, "admin_token", at))
 		rc = ctl_fail(CTL_EFAIL, "out of memory");
@@ -126,7 +128,8 @@ CMD(cmd_config_set)
 	if (!c->quiet)
 		fprintf(stderr, "flockctl: profile '%s' saved in %s%s\n", name,
 		        path,
-		        f.current && !strcmp(f.current, name) ? " (current)" : "");
+		        f.current && !strcmp(f.current, name) ? " (current)"
+		                                              : "");
 	return save(&f, path);
 }
 
@@ -141,8 +144,9 @@ CMD(cmd_config_use)
 	if (!cfg_find(&f, a->pos[0])) {
 		cfg_free(&f);
 		free(path);
-		return ctl_fail(CTL_ENOTFOUND, "no profile '%s' (flockctl config "
-		                               "list)",
+		return ctl_fail(CTL_ENOTFOUND,
+		                "no profile '%s' (flockctl config "
+		                "list)",
 		                a->pos[0]);
 	}
 	free(f.current);
@@ -155,13 +159,14 @@ static json_t *profile_json(const ctl *c, const cfg_profile *p, int current)
 	char m1[64], m2[64];
 
 	return json_pack(
-	        "{s:s, s:b, s:s?, s:s?, s:s?, s:s?}", "name", p->name, "current",
-	        current, "baseUrl", p->base_url, "app", p->app, "accessKey",
+	        "{s:s, s:b, s:s?, s:s?, s:s?, s:s?}", "name", p->name,
+	        "current", current, "baseUrl", p->base_url, "app", p->app,
+	        "accessKey",
 	        c->show_secrets ? p->access_key
 	        : p->access_key ? config_mask(p->access_key, m1, sizeof(m1))
 	                        : NULL,
 	        "adminToken",
-	        c->show_secrets ? p->admin_token
+	        c->show_secrets  ? p->admin_token
 	        : p->admin_token ? config_mask(p->admin_token, m2, sizeof(m2))
 	                         : NULL);
 }
@@ -187,10 +192,10 @@ CMD(cmd_config_list)
 	}
 	for (i = 0; i < f.n; i++)
 		json_array_append_new(
-		        list, profile_json(c, &f.profiles[i],
-		                           f.current &&
-		                                   !strcmp(f.current,
-		                                           f.profiles[i].name)));
+		        list,
+		        profile_json(c, &f.profiles[i],
+		                     f.current && !strcmp(f.current,
+		                                          f.profiles[i].name)));
 	/* --quiet lists names: the rows have no id. */
 	if (c->quiet) {
 		for (i = 0; i < f.n; i++)
@@ -218,8 +223,9 @@ CMD(cmd_config_show)
 	if (!name)
 		name = f.current;
 	if (!name || !(p = cfg_find(&f, name))) {
-		rc = ctl_fail(CTL_ENOTFOUND, "no profile %s%s%s (flockctl config "
-		                             "list)",
+		rc = ctl_fail(CTL_ENOTFOUND,
+		              "no profile %s%s%s (flockctl config "
+		              "list)",
 		              name ? "'" : "", name ? name : "is current",
 		              name ? "'" : "");
 	} else {

@@ -17,23 +17,21 @@
 #include "common/ids.h"
 #include "csv.h"
 
-static const ctl_col x_customers[] = {{"id", "id"},
-                                      {"externalUserId", "externalUserId"},
-                                      {"email", "email"},
-                                      {"name", "name"},
-                                      {"referralCode", "referralCode"},
-                                      {"referredById", "referredById"},
-                                      {"referredInCampaignId",
-                                       "referredInCampaignId"},
-                                      {"visitedReferralsCount",
-                                       "visitedReferralsCount"},
-                                      {"convertedReferralsCount",
-                                       "convertedReferralsCount"},
-                                      {"customProperties", "customProperties"},
-                                      {"createdAt", "createdAt"},
-                                      {"updatedAt", "updatedAt"},
-                                      {"deletedAt", "deletedAt"},
-                                      COL_END};
+static const ctl_col x_customers[] = {
+        {"id", "id"},
+        {"externalUserId", "externalUserId"},
+        {"email", "email"},
+        {"name", "name"},
+        {"referralCode", "referralCode"},
+        {"referredById", "referredById"},
+        {"referredInCampaignId", "referredInCampaignId"},
+        {"visitedReferralsCount", "visitedReferralsCount"},
+        {"convertedReferralsCount", "convertedReferralsCount"},
+        {"customProperties", "customProperties"},
+        {"createdAt", "createdAt"},
+        {"updatedAt", "updatedAt"},
+        {"deletedAt", "deletedAt"},
+        COL_END};
 static const ctl_col x_referrals[] = {{"id", "id"},
                                       {"campaignId", "campaignId"},
                                       {"referrerId", "referrerId"},
@@ -44,25 +42,25 @@ static const ctl_col x_referrals[] = {{"id", "id"},
                                       {"createdAt", "createdAt"},
                                       {"updatedAt", "updatedAt"},
                                       COL_END};
-static const ctl_col x_rewards[] = {{"id", "id"},
-                                    {"campaignId", "campaignId"},
-                                    {"campaignRewardId", "campaignRewardId"},
-                                    {"referralId", "referralId"},
-                                    {"customerId", "customerId"},
-                                    {"party", "party"},
-                                    {"type", "type"},
-                                    {"method", "method"},
-                                    {"payoutAmount", "payoutAmount"},
-                                    {"discountAmount", "discountAmount"},
-                                    {"discountPercentage",
-                                     "discountPercentage"},
-                                    {"currency", "currency"},
-                                    {"status", "status"},
-                                    {"availableAt", "availableAt"},
-                                    {"environment", "environment"},
-                                    {"createdAt", "createdAt"},
-                                    {"updatedAt", "updatedAt"},
-                                    COL_END};
+static const ctl_col x_rewards[] = {
+        {"id", "id"},
+        {"campaignId", "campaignId"},
+        {"campaignRewardId", "campaignRewardId"},
+        {"referralId", "referralId"},
+        {"customerId", "customerId"},
+        {"party", "party"},
+        {"type", "type"},
+        {"method", "method"},
+        {"payoutAmount", "payoutAmount"},
+        {"discountAmount", "discountAmount"},
+        {"discountPercentage", "discountPercentage"},
+        {"currency", "currency"},
+        {"status", "status"},
+        {"availableAt", "availableAt"},
+        {"environment", "environment"},
+        {"createdAt", "createdAt"},
+        {"updatedAt", "updatedAt"},
+        COL_END};
 
 static void put_row(FILE *f, const json_t *o, const ctl_col *cols)
 {
@@ -103,7 +101,8 @@ static FILE *open_output(const ctl_args *a, int *rc)
 static int run_export(ctl *c, const ctl_args *a, const char *kind,
                       const ctl_col *cols)
 {
-	const char *format = arg_get(a, "format"), *env = arg_get(a, "environment");
+	const char *format = arg_get(a, "format"),
+	           *env = arg_get(a, "environment");
 	char path[1200], after[256] = "";
 	json_t *page = NULL, *item;
 	int jsonl, rc, progress = c->stderr_tty && !c->quiet;
@@ -114,16 +113,19 @@ static int run_export(ctl *c, const ctl_args *a, const char *kind,
 	if (format && strcmp(format, "csv") && strcmp(format, "jsonl"))
 		return ctl_usage(c, "--format must be csv or jsonl");
 	if (env && !strcmp(kind, "customers"))
-		return ctl_usage(c, "--environment is for referrals and rewards");
+		return ctl_usage(c,
+		                 "--environment is for referrals and rewards");
 	jsonl = format && !strcmp(format, "jsonl");
 	if (!app_path(c, &rc, path, sizeof(path), "/export/%s?limit=1000%s%s",
-	              kind, env ? "&environment=" : "", env ? url_part(env) : ""))
+	              kind, env ? "&environment=" : "",
+	              env ? url_part(env) : ""))
 		return rc;
 	if (!(out = open_output(a, &rc)))
 		return rc;
 	if (!jsonl)
 		for (i = 0; cols[i].title; i++)
-			csv_put(out, cols[i].title, cols[i + 1].title ? ',' : '\n');
+			csv_put(out, cols[i].title,
+			        cols[i + 1].title ? ',' : '\n');
 	for (;;) {
 		rc = admin_callf(c, "GET", NULL, &page, "%s%s%s", path,
 		                 after[0] ? "&after=" : "",

@@ -40,11 +40,22 @@
 #include "csv.h"
 
 #define MAX_BATCH 1000
-#define ROW_ROUNDS 5     /* re-sends of rows answered "retry" */
-#define BATCH_TRIES 10   /* sends of a batch that got no answer */
+#define ROW_ROUNDS 5   /* re-sends of rows answered "retry" */
+#define BATCH_TRIES 10 /* sends of a batch that got no answer */
 
-enum { F_IGNORE = 0, F_PROP, F_EXT, F_EMAIL, F_NAME, F_ENV, F_PROPS,
-       F_CAMPAIGN, F_CODE, F_REFEREE, F_REFEREE_EXT };
+enum {
+	F_IGNORE = 0,
+	F_PROP,
+	F_EXT,
+	F_EMAIL,
+	F_NAME,
+	F_ENV,
+	F_PROPS,
+	F_CAMPAIGN,
+	F_CODE,
+	F_REFEREE,
+	F_REFEREE_EXT
+};
 
 typedef struct {
 	int kind;         /* F_* */
@@ -62,10 +73,10 @@ typedef struct {
 typedef struct batch {
 	long seq;
 	size_t n;
-	json_t *rows;     /* the rows' bodies, with idempotencyKey (NULL for
-	                     a row refused before sending) */
+	json_t *rows; /* the rows' bodies, with idempotencyKey (NULL for
+	                 a row refused before sending) */
 	long *lines;
-	flock__buf orig;  /* each row's fields, NUL-separated */
+	flock__buf orig; /* each row's fields, NUL-separated */
 	size_t *orig_at, *orig_n;
 	row_result *res;
 	off_t end_offset;
@@ -135,12 +146,16 @@ static int column_kind(int referrals, const char *name)
 	static const struct {
 		const char *name;
 		int kind, referrals;
-	} known[] = {{"externaluserid", F_EXT, 0}, {"externalid", F_EXT, 0},
-	             {"email", F_EMAIL, 0},        {"name", F_NAME, 0},
-	             {"environment", F_ENV, 0},    {"customproperties",
-	                                            F_PROPS, 0},
-	             {"campaignid", F_CAMPAIGN, 1}, {"campaign", F_CAMPAIGN, 1},
-	             {"referralcode", F_CODE, 1},   {"code", F_CODE, 1},
+	} known[] = {{"externaluserid", F_EXT, 0},
+	             {"externalid", F_EXT, 0},
+	             {"email", F_EMAIL, 0},
+	             {"name", F_NAME, 0},
+	             {"environment", F_ENV, 0},
+	             {"customproperties", F_PROPS, 0},
+	             {"campaignid", F_CAMPAIGN, 1},
+	             {"campaign", F_CAMPAIGN, 1},
+	             {"referralcode", F_CODE, 1},
+	             {"code", F_CODE, 1},
 	             {"refereeid", F_REFEREE, 1},
 	             {"refereeexternaluserid", F_REFEREE_EXT, 1},
 	             {"refereeexternalid", F_REFEREE_EXT, 1}};
@@ -219,7 +234,8 @@ static json_t *row_body(importer *im, const csv_reader *r, row_result *res)
 			break;
 		case F_ENV:
 			if (strcmp(f, "production") && strcmp(f, "test"))
-				REFUSE("environment must be production or test, "
+				REFUSE("environment must be production or "
+				       "test, "
 				       "not '%s'",
 				       f);
 			field = "environment";
@@ -246,7 +262,8 @@ static json_t *row_body(importer *im, const csv_reader *r, row_result *res)
 
 			if (!json_is_object(parsed)) {
 				json_decref(parsed);
-				REFUSE("customProperties must be a JSON object");
+				REFUSE("customProperties must be a JSON "
+				       "object");
 			}
 			json_object_foreach(parsed, k, x)
 			{
@@ -508,7 +525,8 @@ static int send_admin(importer *im, ctl_http *h, batch *b)
 			http_send(h, "POST", url, hdr, text, strlen(text), &r);
 			if (r.status >= 200 && r.status < 300 && r.json)
 				break;
-			if (r.status != 0 && r.status != 429 && r.status < 500) {
+			if (r.status != 0 && r.status != 429 &&
+			    r.status < 500) {
 				free(text);
 				tries = http_error(&r, "import");
 				resp_free(&r);
@@ -559,11 +577,11 @@ static int send_wire(importer *im, batch *b)
 
 		if (res->settled)
 			continue;
-		rc = wire_import_row(
-		        im->wire, im->referrals, row,
-		        json_string_value(json_object_get(row, "idempotencyKey")),
-		        res->code, sizeof(res->code), res->message,
-		        sizeof(res->message));
+		rc = wire_import_row(im->wire, im->referrals, row,
+		                     json_string_value(json_object_get(
+		                             row, "idempotencyKey")),
+		                     res->code, sizeof(res->code), res->message,
+		                     sizeof(res->message));
 		if (rc == FLOCK_ENETWORK || rc == FLOCK_ETIMEOUT ||
 		    rc == FLOCK_ESERVER || rc == FLOCK_ERATELIMIT ||
 		    rc == FLOCK_EAUTH || rc == FLOCK_ENOMEM) {
@@ -824,7 +842,8 @@ static int load_state(importer *im, int restart)
 	        (off_t)json_integer_value(json_object_get(s, "rejectsSize"));
 	counts = json_object_get(s, "counts");
 	for (i = 0; i < 4; i++)
-		im->counts[i] = (long)json_integer_value(json_array_get(counts, i));
+		im->counts[i] =
+		        (long)json_integer_value(json_array_get(counts, i));
 	im->resumed_line = im->line;
 	json_decref(s);
 	return 0;
@@ -835,7 +854,8 @@ static int load_state(importer *im, int restart)
 static int summary(importer *im)
 {
 	double secs = (double)(flock__mono_ms() - im->t0) / 1000.0;
-	long rows = im->counts[0] + im->counts[1] + im->counts[2] + im->counts[3];
+	long rows =
+	        im->counts[0] + im->counts[1] + im->counts[2] + im->counts[3];
 	json_t *o;
 
 	if (im->c->mode == OUT_JSON || im->c->quiet) {
@@ -851,7 +871,8 @@ static int summary(importer *im)
 		              (json_int_t)im->rows_this_run, "seconds", secs,
 		              "rowsPerSecond",
 		              secs > 0 ? (double)im->rows_this_run / secs : 0.0,
-		              "rejects", im->counts[3] ? im->rejects_path : NULL,
+		              "rejects",
+		              im->counts[3] ? im->rejects_path : NULL,
 		              "resumedAtLine", (json_int_t)im->resumed_line);
 		if (!im->resumed_line)
 			json_object_del(o, "resumedAtLine");
@@ -860,7 +881,8 @@ static int summary(importer *im)
 		return 0;
 	}
 	printf("%s: %ld rows (%ld this run, in %.1f s, %.0f rows/s): %ld "
-	       "created, %ld updated, %ld already imported, %ld rejected%s%s%s\n",
+	       "created, %ld updated, %ld already imported, %ld "
+	       "rejected%s%s%s\n",
 	       im->file, rows, im->rows_this_run, secs,
 	       secs > 0 ? (double)im->rows_this_run / secs : 0.0, im->counts[0],
 	       im->counts[1], im->counts[2], im->counts[3],
@@ -891,8 +913,8 @@ static int setup(importer *im, ctl *c, const ctl_args *a, FILE **in)
 		return ctl_usage(c, "--environment must be production or test");
 	if (via && strcmp(via, "admin") && strcmp(via, "wire"))
 		return ctl_usage(c, "--via must be admin or wire");
-	im->via_wire = via ? !strcmp(via, "wire")
-	                   : !c->admin_token && c->access_key;
+	im->via_wire =
+	        via ? !strcmp(via, "wire") : !c->admin_token && c->access_key;
 	if (im->via_wire) {
 		if (!(im->wire = wire_client(c, &rc)))
 			return rc;
@@ -1060,8 +1082,9 @@ static int run_import(ctl *c, const ctl_args *a, int referrals)
 		summary(&im);
 		rc = im.counts[3] ? CTL_EFAIL : CTL_OK;
 	} else if (!c->quiet) {
-		fprintf(stderr, "flockctl: the import stopped at line %ld; run "
-		                "the same command again to resume\n",
+		fprintf(stderr,
+		        "flockctl: the import stopped at line %ld; run "
+		        "the same command again to resume\n",
 		        im.line);
 	}
 done:

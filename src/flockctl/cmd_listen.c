@@ -42,8 +42,8 @@ typedef struct {
 	ctl_http *fwd;
 	char app[128];
 	char last_id[96];
-	flock__buf line;  /* a line not yet ended */
-	char ev_id[96];   /* the event being read */
+	flock__buf line; /* a line not yet ended */
+	char ev_id[96];  /* the event being read */
 	char ev_name[96];
 	flock__buf data;
 	flock__buf err; /* the body of an error answer */
@@ -77,7 +77,8 @@ static void forward(listener *l, const char *body, size_t len)
 	p.secret_count = 1;
 	if (flock_webhooks_sign(&h, &p) != 0) {
 		snprintf(r.error, sizeof(r.error), "cannot sign: %s",
-		         flock_error_last() ? flock_error_last()->message : "?");
+		         flock_error_last() ? flock_error_last()->message
+		                            : "?");
 	} else {
 		snprintf(sig, sizeof(sig), "X-Flock-Signature: %s",
 		         h->flock_signature);
@@ -102,7 +103,8 @@ static void forward(listener *l, const char *body, size_t len)
 		                 "status", r.status, "latencyMs",
 		                 (json_int_t)(flock__mono_ms() - t0));
 		if (r.status == 0)
-			json_object_set_new(line, "error", json_string(r.error));
+			json_object_set_new(line, "error",
+			                    json_string(r.error));
 		json_dumpf(line, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 		json_decref(line);
@@ -179,8 +181,9 @@ static void say_ready(listener *l)
 {
 	if (l->ready) {
 		if (!l->c->quiet)
-			fprintf(stderr, "flockctl: reconnected; going on after "
-			                "%s\n",
+			fprintf(stderr,
+			        "flockctl: reconnected; going on after "
+			        "%s\n",
 			        l->last_id[0] ? l->last_id : "the start");
 		return;
 	}
@@ -189,12 +192,14 @@ static void say_ready(listener *l)
 		return;
 	fprintf(stderr, "Ready! Listening to the events of %s", l->app);
 	if (l->forward && l->secret_from_file)
-		fprintf(stderr, ", forwarding to %s (signed with the secret of "
-		                "--secret-file)",
+		fprintf(stderr,
+		        ", forwarding to %s (signed with the secret of "
+		        "--secret-file)",
 		        l->forward);
 	else if (l->forward)
-		fprintf(stderr, ", forwarding to %s.\nYour webhook signing "
-		                "secret is %s",
+		fprintf(stderr,
+		        ", forwarding to %s.\nYour webhook signing "
+		        "secret is %s",
 		        l->forward, l->secret);
 	fprintf(stderr, " (^C to quit)\n");
 }
@@ -378,11 +383,13 @@ CMD(cmd_webhooks_listen)
 			break;
 		if ((rc = refused(&l, status)) != 0)
 			break;
-		backoff = l.connected ? 250 : backoff * 2 > 5000 ? 5000
-		                                                : backoff * 2;
+		backoff = l.connected          ? 250
+		          : backoff * 2 > 5000 ? 5000
+		                               : backoff * 2;
 		if (!c->quiet)
-			fprintf(stderr, "flockctl: the event stream ended (%s); "
-			                "reconnecting in %ld ms\n",
+			fprintf(stderr,
+			        "flockctl: the event stream ended (%s); "
+			        "reconnecting in %ld ms\n",
 			        status ? "closed" : "no connection", backoff);
 		nap(backoff);
 	}
@@ -392,7 +399,7 @@ CMD(cmd_webhooks_listen)
 	flock__buf_free(&l.data);
 	flock__buf_free(&l.err);
 	if (!c->quiet && rc == CTL_OK && l.forward)
-		fprintf(stderr, "flockctl: %ld event%s forwarded\n", l.forwarded,
-		        l.forwarded == 1 ? "" : "s");
+		fprintf(stderr, "flockctl: %ld event%s forwarded\n",
+		        l.forwarded, l.forwarded == 1 ? "" : "s");
 	return rc;
 }

@@ -107,7 +107,8 @@ CMD(cmd_webhooks_get)
 {
 	char s[600];
 
-	return admin_app_object(c, "GET", ep(s, sizeof(s), a->pos[0], ""), NULL);
+	return admin_app_object(c, "GET", ep(s, sizeof(s), a->pos[0], ""),
+	                        NULL);
 }
 
 CMD(cmd_webhooks_delete)
@@ -136,8 +137,9 @@ CMD(cmd_webhooks_update)
 			json_object_set_new(body, "enabled",
 			                    json_boolean(arg_has(a, "enable")));
 		rc = json_object_size(body) == 0
-		             ? ctl_usage(c, "nothing to change (--url, --event, "
-		                            "--enable, --disable)")
+		             ? ctl_usage(c,
+		                         "nothing to change (--url, --event, "
+		                         "--enable, --disable)")
 		             : admin_app_object(c, "PATCH",
 		                                ep(s, sizeof(s), a->pos[0], ""),
 		                                body);
@@ -156,8 +158,9 @@ CMD(cmd_webhooks_rotate)
 	if ((rc = arg_long(c, a, "grace", 0, 604800, &grace)) ||
 	    (rc = need_secret_sink(c, a)))
 		return rc;
-	body = grace >= 0 ? json_pack("{s:I}", "graceSeconds", (json_int_t)grace)
-	                  : json_object();
+	body = grace >= 0
+	               ? json_pack("{s:I}", "graceSeconds", (json_int_t)grace)
+	               : json_object();
 	rc = create_like(c, a, "POST",
 	                 ep(s, sizeof(s), a->pos[0], "/rotate-secret"), body);
 	json_decref(body);
@@ -172,7 +175,8 @@ static int endpoint_list(ctl *c, const ctl_args *a, const char *more,
 	int rc;
 
 	if (arg_get(a, opt))
-		snprintf(q, sizeof(q), "?%s=%s", field, url_part(arg_get(a, opt)));
+		snprintf(q, sizeof(q), "?%s=%s", field,
+		         url_part(arg_get(a, opt)));
 	if (!app_path(c, &rc, path, sizeof(path), "%s%s",
 	              ep(s, sizeof(s), a->pos[0], more), q))
 		return rc;
@@ -200,9 +204,9 @@ CMD(cmd_webhooks_replay)
 	if (!app_path(c, &rc, path, sizeof(path), "%s",
 	              ep(s, sizeof(s), a->pos[0], "/replay")))
 		return rc;
-	body = arg_get(a, "delivery")
-	               ? json_pack("{s:s}", "deliveryId", arg_get(a, "delivery"))
-	               : json_object();
+	body = arg_get(a, "delivery") ? json_pack("{s:s}", "deliveryId",
+	                                          arg_get(a, "delivery"))
+	                              : json_object();
 	rc = admin_call(c, "POST", path, body, NULL, &out);
 	json_decref(body);
 	if (rc == CTL_OK)
@@ -304,7 +308,8 @@ CMD(cmd_webhooks_verify)
 		return ctl_usage(c, "--secret-file and --payload are required");
 	if ((rc = arg_long(c, a, "max-age", 0, 100L * 365 * 86400, &max_age)))
 		return rc;
-	if (arg_get(a, "headers") && read_headers(arg_get(a, "headers"), &h) < 0)
+	if (arg_get(a, "headers") &&
+	    read_headers(arg_get(a, "headers"), &h) < 0)
 		return ctl_fail(CTL_EFAIL, "cannot read %s: %s",
 		                arg_get(a, "headers"), strerror(errno));
 	if (!(secret = config_read_secret(arg_get(a, "secret-file"), "secret")))
@@ -329,9 +334,9 @@ CMD(cmd_webhooks_verify)
 		                                 : flock_strerror(rc));
 	} else {
 		out = json_pack("{s:b, s:s, s:s, s:s?, s:I}", "valid", 1, "id",
-		                flock_event_id(ev), "name", flock_event_name(ev),
-		                "environment", flock_event_environment(ev),
-		                "timestamp",
+		                flock_event_id(ev), "name",
+		                flock_event_name(ev), "environment",
+		                flock_event_environment(ev), "timestamp",
 		                (json_int_t)flock_event_timestamp_ms(ev));
 		if (c->quiet)
 			printf("%s\n", flock_event_id(ev));

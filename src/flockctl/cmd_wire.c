@@ -6,11 +6,11 @@
 
 #include "cmds.h"
 
-static const ctl_col cols_validation[] = {{"VALID", "isValid"},
-                                          {"REFERRER", "referredBy.id"},
-                                          {"EXTERNAL ID",
-                                           "referredBy.externalUserId"},
-                                          COL_END};
+static const ctl_col cols_validation[] = {
+        {"VALID", "isValid"},
+        {"REFERRER", "referredBy.id"},
+        {"EXTERNAL ID", "referredBy.externalUserId"},
+        COL_END};
 static const ctl_col cols_reward_id[] = {{"ID", "id"}, COL_END};
 
 static int need(const ctl *c, const ctl_args *a, const char *opt)
@@ -27,8 +27,9 @@ static int env_ok(const ctl *c, const ctl_args *a)
 
 	if (!e || !strcmp(e, "production") || !strcmp(e, "test"))
 		return 0;
-	return ctl_usage(c, "--environment must be production or test, not "
-	                    "'%s'",
+	return ctl_usage(c,
+	                 "--environment must be production or test, not "
+	                 "'%s'",
 	                 e);
 }
 

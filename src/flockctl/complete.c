@@ -117,17 +117,18 @@ static void zsh(FILE *f)
 		opts(f, t[i].opts);
 		fprintf(f, "\" ;;\n");
 	}
-	fprintf(f, "\tesac\n}\n\n_flockctl() {\n"
-	           "\tlocal group= verb= w\n"
-	           "\tfor w in ${words[2,CURRENT-1]}; do\n"
-	           "\t\t[[ $w == -* ]] && continue\n"
-	           "\t\tif [[ -z $group ]]; then group=$w\n"
-	           "\t\telif [[ -z $verb ]]; then verb=$w; fi\n"
-	           "\tdone\n"
-	           "\tcase $group in analytics|api|completion|version|help) "
-	           "verb= ;; esac\n"
-	           "\tif [[ ${words[CURRENT]} == -* ]]; then\n"
-	           "\t\tcompadd -- ${=$(__flockctl_opts \"$group\" \"$verb\")}");
+	fprintf(f,
+	        "\tesac\n}\n\n_flockctl() {\n"
+	        "\tlocal group= verb= w\n"
+	        "\tfor w in ${words[2,CURRENT-1]}; do\n"
+	        "\t\t[[ $w == -* ]] && continue\n"
+	        "\t\tif [[ -z $group ]]; then group=$w\n"
+	        "\t\telif [[ -z $verb ]]; then verb=$w; fi\n"
+	        "\tdone\n"
+	        "\tcase $group in analytics|api|completion|version|help) "
+	        "verb= ;; esac\n"
+	        "\tif [[ ${words[CURRENT]} == -* ]]; then\n"
+	        "\t\tcompadd -- ${=$(__flockctl_opts \"$group\" \"$verb\")}");
 	opts(f, ctl_global_opts());
 	fprintf(f, "\n\t\treturn\n\tfi\n"
 	           "\tif [[ -z $group ]]; then\n\t\tcompadd -- ");

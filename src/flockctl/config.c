@@ -171,8 +171,9 @@ int cfg_load(cfg_file *f, const char *path)
 			continue;
 		}
 		if (!(eq = strchr(s, '='))) {
-			fprintf(stderr, "flockctl: %s:%d: expected key = value\n",
-			        path, n);
+			fprintf(stderr,
+			        "flockctl: %s:%d: expected key = value\n", path,
+			        n);
 			continue;
 		}
 		*eq = '\0';
@@ -180,8 +181,9 @@ int cfg_load(cfg_file *f, const char *path)
 			free(f->current);
 			f->current = dup_or_null(trim(eq + 1));
 		} else if (!cur || cfg_set(cur, trim(s), trim(eq + 1)) < 0) {
-			fprintf(stderr, "flockctl: %s:%d: unknown setting '%s'\n",
-			        path, n, trim(s));
+			fprintf(stderr,
+			        "flockctl: %s:%d: unknown setting '%s'\n", path,
+			        n, trim(s));
 		}
 	}
 	fclose(in);
@@ -339,8 +341,8 @@ static int pick(char **dst, const char *flag, const char *env_name,
                 const char *profile_value)
 {
 	const char *env = getenv(env_name);
-	const char *v = flag && *flag       ? flag
-	                : env && *env       ? env
+	const char *v = flag && *flag                     ? flag
+	                : env && *env                     ? env
 	                : profile_value && *profile_value ? profile_value
 	                                                  : NULL;
 

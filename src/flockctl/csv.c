@@ -108,8 +108,8 @@ void csv_put(FILE *f, const char *s, int sep)
 	const char *p;
 
 	s = s ? s : "";
-	if (strpbrk(s, ",\"\r\n") || (*s && (s[0] == ' ' ||
-	                                     s[strlen(s) - 1] == ' '))) {
+	if (strpbrk(s, ",\"\r\n") ||
+	    (*s && (s[0] == ' ' || s[strlen(s) - 1] == ' '))) {
 		fputc('"', f);
 		for (p = s; *p; p++) {
 			if (*p == '"')

@@ -13,11 +13,11 @@
 
 typedef struct {
 	FILE *f;
-	off_t offset;  /* bytes consumed: where the next record starts */
-	long line;     /* the line the last record started on (1-based) */
+	off_t offset; /* bytes consumed: where the next record starts */
+	long line;    /* the line the last record started on (1-based) */
 	long next_line;
-	flock__buf text;  /* the record's fields, NUL-separated */
-	size_t *starts;   /* field i at text.ptr + starts[i] */
+	flock__buf text; /* the record's fields, NUL-separated */
+	size_t *starts;  /* field i at text.ptr + starts[i] */
 	size_t nfields, cap;
 	char error[128];
 } csv_reader;

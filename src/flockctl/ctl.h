@@ -61,8 +61,8 @@ typedef struct {
 typedef struct ctl ctl;
 
 typedef struct {
-	const char *group; /* "customers" */
-	const char *verb;  /* "identify"; NULL for a one-word command */
+	const char *group;    /* "customers" */
+	const char *verb;     /* "identify"; NULL for a one-word command */
 	const char *synopsis; /* positional arguments, e.g. "ID" */
 	int min_pos, max_pos;
 	const char *summary;
@@ -112,7 +112,7 @@ struct ctl {
 	const char *opt_profile, *opt_base_url, *opt_app;
 	const char *opt_access_key_file, *opt_admin_token_file;
 	const ctl_cmd *cmd;
-	ctl_http *http; /* made on first use */
+	ctl_http *http;            /* made on first use */
 	struct flock_client *wire; /* libflock's client, made on first use */
 };
 
@@ -152,7 +152,10 @@ typedef struct {
 	const char *title;
 	const char *path; /* dotted member path; "#x": the array x's size */
 } ctl_col;
-#define COL_END {NULL, NULL}
+#define COL_END                                                                \
+	{                                                                      \
+		NULL, NULL                                                     \
+	}
 
 /* One object: aligned "field value" lines (table), JSON, or its id
  * (quiet). Secrets (member "secret") are dropped unless asked for. */
@@ -234,14 +237,13 @@ int wire_error(int flock_rc, const char *what);
 /* The calls: each sets *out to the answer's JSON (the body libflock
  * kept, raw_json) and returns an exit code (said on stderr if not 0).
  * NULL strings are left out. props: a JSON object text. */
-int wire_identify(ctl *c, const char *ext, const char *email,
-                  const char *name, const char *props, const char *env,
-                  const char *idem, json_t **out);
+int wire_identify(ctl *c, const char *ext, const char *email, const char *name,
+                  const char *props, const char *env, const char *idem,
+                  json_t **out);
 int wire_ingest(ctl *c, const char *checkpoint, const char *ext,
                 const char *env, const char *props, const char *idem,
                 json_t **out);
-int wire_live(ctl *c, const char *env, const char *customer_id,
-              json_t **out);
+int wire_live(ctl *c, const char *env, const char *customer_id, json_t **out);
 /* A bare array of campaigns. */
 int wire_campaigns(ctl *c, json_t **out);
 /* An array of the campaign's (or every) checkpoints. */
@@ -252,11 +254,11 @@ int wire_referral_create(ctl *c, const char *campaign, const char *code,
                          const char *idem, json_t **out);
 /* One page (limit, offset) or, with all, every page through libflock's
  * iterator: an array of referrals. */
-int wire_referrals(ctl *c, const char *campaign, const char *status,
-                   long limit, long offset, int all, json_t **out);
+int wire_referrals(ctl *c, const char *campaign, const char *status, long limit,
+                   long offset, int all, json_t **out);
 /* for_mask: 1 self, 2 referral partner, 0 both. An array of {"id"}. */
-int wire_trigger(ctl *c, const char *ext, const char *env,
-                 unsigned for_mask, const char *idem, json_t **out);
+int wire_trigger(ctl *c, const char *ext, const char *env, unsigned for_mask,
+                 const char *idem, json_t **out);
 
 /* Import through the wire API (cmd_import.c without an admin token): one
  * row, its body as the admin import takes it, with its key. 0, or the

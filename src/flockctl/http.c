@@ -164,7 +164,8 @@ int http_send(ctl_http *h, const char *method, const char *url,
 
 int http_error(const ctl_resp *r, const char *what)
 {
-	const char *msg = json_string_value(json_object_get(r->json, "message"));
+	const char *msg =
+	        json_string_value(json_object_get(r->json, "message"));
 	const char *code = json_string_value(json_object_get(r->json, "code"));
 	int rc = ctl_status_code(r->status);
 
@@ -172,8 +173,10 @@ int http_error(const ctl_resp *r, const char *what)
 		return ctl_fail(CTL_ENETWORK, "%s: no answer: %s", what,
 		                r->error);
 	if (rc == CTL_OK) /* a 2xx the caller could not read */
-		return ctl_fail(CTL_ESERVER, "%s: HTTP %d with a body that is "
-		                             "not JSON", what, r->status);
+		return ctl_fail(CTL_ESERVER,
+		                "%s: HTTP %d with a body that is "
+		                "not JSON",
+		                what, r->status);
 	fprintf(stderr, "flockctl: %s: %s (HTTP %d%s%s%s%s)\n", what,
 	        msg ? msg : "error", r->status, code ? ", " : "",
 	        code ? code : "", r->request_id[0] ? ", request " : "",
@@ -217,10 +220,11 @@ int admin_call(ctl *c, const char *method, const char *path, json_t *body,
 
 	*out = NULL;
 	if (!c->admin_token)
-		return ctl_fail(CTL_EAUTH,
-		                "no admin token: set FLOCK_ADMIN_TOKEN, pass "
-		                "--admin-token-file FILE, or add admin_token to "
-		                "the profile (flockctl config set)");
+		return ctl_fail(
+		        CTL_EAUTH,
+		        "no admin token: set FLOCK_ADMIN_TOKEN, pass "
+		        "--admin-token-file FILE, or add admin_token to "
+		        "the profile (flockctl config set)");
 	if (!c->http && !(c->http = http_new(c)))
 		return ctl_fail(CTL_EFAIL, "out of memory");
 	snprintf(url, sizeof(url), "%s%s", c->base_url, path);

@@ -24,16 +24,24 @@ static const ctl_opt global_opts[] = {
         {"profile", "NAME", "use this profile of the config file", 0},
         {"base-url", "URL", "the server (default http://127.0.0.1:8080)", 0},
         {"app", "ID", "application for admin commands", 0},
-        {"access-key-file", "FILE", "read the service key from FILE (- for "
-                                    "stdin)", 0},
-        {"admin-token-file", "FILE", "read the admin token from FILE (- for "
-                                     "stdin)", 0},
-        {"json", NULL, "print JSON (the default when stdout is not a "
-                       "terminal)", 0},
+        {"access-key-file", "FILE",
+         "read the service key from FILE (- for "
+         "stdin)",
+         0},
+        {"admin-token-file", "FILE",
+         "read the admin token from FILE (- for "
+         "stdin)",
+         0},
+        {"json", NULL,
+         "print JSON (the default when stdout is not a "
+         "terminal)",
+         0},
         {"table", NULL, "print tables (the default on a terminal)", 0},
         {"quiet", NULL, "print ids only, one a line (also -q)", 0},
-        {"show-secrets", NULL, "print secrets (keys, tokens) where they "
-                               "appear", 0},
+        {"show-secrets", NULL,
+         "print secrets (keys, tokens) where they "
+         "appear",
+         0},
         {"timeout", "SECONDS", "per request (default 30)", 0},
         {"help", NULL, "this help (also -h)", 0},
         {"version", NULL, "print the version", 0},
@@ -64,17 +72,20 @@ const ctl_opt *ctl_global_opts(void)
 static const ctl_opt o_none[] = {OEND};
 static const ctl_opt o_identify[] = {
         O("external-id", "ID", "the product's user id (required)"),
-        O("email", "EMAIL", "email address"), O("name", "NAME", "name"),
+        O("email", "EMAIL", "email address"),
+        O("name", "NAME", "name"),
         OR("property", "KEY=VALUE", "a custom property"),
         O("properties", "JSON", "custom properties as a JSON object"),
         O("environment", "ENV", "production or test"),
-        O("idempotency-key", "KEY", "make a repeated call apply once"), OEND};
+        O("idempotency-key", "KEY", "make a repeated call apply once"),
+        OEND};
 static const ctl_opt o_ingest[] = {
         O("external-id", "ID", "the customer's user id (required)"),
         O("environment", "ENV", "production (default) or test"),
         OR("property", "KEY=VALUE", "a property of the checkpoint"),
         O("properties", "JSON", "properties as a JSON object"),
-        O("idempotency-key", "KEY", "make a repeated call apply once"), OEND};
+        O("idempotency-key", "KEY", "make a repeated call apply once"),
+        OEND};
 static const ctl_opt o_live[] = {
         O("environment", "ENV", "production (default) or test"),
         O("customer-id", "ID", "Flock's customer id (cus_...)"), OEND};
@@ -89,13 +100,15 @@ static const ctl_opt o_referral_create[] = {
         O("code", "CODE", "the referrer's referral code (required)"),
         O("referee-id", "ID", "the referee's Flock id"),
         O("referee-external-id", "ID", "or the referee's user id"),
-        O("idempotency-key", "KEY", "make a repeated call apply once"), OEND};
+        O("idempotency-key", "KEY", "make a repeated call apply once"),
+        OEND};
 static const ctl_opt o_referrals_list[] = {
         O("campaign", "ID", "only this campaign's"),
         O("status", "STATUS", "pending, flagged, accepted or rejected"),
         O("admin", NULL, "the admin API's list (--environment)"),
         O("environment", "ENV", "with --admin: only this environment"),
-        PAGE_OPTS, OEND};
+        PAGE_OPTS,
+        OEND};
 static const ctl_opt o_trigger[] = {
         O("external-id", "ID", "the customer's user id (required)"),
         O("environment", "ENV", "production (default) or test"),
@@ -109,13 +122,15 @@ static const ctl_opt o_keys_create[] = {
         O("environment", "ENV", "limit it to production or test"),
         O("name", "NAME", "a name for it"),
         O("show-secret", NULL, "print the new secret (shown once)"),
-        O("secret-file", "FILE", "write the new secret to FILE (0600)"), OEND};
+        O("secret-file", "FILE", "write the new secret to FILE (0600)"),
+        OEND};
 static const ctl_opt o_campaign_create[] = {
         O("name", "NAME", "the campaign's name (required)"),
         O("environment", "ENV", "production or test (required)"),
         O("hold-days", "N", "days a reward waits before it is approved"),
-        O("file", "FILE", "the campaign as JSON (rewards, checkpoints...); "
-                          "- for stdin"),
+        O("file", "FILE",
+          "the campaign as JSON (rewards, checkpoints...); "
+          "- for stdin"),
         OEND};
 static const ctl_opt o_campaign_update[] = {
         O("name", "NAME", "a new name"),
@@ -129,18 +144,23 @@ static const ctl_opt o_add_reward[] = {
         O("amount", "N", "payout amount"),
         O("discount-amount", "N", "discount amount"),
         O("discount-percentage", "N", "discount percentage"),
-        O("currency", "CUR", "usd or cad"), O("name", "NAME", "a name"),
-        O("file", "FILE", "the reward as JSON; - for stdin"), OEND};
+        O("currency", "CUR", "usd or cad"),
+        O("name", "NAME", "a name"),
+        O("file", "FILE", "the reward as JSON; - for stdin"),
+        OEND};
 static const ctl_opt o_add_checkpoint[] = {
         O("name", "NAME", "the checkpoint's name (required)"),
         O("trigger", "TRIGGER", "reward (default) or placement"),
         O("placement-id", "ID", "a placement's id"), OEND};
 static const ctl_opt o_rewards_list[] = {
-        O("status", "STATUS", "pending, approved, fulfilled, rejected or "
-                              "revoked"),
+        O("status", "STATUS",
+          "pending, approved, fulfilled, rejected or "
+          "revoked"),
         O("campaign", "ID", "only this campaign's"),
         O("customer", "ID", "only this customer's"),
-        O("environment", "ENV", "only this environment"), PAGE_OPTS, OEND};
+        O("environment", "ENV", "only this environment"),
+        PAGE_OPTS,
+        OEND};
 static const ctl_opt o_events_list[] = {
         O("environment", "ENV", "only this environment"),
         O("name", "NAME", "only events of this name"), PAGE_OPTS, OEND};
@@ -148,8 +168,9 @@ static const ctl_opt o_analytics[] = {
         OR("param", "KEY=VALUE", "a query parameter of the report"), OEND};
 static const ctl_opt o_api[] = {
         O("data", "JSON", "the body: JSON text, @FILE, or @- for stdin"),
-        O("wire", NULL, "with the access key (the wire API), not the admin "
-                        "token"),
+        O("wire", NULL,
+          "with the access key (the wire API), not the admin "
+          "token"),
         OEND};
 static const ctl_opt o_webhook_create[] = {
         O("url", "URL", "where deliveries go (required)"),
@@ -165,17 +186,18 @@ static const ctl_opt o_webhook_update[] = {
         O("enable", NULL, "deliver again"),
         O("disable", NULL, "hold deliveries"), OEND};
 static const ctl_opt o_rotate[] = {
-        O("grace", "SECONDS", "how long the old secret still signs (default "
-                              "86400)"),
+        O("grace", "SECONDS",
+          "how long the old secret still signs (default "
+          "86400)"),
         O("show-secret", NULL, "print the new secret (shown once)"),
         O("secret-file", "FILE", "write the new secret to FILE (0600)"), OEND};
 static const ctl_opt o_deliveries[] = {
-        O("state", "STATE", "pending, retrying, inflight, delivered or "
-                            "dead"),
+        O("state", "STATE",
+          "pending, retrying, inflight, delivered or "
+          "dead"),
         PAGE_OPTS, OEND};
 static const ctl_opt o_attempts[] = {
-        O("delivery", "ID", "only this delivery's attempts"), PAGE_OPTS,
-        OEND};
+        O("delivery", "ID", "only this delivery's attempts"), PAGE_OPTS, OEND};
 static const ctl_opt o_replay[] = {
         O("delivery", "ID", "replay this delivery (default: every dead one)"),
         OEND};
@@ -183,48 +205,58 @@ static const ctl_opt o_listen[] = {
         O("forward-to", "URL", "POST each event here, signed"),
         OR("event", "NAME", "only events of this name"),
         O("environment", "ENV", "only this environment's events"),
-        O("after", "EVENT_ID", "start after this event (default: new events "
-                               "only)"),
-        O("secret-file", "FILE", "sign with the secret in FILE (default: a "
-                                 "new one, printed)"),
+        O("after", "EVENT_ID",
+          "start after this event (default: new events "
+          "only)"),
+        O("secret-file", "FILE",
+          "sign with the secret in FILE (default: a "
+          "new one, printed)"),
         OEND};
 static const ctl_opt o_verify[] = {
         O("secret-file", "FILE", "the endpoint's secret (required)"),
         O("payload", "FILE", "the body, byte for byte (required)"),
-        O("headers", "FILE", "the request's headers, one 'Name: value' a "
-                             "line"),
+        O("headers", "FILE",
+          "the request's headers, one 'Name: value' a "
+          "line"),
         O("signature", "SIG", "X-Flock-Signature"),
         O("webhook-id", "ID", "webhook-id"),
         O("webhook-timestamp", "TS", "webhook-timestamp"),
         O("webhook-signature", "SIG", "webhook-signature"),
-        O("max-age", "SECONDS", "oldest timestamp taken (default 300; 0: "
-                                "any)"),
+        O("max-age", "SECONDS",
+          "oldest timestamp taken (default 300; 0: "
+          "any)"),
         OEND};
 static const ctl_opt o_import[] = {
-        O("rejects", "FILE", "rows refused, with why (default FILE.rejects."
-                             "csv)"),
+        O("rejects", "FILE",
+          "rows refused, with why (default FILE.rejects."
+          "csv)"),
         O("state", "FILE", "where progress is kept for a resume"),
         O("restart", NULL, "ignore an interrupted import's progress"),
         O("batch-size", "N", "rows per request, 1 to 1000 (default 500)"),
         O("concurrency", "N", "requests in flight (default 4)"),
         O("environment", "ENV", "for rows without an environment column"),
         O("campaign", "ID", "referrals: for rows without a campaignId"),
-        O("via", "API", "admin (bulk, the default with an admin token) or "
-                        "wire"),
-        O("no-progress", NULL, "no progress bar"), OEND};
+        O("via", "API",
+          "admin (bulk, the default with an admin token) or "
+          "wire"),
+        O("no-progress", NULL, "no progress bar"),
+        OEND};
 static const ctl_opt o_export[] = {
         O("format", "FORMAT", "csv (default) or jsonl"),
         O("output", "FILE", "write here (0600) instead of stdout"),
-        O("environment", "ENV", "only this environment (referrals, "
-                                "rewards)"),
+        O("environment", "ENV",
+          "only this environment (referrals, "
+          "rewards)"),
         OEND};
 static const ctl_opt o_help[] = {
-        O("man", NULL, "the command reference as man(7) text (flockctl(1) "
-                       "is built with it)"),
+        O("man", NULL,
+          "the command reference as man(7) text (flockctl(1) "
+          "is built with it)"),
         OEND};
 static const ctl_opt o_config_set[] = {
-        O("from-init", "FILE", "take app and keys from flockd init's output "
-                               "(- for stdin)"),
+        O("from-init", "FILE",
+          "take app and keys from flockd init's output "
+          "(- for stdin)"),
         O("use", NULL, "make it the current profile"), OEND};
 
 /* ---- the table --------------------------------------------------------- */
@@ -237,8 +269,8 @@ static const ctl_opt o_config_set[] = {
 static const ctl_cmd commands[] = {
         /* the wire API (libflock, service key) */
         C("customers", "identify", NULL, 0, 0,
-          "Create or update a customer by external id (wire API).",
-          o_identify, cmd_customers_identify),
+          "Create or update a customer by external id (wire API).", o_identify,
+          cmd_customers_identify),
         C("checkpoints", "ingest", "NAME", 1, 1,
           "Record a checkpoint for a customer; grants rewards it earns "
           "(wire API).",
@@ -262,11 +294,10 @@ static const ctl_cmd commands[] = {
           "Referrals (wire API; --admin: the admin API's list).",
           o_referrals_list, cmd_referrals_list),
         C("rewards", "trigger", NULL, 0, 0,
-          "Grant rewards directly (wire API).", o_trigger,
-          cmd_rewards_trigger),
+          "Grant rewards directly (wire API).", o_trigger, cmd_rewards_trigger),
         /* the admin API (admin token) */
-        C("apps", "list", NULL, 0, 0, "Applications the token reaches.",
-          o_page, cmd_apps_list),
+        C("apps", "list", NULL, 0, 0, "Applications the token reaches.", o_page,
+          cmd_apps_list),
         C("apps", "create", NULL, 0, 0, "A new application.", o_apps_create,
           cmd_apps_create),
         C("keys", "list", NULL, 0, 0, "The application's keys (no secrets).",
@@ -279,14 +310,12 @@ static const ctl_cmd commands[] = {
           o_none, cmd_keys_revoke),
         C("campaigns", "get", "ID", 1, 1, "A campaign.", o_none,
           cmd_campaigns_get),
-        C("campaigns", "create", NULL, 0, 0,
-          "A new campaign (not live yet).", o_campaign_create,
-          cmd_campaigns_create),
+        C("campaigns", "create", NULL, 0, 0, "A new campaign (not live yet).",
+          o_campaign_create, cmd_campaigns_create),
         C("campaigns", "update", "ID", 1, 1, "Change a campaign.",
           o_campaign_update, cmd_campaigns_update),
-        C("campaigns", "add-reward", "ID", 1, 1,
-          "Add a reward to a campaign.", o_add_reward,
-          cmd_campaigns_add_reward),
+        C("campaigns", "add-reward", "ID", 1, 1, "Add a reward to a campaign.",
+          o_add_reward, cmd_campaigns_add_reward),
         C("campaigns", "add-checkpoint", "ID", 1, 1,
           "Add a checkpoint to a campaign.", o_add_checkpoint,
           cmd_campaigns_add_checkpoint),
@@ -298,10 +327,9 @@ static const ctl_cmd commands[] = {
         C("customers", "get", "ID", 1, 1, "A customer.", o_none,
           cmd_customers_get),
         C("customers", "delete", "ID", 1, 1,
-          "Erase a customer's personal data.", o_none,
-          cmd_customers_delete),
-        C("referrals", "approve", "ID", 1, 1,
-          "Approve a flagged referral.", o_none, cmd_referrals_approve),
+          "Erase a customer's personal data.", o_none, cmd_customers_delete),
+        C("referrals", "approve", "ID", 1, 1, "Approve a flagged referral.",
+          o_none, cmd_referrals_approve),
         C("referrals", "reject", "ID", 1, 1, "Reject a referral.", o_none,
           cmd_referrals_reject),
         C("rewards", "list", NULL, 0, 0, "Rewards.", o_rewards_list,
@@ -316,8 +344,8 @@ static const ctl_cmd commands[] = {
         C("webhooks", "list", NULL, 0, 0, "Webhook endpoints.", o_page,
           cmd_webhooks_list),
         C("webhooks", "create", NULL, 0, 0,
-          "A new webhook endpoint; its secret is shown once.",
-          o_webhook_create, cmd_webhooks_create),
+          "A new webhook endpoint; its secret is shown once.", o_webhook_create,
+          cmd_webhooks_create),
         C("webhooks", "get", "ID", 1, 1, "A webhook endpoint.", o_none,
           cmd_webhooks_get),
         C("webhooks", "update", "ID", 1, 1, "Change a webhook endpoint.",
@@ -325,8 +353,8 @@ static const ctl_cmd commands[] = {
         C("webhooks", "delete", "ID", 1, 1, "Delete a webhook endpoint.",
           o_none, cmd_webhooks_delete),
         C("webhooks", "rotate-secret", "ID", 1, 1,
-          "A new signing secret; the old one signs during a grace.",
-          o_rotate, cmd_webhooks_rotate),
+          "A new signing secret; the old one signs during a grace.", o_rotate,
+          cmd_webhooks_rotate),
         C("webhooks", "deliveries", "ID", 1, 1,
           "An endpoint's deliveries, newest first.", o_deliveries,
           cmd_webhooks_deliveries),
@@ -341,8 +369,8 @@ static const ctl_cmd commands[] = {
           "--forward-to POSTs each, signed.",
           o_listen, cmd_webhooks_listen),
         C("webhooks", "verify", NULL, 0, 0,
-          "Verify a saved delivery (body and headers) with a secret.",
-          o_verify, cmd_webhooks_verify),
+          "Verify a saved delivery (body and headers) with a secret.", o_verify,
+          cmd_webhooks_verify),
         C("events", "list", NULL, 0, 0, "The event outbox, newest first.",
           o_events_list, cmd_events_list),
         C("analytics", NULL, "[REPORT]", 0, 1,
@@ -361,8 +389,7 @@ static const ctl_cmd commands[] = {
           "Every referral, as CSV or JSON lines.", o_export,
           cmd_export_referrals),
         C("export", "rewards", NULL, 0, 0,
-          "Every reward, as CSV or JSON lines.", o_export,
-          cmd_export_rewards),
+          "Every reward, as CSV or JSON lines.", o_export, cmd_export_rewards),
         C("api", NULL, "METHOD PATH", 2, 2,
           "Any call: prints the answer (admin token; --wire: access key).",
           o_api, cmd_api),
@@ -376,20 +403,18 @@ static const ctl_cmd commands[] = {
         C("config", "list", NULL, 0, 0, "The profiles.", o_none,
           cmd_config_list),
         C("config", "show", "[NAME]", 0, 1,
-          "A profile's settings (secrets masked).", o_none,
-          cmd_config_show),
+          "A profile's settings (secrets masked).", o_none, cmd_config_show),
         C("config", "delete", "NAME", 1, 1, "Delete a profile.", o_none,
           cmd_config_delete),
         C("config", "path", NULL, 0, 0, "Where the config file is.", o_none,
           cmd_config_path),
         C("completion", NULL, "SHELL", 1, 1,
-          "A completion script for bash, zsh or fish.", o_none,
-          cmd_completion),
+          "A completion script for bash, zsh or fish.", o_none, cmd_completion),
         C("version", NULL, NULL, 0, 0, "flockctl's and libflock's versions.",
           o_none, cmd_version),
         C("help", NULL, "[COMMAND...]", 0, 2,
-          "Help on a command (--man: every command as man(7) text).",
-          o_help, cmd_help),
+          "Help on a command (--man: every command as man(7) text).", o_help,
+          cmd_help),
 };
 
 const ctl_cmd *ctl_commands(size_t *n)
@@ -618,16 +643,15 @@ CMD(cmd_version)
 
 /* Take the global options out of argv wherever they are (in place);
  * argc after. -1 after a usage error. help: --help or -h was there. */
-static int take_globals(ctl *c, int argc, char **argv, int *help,
-                        int *version)
+static int take_globals(ctl *c, int argc, char **argv, int *help, int *version)
 {
 	int i, out = 0, after_dashes = 0;
 
 	for (i = 0; i < argc; i++) {
 		const char *s = argv[i], *v = NULL;
-		const char *names[] = {"profile",         "base-url",
-		                       "app",             "access-key-file",
-		                       "admin-token-file", "timeout"};
+		const char *names[] = {
+		        "profile",         "base-url",         "app",
+		        "access-key-file", "admin-token-file", "timeout"};
 		const char **slots[] = {&c->opt_profile,
 		                        &c->opt_base_url,
 		                        &c->opt_app,
@@ -678,8 +702,9 @@ static int take_globals(ctl *c, int argc, char **argv, int *help,
 			else if (s[2 + len] == '\0' && i + 1 < argc)
 				v = argv[++i];
 			else if (s[2 + len] == '\0') {
-				fprintf(stderr, "flockctl: option '--%s' needs a "
-				                "value\n",
+				fprintf(stderr,
+				        "flockctl: option '--%s' needs a "
+				        "value\n",
 				        names[k]);
 				return -1;
 			} else

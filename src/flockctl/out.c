@@ -21,7 +21,8 @@ static const json_t *member(const json_t *obj, const char *path)
 	while (obj && *path) {
 		dot = strchr(path, '.');
 		snprintf(part, sizeof(part), "%.*s",
-		         (int)(dot ? (size_t)(dot - path) : strlen(path)), path);
+		         (int)(dot ? (size_t)(dot - path) : strlen(path)),
+		         path);
 		obj = json_is_array(obj)
 		              ? json_array_get(obj, strtoul(part, NULL, 10))
 		              : json_object_get(obj, part);
@@ -78,8 +79,7 @@ static const char *text_of(const json_t *v, char *buf, size_t len)
 	return buf;
 }
 
-const char *out_cell(const json_t *obj, const char *path, char *buf,
-                     size_t len)
+const char *out_cell(const json_t *obj, const char *path, char *buf, size_t len)
 {
 	const json_t *v;
 
@@ -102,8 +102,9 @@ int out_hide_secrets(const ctl *c, json_t *obj)
 
 static int print_json(json_t *v)
 {
-	if (json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
-	                                  JSON_ENCODE_ANY) < 0)
+	if (json_dumpf(v, stdout,
+	               JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) <
+	    0)
 		return CTL_EFAIL;
 	fputc('\n', stdout);
 	return fflush(stdout) == 0 ? CTL_OK : CTL_EFAIL;

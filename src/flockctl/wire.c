@@ -24,10 +24,11 @@ flock_client *wire_client(ctl *c, int *rc)
 	if (c->wire)
 		return c->wire;
 	if (!c->access_key) {
-		*rc = ctl_fail(CTL_EAUTH,
-		               "no access key: set FLOCK_ACCESS_KEY, pass "
-		               "--access-key-file FILE, or add access_key to the "
-		               "profile (flockctl config set)");
+		*rc = ctl_fail(
+		        CTL_EAUTH,
+		        "no access key: set FLOCK_ACCESS_KEY, pass "
+		        "--access-key-file FILE, or add access_key to the "
+		        "profile (flockctl config set)");
 		return NULL;
 	}
 	snprintf(suffix, sizeof(suffix), "flockctl/%s", FLOCKCTL_VERSION);
@@ -118,9 +119,9 @@ static int take(int rc, const char *raw, json_t **out, const char *what)
 	if (!cl)                                                               \
 	return rc_
 
-int wire_identify(ctl *c, const char *ext, const char *email,
-                  const char *name, const char *props, const char *env,
-                  const char *idem, json_t **out)
+int wire_identify(ctl *c, const char *ext, const char *email, const char *name,
+                  const char *props, const char *env, const char *idem,
+                  json_t **out)
 {
 	flock_identify_params p = FLOCK_IDENTIFY_PARAMS_INIT;
 	flock_customer *cus = NULL;
@@ -267,8 +268,8 @@ static int referrals_all(flock_client *cl, flock_referral_list_params *p,
 	return CTL_OK;
 }
 
-int wire_referrals(ctl *c, const char *campaign, const char *status,
-                   long limit, long offset, int all, json_t **out)
+int wire_referrals(ctl *c, const char *campaign, const char *status, long limit,
+                   long offset, int all, json_t **out)
 {
 	flock_referral_list_params p = FLOCK_REFERRAL_LIST_PARAMS_INIT;
 	flock_referral_page *page = NULL;

@@ -116,8 +116,8 @@ static int wait_code(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-int ctl_runv(fd_harness *h, ctl_out *o, const char *in,
-             const char *const *env, const char *const *argv)
+int ctl_runv(fd_harness *h, ctl_out *o, const char *in, const char *const *env,
+             const char *const *argv)
 {
 	int po[2], pe[2], pi[2];
 	size_t lo = 0, le = 0, inlen = in ? strlen(in) : 0, sent = 0;
@@ -255,9 +255,8 @@ void ctl_out_free(ctl_out *o)
 	memset(o, 0, sizeof(*o));
 }
 
-pid_t ctl_spawn(fd_harness *h, const char *const *env,
-                const char *const *argv, const char *out_path,
-                const char *err_path)
+pid_t ctl_spawn(fd_harness *h, const char *const *env, const char *const *argv,
+                const char *out_path, const char *err_path)
 {
 	pid_t pid;
 

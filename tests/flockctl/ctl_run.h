@@ -19,9 +19,9 @@
 #include "harness.h"
 
 typedef struct {
-	int code;   /* exit status; 128 + signal if killed */
-	char *out;  /* stdout */
-	char *err;  /* stderr */
+	int code;     /* exit status; 128 + signal if killed */
+	char *out;    /* stdout */
+	char *err;    /* stderr */
 	json_t *json; /* stdout parsed, or NULL */
 } ctl_out;
 
@@ -30,8 +30,8 @@ typedef struct {
  * from `in` (NULL: empty), extra environment env (NULL-terminated, may be
  * NULL). o->code. At most 120 s.
  */
-int ctl_runv(fd_harness *h, ctl_out *o, const char *in,
-             const char *const *env, const char *const *argv);
+int ctl_runv(fd_harness *h, ctl_out *o, const char *in, const char *const *env,
+             const char *const *argv);
 /* The same with the arguments listed, NULL-terminated. */
 int ctl_run(fd_harness *h, ctl_out *o, ...);
 /* Under a pseudo-terminal (stdout and stderr are a terminal); o->out
@@ -41,9 +41,8 @@ void ctl_out_free(ctl_out *o);
 
 /* Start flockctl in the background, stdout and stderr appended to files;
  * its pid. */
-pid_t ctl_spawn(fd_harness *h, const char *const *env,
-                const char *const *argv, const char *out_path,
-                const char *err_path);
+pid_t ctl_spawn(fd_harness *h, const char *const *env, const char *const *argv,
+                const char *out_path, const char *err_path);
 
 /* A file's whole text (malloc'd), or NULL. */
 char *ctl_slurp(const char *path);

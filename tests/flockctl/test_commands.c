@@ -110,13 +110,13 @@ static void test_identify_modes(void **state)
 	    "ann@example.com", "--property", "plan=pro", "--properties",
 	    "{\"seats\":3}");
 	assert_string_equal(str(ok(&o), "externalUserId"), "ann");
-	assert_string_equal(str(json_object_get(o.json, "customProperties"),
-	                        "plan"),
-	                    "pro");
-	assert_int_equal(json_integer_value(json_object_get(
-	                         json_object_get(o.json, "customProperties"),
-	                         "seats")),
-	                 3);
+	assert_string_equal(
+	        str(json_object_get(o.json, "customProperties"), "plan"),
+	        "pro");
+	assert_int_equal(
+	        json_integer_value(json_object_get(
+	                json_object_get(o.json, "customProperties"), "seats")),
+	        3);
 	snprintf(id, sizeof(id), "%s", str(o.json, "id"));
 	ctl_out_free(&o);
 	/* --table: "field value" lines */
@@ -181,8 +181,7 @@ static void test_wire_flow(void **state)
 	ctl_out_free(&o);
 
 	RUN(&o, "referrals", "create", "--campaign", campaign, "--code", code,
-	    "--referee-external-id", "referee-1", "--idempotency-key",
-	    "ref-1");
+	    "--referee-external-id", "referee-1", "--idempotency-key", "ref-1");
 	assert_string_equal(str(ok(&o), "status"), "pending");
 	ctl_out_free(&o);
 	RUN(&o, "referrals", "list", "--campaign", campaign);
@@ -220,8 +219,8 @@ static void test_admin_campaigns(void **state)
 	make_campaign("Admin", 14, campaign, sizeof(campaign));
 	RUN(&o, "campaigns", "get", campaign);
 	v = ok(&o);
-	assert_int_equal(json_integer_value(json_object_get(v, "rewardHoldDays")),
-	                 14);
+	assert_int_equal(
+	        json_integer_value(json_object_get(v, "rewardHoldDays")), 14);
 	assert_int_equal(json_array_size(json_object_get(v, "rewards")), 2);
 	ctl_out_free(&o);
 	RUN(&o, "campaigns", "update", campaign, "--name", "Renamed");
@@ -382,8 +381,8 @@ static void test_admin_lifecycle(void **state)
 	assert_int_equal(o.code, 0);
 	assert_non_null(strstr(o.out, "cus_"));
 	ctl_out_free(&o);
-	RUN(&o, "customers", "identify", "--external-id", "to-erase",
-	    "--email", "gone@example.com");
+	RUN(&o, "customers", "identify", "--external-id", "to-erase", "--email",
+	    "gone@example.com");
 	snprintf(id, sizeof(id), "%s", str(ok(&o), "id"));
 	ctl_out_free(&o);
 	RUN(&o, "customers", "delete", id);
@@ -429,10 +428,10 @@ static void test_webhooks_admin(void **state)
 	RUN(&o, "webhooks", "attempts", ep);
 	v = ok(&o);
 	assert_true(json_array_size(v) >= 1);
-	assert_int_equal(json_integer_value(json_object_get(
-	                         json_array_get(v, json_array_size(v) - 1),
-	                         "status")),
-	                 500);
+	assert_int_equal(
+	        json_integer_value(json_object_get(
+	                json_array_get(v, json_array_size(v) - 1), "status")),
+	        500);
 	ctl_out_free(&o);
 	RUN(&o, "webhooks", "update", ep, "--disable");
 	assert_true(json_is_false(json_object_get(ok(&o), "enabled")));
@@ -585,8 +584,9 @@ static void test_terminal(void **state)
 /* Any call with api; the analytics reports where flockd has them. */
 static void test_api_and_analytics(void **state)
 {
-	const char *argv_body[] = {"api", "POST", "/customers/identify",
-	                           "--wire", "--data", "@-", NULL};
+	const char *argv_body[] = {"api",    "POST",   "/customers/identify",
+	                           "--wire", "--data", "@-",
+	                           NULL};
 	ctl_out o;
 
 	(void)state;

@@ -21,8 +21,7 @@ static fd_harness H;
 
 /* No FLOCK_* at all: only the profile speaks. */
 static const char *const NO_ENV[] = {"FLOCK_BASE_URL=", "FLOCK_ACCESS_KEY=",
-                                     "FLOCK_ADMIN_TOKEN=", "FLOCK_APP=",
-                                     NULL};
+                                     "FLOCK_ADMIN_TOKEN=", "FLOCK_APP=", NULL};
 
 static int setup(void **state)
 {
@@ -49,12 +48,13 @@ static int run_env(ctl_out *o, const char *in, const char *const *env,
 static void test_profiles(void **state)
 {
 	char init[400], conf[400], cfgdir[400], env_conf[440];
-	const char *set[] = {"config",     "set",  "--profile", "local",
-	                     "--base-url", H.base_url, "--from-init", init,
-	                     NULL};
+	const char *set[] = {"config",      "set",        "--profile",
+	                     "local",       "--base-url", H.base_url,
+	                     "--from-init", init,         NULL};
 	const char *apps[] = {"apps", "list", NULL};
 	const char *list[] = {"config", "list", NULL};
-	const char *show[] = {"--show-secrets", "config", "show", "local", NULL};
+	const char *show[] = {"--show-secrets", "config", "show", "local",
+	                      NULL};
 	struct stat st;
 	ctl_out o;
 	char *text;
@@ -92,17 +92,23 @@ static void test_profiles(void **state)
 	ctl_out_free(&o);
 	run_env(&o, NULL, NO_ENV, show);
 	assert_int_equal(o.code, 0);
-	assert_string_equal(json_string_value(json_object_get(o.json,
-	                                                      "adminToken")),
-	                    H.admin_token);
+	assert_string_equal(
+	        json_string_value(json_object_get(o.json, "adminToken")),
+	        H.admin_token);
 	ctl_out_free(&o);
 	/* XDG_CONFIG_HOME: the directory is made 0700 */
 	snprintf(cfgdir, sizeof(cfgdir), "%s/xdg", H.dir);
 	snprintf(env_conf, sizeof(env_conf), "XDG_CONFIG_HOME=%s", cfgdir);
 	{
 		const char *env2[] = {"FLOCKCTL_CONFIG=", env_conf, NULL};
-		const char *set2[] = {"config", "set", "--profile", "p2",
-		                      "--admin-token-file", "-", "--use", NULL};
+		const char *set2[] = {"config",
+		                      "set",
+		                      "--profile",
+		                      "p2",
+		                      "--admin-token-file",
+		                      "-",
+		                      "--use",
+		                      NULL};
 		char path[460];
 
 		run_env(&o, "fat_from_stdin\n", env2, set2);
@@ -181,8 +187,10 @@ static char *shell(const char *sh, const char *script)
 	snprintf(path, sizeof(path), "%s/script.sh", H.dir);
 	if (ctl_write(path, script) < 0)
 		return NULL;
-	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1 && %s %s "
-	                           "2>&1", sh, sh, path);
+	snprintf(cmd, sizeof(cmd),
+	         "command -v %s >/dev/null 2>&1 && %s %s "
+	         "2>&1",
+	         sh, sh, path);
 	if (!(p = popen(cmd, "r")))
 		return NULL;
 	out = calloc(1, 1);

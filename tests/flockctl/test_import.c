@@ -50,8 +50,7 @@ static long db_long(const char *sql)
 
 /* customers.csv with n rows "<prefix><i>", and a header with a property
  * column and an ignored one; its path. */
-static const char *customers_csv(const char *name, const char *prefix,
-                                 long n)
+static const char *customers_csv(const char *name, const char *prefix, long n)
 {
 	static char path[400];
 	FILE *f;
@@ -99,9 +98,8 @@ static void test_counts_and_rejects(void **state)
 	assert_int_equal(summary_long(&o, "updated"), 1);
 	assert_int_equal(summary_long(&o, "rejected"), 2);
 	snprintf(rejects, sizeof(rejects), "%s.rejects.csv", path);
-	assert_string_equal(json_string_value(json_object_get(o.json,
-	                                                      "rejects")),
-	                    rejects);
+	assert_string_equal(
+	        json_string_value(json_object_get(o.json, "rejects")), rejects);
 	ctl_out_free(&o);
 	assert_int_equal(stat(rejects, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
@@ -154,7 +152,8 @@ static void wait_progress(const char *state_path, long offset)
 
 	for (i = 0; i < 6000; i++) {
 		json_t *s = json_load_file(state_path, 0, NULL);
-		long at = (long)json_integer_value(json_object_get(s, "offset"));
+		long at =
+		        (long)json_integer_value(json_object_get(s, "offset"));
 
 		json_decref(s);
 		if (at > offset)
@@ -170,10 +169,9 @@ static void test_resume_after_sigkill_customers(void **state)
 	const long n = 30000;
 	const char *path = customers_csv("big.csv", "k", n);
 	char state_path[400];
-	const char *argv[] = {"import",        "customers", path,
-	                      "--batch-size",  "200",       "--concurrency",
-	                      "2",             "--state",   state_path,
-	                      NULL};
+	const char *argv[] = {
+	        "import",        "customers", path,      "--batch-size", "200",
+	        "--concurrency", "2",         "--state", state_path,     NULL};
 	char out[400], err[400], *log;
 	ctl_out o;
 	pid_t pid;
@@ -202,8 +200,8 @@ static void test_resume_after_sigkill_customers(void **state)
 		fprintf(stderr, "%s\n%s\n", o.err, o.out);
 	assert_int_equal(o.code, 0);
 	assert_non_null(strstr(o.err, "resuming"));
-	assert_true(json_integer_value(json_object_get(o.json,
-	                                               "resumedAtLine")) > 1);
+	assert_true(json_integer_value(
+	                    json_object_get(o.json, "resumedAtLine")) > 1);
 	/* every row counted once over both runs */
 	assert_int_equal(summary_long(&o, "rows"), n);
 	assert_int_equal(summary_long(&o, "rejected"), 0);
@@ -234,10 +232,9 @@ static void test_resume_after_sigkill_referrals(void **state)
 	const long n = 6000;
 	char campaign[64], code[32], path[400], state_path[400], out[400],
 	        err[400];
-	const char *argv[] = {"import",       "referrals", path,
-	                      "--campaign",   campaign,    "--batch-size",
-	                      "100",          "--state",   state_path,
-	                      NULL};
+	const char *argv[] = {
+	        "import",       "referrals", path,      "--campaign", campaign,
+	        "--batch-size", "100",       "--state", state_path,   NULL};
 	ctl_out o;
 	FILE *f;
 	pid_t pid;
@@ -298,11 +295,10 @@ static void test_changed_file(void **state)
 {
 	const char *path = customers_csv("changed.csv", "ch", 50);
 	char state_path[400];
-	const char *argv[] = {"import", "customers", path, "--state",
-	                      state_path, NULL};
-	const char *restart[] = {"import",      "customers",    path,
-	                         "--state",     state_path,     "--restart",
-	                         NULL};
+	const char *argv[] = {"import",  "customers", path,
+	                      "--state", state_path,  NULL};
+	const char *restart[] = {"import",   "customers", path, "--state",
+	                         state_path, "--restart", NULL};
 	ctl_out o;
 
 	(void)state;
@@ -329,8 +325,8 @@ static void test_wire_import(void **state)
 	const char *path = customers_csv("wire.csv", "w", 40);
 	const char *env[] = {"FLOCK_ADMIN_TOKEN=", NULL};
 	const char *argv[] = {"import", "customers", path, NULL};
-	const char *bad[] = {"import", "customers", path, "--via", "carrier",
-	                     NULL};
+	const char *bad[] = {"import", "customers", path,
+	                     "--via",  "carrier",   NULL};
 	ctl_out o;
 
 	(void)state;

@@ -70,15 +70,15 @@ static void burst(const char *prefix, int n)
 
 	for (i = 0; i < n; i++) {
 		snprintf(ext, sizeof(ext), "%s-%d", prefix, i);
-		json_array_append_new(rows,
-		                      json_pack("{s:s}", "externalUserId", ext));
+		json_array_append_new(
+		        rows, json_pack("{s:s}", "externalUserId", ext));
 	}
 	body = json_pack("{s:o}", "rows", rows);
 	text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
 	h_admin_path(&H, path, sizeof(path), "/import/customers");
-	assert_int_equal(h_call(&H, &r, "POST", path, H.admin_token, text, NULL),
-	                 0);
+	assert_int_equal(
+	        h_call(&H, &r, "POST", path, H.admin_token, text, NULL), 0);
 	free(text);
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_integer_value(json_object_get(r.json, "created")),
@@ -110,9 +110,9 @@ static void test_forward_burst_and_restart(void **state)
 {
 	char secret_file[400], out[400], err[400], url[128], *text;
 	receiver rx;
-	const char *argv[] = {"webhooks", "listen", "--forward-to", url,
-	                      "--secret-file", secret_file, "--event",
-	                      "customer.created", NULL};
+	const char *argv[] = {"webhooks", "listen",           "--forward-to",
+	                      url,        "--secret-file",    secret_file,
+	                      "--event",  "customer.created", NULL};
 	ctl_out o;
 	pid_t pid;
 	int st, lines;
@@ -187,8 +187,8 @@ static void test_forward_burst_and_restart(void **state)
 static void test_after_and_print(void **state)
 {
 	char out[400], err[400], after[64], *text, *p;
-	const char *argv[] = {"webhooks", "listen", "--after", after,
-	                      "--event", "customer.created", NULL};
+	const char *argv[] = {"webhooks", "listen",           "--after", after,
+	                      "--event",  "customer.created", NULL};
 	json_t *ids;
 	pid_t pid;
 	int n = 0;
@@ -197,7 +197,8 @@ static void test_after_and_print(void **state)
 	ids = outbox_ids();
 	assert_true(json_array_size(ids) >= 3);
 	snprintf(after, sizeof(after), "%s",
-	         json_string_value(json_array_get(ids, json_array_size(ids) - 3)));
+	         json_string_value(
+	                 json_array_get(ids, json_array_size(ids) - 3)));
 	ctl_path(&H, out, sizeof(out), "print.out");
 	ctl_path(&H, err, sizeof(err), "print.err");
 	pid = ctl_spawn(&H, NULL, argv, out, err);
@@ -254,14 +255,15 @@ static void test_verify(void **state)
 	receiver rx;
 	json_t *ep;
 	char body[400], headers[400], secret[400], hdr[2048], bad[400];
-	const char *ok_argv[] = {"webhooks", "verify", "--secret-file", secret,
-	                         "--payload", body, "--headers", headers,
-	                         NULL};
-	const char *bad_argv[] = {"webhooks", "verify", "--secret-file", secret,
-	                          "--payload", bad, "--headers", headers, NULL};
-	const char *flock_only[] = {"webhooks", "verify", "--secret-file",
-	                            secret, "--payload", body, "--signature",
-	                            hdr, NULL};
+	const char *ok_argv[] = {"webhooks",  "verify",    "--secret-file",
+	                         secret,      "--payload", body,
+	                         "--headers", headers,     NULL};
+	const char *bad_argv[] = {"webhooks",  "verify",    "--secret-file",
+	                          secret,      "--payload", bad,
+	                          "--headers", headers,     NULL};
+	const char *flock_only[] = {"webhooks",    "verify",    "--secret-file",
+	                            secret,        "--payload", body,
+	                            "--signature", hdr,         NULL};
 	ctl_out o;
 	char *tampered;
 
@@ -294,9 +296,8 @@ static void test_verify(void **state)
 	                    "customer.created");
 	ctl_out_free(&o);
 	tampered = strdup(rx.seen[0].body);
-	tampered[strlen(tampered) - 2] = tampered[strlen(tampered) - 2] == '1'
-	                                         ? '2'
-	                                         : '1';
+	tampered[strlen(tampered) - 2] =
+	        tampered[strlen(tampered) - 2] == '1' ? '2' : '1';
 	assert_int_equal(ctl_write(bad, tampered), 0);
 	free(tampered);
 	ctl_runv(&H, &o, NULL, NULL, bad_argv);

@@ -47,10 +47,10 @@ static int export_page(fd_ctx *x, export_fn fn)
 		return fd__internal(x);
 	n = json_array_size(data);
 	last = n == (size_t)limit ? json_array_get(data, n - 1) : NULL;
-	return fd__ok(x, FD_OUT_OK,
-	              json_pack("{s:o, s:O}", "data", data, "next",
-	                        last ? json_object_get(last, "id")
-	                             : json_null()));
+	return fd__ok(
+	        x, FD_OUT_OK,
+	        json_pack("{s:o, s:O}", "data", data, "next",
+	                  last ? json_object_get(last, "id") : json_null()));
 }
 
 static int customers_page(fd_ctx *x)
@@ -88,7 +88,7 @@ struct import_batch {
 	fd_response *res;
 	import_row *rows;
 	size_t n;
-	long pending; /* rows not answered yet, plus one for the queueing */
+	long pending;  /* rows not answered yet, plus one for the queueing */
 	int suspended; /* the import request waits asynchronously */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -143,7 +143,8 @@ static void batch_free(import_batch *b)
 static json_t *row_answer(const import_row *r)
 {
 	const fd_response *res = &r->res;
-	json_t *o = json_pack("{s:s}", "outcome", fd_outcome_name(res->outcome));
+	json_t *o =
+	        json_pack("{s:s}", "outcome", fd_outcome_name(res->outcome));
 	const char *id = fd__jstr(res->body, "id");
 
 	if (!o)
@@ -176,8 +177,8 @@ static void batch_answer(import_batch *b)
 			results = NULL;
 			break;
 		}
-		counts[!fd_outcome_ok(res->outcome) ? 3
-		       : res->replayed              ? 2
+		counts[!fd_outcome_ok(res->outcome)     ? 3
+		       : res->replayed                  ? 2
 		       : res->outcome == FD_OUT_CREATED ? 0
 		                                        : 1]++;
 	}
@@ -188,11 +189,10 @@ static void batch_answer(import_batch *b)
 		return;
 	}
 	b->res->outcome = FD_OUT_OK;
-	b->res->body = json_pack("{s:o, s:i, s:i, s:i, s:i}", "results",
-	                         results, "created", (json_int_t)counts[0],
-	                         "ok", (json_int_t)counts[1], "replayed",
-	                         (json_int_t)counts[2], "refused",
-	                         (json_int_t)counts[3]);
+	b->res->body = json_pack(
+	        "{s:o, s:i, s:i, s:i, s:i}", "results", results, "created",
+	        (json_int_t)counts[0], "ok", (json_int_t)counts[1], "replayed",
+	        (json_int_t)counts[2], "refused", (json_int_t)counts[3]);
 	if (!b->res->body)
 		fd_fail(b->res, FD_OUT_INTERNAL, "internal", "out of memory");
 }

@@ -42,8 +42,8 @@ static int stream_open(fd_ctx *x)
 		                after);
 	if (rc != FD_OK)
 		return fd__internal(x);
-	return fd__ok(x, FD_OUT_OK, json_pack("{s:I}", "cursor",
-	                                      (json_int_t)seq));
+	return fd__ok(x, FD_OUT_OK,
+	              json_pack("{s:I}", "cursor", (json_int_t)seq));
 }
 
 FD_READ_OP(fd_op_admin_events_stream, stream_open)
@@ -93,7 +93,8 @@ static int after_read(fd_conn *c, int64_t now, void *arg)
 	{
 		const char *name = fd__jstr(row, "name");
 
-		a->cursor = (long)json_integer_value(json_object_get(row, "seq"));
+		a->cursor =
+		        (long)json_integer_value(json_object_get(row, "seq"));
 		if (name && name_wanted(a->names, name))
 			json_array_append(a->out, row);
 	}

@@ -22,7 +22,7 @@ typedef struct stream stream;
 struct fd_streams {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	stream *waiting; /* suspended streams */
+	stream *waiting;   /* suspended streams */
 	unsigned long gen; /* moves on every notify */
 	int closing;
 	int quit;
@@ -39,8 +39,8 @@ struct stream {
 	char env[16];
 	char *names;
 	long cursor;
-	flock__buf out; /* bytes to send */
-	size_t sent;    /* of out */
+	flock__buf out;      /* bytes to send */
+	size_t sent;         /* of out */
 	int64_t quiet_since; /* monotonic ms of the last bytes queued */
 	int failed;
 	stream *next;
@@ -240,8 +240,8 @@ static void stream_free(void *cls)
 
 enum MHD_Result fd_stream_start(fd_streams *h, fd_engine *e,
                                 struct MHD_Connection *c, const char *app,
-                                long cursor, const char *env,
-                                const char *names, const char *request_id)
+                                long cursor, const char *env, const char *names,
+                                const char *request_id)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;

@@ -52,7 +52,7 @@ void fd_streams_free(fd_streams *h);
  */
 enum MHD_Result fd_stream_start(fd_streams *h, fd_engine *e,
                                 struct MHD_Connection *c, const char *app,
-                                long cursor, const char *env,
-                                const char *names, const char *request_id);
+                                long cursor, const char *env, const char *names,
+                                const char *request_id);
 
 #endif
