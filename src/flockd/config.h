@@ -46,8 +46,8 @@ typedef struct {
 	int webhook_timeout_s;        /* per attempt */
 	int test_clock;               /* tests only: a manual clock moved by
 	                                 POST /admin/test/clock */
-	const char *log_file;  /* logs appended here instead of stderr,
-	                          reopened on SIGHUP; NULL: stderr */
+	const char *log_file;         /* logs appended here instead of stderr,
+	                                 reopened on SIGHUP; NULL: stderr */
 	const char *keys_file; /* init: write the secrets here (a new file,
 	                          0600) instead of stdout */
 	int init_if_new;       /* init: nothing to do if the database already

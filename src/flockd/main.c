@@ -135,8 +135,8 @@ static FILE *keys_out(const fd_config *cfg)
 	fd = open(cfg->keys_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	          0600);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		fprintf(stderr, "flockd: cannot create %s: %s\n", cfg->keys_file,
-		        strerror(errno));
+		fprintf(stderr, "flockd: cannot create %s: %s\n",
+		        cfg->keys_file, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -146,9 +146,10 @@ static FILE *keys_out(const fd_config *cfg)
 
 static int write_keys(FILE *f, const fd_config *cfg, json_t *out)
 {
-	int ok = json_dumpf(out, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
-	         fputc('\n', f) != EOF && fflush(f) == 0 &&
-	         (f == stdout || fsync(fileno(f)) == 0);
+	int ok =
+	        json_dumpf(out, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
+	        fputc('\n', f) != EOF && fflush(f) == 0 &&
+	        (f == stdout || fsync(fileno(f)) == 0);
 
 	if (!ok)
 		fprintf(stderr, "flockd: cannot write the keys to %s: %s\n",
@@ -171,8 +172,10 @@ static int cmd_init(const fd_config *cfg)
 	/* --if-new on an initialised database: nothing to do, and an old
 	 * keys file (the first start's) is left alone. */
 	if (cfg->init_if_new && fd_engine_initialised(e) == 1) {
-		fprintf(stderr, "flockd: %s is already initialised: nothing "
-		                "done\n", shown);
+		fprintf(stderr,
+		        "flockd: %s is already initialised: nothing "
+		        "done\n",
+		        shown);
 		rc = 0;
 		goto done;
 	}
@@ -185,8 +188,10 @@ static int cmd_init(const fd_config *cfg)
 		goto done;
 	}
 	if (!out) {
-		fprintf(stderr, "flockd: %s is already initialised: nothing "
-		                "done\n", shown);
+		fprintf(stderr,
+		        "flockd: %s is already initialised: nothing "
+		        "done\n",
+		        shown);
 		rc = 0;
 		goto done;
 	}
@@ -290,9 +295,9 @@ static void reload(const fd_config *cfg)
 		fd_log(FD_LOG_ERROR, "SIGHUP: cannot reopen %s: %s",
 		       cfg->log_file, strerror(errno));
 	else
-		fd_log(FD_LOG_INFO, "SIGHUP: %s", cfg->log_file
-		                                         ? "log file reopened"
-		                                         : "nothing to reopen");
+		fd_log(FD_LOG_INFO, "SIGHUP: %s",
+		       cfg->log_file ? "log file reopened"
+		                     : "nothing to reopen");
 	notify("READY=1\nSTATUS=serving");
 }
 

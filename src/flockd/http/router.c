@@ -220,8 +220,7 @@ static const fd_field import_referrals_body[] = {
 
 static const fd_field export_query[] = {F("after", FD_T_STRING, 0),
                                         FI("limit", 0, 1, FD_EXPORT_MAX),
-                                        FE("environment", 0, env_values),
-                                        END};
+                                        FE("environment", 0, env_values), END};
 
 /* The event stream: after an event id (else from now); Last-Event-ID
  * (server.c copies it here when the query has none). */
@@ -326,11 +325,10 @@ static int import_check(json_t *body, const fd_field *fields,
 				      (check && check(row, NULL, &res));
 			}
 		}
-		json_array_append_new(errors,
-		                      bad ? json_pack("{s:s, s:s}", "code",
-		                                      res.code, "message",
-		                                      res.message)
-		                          : json_null());
+		json_array_append_new(
+		        errors, bad ? json_pack("{s:s, s:s}", "code", res.code,
+		                                "message", res.message)
+		                    : json_null());
 		json_decref(res.body);
 	}
 	json_object_set_new(body, "$errors", errors);
@@ -340,8 +338,7 @@ static int import_check(json_t *body, const fd_field *fields,
 static const char *const import_customer_defaults[] = {"environment", NULL};
 static const char *const import_referral_defaults[] = {"campaignId", NULL};
 
-static int import_customers_check(json_t *body, json_t *query,
-                                  fd_response *res)
+static int import_customers_check(json_t *body, json_t *query, fd_response *res)
 {
 	if (import_check(body, identify_body, NULL, import_customer_defaults) ==
 	    0)
@@ -351,8 +348,7 @@ static int import_customers_check(json_t *body, json_t *query,
 	return 400;
 }
 
-static int import_referrals_check(json_t *body, json_t *query,
-                                  fd_response *res)
+static int import_referrals_check(json_t *body, json_t *query, fd_response *res)
 {
 	if (import_check(body, referral_body, referral_check,
 	                 import_referral_defaults) == 0)

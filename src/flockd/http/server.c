@@ -731,9 +731,10 @@ int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
 	if (fd_metrics_new(&s->metrics, s->route_names, s->route_methods,
 	                   s->route_count) < 0 ||
 	    /* Streams speak at least three times per idle timeout. */
-	    fd_streams_new(&s->streams, cfg->conn_timeout_s * 1000L / 3 < 15000
-	                                        ? cfg->conn_timeout_s * 1000L / 3
-	                                        : 15000) < 0) {
+	    fd_streams_new(&s->streams,
+	                   cfg->conn_timeout_s * 1000L / 3 < 15000
+	                           ? cfg->conn_timeout_s * 1000L / 3
+	                           : 15000) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}

@@ -122,8 +122,8 @@ int fd_store_referral_export(fd_conn *c, const char *app_id, const char *env,
 	                          " IS NULL OR f.environment = ?2) ORDER BY"
 	                          " f.id LIMIT ?4");
 
-	return fd_db__all(c, out, &sql, "sssl", app_id, env,
-	                  after ? after : "", limit);
+	return fd_db__all(c, out, &sql, "sssl", app_id, env, after ? after : "",
+	                  limit);
 }
 
 /* ---- rewards --------------------------------------------------------- */
