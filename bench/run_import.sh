@@ -60,7 +60,9 @@ with open(sys.argv[1], "w") as f:
         f.write("bench-%d,bench-%d@example.com,Customer %d,%s\n"
                 % (i, i, i, ("free", "pro", "team")[i % 3]))
 EOF
-echo "flockd $("$flockd" --version | cut -d' ' -f2) on ${DATABASE:+PostgreSQL}${DATABASE:-SQLite}," \
+backend=SQLite
+[ -n "${DATABASE:-}" ] && backend=PostgreSQL
+echo "flockd $("$flockd" --version | cut -d' ' -f2) on $backend," \
 	"$rows rows ($(du -h "$tmp/customers.csv" | cut -f1)), $(nproc) cores"
 
 opts=()
