@@ -92,6 +92,8 @@ typedef struct {
 	const char *app;
 	const char *file;
 	char file_id[24]; /* of the kind and the file's real path, for keys */
+	char url[2048];   /* the bulk import's, made before the workers run */
+	char auth[600];
 	char state_path[4096], rejects_path[4096];
 	column *cols;
 	size_t ncols;
@@ -496,15 +498,12 @@ static void copy_duplicates(batch *b)
  * an exit code (the import stops; its progress is kept). */
 static int send_admin(importer *im, ctl_http *h, batch *b)
 {
-	char url[2048], auth[600];
-	const char *hdr[3] = {auth, "Content-Type: application/json", NULL};
+	const char *hdr[3] = {im->auth, "Content-Type: application/json",
+	                      NULL};
+	const char *url = im->url;
 	size_t idx[MAX_BATCH], n, i;
 	int round, tries, again;
 
-	snprintf(url, sizeof(url), "%s/admin/apps/%s/import/%s",
-	         im->c->base_url, url_part(im->app),
-	         im->referrals ? "referrals" : "customers");
-	snprintf(auth, sizeof(auth), "Authorization: %s", im->c->admin_token);
 	for (round = 0; round < ROW_ROUNDS; round++) {
 		json_t *rows = pending_rows(b, idx, &n), *body, *results;
 		char *text;
@@ -920,6 +919,13 @@ static int setup(importer *im, ctl *c, const ctl_args *a, FILE **in)
 			return rc;
 	} else if (!(im->app = config_app(c, &rc))) {
 		return rc;
+	} else {
+		/* url_part's buffers are not for threads: made here once. */
+		snprintf(im->url, sizeof(im->url), "%s/admin/apps/%s/import/%s",
+		         c->base_url, url_part(im->app),
+		         im->referrals ? "referrals" : "customers");
+		snprintf(im->auth, sizeof(im->auth), "Authorization: %s",
+		         c->admin_token);
 	}
 	if (!(*in = fopen(im->file, "rb")))
 		return ctl_fail(CTL_EFAIL, "cannot read %s: %s", im->file,
