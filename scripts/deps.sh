@@ -11,10 +11,14 @@ packages=(
 	libcurl4-openssl-dev libjansson-dev libssl-dev   # libflock: HTTP, JSON, crypto
 	libmicrohttpd-dev libsqlite3-dev sqlite3    # flockd: HTTP server, storage; libflock: the queue's spool
 	libpq-dev postgresql                        # flockd: PostgreSQL storage
+	libsystemd-dev                              # flockd: sd_notify (Type=notify)
 	libcmocka-dev                               # unit tests
 	wrk python3 curl ca-certificates            # benchmarks, test helpers
 	chromium chromium-driver fonts-dejavu-core  # the dashboard's browser tests
 	nodejs                                      # ... driven by playwright-core (Node 20 or later)
+	zsh fish                                    # flockctl's completion checked by its shells
+	man-db groff-base                           # man pages rendered and checked
+	dpkg-dev file lintian systemd               # Debian packages: shlibdeps, lintian, systemd-analyze
 )
 
 missing=()

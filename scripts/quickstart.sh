@@ -7,26 +7,29 @@
 # 2. builds flockd and the examples into build/ (cmake, -j2)
 # 3. creates a fresh database with `flockd init` in a temp dir
 # 4. starts flockd on 127.0.0.1:<free port> and waits for /readyz
-# 5. creates a demo campaign through the admin API: $10 for the referrer,
-#    $10 for the invitee, paid when `purchase_completed` is ingested; live
-#    in production
+# 5. creates a demo campaign with flockctl (the admin API): $10 for the
+#    referrer, $10 for the invitee, paid when `purchase_completed` is
+#    ingested; live in production
 # 6. starts build/examples/webhook_receiver (the Express webhook route in
 #    C, verifying with libflock) and subscribes it to invitee.accepted and
-#    reward.created through the admin API (flockd runs with
+#    reward.created with flockctl (flockd runs with
 #    --webhook-allow-private: the receiver is on loopback)
 # 7. runs build/examples/quickstart: identify a referrer and an invitee,
 #    validate the code, get the live campaign, create the referral, ingest
 #    purchase_completed, print the rewards granted (libflock against flockd)
 # 8. waits for the invitee.accepted webhook to arrive at the receiver,
 #    verified (both signature schemes)
-# 9. lists the rewards through the admin API
+# 9. lists the rewards with flockctl
 # 10. prints the dashboard's URL (flockd serves it with --dashboard-listen)
 #     and how to log in; run from a terminal, flockd keeps serving the
 #     dashboard until Ctrl-C (CI=true, or no terminal: it goes on at once)
 # 11. stops flockd (SIGTERM, graceful) and removes the temp dir
 #
 # Environment: BUILD_DIR (default build), JOBS (2), KEEP=1 keeps the temp
-# dir (database and flockd.log) for a look afterwards.
+# dir (database and flockd.log) for a look afterwards. Installed programs
+# instead of a build (scripts/package.sh runs the Debian packages so):
+# FLOCKD_BIN, FLOCKCTL_BIN, QUICKSTART_BIN and RECEIVER_BIN, all four set,
+# skip steps 1 and 2.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,47 +85,52 @@ for k in sys.argv[1:]:
 print(v)' "$@"
 }
 
-# api METHOD PATH [BODY]: admin API call; prints the body, fails on non-2xx.
-api() {
-	local method=$1 path=$2 body=${3:-} out code
-	out=$(curl -sS -X "$method" -H "Authorization: $admin" \
-		-H 'Content-Type: application/json' \
-		${body:+--data "$body"} -w '\n%{http_code}' \
-		"$base$path") || fail "$method $path: no response"
-	code=${out##*$'\n'}
-	out=${out%$'\n'*}
-	case $code in
-	2??) printf '%s' "$out" ;;
-	*) fail "$method $path: HTTP $code $out" ;;
-	esac
+# ctl ARGS...: flockctl against this flockd, with the admin token and the
+# service key from flockd init (its profile in the temp dir); JSON out.
+ctl() {
+	FLOCKCTL_CONFIG=$tmp/flockctl.conf "$flockctl" --json "$@"
 }
 
-say "dependencies (scripts/deps.sh)"
-if [ -x "$src/scripts/deps.sh" ]; then
-	"$src/scripts/deps.sh" || fail "scripts/deps.sh"
+if [ -n "${FLOCKD_BIN:-}" ] && [ -n "${FLOCKCTL_BIN:-}" ] &&
+	[ -n "${QUICKSTART_BIN:-}" ] && [ -n "${RECEIVER_BIN:-}" ]; then
+	say "installed programs: $FLOCKD_BIN, $FLOCKCTL_BIN"
+	say "(no build)"
+	flockd=$FLOCKD_BIN
+	flockctl=$FLOCKCTL_BIN
+	quickstart=$QUICKSTART_BIN
+	receiver=$RECEIVER_BIN
 else
-	echo "scripts/deps.sh not found; assuming the packages are installed"
-fi
+	say "dependencies (scripts/deps.sh)"
+	if [ -x "$src/scripts/deps.sh" ]; then
+		"$src/scripts/deps.sh" || fail "scripts/deps.sh"
+	else
+		echo "scripts/deps.sh not found; assuming the packages are" \
+			"installed"
+	fi
 
-say "build into $build"
-cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null ||
-	fail "cmake configure"
-cmake --build "$build" -j "$jobs" --target flockd example_quickstart \
-	example_webhook_receiver || fail "build"
-flockd=$build/src/flockd/flockd
-[ -x "$flockd" ] || fail "no $flockd"
-[ -x "$build/examples/quickstart" ] || fail "no build/examples/quickstart"
-[ -x "$build/examples/webhook_receiver" ] ||
-	fail "no build/examples/webhook_receiver"
+	say "build into $build"
+	cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+		>/dev/null || fail "cmake configure"
+	cmake --build "$build" -j "$jobs" --target flockd flockctl \
+		example_quickstart example_webhook_receiver || fail "build"
+	flockd=$build/src/flockd/flockd
+	flockctl=$build/src/flockctl/flockctl
+	quickstart=$build/examples/quickstart
+	receiver=$build/examples/webhook_receiver
+fi
+for prog in "$flockd" "$flockctl" "$quickstart" "$receiver"; do
+	[ -x "$prog" ] || fail "no $prog"
+done
 
 say "fresh database with flockd init"
 tmp=$(mktemp -d /tmp/flock-quickstart.XXXXXX)
 "$flockd" init --database "$tmp/flockd.db" --app-name quickstart \
-	>"$tmp/init.json" 2>>"$tmp/flockd.log" || fail "flockd init"
+	--keys-file "$tmp/init.json" 2>>"$tmp/flockd.log" || fail "flockd init"
 app=$(json_get applicationId <"$tmp/init.json")
 service=$(json_get serviceKey <"$tmp/init.json")
 admin=$(json_get adminToken <"$tmp/init.json")
-echo "application $app; keys written to $tmp/init.json (shown once)"
+echo "application $app; keys written to $tmp/init.json (mode 0600, shown" \
+	"once)"
 
 say "start flockd"
 port=$(python3 -c 'import socket
@@ -146,33 +154,36 @@ curl -fsS "$base/readyz" >/dev/null || fail "flockd not ready"
 echo "flockd $("$flockd" --version | cut -d' ' -f2) ready at $base (pid $pid)"
 curl -fsS -o /dev/null "$dashboard" || fail "no dashboard at $dashboard"
 echo "dashboard at $dashboard"
+# flockctl's profile: the keys from init's file, never on a command line.
+FLOCKCTL_CONFIG=$tmp/flockctl.conf "$flockctl" --profile quickstart \
+	--base-url "$base" config set --from-init "$tmp/init.json" ||
+	fail "flockctl config set"
 
-say "demo campaign through the admin API"
-campaign=$(api POST "/admin/apps/$app/campaigns" '{
-  "name": "Give $10, get $10",
-  "environment": "production",
-  "rewards": [
-    {"name": "$10 for the referrer", "type": "payout", "party": "referrer",
-     "method": "paypal", "payoutAmount": 10, "currency": "usd"},
-    {"name": "$10 for the invitee", "type": "payout", "party": "referee",
-     "method": "paypal", "payoutAmount": 10, "currency": "usd"}],
-  "checkpoints": [
-    {"checkpointName": "purchase_completed", "trigger": "reward"}]}' |
-	json_get id) || fail "campaign"
-api POST "/admin/apps/$app/campaigns/$campaign/go-live" >/dev/null
+say "demo campaign with flockctl"
+campaign=$(ctl -q campaigns create --name 'Give $10, get $10' \
+	--environment production) || fail "campaign"
+ctl campaigns add-reward "$campaign" --name '$10 for the referrer' \
+	--type payout --party referrer --method paypal --amount 10 \
+	--currency usd >/dev/null || fail "referrer reward"
+ctl campaigns add-reward "$campaign" --name '$10 for the invitee' \
+	--type payout --party referee --method paypal --amount 10 \
+	--currency usd >/dev/null || fail "invitee reward"
+ctl campaigns add-checkpoint "$campaign" --name purchase_completed \
+	--trigger reward >/dev/null || fail "checkpoint"
+ctl campaigns go-live "$campaign" >/dev/null || fail "go-live"
 echo "campaign $campaign is live in production"
 
 say "webhook receiver (build/examples/webhook_receiver)"
 rx_port=$(python3 -c 'import socket
 s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-endpoint=$(api POST "/admin/apps/$app/webhook-endpoints" "{
-  \"url\": \"http://127.0.0.1:$rx_port/webhooks/flock\",
-  \"events\": [\"invitee.accepted\", \"reward.created\"]}") ||
-	fail "webhook endpoint"
-# The secret is shown once, here; the receiver takes it from the
-# environment, as the Express example does.
-FLOCK_WEBHOOK_SECRET=$(printf '%s' "$endpoint" | json_get secret) \
-	"$build/examples/webhook_receiver" -p "$rx_port" \
+# The secret is shown once: flockctl writes it to a file (0600); the
+# receiver takes it from the environment, as the Express example does.
+endpoint=$(ctl webhooks create \
+	--url "http://127.0.0.1:$rx_port/webhooks/flock" \
+	--event invitee.accepted --event reward.created \
+	--secret-file "$tmp/whsec") || fail "webhook endpoint"
+FLOCK_WEBHOOK_SECRET=$(cat "$tmp/whsec") \
+	"$receiver" -p "$rx_port" \
 	-o "$tmp/webhooks.jsonl" >"$tmp/receiver.log" 2>&1 &
 rx_pid=$!
 for _ in $(seq 1 100); do
@@ -184,9 +195,9 @@ echo "endpoint $(printf '%s' "$endpoint" | json_get id) ->" \
 	"http://127.0.0.1:$rx_port/webhooks/flock (invitee.accepted," \
 	"reward.created)"
 
-say "build/examples/quickstart (libflock against flockd)"
+say "examples/quickstart (libflock against flockd)"
 FLOCK_BASE_URL=$base FLOCK_ACCESS_KEY=$service \
-	"$build/examples/quickstart" purchase_completed ||
+	"$quickstart" purchase_completed ||
 	fail "examples/quickstart"
 
 say "the invitee.accepted webhook arrives, verified"
@@ -207,15 +218,12 @@ for line in open(sys.argv[1]):
               e["name"], e["id"], d["invitee"]["id"], d["referrer"]["id"],
               d["campaign"]["id"]))' "$tmp/webhooks.jsonl"
 
-say "rewards, as the admin API lists them"
-api GET "/admin/apps/$app/rewards" | python3 -c 'import json,sys
-page=json.load(sys.stdin)
-for r in page["data"]:
-    print("  %s  %-8s %-8s %s %s  %s" % (r["id"], r.get("party"),
-          r.get("status"), r.get("payoutAmount"), r.get("currency"),
-          r.get("customerId")))
-print("  %d reward(s)" % page["total"])
-if page["total"] < 2: sys.exit("expected 2 rewards")' ||
+say "rewards, as flockctl lists them"
+ctl --table rewards list --all | sed 's/^/  /'
+ctl rewards list --all | python3 -c 'import json,sys
+rewards=json.load(sys.stdin)
+print("  %d reward(s)" % len(rewards))
+if len(rewards) < 2: sys.exit("expected 2 rewards")' ||
 	fail "rewards"
 
 say "the dashboard"

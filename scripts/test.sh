@@ -29,6 +29,9 @@
 #             phone-sized chromium with stand-ins for the mobile SDKs'
 #             bridges (pages.test.mjs), screenshots into PAGES_SHOTS_DIR
 #             (default BUILD_ROOT/screenshots/mobile-sdks; docs/mobile-sdks/)
+#   package   scripts/package.sh (as root): the Debian packages built with
+#             CPack, lintian, installed with apt, the packaged flockd
+#             started and the quick start run against it, then purged
 #
 # PostgreSQL: with FLOCK_TEST_PG set to an admin URL (.ci/run starts a
 # throwaway cluster with scripts/pg-cluster.sh and sets it), the release and
@@ -37,7 +40,7 @@
 #
 # Environment: BUILD_ROOT (default build/test), JOBS (2), FUZZ_SECONDS (60),
 # STAGES (default "deps release quickstart browser asan tsan valgrind
-# fuzz": a subset).
+# fuzz package": a subset).
 # Every stage runs even if an earlier one failed; the exit status is 0 only
 # if all passed. Logs: BUILD_ROOT/logs/<stage>.log.
 set -euo pipefail
@@ -46,7 +49,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 root=${BUILD_ROOT:-$src/build/test}
 jobs=${JOBS:-2}
 fuzz_seconds=${FUZZ_SECONDS:-60}
-stages=${STAGES:-deps release quickstart browser asan tsan valgrind fuzz}
+stages=${STAGES:-deps release quickstart browser asan tsan valgrind fuzz package}
 logs=$root/logs
 mkdir -p "$logs"
 
@@ -157,6 +160,14 @@ stage_browser() {
 		PAGES_SHOTS_DIR=${PAGES_SHOTS_DIR:-$root/screenshots/mobile-sdks} \
 		timeout 1200 node --test --test-concurrency=1 --test-timeout=600000 \
 		dashboard.test.mjs pages.test.mjs)
+}
+
+stage_package() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "package: needs root (it installs the packages): skipped"
+		return 0
+	fi
+	JOBS=$jobs "$src/scripts/package.sh" "$root/package"
 }
 
 run_stage() {

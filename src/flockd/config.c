@@ -120,7 +120,10 @@ enum {
 	OPT_TEST_CLOCK,
 	OPT_DASHBOARD,
 	OPT_DASHBOARD_SECURE,
-	OPT_DASHBOARD_SESSION
+	OPT_DASHBOARD_SESSION,
+	OPT_LOG_FILE,
+	OPT_KEYS_FILE,
+	OPT_IF_NEW
 };
 
 static const struct option long_opts[] = {
@@ -150,6 +153,9 @@ static const struct option long_opts[] = {
         {"dashboard-secure-cookies", no_argument, NULL, OPT_DASHBOARD_SECURE},
         {"dashboard-session-ttl", required_argument, NULL,
          OPT_DASHBOARD_SESSION},
+        {"log-file", required_argument, NULL, OPT_LOG_FILE},
+        {"keys-file", required_argument, NULL, OPT_KEYS_FILE},
+        {"if-new", no_argument, NULL, OPT_IF_NEW},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0}};
@@ -205,6 +211,15 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		return -1;
 	case OPT_APP_NAME:
 		cfg->app_name = val;
+		return 0;
+	case OPT_LOG_FILE:
+		cfg->log_file = val;
+		return 0;
+	case OPT_KEYS_FILE:
+		cfg->keys_file = val;
+		return 0;
+	case OPT_IF_NEW:
+		cfg->init_if_new = 1;
 		return 0;
 	case OPT_APP:
 		cfg->app_id = val;
@@ -352,7 +367,8 @@ static const struct {
                 {"FLOCKD_TEST_CLOCK", OPT_TEST_CLOCK},
                 {"FLOCKD_DASHBOARD_LISTEN", OPT_DASHBOARD},
                 {"FLOCKD_DASHBOARD_SECURE_COOKIES", OPT_DASHBOARD_SECURE},
-                {"FLOCKD_DASHBOARD_SESSION_TTL", OPT_DASHBOARD_SESSION}};
+                {"FLOCKD_DASHBOARD_SESSION_TTL", OPT_DASHBOARD_SESSION},
+                {"FLOCKD_LOG_FILE", OPT_LOG_FILE}};
 
 static int parse_env(fd_config *cfg, char *err, size_t errlen)
 {
@@ -436,7 +452,8 @@ int fd_config_parse(fd_config *cfg, int argc, char **argv, char *err,
 const char *fd_config_usage(void)
 {
 	return "usage: flockd [serve] [options]\n"
-	       "       flockd init --database PATH|URL [--app-name NAME]\n"
+	       "       flockd init --database PATH|URL [--app-name NAME] "
+	       "[--keys-file FILE] [--if-new]\n"
 	       "       flockd bench-seed --database PATH|URL --app ID "
 	       "--customers N\n"
 	       "       flockd migrate-store --from SQLITE_PATH --to "
@@ -462,6 +479,9 @@ const char *fd_config_usage(void)
 	       "[FLOCKD_MAX_CONNECTIONS] (1024)\n"
 	       "      --log-level LEVEL      debug, info, warn, error, off "
 	       "[FLOCKD_LOG_LEVEL] (info)\n"
+	       "      --log-file FILE        append logs to FILE instead of "
+	       "stderr; SIGHUP reopens it\n"
+	       "                             [FLOCKD_LOG_FILE]\n"
 	       "      --velocity-per-hour N  fraud rule: referrals per "
 	       "referrer per hour [FLOCKD_VELOCITY_PER_HOUR] (10)\n"
 	       "      --rate-limit N         requests per second per service "
@@ -470,6 +490,11 @@ const char *fd_config_usage(void)
 	       "(0)\n"
 	       "      --app-name NAME        init: first application's "
 	       "name (default)\n"
+	       "      --keys-file FILE       init: write the keys to FILE (a "
+	       "new file, mode 0600)\n"
+	       "                             instead of stdout\n"
+	       "      --if-new               init: do nothing if the database "
+	       "is already initialised\n"
 	       "      --app ID               bench-seed: application to "
 	       "fill; migrate-store: the only application to copy\n"
 	       "      --from PATH, --to URL  migrate-store: SQLite source, "

@@ -53,6 +53,12 @@ typedef struct {
 	int dashboard_secure;         /* Secure cookies without a proxy's
 	                                 X-Forwarded-Proto: https */
 	int dashboard_session_s;      /* a session's longest life */
+	const char *log_file;         /* logs appended here instead of stderr,
+	                                 reopened on SIGHUP; NULL: stderr */
+	const char *keys_file; /* init: write the secrets here (a new file,
+	                          0600) instead of stdout */
+	int init_if_new;       /* init: nothing to do if the database already
+	                          has an organization */
 } fd_config;
 
 void fd_config_defaults(fd_config *cfg);

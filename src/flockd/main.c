@@ -6,12 +6,19 @@
  *   flockd migrate-store --from PATH --to URL [--app ID]
  *                                    copy SQLite data into PostgreSQL
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
+#ifdef FLOCKD_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "flock/common.h"
 
@@ -28,19 +35,47 @@
 /* How long a graceful stop waits for requests in flight. */
 #define GRACE_MS 10000
 
-/* d: the delivery worker to wake after commits (NULL: none); clock: the
- * engine's (NULL: the real one). */
-static int open_engine(fd_engine **e, const fd_config *cfg, fd_delivery *d,
-                       fd_clock *clock)
+/* Who hears of commits with events (the engine's on_commit, on its
+ * syncer thread): the delivery worker, made before the engine, and the
+ * server's event streams, once the server runs. mu keeps the server from
+ * going while it is being told. */
+typedef struct {
+	fd_delivery *d;
+	fd_server *s;
+	pthread_mutex_t mu;
+} commit_fanout;
+
+static void on_commit(void *arg)
+{
+	commit_fanout *f = arg;
+
+	if (f->d)
+		fd_delivery_kick(f->d);
+	pthread_mutex_lock(&f->mu);
+	fd_server_notify(f->s);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void fanout_server(commit_fanout *f, fd_server *s)
+{
+	pthread_mutex_lock(&f->mu);
+	f->s = s;
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* fanout: who to tell after commits (NULL: none); clock: the engine's
+ * (NULL: the real one). */
+static int open_engine(fd_engine **e, const fd_config *cfg,
+                       commit_fanout *fanout, fd_clock *clock)
 {
 	fd_engine_config ecfg;
 	char err[256] = "", shown[512];
 
 	memset(&ecfg, 0, sizeof(ecfg));
 	ecfg.clock = clock;
-	if (d) {
-		ecfg.on_commit = fd_delivery_kick;
-		ecfg.on_commit_arg = d;
+	if (fanout) {
+		ecfg.on_commit = on_commit;
+		ecfg.on_commit_arg = fanout;
 	}
 	ecfg.db_path = cfg->database;
 	ecfg.velocity_per_hour = cfg->velocity_per_hour;
@@ -58,31 +93,125 @@ static int open_engine(fd_engine **e, const fd_config *cfg, fd_delivery *d,
 	return -1;
 }
 
+/* Tell the service manager (systemd, Type=notify) how we are; nothing
+ * without NOTIFY_SOCKET or without libsystemd. */
+static void notify(const char *state)
+{
+#ifdef FLOCKD_HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+/* --log-file: every log line goes to fd 2, so put the file there (again
+ * on SIGHUP, after logrotate moved it). 0, or -1 with errno. */
+static int open_log(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	if (fd != STDERR_FILENO) {
+		if (dup2(fd, STDERR_FILENO) < 0) {
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* Where init's secrets go: stdout, or --keys-file, created now (before
+ * anything is made, so that a file that cannot be written loses no key)
+ * with O_EXCL and mode 0600. NULL on failure (said on stderr). */
+static FILE *keys_out(const fd_config *cfg)
+{
+	int fd;
+	FILE *f;
+
+	if (!cfg->keys_file)
+		return stdout;
+	fd = open(cfg->keys_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	          0600);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		fprintf(stderr, "flockd: cannot create %s: %s\n",
+		        cfg->keys_file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	return f;
+}
+
+static int write_keys(FILE *f, const fd_config *cfg, json_t *out)
+{
+	int ok =
+	        json_dumpf(out, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 &&
+	        fputc('\n', f) != EOF && fflush(f) == 0 &&
+	        (f == stdout || fsync(fileno(f)) == 0);
+
+	if (!ok)
+		fprintf(stderr, "flockd: cannot write the keys to %s: %s\n",
+		        cfg->keys_file ? cfg->keys_file : "stdout",
+		        strerror(errno));
+	return ok ? 0 : -1;
+}
+
 static int cmd_init(const fd_config *cfg)
 {
 	fd_engine *e = NULL;
 	json_t *out = NULL;
+	FILE *f = NULL;
 	char shown[512];
-	int rc = 1;
+	int rc = 1, made = 0;
 
 	fd_store_redact(shown, sizeof(shown), cfg->database);
 	if (open_engine(&e, cfg, NULL, NULL) < 0)
 		return 1;
-	if (fd_engine_init(e, cfg->app_name, &out) != 0 || !out) {
+	/* --if-new on an initialised database: nothing to do, and an old
+	 * keys file (the first start's) is left alone. */
+	if (cfg->init_if_new && fd_engine_initialised(e) == 1) {
+		fprintf(stderr,
+		        "flockd: %s is already initialised: nothing "
+		        "done\n",
+		        shown);
+		rc = 0;
+		goto done;
+	}
+	if (!(f = keys_out(cfg)))
+		goto done;
+	if ((cfg->init_if_new ? fd_engine_init_if_new(e, cfg->app_name, &out)
+	                      : fd_engine_init(e, cfg->app_name, &out)) != 0 ||
+	    (!out && !cfg->init_if_new)) {
 		fprintf(stderr, "flockd: init failed for %s\n", shown);
 		goto done;
 	}
-	/* The only place secrets are ever shown: stdout, once. */
-	if (json_dumpf(out, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0)
+	if (!out) {
+		fprintf(stderr,
+		        "flockd: %s is already initialised: nothing "
+		        "done\n",
+		        shown);
+		rc = 0;
 		goto done;
-	fputc('\n', stdout);
-	fflush(stdout);
+	}
+	/* The only place secrets are ever shown: stdout or the keys file,
+	 * once. */
+	made = 1;
+	if (write_keys(f, cfg, out) < 0)
+		goto done;
 	fprintf(stderr,
-	        "flockd: initialised %s. Store the keys above now: "
-	        "they are not shown again.\n",
-	        shown);
+	        "flockd: initialised %s. Store the keys %s now: they are not "
+	        "shown again.\n",
+	        shown, cfg->keys_file ? "of the keys file" : "above");
 	rc = 0;
 done:
+	if (f && f != stdout) {
+		fclose(f);
+		/* An empty keys file would say nothing was made. */
+		if (!made)
+			unlink(cfg->keys_file);
+	}
 	json_decref(out);
 	fd_engine_close(e);
 	return rc;
@@ -157,6 +286,21 @@ static int delivery_metrics(flock__buf *out, void *arg)
 	return fd_delivery_metrics(sv->d, sv->e, out);
 }
 
+/* SIGHUP: what can change without a restart. Logs are reopened (a
+ * rotated --log-file starts afresh); everything else needs a restart. */
+static void reload(const fd_config *cfg)
+{
+	notify("RELOADING=1\nSTATUS=reopening logs");
+	if (cfg->log_file && open_log(cfg->log_file) < 0)
+		fd_log(FD_LOG_ERROR, "SIGHUP: cannot reopen %s: %s",
+		       cfg->log_file, strerror(errno));
+	else
+		fd_log(FD_LOG_INFO, "SIGHUP: %s",
+		       cfg->log_file ? "log file reopened"
+		                     : "nothing to reopen");
+	notify("READY=1\nSTATUS=serving");
+}
+
 /* Block the stop signals in every thread (MHD's threads inherit the mask)
  * and wait for one in the main thread. */
 static int cmd_serve(const fd_config *cfg)
@@ -165,6 +309,7 @@ static int cmd_serve(const fd_config *cfg)
 	fd_server *s = NULL;
 	fd_delivery *d = NULL;
 	fd_clock *clock = NULL; /* --test-clock's; NULL: the real one */
+	commit_fanout fanout = {NULL, NULL, PTHREAD_MUTEX_INITIALIZER};
 	serving sv;
 	sigset_t set;
 	char err[256] = "", shown[512];
@@ -173,6 +318,7 @@ static int cmd_serve(const fd_config *cfg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (cfg->test_clock) {
@@ -182,7 +328,10 @@ static int cmd_serve(const fd_config *cfg)
 		                    "/admin/test/clock says so; never use "
 		                    "--test-clock in production");
 	}
-	if (new_delivery(&d, cfg) < 0 || open_engine(&e, cfg, d, clock) < 0)
+	if (new_delivery(&d, cfg) < 0)
+		goto done;
+	fanout.d = d;
+	if (open_engine(&e, cfg, &fanout, clock) < 0)
 		goto done;
 	if (d && fd_delivery_start(d, e, err, sizeof(err)) < 0) {
 		fd_log(FD_LOG_ERROR, "%s", err);
@@ -195,6 +344,7 @@ static int cmd_serve(const fd_config *cfg)
 		fd_log(FD_LOG_ERROR, "%s", err);
 		goto done;
 	}
+	fanout_server(&fanout, s);
 	fd_store_redact(shown, sizeof(shown), cfg->database);
 	fd_log(FD_LOG_INFO, "flockd %s listening on %s:%u (database %s)",
 	       FLOCK_VERSION, cfg->listen_host, fd_server_port(s), shown);
@@ -207,10 +357,14 @@ static int cmd_serve(const fd_config *cfg)
 	else
 		fd_log(FD_LOG_INFO, "dashboard off (--dashboard-listen "
 		                    "127.0.0.1:8081 serves it)");
-	sigwait(&set, &sig);
+	notify("READY=1\nSTATUS=serving");
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		reload(cfg);
 	fd_log(FD_LOG_INFO, "signal %d: stopping", sig);
+	notify("STOPPING=1\nSTATUS=stopping");
 	rc = 0;
 done:
+	fanout_server(&fanout, NULL);
 	fd_server_stop(s, GRACE_MS);
 	/* Before the engine: the worker's last job gives its leases back. */
 	fd_delivery_stop(d);
@@ -227,12 +381,21 @@ int main(int argc, char **argv)
 	fd_config cfg;
 	char err[256] = "";
 
+	/* Every file flockd makes (the database and its -wal and -shm, a log
+	 * file, a keys file) holds secrets or personal data: only its owner
+	 * may read it. */
+	umask(077);
 	fd_config_defaults(&cfg);
 	if (fd_config_parse(&cfg, argc, argv, err, sizeof(err)) < 0) {
 		fprintf(stderr, "flockd: %s\n", err);
 		return 2;
 	}
 	fd_log_set_level((fd_log_level)cfg.log_level);
+	if (cfg.log_file && open_log(cfg.log_file) < 0) {
+		fprintf(stderr, "flockd: cannot open log file %s: %s\n",
+		        cfg.log_file, strerror(errno));
+		return 1;
+	}
 	switch (cfg.command) {
 	case FD_CMD_HELP:
 		fputs(fd_config_usage(), stdout);

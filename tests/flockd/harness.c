@@ -473,7 +473,7 @@ int h_serve(fd_harness *h)
 		        "--database",         h->db,   "--log-level", "warn"};
 		int n = 8, st;
 
-		h->port = free_port();
+		h->port = h->want_port ? h->want_port : free_port();
 		snprintf(listen, sizeof(listen), "127.0.0.1:%u", h->port);
 		snprintf(h->base_url, sizeof(h->base_url),
 		         "http://127.0.0.1:%u", h->port);

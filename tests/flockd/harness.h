@@ -39,6 +39,10 @@ typedef struct {
 	/* With --test-clock among extra_args: how far h_clock_advance has
 	 * moved this flockd's clock ahead of real time (h_clock_advance). */
 	int64_t clock_offset_ms;
+	/* Non-zero: h_serve binds this port, the same on every restart (a
+	 * client that reconnects to one address, flockctl webhooks listen);
+	 * 0: a free one each time. */
+	unsigned short want_port;
 } fd_harness;
 
 /* 1 if the tests run on PostgreSQL (FLOCKD_TEST_BACKEND=pg). */

@@ -2,7 +2,8 @@
 #       -DC_COMPILER=cc -DSANITIZE=<address,...|""> -DEXPECT_VERSION=0.2.0
 #       -DEXPECT_SOFILE=libflock.so.1.2.0 -P check_install.cmake
 #
-# Installs component libflock of BUILD_DIR into WORK_DIR/prefix, then builds
+# Installs components libflock-runtime (the shared library) and libflock
+# (everything else of the SDK) of BUILD_DIR into WORK_DIR/prefix, then builds
 # and runs: a program compiled with `pkg-config --cflags --libs flock`, and
 # a CMake project using find_package(flock) with flock::flock and
 # flock::flock_static.
@@ -26,8 +27,10 @@ if(SANITIZE)
   set(san_flags -fsanitize=${SANITIZE})
 endif()
 
-run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix}
-  --component libflock)
+foreach(component libflock-runtime libflock)
+  run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix}
+    --component ${component})
+endforeach()
 
 file(GLOB_RECURSE sonames ${prefix}/*/libflock.so.*)
 file(GLOB_RECURSE pcs ${prefix}/*/flock.pc)

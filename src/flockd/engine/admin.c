@@ -851,7 +851,8 @@ FD_READ_OP(fd_op_admin_events_list, events_list)
 
 typedef struct {
 	const char *app_name;
-	json_t *out; /* the secrets, once committed */
+	int only_if_new; /* do nothing if an organization exists */
+	json_t *out;     /* the secrets, once committed */
 } init_call;
 
 static int init_run(fd_ctx *x, void *arg)
@@ -860,9 +861,17 @@ static int init_run(fd_ctx *x, void *arg)
 	char org[FLOCK__ID_MAX], app[FLOCK__ID_MAX], id[FLOCK__ID_MAX];
 	char sk[80], pk[80], at[80];
 
+	long orgs = 0;
+
 	/* A batch may run again: an earlier attempt's answer is void. */
 	json_decref(a->out);
 	a->out = NULL;
+	if (a->only_if_new) {
+		if (fd_store_org_count(x->c, &orgs) != FD_OK)
+			return FD_ERR;
+		if (orgs > 0)
+			return FD_OK;
+	}
 	if (flock__id_new(org, "org_") < 0 ||
 	    fd_store_org_insert(x->c, org, "default", x->now) != FD_OK ||
 	    app_insert(x, org, a->app_name, app) != FD_OK ||
@@ -876,9 +885,10 @@ static int init_run(fd_ctx *x, void *arg)
 	return a->out ? FD_OK : FD_ERR;
 }
 
-int fd_engine_init(fd_engine *e, const char *app_name, json_t **out)
+static int run_init(fd_engine *e, const char *app_name, int only_if_new,
+                    json_t **out)
 {
-	init_call a = {app_name, NULL};
+	init_call a = {app_name, only_if_new, NULL};
 
 	*out = NULL;
 	if (fd__write(e, "", init_run, &a) != FD_OK) {
@@ -1111,3 +1121,26 @@ static int checkpoint_delete(fd_ctx *x)
 	return answer(x, rc, FD_OUT_OK, &out, "checkpoint");
 }
 CAMPAIGN_OP(fd_op_admin_checkpoints_delete, checkpoint_delete)
+int fd_engine_init(fd_engine *e, const char *app_name, json_t **out)
+{
+	return run_init(e, app_name, 0, out);
+}
+
+int fd_engine_init_if_new(fd_engine *e, const char *app_name, json_t **out)
+{
+	return run_init(e, app_name, 1, out);
+}
+
+static int count_orgs(fd_conn *c, int64_t now, void *arg)
+{
+	return fd_store_org_count(c, arg);
+}
+
+int fd_engine_initialised(fd_engine *e)
+{
+	long orgs = 0;
+
+	if (fd_engine_read(e, count_orgs, &orgs) != FD_OK)
+		return -1;
+	return orgs > 0;
+}

@@ -61,6 +61,11 @@ typedef enum {
 /* 1 for FD_OUT_OK and FD_OUT_CREATED, else 0. */
 int fd_outcome_ok(fd_outcome o);
 
+/* The outcome in a word, as bulk answers name it per row: "ok",
+ * "created", "invalid", "not_found", "conflict", "key_reused",
+ * "unavailable", "internal"... (static storage). */
+const char *fd_outcome_name(fd_outcome o);
+
 /*
  * 1 if o is flockd's failure rather than an answer (FD_OUT_NONE,
  * FD_OUT_INTERNAL, FD_OUT_UNAVAILABLE): such answers are never kept for
@@ -206,6 +211,12 @@ int fd_engine_ready(fd_engine *e);
  * with the secrets in clear: they are shown once and never again. 0 or -1.
  */
 int fd_engine_init(fd_engine *e, const char *app_name, json_t **out);
+/* The same only if the database has no organization yet: 0 with *out
+ * NULL when it has one (nothing is created), else as fd_engine_init. */
+int fd_engine_init_if_new(fd_engine *e, const char *app_name, json_t **out);
+/* 1 if the database has an organization (flockd init ran), 0 if not,
+ * -1 if it cannot tell. */
+int fd_engine_initialised(fd_engine *e);
 
 /*
  * `flockd bench-seed` (engine/seed.c): add n customers with external ids
@@ -441,5 +452,53 @@ FD_OP(fd_op_admin_webhook_attempts);
  * one, any state but in flight: conflict delivery_in_flight), or none
  * (replay every dead delivery of the endpoint). {"replayed": n}. */
 FD_OP(fd_op_admin_webhook_replay);
+
+/*
+ * ---- Tools: bulk import and export, the event stream (flockctl) ----
+ * (engine/bulk.c, engine/stream.c; docs/admin-api.md "Bulk and stream")
+ */
+
+/* Rows in one import request, and objects in one export page, at most. */
+#define FD_IMPORT_MAX 1000
+#define FD_EXPORT_MAX 1000
+
+/* POST /admin/apps/{app}/import/customers. body: rows (1..FD_IMPORT_MAX
+ * identify bodies, each with an optional idempotencyKey), environment (a
+ * default for rows without one); $errors (set by the server's checks,
+ * never by a client: the row-by-row refusals of router.c, an object or
+ * null per row). Each row runs as POST /customers/identify would with
+ * its idempotencyKey as Idempotency-Key. ok: {"results":[{"outcome",
+ * "id","replayed","code","message"}] in row order, "created","ok",
+ * "replayed","refused"}. */
+FD_OP(fd_op_admin_customers_import);
+/* POST /admin/apps/{app}/import/referrals. The same with POST /referrals
+ * bodies; body campaignId is a default for rows without one. */
+FD_OP(fd_op_admin_referrals_import);
+/* GET /admin/apps/{app}/export/{customers,referrals,rewards}. query:
+ * after (an id), limit (1..FD_EXPORT_MAX, default FD_EXPORT_MAX),
+ * environment (referrals, rewards). {"data":[...] in id order, "next":
+ * the id to ask after for the next page, or null}. */
+FD_OP(fd_op_admin_customers_export);
+FD_OP(fd_op_admin_referrals_export);
+FD_OP(fd_op_admin_rewards_export);
+
+/* GET /admin/apps/{app}/events/stream, its opening: query after (an
+ * event id; else: from now), environment, name. ok: {"cursor": the
+ * outbox place to read after}; not found: app_not_found,
+ * event_not_found. The server then streams (fd_engine_events_after). */
+FD_OP(fd_op_admin_events_stream);
+
+/*
+ * The application's events after *cursor (a place from the op above or
+ * an earlier call), oldest first, at most limit read: *out (new array) of
+ * {"seq","id","name","environment","body"} of environment env (NULL:
+ * both) named in names (comma-separated; NULL: all), and *cursor moved
+ * past every event read (also those names filtered out). On PostgreSQL
+ * events younger than two seconds wait (engine/stream.c says why). 0 or
+ * -1. Thread-safe; runs on a read connection.
+ */
+int fd_engine_events_after(fd_engine *e, const char *app, long *cursor,
+                           const char *env, const char *names, long limit,
+                           json_t **out);
 
 #endif

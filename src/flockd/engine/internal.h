@@ -32,7 +32,10 @@ struct fd_engine {
 	int stopping;
 	int writer_started;
 	pthread_t writer;
-	fd_inflight *inflight; /* idempotency keys being processed */
+	/* Idempotency keys being processed, hashed: an import queues a
+	 * thousand keyed rows at once, and each is looked up. */
+#define FD_INFLIGHT_BUCKETS 1024
+	fd_inflight *inflight[FD_INFLIGHT_BUCKETS];
 
 	/* Committed batches waiting for fd_store_sync before their callers
 	 * are woken; the syncer thread syncs while the writer runs the next
@@ -229,6 +232,12 @@ void fd__live_forget(fd_engine *e);
  * the field ("campaignPages[1].screenProps.primaryColor ...").
  */
 int fd__campaign_pages(fd_ctx *x, const json_t *v, json_t **out);
+/* ---- wire operations as jobs (wire.c), for bulk.c's imports ---------- */
+
+/* POST /customers/identify's job, on x->req's body. */
+int fd__job_identify(fd_ctx *x);
+/* POST /referrals's job, on x->req's body. */
+int fd__job_referral_create(fd_ctx *x);
 
 /* ---- rules (rules.c) ------------------------------------------------- */
 

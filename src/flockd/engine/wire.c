@@ -659,3 +659,15 @@ done:
 }
 
 FD_WRITE_OP(fd_op_rewards_trigger, rewards_trigger)
+
+/* ---- the same jobs, for bulk callers (bulk.c) ------------------------- */
+
+int fd__job_identify(fd_ctx *x)
+{
+	return identify(x);
+}
+
+int fd__job_referral_create(fd_ctx *x)
+{
+	return referral_create(x);
+}

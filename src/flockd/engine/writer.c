@@ -52,20 +52,31 @@ struct fd_inflight {
 
 /* ---- in-flight idempotency keys -------------------------------------- */
 
+/* FNV-1a: the key's bucket. */
+static fd_inflight **inflight_bucket(fd_engine *e, const char *key)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return &e->inflight[h % FD_INFLIGHT_BUCKETS];
+}
+
 static int inflight_add(fd_engine *e, const char *key)
 {
-	fd_inflight *f;
+	fd_inflight *f, **bucket;
 	int rc = -1;
 
 	pthread_mutex_lock(&e->mu);
-	for (f = e->inflight; f; f = f->next)
+	bucket = inflight_bucket(e, key);
+	for (f = *bucket; f; f = f->next)
 		if (strcmp(f->key, key) == 0)
 			goto done;
 	if (!(f = malloc(sizeof(*f))))
 		goto done;
 	snprintf(f->key, sizeof(f->key), "%s", key);
-	f->next = e->inflight;
-	e->inflight = f;
+	f->next = *bucket;
+	*bucket = f;
 	rc = 0;
 done:
 	pthread_mutex_unlock(&e->mu);
@@ -77,7 +88,7 @@ static void inflight_remove(fd_engine *e, const char *key)
 	fd_inflight **pp, *f;
 
 	pthread_mutex_lock(&e->mu);
-	for (pp = &e->inflight; (f = *pp); pp = &f->next) {
+	for (pp = inflight_bucket(e, key); (f = *pp); pp = &f->next) {
 		if (strcmp(f->key, key) == 0) {
 			*pp = f->next;
 			free(f);
@@ -559,6 +570,7 @@ static void stop_thread(fd_engine *e, int *flag, pthread_cond_t *cv,
 void fd__writer_stop(fd_engine *e)
 {
 	fd_inflight *f;
+	int i;
 
 	fd_clock_unlisten(e->clock, clock_moved, e);
 	/* The writer drains the queue before it exits; the syncer then
@@ -568,10 +580,11 @@ void fd__writer_stop(fd_engine *e)
 	if (e->syncer_started)
 		stop_thread(e, &e->writer_exited, &e->sync_cv, e->syncer);
 	e->writer_started = e->syncer_started = 0;
-	while ((f = e->inflight)) {
-		e->inflight = f->next;
-		free(f);
-	}
+	for (i = 0; i < FD_INFLIGHT_BUCKETS; i++)
+		while ((f = e->inflight[i])) {
+			e->inflight[i] = f->next;
+			free(f);
+		}
 }
 
 /* ---- queueing -------------------------------------------------------- */

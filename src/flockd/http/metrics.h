@@ -13,7 +13,7 @@
 #include "common/buf.h"
 
 /* Enough for every route of router.c plus the "unmatched" slot. */
-#define FD_METRICS_MAX_ROUTES 64
+#define FD_METRICS_MAX_ROUTES 96
 
 typedef struct fd_metrics fd_metrics;
 

@@ -252,6 +252,23 @@ static const fd_field referral_visit_body[] = {
 static const fd_field test_clock_body[] = {
         FI("advanceMs", 1, 0, 10L * 366 * 86400 * 1000), END};
 
+/* Bulk import (engine/bulk.c): rows are checked one by one below, so a
+ * bad row is refused alone and the others still run. */
+static const fd_field import_customers_body[] = {
+        FA("rows", 1, NULL, NULL), FE("environment", 0, env_values), END};
+static const fd_field import_referrals_body[] = {
+        FA("rows", 1, NULL, NULL), F("campaignId", FD_T_STRING, 0), END};
+
+static const fd_field export_query[] = {F("after", FD_T_STRING, 0),
+                                        FI("limit", 0, 1, FD_EXPORT_MAX),
+                                        FE("environment", 0, env_values), END};
+
+/* The event stream: after an event id (else from now); Last-Event-ID
+ * (server.c copies it here when the query has none). */
+static const fd_field stream_query[] = {F("after", FD_T_STRING, 0),
+                                        FE("environment", 0, env_values),
+                                        F("name", FD_T_STRING, 0), END};
+
 /* --- checks that a field list cannot express ---------------------------- */
 
 static int referral_check(json_t *body, json_t *query, fd_response *res)
@@ -290,6 +307,96 @@ static int trigger_check(json_t *body, json_t *query, fd_response *res)
 			                   json_string("referral_partner"));
 	}
 	return 0;
+}
+
+/* A row's Idempotency-Key, as the header's rule (server.c): 1-255
+ * characters. */
+static int row_key_ok(json_t *row)
+{
+	json_t *k = json_object_get(row, "idempotencyKey");
+
+	return !k || (json_is_string(k) && json_string_length(k) >= 1 &&
+	              json_string_length(k) <= 255);
+}
+
+/*
+ * Check each row of an import with the fields of the operation it stands
+ * for (and its check, if any), after copying the import's defaults
+ * (defaults) into rows without them. A refused row gets its answer in
+ * body["$errors"][i] ({"code","message"}; null for rows that pass), which
+ * the engine answers without running the row: one bad row never refuses
+ * the others. A client's own $errors is dropped first.
+ */
+static int import_check(json_t *body, const fd_field *fields,
+                        fd_route_check check, const char *const *defaults)
+{
+	json_t *rows = json_object_get(body, "rows"), *errors, *row;
+	size_t i, n = json_array_size(rows);
+	fd_response res;
+	const char *const *d;
+	int bad;
+
+	json_object_del(body, "$errors");
+	if (n == 0 || n > FD_IMPORT_MAX)
+		return -1;
+	if (!(errors = json_array()))
+		return -1;
+	json_array_foreach(rows, i, row)
+	{
+		memset(&res, 0, sizeof(res));
+		bad = 0;
+		if (!json_is_object(row)) {
+			fd_fail(&res, FD_OUT_INVALID, "invalid_field",
+			        "rows[%zu] must be an object", i);
+			bad = 1;
+		} else {
+			for (d = defaults; *d; d++)
+				if (!json_object_get(row, *d) &&
+				    json_object_get(body, *d))
+					json_object_set(
+					        row, *d,
+					        json_object_get(body, *d));
+			if (!row_key_ok(row)) {
+				fd_fail(&res, FD_OUT_INVALID, "invalid_field",
+				        "idempotencyKey must be 1 to 255 "
+				        "characters");
+				bad = 1;
+			} else {
+				bad = fd_validate_body(fields, row, &res) ||
+				      (check && check(row, NULL, &res));
+			}
+		}
+		json_array_append_new(
+		        errors, bad ? json_pack("{s:s, s:s}", "code", res.code,
+		                                "message", res.message)
+		                    : json_null());
+		json_decref(res.body);
+	}
+	json_object_set_new(body, "$errors", errors);
+	return 0;
+}
+
+static const char *const import_customer_defaults[] = {"environment", NULL};
+static const char *const import_referral_defaults[] = {"campaignId", NULL};
+
+static int import_customers_check(json_t *body, json_t *query, fd_response *res)
+{
+	if (import_check(body, identify_body, NULL, import_customer_defaults) ==
+	    0)
+		return 0;
+	fd_fail(res, FD_OUT_INVALID, "invalid_field",
+	        "rows must be an array of 1 to %d objects", FD_IMPORT_MAX);
+	return 400;
+}
+
+static int import_referrals_check(json_t *body, json_t *query, fd_response *res)
+{
+	if (import_check(body, referral_body, referral_check,
+	                 import_referral_defaults) == 0)
+		return 0;
+	fd_fail(res, FD_OUT_INVALID, "invalid_field",
+	        "rows must be an array of 1 to %d objects", FD_IMPORT_MAX);
+	return 400;
 }
 
 /* --- the table ---------------------------------------------------------- */
@@ -418,6 +525,20 @@ static const fd_route routes[] = {
           fd_op_page_context),
         R("POST", "/referrals/visit", S | P, referral_visit_body, NULL,
           fd_op_referral_visit),
+        /* An authenticated operation that opens a stream (server.c,
+         * http/stream.c) instead of answering JSON. */
+        {"GET", AP "/events/stream", A, 0, NULL, stream_query, NULL,
+         fd_op_admin_events_stream, FD_SPECIAL_EVENT_STREAM},
+        RC("POST", AP "/import/customers", A, import_customers_body, NULL,
+           import_customers_check, fd_op_admin_customers_import),
+        RC("POST", AP "/import/referrals", A, import_referrals_body, NULL,
+           import_referrals_check, fd_op_admin_referrals_import),
+        R("GET", AP "/export/customers", A, NULL, export_query,
+          fd_op_admin_customers_export),
+        R("GET", AP "/export/referrals", A, NULL, export_query,
+          fd_op_admin_referrals_export),
+        R("GET", AP "/export/rewards", A, NULL, export_query,
+          fd_op_admin_rewards_export),
         /* Only with --test-clock (server.c answers 404 without). */
         R("POST", FD_TEST_CLOCK_PATH, A, test_clock_body, NULL,
           fd_op_test_clock),

@@ -46,7 +46,11 @@ typedef enum {
 	FD_SPECIAL_NONE = 0,
 	FD_SPECIAL_HEALTHZ,
 	FD_SPECIAL_READYZ,
-	FD_SPECIAL_METRICS
+	FD_SPECIAL_METRICS,
+	/* Authenticated and run as an operation like any route; its
+	 * success opens a stream of events (http/stream.c) instead of a JSON
+	 * answer. */
+	FD_SPECIAL_EVENT_STREAM
 } fd_special;
 
 /* 0 or an HTTP status with res filled; may normalise body in place. */

@@ -31,6 +31,7 @@
 #include "http/metrics.h"
 #include "http/pages.h"
 #include "http/router.h"
+#include "http/stream.h"
 #include "http/test_clock.h"
 
 struct fd_server {
@@ -39,6 +40,7 @@ struct fd_server {
 	fd_metrics_fn more_metrics; /* NULL: none */
 	void *more_metrics_arg;
 	fd_metrics *metrics;
+	fd_streams *streams; /* event streams, woken by fd_server_notify */
 	const fd_route *routes;
 	size_t route_count;
 	const char *route_names[FD_METRICS_MAX_ROUTES];
@@ -374,12 +376,36 @@ static enum MHD_Result finish_op(fd_server *s, struct MHD_Connection *c,
 	return ret;
 }
 
+/* The stream route's operation said yes: answer with the stream, from
+ * the cursor it found. */
+static enum MHD_Result start_stream(fd_server *s, struct MHD_Connection *c,
+                                    req_ctx *rc)
+{
+	long cursor = (long)json_integer_value(
+	        json_object_get(rc->res.body, "cursor"));
+	enum MHD_Result ret;
+
+	rc->status = 200;
+	rc->responded = 1;
+	rc->metered = 1;
+	fd_metrics_end(s->metrics, rc->route_idx, 200, elapsed_ms(&rc->start));
+	ret = fd_stream_start(
+	        s->streams, s->engine, c, rc->req.app_id, cursor,
+	        json_string_value(json_object_get(rc->query, "environment")),
+	        json_string_value(json_object_get(rc->query, "name")),
+	        rc->request_id);
+	json_decref(rc->jbody);
+	json_decref(rc->query);
+	rc->jbody = rc->query = NULL;
+	return ret;
+}
+
 static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
                               req_ctx *rc, const fd_route *route,
                               const fd_params *params)
 {
 	fd_response *res = &rc->res;
-	const char *idem;
+	const char *idem, *last_id;
 
 	if (!(rc->query = json_object()))
 		return MHD_NO;
@@ -387,6 +413,12 @@ static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
 		return finish_op(s, c, rc);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg,
 	                          rc->query);
+	/* A reconnecting EventSource says where it was in a header. */
+	last_id = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                      "Last-Event-ID");
+	if (route->special == FD_SPECIAL_EVENT_STREAM && last_id && *last_id &&
+	    !json_object_get(rc->query, "after"))
+		json_object_set_new(rc->query, "after", json_string(last_id));
 	if (prepare(rc, route, &rc->who, &rc->jbody, rc->query, res))
 		return finish_op(s, c, rc);
 	idem = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -417,6 +449,9 @@ static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
 	route->op(s->engine, &rc->req, res);
 	if (rc->pending)
 		return MHD_YES; /* op_done resumes the connection */
+	if (route->special == FD_SPECIAL_EVENT_STREAM &&
+	    fd_outcome_ok(res->outcome))
+		return start_stream(s, c, rc);
 	return finish_op(s, c, rc);
 }
 
@@ -460,6 +495,7 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
 		return queue(s, c, rc, 200, flock__buf_detach(&text), len,
 		             "text/plain; version=0.0.4", NULL);
 	case FD_SPECIAL_NONE:
+	case FD_SPECIAL_EVENT_STREAM: /* run as an operation (run_op) */
 		break;
 	}
 	return send_json(s, c, rc, &res, NULL);
@@ -550,7 +586,7 @@ static enum MHD_Result dispatch(fd_server *s, struct MHD_Connection *c,
 	if (rc->too_large)
 		return send_error(s, c, rc, 413, "payload_too_large",
 		                  "request body is too large", NULL);
-	if (route->special)
+	if (route->special && route->special != FD_SPECIAL_EVENT_STREAM)
 		return run_special(s, c, rc, route);
 	return run_op(s, c, rc, route, &rc->params);
 }
@@ -858,7 +894,12 @@ int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
 		s->route_methods[i] = s->routes[i].method;
 	}
 	if (fd_metrics_new(&s->metrics, s->route_names, s->route_methods,
-	                   s->route_count) < 0) {
+	                   s->route_count) < 0 ||
+	    /* Streams speak at least three times per idle timeout. */
+	    fd_streams_new(&s->streams,
+	                   cfg->conn_timeout_s * 1000L / 3 < 15000
+	                           ? cfg->conn_timeout_s * 1000L / 3
+	                           : 15000) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -877,9 +918,16 @@ int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
 	return 0;
 fail:
 	fd_dashboard_free(s->dash);
+	fd_streams_free(s->streams);
 	fd_metrics_free(s->metrics);
 	free(s);
 	return -1;
+}
+
+void fd_server_notify(fd_server *s)
+{
+	if (s)
+		fd_streams_notify(s->streams);
 }
 
 unsigned short fd_server_port(const fd_server *s)
@@ -902,6 +950,8 @@ void fd_server_stop(fd_server *s, int grace_ms)
 	ls = MHD_quiesce_daemon(s->daemon);
 	if (s->dash_daemon)
 		dash_ls = MHD_quiesce_daemon(s->dash_daemon);
+	/* Event streams never finish by themselves: end them. */
+	fd_streams_close(s->streams);
 	while (__atomic_load_n(&s->in_flight, __ATOMIC_RELAXED) > 0 &&
 	       elapsed_ms(&start) < grace_ms) {
 		struct timespec ten_ms = {0, 10 * 1000 * 1000};
@@ -926,6 +976,7 @@ void fd_server_stop(fd_server *s, int grace_ms)
 	if (dash_ls != MHD_INVALID_SOCKET)
 		close(dash_ls);
 	fd_dashboard_free(s->dash);
+	fd_streams_free(s->streams);
 	fd_metrics_free(s->metrics);
 	free(s);
 }

@@ -25,6 +25,11 @@ int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
                     fd_metrics_fn more_metrics, void *arg, char *err,
                     size_t errlen);
 
+/* Events may have been committed: wake the event streams
+ * (GET /admin/apps/{app}/events/stream). Any thread; never blocks for
+ * long; NULL ok. */
+void fd_server_notify(fd_server *s);
+
 /* The port actually bound (differs from cfg's when that was 0). */
 unsigned short fd_server_port(const fd_server *s);
 

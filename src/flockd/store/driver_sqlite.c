@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "base/log.h"
 #include "store/db.h"
 
 /* WAL pages after which the checkpointer is woken. */
@@ -84,12 +86,40 @@ static int setup(sqlite3 *db, fd_role role, char **msg)
 	return sqlite3_exec(db, sql, NULL, NULL, msg);
 }
 
+/* The database holds keys' hashes, webhook secrets and personal data: a
+ * file other users may write is refused (they could change keys, or
+ * read what it holds), one they may read is reported. New files are made
+ * 0600 (main.c's umask). 0, or -1 with the reason in err. */
+static int check_mode(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return 0; /* a new file; or sqlite3 will say why it fails */
+	if (st.st_mode & S_IWOTH) {
+		snprintf(err, errlen,
+		         "%s is writable by other users (mode %04o): flockd "
+		         "will not use it; run chmod o-w (better: chmod 600) "
+		         "on it",
+		         path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (st.st_mode & S_IROTH)
+		fd_log(FD_LOG_WARN,
+		       "%s is readable by other users (mode %04o); chmod 600 "
+		       "it",
+		       path, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
 static int open_db(sqlite3 **db, const char *path, fd_role role, char *err,
                    size_t errlen)
 {
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	char *msg = NULL;
 
+	if (role == FD_ROLE_WRITER && check_mode(path, err, errlen) < 0)
+		return -1;
 	if (role == FD_ROLE_WRITER)
 		flags |= SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, db, flags, NULL) == SQLITE_OK &&

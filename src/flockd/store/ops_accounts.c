@@ -17,6 +17,13 @@ int fd_store_org_insert(fd_conn *c, const char *id, const char *name,
 	return fd_db__insert(c, &sql, "ssi", id, name, now);
 }
 
+int fd_store_org_count(fd_conn *c, long *n)
+{
+	FD_SQL(sql, "SELECT count(*) FROM orgs");
+
+	return fd_db__count(c, n, &sql, "");
+}
+
 int fd_store_app_insert(fd_conn *c, const char *id, const char *org_id,
                         const char *name, int64_t now)
 {

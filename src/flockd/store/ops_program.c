@@ -195,6 +195,16 @@ int fd_store_customer_search(fd_conn *c, const char *app_id, const char *q,
 	return rc;
 }
 
+int fd_store_customer_export(fd_conn *c, const char *app_id, const char *after,
+                             long limit, json_t **out)
+{
+	FD_SQL(sql, CUSTOMER_COLS "WHERE c.app_id = ?1 AND c.id > ?2 ORDER BY"
+	                          " c.id LIMIT ?3");
+
+	return fd_db__all(c, out, &sql, "ssl", app_id, after ? after : "",
+	                  limit);
+}
+
 /* ---- campaigns ------------------------------------------------------- */
 
 int fd_store_campaign_insert(fd_conn *c, const char *app_id,

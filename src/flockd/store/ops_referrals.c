@@ -117,6 +117,17 @@ int fd_store_referral_list(fd_conn *c, const char *app_id,
 	                   f->customer_id);
 }
 
+int fd_store_referral_export(fd_conn *c, const char *app_id, const char *env,
+                             const char *after, long limit, json_t **out)
+{
+	FD_SQL(sql, REFERRAL_COLS "WHERE f.app_id = ?1 AND f.id > ?3 AND (?2"
+	                          " IS NULL OR f.environment = ?2) ORDER BY"
+	                          " f.id LIMIT ?4");
+
+	return fd_db__all(c, out, &sql, "sssl", app_id, env, after ? after : "",
+	                  limit);
+}
+
 /* ---- rewards --------------------------------------------------------- */
 
 /* ?1 is now: a pending reward past its hold reads as approved even before
@@ -212,6 +223,17 @@ int fd_store_reward_list(fd_conn *c, const char *app_id,
 	                   f->customer_id, f->campaign_id);
 }
 
+int fd_store_reward_export(fd_conn *c, const char *app_id, const char *env,
+                           const char *after, long limit, json_t **out)
+{
+	FD_SQL(sql, REWARD_COLS "WHERE d.app_id = ?2 AND d.id > ?4 AND (?3 IS"
+	                        " NULL OR d.environment = ?3) ORDER BY d.id"
+	                        " LIMIT ?5");
+
+	return fd_db__all(c, out, &sql, "isssl", fd_db__now(c), app_id, env,
+	                  after ? after : "", limit);
+}
+
 int fd_store_reward_due(fd_conn *c, int64_t now, long limit, json_t **out)
 {
 	/* Each node promotes the rows no other node is promoting: a reward
@@ -276,4 +298,35 @@ int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
 
 	return fd_db__page(c, out, &count, &page, limit, offset, "sss", app_id,
 	                   env, name);
+}
+
+/* ---- the event stream (engine/stream.c) ------------------------------ */
+
+int fd_store_outbox_seq(fd_conn *c, const char *app_id, const char *id,
+                        long *seq)
+{
+	FD_SQL(sql, "SELECT seq FROM outbox WHERE id = ?2 AND app_id = ?1");
+
+	return fd_db__count(c, seq, &sql, "ss", app_id, id);
+}
+
+int fd_store_outbox_last(fd_conn *c, const char *app_id, long *seq)
+{
+	FD_SQL(sql, "SELECT coalesce(max(seq), 0) FROM outbox WHERE app_id ="
+	            " ?1");
+
+	return fd_db__count(c, seq, &sql, "s", app_id);
+}
+
+int fd_store_outbox_after(fd_conn *c, const char *app_id, long after,
+                          const char *env, int64_t upto, long limit,
+                          json_t **out)
+{
+	FD_SQL(sql, "SELECT seq AS seq, id AS id, name AS name, environment AS"
+	            " environment, body AS body FROM outbox WHERE app_id = ?1"
+	            " AND seq > ?2 AND (?3 IS NULL OR environment = ?3) AND"
+	            " timestamp <= ?4 ORDER BY seq LIMIT ?5");
+
+	return fd_db__all(c, out, &sql, "slsil", app_id, after, env, upto,
+	                  limit);
 }

@@ -94,6 +94,8 @@ int fd_store_ping(fd_conn *c);
 /* ---- organizations, applications, keys ---- */
 int fd_store_org_insert(fd_conn *c, const char *id, const char *name,
                         int64_t now);
+/* Organizations in the database (flockd init --if-new). */
+int fd_store_org_count(fd_conn *c, long *n);
 int fd_store_app_insert(fd_conn *c, const char *id, const char *org_id,
                         const char *name, int64_t now);
 /* app: Application object. */
@@ -147,6 +149,21 @@ int fd_store_customer_erase(fd_conn *c, const char *app_id, const char *id,
                             int64_t now);
 int fd_store_customer_list(fd_conn *c, const char *app_id, long limit,
                            long offset, json_t **out);
+
+/*
+ * Exports (flockctl export): up to `limit` objects of the application
+ * whose id sorts after `after` (NULL or "": from the first), in id order,
+ * which is creation order (ids are time-sortable); a bare array. The
+ * caller pages on with the last id: no OFFSET, no count, so a page costs
+ * the same at row 10^6 as at row 0. env (NULL: both) filters referrals
+ * and rewards.
+ */
+int fd_store_customer_export(fd_conn *c, const char *app_id, const char *after,
+                             long limit, json_t **out);
+int fd_store_referral_export(fd_conn *c, const char *app_id, const char *env,
+                             const char *after, long limit, json_t **out);
+int fd_store_reward_export(fd_conn *c, const char *app_id, const char *env,
+                           const char *after, long limit, json_t **out);
 
 /* ---- campaigns, their rewards and checkpoints ---- */
 typedef struct {
@@ -299,6 +316,23 @@ int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
 int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
                          const char *name, long limit, long offset,
                          json_t **out);
+
+/*
+ * The event stream (GET /admin/apps/{app}/events/stream): events by their
+ * place in the outbox (seq, which grows with every event written). seq:
+ * the place of event id (FD_OK, FD_NOTFOUND). last: the application's
+ * latest place (0: none yet). after: up to `limit` events of the
+ * application placed after `after`, of environment env (NULL: both),
+ * written at or before `upto` (ms, the event's timestamp), oldest first:
+ * array of {"seq","id","name","environment","body"} (body: the envelope
+ * text as webhooks deliver it).
+ */
+int fd_store_outbox_seq(fd_conn *c, const char *app_id, const char *id,
+                        long *seq);
+int fd_store_outbox_last(fd_conn *c, const char *app_id, long *seq);
+int fd_store_outbox_after(fd_conn *c, const char *app_id, long after,
+                          const char *env, int64_t upto, long limit,
+                          json_t **out);
 
 int fd_store_webhook_insert(fd_conn *c, const char *app_id, const char *id,
                             const char *url, const char *events,
