@@ -649,7 +649,8 @@ int h_call(fd_harness *h, h_resp *out, const char *method, const char *path,
            const char *key, const char *body, const char *idem)
 {
 	CURL *c = curl_easy_init();
-	struct curl_slist *hs = make_headers(key, idem, body ? strlen(body) : 0);
+	struct curl_slist *hs =
+	        make_headers(key, idem, body ? strlen(body) : 0);
 	sink s = {NULL, 0};
 	char url[2048];
 	long status = 0;
