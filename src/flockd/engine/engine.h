@@ -183,10 +183,19 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 /* Drain queued writes, stop the writer, close every connection. NULL ok. */
 void fd_engine_close(fd_engine *e);
 
+/* What fd_engine_authenticate found. */
+enum {
+	FD_AUTH_OK = 0,
+	FD_AUTH_UNKNOWN = -1, /* no such key, or revoked */
+	FD_AUTH_STORE = -2    /* the database failed: nothing is known */
+};
+
 /*
  * Look up a raw key (service "sk_...", public "pk_...", admin "fat_...").
- * Keys are stored as SHA-256 hashes and compared in constant time. 0 and
- * *out filled, or -1 (unknown or revoked key).
+ * Keys are stored as SHA-256 hashes and compared in constant time.
+ * FD_AUTH_OK and *out filled; FD_AUTH_UNKNOWN (unknown or revoked key);
+ * FD_AUTH_STORE when the database could not answer (logged), which a
+ * caller must not report as an unknown key: the key may well be valid.
  */
 int fd_engine_authenticate(fd_engine *e, const char *key, fd_principal *out);
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +63,7 @@ typedef struct {
 	flock__buf body;
 	struct timespec start;
 	int too_large;
+	int close; /* answer with Connection: close */
 	int responded;
 	int replayed;
 	int status;
@@ -144,7 +146,7 @@ static enum MHD_Result queue(fd_server *s, struct MHD_Connection *c,
 		MHD_add_response_header(r, "Idempotent-Replayed", "true");
 	if (status == 429 || status == 503)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-	if (__atomic_load_n(&s->draining, __ATOMIC_RELAXED))
+	if (rc->close || __atomic_load_n(&s->draining, __ATOMIC_RELAXED))
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	rc->status = status;
 	rc->responded = 1;
@@ -246,7 +248,16 @@ static int authorize(fd_server *s, struct MHD_Connection *c, req_ctx *rc,
 		        "header");
 		return -1;
 	}
-	if (fd_engine_authenticate(s->engine, key, who) != 0) {
+	switch (fd_engine_authenticate(s->engine, key, who)) {
+	case FD_AUTH_OK:
+		break;
+	case FD_AUTH_STORE:
+		/* Not 401: a client told "unknown key" concludes its key was
+		 * revoked; this one may be fine. */
+		fd_fail(res, FD_OUT_UNAVAILABLE, "store_unavailable",
+		        "the database is unavailable; try again");
+		return -1;
+	default:
 		fd_fail(res, FD_OUT_UNAUTHORIZED, "unauthorized",
 		        "unknown access key");
 		return -1;
@@ -505,8 +516,8 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
  * run with the session's token. 1 answered (ret set), 0 go on with
  * *url. */
 static int dashboard_request(fd_server *s, struct MHD_Connection *c,
-                             req_ctx *rc, const char **url,
-                             const char *method, enum MHD_Result *ret)
+                             req_ctx *rc, const char **url, const char *method,
+                             enum MHD_Result *ret)
 {
 	fd_dash_result r;
 
@@ -609,6 +620,42 @@ static req_ctx *begin(fd_server *s, struct MHD_Connection *c,
 	return rc;
 }
 
+typedef struct {
+	int lengths;  /* Content-Length headers */
+	int encoding; /* Transfer-Encoding headers */
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+	framing *f = cls;
+
+	(void)kind;
+	(void)value;
+	if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->lengths++;
+	if (key && strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		f->encoding++;
+	return MHD_YES;
+}
+
+/*
+ * 1 if the body's framing is ambiguous: more than one Content-Length, or
+ * Content-Length with Transfer-Encoding (RFC 9112 section 6.3). A proxy
+ * in front may read such a request's length differently from
+ * libmicrohttpd (which takes the first Content-Length, or chunked), and
+ * the bytes one of them counts as body the other runs as a second
+ * request: it is refused before anything runs, and the connection
+ * closed.
+ */
+static int ambiguous_framing(struct MHD_Connection *c)
+{
+	framing f = {0, 0};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	return f.lengths > 1 || f.encoding > 1 || (f.lengths && f.encoding);
+}
+
 /* A declared Content-Length over the limit is refused before reading. */
 static int declared_too_large(fd_server *s, struct MHD_Connection *c)
 {
@@ -649,6 +696,15 @@ static enum MHD_Result request(fd_server *s, int dash, struct MHD_Connection *c,
 			return MHD_NO;
 		rc->dash = dash;
 		*con_cls = rc;
+		if (ambiguous_framing(c)) {
+			rc->close = 1;
+			return send_error(
+			        s, c, rc, 400, "bad_request",
+			        "ambiguous body framing: more than one "
+			        "Content-Length, or Content-Length with "
+			        "Transfer-Encoding",
+			        NULL);
+		}
 		if (declared_too_large(s, c)) {
 			rc->too_large = 1;
 			return send_error(s, c, rc, 413, "payload_too_large",
@@ -685,8 +741,7 @@ static enum MHD_Result on_dash_request(void *cls, struct MHD_Connection *c,
                                        const char *url, const char *method,
                                        const char *version,
                                        const char *upload_data,
-                                       size_t *upload_data_size,
-                                       void **con_cls)
+                                       size_t *upload_data_size, void **con_cls)
 {
 	return request(cls, 1, c, url, method, upload_data, upload_data_size,
 	               con_cls);
@@ -819,12 +874,13 @@ static int start_dashboard(fd_server *s, const fd_config *cfg, char *err,
 	const union MHD_DaemonInfo *info;
 
 	if (!s->async) {
-		snprintf(err, errlen, "the dashboard needs the thread pool "
-		                      "(not --thread-per-connection)");
+		snprintf(err, errlen,
+		         "the dashboard needs the thread pool "
+		         "(not --thread-per-connection)");
 		return -1;
 	}
-	if (make_addr(&addr, cfg->dashboard_host, cfg->dashboard_port,
-	              &flags) < 0) {
+	if (make_addr(&addr, cfg->dashboard_host, cfg->dashboard_port, &flags) <
+	    0) {
 		snprintf(err, errlen,
 		         "dashboard-listen: '%s' is not a numeric address",
 		         cfg->dashboard_host);
@@ -847,7 +903,8 @@ static int start_dashboard(fd_server *s, const fd_config *cfg, char *err,
 	        (unsigned int)32, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	        (size_t)(32 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
 	        (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	        s, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2, MHD_OPTION_END);
+	        s, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
+	        MHD_OPTION_END);
 	if (!s->dash_daemon) {
 		snprintf(err, errlen, "cannot listen on %s:%u (dashboard)",
 		         cfg->dashboard_host, cfg->dashboard_port);

@@ -1,0 +1,402 @@
+/*
+ * flockd at the HTTP level and when the database fails (issue 15, items
+ * 4, 5, 6, 7 and HEAD of 11), against a real flockd on loopback:
+ *
+ * - a store failure during authentication (a wire key, an admin token, a
+ *   dashboard login and session) answers 503 store_unavailable, never 401
+ *   "unknown access key"; the fault is real: the keys' table is renamed
+ *   away under the running flockd (then back), so every lookup fails in
+ *   the database itself, on SQLite and on PostgreSQL;
+ * - smuggling: two Content-Length headers, or Content-Length with
+ *   Transfer-Encoding, get 400 and a closed connection before anything
+ *   runs (raw sockets);
+ * - HEAD is answered like GET, without a body;
+ * - unauthenticated bodies are refused at the headers (401 before a byte
+ *   of the body is read), the bytes buffered by bodies in flight are
+ *   capped, connections per client address are limited, and a header
+ *   trickle is cut at the header deadline (bounded counts and times);
+ * - /readyz says not ready when the database cannot be written, and the
+ *   failure is logged; flockd refuses to start on a read-only database
+ *   file (SQLite).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "support.h"
+
+static fd_harness H;
+
+/* ---- raw HTTP ------------------------------------------------------------ */
+
+static int connect_to(unsigned short port)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Read into buf until the peer closes or wait_ms pass without data.
+ * Bytes read; *closed = 1 if the peer closed. */
+static size_t read_until(int fd, char *buf, size_t cap, int wait_ms,
+                         int *closed)
+{
+	size_t n = 0;
+
+	*closed = 0;
+	while (n + 1 < cap) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t r;
+
+		if (poll(&p, 1, wait_ms) <= 0)
+			break;
+		r = recv(fd, buf + n, cap - 1 - n, 0);
+		if (r <= 0) {
+			*closed = 1;
+			break;
+		}
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/* Send req on a new connection to port; the answer into buf (status
+ * returned, 0 if none); *closed as read_until. */
+static int raw(unsigned short port, const char *req, char *buf, size_t cap,
+               int *closed)
+{
+	int fd = connect_to(port), status = 0;
+
+	*closed = 0;
+	buf[0] = '\0';
+	if (fd < 0)
+		return 0;
+	if (send_all(fd, req, strlen(req)) == 0)
+		read_until(fd, buf, cap, 20000, closed);
+	close(fd);
+	if (strncmp(buf, "HTTP/1.1 ", 9) == 0)
+		status = (int)strtol(buf + 9, NULL, 10);
+	return status;
+}
+
+/* Occurrences of needle in H's log. */
+static int log_count(const char *needle)
+{
+	char *text = flock_test_read_file(H.log, NULL), *p;
+	int n = 0;
+
+	for (p = text; p && (p = strstr(p, needle)); p++)
+		n++;
+	free(text);
+	return n;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&H, 0, sizeof(H));
+	return h_start(&H);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	h_stop(&H);
+	return 0;
+}
+
+/* ---- 4: a database outage is not an unknown key ------------------------- */
+
+static unsigned short dash_port;
+
+/* The dashboard's port, from flockd's log line (--log-level info). */
+static int find_dashboard(void)
+{
+	int tries;
+
+	for (tries = 0; tries < 400; tries++) {
+		char *text = flock_test_read_file(H.log, NULL), *p;
+
+		p = text ? strstr(text, "dashboard at http://127.0.0.1:")
+		         : NULL;
+		if (p) {
+			dash_port = (unsigned short)strtol(
+			        p + strlen("dashboard at http://127.0.0.1:"),
+			        NULL, 10);
+			free(text);
+			return dash_port ? 0 : -1;
+		}
+		free(text);
+		sleep_ms(50);
+	}
+	return -1;
+}
+
+static int setup_dash(void **state)
+{
+	(void)state;
+	memset(&H, 0, sizeof(H));
+	H.extra_args[0] = "--dashboard-listen";
+	H.extra_args[1] = "127.0.0.1:0";
+	H.extra_args[2] = "--log-level";
+	H.extra_args[3] = "info";
+	return h_start(&H) == 0 ? find_dashboard() : -1;
+}
+
+/* POST /dashboard/api/login with the admin token: the status; the
+ * session's cookie ("flock_session=...") into cookie. */
+static int dash_login(char *cookie, size_t len)
+{
+	char req[1024], buf[8192], *p;
+	int closed, status;
+
+	snprintf(req, sizeof(req),
+	         "POST /dashboard/api/login HTTP/1.1\r\nHost: x\r\n"
+	         "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+	         "Connection: close\r\n\r\n{\"token\":\"%s\"}",
+	         strlen(H.admin_token) + 12, H.admin_token);
+	status = raw(dash_port, req, buf, sizeof(buf), &closed);
+	if (cookie && (p = strstr(buf, "flock_session=")))
+		snprintf(cookie, len, "%.*s", (int)strcspn(p, ";\r\n"), p);
+	return status;
+}
+
+static int dash_session(const char *cookie, char *buf, size_t cap)
+{
+	char req[512];
+	int closed;
+
+	snprintf(req, sizeof(req),
+	         "GET /dashboard/api/session HTTP/1.1\r\nHost: x\r\n"
+	         "Cookie: %s\r\nConnection: close\r\n\r\n",
+	         cookie);
+	return raw(dash_port, req, buf, cap, &closed);
+}
+
+static void assert_store_503(h_resp *r)
+{
+	assert_int_equal(r->status, 503);
+	assert_non_null(r->json);
+	assert_string_equal(json_string_value(json_object_get(r->json, "code")),
+	                    "store_unavailable");
+	assert_string_equal(r->retry_after, "1");
+}
+
+static void test_store_outage_is_503(void **state)
+{
+	char cookie[256] = "", buf[8192], admin_apps[128];
+	h_resp r;
+
+	(void)state;
+	assert_int_equal(dash_login(cookie, sizeof(cookie)), 200);
+	assert_true(cookie[0] != '\0');
+	assert_int_equal(dash_session(cookie, buf, sizeof(buf)), 200);
+	snprintf(admin_apps, sizeof(admin_apps), "/admin/apps/%s/keys",
+	         H.app_id);
+
+	/* The fault: every key lookup now fails in the database. */
+	assert_int_equal(
+	        h_db_exec(H.db, "ALTER TABLE api_keys RENAME TO api_keys_away"),
+	        0);
+	h_call(&H, &r, "GET", "/campaigns", H.service_key, NULL, NULL);
+	assert_store_503(&r);
+	h_resp_free(&r);
+	h_call(&H, &r, "GET", "/campaigns", H.public_key, NULL, NULL);
+	assert_store_503(&r);
+	h_resp_free(&r);
+	h_callf(&H, &r, "POST", "/customers/identify", H.service_key, "{s:s}",
+	        "externalUserId", "u1");
+	assert_store_503(&r);
+	h_resp_free(&r);
+	h_call(&H, &r, "GET", admin_apps, H.admin_token, NULL, NULL);
+	assert_store_503(&r);
+	h_resp_free(&r);
+	/* The dashboard: a login and a session's check. */
+	assert_int_equal(dash_login(NULL, 0), 503);
+	assert_int_equal(dash_session(cookie, buf, sizeof(buf)), 503);
+	assert_non_null(strstr(buf, "store_unavailable"));
+	assert_true(log_count("the database failed looking up a key") >= 1);
+
+	/* The database is back: so are the keys, and the session. */
+	assert_int_equal(
+	        h_db_exec(H.db, "ALTER TABLE api_keys_away RENAME TO api_keys"),
+	        0);
+	h_call(&H, &r, "GET", "/campaigns", H.service_key, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	h_resp_free(&r);
+	h_call(&H, &r, "GET", "/campaigns", "sk_unknown", NULL, NULL);
+	assert_int_equal(r.status, 401);
+	h_resp_free(&r);
+	assert_int_equal(dash_session(cookie, buf, sizeof(buf)), 200);
+}
+
+/* ---- 6: request smuggling ------------------------------------------------ */
+
+static void assert_refused(const char *req)
+{
+	char buf[8192];
+	int closed = 0;
+	int status = raw(H.port, req, buf, sizeof(buf), &closed);
+
+	assert_int_equal(status, 400);
+	assert_non_null(strstr(buf, "bad_request"));
+	assert_true(closed);
+	/* Only one answer: what followed was never run as a request. */
+	assert_null(strstr(buf + 9, "HTTP/1.1 "));
+}
+
+static void test_smuggling_refused(void **state)
+{
+	char req[1024];
+	h_resp r;
+	long before, after;
+
+	(void)state;
+	/* Two different lengths: the second "request" hides in the body. */
+	snprintf(req, sizeof(req),
+	         "POST /customers/identify HTTP/1.1\r\nHost: x\r\n"
+	         "Authorization: %s\r\nContent-Type: application/json\r\n"
+	         "Content-Length: 29\r\nContent-Length: 0\r\n\r\n"
+	         "{\"externalUserId\":\"smuggled\"}",
+	         H.service_key);
+	assert_refused(req);
+	/* The same length twice is refused too (no proxy sends it). */
+	snprintf(req, sizeof(req),
+	         "POST /customers/identify HTTP/1.1\r\nHost: x\r\n"
+	         "Authorization: %s\r\nContent-Length: 2\r\n"
+	         "Content-Length: 2\r\n\r\n{}",
+	         H.service_key);
+	assert_refused(req);
+	/* Content-Length with chunked. */
+	snprintf(req, sizeof(req),
+	         "POST /customers/identify HTTP/1.1\r\nHost: x\r\n"
+	         "Authorization: %s\r\nContent-Type: application/json\r\n"
+	         "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+	         "1d\r\n{\"externalUserId\":\"smuggled\"}\r\n0\r\n\r\n",
+	         H.service_key);
+	assert_refused(req);
+	/* Nothing ran: no customer "smuggled". */
+	assert_int_equal(h_db_long(H.db,
+	                           "SELECT count(*) FROM customers WHERE "
+	                           "external_id = 'smuggled'",
+	                           &before),
+	                 0);
+	assert_int_equal(before, 0);
+	/* A plain chunked body still works. */
+	snprintf(req, sizeof(req),
+	         "POST /customers/identify HTTP/1.1\r\nHost: x\r\n"
+	         "Authorization: %s\r\nContent-Type: application/json\r\n"
+	         "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+	         "1a\r\n{\"externalUserId\":\"plain\"}\r\n0\r\n\r\n",
+	         H.service_key);
+	{
+		char buf[8192];
+		int closed;
+
+		assert_int_equal(raw(H.port, req, buf, sizeof(buf), &closed),
+		                 201);
+	}
+	assert_int_equal(h_db_long(H.db,
+	                           "SELECT count(*) FROM customers WHERE "
+	                           "external_id = 'plain'",
+	                           &after),
+	                 0);
+	assert_int_equal(after, 1);
+	h_call(&H, &r, "GET", "/healthz", NULL, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	h_resp_free(&r);
+}
+
+/* ---- 11: HEAD ------------------------------------------------------------ */
+
+static void test_head_like_get(void **state)
+{
+	char req[512], buf[8192];
+	int closed;
+
+	(void)state;
+	snprintf(req, sizeof(req),
+	         "HEAD /campaigns HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n"
+	         "Connection: close\r\n\r\n",
+	         H.service_key);
+	assert_int_equal(raw(H.port, req, buf, sizeof(buf), &closed), 200);
+	assert_non_null(strstr(buf, "application/json"));
+	/* No body after the headers. */
+	assert_non_null(strstr(buf, "\r\n\r\n"));
+	assert_string_equal(strstr(buf, "\r\n\r\n"), "\r\n\r\n");
+	assert_int_equal(raw(H.port,
+	                     "HEAD /healthz HTTP/1.1\r\nHost: x\r\n"
+	                     "Connection: close\r\n\r\n",
+	                     buf, sizeof(buf), &closed),
+	                 200);
+	/* Still authenticated like GET. */
+	assert_int_equal(raw(H.port,
+	                     "HEAD /campaigns HTTP/1.1\r\nHost: x\r\n"
+	                     "Connection: close\r\n\r\n",
+	                     buf, sizeof(buf), &closed),
+	                 401);
+	/* A path with no GET has no HEAD either. */
+	assert_int_equal(raw(H.port,
+	                     "HEAD /customers/identify HTTP/1.1\r\nHost: x\r\n"
+	                     "Connection: close\r\n\r\n",
+	                     buf, sizeof(buf), &closed),
+	                 405);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_setup_teardown(test_store_outage_is_503,
+	                                        setup_dash, teardown),
+	        T(test_smuggling_refused),
+	        T(test_head_like_get),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
