@@ -69,7 +69,7 @@ int fd_dashboard_api_headers(struct MHD_Response *r)
 /* ---- answers ------------------------------------------------------------ */
 
 static fd_dash_result answer(struct MHD_Connection *c, struct MHD_Response *r,
-                             int code, int *status)
+                           int code, int *status)
 {
 	enum MHD_Result ok;
 
@@ -97,11 +97,11 @@ static fd_dash_result send_json(struct MHD_Connection *c, int code,
 		                                    MHD_RESPMEM_MUST_FREE);
 	if (!r)
 		free(text);
-	if (r &&
-	    (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-	                             "application/json") != MHD_YES ||
-	     fd_dashboard_api_headers(r) < 0 ||
-	     (hname && MHD_add_response_header(r, hname, hvalue) != MHD_YES))) {
+	if (r && (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                                  "application/json") != MHD_YES ||
+	          fd_dashboard_api_headers(r) < 0 ||
+	          (hname &&
+	           MHD_add_response_header(r, hname, hvalue) != MHD_YES))) {
 		MHD_destroy_response(r);
 		r = NULL;
 	}
@@ -186,8 +186,8 @@ static int same_origin(struct MHD_Connection *c)
 /* The client's address as text, for the login throttle. */
 static void client_addr(struct MHD_Connection *c, char *out, size_t len)
 {
-	const union MHD_ConnectionInfo *ci =
-	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	        c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
 	snprintf(out, len, "?");
@@ -214,11 +214,11 @@ static int session_of(fd_dashboard *d, struct MHD_Connection *c,
                       char token[FD_SESSION_TOKEN_MAX],
                       char csrf[FD_SESSION_ID_LEN + 1], int *lasts)
 {
-	const char *id =
-	        MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE);
+	const char *id = MHD_lookup_connection_value(c, MHD_COOKIE_KIND,
+	                                             COOKIE);
 
-	return id ? fd_session_get(d->sessions, id, token, FD_SESSION_TOKEN_MAX,
-	                           csrf, lasts)
+	return id ? fd_session_get(d->sessions, id, token,
+	                           FD_SESSION_TOKEN_MAX, csrf, lasts)
 	          : -1;
 }
 
@@ -250,18 +250,15 @@ static fd_dash_result login(fd_dashboard *d, struct MHD_Connection *c,
 	                   d->cfg.login_total, &retry) < 0) {
 		char text[16];
 
-		fd_log(FD_LOG_WARN,
-		       "dashboard: login attempts from %s over "
-		       "the limit",
-		       addr);
+		fd_log(FD_LOG_WARN, "dashboard: login attempts from %s over "
+		                    "the limit", addr);
 		snprintf(text, sizeof(text), "%d", retry);
-		return send_json(
-		        c, 429,
-		        error_body(429, "rate_limited",
-		                   "too many login attempts; try again "
-		                   "in a minute",
-		                   rid),
-		        MHD_HTTP_HEADER_RETRY_AFTER, text, status);
+		return send_json(c, 429,
+		                 error_body(429, "rate_limited",
+		                            "too many login attempts; try again "
+		                            "in a minute",
+		                            rid),
+		                 MHD_HTTP_HEADER_RETRY_AFTER, text, status);
 	}
 	j = json_loadb(body ? body : "", len, 0, NULL);
 	token = json_string_value(json_object_get(j, "token"));
@@ -278,8 +275,8 @@ static fd_dash_result login(fd_dashboard *d, struct MHD_Connection *c,
 		json_decref(j);
 		fd_log(FD_LOG_INFO, "dashboard: login refused from %s", addr);
 		return send_error(c, 401, "unauthorized",
-		                  "this is not an admin token flockd knows",
-		                  rid, status);
+		                  "this is not an admin token flockd knows", rid,
+		                  status);
 	}
 	if (fd_session_create(d->sessions, token, id, csrf, &lasts) < 0) {
 		json_decref(j);
@@ -321,8 +318,8 @@ static fd_dash_result session(fd_dashboard *d, struct MHD_Connection *c,
 static fd_dash_result logout(fd_dashboard *d, struct MHD_Connection *c,
                              const char *rid, int *status)
 {
-	const char *id =
-	        MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE);
+	const char *id = MHD_lookup_connection_value(c, MHD_COOKIE_KIND,
+	                                             COOKIE);
 	const char *sent = header(c, "X-CSRF-Token");
 	char token[FD_SESSION_TOKEN_MAX], csrf[FD_SESSION_ID_LEN + 1];
 	char cookie[256];
@@ -393,8 +390,8 @@ fd_dash_result fd_dashboard_handle(fd_dashboard *d, struct MHD_Connection *c,
 	if (!strcmp(url, API "/login") && post) {
 		if (!same_origin(c))
 			return send_error(c, 403, "csrf_failed",
-			                  "login from another origin",
-			                  request_id, status);
+			                  "login from another origin", request_id,
+			                  status);
 		return login(d, c, body, len, request_id, status);
 	}
 	if (!strcmp(url, API "/logout") && post)
@@ -416,6 +413,6 @@ fd_dash_result fd_dashboard_handle(fd_dashboard *d, struct MHD_Connection *c,
 
 		return answer(c, r, code, status);
 	}
-	return answer(c, fd_web_text_response("not found\n"),
-	              MHD_HTTP_NOT_FOUND, status);
+	return answer(c, fd_web_text_response("not found\n"), MHD_HTTP_NOT_FOUND,
+	            status);
 }

@@ -95,7 +95,8 @@ static const fd_field referral_body[] = {
 
 /* environment (ours): where the dashboard counts the visit. */
 static const fd_field validate_body[] = {F("referralCode", FD_T_STRING, 1),
-                                         FE("environment", 0, env_values), END};
+                                         FE("environment", 0, env_values),
+                                         END};
 
 static const fd_field trigger_body[] = {
         F("externalUserId", FD_T_STRING, 0),
@@ -218,9 +219,9 @@ static const fd_field admin_referrals_query[] = {
         FI("offset", 0, 0, 1000000000),
         END};
 
-static const fd_field customers_query[] = {F("q", FD_T_STRING, 0),
-                                           FI("limit", 0, 1, 100),
-                                           FI("offset", 0, 0, 1000000000), END};
+static const fd_field customers_query[] = {
+        F("q", FD_T_STRING, 0), FI("limit", 0, 1, 100),
+        FI("offset", 0, 0, 1000000000), END};
 
 static const fd_field analytics_query[] = {
         FE("environment", 0, env_values), F("from", FD_T_STRING, 0),
@@ -233,8 +234,7 @@ static const fd_field campaign_reward_update_body[] = {REWARD_FIELDS(0), END};
 
 static const fd_field checkpoint_update_body[] = {
         {"checkpointName", FD_T_STRING, 0, NULL, NULL, "name", 0, 0},
-        FE("trigger", 0, trigger_values),
-        F("placementId", FD_T_NSTRING, 0),
+        FE("trigger", 0, trigger_values), F("placementId", FD_T_NSTRING, 0),
         END};
 
 /* Flock's hosted pages (docs/mobile-sdks.md): what a page shows, and a
@@ -504,8 +504,9 @@ static const fd_route routes[] = {
           fd_op_admin_campaign_checkpoints_list),
         R("POST", AP "/campaigns/{id}/copy", A, campaign_copy_body, NULL,
           fd_op_admin_campaigns_copy),
-        R("PATCH", AP "/campaign-rewards/{id}", A, campaign_reward_update_body,
-          NULL, fd_op_admin_campaign_rewards_update),
+        R("PATCH", AP "/campaign-rewards/{id}", A,
+          campaign_reward_update_body, NULL,
+          fd_op_admin_campaign_rewards_update),
         R("DELETE", AP "/campaign-rewards/{id}", A, NULL, NULL,
           fd_op_admin_campaign_rewards_delete),
         R("PATCH", AP "/checkpoints/{id}", A, checkpoint_update_body, NULL,

@@ -516,8 +516,8 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
  * run with the session's token. 1 answered (ret set), 0 go on with
  * *url. */
 static int dashboard_request(fd_server *s, struct MHD_Connection *c,
-                             req_ctx *rc, const char **url, const char *method,
-                             enum MHD_Result *ret)
+                             req_ctx *rc, const char **url,
+                             const char *method, enum MHD_Result *ret)
 {
 	fd_dash_result r;
 
@@ -741,7 +741,8 @@ static enum MHD_Result on_dash_request(void *cls, struct MHD_Connection *c,
                                        const char *url, const char *method,
                                        const char *version,
                                        const char *upload_data,
-                                       size_t *upload_data_size, void **con_cls)
+                                       size_t *upload_data_size,
+                                       void **con_cls)
 {
 	return request(cls, 1, c, url, method, upload_data, upload_data_size,
 	               con_cls);
@@ -874,13 +875,12 @@ static int start_dashboard(fd_server *s, const fd_config *cfg, char *err,
 	const union MHD_DaemonInfo *info;
 
 	if (!s->async) {
-		snprintf(err, errlen,
-		         "the dashboard needs the thread pool "
-		         "(not --thread-per-connection)");
+		snprintf(err, errlen, "the dashboard needs the thread pool "
+		                      "(not --thread-per-connection)");
 		return -1;
 	}
-	if (make_addr(&addr, cfg->dashboard_host, cfg->dashboard_port, &flags) <
-	    0) {
+	if (make_addr(&addr, cfg->dashboard_host, cfg->dashboard_port,
+	              &flags) < 0) {
 		snprintf(err, errlen,
 		         "dashboard-listen: '%s' is not a numeric address",
 		         cfg->dashboard_host);
@@ -903,8 +903,7 @@ static int start_dashboard(fd_server *s, const fd_config *cfg, char *err,
 	        (unsigned int)32, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	        (size_t)(32 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
 	        (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	        s, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
-	        MHD_OPTION_END);
+	        s, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2, MHD_OPTION_END);
 	if (!s->dash_daemon) {
 		snprintf(err, errlen, "cannot listen on %s:%u (dashboard)",
 		         cfg->dashboard_host, cfg->dashboard_port);
