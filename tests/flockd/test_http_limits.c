@@ -273,6 +273,94 @@ static void test_store_outage_is_503(void **state)
 	assert_int_equal(dash_session(cookie, buf, sizeof(buf)), 200);
 }
 
+/*
+ * PostgreSQL's server itself gone: the test starts a cluster of its own
+ * (scripts/pg-cluster.sh; the shared one is never stopped), stops its
+ * server mid-run and starts it again. Every answer while it is down is
+ * 503, never 401; once it is back, the same keys work again.
+ */
+static int pg_cluster(const char *verb, const char *dir, char *url, size_t len)
+{
+	char cmd[1024];
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s/scripts/pg-cluster.sh %s %s",
+	         FLOCK_SOURCE_DIR, verb, dir);
+	if (!(p = popen(cmd, "r")))
+		return -1;
+	if (url && !fgets(url, (int)len, p))
+		url[0] = '\0';
+	st = pclose(p);
+	if (url)
+		url[strcspn(url, "\n")] = '\0';
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+static void test_pg_server_down_is_503(void **state)
+{
+	char dir[] = "/tmp/flock-pg-outage-XXXXXX", url[256], path[128];
+	const char *shared = getenv("FLOCK_TEST_PG");
+	char *saved = shared ? strdup(shared) : NULL;
+	h_resp r;
+	int i, ok = 0;
+
+	(void)state;
+	if (!h_is_pg()) {
+		print_message("skipped: PostgreSQL only\n");
+		free(saved);
+		return;
+	}
+	assert_non_null(mkdtemp(dir));
+	if (pg_cluster("start", dir, url, sizeof(url)) < 0 || !url[0]) {
+		print_message("skipped: cannot start a PostgreSQL cluster "
+		              "(scripts/pg-cluster.sh)\n");
+		rmdir(dir);
+		free(saved);
+		return;
+	}
+	setenv("FLOCK_TEST_PG", url, 1);
+	memset(&H, 0, sizeof(H));
+	assert_int_equal(h_start(&H), 0);
+	snprintf(path, sizeof(path), "/admin/apps/%s/keys", H.app_id);
+	h_call(&H, &r, "GET", "/campaigns", H.service_key, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	h_resp_free(&r);
+
+	assert_int_equal(pg_cluster("pause", dir, NULL, 0), 0);
+	for (i = 0; i < 10; i++) {
+		h_call(&H, &r, "GET", "/campaigns",
+		       i % 2 ? H.public_key : H.service_key, NULL, NULL);
+		if (i % 2 == 0)
+			assert_store_503(&r);
+		else /* a public key may not list campaigns: 503 first */
+			assert_int_equal(r.status, 503);
+		h_resp_free(&r);
+	}
+	h_call(&H, &r, "GET", path, H.admin_token, NULL, NULL);
+	assert_store_503(&r);
+	h_resp_free(&r);
+	h_call(&H, &r, "GET", "/readyz", NULL, NULL, NULL);
+	assert_int_equal(r.status, 503);
+	h_resp_free(&r);
+
+	assert_int_equal(pg_cluster("resume", dir, NULL, 0), 0);
+	for (i = 0; i < 100 && !ok; i++) {
+		h_call(&H, &r, "GET", "/campaigns", H.service_key, NULL, NULL);
+		assert_true(r.status == 200 || r.status == 503);
+		ok = r.status == 200;
+		h_resp_free(&r);
+		if (!ok)
+			sleep_ms(100);
+	}
+	assert_true(ok);
+	h_stop(&H);
+	pg_cluster("stop", dir, NULL, 0);
+	if (saved)
+		setenv("FLOCK_TEST_PG", saved, 1);
+	free(saved);
+}
+
 /* ---- 6: request smuggling ------------------------------------------------ */
 
 static void assert_refused(const char *req)
@@ -393,6 +481,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_store_outage_is_503,
 	                                        setup_dash, teardown),
+	        cmocka_unit_test(test_pg_server_down_is_503),
 	        T(test_smuggling_refused),
 	        T(test_head_like_get),
 	};
