@@ -474,6 +474,254 @@ static void test_head_like_get(void **state)
 	                 405);
 }
 
+/* ---- 5: unauthenticated bodies, the body budget, per-IP, slowloris ----- */
+
+/* Headers only (the body is never sent): the answer must come at once. */
+static int headers_only(const char *req, char *buf, size_t cap)
+{
+	return raw(H.port, req, buf, cap, &(int){0});
+}
+
+static void test_refused_at_headers(void **state)
+{
+	char req[1024], buf[8192];
+
+	(void)state;
+	/* No key, a 1 MiB body declared and never sent: 401 now. */
+	assert_int_equal(headers_only("POST /customers/identify HTTP/1.1\r\n"
+	                              "Host: x\r\nContent-Type: "
+	                              "application/json\r\n"
+	                              "Content-Length: 1048576\r\n\r\n",
+	                              buf, sizeof(buf)),
+	                 401);
+	assert_non_null(strstr(buf, "Connection: close"));
+	/* An unknown key, and chunked. */
+	assert_int_equal(headers_only("POST /customers/identify HTTP/1.1\r\n"
+	                              "Host: x\r\nAuthorization: sk_nope\r\n"
+	                              "Transfer-Encoding: chunked\r\n\r\n",
+	                              buf, sizeof(buf)),
+	                 401);
+	/* A key of the wrong kind. */
+	snprintf(req, sizeof(req),
+	         "POST /checkpoints/ingest HTTP/1.1\r\nHost: x\r\n"
+	         "Authorization: %s\r\nContent-Length: 1000\r\n\r\n",
+	         H.public_key);
+	assert_int_equal(headers_only(req, buf, sizeof(buf)), 403);
+	/* No route, no method. */
+	assert_int_equal(headers_only("POST /nowhere HTTP/1.1\r\nHost: x\r\n"
+	                              "Content-Length: 1000\r\n\r\n",
+	                              buf, sizeof(buf)),
+	                 404);
+	assert_int_equal(headers_only("PUT /customers/identify HTTP/1.1\r\n"
+	                              "Host: x\r\n"
+	                              "Content-Length: 1000\r\n\r\n",
+	                              buf, sizeof(buf)),
+	                 405);
+}
+
+static int setup_budget(void **state)
+{
+	(void)state;
+	memset(&H, 0, sizeof(H));
+	H.extra_args[0] = "--max-buffered";
+	H.extra_args[1] = "100000";
+	return h_start(&H);
+}
+
+/* Send headers declaring len bytes with Expect: 100-continue; wait for
+ * flockd's answer to the headers: 100 (go on) or the final status. */
+static int open_upload(int *fd, size_t len, char *buf, size_t cap)
+{
+	char req[1024];
+	int closed;
+
+	*fd = connect_to(H.port);
+	if (*fd < 0)
+		return -1;
+	snprintf(req, sizeof(req),
+	         "POST /customers/identify HTTP/1.1\r\nHost: x\r\n"
+	         "Authorization: %s\r\nContent-Type: application/json\r\n"
+	         "Expect: 100-continue\r\nContent-Length: %zu\r\n\r\n",
+	         H.service_key, len);
+	if (send_all(*fd, req, strlen(req)) < 0)
+		return -1;
+	read_until(*fd, buf, cap, 3000, &closed);
+	return strncmp(buf, "HTTP/1.1 ", 9) == 0
+	               ? (int)strtol(buf + 9, NULL, 10)
+	               : 0;
+}
+
+/* A body of len bytes: {"externalUserId":"<id>","name":"xxx..."}. */
+static char *body_of(const char *id, size_t len)
+{
+	char *b = malloc(len + 1);
+	int n = snprintf(b, len + 1, "{\"externalUserId\":\"%s\",\"name\":\"",
+	                 id);
+
+	memset(b + n, 'x', len - (size_t)n - 2);
+	memcpy(b + len - 2, "\"}", 2);
+	b[len] = '\0';
+	return b;
+}
+
+static void test_body_budget(void **state)
+{
+	char buf[8192];
+	char *b1 = body_of("budget1", 60000), *b3 = body_of("budget3", 60000);
+	int fd1, fd2, fd3, closed, i;
+
+	(void)state;
+	/* The first body takes 60,000 of the 100,000 bytes. */
+	assert_int_equal(open_upload(&fd1, 60000, buf, sizeof(buf)), 100);
+	/* A second would go over: 503 at its headers, body unread. */
+	assert_int_equal(open_upload(&fd2, 60000, buf, sizeof(buf)), 503);
+	assert_non_null(strstr(buf, "server_busy"));
+	assert_non_null(strstr(buf, "Retry-After: 1"));
+	close(fd2);
+	/* The first completes, and gives its bytes back. */
+	assert_int_equal(send_all(fd1, b1, 60000), 0);
+	read_until(fd1, buf, sizeof(buf), 20000, &closed);
+	assert_int_equal(strncmp(buf, "HTTP/1.1 201", 12), 0);
+	close(fd1);
+	/* flockd gives the bytes back at the request's completion, just
+	 * after its answer left: try again until it has. */
+	for (i = 0; i < 200; i++) {
+		if (open_upload(&fd3, 60000, buf, sizeof(buf)) == 100)
+			break;
+		close(fd3);
+		sleep_ms(50);
+	}
+	assert_true(i < 200);
+	assert_int_equal(send_all(fd3, b3, 60000), 0);
+	read_until(fd3, buf, sizeof(buf), 20000, &closed);
+	assert_int_equal(strncmp(buf, "HTTP/1.1 201", 12), 0);
+	close(fd3);
+	free(b1);
+	free(b3);
+}
+
+static int setup_per_ip(void **state)
+{
+	(void)state;
+	memset(&H, 0, sizeof(H));
+	H.extra_args[0] = "--max-connections-per-ip";
+	H.extra_args[1] = "4";
+	return h_start(&H);
+}
+
+/* A kept-alive GET /healthz on fd: 1 if answered 200. */
+static int healthz_on(int fd)
+{
+	const char *req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+	char buf[4096];
+	int closed;
+
+	if (send_all(fd, req, strlen(req)) < 0)
+		return 0;
+	read_until(fd, buf, sizeof(buf), 2000, &closed);
+	return strncmp(buf, "HTTP/1.1 200", 12) == 0;
+}
+
+static void test_per_ip_limit(void **state)
+{
+	int fds[4], extra, i, ok = 0;
+	char buf[4096];
+
+	(void)state;
+	/* Four kept-alive connections, each known to flockd. */
+	for (i = 0; i < 4; i++) {
+		fds[i] = connect_to(H.port);
+		assert_true(fds[i] >= 0);
+		assert_true(healthz_on(fds[i]));
+	}
+	/* A fifth from the same address is closed unanswered. */
+	extra = connect_to(H.port);
+	if (extra >= 0) {
+		assert_false(healthz_on(extra));
+		close(extra);
+	}
+	/* One leaves: another may come (once flockd has seen it go). */
+	close(fds[0]);
+	for (i = 0; i < 200 && !ok; i++) {
+		extra = connect_to(H.port);
+		ok = extra >= 0 && healthz_on(extra);
+		if (extra >= 0)
+			close(extra);
+		if (!ok)
+			sleep_ms(50);
+	}
+	assert_true(ok);
+	for (i = 1; i < 4; i++)
+		close(fds[i]);
+	(void)buf;
+}
+
+static int setup_slow(void **state)
+{
+	(void)state;
+	memset(&H, 0, sizeof(H));
+	H.extra_args[0] = "--header-timeout";
+	H.extra_args[1] = "2";
+	return h_start(&H);
+}
+
+#define TRICKLERS 20
+
+/* Slowloris: connections trickling a header line every 100 ms, which
+ * resets the idle timeout, are cut at the header deadline (2 s here),
+ * while a normal client is served all along. Bounded: 60 s at most. */
+static void test_header_deadline(void **state)
+{
+	int fds[TRICKLERS], open_n = TRICKLERS, i, rounds;
+	int cut[TRICKLERS] = {0};
+	struct timespec t0, t1;
+	h_resp r;
+
+	(void)state;
+	for (i = 0; i < TRICKLERS; i++) {
+		fds[i] = connect_to(H.port);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(
+		        send_all(fds[i], "GET /healthz HTTP/1.1\r\n", 23), 0);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (rounds = 0; rounds < 600 && open_n > 0; rounds++) {
+		for (i = 0; i < TRICKLERS; i++) {
+			char b[64];
+			struct pollfd p = {fds[i], POLLIN, 0};
+
+			if (cut[i])
+				continue;
+			if ((poll(&p, 1, 0) > 0 &&
+			     recv(fds[i], b, sizeof(b), MSG_DONTWAIT) <= 0) ||
+			    send_all(fds[i], "X-a: b\r\n", 8) < 0) {
+				if (getenv("DEBUG_TRICKLE"))
+					print_message(
+					        "cut %d round %d errno %d\n", i,
+					        rounds, errno);
+				cut[i] = 1;
+				open_n--;
+			}
+		}
+		if (rounds % 10 == 0) {
+			h_call(&H, &r, "GET", "/healthz", NULL, NULL, NULL);
+			assert_int_equal(r.status, 200);
+			h_resp_free(&r);
+		}
+		sleep_ms(100);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(open_n, 0);
+	/* Not before the deadline (the trickle went on that long). */
+	assert_true(t1.tv_sec - t0.tv_sec >= 1);
+	for (i = 0; i < TRICKLERS; i++)
+		close(fds[i]);
+	/* The guard logs just after it cuts (the client may see it first). */
+	for (i = 0; i < 200 && log_count("header deadline") < 1; i++)
+		sleep_ms(50);
+	assert_true(log_count("header deadline") >= 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -484,6 +732,13 @@ int main(void)
 	        cmocka_unit_test(test_pg_server_down_is_503),
 	        T(test_smuggling_refused),
 	        T(test_head_like_get),
+	        T(test_refused_at_headers),
+	        cmocka_unit_test_setup_teardown(test_body_budget, setup_budget,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_per_ip_limit, setup_per_ip,
+	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_header_deadline,
+	                                        setup_slow, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
