@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "harness.h"
 #include "support.h"
 
@@ -359,6 +361,129 @@ static void test_pg_server_down_is_503(void **state)
 	if (saved)
 		setenv("FLOCK_TEST_PG", saved, 1);
 	free(saved);
+}
+
+/* ---- 7: failures that say what they are -------------------------------- */
+
+/* /readyz's status and its error code (if any) into code. */
+static int readyz(char *code, size_t len)
+{
+	h_resp r;
+	int status;
+
+	h_call(&H, &r, "GET", "/readyz", NULL, NULL, NULL);
+	status = r.status;
+	snprintf(code, len, "%s",
+	         r.json && json_string_value(json_object_get(r.json, "code"))
+	                 ? json_string_value(json_object_get(r.json, "code"))
+	                 : "");
+	h_resp_free(&r);
+	return status;
+}
+
+/* Wait (60 s at most) until /readyz answers status. */
+static int wait_readyz(int status, char *code, size_t len)
+{
+	int i;
+
+	for (i = 0; i < 600; i++) {
+		if (readyz(code, len) == status)
+			return 0;
+		sleep_ms(100);
+	}
+	return -1;
+}
+
+/*
+ * The database refuses writes under a running flockd, for real: on
+ * SQLite another process holds the write lock longer than the busy
+ * timeout (10 s); on PostgreSQL the database is made read-only and
+ * flockd's sessions are ended (they come back read-only). /readyz says
+ * store_not_writable, the failure is logged, and once the database takes
+ * writes again /readyz is 200.
+ */
+static void test_readyz_when_writes_fail(void **state)
+{
+	char code[64], sql[512], dbname[128];
+	const char *slash = strrchr(H.db, '/');
+	const char *admin = getenv("FLOCK_TEST_PG"); /* another database */
+	sqlite3 *lock = NULL;
+
+	(void)state;
+	assert_int_equal(readyz(code, sizeof(code)), 200);
+	snprintf(dbname, sizeof(dbname), "%s", slash ? slash + 1 : "");
+	if (h_is_pg()) {
+		snprintf(sql, sizeof(sql),
+		         "ALTER DATABASE \"%s\" SET "
+		         "default_transaction_read_only = on",
+		         dbname);
+		assert_int_equal(h_db_exec(admin, sql), 0);
+		snprintf(sql, sizeof(sql),
+		         "SELECT pg_terminate_backend(pid) FROM "
+		         "pg_stat_activity WHERE datname = '%s' AND pid <> "
+		         "pg_backend_pid()",
+		         dbname);
+		assert_int_equal(h_db_exec(admin, sql), 0);
+	} else {
+		assert_int_equal(sqlite3_open(H.db, &lock), SQLITE_OK);
+		assert_int_equal(
+		        sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+		        SQLITE_OK);
+	}
+	assert_int_equal(wait_readyz(503, code, sizeof(code)), 0);
+	assert_string_equal(code, "store_not_writable");
+	assert_true(log_count(h_is_pg() ? "postgresql:" : "sqlite:") >= 1);
+
+	if (h_is_pg()) {
+		snprintf(sql, sizeof(sql),
+		         "ALTER DATABASE \"%s\" SET "
+		         "default_transaction_read_only = off",
+		         dbname);
+		/* This session began read-only: its own ALTER is allowed
+		 * (not a write to a table). */
+		assert_int_equal(h_db_exec(admin, sql), 0);
+		snprintf(sql, sizeof(sql),
+		         "SELECT pg_terminate_backend(pid) FROM "
+		         "pg_stat_activity WHERE datname = '%s' AND pid <> "
+		         "pg_backend_pid()",
+		         dbname);
+		assert_int_equal(h_db_exec(admin, sql), 0);
+	} else {
+		sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_close(lock);
+	}
+	assert_int_equal(wait_readyz(200, code, sizeof(code)), 0);
+}
+
+/* A read-only database file: flockd says so and exits non-zero. */
+static void test_read_only_file_refused(void **state)
+{
+	char cmd[1024], out[4096] = "";
+	const char *bin = getenv("FLOCKD_BIN");
+	size_t n;
+	FILE *p;
+	int st;
+
+	(void)state;
+	if (h_is_pg()) {
+		print_message("skipped: SQLite only\n");
+		return;
+	}
+	h_kill(&H, SIGTERM);
+	assert_int_equal(chmod(H.db, 0400), 0);
+	snprintf(cmd, sizeof(cmd),
+	         "timeout 60 %s serve --database %s --listen 127.0.0.1:0 2>&1",
+	         bin, H.db);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	assert_true(WIFEXITED(st));
+	assert_int_not_equal(WEXITSTATUS(st), 0);
+	assert_int_not_equal(WEXITSTATUS(st), 124); /* not the timeout */
+	assert_non_null(strstr(out, "read-only"));
+	chmod(H.db, 0600);
 }
 
 /* ---- 6: request smuggling ------------------------------------------------ */
@@ -733,6 +858,8 @@ int main(void)
 	        T(test_smuggling_refused),
 	        T(test_head_like_get),
 	        T(test_refused_at_headers),
+	        T(test_readyz_when_writes_fail),
+	        T(test_read_only_file_refused),
 	        cmocka_unit_test_setup_teardown(test_body_budget, setup_budget,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_per_ip_limit, setup_per_ip,

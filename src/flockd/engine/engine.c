@@ -444,6 +444,16 @@ int fd_engine_ready(fd_engine *e)
 	return ok;
 }
 
+int fd_engine_writable(fd_engine *e)
+{
+	int64_t failed;
+
+	if (!e || __atomic_load_n(&e->housekeeping_failed, __ATOMIC_RELAXED))
+		return 0;
+	failed = __atomic_load_n(&e->write_failed_ms, __ATOMIC_RELAXED);
+	return !failed || flock__mono_ms() - failed >= FD_WRITE_FAILED_MS;
+}
+
 long fd_engine_rewards_granted(fd_engine *e)
 {
 	long n;

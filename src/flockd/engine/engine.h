@@ -213,6 +213,15 @@ int fd_engine_rate_check(fd_engine *e, const fd_principal *who,
 int fd_engine_ready(fd_engine *e);
 
 /*
+ * 1 unless writes are known to fail (for /readyz): 0 while the writer's
+ * periodic housekeeping transaction fails (a read-only database), or
+ * for FD_WRITE_FAILED_MS after a write the database refused (disk full,
+ * I/O error) with none stored since.
+ */
+#define FD_WRITE_FAILED_MS 30000
+int fd_engine_writable(fd_engine *e);
+
+/*
  * `flockd init`: create an organization, an application named app_name
  * (NULL or "" = "default"), a service key, a public key and an
  * operator-wide admin token. *out (new reference) is

@@ -170,6 +170,11 @@ static enum MHD_Result queue(fd_server *s, struct MHD_Connection *c,
 	return ret;
 }
 
+static const char *str_or(json_t *v, const char *dflt)
+{
+	return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
 /* Serialise body (stealing it), with the request id in an error body,
  * and queue it. */
 static enum MHD_Result send_body(fd_server *s, struct MHD_Connection *c,
@@ -184,6 +189,16 @@ static enum MHD_Result send_body(fd_server *s, struct MHD_Connection *c,
 	if (status >= 400 && json_is_object(body))
 		json_object_set_new(body, "requestId",
 		                    json_string(rc->request_id));
+	/* The access line says only the status: a server-side failure
+	 * also says why (codes and messages never hold secrets). */
+	if (status >= 500)
+		fd_log(FD_LOG_WARN, "http: %s %s %s answered %d %s: %s",
+		       rc->request_id, rc->method,
+		       rc->route_idx < s->route_count
+		               ? s->routes[rc->route_idx].pattern
+		               : "unmatched",
+		       status, str_or(json_object_get(body, "code"), "-"),
+		       str_or(json_object_get(body, "message"), "-"));
 	text = fd_jdump(body, &len);
 	json_decref(body);
 	if (!text)
@@ -491,12 +506,15 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
 		res.body = json_pack("{s:s}", "status", "ok");
 		break;
 	case FD_SPECIAL_READYZ:
-		if (!__atomic_load_n(&s->draining, __ATOMIC_RELAXED) &&
-		    fd_engine_ready(s->engine)) {
+		if (__atomic_load_n(&s->draining, __ATOMIC_RELAXED) ||
+		    !fd_engine_ready(s->engine))
+			fd_fail(&res, FD_OUT_UNAVAILABLE, "not_ready",
+			        "not ready");
+		else if (!fd_engine_writable(s->engine))
+			fd_fail(&res, FD_OUT_UNAVAILABLE, "store_not_writable",
+			        "the database refuses writes");
+		else
 			res.body = json_pack("{s:s}", "status", "ready");
-			break;
-		}
-		fd_fail(&res, FD_OUT_UNAVAILABLE, "not_ready", "not ready");
 		break;
 	case FD_SPECIAL_METRICS:
 		fd_metrics_render(s->metrics, &text);
