@@ -402,7 +402,7 @@ int fd_engine_authenticate(fd_engine *e, const char *key, fd_principal *out)
 		return FD_AUTH_UNKNOWN;
 	memset(out, 0, sizeof(*out));
 	fd_log(FD_LOG_ERROR, "authentication: the database failed looking up "
-	                     "a key (answered 503)");
+	                     "a key (the caller may retry)");
 	return FD_AUTH_STORE;
 }
 

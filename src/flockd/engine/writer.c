@@ -283,7 +283,7 @@ static void note_write(fd_engine *e, int failed)
 		                 __ATOMIC_RELAXED);
 		if (!was)
 			fd_log(FD_LOG_ERROR, "store: the database refused a "
-			                     "write (answered 503)");
+			                     "write (its jobs fail: retry)");
 	} else if (was) {
 		__atomic_store_n(&e->write_failed_ms, 0, __ATOMIC_RELAXED);
 		fd_log(FD_LOG_WARN, "store: writes succeed again");
