@@ -531,6 +531,19 @@ static void test_smuggling_refused(void **state)
 	         "1d\r\n{\"externalUserId\":\"smuggled\"}\r\n0\r\n\r\n",
 	         H.service_key);
 	assert_refused(req);
+	/* Transfer-Encodings flockd cannot frame: refused, not waited on. */
+	snprintf(req, sizeof(req),
+	         "POST /customers/identify HTTP/1.1\r\nHost: x\r\n"
+	         "Authorization: %s\r\nTransfer-Encoding: identity\r\n\r\n"
+	         "{\"externalUserId\":\"smuggled\"}",
+	         H.service_key);
+	assert_refused(req);
+	snprintf(req, sizeof(req),
+	         "POST /customers/identify HTTP/1.1\r\nHost: x\r\n"
+	         "Authorization: %s\r\nTransfer-Encoding: gzip, chunked\r\n"
+	         "\r\n1d\r\n{\"externalUserId\":\"smuggled\"}\r\n0\r\n\r\n",
+	         H.service_key);
+	assert_refused(req);
 	/* Nothing ran: no customer "smuggled". */
 	assert_int_equal(h_db_long(H.db,
 	                           "SELECT count(*) FROM customers WHERE "

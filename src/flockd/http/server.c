@@ -2,9 +2,13 @@
  * flockd: the HTTP server.
  *
  * libmicrohttpd calls on_request() several times per request: once when
- * the headers are in, once per chunk of body, once at the end. The body is
- * accumulated (bounded by max_body) and the whole request is handled at the
- * end: route, authenticate, parse, validate, then the engine operation.
+ * the headers are in, once per chunk of body, once at the end. At the
+ * headers the framing is checked and, on the API's port, the request is
+ * routed and authenticated, so a refused one is answered before its body
+ * is read. The body is accumulated (bounded by max_body, and by
+ * max_buffered for all requests together) and the rest is done at the
+ * end: parse, validate, then the engine operation. guard.c bounds the
+ * time a request's line and headers may take.
  * queue() counts the request in the metrics just before the reply goes
  * out; on_completed() writes its log line.
  */
@@ -702,6 +706,7 @@ static req_ctx *begin(fd_server *s, struct MHD_Connection *c,
 typedef struct {
 	int lengths;  /* Content-Length headers */
 	int encoding; /* Transfer-Encoding headers */
+	int other;    /* a Transfer-Encoding other than plain "chunked" */
 } framing;
 
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind,
@@ -710,11 +715,12 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind,
 	framing *f = cls;
 
 	(void)kind;
-	(void)value;
 	if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
 		f->lengths++;
-	if (key && strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+	if (key && strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
 		f->encoding++;
+		f->other |= !value || strcasecmp(value, "chunked") != 0;
+	}
 	return MHD_YES;
 }
 
@@ -725,14 +731,17 @@ static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind,
  * libmicrohttpd (which takes the first Content-Length, or chunked), and
  * the bytes one of them counts as body the other runs as a second
  * request: it is refused before anything runs, and the connection
- * closed.
+ * closed. So is a Transfer-Encoding other than "chunked" alone
+ * (identity, gzip, a list): libmicrohttpd would wait for a body whose
+ * end it cannot tell.
  */
 static int ambiguous_framing(struct MHD_Connection *c)
 {
-	framing f = {0, 0};
+	framing f = {0, 0, 0};
 
 	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
-	return f.lengths > 1 || f.encoding > 1 || (f.lengths && f.encoding);
+	return f.lengths > 1 || f.encoding > 1 || f.other ||
+	       (f.lengths && f.encoding);
 }
 
 /* A declared Content-Length over the limit is refused before reading. */
@@ -815,8 +824,9 @@ static enum MHD_Result request(fd_server *s, int dash, struct MHD_Connection *c,
 			return send_error(
 			        s, c, rc, 400, "bad_request",
 			        "ambiguous body framing: more than one "
-			        "Content-Length, or Content-Length with "
-			        "Transfer-Encoding",
+			        "Content-Length, Content-Length with "
+			        "Transfer-Encoding, or a Transfer-Encoding "
+			        "other than chunked",
 			        NULL);
 		}
 		if (declared_too_large(s, c)) {
