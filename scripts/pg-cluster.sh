@@ -6,6 +6,9 @@
 #                                       dir), start on a free 127.0.0.1 port,
 #                                       print the admin URL on stdout
 #   scripts/pg-cluster.sh stop DIR      stop the cluster and remove DIR
+#   scripts/pg-cluster.sh pause DIR     stop the server (immediate), keep DIR
+#   scripts/pg-cluster.sh resume DIR    start it again on the same port
+#                                       (outage tests: a real server gone)
 #
 # Typical use:
 #   dir=$(mktemp -d); export FLOCK_TEST_PG=$(scripts/pg-cluster.sh start "$dir")
@@ -40,6 +43,15 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# Start the server of $dir on port $1. 0 if it runs.
+serve() {
+	# fsync stays on: durability is what flockd's tests check.
+	as_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
+		-w -t 60 -o "-c listen_addresses=127.0.0.1 -p $1 \
+		-c unix_socket_directories=$dir -c max_connections=300 \
+		-c shared_buffers=64MB" start >/dev/null 2>&1
+}
+
 cmd=${1:-}
 case "$cmd" in
 start)
@@ -57,11 +69,7 @@ start)
 	user=postgres
 	for attempt in 1 2 3 4 5; do
 		port=$(free_port)
-		# fsync stays on: durability is what flockd's tests check.
-		if as_user "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" \
-			-w -t 60 -o "-c listen_addresses=127.0.0.1 -p $port \
-			-c unix_socket_directories=$dir -c max_connections=300 \
-			-c shared_buffers=64MB" start >/dev/null 2>&1; then
+		if serve "$port"; then
 			echo "$port" >"$dir/port"
 			echo "postgres://$user@127.0.0.1:$port/postgres"
 			exit 0
@@ -79,8 +87,21 @@ stop)
 	fi
 	rm -rf "$dir"
 	;;
+pause)
+	dir=${2:?usage: pg-cluster.sh pause DIR}
+	as_user "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop \
+		>/dev/null 2>&1
+	;;
+resume)
+	dir=${2:?usage: pg-cluster.sh resume DIR}
+	serve "$(cat "$dir/port")" || {
+		tail -20 "$dir/server.log" >&2 || true
+		exit 1
+	}
+	;;
 *)
-	echo "usage: pg-cluster.sh start [DIR] | stop DIR" >&2
+	echo "usage: pg-cluster.sh start [DIR] | stop DIR | pause DIR |" \
+		"resume DIR" >&2
 	exit 2
 	;;
 esac

@@ -24,6 +24,9 @@ void fd_config_defaults(fd_config *cfg)
 	cfg->max_body = 1024 * 1024;
 	cfg->conn_timeout_s = 60;
 	cfg->max_connections = 1024;
+	cfg->max_per_ip = 256;
+	cfg->header_timeout_s = 10;
+	cfg->max_buffered = 64 * 1024 * 1024;
 	cfg->log_level = FD_LOG_INFO;
 	cfg->velocity_per_hour = 10;
 	cfg->app_name = "default";
@@ -104,6 +107,9 @@ enum {
 	OPT_VELOCITY,
 	OPT_TIMEOUT,
 	OPT_MAX_CONN,
+	OPT_MAX_PER_IP,
+	OPT_HEADER_TIMEOUT,
+	OPT_MAX_BUFFERED,
 	OPT_APP_NAME,
 	OPT_CUSTOMERS,
 	OPT_APP,
@@ -136,6 +142,9 @@ static const struct option long_opts[] = {
         {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+        {"max-connections-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
+        {"header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT},
+        {"max-buffered", required_argument, NULL, OPT_MAX_BUFFERED},
         {"app-name", required_argument, NULL, OPT_APP_NAME},
         {"customers", required_argument, NULL, OPT_CUSTOMERS},
         {"app", required_argument, NULL, OPT_APP},
@@ -336,6 +345,21 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 			break;
 		cfg->max_connections = (int)v;
 		return 0;
+	case OPT_MAX_PER_IP:
+		if (parse_long(&v, val, 0, 1000000) < 0)
+			break;
+		cfg->max_per_ip = (int)v;
+		return 0;
+	case OPT_HEADER_TIMEOUT:
+		if (parse_long(&v, val, 1, 86400) < 0)
+			break;
+		cfg->header_timeout_s = (int)v;
+		return 0;
+	case OPT_MAX_BUFFERED:
+		if (parse_long(&v, val, 1, 1L << 40) < 0)
+			break;
+		cfg->max_buffered = (size_t)v;
+		return 0;
 	case OPT_CUSTOMERS:
 		if (parse_long(&v, val, 1, 100000000) < 0)
 			break;
@@ -359,6 +383,9 @@ static const struct {
                 {"FLOCKD_RATE_LIMIT", OPT_RATE_LIMIT},
                 {"FLOCKD_TIMEOUT", OPT_TIMEOUT},
                 {"FLOCKD_MAX_CONNECTIONS", OPT_MAX_CONN},
+                {"FLOCKD_MAX_CONNECTIONS_PER_IP", OPT_MAX_PER_IP},
+                {"FLOCKD_HEADER_TIMEOUT", OPT_HEADER_TIMEOUT},
+                {"FLOCKD_MAX_BUFFERED", OPT_MAX_BUFFERED},
                 {"FLOCKD_WEBHOOK_ALLOW_PRIVATE", OPT_WH_PRIVATE},
                 {"FLOCKD_WEBHOOK_CONCURRENCY", OPT_WH_CONCURRENCY},
                 {"FLOCKD_WEBHOOK_RETRY_SCHEDULE", OPT_WH_SCHEDULE},
@@ -477,6 +504,18 @@ const char *fd_config_usage(void)
 	       "[FLOCKD_TIMEOUT] (60)\n"
 	       "      --max-connections N    concurrent connections "
 	       "[FLOCKD_MAX_CONNECTIONS] (1024)\n"
+	       "      --max-connections-per-ip N  connections from one "
+	       "client address,\n"
+	       "                             0: any "
+	       "[FLOCKD_MAX_CONNECTIONS_PER_IP] (256)\n"
+	       "      --header-timeout SECONDS  a request's line and "
+	       "headers must be in\n"
+	       "                             within this "
+	       "[FLOCKD_HEADER_TIMEOUT] (10)\n"
+	       "      --max-buffered BYTES   request bodies held in memory "
+	       "at once\n"
+	       "                             [FLOCKD_MAX_BUFFERED] "
+	       "(67108864)\n"
 	       "      --log-level LEVEL      debug, info, warn, error, off "
 	       "[FLOCKD_LOG_LEVEL] (info)\n"
 	       "      --log-file FILE        append logs to FILE instead of "

@@ -29,6 +29,9 @@ typedef struct {
 	size_t max_body;      /* bytes; larger bodies get 413 */
 	int conn_timeout_s;   /* idle connection timeout */
 	int max_connections;
+	int max_per_ip;        /* connections per client address; 0: any */
+	int header_timeout_s;  /* a request's line and headers, in all */
+	size_t max_buffered;   /* bytes of request bodies held at once */
 	int log_level;         /* fd_log_level */
 	int velocity_per_hour; /* fraud rule: referrals per referrer per hour */
 	long rate_limit;       /* requests per second per key; 0: off */

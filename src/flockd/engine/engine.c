@@ -386,17 +386,24 @@ int fd_engine_authenticate(fd_engine *e, const char *key, fd_principal *out)
 
 	memset(out, 0, sizeof(*out));
 	if (!key)
-		return -1;
+		return FD_AUTH_UNKNOWN;
 	if (strncmp(key, "Bearer ", 7) == 0)
 		key += 7;
 	if (!*key || flock__sha256(hash, key, strlen(key)) < 0)
-		return -1;
+		return FD_AUTH_UNKNOWN;
 	/* Only hashes are stored, so a lookup by hash reveals nothing about
 	 * the secret through timing. */
 	c = fd_store_reader(e->store);
 	rc = fd_store_key_auth(c, hash, out);
 	fd_store_reader_done(e->store, c);
-	return rc == FD_OK ? 0 : -1;
+	if (rc == FD_OK)
+		return FD_AUTH_OK;
+	if (rc == FD_NOTFOUND)
+		return FD_AUTH_UNKNOWN;
+	memset(out, 0, sizeof(*out));
+	fd_log(FD_LOG_ERROR, "authentication: the database failed looking up "
+	                     "a key (the caller may retry)");
+	return FD_AUTH_STORE;
 }
 
 int fd_engine_rate_check(fd_engine *e, const fd_principal *who,
@@ -435,6 +442,16 @@ int fd_engine_ready(fd_engine *e)
 	ok = fd_store_ping(c) == FD_OK;
 	fd_store_reader_done(e->store, c);
 	return ok;
+}
+
+int fd_engine_writable(fd_engine *e)
+{
+	int64_t failed;
+
+	if (!e || __atomic_load_n(&e->housekeeping_failed, __ATOMIC_RELAXED))
+		return 0;
+	failed = __atomic_load_n(&e->write_failed_ms, __ATOMIC_RELAXED);
+	return !failed || flock__mono_ms() - failed >= FD_WRITE_FAILED_MS;
 }
 
 long fd_engine_rewards_granted(fd_engine *e)

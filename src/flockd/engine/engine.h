@@ -183,10 +183,19 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 /* Drain queued writes, stop the writer, close every connection. NULL ok. */
 void fd_engine_close(fd_engine *e);
 
+/* What fd_engine_authenticate found. */
+enum {
+	FD_AUTH_OK = 0,
+	FD_AUTH_UNKNOWN = -1, /* no such key, or revoked */
+	FD_AUTH_STORE = -2    /* the database failed: nothing is known */
+};
+
 /*
  * Look up a raw key (service "sk_...", public "pk_...", admin "fat_...").
- * Keys are stored as SHA-256 hashes and compared in constant time. 0 and
- * *out filled, or -1 (unknown or revoked key).
+ * Keys are stored as SHA-256 hashes and compared in constant time.
+ * FD_AUTH_OK and *out filled; FD_AUTH_UNKNOWN (unknown or revoked key);
+ * FD_AUTH_STORE when the database could not answer (logged), which a
+ * caller must not report as an unknown key: the key may well be valid.
  */
 int fd_engine_authenticate(fd_engine *e, const char *key, fd_principal *out);
 
@@ -202,6 +211,15 @@ int fd_engine_rate_check(fd_engine *e, const fd_principal *who,
 
 /* 1 if the database answers (for /readyz), else 0. */
 int fd_engine_ready(fd_engine *e);
+
+/*
+ * 1 unless writes are known to fail (for /readyz): 0 while the writer's
+ * periodic housekeeping transaction fails (a read-only database), or
+ * for FD_WRITE_FAILED_MS after a write the database refused (disk full,
+ * I/O error) with none stored since.
+ */
+#define FD_WRITE_FAILED_MS 30000
+int fd_engine_writable(fd_engine *e);
 
 /*
  * `flockd init`: create an organization, an application named app_name

@@ -24,6 +24,11 @@ struct fd_engine {
 	int group_max;
 	long rate_limit;
 	int rate_warned;
+	/* Writes the database refused (fd_engine_writable), atomics: the
+	 * monotonic ms of the last failed batch with none committed since
+	 * (0: none), and 1 while housekeeping's transaction fails. */
+	int64_t write_failed_ms;
+	int housekeeping_failed;
 
 	pthread_mutex_t mu;     /* queue, stopping, inflight */
 	pthread_cond_t work_cv; /* jobs queued or stopping */

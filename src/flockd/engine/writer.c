@@ -20,6 +20,7 @@
 
 #include "common/crypto.h"
 #include "engine/internal.h"
+#include "base/log.h"
 
 /* How often a job, then a batch, is run again after FD_RETRY (another
  * node won a race, a deadlock, a lost connection). */
@@ -271,12 +272,32 @@ static void run_job(fd_engine *e, fd_conn *c, fd_job *j)
 
 /* The jobs' answers are final: release their keys, tell their callers,
  * free them. Called without e->mu. */
+/* Keep the outcome of a batch for /readyz, and say when writes start
+ * and stop failing (the database's own error is logged by its driver). */
+static void note_write(fd_engine *e, int failed)
+{
+	int64_t was = __atomic_load_n(&e->write_failed_ms, __ATOMIC_RELAXED);
+
+	if (failed) {
+		__atomic_store_n(&e->write_failed_ms, flock__mono_ms() | 1,
+		                 __ATOMIC_RELAXED);
+		if (!was)
+			fd_log(FD_LOG_ERROR, "store: the database refused a "
+			                     "write (its jobs fail: retry)");
+	} else if (was) {
+		__atomic_store_n(&e->write_failed_ms, 0, __ATOMIC_RELAXED);
+		fd_log(FD_LOG_WARN, "store: writes succeed again");
+	}
+}
+
 static void finish_jobs(fd_engine *e, fd_job *list, int failed)
 {
 	fd_job *j, *next;
 	void (*done)(void *);
 	void *arg;
 	int emitted = 0;
+
+	note_write(e, failed);
 
 	for (j = list; j && !failed; j = j->next)
 		emitted |= !j->failed && j->ctx.emitted;
@@ -335,18 +356,23 @@ static int promote_due(fd_engine *e, fd_conn *c)
 static void housekeeping(fd_engine *e)
 {
 	fd_conn *c = fd_store_writer(e->store);
+	int ok = 0;
 
 	if (fd_store_begin(c, 1) != FD_OK)
-		return;
+		goto out;
 	/* Idempotency records live at least 24 h (api.md); keep 48. */
 	if (promote_due(e, c) < 0 || fd__visits_flush(e, c) < 0 ||
 	    fd_store_idem_purge(c, fd_clock_now(e->clock) - 2 * FD_DAY_MS) !=
 	            FD_OK) {
 		fd_store_rollback(c);
-		return;
+		goto out;
 	}
-	if (fd_store_commit(c) != FD_OK)
+	ok = fd_store_commit(c) == FD_OK;
+	if (!ok)
 		fd_store_rollback(c);
+out:
+	/* A read-only database fails here every second: /readyz says so. */
+	__atomic_store_n(&e->housekeeping_failed, !ok, __ATOMIC_RELAXED);
 }
 
 /* ---- batches --------------------------------------------------------- */

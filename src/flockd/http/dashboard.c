@@ -243,7 +243,7 @@ static fd_dash_result login(fd_dashboard *d, struct MHD_Connection *c,
 	const char *token;
 	fd_principal who;
 	json_t *j;
-	int retry, lasts, ok;
+	int retry, lasts, ok, auth = FD_AUTH_UNKNOWN;
 
 	client_addr(c, addr, sizeof(addr));
 	if (fd_login_allow(d->sessions, addr, d->cfg.login_per_minute,
@@ -262,9 +262,15 @@ static fd_dash_result login(fd_dashboard *d, struct MHD_Connection *c,
 	}
 	j = json_loadb(body ? body : "", len, 0, NULL);
 	token = json_string_value(json_object_get(j, "token"));
-	ok = token && *token && strlen(token) < FD_SESSION_TOKEN_MAX &&
-	     fd_engine_authenticate(d->engine, token, &who) == 0 &&
-	     who.kind == FD_KEY_ADMIN;
+	if (token && *token && strlen(token) < FD_SESSION_TOKEN_MAX)
+		auth = fd_engine_authenticate(d->engine, token, &who);
+	ok = auth == FD_AUTH_OK && who.kind == FD_KEY_ADMIN;
+	if (auth == FD_AUTH_STORE) {
+		json_decref(j);
+		return send_error(c, 503, "store_unavailable",
+		                  "the database is unavailable; try again", rid,
+		                  status);
+	}
 	if (!ok) {
 		json_decref(j);
 		fd_log(FD_LOG_INFO, "dashboard: login refused from %s", addr);
@@ -290,11 +296,16 @@ static fd_dash_result session(fd_dashboard *d, struct MHD_Connection *c,
 {
 	char token[FD_SESSION_TOKEN_MAX], csrf[FD_SESSION_ID_LEN + 1];
 	fd_principal who;
-	int lasts;
+	int lasts, auth = FD_AUTH_UNKNOWN;
 
-	if (session_of(d, c, token, csrf, &lasts) < 0 ||
-	    fd_engine_authenticate(d->engine, token, &who) != 0 ||
-	    who.kind != FD_KEY_ADMIN)
+	if (session_of(d, c, token, csrf, &lasts) == 0)
+		auth = fd_engine_authenticate(d->engine, token, &who);
+	memset(token, 0, sizeof(token));
+	if (auth == FD_AUTH_STORE)
+		return send_error(c, 503, "store_unavailable",
+		                  "the database is unavailable; try again", rid,
+		                  status);
+	if (auth != FD_AUTH_OK || who.kind != FD_KEY_ADMIN)
 		return send_error(c, 401, "unauthorized",
 		                  "no session: log in with an admin token", rid,
 		                  status);

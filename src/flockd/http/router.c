@@ -605,6 +605,9 @@ fd_match_result fd_route_match(const fd_route **out, fd_params *params,
 	size_t i, n = sizeof(routes) / sizeof(routes[0]), used = 0;
 	int path_known = 0;
 
+	/* HEAD is GET without the body (libmicrohttpd drops it). */
+	if (strcmp(method, "HEAD") == 0)
+		method = "GET";
 	*out = NULL;
 	if (allow_len)
 		allow[0] = '\0';

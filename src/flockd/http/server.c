@@ -2,9 +2,13 @@
  * flockd: the HTTP server.
  *
  * libmicrohttpd calls on_request() several times per request: once when
- * the headers are in, once per chunk of body, once at the end. The body is
- * accumulated (bounded by max_body) and the whole request is handled at the
- * end: route, authenticate, parse, validate, then the engine operation.
+ * the headers are in, once per chunk of body, once at the end. At the
+ * headers the framing is checked and, on the API's port, the request is
+ * routed and authenticated, so a refused one is answered before its body
+ * is read. The body is accumulated (bounded by max_body, and by
+ * max_buffered for all requests together) and the rest is done at the
+ * end: parse, validate, then the engine operation. guard.c bounds the
+ * time a request's line and headers may take.
  * queue() counts the request in the metrics just before the reply goes
  * out; on_completed() writes its log line.
  */
@@ -15,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +33,7 @@
 #include "base/log.h"
 #include "http/dashboard.h"
 #include "http/errors.h"
+#include "http/guard.h"
 #include "http/metrics.h"
 #include "http/pages.h"
 #include "http/router.h"
@@ -46,6 +52,11 @@ struct fd_server {
 	const char *route_names[FD_METRICS_MAX_ROUTES];
 	const char *route_methods[FD_METRICS_MAX_ROUTES];
 	size_t max_body;
+	/* Bytes of request bodies held (or promised by a Content-Length)
+	 * by every request in flight, and the most allowed (--max-buffered):
+	 * so many bodies at once cannot take the memory. */
+	size_t buffered, max_buffered;
+	fd_guard *guard; /* header deadlines (guard.h) */
 	int draining;
 	int async; /* writes suspend the connection (pool mode) */
 	long in_flight;
@@ -62,6 +73,11 @@ typedef struct {
 	flock__buf body;
 	struct timespec start;
 	int too_large;
+	int busy;              /* over the buffered-bytes budget: 503 */
+	size_t reserved;       /* of s->buffered, given back at completion */
+	int authed;            /* authorized at the headers (early_route) */
+	const fd_route *route; /* found at the headers (early_route) */
+	int close;             /* answer with Connection: close */
 	int responded;
 	int replayed;
 	int status;
@@ -144,7 +160,7 @@ static enum MHD_Result queue(fd_server *s, struct MHD_Connection *c,
 		MHD_add_response_header(r, "Idempotent-Replayed", "true");
 	if (status == 429 || status == 503)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-	if (__atomic_load_n(&s->draining, __ATOMIC_RELAXED))
+	if (rc->close || __atomic_load_n(&s->draining, __ATOMIC_RELAXED))
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	rc->status = status;
 	rc->responded = 1;
@@ -156,6 +172,11 @@ static enum MHD_Result queue(fd_server *s, struct MHD_Connection *c,
 	ret = MHD_queue_response(c, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static const char *str_or(json_t *v, const char *dflt)
+{
+	return json_is_string(v) ? json_string_value(v) : dflt;
 }
 
 /* Serialise body (stealing it), with the request id in an error body,
@@ -172,6 +193,16 @@ static enum MHD_Result send_body(fd_server *s, struct MHD_Connection *c,
 	if (status >= 400 && json_is_object(body))
 		json_object_set_new(body, "requestId",
 		                    json_string(rc->request_id));
+	/* The access line says only the status: a server-side failure
+	 * also says why (codes and messages never hold secrets). */
+	if (status >= 500)
+		fd_log(FD_LOG_WARN, "http: %s %s %s answered %d %s: %s",
+		       rc->request_id, rc->method,
+		       rc->route_idx < s->route_count
+		               ? s->routes[rc->route_idx].pattern
+		               : "unmatched",
+		       status, str_or(json_object_get(body, "code"), "-"),
+		       str_or(json_object_get(body, "message"), "-"));
 	text = fd_jdump(body, &len);
 	json_decref(body);
 	if (!text)
@@ -246,7 +277,16 @@ static int authorize(fd_server *s, struct MHD_Connection *c, req_ctx *rc,
 		        "header");
 		return -1;
 	}
-	if (fd_engine_authenticate(s->engine, key, who) != 0) {
+	switch (fd_engine_authenticate(s->engine, key, who)) {
+	case FD_AUTH_OK:
+		break;
+	case FD_AUTH_STORE:
+		/* Not 401: a client told "unknown key" concludes its key was
+		 * revoked; this one may be fine. */
+		fd_fail(res, FD_OUT_UNAVAILABLE, "store_unavailable",
+		        "the database is unavailable; try again");
+		return -1;
+	default:
 		fd_fail(res, FD_OUT_UNAUTHORIZED, "unauthorized",
 		        "unknown access key");
 		return -1;
@@ -409,7 +449,8 @@ static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
 
 	if (!(rc->query = json_object()))
 		return MHD_NO;
-	if (route->kinds && authorize(s, c, rc, route, params, &rc->who, res))
+	if (route->kinds && !rc->authed &&
+	    authorize(s, c, rc, route, params, &rc->who, res))
 		return finish_op(s, c, rc);
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_query_arg,
 	                          rc->query);
@@ -469,12 +510,15 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
 		res.body = json_pack("{s:s}", "status", "ok");
 		break;
 	case FD_SPECIAL_READYZ:
-		if (!__atomic_load_n(&s->draining, __ATOMIC_RELAXED) &&
-		    fd_engine_ready(s->engine)) {
+		if (__atomic_load_n(&s->draining, __ATOMIC_RELAXED) ||
+		    !fd_engine_ready(s->engine))
+			fd_fail(&res, FD_OUT_UNAVAILABLE, "not_ready",
+			        "not ready");
+		else if (!fd_engine_writable(s->engine))
+			fd_fail(&res, FD_OUT_UNAVAILABLE, "store_not_writable",
+			        "the database refuses writes");
+		else
 			res.body = json_pack("{s:s}", "status", "ready");
-			break;
-		}
-		fd_fail(&res, FD_OUT_UNAVAILABLE, "not_ready", "not ready");
 		break;
 	case FD_SPECIAL_METRICS:
 		fd_metrics_render(s->metrics, &text);
@@ -554,35 +598,85 @@ static int dashboard_route(const fd_route *route)
 	       strncmp(route->pattern, "/admin/apps", 11) == 0;
 }
 
-static enum MHD_Result dispatch(fd_server *s, struct MHD_Connection *c,
-                                req_ctx *rc, const char *url,
-                                const char *method)
+static size_t declared_length(struct MHD_Connection *c);
+
+/* 1 if the request has a body to come. */
+static int has_body(struct MHD_Connection *c)
+{
+	return declared_length(c) > 0 ||
+	       MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
+/*
+ * Route and authorize: 1 answered (*ret set: no route, a page, or a
+ * refused key), 0 go on with rc->route. On the API's port this runs at
+ * the headers, before a byte of the body is read or buffered (an
+ * unauthenticated body is never held); on the dashboard's, at the end
+ * (the session's token is known only then).
+ */
+static int route_request(fd_server *s, struct MHD_Connection *c, req_ctx *rc,
+                         const char *url, const char *method,
+                         enum MHD_Result *ret)
 {
 	const fd_route *route;
 	char allow[64];
 	fd_match_result m;
+
+	/* The test clock's route exists only with --test-clock. */
+	if (strcmp(url, FD_TEST_CLOCK_PATH) == 0 &&
+	    !fd_test_clock_enabled(s->engine)) {
+		*ret = send_error(s, c, rc, 404, "not_found", "no such route",
+		                  NULL);
+		return 1;
+	}
+	m = fd_route_match(&route, &rc->params, allow, sizeof(allow), method,
+	                   url);
+	if (!rc->dash && page_request(c, rc, url, method, m, ret))
+		return 1;
+	if (m == FD_MATCH_NOT_FOUND ||
+	    (rc->dash && m == FD_MATCH_OK && !dashboard_route(route))) {
+		*ret = send_error(s, c, rc, 404, "not_found", "no such route",
+		                  NULL);
+		return 1;
+	}
+	if (m == FD_MATCH_METHOD) {
+		*ret = send_error(s, c, rc, 405, "method_not_allowed",
+		                  "method not allowed on this path", allow);
+		return 1;
+	}
+	rc->route_idx = (size_t)(route - s->routes);
+	rc->route = route;
+	if (!rc->dash && route->kinds) {
+		if (authorize(s, c, rc, route, &rc->params, &rc->who,
+		              &rc->res)) {
+			/* Its body is never read: the connection cannot
+			 * carry another request. */
+			rc->close = has_body(c);
+			*ret = send_json(s, c, rc, &rc->res, NULL);
+			return 1;
+		}
+		rc->authed = 1;
+	}
+	return 0;
+}
+
+static enum MHD_Result dispatch(fd_server *s, struct MHD_Connection *c,
+                                req_ctx *rc, const char *url,
+                                const char *method)
+{
+	const fd_route *route = rc->route;
 	enum MHD_Result ret;
 
 	if (rc->dash && dashboard_request(s, c, rc, &url, method, &ret))
 		return ret;
-
-	/* The test clock's route exists only with --test-clock. */
-	if (strcmp(url, FD_TEST_CLOCK_PATH) == 0 &&
-	    !fd_test_clock_enabled(s->engine))
-		return send_error(s, c, rc, 404, "not_found", "no such route",
-		                  NULL);
-	m = fd_route_match(&route, &rc->params, allow, sizeof(allow), method,
-	                   url);
-	if (!rc->dash && page_request(c, rc, url, method, m, &ret))
+	if (rc->dash && route_request(s, c, rc, url, method, &ret))
 		return ret;
-	if (m == FD_MATCH_NOT_FOUND ||
-	    (rc->dash && m == FD_MATCH_OK && !dashboard_route(route)))
-		return send_error(s, c, rc, 404, "not_found", "no such route",
-		                  NULL);
-	if (m == FD_MATCH_METHOD)
-		return send_error(s, c, rc, 405, "method_not_allowed",
-		                  "method not allowed on this path", allow);
-	rc->route_idx = (size_t)(route - s->routes);
+	route = rc->route;
+	if (rc->busy)
+		return send_error(
+		        s, c, rc, 503, "server_busy",
+		        "too many request bodies in flight; try again", NULL);
 	if (rc->too_large)
 		return send_error(s, c, rc, 413, "payload_too_large",
 		                  "request body is too large", NULL);
@@ -609,6 +703,47 @@ static req_ctx *begin(fd_server *s, struct MHD_Connection *c,
 	return rc;
 }
 
+typedef struct {
+	int lengths;  /* Content-Length headers */
+	int encoding; /* Transfer-Encoding headers */
+	int other;    /* a Transfer-Encoding other than plain "chunked" */
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+	framing *f = cls;
+
+	(void)kind;
+	if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->lengths++;
+	if (key && strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->encoding++;
+		f->other |= !value || strcasecmp(value, "chunked") != 0;
+	}
+	return MHD_YES;
+}
+
+/*
+ * 1 if the body's framing is ambiguous: more than one Content-Length, or
+ * Content-Length with Transfer-Encoding (RFC 9112 section 6.3). A proxy
+ * in front may read such a request's length differently from
+ * libmicrohttpd (which takes the first Content-Length, or chunked), and
+ * the bytes one of them counts as body the other runs as a second
+ * request: it is refused before anything runs, and the connection
+ * closed. So is a Transfer-Encoding other than "chunked" alone
+ * (identity, gzip, a list): libmicrohttpd would wait for a body whose
+ * end it cannot tell.
+ */
+static int ambiguous_framing(struct MHD_Connection *c)
+{
+	framing f = {0, 0, 0};
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	return f.lengths > 1 || f.encoding > 1 || f.other ||
+	       (f.lengths && f.encoding);
+}
+
 /* A declared Content-Length over the limit is refused before reading. */
 static int declared_too_large(fd_server *s, struct MHD_Connection *c)
 {
@@ -623,10 +758,44 @@ static int declared_too_large(fd_server *s, struct MHD_Connection *c)
 	return *end == '\0' && n > s->max_body;
 }
 
+/* The declared Content-Length (at most max_body here), or 0. */
+static size_t declared_length(struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(
+	        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	char *end;
+	unsigned long long n;
+
+	if (!cl)
+		return 0;
+	n = strtoull(cl, &end, 10);
+	return *end == '\0' ? (size_t)n : 0;
+}
+
+/* Take n bytes of the budget of bodies held at once. 0, or -1 (over). */
+static int reserve(fd_server *s, req_ctx *rc, size_t n)
+{
+	size_t now = __atomic_add_fetch(&s->buffered, n, __ATOMIC_RELAXED);
+
+	if (now > s->max_buffered) {
+		__atomic_sub_fetch(&s->buffered, n, __ATOMIC_RELAXED);
+		return -1;
+	}
+	rc->reserved += n;
+	return 0;
+}
+
 static void accumulate(fd_server *s, req_ctx *rc, const char *data, size_t len)
 {
-	if (rc->too_large)
+	if (rc->too_large || rc->busy)
 		return;
+	/* A declared length was reserved at the headers; a chunked body
+	 * takes its budget as it comes. */
+	if (rc->body.len + len > rc->reserved && reserve(s, rc, len) < 0) {
+		rc->busy = 1;
+		flock__buf_free(&rc->body);
+		return;
+	}
 	if (rc->body.len + len > s->max_body ||
 	    flock__buf_put(&rc->body, data, len) < 0) {
 		/* Over the limit (or out of memory): drop what we have and
@@ -642,6 +811,7 @@ static enum MHD_Result request(fd_server *s, int dash, struct MHD_Connection *c,
                                size_t *upload_data_size, void **con_cls)
 {
 	req_ctx *rc = *con_cls;
+	enum MHD_Result ret;
 
 	if (!rc) {
 		rc = begin(s, c, method);
@@ -649,10 +819,31 @@ static enum MHD_Result request(fd_server *s, int dash, struct MHD_Connection *c,
 			return MHD_NO;
 		rc->dash = dash;
 		*con_cls = rc;
+		if (ambiguous_framing(c)) {
+			rc->close = 1;
+			return send_error(
+			        s, c, rc, 400, "bad_request",
+			        "ambiguous body framing: more than one "
+			        "Content-Length, Content-Length with "
+			        "Transfer-Encoding, or a Transfer-Encoding "
+			        "other than chunked",
+			        NULL);
+		}
 		if (declared_too_large(s, c)) {
 			rc->too_large = 1;
 			return send_error(s, c, rc, 413, "payload_too_large",
 			                  "request body is too large", NULL);
+		}
+		fd_guard_headers_in(s->guard, c);
+		if (!dash && route_request(s, c, rc, url, method, &ret))
+			return ret;
+		if (declared_length(c) > 0 &&
+		    reserve(s, rc, declared_length(c)) < 0) {
+			rc->busy = rc->close = 1;
+			return send_error(s, c, rc, 503, "server_busy",
+			                  "too many request bodies in flight; "
+			                  "try again",
+			                  NULL);
 		}
 		return MHD_YES;
 	}
@@ -726,8 +917,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	json_decref(rc->query);
 	json_decref(rc->res.body);
 	flock__buf_free(&rc->body);
+	if (rc->reserved)
+		__atomic_sub_fetch(&s->buffered, rc->reserved,
+		                   __ATOMIC_RELAXED);
 	free(rc);
 	*con_cls = NULL;
+	fd_guard_request_done(s->guard, c);
 	__atomic_sub_fetch(&s->in_flight, 1, __ATOMIC_RELAXED);
 }
 
@@ -775,6 +970,11 @@ static int start_daemon(fd_server *s, const fd_config *cfg,
 	        {MHD_OPTION_SOCK_ADDR, 0, addr},
 	        {MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s, NULL},
 	        {MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL},
+	        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_per_ip, NULL},
+	        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)fd_guard_notify,
+	         s->guard},
+	        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)fd_guard_request_line,
+	         s->guard},
 	        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
 	        {MHD_OPTION_THREAD_STACK_SIZE, 256 * 1024, NULL},
 	        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
@@ -792,7 +992,8 @@ static int start_daemon(fd_server *s, const fd_config *cfg,
 	if (cfg->per_connection) {
 		flags |= MHD_USE_INTERNAL_POLLING_THREAD |
 		         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL;
-		opts[8].option = MHD_OPTION_END;
+		opts[sizeof(opts) / sizeof(opts[0]) - 2].option =
+		        MHD_OPTION_END;
 	} else {
 		flags |= MHD_USE_EPOLL_INTERNAL_THREAD |
 		         MHD_ALLOW_SUSPEND_RESUME;
@@ -847,7 +1048,9 @@ static int start_dashboard(fd_server *s, const fd_config *cfg, char *err,
 	        (unsigned int)32, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	        (size_t)(32 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
 	        (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	        s, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2, MHD_OPTION_END);
+	        s, MHD_OPTION_NOTIFY_CONNECTION, fd_guard_notify, s->guard,
+	        MHD_OPTION_URI_LOG_CALLBACK, fd_guard_request_line, s->guard,
+	        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2, MHD_OPTION_END);
 	if (!s->dash_daemon) {
 		snprintf(err, errlen, "cannot listen on %s:%u (dashboard)",
 		         cfg->dashboard_host, cfg->dashboard_port);
@@ -888,12 +1091,15 @@ int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
 	s->more_metrics = more_metrics;
 	s->more_metrics_arg = arg;
 	s->max_body = cfg->max_body;
+	s->max_buffered = cfg->max_buffered;
 	s->routes = fd_routes(&s->route_count);
 	for (i = 0; i < s->route_count && i < FD_METRICS_MAX_ROUTES; i++) {
 		s->route_names[i] = s->routes[i].pattern;
 		s->route_methods[i] = s->routes[i].method;
 	}
-	if (fd_metrics_new(&s->metrics, s->route_names, s->route_methods,
+	if (fd_guard_new(&s->guard, cfg->header_timeout_s,
+	                 cfg->conn_timeout_s) < 0 ||
+	    fd_metrics_new(&s->metrics, s->route_names, s->route_methods,
 	                   s->route_count) < 0 ||
 	    /* Streams speak at least three times per idle timeout. */
 	    fd_streams_new(&s->streams,
@@ -917,6 +1123,7 @@ int fd_server_start(fd_server **out, const fd_config *cfg, fd_engine *e,
 	*out = s;
 	return 0;
 fail:
+	fd_guard_free(s->guard);
 	fd_dashboard_free(s->dash);
 	fd_streams_free(s->streams);
 	fd_metrics_free(s->metrics);
@@ -975,6 +1182,7 @@ void fd_server_stop(fd_server *s, int grace_ms)
 		close(ls);
 	if (dash_ls != MHD_INVALID_SOCKET)
 		close(dash_ls);
+	fd_guard_free(s->guard);
 	fd_dashboard_free(s->dash);
 	fd_streams_free(s->streams);
 	fd_metrics_free(s->metrics);

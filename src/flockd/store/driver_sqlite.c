@@ -20,6 +20,7 @@
 
 #include "base/log.h"
 #include "store/db.h"
+#include "store/sqlite_log.h"
 
 /* WAL pages after which the checkpointer is woken. */
 #define CKPT_PAGES 1000
@@ -112,18 +113,44 @@ static int check_mode(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* flockd writes its database: a read-only file (by its mode, which root
+ * would otherwise ignore, or as SQLite opened it) is refused at start
+ * rather than found at the first write. 0, or -1 with err. */
+static int check_writable(sqlite3 *db, const char *path, char *err,
+                          size_t errlen)
+{
+	struct stat st;
+
+	if ((stat(path, &st) == 0 && !(st.st_mode & S_IWUSR)) ||
+	    sqlite3_db_readonly(db, "main") == 1) {
+		snprintf(err, errlen,
+		         "%s is read-only: flockd must write its database "
+		         "(check the file's mode and the file system)",
+		         path);
+		return -1;
+	}
+	return 0;
+}
+
 static int open_db(sqlite3 **db, const char *path, fd_role role, char *err,
                    size_t errlen)
 {
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, opened;
 	char *msg = NULL;
 
+	fd_sqlite_log_install();
 	if (role == FD_ROLE_WRITER && check_mode(path, err, errlen) < 0)
 		return -1;
 	if (role == FD_ROLE_WRITER)
 		flags |= SQLITE_OPEN_CREATE;
-	if (sqlite3_open_v2(path, db, flags, NULL) == SQLITE_OK &&
-	    setup(*db, role, &msg) == SQLITE_OK)
+	opened = sqlite3_open_v2(path, db, flags, NULL) == SQLITE_OK;
+	if (opened && role == FD_ROLE_WRITER &&
+	    check_writable(*db, path, err, errlen) < 0) {
+		sqlite3_close(*db);
+		*db = NULL;
+		return -1;
+	}
+	if (opened && setup(*db, role, &msg) == SQLITE_OK)
 		return 0;
 	snprintf(err, errlen, "%s: %s", path,
 	         msg   ? msg
