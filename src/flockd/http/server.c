@@ -78,6 +78,13 @@ typedef struct {
 	int authed;            /* authorized at the headers (early_route) */
 	const fd_route *route; /* found at the headers (early_route) */
 	int close;             /* answer with Connection: close */
+	/* A refusal at the headers of a request whose small body is already
+	 * on its way: the body is read and dropped, and the answer queued at
+	 * its end (closing a socket with the body unread would reset the
+	 * connection, and the client could lose the answer). */
+	int discard;
+	struct MHD_Response *deferred;
+	unsigned int deferred_status;
 	int responded;
 	int replayed;
 	int status;
@@ -169,6 +176,11 @@ static enum MHD_Result queue(fd_server *s, struct MHD_Connection *c,
 	rc->metered = 1;
 	fd_metrics_end(s->metrics, rc->route_idx, status,
 	               elapsed_ms(&rc->start));
+	if (rc->discard) {
+		rc->deferred = r;
+		rc->deferred_status = (unsigned int)status;
+		return MHD_YES;
+	}
 	ret = MHD_queue_response(c, (unsigned int)status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -650,9 +662,9 @@ static int route_request(fd_server *s, struct MHD_Connection *c, req_ctx *rc,
 	if (!rc->dash && route->kinds) {
 		if (authorize(s, c, rc, route, &rc->params, &rc->who,
 		              &rc->res)) {
-			/* Its body is never read: the connection cannot
-			 * carry another request. */
-			rc->close = has_body(c);
+			/* A large body is never read: the connection
+			 * cannot carry another request. */
+			rc->close = has_body(c) && !rc->discard;
 			*ret = send_json(s, c, rc, &rc->res, NULL);
 			return 1;
 		}
@@ -772,6 +784,25 @@ static size_t declared_length(struct MHD_Connection *c)
 	return *end == '\0' ? (size_t)n : 0;
 }
 
+/*
+ * 1 if a body of at most FD_DISCARD_MAX bytes is coming without waiting
+ * for a 100 Continue: a refusal at the headers then reads and drops it
+ * before answering, as a server must for the client to see the answer.
+ * A larger or chunked body is answered at once and the connection closed
+ * (a client that sends one should ask Expect: 100-continue).
+ */
+#define FD_DISCARD_MAX (64 * 1024)
+static int small_body_coming(struct MHD_Connection *c)
+{
+	const char *expect = MHD_lookup_connection_value(
+	        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+	size_t n = declared_length(c);
+
+	if (expect && strcasecmp(expect, "100-continue") == 0)
+		return 0;
+	return n > 0 && n <= FD_DISCARD_MAX;
+}
+
 /* Take n bytes of the budget of bodies held at once. 0, or -1 (over). */
 static int reserve(fd_server *s, req_ctx *rc, size_t n)
 {
@@ -835,8 +866,10 @@ static enum MHD_Result request(fd_server *s, int dash, struct MHD_Connection *c,
 			                  "request body is too large", NULL);
 		}
 		fd_guard_headers_in(s->guard, c);
+		rc->discard = !dash && small_body_coming(c);
 		if (!dash && route_request(s, c, rc, url, method, &ret))
 			return ret;
+		rc->discard = 0;
 		if (declared_length(c) > 0 &&
 		    reserve(s, rc, declared_length(c)) < 0) {
 			rc->busy = rc->close = 1;
@@ -848,9 +881,16 @@ static enum MHD_Result request(fd_server *s, int dash, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		accumulate(s, rc, upload_data, *upload_data_size);
+		if (!rc->responded)
+			accumulate(s, rc, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
+	}
+	if (rc->deferred) { /* the refused request's body is in */
+		ret = MHD_queue_response(c, rc->deferred_status, rc->deferred);
+		MHD_destroy_response(rc->deferred);
+		rc->deferred = NULL;
+		return ret;
 	}
 	if (rc->pending) { /* resumed: the engine has answered */
 		rc->pending = 0;
@@ -913,6 +953,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			memset(rc->body.ptr, 0, rc->body.len);
 		memset(&rc->call, 0, sizeof(rc->call));
 	}
+	if (rc->deferred) /* the client hung up before its body was in */
+		MHD_destroy_response(rc->deferred);
 	json_decref(rc->jbody);
 	json_decref(rc->query);
 	json_decref(rc->res.body);
