@@ -7,7 +7,9 @@
  * thread) for D seconds at GET /noop and then at POST /checkpoints/ingest,
  * each ingest for a referee not seen before, so every request grants the
  * campaign's two rewards durably. Prints req/s, p50/p99/max latency, the
- * ratio to noop, and flockd's peak RSS (VmHWM).
+ * ratio to noop, and flockd's peak RSS (VmHWM); on SQLite also the
+ * largest size of flockd.db-wal seen (sampled every 50 ms while requests
+ * run, setup included).
  *
  * With --database URL (an empty PostgreSQL database) flockd runs on it
  * instead of a SQLite file in a temp dir; with --nodes 2, two flockd
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +60,9 @@ typedef struct {
 	char **codes; /* referral codes of the referrers */
 	int referrers;
 	pid_t pid;
+	char wal[320];      /* SQLite: flockd.db-wal, sampled during phases */
+	long long wal_peak; /* the largest size seen, bytes */
+	double wal_next;    /* when to sample next */
 } bench;
 
 typedef struct {
@@ -101,6 +107,19 @@ static long arg_long(const char *s)
 	if (errno || *end || v < 0)
 		die("bad number");
 	return v;
+}
+
+/* Every 50 ms: the WAL's size now, kept if it is the largest seen. */
+static void sample_wal(bench *b)
+{
+	struct stat st;
+	double t = now_s();
+
+	if (!b->wal[0] || t < b->wal_next)
+		return;
+	b->wal_next = t + 0.05;
+	if (stat(b->wal, &st) == 0 && (long long)st.st_size > b->wal_peak)
+		b->wal_peak = (long long)st.st_size;
 }
 
 static size_t on_resp(char *p, size_t size, size_t n, void *ud)
@@ -260,8 +279,9 @@ static void phase(bench *b, req_kind kind, long first, long count,
 			prepare(b, s, kind, next++);
 			curl_multi_add_handle(m, s->h);
 		}
+		sample_wal(b);
 		if (active > 0)
-			curl_multi_poll(m, NULL, 0, 100, NULL);
+			curl_multi_poll(m, NULL, 0, 50, NULL);
 	}
 	st->seconds = now_s() - start;
 	for (i = 0; i < b->conns; i++) {
@@ -636,6 +656,8 @@ int main(int argc, char **argv)
 		snprintf(b.db, sizeof(b.db), "%s", b.database);
 	else
 		snprintf(b.db, sizeof(b.db), "%s/flockd.db", b.dir);
+	if (!b.database)
+		snprintf(b.wal, sizeof(b.wal), "%s-wal", b.db);
 	printf("database %s, %d node%s\n", b.database ? "postgresql" : "sqlite",
 	       b.nodes, b.nodes > 1 ? "s" : "");
 	init_db(&b);
@@ -653,6 +675,9 @@ int main(int argc, char **argv)
 	printf("ratio    ingest/noop = %.2f\n",
 	       (double)ingest.ok / ingest.seconds /
 	               ((double)noop.ok / noop.seconds));
+	if (b.wal[0])
+		printf("wal      peak %.1f MiB (flockd.db-wal)\n",
+		       (double)b.wal_peak / (1024.0 * 1024.0));
 	for (k = 0; k < b.nodes; k++)
 		printf("rss      flockd node %d peak %ld KiB\n", k + 1,
 		       peak_rss_kib(b.pids[k]));

@@ -328,6 +328,7 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 {
 	fd_engine *e = calloc(1, sizeof(*e));
 	int readers = cfg->read_connections > 0 ? cfg->read_connections : 8;
+	fd_store_options sopt;
 
 	*out = NULL;
 	if (!e) {
@@ -340,14 +341,17 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 	pthread_cond_init(&e->done_cv, NULL);
 	pthread_cond_init(&e->sync_cv, NULL);
 	take_config(e, cfg);
+	sopt.readers = readers;
+	sopt.clock = e->clock;
+	sopt.wal_limit = cfg->wal_limit;
 	if (!cfg->db_path) {
 		snprintf(errbuf, errlen, "no database path");
 		goto fail;
 	}
 	if (fd_fraud_new(&e->fraud, cfg->disposable_domains_path, errbuf,
 	                 errlen) < 0 ||
-	    fd_store_open(&e->store, cfg->db_path, readers, e->clock, errbuf,
-	                  errlen) < 0 ||
+	    fd_store_open_with(&e->store, cfg->db_path, &sopt, errbuf, errlen) <
+	            0 ||
 	    fd__writer_start(e, errbuf, errlen) < 0)
 		goto fail;
 	*out = e;
@@ -435,6 +439,11 @@ int fd_engine_ready(fd_engine *e)
 	ok = fd_store_ping(c) == FD_OK;
 	fd_store_reader_done(e->store, c);
 	return ok;
+}
+
+int fd_engine_wal_stats(fd_engine *e, fd_store_wal_stats *out)
+{
+	return fd_store_wal_stats_get(e->store, out);
 }
 
 long fd_engine_rewards_granted(fd_engine *e)

@@ -150,8 +150,11 @@ typedef struct {
 	const char *disposable_domains_path; /* optional file, one domain a
 	                                        line, extends the built-in
 	                                        list; NULL = built-in only */
-	int read_connections;      /* read connection pool size; 0 = 8 */
-	int group_commit_max;      /* max jobs per commit; 0 = 256 */
+	int read_connections; /* read connection pool size; 0 = 8 */
+	int group_commit_max; /* max jobs per commit; 0 = 256 */
+	/* SQLite: the WAL's bound in bytes (fd_store_options.wal_limit):
+	 * 0 = FD_STORE_WAL_LIMIT_DEFAULT, < 0 = none */
+	int64_t wal_limit;
 	int webhook_allow_private; /* passed to url_check */
 	long rate_limit; /* requests per second per service or public key
 	                    (fixed one-second windows); 0 = no limit */
@@ -251,6 +254,9 @@ fd_clock *fd_engine_clock(fd_engine *e);
 
 /* Rewards granted since open (for metrics). */
 long fd_engine_rewards_granted(fd_engine *e);
+/* The store's WAL (fd_store_wal_stats_get): 0, or -1 (PostgreSQL). Any
+ * thread. */
+int fd_engine_wal_stats(fd_engine *e, fd_store_wal_stats *out);
 
 /*
  * ---- Wire API (api.md section 3) ----
