@@ -18,7 +18,14 @@
  *
  *   bench_ingest [--flockd PATH] [--customers N] [--duration S]
  *                [--connections C] [--server-threads T] [--referees M]
- *                [--database URL] [--nodes 1|2]
+ *                [--database URL] [--nodes 1|2] [--idempotency-key 0|1]
+ *
+ * With --idempotency-key 1 every ingest carries an Idempotency-Key of its
+ * own (as libflock sends). It also prints flockd's CPU time per ingest
+ * (user + system of every thread, /proc/PID/stat, across the ingest
+ * phase) and the database round trips per ingest
+ * (flockd_db_round_trips_total of /metrics: PostgreSQL's PQexec* calls
+ * and pipeline syncs; SQLite has none).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,6 +69,7 @@ typedef struct {
 	pid_t pid;
 	char wal[320];      /* SQLite: flockd.db-wal, sampled during phases */
 	long long wal_peak; /* the largest size seen, bytes */
+	int idem;           /* an Idempotency-Key on every ingest */
 	double wal_next;    /* when to sample next */
 } bench;
 
@@ -76,7 +84,8 @@ typedef enum { REQ_NOOP, REQ_INGEST, REQ_IDENTIFY, REQ_REFER } req_kind;
 
 typedef struct {
 	CURL *h;
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs, *idem_hdrs;
+	char auth[200];
 	char body[512];
 	char resp[4096];
 	size_t resp_len;
@@ -168,6 +177,19 @@ static void prepare(bench *b, slot *s, req_kind kind, long i)
 	}
 	snprintf(url, sizeof(url), "%s%s", b->bases[s->node], path);
 	curl_easy_setopt(s->h, CURLOPT_URL, url);
+	if (kind == REQ_INGEST && b->idem) {
+		char key[80];
+
+		snprintf(key, sizeof(key), "Idempotency-Key: bench-%d-%ld",
+		         (int)getpid(), i);
+		curl_slist_free_all(s->idem_hdrs);
+		s->idem_hdrs = curl_slist_append(
+		        NULL, "Content-Type: application/json");
+		s->idem_hdrs = curl_slist_append(s->idem_hdrs, s->auth);
+		s->idem_hdrs = curl_slist_append(s->idem_hdrs, "Expect:");
+		s->idem_hdrs = curl_slist_append(s->idem_hdrs, key);
+		curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->idem_hdrs);
+	}
 	if (kind == REQ_NOOP) {
 		curl_easy_setopt(s->h, CURLOPT_HTTPGET, 1L);
 	} else {
@@ -180,15 +202,13 @@ static void prepare(bench *b, slot *s, req_kind kind, long i)
 
 static void slot_init(bench *b, slot *s)
 {
-	char auth[200];
-
 	memset(s, 0, sizeof(*s));
 	s->h = curl_easy_init();
 	if (!s->h)
 		die("curl_easy_init");
-	snprintf(auth, sizeof(auth), "Authorization: %s", b->service_key);
+	snprintf(s->auth, sizeof(s->auth), "Authorization: %s", b->service_key);
 	s->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	s->hdrs = curl_slist_append(s->hdrs, auth);
+	s->hdrs = curl_slist_append(s->hdrs, s->auth);
 	s->hdrs = curl_slist_append(s->hdrs, "Expect:");
 	curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->hdrs);
 	curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_resp);
@@ -287,8 +307,9 @@ static void phase(bench *b, req_kind kind, long first, long count,
 	for (i = 0; i < b->conns; i++) {
 		if (!slots[i].h)
 			continue;
-		curl_slist_free_all(slots[i].hdrs);
 		curl_easy_cleanup(slots[i].h);
+		curl_slist_free_all(slots[i].hdrs);
+		curl_slist_free_all(slots[i].idem_hdrs);
 	}
 	free(slots);
 	curl_multi_cleanup(m);
@@ -553,6 +574,75 @@ static void setup_referrals(bench *b)
 	printf("setup    %ld referrals in %.1f s\n", b->referees, now_s() - t0);
 }
 
+/* flockd's user + system CPU seconds so far (every thread). */
+static double cpu_s(pid_t pid)
+{
+	char path[64], line[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	int field;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	fclose(f);
+	/* Fields after the command's ")": state is 3, utime 14, stime 15. */
+	for (field = 2; p && *p; p++) {
+		if (*p != ' ')
+			continue;
+		field++;
+		if (field == 14)
+			ut = strtoull(p + 1, NULL, 10);
+		else if (field == 15)
+			st = strtoull(p + 1, NULL, 10);
+	}
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A counter of node k's /metrics, or -1 if it has none. */
+static double metric(bench *b, int k, const char *name)
+{
+	CURL *h = curl_easy_init();
+	sink s = {NULL, 0};
+	char url[128];
+	double v = -1;
+	size_t n = strlen(name);
+	const char *p;
+
+	if (!h)
+		return -1;
+	snprintf(url, sizeof(url), "%s/metrics", b->bases[k]);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_sink);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+	if (curl_easy_perform(h) == CURLE_OK && s.data)
+		for (p = s.data; (p = strstr(p, name)); p += n)
+			if ((p == s.data || p[-1] == '\n') && p[n] == ' ') {
+				v = strtod(p + n + 1, NULL);
+				break;
+			}
+	free(s.data);
+	curl_easy_cleanup(h);
+	return v;
+}
+
+/* Node CPU seconds and round trips summed over the nodes. */
+static void totals(bench *b, double *cpu, double *trips)
+{
+	int k;
+
+	*cpu = 0;
+	*trips = 0;
+	for (k = 0; k < b->nodes; k++) {
+		double t = metric(b, k, "flockd_db_round_trips_total");
+
+		*cpu += cpu_s(b->pids[k]);
+		*trips = t < 0 || *trips < 0 ? -1 : *trips + t;
+	}
+}
+
 static long peak_rss_kib(pid_t pid)
 {
 	char path[64], line[256];
@@ -616,6 +706,8 @@ static void parse_args(bench *b, int argc, char **argv)
 			b->database = argv[i + 1];
 		else if (strcmp(argv[i], "--nodes") == 0)
 			b->nodes = (int)arg_long(argv[i + 1]);
+		else if (strcmp(argv[i], "--idempotency-key") == 0)
+			b->idem = arg_long(argv[i + 1]) != 0;
 		else
 			die("unknown option (see the comment at the top)");
 	}
@@ -634,6 +726,7 @@ int main(int argc, char **argv)
 {
 	bench b;
 	stats noop, ingest;
+	double cpu0, cpu1, trips0, trips1;
 	const char *tmp = getenv("TMPDIR");
 	int k;
 
@@ -665,8 +758,20 @@ int main(int argc, char **argv)
 	setup_referrals(&b);
 	phase(&b, REQ_NOOP, 0, 0, b.duration, &noop);
 	report("noop", &noop);
+	totals(&b, &cpu0, &trips0);
 	phase(&b, REQ_INGEST, 0, b.referees, b.duration, &ingest);
+	totals(&b, &cpu1, &trips1);
 	report("ingest", &ingest);
+	if (ingest.ok > 0) {
+		printf("cpu      flockd %.1f us per ingest (user+system, %s"
+		       "Idempotency-Key)\n",
+		       (cpu1 - cpu0) * 1e6 / (double)ingest.ok,
+		       b.idem ? "with " : "no ");
+		if (trips0 >= 0 && trips1 >= 0)
+			printf("trips    %.2f database round trips per "
+			       "ingest\n",
+			       (trips1 - trips0) / (double)ingest.ok);
+	}
 	printf("rewards  %ld granted by %ld ingests%s\n", ingest.rewards,
 	       ingest.ok,
 	       ingest.done >= b.referees ? " (ran out of referees: raise "
