@@ -281,11 +281,20 @@ typedef struct {
 	fd_engine *e;
 } serving;
 
-/* SQLite's WAL (nothing on PostgreSQL). */
-static int wal_metrics(fd_engine *e, flock__buf *out)
+/* The database's: PostgreSQL's round trips, or SQLite's WAL. */
+static int db_metrics(fd_engine *e, flock__buf *out)
 {
+	long trips = fd_engine_db_round_trips(e);
 	fd_store_wal_stats w;
 
+	if (trips >= 0)
+		return flock__buf_printf(
+		        out,
+		        "# HELP flockd_db_round_trips_total Exchanges with the "
+		        "database server that waited for its answer.\n"
+		        "# TYPE flockd_db_round_trips_total counter\n"
+		        "flockd_db_round_trips_total %ld\n",
+		        trips);
 	if (fd_engine_wal_stats(e, &w) < 0)
 		return 0;
 	return flock__buf_printf(
@@ -311,7 +320,7 @@ static int delivery_metrics(flock__buf *out, void *arg)
 
 	if (fd_delivery_metrics(sv->d, sv->e, out) < 0)
 		return -1;
-	return wal_metrics(sv->e, out);
+	return db_metrics(sv->e, out);
 }
 
 /* SIGHUP: what can change without a restart. Logs are reopened (a

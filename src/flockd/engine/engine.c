@@ -446,6 +446,11 @@ int fd_engine_wal_stats(fd_engine *e, fd_store_wal_stats *out)
 	return fd_store_wal_stats_get(e->store, out);
 }
 
+long fd_engine_db_round_trips(fd_engine *e)
+{
+	return fd_store_round_trips(e->store);
+}
+
 long fd_engine_rewards_granted(fd_engine *e)
 {
 	long n;

@@ -257,6 +257,8 @@ long fd_engine_rewards_granted(fd_engine *e);
 /* The store's WAL (fd_store_wal_stats_get): 0, or -1 (PostgreSQL). Any
  * thread. */
 int fd_engine_wal_stats(fd_engine *e, fd_store_wal_stats *out);
+/* fd_store_round_trips of the engine's store. */
+long fd_engine_db_round_trips(fd_engine *e);
 
 /*
  * ---- Wire API (api.md section 3) ----

@@ -135,6 +135,9 @@ typedef struct {
 	 * wal_stats may be called from any thread while the writer runs. */
 	int (*wal_limit)(fd_dbconn *writer, int64_t bytes);
 	void (*wal_stats)(fd_dbconn *writer, fd_store_wal_stats *out);
+	/* Optional: the process's round trips to the database so far (each
+	 * exchange that waits for the server's answer), any thread. */
+	long (*round_trips)(void);
 } fd_driver;
 
 extern const fd_driver fd_driver_sqlite;

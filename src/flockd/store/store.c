@@ -161,6 +161,11 @@ int fd_store_wal_stats_get(fd_store *s, fd_store_wal_stats *out)
 	return 0;
 }
 
+long fd_store_round_trips(fd_store *s)
+{
+	return s->drv->round_trips ? s->drv->round_trips() : -1;
+}
+
 fd_conn *fd_store_writer(fd_store *s)
 {
 	return &s->writer;

@@ -90,6 +90,11 @@ typedef struct {
 /* Any thread: 0 and *out filled, or -1 (the database has no WAL of
  * flockd's: PostgreSQL). */
 int fd_store_wal_stats_get(fd_store *s, fd_store_wal_stats *out);
+
+/* Round trips to the database server so far, every connection of the
+ * process (PostgreSQL); -1 where there is no server (SQLite). Any
+ * thread. */
+long fd_store_round_trips(fd_store *s);
 void fd_store_close(fd_store *s);
 int fd_store_schema_version(fd_store *s);
 /* "sqlite" or "postgresql". */
