@@ -26,6 +26,10 @@
  * phase) and the database round trips per ingest
  * (flockd_db_round_trips_total of /metrics: PostgreSQL's PQexec* calls
  * and pipeline syncs; SQLite has none).
+ *
+ * BENCH_INGEST_HOOK (bench/callgrind_ingest.sh sets it): a command run
+ * as `HOOK ingest-start PID` right before the ingest phase and `HOOK
+ * ingest-end PID` right after it, PID node 1's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -628,6 +632,19 @@ static double metric(bench *b, int k, const char *name)
 	return v;
 }
 
+/* Run BENCH_INGEST_HOOK, if set, with what and node 1's pid. */
+static void hook(bench *b, const char *what)
+{
+	const char *cmd = getenv("BENCH_INGEST_HOOK");
+	char line[1024];
+
+	if (!cmd || !*cmd)
+		return;
+	snprintf(line, sizeof(line), "%s %s %d", cmd, what, (int)b->pids[0]);
+	if (system(line) != 0)
+		fprintf(stderr, "bench_ingest: %s failed\n", line);
+}
+
 /* Node CPU seconds and round trips summed over the nodes. */
 static void totals(bench *b, double *cpu, double *trips)
 {
@@ -759,7 +776,9 @@ int main(int argc, char **argv)
 	phase(&b, REQ_NOOP, 0, 0, b.duration, &noop);
 	report("noop", &noop);
 	totals(&b, &cpu0, &trips0);
+	hook(&b, "ingest-start");
 	phase(&b, REQ_INGEST, 0, b.referees, b.duration, &ingest);
+	hook(&b, "ingest-end");
 	totals(&b, &cpu1, &trips1);
 	report("ingest", &ingest);
 	if (ingest.ok > 0) {

@@ -280,16 +280,15 @@ int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
 	 * fan-out pass reads it, marks it or makes deliveries of it (the
 	 * test is the fan-out's own, ops_webhooks.c targets_of). An
 	 * endpoint made later receives the events after it. */
-	FD_SQL(sql,
-	       "INSERT INTO outbox(id, app_id, environment, name,"
-	       " timestamp, body, fanned_at) SELECT ?1, ?2, ?3, ?4, ?5,"
-	       " ?6, CASE WHEN EXISTS(SELECT 1 FROM webhook_endpoints h"
-	       " WHERE h.app_id = ?2 AND h.deleted_at IS NULL AND"
-	       " (h.environment IS NULL OR h.environment = ?3) AND"
-	       " ((h.events IS NULL AND ?4 <> 'checkpoint.ingested') OR"
-	       " EXISTS(SELECT 1 FROM {each h.events} WHERE j.value = ?4"
-	       " OR (j.value = '*' AND ?4 <> 'checkpoint.ingested'))))"
-	       " THEN NULL ELSE ?5 END WHERE 1 = 1 ON CONFLICT DO NOTHING");
+	FD_SQL(sql, "INSERT INTO outbox(id, app_id, environment, name,"
+	            " timestamp, body, fanned_at) VALUES(?1, ?2, ?3, ?4, ?5,"
+	            " ?6, CASE WHEN EXISTS(SELECT 1 FROM webhook_endpoints h"
+	            " WHERE h.app_id = ?2 AND h.deleted_at IS NULL AND"
+	            " (h.environment IS NULL OR h.environment = ?3) AND"
+	            " ((h.events IS NULL AND ?4 <> 'checkpoint.ingested') OR"
+	            " EXISTS(SELECT 1 FROM {each h.events} WHERE j.value = ?4"
+	            " OR (j.value = '*' AND ?4 <> 'checkpoint.ingested'))))"
+	            " THEN NULL ELSE ?5 END) ON CONFLICT DO NOTHING");
 
 	return fd_db__insert(c, &sql, "ssssis", id, app_id, env, name, ts,
 	                     body);
