@@ -5,6 +5,7 @@
 #
 #   bench/callgrind_ingest.sh            (after a build into build/)
 #   BUILD_DIR=build/release DURATION=5 bench/callgrind_ingest.sh
+#   bench/callgrind_ingest.sh --idempotency-key 1   (more bench_ingest options)
 #
 # bench_ingest starts `flockd serve` under valgrind --tool=callgrind
 # --instr-atstart=no --separate-threads=yes; instrumentation is switched on
@@ -47,7 +48,7 @@ chmod +x "$work/flockd" "$work/hook"
 
 out=$(BENCH_INGEST_HOOK="$work/hook" "$bin" --flockd "$work/flockd" \
 	--duration "${DURATION:-5}" --connections "${CONNECTIONS:-16}" \
-	--referees "${REFEREES:-3000}" --customers 1000)
+	--referees "${REFEREES:-3000}" --customers 1000 "$@")
 echo "$out"
 ingests=$(echo "$out" | sed -n 's/^ingest .*(\([0-9]*\) ok.*/\1/p')
 [ -n "$ingests" ] && [ "$ingests" -gt 0 ] || { echo "no ingests" >&2; exit 1; }

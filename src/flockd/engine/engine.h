@@ -87,6 +87,10 @@ typedef struct {
 	                                     canonical dump of body) */
 	const char *request_id;           /* for logs, or NULL */
 	const char *origin; /* Origin header (campaign ping), or NULL */
+	/* 1: a success stored for the Idempotency-Key may also come back
+	 * as its bytes, fd_response.text (the caller sends those and frees
+	 * them); 0: never (res->text stays NULL). */
+	int want_text;
 	/*
 	 * Asynchronous writes (NULL: the operation returns with res final).
 	 * With done set, a write operation that queues a job for the writer
@@ -109,6 +113,10 @@ typedef struct {
 	char code[64];      /* errors: "campaign_not_found", "missing_field" */
 	char message[512];  /* errors: for a person ("name is required") */
 	int replayed;       /* 1 if served from the idempotency store */
+	/* With fd_request.want_text, for a success: body as the wire sends
+	 * it (answers->keep's text, made once to store it for the key),
+	 * malloc'd, the caller's to free whatever the outcome; else NULL. */
+	char *text;
 } fd_response;
 
 /* Every operation has this one signature, so routes map to ops as data. */
