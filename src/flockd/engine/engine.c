@@ -32,6 +32,8 @@ static void vfail(fd_response *res, fd_outcome o, const char *code,
 {
 	json_decref(res->body);
 	res->body = NULL;
+	free(res->text); /* a success's bytes */
+	res->text = NULL;
 	res->outcome = o;
 	res->replayed = 0;
 	snprintf(res->code, sizeof(res->code), "%s", code ? code : "error");
