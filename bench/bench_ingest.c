@@ -7,7 +7,9 @@
  * thread) for D seconds at GET /noop and then at POST /checkpoints/ingest,
  * each ingest for a referee not seen before, so every request grants the
  * campaign's two rewards durably. Prints req/s, p50/p99/max latency, the
- * ratio to noop, and flockd's peak RSS (VmHWM).
+ * ratio to noop, and flockd's peak RSS (VmHWM); on SQLite also the
+ * largest size of flockd.db-wal seen (sampled every 50 ms while requests
+ * run, setup included).
  *
  * With --database URL (an empty PostgreSQL database) flockd runs on it
  * instead of a SQLite file in a temp dir; with --nodes 2, two flockd
@@ -16,7 +18,18 @@
  *
  *   bench_ingest [--flockd PATH] [--customers N] [--duration S]
  *                [--connections C] [--server-threads T] [--referees M]
- *                [--database URL] [--nodes 1|2]
+ *                [--database URL] [--nodes 1|2] [--idempotency-key 0|1]
+ *
+ * With --idempotency-key 1 every ingest carries an Idempotency-Key of its
+ * own (as libflock sends). It also prints flockd's CPU time per ingest
+ * (user + system of every thread, /proc/PID/stat, across the ingest
+ * phase) and the database round trips per ingest
+ * (flockd_db_round_trips_total of /metrics: PostgreSQL's PQexec* calls
+ * and pipeline syncs; SQLite has none).
+ *
+ * BENCH_INGEST_HOOK (bench/callgrind_ingest.sh sets it): a command run
+ * as `HOOK ingest-start PID` right before the ingest phase and `HOOK
+ * ingest-end PID` right after it, PID node 1's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +71,10 @@ typedef struct {
 	char **codes; /* referral codes of the referrers */
 	int referrers;
 	pid_t pid;
+	char wal[320];      /* SQLite: flockd.db-wal, sampled during phases */
+	long long wal_peak; /* the largest size seen, bytes */
+	int idem;           /* an Idempotency-Key on every ingest */
+	double wal_next;    /* when to sample next */
 } bench;
 
 typedef struct {
@@ -70,7 +88,8 @@ typedef enum { REQ_NOOP, REQ_INGEST, REQ_IDENTIFY, REQ_REFER } req_kind;
 
 typedef struct {
 	CURL *h;
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs, *idem_hdrs;
+	char auth[200];
 	char body[512];
 	char resp[4096];
 	size_t resp_len;
@@ -101,6 +120,19 @@ static long arg_long(const char *s)
 	if (errno || *end || v < 0)
 		die("bad number");
 	return v;
+}
+
+/* Every 50 ms: the WAL's size now, kept if it is the largest seen. */
+static void sample_wal(bench *b)
+{
+	struct stat st;
+	double t = now_s();
+
+	if (!b->wal[0] || t < b->wal_next)
+		return;
+	b->wal_next = t + 0.05;
+	if (stat(b->wal, &st) == 0 && (long long)st.st_size > b->wal_peak)
+		b->wal_peak = (long long)st.st_size;
 }
 
 static size_t on_resp(char *p, size_t size, size_t n, void *ud)
@@ -149,6 +181,19 @@ static void prepare(bench *b, slot *s, req_kind kind, long i)
 	}
 	snprintf(url, sizeof(url), "%s%s", b->bases[s->node], path);
 	curl_easy_setopt(s->h, CURLOPT_URL, url);
+	if (kind == REQ_INGEST && b->idem) {
+		char key[80];
+
+		snprintf(key, sizeof(key), "Idempotency-Key: bench-%d-%ld",
+		         (int)getpid(), i);
+		curl_slist_free_all(s->idem_hdrs);
+		s->idem_hdrs = curl_slist_append(
+		        NULL, "Content-Type: application/json");
+		s->idem_hdrs = curl_slist_append(s->idem_hdrs, s->auth);
+		s->idem_hdrs = curl_slist_append(s->idem_hdrs, "Expect:");
+		s->idem_hdrs = curl_slist_append(s->idem_hdrs, key);
+		curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->idem_hdrs);
+	}
 	if (kind == REQ_NOOP) {
 		curl_easy_setopt(s->h, CURLOPT_HTTPGET, 1L);
 	} else {
@@ -161,15 +206,13 @@ static void prepare(bench *b, slot *s, req_kind kind, long i)
 
 static void slot_init(bench *b, slot *s)
 {
-	char auth[200];
-
 	memset(s, 0, sizeof(*s));
 	s->h = curl_easy_init();
 	if (!s->h)
 		die("curl_easy_init");
-	snprintf(auth, sizeof(auth), "Authorization: %s", b->service_key);
+	snprintf(s->auth, sizeof(s->auth), "Authorization: %s", b->service_key);
 	s->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-	s->hdrs = curl_slist_append(s->hdrs, auth);
+	s->hdrs = curl_slist_append(s->hdrs, s->auth);
 	s->hdrs = curl_slist_append(s->hdrs, "Expect:");
 	curl_easy_setopt(s->h, CURLOPT_HTTPHEADER, s->hdrs);
 	curl_easy_setopt(s->h, CURLOPT_WRITEFUNCTION, on_resp);
@@ -260,15 +303,17 @@ static void phase(bench *b, req_kind kind, long first, long count,
 			prepare(b, s, kind, next++);
 			curl_multi_add_handle(m, s->h);
 		}
+		sample_wal(b);
 		if (active > 0)
-			curl_multi_poll(m, NULL, 0, 100, NULL);
+			curl_multi_poll(m, NULL, 0, 50, NULL);
 	}
 	st->seconds = now_s() - start;
 	for (i = 0; i < b->conns; i++) {
 		if (!slots[i].h)
 			continue;
-		curl_slist_free_all(slots[i].hdrs);
 		curl_easy_cleanup(slots[i].h);
+		curl_slist_free_all(slots[i].hdrs);
+		curl_slist_free_all(slots[i].idem_hdrs);
 	}
 	free(slots);
 	curl_multi_cleanup(m);
@@ -533,6 +578,88 @@ static void setup_referrals(bench *b)
 	printf("setup    %ld referrals in %.1f s\n", b->referees, now_s() - t0);
 }
 
+/* flockd's user + system CPU seconds so far (every thread). */
+static double cpu_s(pid_t pid)
+{
+	char path[64], line[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	int field;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return 0;
+	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	fclose(f);
+	/* Fields after the command's ")": state is 3, utime 14, stime 15. */
+	for (field = 2; p && *p; p++) {
+		if (*p != ' ')
+			continue;
+		field++;
+		if (field == 14)
+			ut = strtoull(p + 1, NULL, 10);
+		else if (field == 15)
+			st = strtoull(p + 1, NULL, 10);
+	}
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A counter of node k's /metrics, or -1 if it has none. */
+static double metric(bench *b, int k, const char *name)
+{
+	CURL *h = curl_easy_init();
+	sink s = {NULL, 0};
+	char url[128];
+	double v = -1;
+	size_t n = strlen(name);
+	const char *p;
+
+	if (!h)
+		return -1;
+	snprintf(url, sizeof(url), "%s/metrics", b->bases[k]);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_sink);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
+	if (curl_easy_perform(h) == CURLE_OK && s.data)
+		for (p = s.data; (p = strstr(p, name)); p += n)
+			if ((p == s.data || p[-1] == '\n') && p[n] == ' ') {
+				v = strtod(p + n + 1, NULL);
+				break;
+			}
+	free(s.data);
+	curl_easy_cleanup(h);
+	return v;
+}
+
+/* Run BENCH_INGEST_HOOK, if set, with what and node 1's pid. */
+static void hook(bench *b, const char *what)
+{
+	const char *cmd = getenv("BENCH_INGEST_HOOK");
+	char line[1024];
+
+	if (!cmd || !*cmd)
+		return;
+	snprintf(line, sizeof(line), "%s %s %d", cmd, what, (int)b->pids[0]);
+	if (system(line) != 0)
+		fprintf(stderr, "bench_ingest: %s failed\n", line);
+}
+
+/* Node CPU seconds and round trips summed over the nodes. */
+static void totals(bench *b, double *cpu, double *trips)
+{
+	int k;
+
+	*cpu = 0;
+	*trips = 0;
+	for (k = 0; k < b->nodes; k++) {
+		double t = metric(b, k, "flockd_db_round_trips_total");
+
+		*cpu += cpu_s(b->pids[k]);
+		*trips = t < 0 || *trips < 0 ? -1 : *trips + t;
+	}
+}
+
 static long peak_rss_kib(pid_t pid)
 {
 	char path[64], line[256];
@@ -596,6 +723,8 @@ static void parse_args(bench *b, int argc, char **argv)
 			b->database = argv[i + 1];
 		else if (strcmp(argv[i], "--nodes") == 0)
 			b->nodes = (int)arg_long(argv[i + 1]);
+		else if (strcmp(argv[i], "--idempotency-key") == 0)
+			b->idem = arg_long(argv[i + 1]) != 0;
 		else
 			die("unknown option (see the comment at the top)");
 	}
@@ -614,6 +743,7 @@ int main(int argc, char **argv)
 {
 	bench b;
 	stats noop, ingest;
+	double cpu0, cpu1, trips0, trips1;
 	const char *tmp = getenv("TMPDIR");
 	int k;
 
@@ -636,6 +766,8 @@ int main(int argc, char **argv)
 		snprintf(b.db, sizeof(b.db), "%s", b.database);
 	else
 		snprintf(b.db, sizeof(b.db), "%s/flockd.db", b.dir);
+	if (!b.database)
+		snprintf(b.wal, sizeof(b.wal), "%s-wal", b.db);
 	printf("database %s, %d node%s\n", b.database ? "postgresql" : "sqlite",
 	       b.nodes, b.nodes > 1 ? "s" : "");
 	init_db(&b);
@@ -643,8 +775,22 @@ int main(int argc, char **argv)
 	setup_referrals(&b);
 	phase(&b, REQ_NOOP, 0, 0, b.duration, &noop);
 	report("noop", &noop);
+	totals(&b, &cpu0, &trips0);
+	hook(&b, "ingest-start");
 	phase(&b, REQ_INGEST, 0, b.referees, b.duration, &ingest);
+	hook(&b, "ingest-end");
+	totals(&b, &cpu1, &trips1);
 	report("ingest", &ingest);
+	if (ingest.ok > 0) {
+		printf("cpu      flockd %.1f us per ingest (user+system, %s"
+		       "Idempotency-Key)\n",
+		       (cpu1 - cpu0) * 1e6 / (double)ingest.ok,
+		       b.idem ? "with " : "no ");
+		if (trips0 >= 0 && trips1 >= 0)
+			printf("trips    %.2f database round trips per "
+			       "ingest\n",
+			       (trips1 - trips0) / (double)ingest.ok);
+	}
 	printf("rewards  %ld granted by %ld ingests%s\n", ingest.rewards,
 	       ingest.ok,
 	       ingest.done >= b.referees ? " (ran out of referees: raise "
@@ -653,6 +799,9 @@ int main(int argc, char **argv)
 	printf("ratio    ingest/noop = %.2f\n",
 	       (double)ingest.ok / ingest.seconds /
 	               ((double)noop.ok / noop.seconds));
+	if (b.wal[0])
+		printf("wal      peak %.1f MiB (flockd.db-wal)\n",
+		       (double)b.wal_peak / (1024.0 * 1024.0));
 	for (k = 0; k < b.nodes; k++)
 		printf("rss      flockd node %d peak %ld KiB\n", k + 1,
 		       peak_rss_kib(b.pids[k]));

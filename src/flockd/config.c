@@ -32,6 +32,7 @@ void fd_config_defaults(fd_config *cfg)
 	cfg->app_name = "default";
 	cfg->seed_customers = 1000;
 	cfg->db_pool = 8;
+	cfg->sqlite_wal_limit_mib = 16;
 	cfg->webhook_concurrency = 16;
 	cfg->webhook_lease_s = 60;
 	cfg->webhook_timeout_s = 15;
@@ -129,7 +130,8 @@ enum {
 	OPT_DASHBOARD_SESSION,
 	OPT_LOG_FILE,
 	OPT_KEYS_FILE,
-	OPT_IF_NEW
+	OPT_IF_NEW,
+	OPT_WAL_LIMIT
 };
 
 static const struct option long_opts[] = {
@@ -150,6 +152,7 @@ static const struct option long_opts[] = {
         {"app", required_argument, NULL, OPT_APP},
         {"thread-per-connection", no_argument, NULL, OPT_PER_CONN},
         {"db-pool", required_argument, NULL, OPT_DB_POOL},
+        {"sqlite-wal-limit", required_argument, NULL, OPT_WAL_LIMIT},
         {"from", required_argument, NULL, OPT_FROM},
         {"to", required_argument, NULL, OPT_TO},
         {"webhook-allow-private", no_argument, NULL, OPT_WH_PRIVATE},
@@ -252,6 +255,16 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		}
 		cfg->db_pool = (int)v;
 		return 0;
+	case OPT_WAL_LIMIT:
+		if (parse_long(&v, val, 0, 65536) < 0) {
+			snprintf(err, errlen,
+			         "sqlite-wal-limit: expected 0 (no bound) to "
+			         "65536 MiB, got '%s'",
+			         val);
+			return -1;
+		}
+		cfg->sqlite_wal_limit_mib = v;
+		return 0;
 	case OPT_WH_PRIVATE:
 		if (parse_switch(&cfg->webhook_allow_private, val) == 0)
 			return 0;
@@ -268,9 +281,10 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 	case OPT_DASHBOARD:
 		if (parse_dashboard(cfg, val) == 0)
 			return 0;
-		snprintf(err, errlen,
-		         "dashboard-listen: expected HOST:PORT or off, got '%s'",
-		         val);
+		snprintf(
+		        err, errlen,
+		        "dashboard-listen: expected HOST:PORT or off, got '%s'",
+		        val);
 		return -1;
 	case OPT_DASHBOARD_SECURE:
 		if (parse_switch(&cfg->dashboard_secure, val) == 0)
@@ -376,6 +390,7 @@ static const struct {
 } env_opts[] = {{"FLOCKD_LISTEN", OPT_LISTEN},
                 {"FLOCKD_DATABASE", OPT_DATABASE},
                 {"FLOCKD_DB_POOL", OPT_DB_POOL},
+                {"FLOCKD_SQLITE_WAL_LIMIT", OPT_WAL_LIMIT},
                 {"FLOCKD_THREADS", OPT_THREADS},
                 {"FLOCKD_MAX_BODY", OPT_MAX_BODY},
                 {"FLOCKD_LOG_LEVEL", OPT_LOG_LEVEL},
@@ -494,6 +509,8 @@ const char *fd_config_usage(void)
 	       "postgres://user@host:port/db [FLOCKD_DATABASE] (flockd.db)\n"
 	       "      --db-pool N            read connections to the "
 	       "database [FLOCKD_DB_POOL] (8)\n"
+	       "      --sqlite-wal-limit MIB SQLite: restart the WAL past this "
+	       "size; 0: no bound [FLOCKD_SQLITE_WAL_LIMIT] (16)\n"
 	       "  -t, --threads N            HTTP worker threads "
 	       "[FLOCKD_THREADS] (4)\n"
 	       "      --thread-per-connection  a thread per connection "

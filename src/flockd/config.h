@@ -62,6 +62,8 @@ typedef struct {
 	                          0600) instead of stdout */
 	int init_if_new;       /* init: nothing to do if the database already
 	                          has an organization */
+	/* SQLite: the WAL is restarted past this many MiB; 0: no bound */
+	long sqlite_wal_limit_mib;
 } fd_config;
 
 void fd_config_defaults(fd_config *cfg);

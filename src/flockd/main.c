@@ -81,6 +81,9 @@ static int open_engine(fd_engine **e, const fd_config *cfg,
 	ecfg.velocity_per_hour = cfg->velocity_per_hour;
 	ecfg.rate_limit = cfg->rate_limit;
 	ecfg.read_connections = cfg->db_pool;
+	ecfg.wal_limit = cfg->sqlite_wal_limit_mib > 0
+	                         ? (int64_t)cfg->sqlite_wal_limit_mib << 20
+	                         : -1;
 	ecfg.webhook_allow_private = cfg->webhook_allow_private;
 	/* The engine speaks no HTTP and resolves no names: both come from
 	 * the rooms that do. */
@@ -273,17 +276,51 @@ static int new_delivery(fd_delivery **out, const fd_config *cfg)
 	return 0;
 }
 
-/* What /metrics adds from the delivery room (http/ does not know it). */
 typedef struct {
 	fd_delivery *d;
 	fd_engine *e;
 } serving;
 
+/* The database's: PostgreSQL's round trips, or SQLite's WAL. */
+static int db_metrics(fd_engine *e, flock__buf *out)
+{
+	long trips = fd_engine_db_round_trips(e);
+	fd_store_wal_stats w;
+
+	if (trips >= 0)
+		return flock__buf_printf(
+		        out,
+		        "# HELP flockd_db_round_trips_total Exchanges with the "
+		        "database server that waited for its answer.\n"
+		        "# TYPE flockd_db_round_trips_total counter\n"
+		        "flockd_db_round_trips_total %ld\n",
+		        trips);
+	if (fd_engine_wal_stats(e, &w) < 0)
+		return 0;
+	return flock__buf_printf(
+	        out,
+	        "# HELP flockd_sqlite_wal_bytes Size of the SQLite WAL file "
+	        "(bounded by --sqlite-wal-limit).\n"
+	        "# TYPE flockd_sqlite_wal_bytes gauge\n"
+	        "flockd_sqlite_wal_bytes %lld\n"
+	        "# HELP flockd_sqlite_wal_restarts_total WAL restarts by the "
+	        "writer at the limit, by result (busy: readers outlasted the "
+	        "wait, tried again later).\n"
+	        "# TYPE flockd_sqlite_wal_restarts_total counter\n"
+	        "flockd_sqlite_wal_restarts_total{result=\"done\"} %ld\n"
+	        "flockd_sqlite_wal_restarts_total{result=\"busy\"} %ld\n",
+	        (long long)w.bytes, w.restarts, w.restart_busy);
+}
+
+/* What /metrics adds from the delivery room and the store (http/ knows
+ * neither). */
 static int delivery_metrics(flock__buf *out, void *arg)
 {
 	serving *sv = arg;
 
-	return fd_delivery_metrics(sv->d, sv->e, out);
+	if (fd_delivery_metrics(sv->d, sv->e, out) < 0)
+		return -1;
+	return db_metrics(sv->e, out);
 }
 
 /* SIGHUP: what can change without a restart. Logs are reopened (a

@@ -53,7 +53,7 @@ static void assert_message(h_resp *r, const char *msg)
 static void test_ops_endpoints(void **state)
 {
 	h_resp r;
-	int status, noop, hist, gauge;
+	int status, noop, hist, gauge, wal, trips;
 
 	h_call(&H, &r, "GET", "/healthz", NULL, NULL, NULL);
 	assert_int_equal(r.status, 200);
@@ -74,11 +74,17 @@ static void test_ops_endpoints(void **state)
 	hist = r.text && strstr(r.text, "flockd_http_request_duration_seconds"
 	                                "_bucket{le=\"+Inf\"}");
 	gauge = r.text && strstr(r.text, "flockd_http_requests_in_flight");
+	/* The WAL's size: SQLite only. */
+	wal = r.text && strstr(r.text, "\nflockd_sqlite_wal_bytes ");
+	/* Round trips to the server: PostgreSQL only. */
+	trips = r.text && strstr(r.text, "\nflockd_db_round_trips_total ");
 	h_resp_free(&r); /* before asserting: a failed assert leaks nothing */
 	assert_int_equal(status, 200);
 	assert_true(noop);
 	assert_true(hist);
 	assert_true(gauge);
+	assert_int_equal(wal, !h_is_pg());
+	assert_int_equal(trips, h_is_pg());
 }
 
 static void test_unknown_route_and_method(void **state)

@@ -644,6 +644,121 @@ static void test_rate_hit(void **state)
 	fd_store_close(s2);
 }
 
+/* ---- the SQLite WAL's bound ---------------------------------------- */
+
+#define WAL_LIMIT (256 * 1024)
+
+FD_SQL(wal_table, "CREATE TABLE IF NOT EXISTS wal_fill(x {blob})");
+FD_SQL(wal_insert, "INSERT INTO wal_fill(x) VALUES (randomblob(50000))");
+FD_SQL(wal_count, "SELECT count(*) FROM wal_fill");
+
+/* A second store on its own file, its WAL bounded at WAL_LIMIT. */
+static fd_store *wal_store(fx *f, char *db, size_t len)
+{
+	fd_store_options o = {1, NULL, WAL_LIMIT};
+	fd_store *s = NULL;
+	char err[256];
+
+	snprintf(db, len, "%s/wal.db", f->dir);
+	assert_int_equal(fd_store_open_with(&s, db, &o, err, sizeof(err)), 0);
+	assert_int_equal(fd_db__exec(fd_store_writer(s), &wal_table, ""),
+	                 FD_OK);
+	return s;
+}
+
+/* One write transaction of ~50 KB (13 pages). */
+static void wal_write(fd_store *s)
+{
+	fd_conn *w = fd_store_writer(s);
+
+	assert_int_equal(fd_store_begin(w, 1), FD_OK);
+	assert_int_equal(fd_db__exec(w, &wal_insert, ""), FD_OK);
+	assert_int_equal(fd_store_commit(w), FD_OK);
+}
+
+static void wal_unlink(const char *db)
+{
+	char path[400];
+
+	unlink(db);
+	snprintf(path, sizeof(path), "%s-wal", db);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", db);
+	unlink(path);
+}
+
+/* Commits back to back (no pause for a PASSIVE checkpoint to finish)
+ * never leave the WAL much past its bound: the writer restarts it. */
+static void test_wal_bounded(void **state)
+{
+	fx *f = *state;
+	fd_store_wal_stats w;
+	fd_store *s;
+	char db[200];
+	int i;
+
+	if (h_is_pg()) {
+		assert_int_equal(fd_store_wal_stats_get(f->s, &w), -1);
+		skip();
+	}
+	s = wal_store(f, db, sizeof(db));
+	/* 10 MB written, 40 times the bound. */
+	for (i = 0; i < 200; i++) {
+		wal_write(s);
+		assert_int_equal(fd_store_wal_stats_get(s, &w), 0);
+		/* At most the bound and the commit that crossed it. */
+		if (w.bytes > WAL_LIMIT + 64 * 1024)
+			fail_msg("WAL at %lld bytes after commit %d",
+			         (long long)w.bytes, i);
+	}
+	assert_true(w.restarts >= 10);
+	assert_int_equal(w.restart_busy, 0);
+	fd_store_close(s);
+	wal_unlink(db);
+}
+
+/* A reader holding an old snapshot makes the writer's restart give up
+ * after its bounded wait (the commit goes on, the WAL grows past the
+ * bound); once the reader is done, the next try restarts it. */
+static void test_wal_restart_waits_for_readers_bounded(void **state)
+{
+	fx *f = *state;
+	fd_store_wal_stats w, before;
+	fd_store *s;
+	fd_conn *r;
+	char db[200];
+	long n = 0;
+	int i;
+
+	if (h_is_pg())
+		skip();
+	s = wal_store(f, db, sizeof(db));
+	wal_write(s);
+	/* (Creating the schema may have restarted it already.) */
+	assert_int_equal(fd_store_wal_stats_get(s, &before), 0);
+	r = fd_store_reader(s);
+	assert_int_equal(fd_store_begin(r, 0), FD_OK);
+	assert_int_equal(fd_db__count(r, &n, &wal_count, ""), FD_OK);
+	assert_int_equal(n, 1);
+	for (i = 0; i < 8; i++)
+		wal_write(s);
+	assert_int_equal(fd_store_wal_stats_get(s, &w), 0);
+	assert_true(w.restart_busy >= 1);
+	assert_int_equal(w.restarts, before.restarts);
+	assert_true(w.bytes > WAL_LIMIT);
+	fd_store_rollback(r);
+	fd_store_reader_done(s, r);
+	for (i = 0; i < 8; i++)
+		wal_write(s);
+	assert_int_equal(fd_store_wal_stats_get(s, &w), 0);
+	assert_true(w.restarts > before.restarts);
+	/* Cut back to the bound at the restart, then at most a commit
+	 * past it. */
+	assert_true(w.bytes <= WAL_LIMIT + 64 * 1024);
+	fd_store_close(s);
+	wal_unlink(db);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -662,6 +777,8 @@ int main(void)
 	        T(test_lost_connections_reconnect),
 	        T(test_nodes_start_together),
 	        T(test_rate_hit),
+	        T(test_wal_bounded),
+	        T(test_wal_restart_waits_for_readers_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

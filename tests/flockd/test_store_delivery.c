@@ -219,6 +219,31 @@ static void test_fanout(void **state)
 	json_decref(p);
 }
 
+/* An event no endpoint receives is stored fanned out already: the
+ * fan-out pass has nothing to read or mark; one an endpoint receives
+ * waits for it as before. */
+static void test_fanout_skips_unwanted_events(void **state)
+{
+	fx *f = *state;
+	json_t *p;
+
+	begin(f);
+	event(f, "app_a", "evt_1", "production", "reward.created", NOW);
+	endpoint(f, "app_a", "whe_t", "[\"reward.created\"]", "test");
+	event(f, "app_a", "evt_2", "production", "reward.created", NOW);
+	event(f, "app_a", "evt_3", "test", "customer.created", NOW);
+	event(f, "app_b", "evt_4", "test", "reward.created", NOW);
+	event(f, "app_a", "evt_5", "test", "reward.created", NOW);
+	commit(f);
+	assert_int_equal(fanout(f, NOW), 1);
+	p = deliveries(f, "app_a", "whe_t", NULL);
+	assert_int_equal(total(p), 1);
+	assert_string_equal(
+	        str(json_array_get(json_object_get(p, "data"), 0), "eventId"),
+	        "evt_5");
+	json_decref(p);
+}
+
 /* Claim takes a lease; a second claim gets nothing; only the holder
  * completes; an expired lease goes to another node, and the first node's
  * late completion writes nothing. */
@@ -423,6 +448,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_setup_teardown(test_fanout, setup, teardown),
+	        cmocka_unit_test_setup_teardown(
+	                test_fanout_skips_unwanted_events, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_gone_replay_and_stats,
 	                                        setup, teardown),

@@ -283,6 +283,7 @@ static int row_setup(import_batch *b, size_t i, const char *const *defaults)
 	r->req.query = NULL;
 	r->req.body = NULL; /* set once the row is good to run */
 	r->req.idempotency_key = NULL;
+	r->req.want_text = 0;      /* rows answer as objects */
 	r->req.body_sha256 = NULL; /* hash of the row's canonical JSON */
 	r->req.suspend = row_queued;
 	r->req.done = row_done;

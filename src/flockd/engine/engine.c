@@ -32,6 +32,8 @@ static void vfail(fd_response *res, fd_outcome o, const char *code,
 {
 	json_decref(res->body);
 	res->body = NULL;
+	free(res->text); /* a success's bytes */
+	res->text = NULL;
 	res->outcome = o;
 	res->replayed = 0;
 	snprintf(res->code, sizeof(res->code), "%s", code ? code : "error");
@@ -328,6 +330,7 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 {
 	fd_engine *e = calloc(1, sizeof(*e));
 	int readers = cfg->read_connections > 0 ? cfg->read_connections : 8;
+	fd_store_options sopt;
 
 	*out = NULL;
 	if (!e) {
@@ -340,14 +343,17 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 	pthread_cond_init(&e->done_cv, NULL);
 	pthread_cond_init(&e->sync_cv, NULL);
 	take_config(e, cfg);
+	sopt.readers = readers;
+	sopt.clock = e->clock;
+	sopt.wal_limit = cfg->wal_limit;
 	if (!cfg->db_path) {
 		snprintf(errbuf, errlen, "no database path");
 		goto fail;
 	}
 	if (fd_fraud_new(&e->fraud, cfg->disposable_domains_path, errbuf,
 	                 errlen) < 0 ||
-	    fd_store_open(&e->store, cfg->db_path, readers, e->clock, errbuf,
-	                  errlen) < 0 ||
+	    fd_store_open_with(&e->store, cfg->db_path, &sopt, errbuf, errlen) <
+	            0 ||
 	    fd__writer_start(e, errbuf, errlen) < 0)
 		goto fail;
 	*out = e;
@@ -452,6 +458,16 @@ int fd_engine_writable(fd_engine *e)
 		return 0;
 	failed = __atomic_load_n(&e->write_failed_ms, __ATOMIC_RELAXED);
 	return !failed || flock__mono_ms() - failed >= FD_WRITE_FAILED_MS;
+}
+
+int fd_engine_wal_stats(fd_engine *e, fd_store_wal_stats *out)
+{
+	return fd_store_wal_stats_get(e->store, out);
+}
+
+long fd_engine_db_round_trips(fd_engine *e)
+{
+	return fd_store_round_trips(e->store);
 }
 
 long fd_engine_rewards_granted(fd_engine *e)

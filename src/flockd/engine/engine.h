@@ -87,6 +87,10 @@ typedef struct {
 	                                     canonical dump of body) */
 	const char *request_id;           /* for logs, or NULL */
 	const char *origin; /* Origin header (campaign ping), or NULL */
+	/* 1: a success stored for the Idempotency-Key may also come back
+	 * as its bytes, fd_response.text (the caller sends those and frees
+	 * them); 0: never (res->text stays NULL). */
+	int want_text;
 	/*
 	 * Asynchronous writes (NULL: the operation returns with res final).
 	 * With done set, a write operation that queues a job for the writer
@@ -109,6 +113,10 @@ typedef struct {
 	char code[64];      /* errors: "campaign_not_found", "missing_field" */
 	char message[512];  /* errors: for a person ("name is required") */
 	int replayed;       /* 1 if served from the idempotency store */
+	/* With fd_request.want_text, for a success: body as the wire sends
+	 * it (answers->keep's text, made once to store it for the key),
+	 * malloc'd, the caller's to free whatever the outcome; else NULL. */
+	char *text;
 } fd_response;
 
 /* Every operation has this one signature, so routes map to ops as data. */
@@ -150,8 +158,11 @@ typedef struct {
 	const char *disposable_domains_path; /* optional file, one domain a
 	                                        line, extends the built-in
 	                                        list; NULL = built-in only */
-	int read_connections;      /* read connection pool size; 0 = 8 */
-	int group_commit_max;      /* max jobs per commit; 0 = 256 */
+	int read_connections; /* read connection pool size; 0 = 8 */
+	int group_commit_max; /* max jobs per commit; 0 = 256 */
+	/* SQLite: the WAL's bound in bytes (fd_store_options.wal_limit):
+	 * 0 = FD_STORE_WAL_LIMIT_DEFAULT, < 0 = none */
+	int64_t wal_limit;
 	int webhook_allow_private; /* passed to url_check */
 	long rate_limit; /* requests per second per service or public key
 	                    (fixed one-second windows); 0 = no limit */
@@ -269,6 +280,11 @@ fd_clock *fd_engine_clock(fd_engine *e);
 
 /* Rewards granted since open (for metrics). */
 long fd_engine_rewards_granted(fd_engine *e);
+/* The store's WAL (fd_store_wal_stats_get): 0, or -1 (PostgreSQL). Any
+ * thread. */
+int fd_engine_wal_stats(fd_engine *e, fd_store_wal_stats *out);
+/* fd_store_round_trips of the engine's store. */
+long fd_engine_db_round_trips(fd_engine *e);
 
 /*
  * ---- Wire API (api.md section 3) ----

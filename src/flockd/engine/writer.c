@@ -125,7 +125,9 @@ static int replay(fd_ctx *x, int code, const char *text)
 	return 0;
 }
 
-/* Store the answer for (app, key) in the current transaction. */
+/* Store the answer for (app, key) in the current transaction; a
+ * success's text is also the reply's when the caller wants it (made
+ * once: the stored bytes are the sent ones). */
 static int idem_put(fd_ctx *x)
 {
 	char *text = NULL;
@@ -134,6 +136,11 @@ static int idem_put(fd_ctx *x)
 	if (x->e->answers->keep(x->res, &code, &text) == 0)
 		rc = fd_store_idem_put(x->c, x->app, x->req->idempotency_key,
 		                       x->idem_hash, code, text, x->now);
+	if (rc == FD_OK && x->req->want_text &&
+	    fd_outcome_ok(x->res->outcome) && x->res->body && !x->res->text) {
+		x->res->text = text;
+		text = NULL;
+	}
 	free(text);
 	return rc == FD_OK ? 0 : -1;
 }
@@ -200,6 +207,7 @@ static void job_reset(fd_job *j)
 		*j->call_rc = FD_ERR;
 	} else {
 		json_decref(j->ctx.res->body);
+		free(j->ctx.res->text);
 		memset(j->ctx.res, 0, sizeof(*j->ctx.res));
 	}
 	j->ctx.granted = 0;

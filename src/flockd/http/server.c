@@ -228,9 +228,21 @@ static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
                                  const char *allow)
 {
 	int status;
-	json_t *body = fd_http_answer(res, &status);
+	json_t *body;
+	char *text = res->text;
 
 	rc->replayed = res->replayed;
+	res->text = NULL;
+	/* A success the writer already dumped to store it for its
+	 * Idempotency-Key: those bytes. */
+	if (text && fd_outcome_ok(res->outcome) && res->body) {
+		json_decref(res->body);
+		res->body = NULL;
+		return queue(s, c, rc, fd_http_status(res->outcome), text,
+		             strlen(text), "application/json", allow);
+	}
+	free(text);
+	body = fd_http_answer(res, &status);
 	return send_body(s, c, rc, status, body, allow);
 }
 
@@ -488,6 +500,7 @@ static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
 	rc->req.query = rc->query;
 	rc->req.body = rc->jbody;
 	rc->req.idempotency_key = idem;
+	rc->req.want_text = 1;
 	rc->req.body_sha256 = rc->sha;
 	rc->req.request_id = rc->request_id;
 	rc->req.origin =
@@ -958,6 +971,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	json_decref(rc->jbody);
 	json_decref(rc->query);
 	json_decref(rc->res.body);
+	free(rc->res.text);
 	flock__buf_free(&rc->body);
 	if (rc->reserved)
 		__atomic_sub_fetch(&s->buffered, rc->reserved,

@@ -129,6 +129,15 @@ typedef struct {
 	/* Make everything the writer committed durable (store.h
 	 * fd_store_sync): FD_OK or FD_ERR. */
 	int (*sync)(fd_dbconn *writer);
+	/* Optional (NULL: the database has no WAL of ours to bound). Keep
+	 * the writer's WAL near bytes (fd_store_options.wal_limit; <= 0:
+	 * no bound), set before the writer's first write: FD_OK or FD_ERR.
+	 * wal_stats may be called from any thread while the writer runs. */
+	int (*wal_limit)(fd_dbconn *writer, int64_t bytes);
+	void (*wal_stats)(fd_dbconn *writer, fd_store_wal_stats *out);
+	/* Optional: the process's round trips to the database so far (each
+	 * exchange that waits for the server's answer), any thread. */
+	long (*round_trips)(void);
 } fd_driver;
 
 extern const fd_driver fd_driver_sqlite;

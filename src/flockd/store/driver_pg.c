@@ -118,13 +118,32 @@ static int fail_code(fd_dbconn *c, PGresult *r)
 	return FD_ERR;
 }
 
+/* Exchanges with the server that wait for its answer (PQexec,
+ * PQprepare, PQexecPrepared), every connection of the process: for
+ * /metrics and bench_ingest's round trips per ingest. */
+static long round_trips;
+
+static void trip(void)
+{
+	__atomic_add_fetch(&round_trips, 1, __ATOMIC_RELAXED);
+}
+
+static long pg_round_trips(void)
+{
+	return __atomic_load_n(&round_trips, __ATOMIC_RELAXED);
+}
+
 static int simple(fd_dbconn *c, const char *sql)
 {
-	PGresult *r = PQexec(c->db, sql);
-	ExecStatusType st = PQresultStatus(r);
-	int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK
-	                 ? FD_OK
-	                 : fail_code(c, r);
+	PGresult *r;
+	ExecStatusType st;
+	int rc;
+
+	trip();
+	r = PQexec(c->db, sql);
+	st = PQresultStatus(r);
+	rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? FD_OK
+	                                                     : fail_code(c, r);
 
 	PQclear(r);
 	return rc;
@@ -279,6 +298,7 @@ static int run(fd_dbstmt *st)
 	if (!c->db)
 		return fail_code(c, NULL);
 	if (st->prepared_gen != c->gen) {
+		trip();
 		r = PQprepare(c->db, st->name, st->sql, st->n, st->types);
 		s = PQresultStatus(r);
 		if (s != PGRES_COMMAND_OK) {
@@ -290,6 +310,7 @@ static int run(fd_dbstmt *st)
 		PQclear(r);
 		st->prepared_gen = c->gen;
 	}
+	trip();
 	r = PQexecPrepared(c->db, st->name, st->n, st->vals, st->lens, st->fmts,
 	                   0);
 	s = PQresultStatus(r);
@@ -405,6 +426,7 @@ const fd_driver fd_driver_pg = {
         /* Serialises migrations of nodes starting at once ("flockmig"). */
         .migrate_lock = "SELECT pg_advisory_lock(7380134885017315687)",
         .migrate_unlock = "SELECT pg_advisory_unlock(7380134885017315687)",
+        .round_trips = pg_round_trips,
         .open = pg_open,
         .close = pg_close,
         .ensure = pg_ensure,

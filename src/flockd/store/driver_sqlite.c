@@ -7,6 +7,21 @@
  * database (PASSIVE: never blocking the writer or the readers), woken by
  * the writer's WAL hook every CKPT_PAGES pages; it keeps synchronous=FULL,
  * so the WAL is synced before any of it is copied.
+ *
+ * A PASSIVE checkpoint never restarts the WAL while the writer commits
+ * without a pause (the WAL only starts again from its beginning once
+ * every frame is copied and no reader needs one), so under sustained load
+ * it grows without bound. The bound (wal_limit, fd_store_options): once
+ * a commit leaves the WAL past it, the writer itself, in its WAL hook,
+ * right after that commit and before the next batch begins, runs a
+ * RESTART checkpoint: it copies what the checkpointer has not (usually
+ * little), waits at most RESTART_WAIT_MS for readers still on old frames,
+ * and the next commit writes the WAL from its start again, cut back to
+ * wal_limit (journal_size_limit). The writer and the checkpointer never
+ * checkpoint at once (run_mu): a checkpoint that finds another running
+ * fails at once, without waiting. If readers outlast the wait, the
+ * writer goes on and tries again once the WAL has grown by another
+ * eighth of the limit.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -24,6 +39,10 @@
 
 /* WAL pages after which the checkpointer is woken. */
 #define CKPT_PAGES 1000
+/* Every connection's busy timeout; the writer's RESTART checkpoint waits
+ * for readers at most RESTART_WAIT_MS. */
+#define BUSY_MS 10000
+#define RESTART_WAIT_MS 200
 
 struct fd_dbconn {
 	sqlite3 *db;
@@ -34,6 +53,15 @@ struct fd_dbconn {
 	int ckpt_started, ckpt_quit, ckpt_due;
 	pthread_mutex_t ckpt_mu;
 	pthread_cond_t ckpt_cv;
+	/* Held by whoever checkpoints: the checkpointer or the writer. */
+	pthread_mutex_t run_mu;
+	/* The bound (writer thread only, after wal_limit): WAL frames past
+	 * which the writer restarts the WAL (0: no bound), and the frame
+	 * count before which it does not try again after a failed try. */
+	int limit_frames, retry_frames;
+	char *wal_path; /* the writer's WAL file, for its size */
+	/* Atomic counters for fd_store_wal_stats. */
+	long restarts, restart_busy;
 };
 
 struct fd_dbstmt {
@@ -162,10 +190,40 @@ static int open_db(sqlite3 **db, const char *path, fd_role role, char *err,
 	return -1;
 }
 
+/* On the writer thread, between its commits (from its WAL hook): copy
+ * the rest of the WAL and restart it, waiting for readers at most
+ * RESTART_WAIT_MS. */
+static void restart_wal(fd_dbconn *c, int frames)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->run_mu);
+	sqlite3_busy_timeout(c->db, RESTART_WAIT_MS);
+	rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_RESTART,
+	                               NULL, NULL);
+	sqlite3_busy_timeout(c->db, BUSY_MS);
+	pthread_mutex_unlock(&c->run_mu);
+	if (rc == SQLITE_OK) {
+		c->retry_frames = 0;
+		__atomic_add_fetch(&c->restarts, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	c->retry_frames = frames + c->limit_frames / 8 + 1;
+	__atomic_add_fetch(&c->restart_busy, 1, __ATOMIC_RELAXED);
+	fd_log(FD_LOG_DEBUG, "WAL restart postponed: %s", sqlite3_errstr(rc));
+}
+
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	fd_dbconn *c = arg;
 
+	(void)db;
+	(void)name;
+	if (c->limit_frames > 0 && pages >= c->limit_frames &&
+	    pages >= c->retry_frames) {
+		restart_wal(c, pages);
+		return SQLITE_OK;
+	}
 	if (pages >= CKPT_PAGES) {
 		pthread_mutex_lock(&c->ckpt_mu);
 		c->ckpt_due = 1;
@@ -187,8 +245,10 @@ static void *ckpt_main(void *arg)
 		}
 		c->ckpt_due = 0;
 		pthread_mutex_unlock(&c->ckpt_mu);
+		pthread_mutex_lock(&c->run_mu);
 		sqlite3_wal_checkpoint_v2(
 		        c->ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_unlock(&c->run_mu);
 		pthread_mutex_lock(&c->ckpt_mu);
 	}
 	pthread_mutex_unlock(&c->ckpt_mu);
@@ -199,6 +259,8 @@ static void *ckpt_main(void *arg)
 static int writer_setup(fd_dbconn *c, const char *path, char *err,
                         size_t errlen)
 {
+	const char *wal;
+
 	if (sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL,
 	                 NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s", sqlite3_errmsg(c->db));
@@ -206,6 +268,11 @@ static int writer_setup(fd_dbconn *c, const char *path, char *err,
 	}
 	if (open_db(&c->ckpt, path, FD_ROLE_AUX, err, errlen) < 0)
 		return -1;
+	wal = sqlite3_filename_wal(sqlite3_db_filename(c->db, "main"));
+	if (!wal || !(c->wal_path = strdup(wal))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (pthread_create(&c->ckpt_thread, NULL, ckpt_main, c) != 0) {
 		snprintf(err, errlen, "cannot start the checkpointer");
 		return -1;
@@ -235,7 +302,9 @@ static void sq_close(fd_dbconn *c)
 		close(c->wal_fd);
 	sqlite3_close(c->db);
 	pthread_mutex_destroy(&c->ckpt_mu);
+	pthread_mutex_destroy(&c->run_mu);
 	pthread_cond_destroy(&c->ckpt_cv);
+	free(c->wal_path);
 	free(c);
 }
 
@@ -251,6 +320,7 @@ static int sq_open(fd_dbconn **out, const char *path, fd_role role, char *err,
 	}
 	c->wal_fd = -1;
 	pthread_mutex_init(&c->ckpt_mu, NULL);
+	pthread_mutex_init(&c->run_mu, NULL);
 	pthread_cond_init(&c->ckpt_cv, NULL);
 	if (open_db(&c->db, path, role, err, errlen) < 0 ||
 	    (role == FD_ROLE_WRITER &&
@@ -390,6 +460,40 @@ static int sq_sync(fd_dbconn *c)
 	return fdatasync(c->wal_fd) == 0 ? FD_OK : FD_ERR;
 }
 
+/* The writer's bound (before its first write transaction): frames of
+ * the page size, and the file cut back to the bound when it restarts. */
+static int sq_wal_limit(fd_dbconn *c, int64_t bytes)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t page = 4096;
+	char sql[64];
+
+	if (!c->ckpt_started || bytes <= 0)
+		return FD_OK;
+	if (sqlite3_prepare_v2(c->db, "PRAGMA page_size", -1, &st, NULL) ==
+	            SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		page = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	/* A frame is a page and its 24-byte header. */
+	c->limit_frames =
+	        (int)(bytes / (page + 24) > 1 ? bytes / (page + 24) : 1);
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit=%lld",
+	         (long long)bytes);
+	return sq_exec(c, sql);
+}
+
+static void sq_wal_stats(fd_dbconn *c, fd_store_wal_stats *out)
+{
+	struct stat st;
+
+	out->bytes = c->wal_path && stat(c->wal_path, &st) == 0
+	                     ? (int64_t)st.st_size
+	                     : 0;
+	out->restarts = __atomic_load_n(&c->restarts, __ATOMIC_RELAXED);
+	out->restart_busy = __atomic_load_n(&c->restart_busy, __ATOMIC_RELAXED);
+}
+
 const fd_driver fd_driver_sqlite = {
         .name = "sqlite",
         .shared = 0,
@@ -415,4 +519,6 @@ const fd_driver fd_driver_sqlite = {
         .col_name = sq_col_name,
         .col = sq_col,
         .sync = sq_sync,
+        .wal_limit = sq_wal_limit,
+        .wal_stats = sq_wal_stats,
 };

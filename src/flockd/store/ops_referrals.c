@@ -20,7 +20,7 @@
 
 #define REFERRAL_FILTER                                                        \
 	"f.app_id = ?1 AND (?2 IS NULL OR f.campaign_id = ?2) AND (?3 IS NULL" \
-	" OR f.status = ?3) AND (?4 IS NULL OR f.environment = ?4) AND (?5 IS"  \
+	" OR f.status = ?3) AND (?4 IS NULL OR f.environment = ?4) AND (?5 IS" \
 	" NULL OR f.referrer_id = ?5 OR f.referee_id = ?5)"
 
 int fd_store_referral_insert(fd_conn *c, const char *app_id, const char *id,
@@ -276,9 +276,19 @@ int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
                            const char *env, const char *name, int64_t ts,
                            const char *body)
 {
+	/* An event no endpoint receives is stored already fanned out: no
+	 * fan-out pass reads it, marks it or makes deliveries of it (the
+	 * test is the fan-out's own, ops_webhooks.c targets_of). An
+	 * endpoint made later receives the events after it. */
 	FD_SQL(sql, "INSERT INTO outbox(id, app_id, environment, name,"
-	            " timestamp, body) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
-	            " ON CONFLICT DO NOTHING");
+	            " timestamp, body, fanned_at) VALUES(?1, ?2, ?3, ?4, ?5,"
+	            " ?6, CASE WHEN EXISTS(SELECT 1 FROM webhook_endpoints h"
+	            " WHERE h.app_id = ?2 AND h.deleted_at IS NULL AND"
+	            " (h.environment IS NULL OR h.environment = ?3) AND"
+	            " ((h.events IS NULL AND ?4 <> 'checkpoint.ingested') OR"
+	            " EXISTS(SELECT 1 FROM {each h.events} WHERE j.value = ?4"
+	            " OR (j.value = '*' AND ?4 <> 'checkpoint.ingested'))))"
+	            " THEN NULL ELSE ?5 END) ON CONFLICT DO NOTHING");
 
 	return fd_db__insert(c, &sql, "ssssis", id, app_id, env, name, ts,
 	                     body);

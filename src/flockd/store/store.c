@@ -52,10 +52,37 @@ static void conn_close(fd_store *s, fd_conn *c)
 int fd_store_open(fd_store **out, const char *path, int readers,
                   fd_clock *clock, char *err, size_t errlen)
 {
-	fd_store *s = calloc(1, sizeof(*s));
-	const char *url;
-	int i;
+	fd_store_options o = {readers, clock, 0};
 
+	return fd_store_open_with(out, path, &o, err, errlen);
+}
+
+/* The writer's WAL bound, before the migrations write anything. */
+static int set_wal_limit(fd_store *s, int64_t limit, char *err, size_t errlen)
+{
+	if (limit == 0)
+		limit = FD_STORE_WAL_LIMIT_DEFAULT;
+	if (!s->drv->wal_limit ||
+	    s->drv->wal_limit(s->writer.db, limit) == FD_OK)
+		return 0;
+	snprintf(err, errlen, "cannot bound the WAL: %s",
+	         s->drv->errmsg(s->writer.db));
+	return -1;
+}
+
+int fd_store_open_with(fd_store **out, const char *path,
+                       const fd_store_options *opt, char *err, size_t errlen)
+{
+	fd_store *s = calloc(1, sizeof(*s));
+	fd_store_options dflt = {1, NULL, 0};
+	int readers, i;
+	fd_clock *clock;
+	const char *url;
+
+	if (!opt)
+		opt = &dflt;
+	readers = opt->readers;
+	clock = opt->clock;
 	*out = NULL;
 	if (readers < 1)
 		readers = 1;
@@ -74,6 +101,7 @@ int fd_store_open(fd_store **out, const char *path, int readers,
 		goto fail;
 	}
 	if (conn_open(s, &s->writer, FD_ROLE_WRITER, err, errlen) < 0 ||
+	    set_wal_limit(s, opt->wal_limit, err, errlen) < 0 ||
 	    fd_db__migrate(s, err, errlen) < 0)
 		goto fail;
 	for (i = 0; i < readers; i++) {
@@ -122,6 +150,20 @@ const char *fd_store_backend(fd_store *s)
 int fd_store_sync(fd_store *s)
 {
 	return s->drv->sync(s->writer.db);
+}
+
+int fd_store_wal_stats_get(fd_store *s, fd_store_wal_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s->drv->wal_stats || !s->writer.db)
+		return -1;
+	s->drv->wal_stats(s->writer.db, out);
+	return 0;
+}
+
+long fd_store_round_trips(fd_store *s)
+{
+	return s->drv->round_trips ? s->drv->round_trips() : -1;
 }
 
 fd_conn *fd_store_writer(fd_store *s)

@@ -59,6 +59,42 @@ typedef struct {
  * status). 0, or -1 with a message in err (never the URL's password). */
 int fd_store_open(fd_store **out, const char *path, int readers,
                   fd_clock *clock, char *err, size_t errlen);
+
+/* How a store is opened beyond its path (fd_store_open_with). */
+typedef struct {
+	int readers;     /* read connections; < 1: 1 */
+	fd_clock *clock; /* NULL: the real one */
+	/* SQLite: once a commit leaves the WAL larger than this many bytes,
+	 * the writer restarts it before its next batch (a RESTART checkpoint
+	 * waiting for readers at most 200 ms) and cuts the file back to it
+	 * (driver_sqlite.c); 0: FD_STORE_WAL_LIMIT_DEFAULT; < 0: no bound
+	 * (the WAL grows while the writer commits without a pause).
+	 * Ignored by PostgreSQL. */
+	int64_t wal_limit;
+} fd_store_options;
+
+#define FD_STORE_WAL_LIMIT_DEFAULT (16LL * 1024 * 1024)
+
+/* fd_store_open with options (NULL: the defaults, one reader). */
+int fd_store_open_with(fd_store **out, const char *path,
+                       const fd_store_options *opt, char *err, size_t errlen);
+
+/* The writer's WAL, for /metrics: its file's size now, RESTART
+ * checkpoints that completed and those that met readers still on old
+ * frames after the bounded wait (tried again later). */
+typedef struct {
+	int64_t bytes;
+	long restarts, restart_busy;
+} fd_store_wal_stats;
+
+/* Any thread: 0 and *out filled, or -1 (the database has no WAL of
+ * flockd's: PostgreSQL). */
+int fd_store_wal_stats_get(fd_store *s, fd_store_wal_stats *out);
+
+/* Round trips to the database server so far, every connection of the
+ * process (PostgreSQL); -1 where there is no server (SQLite). Any
+ * thread. */
+long fd_store_round_trips(fd_store *s);
 void fd_store_close(fd_store *s);
 int fd_store_schema_version(fd_store *s);
 /* "sqlite" or "postgresql". */
