@@ -160,6 +160,9 @@ static int keys_create(fd_ctx *x)
 
 	if (fd__admin_app(x) < 0)
 		return -1;
+	/* A token limited to an environment makes keys limited to it. */
+	if (!env)
+		env = fd__scope_env(x);
 	if (!kind)
 		return fd__missing(x, "kind");
 	if (strcmp(kind, "service") == 0)
@@ -206,7 +209,7 @@ FD_WRITE_OP(fd_op_admin_keys_revoke, keys_revoke)
 static int campaigns_list(fd_ctx *x)
 {
 	json_t *list = NULL;
-	const char *env = fd__qstr(x, "environment");
+	const char *env = fd__list_env(x);
 
 	if (fd__admin_app(x) < 0)
 		return -1;
@@ -580,10 +583,10 @@ static int customers_list(fd_ctx *x)
 	fd__page(x, &limit, &offset);
 	/* The dashboard's search: by id, or a prefix of the external id,
 	 * the referral code or the email. */
-	rc = q && *q ? fd_store_customer_search(x->c, x->app, q, limit, offset,
-	                                        &out)
-	             : fd_store_customer_list(x->c, x->app, limit, offset,
-	                                      &out);
+	rc = q && *q ? fd_store_customer_search(x->c, x->app, fd__list_env(x),
+	                                        q, limit, offset, &out)
+	             : fd_store_customer_list(x->c, x->app, fd__list_env(x),
+	                                      limit, offset, &out);
 	if (rc != FD_OK)
 		return fd__internal(x);
 	return fd__ok(x, FD_OUT_OK, out);
@@ -633,7 +636,7 @@ static int referrals_list(fd_ctx *x)
 	fd__page(x, &limit, &offset);
 	f.campaign_id = fd__qstr(x, "campaignId");
 	f.status = fd__qstr(x, "status");
-	f.environment = fd__qstr(x, "environment");
+	f.environment = fd__list_env(x);
 	f.customer_id = fd__qstr(x, "customerId");
 	if (fd_store_referral_list(x->c, x->app, &f, limit, offset, &out) !=
 	    FD_OK)
@@ -768,7 +771,7 @@ static int rewards_list(fd_ctx *x)
 		return -1;
 	fd__page(x, &limit, &offset);
 	f.status = fd__qstr(x, "status");
-	f.environment = fd__qstr(x, "environment");
+	f.environment = fd__list_env(x);
 	f.customer_id = fd__qstr(x, "customerId");
 	f.campaign_id = fd__qstr(x, "campaignId");
 	if (fd_store_reward_list(x->c, x->app, &f, limit, offset, &out) !=
@@ -839,7 +842,7 @@ static int events_list(fd_ctx *x)
 	if (fd__admin_app(x) < 0)
 		return -1;
 	fd__page(x, &limit, &offset);
-	if (fd_store_outbox_list(x->c, x->app, fd__qstr(x, "environment"),
+	if (fd_store_outbox_list(x->c, x->app, fd__list_env(x),
 	                         fd__qstr(x, "name"), limit, offset,
 	                         &out) != FD_OK)
 		return fd__internal(x);

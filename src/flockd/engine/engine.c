@@ -255,6 +255,7 @@ int fd__customer_create(fd_ctx *x, const char *external_id, const char *email,
 		                              email, name, code, props, x->now);
 	}
 	if (rc != FD_OK ||
+	    fd_store_customer_set_env(x->c, x->app, id, env) != FD_OK ||
 	    fd_store_customer_get(x->c, x->app, FD_BY_ID, id, out) != FD_OK)
 		return FD_ERR;
 	if (fd__emit(x, env, "customer.created", json_incref(*out)) < 0) {
@@ -287,7 +288,8 @@ void fd__run_read(fd_engine *e, const fd_request *req, fd_response *res,
 	if (fd_store_begin(x.c, 0) != FD_OK) {
 		fd__internal(&x);
 	} else {
-		fn(&x);
+		if (fd__scope(&x) == 0)
+			fn(&x);
 		fd_store_rollback(x.c);
 	}
 	fd_store_reader_done(e->store, x.c);

@@ -150,6 +150,8 @@ static int webhooks_create(fd_ctx *x)
 
 	if (fd__admin_app(x) < 0)
 		return -1;
+	if (!env)
+		env = fd__scope_env(x);
 	if (!url || !is_http_url(url))
 		return fd__invalid(x, "url", "must be an http(s) URL");
 	if (env && strcmp(env, "production") && strcmp(env, "test"))

@@ -90,7 +90,8 @@ static int campaigns_list(fd_ctx *x)
 {
 	json_t *list = NULL;
 
-	if (fd_store_campaign_list(x->c, x->app, NULL, &list) != FD_OK)
+	if (fd_store_campaign_list(x->c, x->app, fd__scope_env(x), &list) !=
+	    FD_OK)
 		return fd__internal(x);
 	return fd__ok(x, FD_OUT_OK, list);
 }
