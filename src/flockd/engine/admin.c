@@ -317,6 +317,8 @@ static int campaign_fields(fd_ctx *x, const json_t *base, fd_store_campaign *k,
 	if (time_field(x, base, "startsAt", &k->starts_at) < 0 ||
 	    time_field(x, base, "endsAt", &k->ends_at) < 0)
 		return -1;
+	if (k->starts_at && k->ends_at && k->ends_at <= k->starts_at)
+		return fd__invalid(x, "endsAt", "must be after startsAt");
 	return 0;
 }
 
@@ -488,6 +490,16 @@ static int campaigns_update(fd_ctx *x)
 	rc = fd_store_campaign_get(x->c, x->app, x->req->id, &cur);
 	if (rc != FD_OK)
 		return answer(x, rc, FD_OUT_OK, NULL, "campaign");
+	/* A campaign stays in its environment (its referrals and rewards
+	 * are there); POST .../copy makes one in the other. */
+	if (fd__bstr(x, "environment") && fd__jstr(cur, "environment") &&
+	    strcmp(fd__bstr(x, "environment"), fd__jstr(cur, "environment"))) {
+		json_decref(cur);
+		return fd__invalid(
+		        x, "environment",
+		        "cannot be changed; copy the campaign to the "
+		        "other environment instead");
+	}
 	memset(&k, 0, sizeof(k));
 	k.id = x->req->id;
 	rc = campaign_fields(x, cur, &k, &extra);
