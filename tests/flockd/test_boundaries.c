@@ -5,7 +5,8 @@
  * an environment or only names production objects by their ids
  * (campaignId, a customer's external id or referral code, a path {id}).
  * Customers written before schema step 8 get an environment from their
- * referrals and events.
+ * referrals and events. What a public key reads about customers, and
+ * referral codes that resist guessing (item 9).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -349,6 +350,75 @@ static void test_admin_token_stays_in_its_environment(void **state)
 	h_resp_free(&r);
 }
 
+/* Item 9: what a public key reads about customers; codes. */
+static void test_public_key_reads_little(void **state)
+{
+	char body[256], path[256];
+	json_t *by;
+	h_resp r;
+	int i, valid = 0;
+
+	/* identify: an existing customer is neither changed nor shown. */
+	h_call(&H, &r, "POST", "/customers/identify", H.public_key,
+	       "{\"externalUserId\":\"prod-ref\",\"email\":\"evil@example."
+	       "com\","
+	       "\"name\":\"Evil\",\"customProperties\":{\"x\":1}}",
+	       NULL);
+	assert_int_equal(r.status, 200);
+	assert_true(json_is_null(json_object_get(r.json, "email")));
+	assert_int_equal(
+	        json_object_size(json_object_get(r.json, "customProperties")),
+	        0);
+	assert_string_equal(jstr(r.json, "referralCode"), code_prod);
+	h_resp_free(&r);
+	h_call(&H, &r, "GET", ap(path, sizeof(path), "/customers/%s", cus_prod),
+	       H.admin_token, NULL, NULL);
+	assert_string_equal(jstr(r.json, "email"), "ref@prod.example");
+	assert_string_equal(jstr(r.json, "name"), "Prod Ref");
+	h_resp_free(&r);
+	/* A new one is created from what the caller sent. */
+	h_call(&H, &r, "POST", "/customers/identify", H.public_key,
+	       "{\"externalUserId\":\"pk-new\",\"email\":\"new@example.com\"}",
+	       NULL);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(jstr(r.json, "email"), "new@example.com");
+	h_resp_free(&r);
+
+	/* validate-code: the referrer's id and name, not email. */
+	snprintf(body, sizeof(body), "{\"referralCode\":\"%s\"}", code_prod);
+	h_call(&H, &r, "POST", "/referrals/validate-code", H.public_key, body,
+	       NULL);
+	assert_int_equal(r.status, 200);
+	by = json_object_get(r.json, "referredBy");
+	assert_string_equal(jstr(by, "id"), cus_prod);
+	assert_string_equal(jstr(by, "name"), "Prod Ref");
+	assert_true(json_is_null(json_object_get(by, "email")));
+	assert_true(json_is_null(json_object_get(by, "externalUserId")));
+	h_resp_free(&r);
+	/* ...the service key reads it all, as the spec says. */
+	h_call(&H, &r, "POST", "/referrals/validate-code", H.service_key, body,
+	       NULL);
+	assert_string_equal(
+	        jstr(json_object_get(r.json, "referredBy"), "email"),
+	        "ref@prod.example");
+	h_resp_free(&r);
+
+	/* Codes: 8 random characters after the name's letters; 300 guesses
+	 * of the old shape find nothing. */
+	assert_int_equal(strlen(code_prod), 4 + 8);
+	for (i = 0; i < 300; i++) {
+		static const char abc[] = "23456789ABCDEFGHJKMNPQRSTVWXYZ";
+		snprintf(body, sizeof(body),
+		         "{\"referralCode\":\"PROD%c%c%c\"}", abc[i % 30],
+		         abc[(i / 30) % 30], abc[(i * 7) % 30]);
+		h_call(&H, &r, "POST", "/referrals/validate-code", H.public_key,
+		       body, NULL);
+		valid += json_is_true(json_object_get(r.json, "isValid"));
+		h_resp_free(&r);
+	}
+	assert_int_equal(valid, 0);
+}
+
 /* Schema step 8 on a database an older flockd wrote: customers named
  * only by test referrals become test customers, the others production. */
 static void test_customers_from_an_older_flockd(void **state)
@@ -391,6 +461,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_wire_keys_stay_in_their_environment),
 	        cmocka_unit_test(test_admin_token_stays_in_its_environment),
+	        cmocka_unit_test(test_public_key_reads_little),
 	        cmocka_unit_test(test_customers_from_an_older_flockd),
 	};
 
