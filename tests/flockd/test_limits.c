@@ -248,7 +248,11 @@ static void test_numbers_as_javascript_writes_them(void **state)
 	        {-2.5, "-2.5"},
 	        {0.1 + 0.2, "0.30000000000000004"},
 	        {1e21, "1e+21"},
-	        {1e20, "100000000000000000000"},
+	        {1e18, "1000000000000000000"},
+	        /* Past 64 bits: an exponent (jansson reads no bigger
+	         * integers), where JavaScript writes digits. */
+	        {1e20, "1e+20"},
+	        {-1.5e19, "-1.5e+19"},
 	        {1.5e-7, "1.5e-7"},
 	        {0.000001, "0.000001"},
 	        {123456.789, "123456.789"},

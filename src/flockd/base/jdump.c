@@ -156,8 +156,11 @@ static int dump_array(flock__buf *b, const json_t *v, int depth)
  * the same double (%.*e from 1 to 17 digits, the first that strtod
  * returns equal), placed as JavaScript places them: plain from 1e-6 up
  * to below 1e21, else with an exponent ("1e+21", "1.5e-7"). 9.99 is
- * "9.99", 100.0 is "100", 0.1 is "0.1". Returns the length, or -1 for a
- * value JSON cannot hold (NaN, infinities).
+ * "9.99", 100.0 is "100", 0.1 is "0.1". One departure: a whole number
+ * of 2^63 or more is written with an exponent ("1e+19", JavaScript
+ * "10000000000000000000"), since plain digits past 64 bits are an
+ * integer jansson refuses. Returns the length, or -1 for a value JSON
+ * cannot hold (NaN, infinities).
  */
 int fd_jdump_double(char out[32], double d)
 {
@@ -189,12 +192,16 @@ int fd_jdump_double(char out[32], double d)
 	while (k > 1 && digits[k - 1] == '0')
 		k--;
 	n = (int)strtol(p + 1, &end, 10) + 1; /* value = 0.DIGITS x 10^n */
-	if (k <= n && n <= 21) {
+	/* An integer past 64 bits in plain digits is what jansson (and so
+	 * flockd, reading what it stored) refuses: those take the exponent
+	 * form, where JavaScript writes digits up to 1e21. */
+	if (k <= n && n <= 21 &&
+	    (d < 9223372036854775808.0 && d > -9223372036854775808.0)) {
 		memcpy(out + len, digits, (size_t)k);
 		len += k;
 		for (i = k; i < n; i++)
 			out[len++] = '0';
-	} else if (0 < n && n <= 21) {
+	} else if (0 < n && n < k && n <= 21) {
 		memcpy(out + len, digits, (size_t)n);
 		len += n;
 		out[len++] = '.';

@@ -27,8 +27,12 @@ int fd_outcome_fault(fd_outcome o)
 	       o == FD_OUT_UNAVAILABLE;
 }
 
-static void vfail(fd_response *res, fd_outcome o, const char *code,
-                  const char *fmt, va_list ap)
+#ifdef __GNUC__
+__attribute__((format(printf, 4, 0)))
+#endif
+static void
+vfail(fd_response *res, fd_outcome o, const char *code, const char *fmt,
+      va_list ap)
 {
 	json_decref(res->body);
 	res->body = NULL;
