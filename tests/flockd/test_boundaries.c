@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "harness.h"
 #include "support.h"
@@ -456,6 +457,36 @@ static void test_customers_from_an_older_flockd(void **state)
 	        403);
 }
 
+/* Item 11: the database file is the operator's alone (SQLite), and the
+ * operator's token can be revoked (last: H's token is gone after). */
+static void test_operator_token_revoked(void **state)
+{
+	const char *id = jstr(H.init, "adminTokenId");
+	char path[256];
+	struct stat st;
+	h_resp r;
+
+	if (!h_is_pg()) {
+		assert_int_equal(stat(H.db, &st), 0);
+		assert_int_equal(st.st_mode & 077, 0);
+	}
+	assert_non_null(id);
+	/* An application's admin token cannot. */
+	assert_int_not_equal(
+	        status_of("POST", ap(path, sizeof(path), "/keys/%s/revoke", id),
+	                  test_admin, NULL, NULL),
+	        200);
+	h_call(&H, &r, "POST", ap(path, sizeof(path), "/keys/%s/revoke", id),
+	       H.admin_token, NULL, NULL);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(jstr(r.json, "id"), id);
+	assert_non_null(jstr(r.json, "revokedAt"));
+	h_resp_free(&r);
+	h_call(&H, &r, "GET", "/admin/apps", H.admin_token, NULL, NULL);
+	assert_int_equal(r.status, 401);
+	h_resp_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +494,7 @@ int main(void)
 	        cmocka_unit_test(test_admin_token_stays_in_its_environment),
 	        cmocka_unit_test(test_public_key_reads_little),
 	        cmocka_unit_test(test_customers_from_an_older_flockd),
+	        cmocka_unit_test(test_operator_token_revoked),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -391,6 +391,35 @@ static void test_environment_not_patched(void **state)
 	h_resp_free(&r);
 }
 
+/* Item 11: a second rotation during the first one's grace is refused
+ * (it would end that grace at once); graceSeconds 0 always switches. */
+static void test_second_rotation_in_grace(void **state)
+{
+	receiver rx;
+	json_t *ep, *a;
+
+	memset(&rx, 0, sizeof(rx));
+	rx_start(&rx);
+	ep = wh_endpoint(&H, rx.port, "[\"customer.created\"]");
+	a = ep_call(&H, "POST", ep, "/rotate-secret", "{\"graceSeconds\":3600}",
+	            200);
+	json_decref(a);
+	a = ep_call(&H, "POST", ep, "/rotate-secret", "{\"graceSeconds\":60}",
+	            409);
+	assert_string_equal(jstr(a, "code"), "rotation_in_grace");
+	json_decref(a);
+	h_clock_advance(&H, 3601 * 1000);
+	a = ep_call(&H, "POST", ep, "/rotate-secret", "{\"graceSeconds\":60}",
+	            200);
+	json_decref(a);
+	a = ep_call(&H, "POST", ep, "/rotate-secret", "{\"graceSeconds\":0}",
+	            200);
+	json_decref(a);
+	ep_off(&H, ep);
+	rx_stop(&rx);
+	json_decref(ep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -400,6 +429,7 @@ int main(void)
 	        cmocka_unit_test(test_numbers_as_javascript_writes_them),
 	        cmocka_unit_test(test_amounts_in_answers_and_webhooks),
 	        cmocka_unit_test(test_environment_not_patched),
+	        cmocka_unit_test(test_second_rotation_in_grace),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -192,6 +192,7 @@ FD_WRITE_OP(fd_op_admin_keys_create, keys_create)
 
 static int keys_revoke(fd_ctx *x)
 {
+	const fd_principal *who = x->req->who;
 	json_t *key = NULL;
 	int rc;
 
@@ -200,6 +201,11 @@ static int keys_revoke(fd_ctx *x)
 	rc = fd_store_key_revoke(x->c, x->app, x->req->id, x->now);
 	if (rc == FD_OK)
 		rc = fd_store_key_get(x->c, x->app, x->req->id, &key);
+	/* The operator's own tokens belong to no application: an
+	 * operator-wide token revokes them through any of its apps. */
+	if (rc == FD_NOTFOUND && who && !who->app_id[0] && x->req->id)
+		rc = fd_store_operator_key_revoke(x->c, who->org_id, x->req->id,
+		                                  x->now, &key);
 	return answer(x, rc, FD_OUT_OK, &key, "key");
 }
 FD_WRITE_OP(fd_op_admin_keys_revoke, keys_revoke)
@@ -894,9 +900,10 @@ static int init_run(fd_ctx *x, void *arg)
 	    key_create(x, app, org, FD_KEY_PUBLIC, NULL, pk, id) < 0 ||
 	    key_create(x, NULL, org, FD_KEY_ADMIN, NULL, at, id) < 0)
 		return FD_ERR;
-	a->out = json_pack("{s:s, s:s, s:s, s:s, s:s}", "organizationId", org,
-	                   "applicationId", app, "serviceKey", sk, "publicKey",
-	                   pk, "adminToken", at);
+	a->out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "organizationId",
+	                   org, "applicationId", app, "serviceKey", sk,
+	                   "publicKey", pk, "adminToken", at, "adminTokenId",
+	                   id);
 	return a->out ? FD_OK : FD_ERR;
 }
 

@@ -88,3 +88,26 @@ int fd_store_customer_set_env(fd_conn *c, const char *app_id, const char *id,
 
 	return fd_db__change(c, &sql, "sss", app_id, id, env);
 }
+
+/* ---- operator-wide admin tokens (no application) --------------------- */
+
+int fd_store_operator_key_revoke(fd_conn *c, const char *org_id, const char *id,
+                                 int64_t now, json_t **out)
+{
+	FD_SQL(revoke, "UPDATE api_keys SET revoked_at = coalesce(revoked_at,"
+	               " ?3), updated_at = ?3 WHERE org_id = ?1 AND id = ?2"
+	               " AND app_id IS NULL");
+	FD_SQL(get, "SELECT y.id AS id, y.org_id AS \"organizationId\","
+	            " y.app_id AS \"applicationId\", 'admin' AS kind,"
+	            " NULLIF(y.environment, '') AS environment, y.prefix AS"
+	            " prefix, y.revoked_at AS \"@revokedAt\", y.created_at AS"
+	            " \"@createdAt\", y.updated_at AS \"@updatedAt\", NULL AS"
+	            " \"deletedAt\" FROM api_keys y WHERE y.org_id = ?1 AND"
+	            " y.id = ?2 AND y.app_id IS NULL");
+	int rc = fd_db__change(c, &revoke, "ssi", org_id, id, now);
+
+	*out = NULL;
+	if (rc != FD_OK)
+		return rc;
+	return fd_db__one(c, out, &get, "ss", org_id, id);
+}

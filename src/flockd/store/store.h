@@ -283,6 +283,11 @@ int fd_store_env_of(fd_conn *c, const char *app_id, fd_object kind,
 int fd_store_customer_set_env(fd_conn *c, const char *app_id, const char *id,
                               const char *env);
 
+/* Revoke the operator-wide admin token id (no application) of org_id
+ * and read it back into *out (a Key). FD_OK, FD_NOTFOUND or FD_ERR. */
+int fd_store_operator_key_revoke(fd_conn *c, const char *org_id, const char *id,
+                                 int64_t now, json_t **out);
+
 /* ---- rewards ---- */
 typedef struct {
 	const char *id;
