@@ -203,15 +203,17 @@ static int webhooks_rotate(fd_ctx *x)
 {
 	json_t *g = json_object_get(x->req->body, "graceSeconds"), *ep = NULL;
 	json_int_t grace = GRACE_DEFAULT_S;
-	const char *until;
 	int64_t until_ms = 0;
-	char secret[64];
+	char secret[64], until[FLOCK__ISO8601_LEN];
 	int rc;
 
 	if (endpoint(x, &ep) < 0)
 		return -1;
-	until = fd__jstr(ep, "previousSecretExpiresAt");
-	if (until && flock__parse_iso8601(&until_ms, until) < 0)
+	snprintf(until, sizeof(until), "%s",
+	         fd__jstr(ep, "previousSecretExpiresAt")
+	                 ? fd__jstr(ep, "previousSecretExpiresAt")
+	                 : "");
+	if (!*until || flock__parse_iso8601(&until_ms, until) < 0)
 		until_ms = 0;
 	json_decref(ep);
 	if (g && !json_is_null(g)) {
