@@ -298,6 +298,21 @@ static int restringifies_equal(const char *body)
 	return same;
 }
 
+/* Integers past 64 bits: refused (flockd keeps integers exact or not at
+ * all), with the reason in the message. */
+static void test_big_integers_refused(void **state)
+{
+	h_resp r;
+
+	h_call(&H, &r, "POST", "/customers/identify", H.service_key,
+	       "{\"externalUserId\":\"big\",\"customProperties\":{\"n\":"
+	       "123456789012345678901234}}",
+	       NULL);
+	assert_int_equal(r.status, 400);
+	assert_non_null(strstr(jstr(r.json, "message"), "too big integer"));
+	h_resp_free(&r);
+}
+
 /* Amounts in answers and in signed webhook bodies. */
 static void test_amounts_in_answers_and_webhooks(void **state)
 {
@@ -427,6 +442,7 @@ int main(void)
 	        cmocka_unit_test(test_jdump_never_fails_on_depth),
 	        cmocka_unit_test(test_field_limits),
 	        cmocka_unit_test(test_numbers_as_javascript_writes_them),
+	        cmocka_unit_test(test_big_integers_refused),
 	        cmocka_unit_test(test_amounts_in_answers_and_webhooks),
 	        cmocka_unit_test(test_environment_not_patched),
 	        cmocka_unit_test(test_second_rotation_in_grace),
