@@ -231,6 +231,29 @@ static void test_field_limits(void **state)
 		expect_400(&r, msg);
 		h_resp_free(&r);
 	}
+	/* Added one at a time: no more either. */
+	{
+		char id[64], rpath[256];
+		h_call(&H, &r, "POST", path, H.admin_token,
+		       "{\"name\":\"full\",\"environment\":\"test\"}", NULL);
+		assert_int_equal(r.status, 201);
+		snprintf(id, sizeof(id), "%s", jstr(r.json, "id"));
+		h_resp_free(&r);
+		snprintf(rpath, sizeof(rpath),
+		         "/admin/apps/%s/campaigns/%s/rewards", H.app_id, id);
+		for (i = 0; i <= FD_LIMIT_CAMPAIGN_ITEMS; i++) {
+			h_call(&H, &r, "POST", rpath, H.admin_token,
+			       "{\"type\":\"payout\",\"party\":\"referrer\","
+			       "\"method\":\"paypal\",\"payoutAmount\":1,"
+			       "\"currency\":\"usd\"}",
+			       NULL);
+			if (i < FD_LIMIT_CAMPAIGN_ITEMS)
+				assert_int_equal(r.status, 201);
+			else
+				expect_400(&r, "a campaign has at most");
+			h_resp_free(&r);
+		}
+	}
 	free(big);
 	free(ok);
 }

@@ -550,8 +550,24 @@ static int campaign_rewards_create(fd_ctx *x)
 	char id[FLOCK__ID_MAX];
 	json_t *out = NULL;
 
-	if (campaign_exists(x) < 0 ||
-	    reward_add(x, x->req->id, x->req->body, id) < 0)
+	json_t *k = NULL;
+	size_t n;
+	int rc;
+
+	if (fd__admin_app(x) < 0)
+		return -1;
+	rc = fd_store_campaign_get(x->c, x->app, x->req->id, &k);
+	n = json_array_size(json_object_get(k, "rewards"));
+	json_decref(k);
+	if (rc == FD_NOTFOUND)
+		return fd__not_found(x, "campaign");
+	if (rc != FD_OK)
+		return fd__internal(x);
+	if (n >= FD_LIMIT_CAMPAIGN_ITEMS)
+		return fd__fail(x, FD_OUT_INVALID, "invalid_field",
+		                "rewards: a campaign has at most %d rewards",
+		                FD_LIMIT_CAMPAIGN_ITEMS);
+	if (reward_add(x, x->req->id, x->req->body, id) < 0)
 		return -1;
 	return answer(x, fd_store_campaign_reward_get(x->c, x->app, id, &out),
 	              FD_OUT_CREATED, &out, "campaign_reward");

@@ -32,6 +32,12 @@
 
 typedef struct fd_engine fd_engine;
 
+/* At most this many rewards in a campaign (refused when a body lists
+ * more, or a reward is added to a full campaign), and items in a
+ * campaign body's checkpoints, faqs, emails, campaignPages
+ * (docs/security.md "Limits"). */
+#define FD_LIMIT_CAMPAIGN_ITEMS 100
+
 /*
  * What an operation's answer means. Each error outcome comes with a code
  * naming the precise reason (fd_response.code), so an outcome is a class

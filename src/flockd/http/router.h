@@ -57,7 +57,7 @@ struct fd_field {
 #define FD_LIMIT_PROPS 64            /* customProperties, properties */
 #define FD_LIMIT_PROP_KEY 128        /* a property's name */
 #define FD_LIMIT_PROP_VALUE 1024     /* a property's string value */
-#define FD_LIMIT_CAMPAIGN_ITEMS 100  /* rewards, checkpoints, faqs... */
+/* FD_LIMIT_CAMPAIGN_ITEMS (rewards, checkpoints, faqs...): engine.h */
 #define FD_LIMIT_AMOUNT 1000000000L  /* payoutAmount, discountAmount */
 
 /* What the server does itself instead of calling an engine operation. */
