@@ -351,6 +351,39 @@ static void test_admin_token_stays_in_its_environment(void **state)
 	h_resp_free(&r);
 }
 
+/* The event stream of a token limited to test streams test events only
+ * (read with curl for a few seconds: events wait 2 s before they are
+ * streamed). */
+static void test_event_stream_stays_in_its_environment(void **state)
+{
+	char path[256], cmd[1024], line[4096];
+	int prod = 0, test = 0;
+	json_t *data;
+	h_resp r;
+	FILE *p;
+
+	h_call(&H, &r, "GET",
+	       h_admin_path(&H, path, sizeof(path), "/events?limit=100"),
+	       H.admin_token, NULL, NULL);
+	data = json_object_get(r.json, "data");
+	assert_true(json_array_size(data) > 2);
+	snprintf(cmd, sizeof(cmd),
+	         "curl -sN --max-time 4 -H 'Authorization: %s' "
+	         "'%s/admin/apps/%s/events/stream?after=%s' 2>/dev/null",
+	         test_admin, H.base_url, H.app_id,
+	         jstr(json_array_get(data, json_array_size(data) - 1), "id"));
+	h_resp_free(&r);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p)) {
+		prod += strstr(line, "\"environment\":\"production\"") != NULL;
+		test += strstr(line, "\"environment\":\"test\"") != NULL;
+	}
+	pclose(p);
+	assert_int_equal(prod, 0);
+	assert_true(test > 0);
+}
+
 /* Item 9: what a public key reads about customers; codes. */
 static void test_public_key_reads_little(void **state)
 {
@@ -492,6 +525,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_wire_keys_stay_in_their_environment),
 	        cmocka_unit_test(test_admin_token_stays_in_its_environment),
+	        cmocka_unit_test(test_event_stream_stays_in_its_environment),
 	        cmocka_unit_test(test_public_key_reads_little),
 	        cmocka_unit_test(test_customers_from_an_older_flockd),
 	        cmocka_unit_test(test_operator_token_revoked),

@@ -490,7 +490,8 @@ FD_OP(fd_op_admin_rewards_export);
 
 /* GET /admin/apps/{app}/events/stream, its opening: query after (an
  * event id; else: from now), environment, name. ok: {"cursor": the
- * outbox place to read after}; not found: app_not_found,
+ * outbox place to read after, "environment": the one to stream (the
+ * query's, else the token's own; absent: both)}; not found: app_not_found,
  * event_not_found. The server then streams (fd_engine_events_after). */
 FD_OP(fd_op_admin_events_stream);
 
