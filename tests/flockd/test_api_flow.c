@@ -191,6 +191,15 @@ static void test_referral_ingest_rewards(void **state)
 	        "{s:s}", "referralCode", str(alice, "referralCode"));
 	assert_int_equal(r.status, 200);
 	assert_true(json_is_true(json_object_get(r.json, "isValid")));
+	/* A public key reads the referrer's id, not its external id
+	 * (docs/security.md); the service key reads it all. */
+	assert_string_equal(str(json_object_get(r.json, "referredBy"), "id"),
+	                    str(alice, "id"));
+	assert_true(json_is_null(json_object_get(
+	        json_object_get(r.json, "referredBy"), "externalUserId")));
+	h_resp_free(&r);
+	h_callf(&H, &r, "POST", "/referrals/validate-code", H.service_key,
+	        "{s:s}", "referralCode", str(alice, "referralCode"));
 	assert_string_equal(
 	        str(json_object_get(r.json, "referredBy"), "externalUserId"),
 	        "alice");

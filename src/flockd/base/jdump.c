@@ -150,15 +150,93 @@ static int dump_array(flock__buf *b, const json_t *v, int depth)
 	return 0;
 }
 
-/* Rare: jansson's own formatting, so the digits match. */
+/*
+ * A double as JavaScript's Number.prototype.toString writes it (what
+ * JSON.stringify gives): the fewest significant digits that read back as
+ * the same double (%.*e from 1 to 17 digits, the first that strtod
+ * returns equal), placed as JavaScript places them: plain from 1e-6 up
+ * to below 1e21, else with an exponent ("1e+21", "1.5e-7"). 9.99 is
+ * "9.99", 100.0 is "100", 0.1 is "0.1". One departure: a whole number
+ * of 2^63 or more is written with an exponent ("1e+19", JavaScript
+ * "10000000000000000000"), since plain digits past 64 bits are an
+ * integer jansson refuses. Returns the length, or -1 for a value JSON
+ * cannot hold (NaN, infinities).
+ */
+int fd_jdump_double(char out[32], double d)
+{
+	char e[40], digits[20];
+	int prec, k = 0, n, len = 0, i;
+	const char *p;
+	char *end;
+
+	if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
+		return -1;
+	if (d == 0) {
+		memcpy(out, "0", 2);
+		return 1;
+	}
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec - 1, d);
+		if (strtod(e, NULL) == d)
+			break;
+	}
+	/* e: [-]D[.DDD]e(+|-)XX */
+	p = e;
+	if (*p == '-') {
+		out[len++] = '-';
+		p++;
+	}
+	for (; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9' && k < (int)sizeof(digits) - 1)
+			digits[k++] = *p;
+	while (k > 1 && digits[k - 1] == '0')
+		k--;
+	n = (int)strtol(p + 1, &end, 10) + 1; /* value = 0.DIGITS x 10^n */
+	/* An integer past 64 bits in plain digits is what jansson (and so
+	 * flockd, reading what it stored) refuses: those take the exponent
+	 * form, where JavaScript writes digits up to 1e21. */
+	if (k <= n && n <= 21 &&
+	    (d < 9223372036854775808.0 && d > -9223372036854775808.0)) {
+		memcpy(out + len, digits, (size_t)k);
+		len += k;
+		for (i = k; i < n; i++)
+			out[len++] = '0';
+	} else if (0 < n && n < k && n <= 21) {
+		memcpy(out + len, digits, (size_t)n);
+		len += n;
+		out[len++] = '.';
+		memcpy(out + len, digits + n, (size_t)(k - n));
+		len += k - n;
+	} else if (-6 < n && n <= 0) {
+		out[len++] = '0';
+		out[len++] = '.';
+		for (i = 0; i < -n; i++)
+			out[len++] = '0';
+		memcpy(out + len, digits, (size_t)k);
+		len += k;
+	} else {
+		out[len++] = digits[0];
+		if (k > 1) {
+			out[len++] = '.';
+			memcpy(out + len, digits + 1, (size_t)(k - 1));
+			len += k - 1;
+		}
+		len += snprintf(out + len, 32 - (size_t)len, "e%c%d",
+		                n - 1 < 0 ? '-' : '+',
+		                n - 1 < 0 ? 1 - n : n - 1);
+	}
+	out[len] = '\0';
+	return len;
+}
+
 static int dump_real(flock__buf *b, const json_t *v)
 {
-	char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	char num[32];
+	int n = fd_jdump_double(num, json_real_value(v));
 
-	if (!t)
+	if (n < 0)
 		return -1;
-	put(b, t, strlen(t));
-	free(t);
+	put(b, num, (size_t)n);
 	return 0;
 }
 
@@ -167,8 +245,13 @@ static int dump(flock__buf *b, const json_t *v, int depth)
 	char num[64];
 	int n;
 
-	if (depth > 256)
-		return -1;
+	/* Deeper than anything flockd takes in (FD_JSON_MAX_DEPTH) plus
+	 * the envelopes it wraps around it: only data stored by an older
+	 * flockd. Written as null, so the answer still goes out whole. */
+	if (depth > FD_JDUMP_MAX_DEPTH) {
+		put(b, "null", 4);
+		return 0;
+	}
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		return dump_object(b, v, depth);
@@ -211,4 +294,51 @@ char *fd_jdump(const json_t *v, size_t *len)
 	if (len)
 		*len = b.len;
 	return flock__buf_detach(&b);
+}
+
+/* Deeper than max below v? (Stops looking at max + 1 levels.) */
+static int over(const json_t *v, int depth, int max)
+{
+	const char *k;
+	json_t *m;
+	size_t i;
+
+	if (!json_is_object(v) && !json_is_array(v))
+		return 0;
+	if (depth > max)
+		return 1;
+	if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, m)
+		{
+			if (over(m, depth + 1, max))
+				return 1;
+		}
+		return 0;
+	}
+	json_array_foreach(v, i, m)
+	{
+		if (over(m, depth + 1, max))
+			return 1;
+	}
+	return 0;
+}
+
+int fd_json_too_deep(const json_t *v, int max, char *field, size_t len)
+{
+	const char *k;
+	json_t *m;
+
+	if (len)
+		field[0] = '\0';
+	if (!json_is_object(v))
+		return over(v, 1, max);
+	json_object_foreach((json_t *)v, k, m)
+	{
+		if (over(m, 2, max)) {
+			if (len)
+				snprintf(field, len, "%s", k);
+			return 1;
+		}
+	}
+	return 0;
 }

@@ -2,7 +2,8 @@
  * flockd: a fast compact JSON serialiser for jansson values.
  *
  * Same bytes as json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) (keys in
- * insertion order, which is jansson's order), at a fraction of the cost:
+ * insertion order, which is jansson's order) but for reals (written as
+ * JavaScript writes them, below), at a fraction of the cost:
  * no loop detection through a hash table of pointers, no callback per
  * fragment. The engine's writer dumps several objects per write (outbox
  * bodies, stored responses), so this is on its critical path. Values must
@@ -15,9 +16,36 @@
 
 #include <jansson.h>
 
-/* A malloc'd NUL-terminated string (free() it), or NULL (out of memory,
- * NULL value or a nesting deeper than 256). *len gets its length if
- * len is not NULL. */
+/*
+ * How deep a JSON value flockd takes in may nest: objects and arrays
+ * within each other, the request body itself being level 1. The parser
+ * (jansson) accepts up to 2,048 levels; the server refuses a body deeper
+ * than this with 400 invalid_field naming the member (http/router.c,
+ * docs/security.md), so nothing it stores is deeper. fd_jdump writes up
+ * to FD_JDUMP_MAX_DEPTH levels: what flockd took in, wrapped in the
+ * envelopes it adds (lists, webhook and stream envelopes, stored
+ * answers).
+ */
+#define FD_JSON_MAX_DEPTH 64
+#define FD_JDUMP_MAX_DEPTH 256
+
+/*
+ * A malloc'd NUL-terminated string (free() it), or NULL (out of memory,
+ * NULL value, a real that JSON cannot hold). *len gets its length if len
+ * is not NULL. Reals are written as JavaScript writes them (shortest
+ * round trip, fd_jdump_double). A value nested deeper than
+ * FD_JDUMP_MAX_DEPTH (only data an older flockd stored) is written as
+ * null rather than failing the whole answer.
+ */
 char *fd_jdump(const json_t *v, size_t *len);
+
+/* d as JSON.stringify writes it (shortest digits that read back as d)
+ * into out; its length, or -1 (NaN, infinity). */
+int fd_jdump_double(char out[32], double d);
+
+/* 1 if v nests deeper than max levels (v itself is level 1), with the
+ * top-level member holding the deep part into field (when v is an
+ * object, else ""); else 0. */
+int fd_json_too_deep(const json_t *v, int max, char *field, size_t len);
 
 #endif

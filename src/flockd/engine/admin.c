@@ -160,6 +160,9 @@ static int keys_create(fd_ctx *x)
 
 	if (fd__admin_app(x) < 0)
 		return -1;
+	/* A token limited to an environment makes keys limited to it. */
+	if (!env)
+		env = fd__scope_env(x);
 	if (!kind)
 		return fd__missing(x, "kind");
 	if (strcmp(kind, "service") == 0)
@@ -189,6 +192,7 @@ FD_WRITE_OP(fd_op_admin_keys_create, keys_create)
 
 static int keys_revoke(fd_ctx *x)
 {
+	const fd_principal *who = x->req->who;
 	json_t *key = NULL;
 	int rc;
 
@@ -197,6 +201,11 @@ static int keys_revoke(fd_ctx *x)
 	rc = fd_store_key_revoke(x->c, x->app, x->req->id, x->now);
 	if (rc == FD_OK)
 		rc = fd_store_key_get(x->c, x->app, x->req->id, &key);
+	/* The operator's own tokens belong to no application: an
+	 * operator-wide token revokes them through any of its apps. */
+	if (rc == FD_NOTFOUND && who && !who->app_id[0] && x->req->id)
+		rc = fd_store_operator_key_revoke(x->c, who->org_id, x->req->id,
+		                                  x->now, &key);
 	return answer(x, rc, FD_OUT_OK, &key, "key");
 }
 FD_WRITE_OP(fd_op_admin_keys_revoke, keys_revoke)
@@ -206,7 +215,7 @@ FD_WRITE_OP(fd_op_admin_keys_revoke, keys_revoke)
 static int campaigns_list(fd_ctx *x)
 {
 	json_t *list = NULL;
-	const char *env = fd__qstr(x, "environment");
+	const char *env = fd__list_env(x);
 
 	if (fd__admin_app(x) < 0)
 		return -1;
@@ -314,6 +323,8 @@ static int campaign_fields(fd_ctx *x, const json_t *base, fd_store_campaign *k,
 	if (time_field(x, base, "startsAt", &k->starts_at) < 0 ||
 	    time_field(x, base, "endsAt", &k->ends_at) < 0)
 		return -1;
+	if (k->starts_at && k->ends_at && k->ends_at <= k->starts_at)
+		return fd__invalid(x, "endsAt", "must be after startsAt");
 	return 0;
 }
 
@@ -485,6 +496,16 @@ static int campaigns_update(fd_ctx *x)
 	rc = fd_store_campaign_get(x->c, x->app, x->req->id, &cur);
 	if (rc != FD_OK)
 		return answer(x, rc, FD_OUT_OK, NULL, "campaign");
+	/* A campaign stays in its environment (its referrals and rewards
+	 * are there); POST .../copy makes one in the other. */
+	if (fd__bstr(x, "environment") && fd__jstr(cur, "environment") &&
+	    strcmp(fd__bstr(x, "environment"), fd__jstr(cur, "environment"))) {
+		json_decref(cur);
+		return fd__invalid(
+		        x, "environment",
+		        "cannot be changed; copy the campaign to the "
+		        "other environment instead");
+	}
 	memset(&k, 0, sizeof(k));
 	k.id = x->req->id;
 	rc = campaign_fields(x, cur, &k, &extra);
@@ -529,8 +550,24 @@ static int campaign_rewards_create(fd_ctx *x)
 	char id[FLOCK__ID_MAX];
 	json_t *out = NULL;
 
-	if (campaign_exists(x) < 0 ||
-	    reward_add(x, x->req->id, x->req->body, id) < 0)
+	json_t *k = NULL;
+	size_t n;
+	int rc;
+
+	if (fd__admin_app(x) < 0)
+		return -1;
+	rc = fd_store_campaign_get(x->c, x->app, x->req->id, &k);
+	n = json_array_size(json_object_get(k, "rewards"));
+	json_decref(k);
+	if (rc == FD_NOTFOUND)
+		return fd__not_found(x, "campaign");
+	if (rc != FD_OK)
+		return fd__internal(x);
+	if (n >= FD_LIMIT_CAMPAIGN_ITEMS)
+		return fd__fail(x, FD_OUT_INVALID, "invalid_field",
+		                "rewards: a campaign has at most %d rewards",
+		                FD_LIMIT_CAMPAIGN_ITEMS);
+	if (reward_add(x, x->req->id, x->req->body, id) < 0)
 		return -1;
 	return answer(x, fd_store_campaign_reward_get(x->c, x->app, id, &out),
 	              FD_OUT_CREATED, &out, "campaign_reward");
@@ -580,10 +617,10 @@ static int customers_list(fd_ctx *x)
 	fd__page(x, &limit, &offset);
 	/* The dashboard's search: by id, or a prefix of the external id,
 	 * the referral code or the email. */
-	rc = q && *q ? fd_store_customer_search(x->c, x->app, q, limit, offset,
-	                                        &out)
-	             : fd_store_customer_list(x->c, x->app, limit, offset,
-	                                      &out);
+	rc = q && *q ? fd_store_customer_search(x->c, x->app, fd__list_env(x),
+	                                        q, limit, offset, &out)
+	             : fd_store_customer_list(x->c, x->app, fd__list_env(x),
+	                                      limit, offset, &out);
 	if (rc != FD_OK)
 		return fd__internal(x);
 	return fd__ok(x, FD_OUT_OK, out);
@@ -633,7 +670,7 @@ static int referrals_list(fd_ctx *x)
 	fd__page(x, &limit, &offset);
 	f.campaign_id = fd__qstr(x, "campaignId");
 	f.status = fd__qstr(x, "status");
-	f.environment = fd__qstr(x, "environment");
+	f.environment = fd__list_env(x);
 	f.customer_id = fd__qstr(x, "customerId");
 	if (fd_store_referral_list(x->c, x->app, &f, limit, offset, &out) !=
 	    FD_OK)
@@ -768,7 +805,7 @@ static int rewards_list(fd_ctx *x)
 		return -1;
 	fd__page(x, &limit, &offset);
 	f.status = fd__qstr(x, "status");
-	f.environment = fd__qstr(x, "environment");
+	f.environment = fd__list_env(x);
 	f.customer_id = fd__qstr(x, "customerId");
 	f.campaign_id = fd__qstr(x, "campaignId");
 	if (fd_store_reward_list(x->c, x->app, &f, limit, offset, &out) !=
@@ -839,7 +876,7 @@ static int events_list(fd_ctx *x)
 	if (fd__admin_app(x) < 0)
 		return -1;
 	fd__page(x, &limit, &offset);
-	if (fd_store_outbox_list(x->c, x->app, fd__qstr(x, "environment"),
+	if (fd_store_outbox_list(x->c, x->app, fd__list_env(x),
 	                         fd__qstr(x, "name"), limit, offset,
 	                         &out) != FD_OK)
 		return fd__internal(x);
@@ -879,9 +916,10 @@ static int init_run(fd_ctx *x, void *arg)
 	    key_create(x, app, org, FD_KEY_PUBLIC, NULL, pk, id) < 0 ||
 	    key_create(x, NULL, org, FD_KEY_ADMIN, NULL, at, id) < 0)
 		return FD_ERR;
-	a->out = json_pack("{s:s, s:s, s:s, s:s, s:s}", "organizationId", org,
-	                   "applicationId", app, "serviceKey", sk, "publicKey",
-	                   pk, "adminToken", at);
+	a->out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "organizationId",
+	                   org, "applicationId", app, "serviceKey", sk,
+	                   "publicKey", pk, "adminToken", at, "adminTokenId",
+	                   id);
 	return a->out ? FD_OK : FD_ERR;
 }
 

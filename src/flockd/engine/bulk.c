@@ -27,14 +27,14 @@ typedef int (*export_fn)(fd_conn *c, const char *app, const char *env,
 static int customers_export(fd_conn *c, const char *app, const char *env,
                             const char *after, long limit, json_t **out)
 {
-	return fd_store_customer_export(c, app, after, limit, out);
+	return fd_store_customer_export(c, app, env, after, limit, out);
 }
 
 /* ?after=ID&limit=N (1..FD_EXPORT_MAX, default 1000)&environment=: a
  * page {"data":[...],"next":last id or null (no more)}. */
 static int export_page(fd_ctx *x, export_fn fn)
 {
-	const char *s = fd__qstr(x, "limit"), *env = fd__qstr(x, "environment");
+	const char *s = fd__qstr(x, "limit"), *env = fd__list_env(x);
 	long limit = s ? strtol(s, NULL, 10) : FD_EXPORT_MAX;
 	json_t *data = NULL, *last;
 	size_t n;

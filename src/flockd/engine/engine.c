@@ -27,8 +27,12 @@ int fd_outcome_fault(fd_outcome o)
 	       o == FD_OUT_UNAVAILABLE;
 }
 
-static void vfail(fd_response *res, fd_outcome o, const char *code,
-                  const char *fmt, va_list ap)
+#ifdef __GNUC__
+__attribute__((format(printf, 4, 0)))
+#endif
+static void
+vfail(fd_response *res, fd_outcome o, const char *code, const char *fmt,
+      va_list ap)
 {
 	json_decref(res->body);
 	res->body = NULL;
@@ -217,12 +221,19 @@ static size_t code_letters(char *out, const char *src, size_t max)
 	return n;
 }
 
-/* "JANE" + random characters; more randomness after conflicts. */
-static int make_code(char out[16], const char *name, const char *email,
+/*
+ * "JANE" + FD_CODE_RANDOM characters of the 30-letter alphabet from the
+ * CSPRNG (30^8, about 6.6e11 codes per prefix: guessing a valid one is
+ * hopeless at any request rate), more after conflicts. Each character is
+ * drawn by rejection (bytes of 240 and above are drawn again), so every
+ * letter is equally likely.
+ */
+#define FD_CODE_RANDOM 8
+static int make_code(char out[24], const char *name, const char *email,
                      int attempt)
 {
-	uint8_t rnd[8];
-	size_t n = code_letters(out, name, 4), i, nrand;
+	uint8_t rnd[32];
+	size_t n = code_letters(out, name, 4), i, nrand, used = sizeof(rnd);
 
 	if (n == 0)
 		n = code_letters(out, email, 4);
@@ -230,12 +241,18 @@ static int make_code(char out[16], const char *name, const char *email,
 		memcpy(out, "FLK", 3);
 		n = 3;
 	}
-	nrand = attempt < 4 ? 3 : 6;
-	if (flock__random_bytes(rnd, nrand) < 0)
-		return -1;
-	for (i = 0; i < nrand; i++)
-		out[n++] = code_alphabet[rnd[i] % (sizeof(code_alphabet) - 1)];
-	out[n] = '\0';
+	nrand = attempt < 4 ? FD_CODE_RANDOM : FD_CODE_RANDOM + 4;
+	for (i = 0; i < nrand;) {
+		if (used == sizeof(rnd)) {
+			if (flock__random_bytes(rnd, sizeof(rnd)) < 0)
+				return -1;
+			used = 0;
+		}
+		if (rnd[used] < 240) /* 240 = 8 * 30 */
+			out[n + i++] = code_alphabet[rnd[used] % 30];
+		used++;
+	}
+	out[n + nrand] = '\0';
 	return 0;
 }
 
@@ -243,7 +260,7 @@ int fd__customer_create(fd_ctx *x, const char *external_id, const char *email,
                         const char *name, const char *props, const char *env,
                         json_t **out)
 {
-	char id[FLOCK__ID_MAX], code[16];
+	char id[FLOCK__ID_MAX], code[24];
 	int attempt, rc = FD_CONFLICT;
 
 	*out = NULL;
@@ -257,6 +274,7 @@ int fd__customer_create(fd_ctx *x, const char *external_id, const char *email,
 		                              email, name, code, props, x->now);
 	}
 	if (rc != FD_OK ||
+	    fd_store_customer_set_env(x->c, x->app, id, env) != FD_OK ||
 	    fd_store_customer_get(x->c, x->app, FD_BY_ID, id, out) != FD_OK)
 		return FD_ERR;
 	if (fd__emit(x, env, "customer.created", json_incref(*out)) < 0) {
@@ -289,7 +307,8 @@ void fd__run_read(fd_engine *e, const fd_request *req, fd_response *res,
 	if (fd_store_begin(x.c, 0) != FD_OK) {
 		fd__internal(&x);
 	} else {
-		fn(&x);
+		if (fd__scope(&x) == 0)
+			fn(&x);
 		fd_store_rollback(x.c);
 	}
 	fd_store_reader_done(e->store, x.c);

@@ -32,6 +32,12 @@
 
 typedef struct fd_engine fd_engine;
 
+/* At most this many rewards in a campaign (refused when a body lists
+ * more, or a reward is added to a full campaign), and items in a
+ * campaign body's checkpoints, faqs, emails, campaignPages
+ * (docs/security.md "Limits"). */
+#define FD_LIMIT_CAMPAIGN_ITEMS 100
+
 /*
  * What an operation's answer means. Each error outcome comes with a code
  * naming the precise reason (fd_response.code), so an outcome is a class
@@ -518,7 +524,8 @@ FD_OP(fd_op_admin_rewards_export);
 
 /* GET /admin/apps/{app}/events/stream, its opening: query after (an
  * event id; else: from now), environment, name. ok: {"cursor": the
- * outbox place to read after}; not found: app_not_found,
+ * outbox place to read after, "environment": the one to stream (the
+ * query's, else the token's own; absent: both)}; not found: app_not_found,
  * event_not_found. The server then streams (fd_engine_events_after). */
 FD_OP(fd_op_admin_events_stream);
 

@@ -145,6 +145,19 @@ void fd__writer_stop(fd_engine *e);
 		fd__run_write(e, req, res, fn);                                \
 	}
 
+/* ---- the environment boundary (scope.c) ------------------------------ */
+
+/* 0 if the request's credential may reach every object the request names
+ * (its {id}, and the id-like fields of its body and query), else -1 with
+ * FD_OUT_FORBIDDEN. Run before every operation, in its snapshot or
+ * transaction. */
+int fd__scope(fd_ctx *x);
+/* The environment the request's credential is limited to, or NULL. */
+const char *fd__scope_env(const fd_ctx *x);
+/* A list's environment filter: the query's environment, else the one the
+ * credential is limited to, else NULL (both). */
+const char *fd__list_env(const fd_ctx *x);
+
 /* ---- answers (engine.c); each error setter returns -1 ---------------- */
 
 /* The error outcome o with code and a printf-style message. */

@@ -21,7 +21,8 @@
 
 #define FD_STREAM_HOLD_MS 2000
 
-/* GET /admin/apps/{app}/events/stream: {"cursor": place} to start from:
+/* GET /admin/apps/{app}/events/stream: {"cursor": place} to start from
+ * (and "environment", the one to stream, when one is):
  * that of query after (an event id: event_not_found if it is none of the
  * application's), else the latest (only events to come). */
 static int stream_open(fd_ctx *x)
@@ -42,8 +43,11 @@ static int stream_open(fd_ctx *x)
 		                after);
 	if (rc != FD_OK)
 		return fd__internal(x);
+	/* environment: the one to stream (the query's, else the one the
+	 * token is limited to; absent: both). */
 	return fd__ok(x, FD_OUT_OK,
-	              json_pack("{s:I}", "cursor", (json_int_t)seq));
+	              json_pack("{s:I, s:s?}", "cursor", (json_int_t)seq,
+	                        "environment", fd__list_env(x)));
 }
 
 FD_READ_OP(fd_op_admin_events_stream, stream_open)

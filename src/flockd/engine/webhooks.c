@@ -150,6 +150,8 @@ static int webhooks_create(fd_ctx *x)
 
 	if (fd__admin_app(x) < 0)
 		return -1;
+	if (!env)
+		env = fd__scope_env(x);
 	if (!url || !is_http_url(url))
 		return fd__invalid(x, "url", "must be an http(s) URL");
 	if (env && strcmp(env, "production") && strcmp(env, "test"))
@@ -199,13 +201,21 @@ CHECKED_OP(fd_op_admin_webhooks_update, webhooks_update)
 
 static int webhooks_rotate(fd_ctx *x)
 {
-	json_t *g = json_object_get(x->req->body, "graceSeconds");
+	json_t *g = json_object_get(x->req->body, "graceSeconds"), *ep = NULL;
 	json_int_t grace = GRACE_DEFAULT_S;
-	char secret[64];
+	int64_t until_ms = 0;
+	char secret[64], until[FLOCK__ISO8601_LEN];
 	int rc;
 
-	if (endpoint(x, NULL) < 0)
+	if (endpoint(x, &ep) < 0)
 		return -1;
+	snprintf(until, sizeof(until), "%s",
+	         fd__jstr(ep, "previousSecretExpiresAt")
+	                 ? fd__jstr(ep, "previousSecretExpiresAt")
+	                 : "");
+	if (!*until || flock__parse_iso8601(&until_ms, until) < 0)
+		until_ms = 0;
+	json_decref(ep);
 	if (g && !json_is_null(g)) {
 		if (!json_is_integer(g) || json_integer_value(g) < 0 ||
 		    json_integer_value(g) > 7 * 86400)
@@ -214,6 +224,16 @@ static int webhooks_rotate(fd_ctx *x)
 			        "must be an integer from 0 to 604800");
 		grace = json_integer_value(g);
 	}
+	/* Only one previous secret is kept: a second rotation with a grace
+	 * would end the first one's grace at once, under receivers that
+	 * still verify with the first secret. graceSeconds 0 (the old
+	 * secret is compromised: switch now) is always taken. */
+	if (grace > 0 && until_ms > x->now)
+		return fd__fail(x, FD_OUT_CONFLICT, "rotation_in_grace",
+		                "the previous rotation's grace lasts until %s; "
+		                "rotate again after it, or with graceSeconds 0 "
+		                "to switch at once",
+		                until);
 	if (new_secret(secret) < 0)
 		return fd__internal(x);
 	rc = fd_store_webhook_rotate(x->c, x->app, x->req->id, secret,

@@ -41,6 +41,27 @@ static int props_text(fd_ctx *x, const char *field, char **out)
 	return 0;
 }
 
+/* ---- what a public key reads (docs/security.md) ---------------------- */
+
+static int is_public(const fd_ctx *x)
+{
+	return x->req && x->req->who && x->req->who->kind == FD_KEY_PUBLIC;
+}
+
+/* A public key is in every copy of an app: it reads no customer's email,
+ * external id elsewhere, or properties. cus (a Customer) in place. */
+static void redact_customer(json_t *cus)
+{
+	json_t *by = json_object_get(cus, "referredBy");
+
+	json_object_set_new(cus, "email", json_null());
+	json_object_set_new(cus, "customProperties", json_object());
+	if (json_is_object(by)) {
+		json_object_set_new(by, "email", json_null());
+		json_object_set_new(by, "externalUserId", json_null());
+	}
+}
+
 /* ---- POST /customers/identify ---------------------------------------- */
 
 static int identify(fd_ctx *x)
@@ -63,6 +84,11 @@ static int identify(fd_ctx *x)
 		o = FD_OUT_CREATED;
 		rc = fd__customer_create(x, ext, fd__bstr(x, "email"),
 		                         fd__bstr(x, "name"), props, env, &cus);
+	} else if (rc == FD_OK && is_public(x)) {
+		/* Anyone can send any externalUserId with a public key: an
+		 * existing customer is neither changed nor shown whole (the
+		 * service key updates it). */
+		redact_customer(cus);
 	} else if (rc == FD_OK) {
 		snprintf(id, sizeof(id), "%s", fd__jstr(cus, "id"));
 		json_decref(cus);
@@ -90,7 +116,8 @@ static int campaigns_list(fd_ctx *x)
 {
 	json_t *list = NULL;
 
-	if (fd_store_campaign_list(x->c, x->app, NULL, &list) != FD_OK)
+	if (fd_store_campaign_list(x->c, x->app, fd__scope_env(x), &list) !=
+	    FD_OK)
 		return fd__internal(x);
 	return fd__ok(x, FD_OUT_OK, list);
 }
@@ -513,6 +540,12 @@ static int referral_validate(fd_ctx *x)
 	/* The dashboard's funnel starts here: a referral visit. */
 	if (fd__env(x))
 		fd__visit(x->e, x->app, fd__env(x), x->now);
+	/* To a public key, the referrer's id and name only: the name is
+	 * what the invitee's screen shows ("Jane invited you"). */
+	if (is_public(x)) {
+		json_object_set_new(cus, "externalUserId", json_null());
+		json_object_set_new(cus, "email", json_null());
+	}
 	rc = fd__ok(x, FD_OUT_OK,
 	            json_pack("{s:b, s:{s:O, s:O, s:O, s:O}}", "isValid", 1,
 	                      "referredBy", "id", json_object_get(cus, "id"),

@@ -159,6 +159,8 @@ static int run_idempotent(fd_ctx *x, fd_job_fn fn)
 	char *text = NULL;
 	int code = 0, rc;
 
+	if (fd__scope(x) < 0)
+		return -1;
 	if (!key || !*key)
 		return fn(x);
 	if (!x->e->answers || body_hash(x->req, x->idem_hash) < 0)

@@ -3,6 +3,7 @@
  * admin API of docs/admin-api.md).
  */
 #include "http/router.h"
+#include "base/jdump.h"
 #include "http/test_clock.h"
 
 #include <errno.h>
@@ -73,36 +74,58 @@ static const char *const event_values[] = {"*",
 	{                                                                      \
 		n, FD_T_INTEGER, r, NULL, NULL, NULL, lo, hi                   \
 	}
+/* A string of at most max characters. */
+#define FS(n, t, r, max)                                                       \
+	{                                                                      \
+		n, t, r, NULL, NULL, NULL, 0, max                              \
+	}
+/* A number from lo to hi. */
+#define FN(n, r, lo, hi)                                                       \
+	{                                                                      \
+		n, FD_T_NUMBER, r, NULL, NULL, NULL, lo, hi                    \
+	}
+/* An array of at most max items; a flat object of at most max members. */
+#define FAM(n, r, v, it, max)                                                  \
+	{                                                                      \
+		n, FD_T_ARRAY, r, v, it, NULL, 0, max                          \
+	}
+#define FFLAT(n, r)                                                            \
+	{                                                                      \
+		n, FD_T_FLAT, r, NULL, NULL, NULL, 0, FD_LIMIT_PROPS           \
+	}
 
-static const fd_field identify_body[] = {F("externalUserId", FD_T_STRING, 1),
-                                         F("email", FD_T_NSTRING, 0),
-                                         F("name", FD_T_NSTRING, 0),
-                                         F("customProperties", FD_T_FLAT, 0),
-                                         FE("environment", 0, env_values),
-                                         END};
+static const fd_field identify_body[] = {
+        FS("externalUserId", FD_T_STRING, 1, FD_LIMIT_ID),
+        FS("email", FD_T_NSTRING, 0, FD_LIMIT_EMAIL),
+        FS("name", FD_T_NSTRING, 0, FD_LIMIT_NAME),
+        FFLAT("customProperties", 0),
+        FE("environment", 0, env_values),
+        END};
 
 static const fd_field ingest_body[] = {
-        {"checkpointName", FD_T_STRING, 1, NULL, NULL, "name", 0, 0},
-        F("externalUserId", FD_T_STRING, 1),
+        {"checkpointName", FD_T_STRING, 1, NULL, NULL, "name", 0,
+         FD_LIMIT_CHECKPOINT_NAME},
+        FS("externalUserId", FD_T_STRING, 1, FD_LIMIT_ID),
         FE("environment", 1, env_values),
-        F("properties", FD_T_FLAT, 0),
+        FFLAT("properties", 0),
         END};
 
 static const fd_field referral_body[] = {
-        F("campaignId", FD_T_STRING, 1), F("referralCode", FD_T_STRING, 1),
-        F("refereeId", FD_T_STRING, 0),
-        F("refereeExternalUserId", FD_T_STRING, 0), END};
+        FS("campaignId", FD_T_STRING, 1, FD_LIMIT_ID),
+        FS("referralCode", FD_T_STRING, 1, FD_LIMIT_ID),
+        FS("refereeId", FD_T_STRING, 0, FD_LIMIT_ID),
+        FS("refereeExternalUserId", FD_T_STRING, 0, FD_LIMIT_ID), END};
 
 /* environment (ours): where the dashboard counts the visit. */
-static const fd_field validate_body[] = {F("referralCode", FD_T_STRING, 1),
-                                         FE("environment", 0, env_values),
-                                         END};
+static const fd_field validate_body[] = {
+        FS("referralCode", FD_T_STRING, 1, FD_LIMIT_ID),
+        FE("environment", 0, env_values), END};
 
 static const fd_field trigger_body[] = {
-        F("externalUserId", FD_T_STRING, 0),
-        F("customerExternalId", FD_T_STRING, 0),
+        FS("externalUserId", FD_T_STRING, 0, FD_LIMIT_ID),
+        FS("customerExternalId", FD_T_STRING, 0, FD_LIMIT_ID),
         FE("environment", 0, env_values),
-        F("campaignId", FD_T_STRING, 0),
+        FS("campaignId", FD_T_STRING, 0, FD_LIMIT_ID),
         FA("rewardFor", 0, reward_for_values, NULL),
         FE("mode", 0, mode_values),
         END};
@@ -141,13 +164,14 @@ static const fd_field key_body[] = {FE("kind", 1, key_kind_values),
                                     F("name", FD_T_STRING, 0), END};
 
 #define REWARD_FIELDS(req)                                                     \
-	F("name", FD_T_STRING, 0), F("description", FD_T_NSTRING, 0),          \
+	FS("name", FD_T_STRING, 0, FD_LIMIT_NAME),                             \
+	        FS("description", FD_T_NSTRING, 0, FD_LIMIT_TEXT),             \
 	        FE("type", req, reward_type_values),                           \
 	        FE("party", req, party_values),                                \
 	        FE("method", 0, method_values),                                \
-	        F("payoutAmount", FD_T_NUMBER, 0),                             \
-	        F("discountAmount", FD_T_NUMBER, 0),                           \
-	        F("discountPercentage", FD_T_NUMBER, 0),                       \
+	        FN("payoutAmount", 0, 0, FD_LIMIT_AMOUNT),                     \
+	        FN("discountAmount", 0, 0, FD_LIMIT_AMOUNT),                   \
+	        FN("discountPercentage", 0, 0, 100),                           \
 	        FI("discountDurationInMonth", 0, 0, 1200),                     \
 	        FE("currency", 0, currency_values), FI("limit", 0, 0, 0),      \
 	        F("limitUnit", FD_T_STRING, 0),                                \
@@ -156,26 +180,31 @@ static const fd_field key_body[] = {FE("kind", 1, key_kind_values),
 static const fd_field reward_item[] = {REWARD_FIELDS(1), END};
 
 #define CHECKPOINT_FIELDS                                                      \
-	{"checkpointName", FD_T_STRING, 1, NULL, NULL, "name", 0, 0},          \
+	{"checkpointName",        FD_T_STRING, 1, NULL, NULL, "name", 0,       \
+	 FD_LIMIT_CHECKPOINT_NAME},                                            \
 	        FE("trigger", 1, trigger_values),                              \
 	        F("placementId", FD_T_NSTRING, 0)
 
 static const fd_field checkpoint_item[] = {CHECKPOINT_FIELDS, END};
 
 #define CAMPAIGN_FIELDS(req)                                                   \
-	F("name", FD_T_STRING, req), FE("environment", req, env_values),       \
-	        F("refereeLandingPageUrl", FD_T_NSTRING, 0),                   \
-	        F("termsUrl", FD_T_NSTRING, 0),                                \
-	        F("inviteMessage", FD_T_NSTRING, 0),                           \
+	FS("name", FD_T_STRING, req, FD_LIMIT_NAME),                           \
+	        FE("environment", req, env_values),                            \
+	        FS("refereeLandingPageUrl", FD_T_NSTRING, 0, FD_LIMIT_TEXT),   \
+	        FS("termsUrl", FD_T_NSTRING, 0, FD_LIMIT_TEXT),                \
+	        FS("inviteMessage", FD_T_NSTRING, 0, FD_LIMIT_TEXT),           \
 	        F("startsAt", FD_T_NSTRING, 0), F("endsAt", FD_T_NSTRING, 0),  \
 	        FI("rewardHoldDays", 0, 0, 3650),                              \
 	        FA("platforms", 0, platform_values, NULL),                     \
-	        F("emails", FD_T_ARRAY, 0), F("campaignPages", FD_T_ARRAY, 0), \
-	        F("faqs", FD_T_ARRAY, 0)
+	        FAM("emails", 0, NULL, NULL, FD_LIMIT_CAMPAIGN_ITEMS),         \
+	        FAM("campaignPages", 0, NULL, NULL, FD_LIMIT_CAMPAIGN_ITEMS),  \
+	        FAM("faqs", 0, NULL, NULL, FD_LIMIT_CAMPAIGN_ITEMS)
 
 static const fd_field campaign_create_body[] = {
-        CAMPAIGN_FIELDS(1), FA("rewards", 0, NULL, reward_item),
-        FA("checkpoints", 0, NULL, checkpoint_item), END};
+        CAMPAIGN_FIELDS(1),
+        FAM("rewards", 0, NULL, reward_item, FD_LIMIT_CAMPAIGN_ITEMS),
+        FAM("checkpoints", 0, NULL, checkpoint_item, FD_LIMIT_CAMPAIGN_ITEMS),
+        END};
 
 static const fd_field campaign_update_body[] = {CAMPAIGN_FIELDS(0), END};
 
@@ -719,7 +748,9 @@ static int type_ok(const fd_field *f, json_t *v)
 		       (f->min >= f->max || (json_integer_value(v) >= f->min &&
 		                             json_integer_value(v) <= f->max));
 	case FD_T_NUMBER:
-		return json_is_number(v);
+		return json_is_number(v) &&
+		       (f->min >= f->max || (json_number_value(v) >= f->min &&
+		                             json_number_value(v) <= f->max));
 	case FD_T_BOOLEAN:
 		return json_is_boolean(v);
 	case FD_T_OBJECT:
@@ -759,6 +790,66 @@ static int validate_array(const fd_field *f, json_t *arr, const char *name,
 	return 0;
 }
 
+/* Characters (code points) of a UTF-8 string. */
+static size_t utf8_chars(const char *s, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+/* The size limits of f (max, FD_LIMIT_PROP_*) on v, which has f's type:
+ * 0, or 400 with res set. */
+static int check_size(const fd_field *f, json_t *v, const char *name,
+                      fd_response *res)
+{
+	const char *k;
+	json_t *m;
+
+	if (f->max <= 0)
+		return 0;
+	if ((f->type == FD_T_STRING || f->type == FD_T_NSTRING) &&
+	    json_is_string(v) &&
+	    utf8_chars(json_string_value(v), json_string_length(v)) >
+	            (size_t)f->max) {
+		fd_fail(res, FD_OUT_INVALID, "invalid_field",
+		        "%s must be at most %ld characters", name, f->max);
+		return 400;
+	}
+	if (f->type == FD_T_ARRAY && json_array_size(v) > (size_t)f->max) {
+		fd_fail(res, FD_OUT_INVALID, "invalid_field",
+		        "%s must have at most %ld items", name, f->max);
+		return 400;
+	}
+	if (f->type != FD_T_FLAT)
+		return 0;
+	if (json_object_size(v) > (size_t)f->max) {
+		fd_fail(res, FD_OUT_INVALID, "invalid_field",
+		        "%s must have at most %ld members", name, f->max);
+		return 400;
+	}
+	json_object_foreach(v, k, m)
+	{
+		if (strlen(k) > FD_LIMIT_PROP_KEY) {
+			fd_fail(res, FD_OUT_INVALID, "invalid_field",
+			        "%s: member names must be at most %d bytes",
+			        name, FD_LIMIT_PROP_KEY);
+			return 400;
+		}
+		if (json_is_string(m) &&
+		    utf8_chars(json_string_value(m), json_string_length(m)) >
+		            FD_LIMIT_PROP_VALUE) {
+			fd_fail(res, FD_OUT_INVALID, "invalid_field",
+			        "%s.%s must be at most %d characters", name, k,
+			        FD_LIMIT_PROP_VALUE);
+			return 400;
+		}
+	}
+	return 0;
+}
+
 static int validate_one(const fd_field *f, json_t *obj, const char *name,
                         fd_response *res)
 {
@@ -781,6 +872,10 @@ static int validate_one(const fd_field *f, json_t *obj, const char *name,
 			fd_fail(res, FD_OUT_INVALID, "invalid_field",
 			        "%s must be an integer from %ld to %ld", name,
 			        f->min, f->max);
+		else if (f->type == FD_T_NUMBER && f->min < f->max)
+			fd_fail(res, FD_OUT_INVALID, "invalid_field",
+			        "%s must be a number from %ld to %ld", name,
+			        f->min, f->max);
 		else
 			fd_fail(res, FD_OUT_INVALID, "invalid_field",
 			        "%s must be %s", name, type_words(f->type));
@@ -789,6 +884,8 @@ static int validate_one(const fd_field *f, json_t *obj, const char *name,
 	if (f->type == FD_T_STRING && f->values &&
 	    !in_values(json_string_value(v), f->values))
 		return bad_value(res, name, f->values);
+	if (check_size(f, v, name, res))
+		return 400;
 	if (f->type == FD_T_ARRAY)
 		return validate_array(f, v, name, res);
 	return 0;
@@ -813,6 +910,15 @@ static int validate_fields(const fd_field *fields, json_t *obj,
 
 int fd_validate_body(const fd_field *fields, json_t *body, fd_response *res)
 {
+	char field[128];
+
+	/* Nothing deeper than flockd can write back is ever stored. */
+	if (fd_json_too_deep(body, FD_JSON_MAX_DEPTH, field, sizeof(field))) {
+		fd_fail(res, FD_OUT_INVALID, "invalid_field",
+		        "%s nests deeper than %d levels",
+		        *field ? field : "body", FD_JSON_MAX_DEPTH);
+		return 400;
+	}
 	return validate_fields(fields, body, NULL, res);
 }
 

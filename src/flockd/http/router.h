@@ -38,8 +38,27 @@ struct fd_field {
 	const fd_field *items;
 	/* Also accepted under this name (e.g. "name" for checkpointName). */
 	const char *alias;
-	long min, max; /* integers: inclusive range when min < max */
+	/* integers and numbers: inclusive range when min < max; strings:
+	 * at most max characters when max > 0; arrays: at most max items,
+	 * and flat objects at most max members, when max > 0. */
+	long min, max;
 };
+
+/*
+ * Field limits (docs/security.md "Limits"): what a body may hold. Longer
+ * strings, more items or members, or numbers out of range are refused
+ * with 400 invalid_field naming the field and the limit.
+ */
+#define FD_LIMIT_ID 256              /* externalUserId and other ids */
+#define FD_LIMIT_EMAIL 320           /* email (RFC 5321's path limit) */
+#define FD_LIMIT_NAME 256            /* names: customer, campaign... */
+#define FD_LIMIT_CHECKPOINT_NAME 128 /* checkpointName */
+#define FD_LIMIT_TEXT 8192           /* descriptions, invite messages */
+#define FD_LIMIT_PROPS 64            /* customProperties, properties */
+#define FD_LIMIT_PROP_KEY 128        /* a property's name */
+#define FD_LIMIT_PROP_VALUE 1024     /* a property's string value */
+/* FD_LIMIT_CAMPAIGN_ITEMS (rewards, checkpoints, faqs...): engine.h */
+#define FD_LIMIT_AMOUNT 1000000000L  /* payoutAmount, discountAmount */
 
 /* What the server does itself instead of calling an engine operation. */
 typedef enum {

@@ -455,7 +455,7 @@ static enum MHD_Result start_stream(fd_server *s, struct MHD_Connection *c,
 	fd_metrics_end(s->metrics, rc->route_idx, 200, elapsed_ms(&rc->start));
 	ret = fd_stream_start(
 	        s->streams, s->engine, c, rc->req.app_id, cursor,
-	        json_string_value(json_object_get(rc->query, "environment")),
+	        json_string_value(json_object_get(rc->res.body, "environment")),
 	        json_string_value(json_object_get(rc->query, "name")),
 	        rc->request_id);
 	json_decref(rc->jbody);

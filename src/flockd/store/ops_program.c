@@ -121,13 +121,21 @@ int fd_store_customer_erase(fd_conn *c, const char *app_id, const char *id,
 	return fd_db__change(c, &sql, "ssi", app_id, id, now);
 }
 
-int fd_store_customer_list(fd_conn *c, const char *app_id, long limit,
-                           long offset, json_t **out)
+int fd_store_customer_list(fd_conn *c, const char *app_id, const char *env,
+                           long limit, long offset, json_t **out)
 {
 	FD_SQL(count, "SELECT count(*) FROM customers WHERE app_id = ?1");
 	FD_SQL(page, CUSTOMER_COLS "WHERE c.app_id = ?1 ORDER BY c.id DESC"
 	                           " LIMIT ?2 OFFSET ?3");
+	FD_SQL(count_env, "SELECT count(*) FROM customers WHERE app_id = ?1"
+	                  " AND environment = ?2");
+	FD_SQL(page_env, CUSTOMER_COLS "WHERE c.app_id = ?1 AND"
+	                               " c.environment = ?2 ORDER BY c.id"
+	                               " DESC LIMIT ?3 OFFSET ?4");
 
+	if (env)
+		return fd_db__page(c, out, &count_env, &page_env, limit, offset,
+		                   "ss", app_id, env);
 	return fd_db__page(c, out, &count, &page, limit, offset, "s", app_id);
 }
 
@@ -169,14 +177,17 @@ static char *ascii_case(const char *q, int upper)
 	return s;
 }
 
-int fd_store_customer_search(fd_conn *c, const char *app_id, const char *q,
-                             long limit, long offset, json_t **out)
+int fd_store_customer_search(fd_conn *c, const char *app_id, const char *env,
+                             const char *q, long limit, long offset,
+                             json_t **out)
 {
-	FD_SQL(count, "SELECT count(*) FROM (" SEARCH_IDS ") u");
+	FD_SQL(count, "SELECT count(*) FROM customers WHERE id IN (" SEARCH_IDS
+	              ") AND (?8 IS NULL OR environment = ?8)");
 	/* Only the ids' own filter by app: with c.app_id here too, SQLite
 	 * would rather walk the app's customers than look the ids up. */
-	FD_SQL(page, CUSTOMER_COLS "WHERE c.id IN (" SEARCH_IDS ")"
-	                           " ORDER BY c.id DESC LIMIT ?8 OFFSET ?9");
+	FD_SQL(page, CUSTOMER_COLS "WHERE c.id IN (" SEARCH_IDS ") AND (?8 IS"
+	                           " NULL OR c.environment = ?8)"
+	                           " ORDER BY c.id DESC LIMIT ?9 OFFSET ?10");
 	char *hi = prefix_end(q), *code = ascii_case(q, 1),
 	     *mail = ascii_case(q, 0), *code_hi = NULL, *mail_hi = NULL;
 	int rc = FD_ERR;
@@ -185,8 +196,8 @@ int fd_store_customer_search(fd_conn *c, const char *app_id, const char *q,
 	if (hi && code && mail && (code_hi = prefix_end(code)) &&
 	    (mail_hi = prefix_end(mail)))
 		rc = fd_db__page(c, out, &count, &page, limit, offset,
-		                 "sssssss", app_id, q, hi, code, code_hi, mail,
-		                 mail_hi);
+		                 "ssssssss", app_id, q, hi, code, code_hi, mail,
+		                 mail_hi, env);
 	free(hi);
 	free(code);
 	free(mail);
@@ -195,14 +206,15 @@ int fd_store_customer_search(fd_conn *c, const char *app_id, const char *q,
 	return rc;
 }
 
-int fd_store_customer_export(fd_conn *c, const char *app_id, const char *after,
-                             long limit, json_t **out)
+int fd_store_customer_export(fd_conn *c, const char *app_id, const char *env,
+                             const char *after, long limit, json_t **out)
 {
-	FD_SQL(sql, CUSTOMER_COLS "WHERE c.app_id = ?1 AND c.id > ?2 ORDER BY"
+	FD_SQL(sql, CUSTOMER_COLS "WHERE c.app_id = ?1 AND c.id > ?2 AND (?4"
+	                          " IS NULL OR c.environment = ?4) ORDER BY"
 	                          " c.id LIMIT ?3");
 
-	return fd_db__all(c, out, &sql, "ssl", app_id, after ? after : "",
-	                  limit);
+	return fd_db__all(c, out, &sql, "ssls", app_id, after ? after : "",
+	                  limit, env);
 }
 
 /* ---- campaigns ------------------------------------------------------- */

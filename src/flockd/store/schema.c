@@ -127,6 +127,20 @@ typedef struct {
 	" value, n) UNION ALL SELECT 'campaignPages', '[]'::json, 0 WHERE"     \
 	" json_typeof(k.extra::json -> 'campaignPages') IS NULL) f);"
 
+/* Step 8 (both databases). */
+#define CUSTOMER_ENV                                                           \
+	"ALTER TABLE customers ADD COLUMN environment TEXT NOT NULL"           \
+	" DEFAULT 'production';"                                               \
+	"UPDATE customers SET environment = 'test' WHERE (EXISTS (SELECT 1"    \
+	" FROM referrals r WHERE (r.referee_id = customers.id OR"              \
+	" r.referrer_id = customers.id) AND r.environment = 'test') OR"        \
+	" EXISTS (SELECT 1 FROM checkpoint_events v WHERE v.customer_id ="     \
+	" customers.id AND v.environment = 'test')) AND NOT EXISTS (SELECT 1"  \
+	" FROM referrals r WHERE (r.referee_id = customers.id OR"              \
+	" r.referrer_id = customers.id) AND r.environment = 'production')"     \
+	" AND NOT EXISTS (SELECT 1 FROM checkpoint_events v WHERE"             \
+	" v.customer_id = customers.id AND v.environment = 'production');"
+
 static const migration migrations[] = {
         {"CREATE TABLE orgs(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
          " created_at {i64} NOT NULL);"
@@ -332,6 +346,12 @@ static const migration migrations[] = {
          * each with an id (SQ_PAGES above); the engine checks every
          * page written from now on (engine/pages.c). */
         {SQ_PAGES, PG_PAGES},
+        /* 7: the environment a customer belongs to, so a key or token
+         * limited to one environment never reaches the other's customers
+         * (engine/scope.c, docs/security.md). Customers written before
+         * are test customers if only test referrals and test checkpoint
+         * events name them, else production. */
+        {CUSTOMER_ENV, NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -183,8 +183,9 @@ int fd_store_customer_count(fd_conn *c, const char *app_id, const char *id,
 /* Erase personal data (email, name, properties) and set deletedAt. */
 int fd_store_customer_erase(fd_conn *c, const char *app_id, const char *id,
                             int64_t now);
-int fd_store_customer_list(fd_conn *c, const char *app_id, long limit,
-                           long offset, json_t **out);
+/* env: the customers of one environment; NULL: all. */
+int fd_store_customer_list(fd_conn *c, const char *app_id, const char *env,
+                           long limit, long offset, json_t **out);
 
 /*
  * Exports (flockctl export): up to `limit` objects of the application
@@ -194,8 +195,8 @@ int fd_store_customer_list(fd_conn *c, const char *app_id, long limit,
  * the same at row 10^6 as at row 0. env (NULL: both) filters referrals
  * and rewards.
  */
-int fd_store_customer_export(fd_conn *c, const char *app_id, const char *after,
-                             long limit, json_t **out);
+int fd_store_customer_export(fd_conn *c, const char *app_id, const char *env,
+                             const char *after, long limit, json_t **out);
 int fd_store_referral_export(fd_conn *c, const char *app_id, const char *env,
                              const char *after, long limit, json_t **out);
 int fd_store_reward_export(fd_conn *c, const char *app_id, const char *env,
@@ -295,6 +296,33 @@ typedef struct {
 int fd_store_referral_list(fd_conn *c, const char *app_id,
                            const fd_referral_filter *f, long limit, long offset,
                            json_t **out);
+
+/* ---- environments (engine/scope.c) ---- */
+/* What an id names, for fd_store_env_of. */
+typedef enum {
+	FD_OBJ_CAMPAIGN,
+	FD_OBJ_CUSTOMER, /* by id, external id or referral code (by) */
+	FD_OBJ_REFERRAL,
+	FD_OBJ_REWARD,
+	FD_OBJ_KEY,             /* "" = a key of every environment */
+	FD_OBJ_WEBHOOK,         /* "" = an endpoint of every environment */
+	FD_OBJ_CAMPAIGN_REWARD, /* its campaign's */
+	FD_OBJ_CHECKPOINT       /* its campaign's */
+} fd_object;
+/* The environment of the object key names in app_id into env ("production",
+ * "test", or "" as above). FD_OK, FD_NOTFOUND or FD_ERR. by is used for
+ * customers only. */
+int fd_store_env_of(fd_conn *c, const char *app_id, fd_object kind,
+                    fd_lookup by, const char *key, char env[16]);
+/* The environment a customer belongs to (schema step 7; set once, when it
+ * is created). */
+int fd_store_customer_set_env(fd_conn *c, const char *app_id, const char *id,
+                              const char *env);
+
+/* Revoke the operator-wide admin token id (no application) of org_id
+ * and read it back into *out (a Key). FD_OK, FD_NOTFOUND or FD_ERR. */
+int fd_store_operator_key_revoke(fd_conn *c, const char *org_id, const char *id,
+                                 int64_t now, json_t **out);
 
 /* ---- rewards ---- */
 typedef struct {
@@ -564,8 +592,9 @@ int fd_store_rate_hit(fd_store *s, const char *key_id, int64_t window,
  * "data"} newest first; total counts at most FD_SEARCH_CAP matches of
  * each kind. */
 #define FD_SEARCH_CAP 1000
-int fd_store_customer_search(fd_conn *c, const char *app_id, const char *q,
-                             long limit, long offset, json_t **out);
+int fd_store_customer_search(fd_conn *c, const char *app_id, const char *env,
+                             const char *q, long limit, long offset,
+                             json_t **out);
 
 /* Change a campaign reward: party, limits and terms, all given (terms:
  * JSON object text). FD_OK or FD_NOTFOUND (none, or deleted). */
