@@ -714,15 +714,15 @@ static int open_upload(int *fd, size_t len, char *buf, size_t cap)
 	               : 0;
 }
 
-/* A body of len bytes: {"externalUserId":"<id>","name":"xxx..."}. */
+/* A body of len bytes: {"externalUserId":"<id>"   ...   } (padded with
+ * white space: every field has a length limit). */
 static char *body_of(const char *id, size_t len)
 {
 	char *b = malloc(len + 1);
-	int n = snprintf(b, len + 1, "{\"externalUserId\":\"%s\",\"name\":\"",
-	                 id);
+	int n = snprintf(b, len + 1, "{\"externalUserId\":\"%s\"", id);
 
-	memset(b + n, 'x', len - (size_t)n - 2);
-	memcpy(b + len - 2, "\"}", 2);
+	memset(b + n, ' ', len - (size_t)n - 1);
+	b[len - 1] = '}';
 	b[len] = '\0';
 	return b;
 }
