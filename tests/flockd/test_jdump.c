@@ -133,6 +133,31 @@ static void test_escape_offsets(void **state)
 	}
 }
 
+/* Depth of JSON text before it is parsed: brackets inside strings (and
+ * escaped quotes) do not count; the deep top-level member is named. */
+static void test_text_depth(void **state)
+{
+	static const char ok[] = "{\"a\":\"[[[[[[\\\"[[[[\",\"b\":[[1]]}";
+	static const char deep[] = "{\"name\":\"x\",\"faqs\":[[[[1]]]]}";
+	char field[32];
+
+	(void)state;
+	assert_int_equal(fd_json_text_too_deep(ok, strlen(ok), 3, field,
+	                                       sizeof(field)),
+	                 0);
+	assert_int_equal(fd_json_text_too_deep(deep, strlen(deep), 4, field,
+	                                       sizeof(field)),
+	                 1);
+	assert_string_equal(field, "faqs");
+	assert_int_equal(fd_json_text_too_deep(deep, strlen(deep), 5, field,
+	                                       sizeof(field)),
+	                 0);
+	assert_int_equal(fd_json_text_too_deep("[[[", 3, 2, field,
+	                                       sizeof(field)),
+	                 1);
+	assert_string_equal(field, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +166,7 @@ int main(void)
 	        cmocka_unit_test(test_containers),
 	        cmocka_unit_test(test_long_string),
 	        cmocka_unit_test(test_escape_offsets),
+	        cmocka_unit_test(test_text_depth),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -323,6 +323,52 @@ static int over(const json_t *v, int depth, int max)
 	return 0;
 }
 
+int fd_json_text_too_deep(const char *p, size_t n, int max, char *field,
+                          size_t len)
+{
+	size_t i, str_at = 0, key_at = 0, key_len = 0;
+	int depth = 0, in_str = 0, esc = 0, want_key = 0;
+
+	if (len)
+		field[0] = '\0';
+	for (i = 0; i < n; i++) {
+		char c = p[i];
+
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (c == '\\')
+				esc = 1;
+			else if (c == '"') {
+				in_str = 0;
+				if (want_key) {
+					key_at = str_at;
+					key_len = i - str_at;
+					want_key = 0;
+				}
+			}
+			continue;
+		}
+		if (c == '"') {
+			in_str = 1;
+			str_at = i + 1;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max) {
+				if (len && key_len)
+					snprintf(field, len, "%.*s", (int)key_len,
+					         p + key_at);
+				return 1;
+			}
+			want_key = depth == 1 && c == '{';
+		} else if (c == '}' || c == ']') {
+			depth--;
+		} else if (c == ',' && depth == 1) {
+			want_key = 1;
+		}
+	}
+	return 0;
+}
+
 int fd_json_too_deep(const json_t *v, int max, char *field, size_t len)
 {
 	const char *k;

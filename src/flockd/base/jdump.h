@@ -48,4 +48,18 @@ int fd_jdump_double(char out[32], double d);
  * object, else ""); else 0. */
 int fd_json_too_deep(const json_t *v, int max, char *field, size_t len);
 
+/* The same question asked of JSON text before it is parsed: 1 if its
+ * arrays and objects nest deeper than max, with the top-level member
+ * holding the deep part into field, else 0 (also for text that is not
+ * JSON: the parser says what is wrong with it). jansson parses
+ * recursively, so text nested thousands deep must never reach it on a
+ * server thread's small stack. */
+int fd_json_text_too_deep(const char *p, size_t n, int max, char *field,
+                          size_t len);
+
+/* The depth past which a request body is refused before it is parsed:
+ * what fd_json_too_deep refuses (FD_JSON_MAX_DEPTH) with some room, so
+ * that the exact limit is decided on the parsed body alone. */
+#define FD_JSON_TEXT_MAX_DEPTH (FD_JSON_MAX_DEPTH + 8)
+
 #endif

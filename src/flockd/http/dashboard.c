@@ -260,7 +260,10 @@ static fd_dash_result login(fd_dashboard *d, struct MHD_Connection *c,
 		                            rid),
 		                 MHD_HTTP_HEADER_RETRY_AFTER, text, status);
 	}
-	j = json_loadb(body ? body : "", len, 0, NULL);
+	j = body && fd_json_text_too_deep(body, len, FD_JSON_TEXT_MAX_DEPTH,
+	                                  NULL, 0)
+	            ? NULL
+	            : json_loadb(body ? body : "", len, 0, NULL);
 	token = json_string_value(json_object_get(j, "token"));
 	if (token && *token && strlen(token) < FD_SESSION_TOKEN_MAX)
 		auth = fd_engine_authenticate(d->engine, token, &who);

@@ -371,6 +371,7 @@ static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
  * res filled. */
 static int parse_body(req_ctx *rc, json_t **out, fd_response *res)
 {
+	char field[128];
 	json_error_t jerr;
 	json_t *v;
 
@@ -379,6 +380,14 @@ static int parse_body(req_ctx *rc, json_t **out, fd_response *res)
 		if ((*out = json_object()))
 			return 0;
 		fd_fail(res, FD_OUT_INTERNAL, "internal", "internal error");
+		return -1;
+	}
+	if (fd_json_text_too_deep(rc->body.ptr, rc->body.len,
+	                          FD_JSON_TEXT_MAX_DEPTH, field,
+	                          sizeof(field))) {
+		fd_fail(res, FD_OUT_INVALID, "invalid_field",
+		        "%s nests deeper than %d levels",
+		        *field ? field : "body", FD_JSON_MAX_DEPTH);
 		return -1;
 	}
 	v = json_loadb(rc->body.ptr, rc->body.len, 0, &jerr);
