@@ -142,9 +142,9 @@ static void test_text_depth(void **state)
 	char field[32];
 
 	(void)state;
-	assert_int_equal(fd_json_text_too_deep(ok, strlen(ok), 3, field,
-	                                       sizeof(field)),
-	                 0);
+	assert_int_equal(
+	        fd_json_text_too_deep(ok, strlen(ok), 3, field, sizeof(field)),
+	        0);
 	assert_int_equal(fd_json_text_too_deep(deep, strlen(deep), 4, field,
 	                                       sizeof(field)),
 	                 1);
@@ -152,9 +152,8 @@ static void test_text_depth(void **state)
 	assert_int_equal(fd_json_text_too_deep(deep, strlen(deep), 5, field,
 	                                       sizeof(field)),
 	                 0);
-	assert_int_equal(fd_json_text_too_deep("[[[", 3, 2, field,
-	                                       sizeof(field)),
-	                 1);
+	assert_int_equal(
+	        fd_json_text_too_deep("[[[", 3, 2, field, sizeof(field)), 1);
 	assert_string_equal(field, "");
 }
 
