@@ -89,7 +89,7 @@ dpkg-query -W "${installed[@]}"
 flockd --version
 flockctl --version
 ldd /usr/bin/flockctl | grep -Eq "libflock[.]so[.][0-9]+ => /(usr/)?lib/" ||
-	fail "flockctl does not use the installed libflock"
+	fail "flockctl does not use the installed libflock: $(ldd /usr/bin/flockctl | grep libflock)"
 
 say "the installed unit, man pages and completions"
 unit=$(dpkg -L flockd | grep '/flockd.service$')
