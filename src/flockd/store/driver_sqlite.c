@@ -59,7 +59,7 @@ struct fd_dbconn {
 	 * which the writer restarts the WAL (0: no bound), and the frame
 	 * count before which it does not try again after a failed try. */
 	int limit_frames, retry_frames;
-	char *wal_path; /* the writer's WAL file, for its size */
+	char *wal_path; /* the writer's WAL file, for its size and sync */
 	/* Atomic counters for fd_store_wal_stats. */
 	long restarts, restart_busy;
 };
@@ -439,15 +439,13 @@ static void sq_col(fd_dbstmt *st, int i, fd_value *out)
 
 static int sq_sync(fd_dbconn *c)
 {
-	const char *wal;
-
 	/* fdatasync flushes the file, whichever descriptor names it, so
-	 * our own descriptor of SQLite's WAL is enough. */
-	if (c->wal_fd < 0) {
-		wal = sqlite3_filename_wal(sqlite3_db_filename(c->db, "main"));
-		if (!wal || (c->wal_fd = open(wal, O_RDWR | O_CLOEXEC)) < 0)
-			return FD_ERR;
-	}
+	 * our own descriptor of SQLite's WAL (the writer's wal_path) is
+	 * enough. */
+	if (c->wal_fd < 0 && c->wal_path)
+		c->wal_fd = open(c->wal_path, O_RDWR | O_CLOEXEC);
+	if (c->wal_fd < 0)
+		return FD_ERR;
 	return fdatasync(c->wal_fd) == 0 ? FD_OK : FD_ERR;
 }
 

@@ -401,15 +401,12 @@ static int run_step(fd_store *s, int i, char *err, size_t errlen)
 int fd_db__migrate(fd_store *s, char *err, size_t errlen)
 {
 	const fd_driver *d = s->drv;
-	int v = 0, i, rc = -1;
+	int v = 0, i, rc = -1, locked;
 
 	/* Nodes starting together: one migrates, the others wait here and
 	 * then find the schema current. */
-	if (run_token(s, "{migrate_lock}") < 0) {
-		snprintf(err, errlen, "migration: %s", d->errmsg(s->writer.db));
-		return -1;
-	}
-	if (version_of(s, &v) < 0) {
+	locked = run_token(s, "{migrate_lock}") == 0;
+	if (!locked || version_of(s, &v) < 0) {
 		snprintf(err, errlen, "migration: %s", d->errmsg(s->writer.db));
 		goto done;
 	}
@@ -428,7 +425,7 @@ int fd_db__migrate(fd_store *s, char *err, size_t errlen)
 	if (rc < 0)
 		snprintf(err, errlen, "migration: cannot sync the database");
 done:
-	if (run_token(s, "{migrate_unlock}") < 0)
+	if (locked && run_token(s, "{migrate_unlock}") < 0)
 		rc = -1;
 	return rc;
 }
