@@ -94,24 +94,43 @@ char *fd_db__expand(const fd_driver *drv, const char *sql)
 
 /* ---- statements ------------------------------------------------------ */
 
-static int sql_slot(fd_sql *sql)
+/* A slot of sql (its id or count_id, *slot) in every connection's cache. */
+static int sql_slot(int *slot)
 {
-	int id = __atomic_load_n(&sql->id, __ATOMIC_ACQUIRE), fresh;
+	int id = __atomic_load_n(slot, __ATOMIC_ACQUIRE), fresh;
 
 	if (id >= 0)
 		return id;
 	fresh = __atomic_fetch_add(&next_sql_id, 1, __ATOMIC_ACQ_REL);
 	/* Two threads racing: the first one's slot wins, the other is never
 	 * used. */
-	if (!__atomic_compare_exchange_n(&sql->id, &id, fresh, 0,
-	                                 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+	if (!__atomic_compare_exchange_n(slot, &id, fresh, 0, __ATOMIC_ACQ_REL,
+	                                 __ATOMIC_ACQUIRE))
 		return id;
 	return fresh;
 }
 
-static fd_dbstmt *stmt(fd_conn *c, fd_sql *sql, int *rc)
+/* The count of a page's rows (fd_db__page): the page's text up to its
+ * last ORDER BY, counted; expanded for drv. */
+static char *count_text(const fd_driver *drv, const char *page)
 {
-	int id = sql_slot(sql);
+	const char *end = page + strlen(page), *p;
+	flock__buf b = FLOCK__BUF_INIT;
+	char *text;
+
+	for (p = strstr(page, " ORDER BY "); p; p = strstr(p + 1, " ORDER BY "))
+		end = p;
+	flock__buf_printf(&b, "SELECT count(*) FROM (%.*s) t",
+	                  (int)(end - page), page);
+	text = b.oom ? NULL : fd_db__expand(drv, b.ptr);
+	flock__buf_free(&b);
+	return text;
+}
+
+/* sql prepared on c (count: its count_text) on first use. */
+static fd_dbstmt *stmt(fd_conn *c, fd_sql *sql, int count, int *rc)
+{
+	int id = sql_slot(count ? &sql->count_id : &sql->id);
 	char *text;
 
 	*rc = FD_ERR;
@@ -128,7 +147,9 @@ static fd_dbstmt *stmt(fd_conn *c, fd_sql *sql, int *rc)
 		c->nst = n;
 	}
 	if (!c->st[id]) {
-		if (!(text = fd_db__expand(c->s->drv, sql->text)))
+		text = count ? count_text(c->s->drv, sql->text)
+		             : fd_db__expand(c->s->drv, sql->text);
+		if (!text)
 			return NULL;
 		*rc = c->s->drv->prepare(c->db, text, &c->st[id]);
 		free(text);
@@ -141,11 +162,11 @@ static fd_dbstmt *stmt(fd_conn *c, fd_sql *sql, int *rc)
 	return c->st[id];
 }
 
-static fd_dbstmt *vbind(fd_conn *c, fd_sql *sql, int *rc, const char *fmt,
-                        va_list ap)
+static fd_dbstmt *vbind(fd_conn *c, fd_sql *sql, int count, int *rc,
+                        const char *fmt, va_list ap)
 {
 	const fd_driver *d = c->s->drv;
-	fd_dbstmt *st = stmt(c, sql, rc);
+	fd_dbstmt *st = stmt(c, sql, count, rc);
 	fd_value v;
 	int i;
 
@@ -192,7 +213,7 @@ fd_dbstmt *fd_db__bind(fd_conn *c, fd_sql *sql, int *rc, const char *fmt, ...)
 	fd_dbstmt *st;
 
 	va_start(ap, fmt);
-	st = vbind(c, sql, rc, fmt, ap);
+	st = vbind(c, sql, 0, rc, fmt, ap);
 	va_end(ap);
 	return st;
 }
@@ -214,21 +235,23 @@ static int collect(fd_conn *c, fd_dbstmt *st, json_t **out);
 
 /*
  * Bind sql's parameters from fmt (then page[0], page[1] as limit and
- * offset if page is set), run it and read what kind asks for (db.h): rows
- * changed or the first column of the first row into *n, the first row or
- * every row into *obj.
+ * offset if page is set; FD_Q_COUNT with page set counts the page's rows,
+ * count_text), run it and read what kind asks for (db.h): rows changed or
+ * the first column of the first row into *n, the first row or every row
+ * into *obj.
  */
 static int vquery(fd_conn *c, fd_qkind kind, long *n, json_t **obj,
                   const long *page, fd_sql *sql, const char *fmt, va_list ap)
 {
 	const fd_driver *d = c->s->drv;
-	int rc, i, first = (int)strlen(fmt) + 1;
+	int rc, i, first = (int)strlen(fmt) + 1,
+	           count = page && kind == FD_Q_COUNT;
 	fd_value v = {FD_T_INT, 0, 0, NULL, NULL, 0};
-	fd_dbstmt *st = vbind(c, sql, &rc, fmt, ap);
+	fd_dbstmt *st = vbind(c, sql, count, &rc, fmt, ap);
 
 	*n = 0;
 	*obj = NULL;
-	for (i = 0; st && page && i < 2 && rc == FD_OK; i++) {
+	for (i = 0; st && page && !count && i < 2 && rc == FD_OK; i++) {
 		v.i = page[i];
 		rc = d->bind(st, first + i, &v);
 	}
@@ -357,8 +380,8 @@ static int collect(fd_conn *c, fd_dbstmt *st, json_t **out)
 
 /* The count runs with the parameters of fmt, the page with the same and
  * then limit and offset. */
-int fd_db__page(fd_conn *c, json_t **out, fd_sql *count, fd_sql *page,
-                long limit, long offset, const char *fmt, ...)
+int fd_db__page(fd_conn *c, json_t **out, fd_sql *page, long limit, long offset,
+                const char *fmt, ...)
 {
 	const long tail[2] = {limit, offset};
 	json_t *data = NULL, *o;
@@ -369,7 +392,7 @@ int fd_db__page(fd_conn *c, json_t **out, fd_sql *count, fd_sql *page,
 	*out = NULL;
 	va_start(ap, fmt);
 	va_copy(ap2, ap);
-	rc = vquery(c, FD_Q_COUNT, &total, &o, NULL, count, fmt, ap);
+	rc = vquery(c, FD_Q_COUNT, &total, &o, tail, page, fmt, ap);
 	if (rc == FD_OK)
 		rc = vquery(c, FD_Q_ALL, &n, &data, tail, page, fmt, ap2);
 	va_end(ap2);

@@ -33,12 +33,19 @@
 	" created_at AS \"@createdAt\", updated_at AS \"@updatedAt\","         \
 	" deleted_at AS \"@deletedAt\""
 
+/* The first columns of a wire object an application owns (table alias
+ * t): its id, its organization's and its application's. */
+#define OWNED(t)                                                               \
+	"SELECT " t ".id AS id, (SELECT org_id FROM apps WHERE id = " t        \
+	".app_id) AS \"organizationId\", " t ".app_id AS \"applicationId\","
+
 typedef struct {
 	const char *text;
 	int id; /* its slot in every connection's cache; -1 until first use */
+	int count_id; /* the same for the count of a page (fd_db__page) */
 } fd_sql;
 
-#define FD_SQL(name, text) static fd_sql name = {text, -1}
+#define FD_SQL(name, text) static fd_sql name = {text, -1, -1}
 
 struct fd_conn {
 	fd_store *s;
@@ -67,6 +74,12 @@ struct fd_store {
 	fd_conn aux;
 	int64_t rate_swept; /* window of the last sweep of old windows */
 };
+
+/* Open c on s's database for role (0, or -1 with the reason in err);
+ * close it, its statements with it (store/store.c). */
+int fd_db__conn_open(fd_store *s, fd_conn *c, fd_role role, char *err,
+                     size_t errlen);
+void fd_db__conn_close(fd_conn *c);
 
 /* The store clock's now. */
 int64_t fd_db__now(const fd_conn *c);
@@ -114,11 +127,12 @@ int fd_db__query(fd_conn *c, fd_qkind kind, long *n, json_t **obj, fd_sql *sql,
 	fd_db__query(c, FD_Q_COUNT, n, NULL, __VA_ARGS__)
 
 /*
- * {"total","limit","offset","data"}: count runs with the parameters of
- * fmt, page with the same followed by limit and offset.
+ * {"total","limit","offset","data"}: page runs with the parameters of fmt
+ * followed by limit and offset; the total counts the rows of page's text
+ * up to its last " ORDER BY " (run with those of fmt alone).
  */
-int fd_db__page(fd_conn *c, json_t **out, fd_sql *count, fd_sql *page,
-                long limit, long offset, const char *fmt, ...);
+int fd_db__page(fd_conn *c, json_t **out, fd_sql *page, long limit, long offset,
+                const char *fmt, ...);
 
 /* Take the transaction-scoped lock named by key (see fd_driver.xact_lock)
  * on the writer; nothing where one writer owns the database. */

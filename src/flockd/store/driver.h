@@ -86,15 +86,13 @@ typedef struct {
 	 * nothing more than begin_write where that already does), rate_table
 	 * (run on the rate limiter's connection: where one process owns the
 	 * database, a private rate_windows for its counts; "" to use the
-	 * shared table).
+	 * shared table). The schema version: version_get returns one row,
+	 * one integer (no row or NULL: 0), version_set N sets it; migrations
+	 * run between migrate_lock and migrate_unlock (may be ""), each in a
+	 * transaction begun with begin_write; version_setup (may be "") runs
+	 * first.
 	 */
 	const fd_token *tokens; /* ends with {NULL, NULL} */
-	/* The schema version: version_get returns one row, one integer (no
-	 * row or NULL: 0); version_set has %d. Migrations run between
-	 * migrate_lock and migrate_unlock (may be ""), each in a transaction
-	 * begun with begin_write; version_setup (may be "") runs first. */
-	const char *version_setup, *version_get, *version_set;
-	const char *migrate_lock, *migrate_unlock;
 
 	/* Open a connection to url ("sqlite" a path). 0, or -1 with the
 	 * reason in err (never a password). */

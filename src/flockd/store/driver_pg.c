@@ -70,6 +70,14 @@ static const fd_token tokens[] = {
         {"collate_c", " COLLATE \"C\""},
         {"lock_table", "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE"},
         {"rate_table", ""},
+        {"version_setup", "CREATE TABLE IF NOT EXISTS flockd_schema("
+                          "version INTEGER NOT NULL)"},
+        {"version_get", "SELECT max(version) FROM flockd_schema"},
+        {"version_set", "DELETE FROM flockd_schema; INSERT INTO"
+                        " flockd_schema VALUES(%s)"},
+        /* Serialises migrations of nodes starting at once ("flockmig"). */
+        {"migrate_lock", "SELECT pg_advisory_lock(7380134885017315687)"},
+        {"migrate_unlock", "SELECT pg_advisory_unlock(7380134885017315687)"},
         {NULL, NULL},
 };
 
@@ -133,19 +141,26 @@ static long pg_round_trips(void)
 	return __atomic_load_n(&round_trips, __ATOMIC_RELAXED);
 }
 
-static int simple(fd_dbconn *c, const char *sql)
+/* r if the server ran its command, else NULL (r cleared) with *rc the
+ * failure. */
+static PGresult *checked(fd_dbconn *c, PGresult *r, int *rc)
 {
-	PGresult *r;
-	ExecStatusType st;
+	ExecStatusType st = PQresultStatus(r);
+
+	*rc = FD_OK;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	*rc = fail_code(c, r);
+	PQclear(r);
+	return NULL;
+}
+
+static int pg_exec(fd_dbconn *c, const char *sql)
+{
 	int rc;
 
 	trip();
-	r = PQexec(c->db, sql);
-	st = PQresultStatus(r);
-	rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? FD_OK
-	                                                     : fail_code(c, r);
-
-	PQclear(r);
+	PQclear(checked(c, PQexec(c->db, sql), &rc));
 	return rc;
 }
 
@@ -160,8 +175,8 @@ static int connect_db(fd_dbconn *c, char *err, size_t errlen)
 	c->gen++;
 	c->db = PQconnectdbParams(keys, vals, 1);
 	if (c->db && PQstatus(c->db) == CONNECTION_OK &&
-	    simple(c, session_setup) == FD_OK &&
-	    (c->role != FD_ROLE_READER || simple(c, reader_setup) == FD_OK))
+	    pg_exec(c, session_setup) == FD_OK &&
+	    (c->role != FD_ROLE_READER || pg_exec(c, reader_setup) == FD_OK))
 		return 0;
 	/* libpq's messages end with a newline. */
 	snprintf(err, errlen, "PostgreSQL: %s",
@@ -214,11 +229,6 @@ static int pg_ensure(fd_dbconn *c)
 	}
 	fd_log(FD_LOG_WARN, "postgresql: reconnected");
 	return 0;
-}
-
-static int pg_exec(fd_dbconn *c, const char *sql)
-{
-	return simple(c, sql);
 }
 
 static const char *pg_errmsg(fd_dbconn *c)
@@ -292,37 +302,25 @@ static int pg_bind(fd_dbstmt *st, int i, const fd_value *v)
 static int run(fd_dbstmt *st)
 {
 	fd_dbconn *c = st->c;
-	ExecStatusType s;
 	PGresult *r;
+	int rc;
 
 	if (!c->db)
 		return fail_code(c, NULL);
 	if (st->prepared_gen != c->gen) {
 		trip();
 		r = PQprepare(c->db, st->name, st->sql, st->n, st->types);
-		s = PQresultStatus(r);
-		if (s != PGRES_COMMAND_OK) {
-			int rc = fail_code(c, r);
-
-			PQclear(r);
+		PQclear(checked(c, r, &rc));
+		if (rc != FD_OK)
 			return rc;
-		}
-		PQclear(r);
 		st->prepared_gen = c->gen;
 	}
 	trip();
 	r = PQexecPrepared(c->db, st->name, st->n, st->vals, st->lens, st->fmts,
 	                   0);
-	s = PQresultStatus(r);
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
-		int rc = fail_code(c, r);
-
-		PQclear(r);
-		return rc;
-	}
-	st->res = r;
+	st->res = checked(c, r, &rc);
 	st->row = -1;
-	return FD_OK;
+	return rc;
 }
 
 static int pg_step(fd_dbstmt *st)
@@ -418,14 +416,6 @@ const fd_driver fd_driver_pg = {
         .shared = 1,
         .placeholder = '$',
         .tokens = tokens,
-        .version_setup = "CREATE TABLE IF NOT EXISTS flockd_schema("
-                         "version INTEGER NOT NULL)",
-        .version_get = "SELECT max(version) FROM flockd_schema",
-        .version_set = "DELETE FROM flockd_schema; INSERT INTO"
-                       " flockd_schema VALUES(%d)",
-        /* Serialises migrations of nodes starting at once ("flockmig"). */
-        .migrate_lock = "SELECT pg_advisory_lock(7380134885017315687)",
-        .migrate_unlock = "SELECT pg_advisory_unlock(7380134885017315687)",
         .round_trips = pg_round_trips,
         .open = pg_open,
         .close = pg_close,

@@ -59,7 +59,7 @@ struct fd_dbconn {
 	 * which the writer restarts the WAL (0: no bound), and the frame
 	 * count before which it does not try again after a failed try. */
 	int limit_frames, retry_frames;
-	char *wal_path; /* the writer's WAL file, for its size */
+	char *wal_path; /* the writer's WAL file, for its size and sync */
 	/* Atomic counters for fd_store_wal_stats. */
 	long restarts, restart_busy;
 };
@@ -84,6 +84,11 @@ static const fd_token tokens[] = {
         {"rate_table", "CREATE TEMP TABLE rate_windows(key_id TEXT NOT NULL,"
                        " window_start INTEGER NOT NULL, count INTEGER NOT"
                        " NULL, PRIMARY KEY(key_id, window_start))"},
+        {"version_setup", ""},
+        {"version_get", "PRAGMA user_version"},
+        {"version_set", "PRAGMA user_version=%s"},
+        {"migrate_lock", ""},
+        {"migrate_unlock", ""},
         {NULL, NULL},
 };
 
@@ -118,14 +123,17 @@ static int setup(sqlite3 *db, fd_role role, char **msg)
 /* The database holds keys' hashes, webhook secrets and personal data: a
  * file other users may write is refused (they could change keys, or
  * read what it holds), one they may read is reported. New files are made
- * 0600 (main.c's umask). 0, or -1 with the reason in err. */
-static int check_mode(const char *path, char *err, size_t errlen)
+ * 0600 (main.c's umask). flockd writes its database: a read-only file
+ * (by its mode, which root would otherwise ignore, or as SQLite opened
+ * it) is refused at start rather than found at the first write. Checked
+ * before the writer's set-up writes anything: 0, or -1 with the reason
+ * in err. */
+static int check_file(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
+	int found = stat(path, &st) == 0;
 
-	if (stat(path, &st) != 0)
-		return 0; /* a new file; or sqlite3 will say why it fails */
-	if (st.st_mode & S_IWOTH) {
+	if (found && (st.st_mode & S_IWOTH)) {
 		snprintf(err, errlen,
 		         "%s is writable by other users (mode %04o): flockd "
 		         "will not use it; run chmod o-w (better: chmod 600) "
@@ -133,23 +141,12 @@ static int check_mode(const char *path, char *err, size_t errlen)
 		         path, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
-	if (st.st_mode & S_IROTH)
+	if (found && (st.st_mode & S_IROTH))
 		fd_log(FD_LOG_WARN,
 		       "%s is readable by other users (mode %04o); chmod 600 "
 		       "it",
 		       path, (unsigned)(st.st_mode & 07777));
-	return 0;
-}
-
-/* flockd writes its database: a read-only file (by its mode, which root
- * would otherwise ignore, or as SQLite opened it) is refused at start
- * rather than found at the first write. 0, or -1 with err. */
-static int check_writable(sqlite3 *db, const char *path, char *err,
-                          size_t errlen)
-{
-	struct stat st;
-
-	if ((stat(path, &st) == 0 && !(st.st_mode & S_IWUSR)) ||
+	if ((found && !(st.st_mode & S_IWUSR)) ||
 	    sqlite3_db_readonly(db, "main") == 1) {
 		snprintf(err, errlen,
 		         "%s is read-only: flockd must write its database "
@@ -167,13 +164,11 @@ static int open_db(sqlite3 **db, const char *path, fd_role role, char *err,
 	char *msg = NULL;
 
 	fd_sqlite_log_install();
-	if (role == FD_ROLE_WRITER && check_mode(path, err, errlen) < 0)
-		return -1;
 	if (role == FD_ROLE_WRITER)
 		flags |= SQLITE_OPEN_CREATE;
 	opened = sqlite3_open_v2(path, db, flags, NULL) == SQLITE_OK;
 	if (opened && role == FD_ROLE_WRITER &&
-	    check_writable(*db, path, err, errlen) < 0) {
+	    check_file(*db, path, err, errlen) < 0) {
 		sqlite3_close(*db);
 		*db = NULL;
 		return -1;
@@ -419,13 +414,9 @@ static const char *sq_col_name(fd_dbstmt *st, int i)
 
 static void sq_col(fd_dbstmt *st, int i, fd_value *out)
 {
-	out->len = 0;
+	memset(out, 0, sizeof(*out));
 	switch (sqlite3_column_type(st->st, i)) {
 	case SQLITE_NULL:
-		out->type = FD_T_NULL;
-		out->i = 0;
-		out->s = NULL;
-		out->b = NULL;
 		return;
 	case SQLITE_INTEGER:
 		out->type = FD_T_INT;
@@ -448,15 +439,13 @@ static void sq_col(fd_dbstmt *st, int i, fd_value *out)
 
 static int sq_sync(fd_dbconn *c)
 {
-	const char *wal;
-
 	/* fdatasync flushes the file, whichever descriptor names it, so
-	 * our own descriptor of SQLite's WAL is enough. */
-	if (c->wal_fd < 0) {
-		wal = sqlite3_filename_wal(sqlite3_db_filename(c->db, "main"));
-		if (!wal || (c->wal_fd = open(wal, O_RDWR | O_CLOEXEC)) < 0)
-			return FD_ERR;
-	}
+	 * our own descriptor of SQLite's WAL (the writer's wal_path) is
+	 * enough. */
+	if (c->wal_fd < 0 && c->wal_path)
+		c->wal_fd = open(c->wal_path, O_RDWR | O_CLOEXEC);
+	if (c->wal_fd < 0)
+		return FD_ERR;
 	return fdatasync(c->wal_fd) == 0 ? FD_OK : FD_ERR;
 }
 
@@ -499,11 +488,6 @@ const fd_driver fd_driver_sqlite = {
         .shared = 0,
         .placeholder = '?',
         .tokens = tokens,
-        .version_setup = "",
-        .version_get = "PRAGMA user_version",
-        .version_set = "PRAGMA user_version=%d",
-        .migrate_lock = "",
-        .migrate_unlock = "",
         .open = sq_open,
         .close = sq_close,
         .ensure = sq_ensure,

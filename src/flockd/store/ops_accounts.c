@@ -47,13 +47,11 @@ int fd_store_app_get(fd_conn *c, const char *id, json_t **out)
 int fd_store_app_list(fd_conn *c, const char *org_id, const char *only_app,
                       long limit, long offset, json_t **out)
 {
-	FD_SQL(count, "SELECT count(*) FROM apps WHERE"
-	              " (?1 IS NULL OR id = ?1) AND org_id = ?2");
 	FD_SQL(page,
 	       APP_COLS "WHERE (?1 IS NULL OR a.id = ?1) AND"
 	                " a.org_id = ?2 ORDER BY a.id LIMIT ?3 OFFSET ?4");
 
-	return fd_db__page(c, out, &count, &page, limit, offset, "ss", only_app,
+	return fd_db__page(c, out, &page, limit, offset, "ss", only_app,
 	                   org_id);
 }
 
@@ -125,11 +123,10 @@ int fd_store_key_get(fd_conn *c, const char *app_id, const char *id,
 int fd_store_key_list(fd_conn *c, const char *app_id, long limit, long offset,
                       json_t **out)
 {
-	FD_SQL(count, "SELECT count(*) FROM api_keys WHERE app_id = ?1");
 	FD_SQL(page, KEY_COLS "WHERE y.app_id = ?1 ORDER BY y.id"
 	                      " LIMIT ?2 OFFSET ?3");
 
-	return fd_db__page(c, out, &count, &page, limit, offset, "s", app_id);
+	return fd_db__page(c, out, &page, limit, offset, "s", app_id);
 }
 
 int fd_store_key_revoke(fd_conn *c, const char *app_id, const char *id,
@@ -228,15 +225,11 @@ int fd_store_rate_hit(fd_store *s, const char *key_id, int64_t window,
 	*count = 0;
 	pthread_mutex_lock(&s->rate_mu);
 	if (!s->aux.db) {
-		s->aux.s = s;
-		s->aux.role = FD_ROLE_AUX;
-		if (s->drv->open(&s->aux.db, s->url, FD_ROLE_AUX, err,
-		                 sizeof(err)) < 0 ||
+		if (fd_db__conn_open(s, &s->aux, FD_ROLE_AUX, err,
+		                     sizeof(err)) < 0 ||
 		    !(setup = fd_db__expand(s->drv, "{rate_table}")) ||
 		    (*setup && s->drv->exec(s->aux.db, setup) != FD_OK)) {
-			if (s->aux.db)
-				s->drv->close(s->aux.db);
-			s->aux.db = NULL;
+			fd_db__conn_close(&s->aux);
 			rc = FD_ERR;
 		}
 		free(setup);

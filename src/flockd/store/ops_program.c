@@ -11,9 +11,8 @@
 /* ---- customers ------------------------------------------------------- */
 
 #define CUSTOMER_COLS                                                          \
-	"SELECT c.id AS id, (SELECT org_id FROM apps WHERE id = c.app_id) AS " \
-	"\"organizationId\","                                                  \
-	" c.app_id AS \"applicationId\", c.external_id AS \"externalUserId\"," \
+	OWNED("c")                                                             \
+	" c.external_id AS \"externalUserId\","                                \
 	" c.email AS email, c.name AS name,"                                   \
 	" c.referral_code AS \"referralCode\","                                \
 	" (SELECT {json_object}('id', r.id, 'externalUserId', r.external_id,"  \
@@ -57,7 +56,6 @@ int fd_store_customer_insert(fd_conn *c, const char *app_id, const char *id,
 	            " coalesce(?7, '{}'), ?8, ?8) ON CONFLICT DO NOTHING");
 	FD_SQL(taken, "SELECT 1 FROM customers WHERE app_id = ?1 AND"
 	              " external_id = ?2");
-	long one;
 	int rc = fd_db__insert(c, &sql, "sssssssi", id, app_id, external_id,
 	                       email, name, code, props, now);
 
@@ -66,7 +64,7 @@ int fd_store_customer_insert(fd_conn *c, const char *app_id, const char *id,
 	/* The engine looked the external id up before inserting: if it is
 	 * taken now, another node created the customer meanwhile. Else the
 	 * referral code is taken: the engine tries another. */
-	rc = fd_db__count(c, &one, &taken, "ss", app_id, external_id);
+	rc = fd_db__count(c, NULL, &taken, "ss", app_id, external_id);
 	if (rc == FD_OK) {
 		c->retry = 1;
 		return FD_RETRY;
@@ -124,19 +122,16 @@ int fd_store_customer_erase(fd_conn *c, const char *app_id, const char *id,
 int fd_store_customer_list(fd_conn *c, const char *app_id, const char *env,
                            long limit, long offset, json_t **out)
 {
-	FD_SQL(count, "SELECT count(*) FROM customers WHERE app_id = ?1");
 	FD_SQL(page, CUSTOMER_COLS "WHERE c.app_id = ?1 ORDER BY c.id DESC"
 	                           " LIMIT ?2 OFFSET ?3");
-	FD_SQL(count_env, "SELECT count(*) FROM customers WHERE app_id = ?1"
-	                  " AND environment = ?2");
 	FD_SQL(page_env, CUSTOMER_COLS "WHERE c.app_id = ?1 AND"
 	                               " c.environment = ?2 ORDER BY c.id"
 	                               " DESC LIMIT ?3 OFFSET ?4");
 
 	if (env)
-		return fd_db__page(c, out, &count_env, &page_env, limit, offset,
-		                   "ss", app_id, env);
-	return fd_db__page(c, out, &count, &page, limit, offset, "s", app_id);
+		return fd_db__page(c, out, &page_env, limit, offset, "ss",
+		                   app_id, env);
+	return fd_db__page(c, out, &page, limit, offset, "s", app_id);
 }
 
 /* The ids of one kind of match: a range of byte order over an index of
@@ -181,8 +176,6 @@ int fd_store_customer_search(fd_conn *c, const char *app_id, const char *env,
                              const char *q, long limit, long offset,
                              json_t **out)
 {
-	FD_SQL(count, "SELECT count(*) FROM customers WHERE id IN (" SEARCH_IDS
-	              ") AND (?8 IS NULL OR environment = ?8)");
 	/* Only the ids' own filter by app: with c.app_id here too, SQLite
 	 * would rather walk the app's customers than look the ids up. */
 	FD_SQL(page, CUSTOMER_COLS "WHERE c.id IN (" SEARCH_IDS ") AND (?8 IS"
@@ -195,9 +188,9 @@ int fd_store_customer_search(fd_conn *c, const char *app_id, const char *env,
 	*out = NULL;
 	if (hi && code && mail && (code_hi = prefix_end(code)) &&
 	    (mail_hi = prefix_end(mail)))
-		rc = fd_db__page(c, out, &count, &page, limit, offset,
-		                 "ssssssss", app_id, q, hi, code, code_hi, mail,
-		                 mail_hi, env);
+		rc = fd_db__page(c, out, &page, limit, offset, "ssssssss",
+		                 app_id, q, hi, code, code_hi, mail, mail_hi,
+		                 env);
 	free(hi);
 	free(code);
 	free(mail);
@@ -246,9 +239,8 @@ int fd_store_campaign_update(fd_conn *c, const char *app_id,
 }
 
 #define CAMPAIGN_COLS                                                          \
-	"SELECT k.id AS id, (SELECT org_id FROM apps WHERE id = k.app_id) AS " \
-	"\"organizationId\","                                                  \
-	" k.app_id AS \"applicationId\", k.name AS name,"                      \
+	OWNED("k")                                                             \
+	" k.name AS name,"                                                     \
 	" k.environment AS environment, k.is_live AS \"?isLive\","             \
 	" k.extra AS \"*\", k.last_ping_at AS \"@lastPingAt\","                \
 	" k.last_ping_origin AS \"lastPingOrigin\","                           \
@@ -257,10 +249,9 @@ int fd_store_campaign_update(fd_conn *c, const char *app_id,
 	" FROM campaigns k "
 
 #define CREWARD_COLS                                                           \
-	"SELECT w.id AS id, (SELECT org_id FROM apps WHERE id = w.app_id) AS " \
-	"\"organizationId\", w.app_id AS \"applicationId\","                   \
-	" w.campaign_id AS \"campaignId\", w.terms AS \"*\", w.party AS "      \
-	"party,"                                                               \
+	OWNED("w")                                                             \
+	" w.campaign_id AS \"campaignId\", w.terms AS \"*\","                  \
+	" w.party AS party,"                                                   \
 	" w.lim AS \"limit\", w.limit_unit AS \"limitUnit\","                  \
 	" w.limit_interval AS \"limitInterval\", " STAMPS                      \
 	" FROM campaign_rewards w "
@@ -399,9 +390,8 @@ int fd_store_campaign_reward_get(fd_conn *c, const char *app_id, const char *id,
 /* ---- checkpoints ----------------------------------------------------- */
 
 #define CHECKPOINT_COLS                                                        \
-	"SELECT p.id AS id, (SELECT org_id FROM apps WHERE id = p.app_id) AS " \
-	"\"organizationId\","                                                  \
-	" p.app_id AS \"applicationId\", p.campaign_id AS \"campaignId\","     \
+	OWNED("p")                                                             \
+	" p.campaign_id AS \"campaignId\","                                    \
 	" p.name AS \"checkpointName\", p.trigger_kind AS \"trigger\","        \
 	" p.placement_id AS \"placementId\", " STAMPS " FROM checkpoints p "
 
@@ -486,8 +476,7 @@ int fd_store_checkpoint_update(fd_conn *c, const char *app_id, const char *id,
 	FD_SQL(sql, "UPDATE checkpoints SET name = ?3, trigger_kind = ?4,"
 	            " placement_id = ?5, updated_at = ?6 WHERE app_id = ?1 AND"
 	            " id = ?2 AND deleted_at IS NULL");
-	long one;
-	int rc = fd_db__count(c, &one, &taken, "sss", app_id, id, name);
+	int rc = fd_db__count(c, NULL, &taken, "sss", app_id, id, name);
 
 	if (rc == FD_OK)
 		return FD_CONFLICT;

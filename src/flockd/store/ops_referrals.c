@@ -11,9 +11,8 @@
 /* ---- referrals ------------------------------------------------------- */
 
 #define REFERRAL_COLS                                                          \
-	"SELECT f.id AS id, (SELECT org_id FROM apps WHERE id = f.app_id) AS " \
-	"\"organizationId\","                                                  \
-	" f.app_id AS \"applicationId\", f.campaign_id AS \"campaignId\","     \
+	OWNED("f")                                                             \
+	" f.campaign_id AS \"campaignId\","                                    \
 	" f.referrer_id AS \"referrerId\", f.referee_id AS \"refereeId\","     \
 	" f.status AS status, f.suspected_frauds AS \"{suspectedFrauds\","     \
 	" f.environment AS environment, " STAMPS " FROM referrals f "
@@ -107,13 +106,11 @@ int fd_store_referral_list(fd_conn *c, const char *app_id,
                            const fd_referral_filter *f, long limit, long offset,
                            json_t **out)
 {
-	FD_SQL(count,
-	       "SELECT count(*) FROM referrals f WHERE " REFERRAL_FILTER);
 	FD_SQL(page, REFERRAL_COLS "WHERE " REFERRAL_FILTER
 	                           " ORDER BY f.id DESC LIMIT ?6 OFFSET ?7");
 
-	return fd_db__page(c, out, &count, &page, limit, offset, "sssss",
-	                   app_id, f->campaign_id, f->status, f->environment,
+	return fd_db__page(c, out, &page, limit, offset, "sssss", app_id,
+	                   f->campaign_id, f->status, f->environment,
 	                   f->customer_id);
 }
 
@@ -136,9 +133,8 @@ int fd_store_referral_export(fd_conn *c, const char *app_id, const char *env,
 	"(CASE WHEN d.status = 'pending' AND d.available_at <= ?1 THEN"        \
 	" 'approved' ELSE d.status END)"
 #define REWARD_COLS                                                            \
-	"SELECT d.id AS id, (SELECT org_id FROM apps WHERE id = d.app_id) AS " \
-	"\"organizationId\","                                                  \
-	" d.app_id AS \"applicationId\", d.campaign_id AS \"campaignId\","     \
+	OWNED("d")                                                             \
+	" d.campaign_id AS \"campaignId\","                                    \
 	" d.campaign_reward_id AS \"campaignRewardId\","                       \
 	" d.referral_id AS \"referralId\", d.customer_id AS \"customerId\","   \
 	" d.party AS party, d.terms AS \"*\", " REWARD_STATUS " AS status,"    \
@@ -214,11 +210,10 @@ int fd_store_reward_list(fd_conn *c, const char *app_id,
                          const fd_reward_filter *f, long limit, long offset,
                          json_t **out)
 {
-	FD_SQL(count, "SELECT count(*) FROM rewards d WHERE " REWARD_FILTER);
 	FD_SQL(page, REWARD_COLS "WHERE " REWARD_FILTER
 	                         " ORDER BY d.id DESC LIMIT ?7 OFFSET ?8");
 
-	return fd_db__page(c, out, &count, &page, limit, offset, "isssss",
+	return fd_db__page(c, out, &page, limit, offset, "isssss",
 	                   fd_db__now(c), app_id, f->status, f->environment,
 	                   f->customer_id, f->campaign_id);
 }
@@ -265,8 +260,7 @@ int fd_store_event_seen(fd_conn *c, const char *app_id, const char *env,
 	FD_SQL(sql, "SELECT 1 FROM checkpoint_events WHERE customer_id = ?3"
 	            " AND name = ?4 AND environment = ?2 AND app_id = ?1"
 	            " LIMIT 1");
-	long one;
-	int rc = fd_db__count(c, &one, &sql, "ssss", app_id, env, customer_id,
+	int rc = fd_db__count(c, NULL, &sql, "ssss", app_id, env, customer_id,
 	                      name);
 
 	return rc == FD_OK ? 1 : rc == FD_NOTFOUND ? 0 : rc;
@@ -298,16 +292,13 @@ int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
                          const char *name, long limit, long offset,
                          json_t **out)
 {
-	FD_SQL(count, "SELECT count(*) FROM outbox o WHERE o.app_id = ?1 AND"
-	              " (?2 IS NULL OR o.environment = ?2) AND (?3 IS NULL OR"
-	              " o.name = ?3)");
 	FD_SQL(page, "SELECT o.body AS \"*\" FROM outbox o WHERE"
 	             " o.app_id = ?1 AND (?2 IS NULL OR o.environment = ?2) AND"
 	             " (?3 IS NULL OR o.name = ?3) ORDER BY o.seq DESC"
 	             " LIMIT ?4 OFFSET ?5");
 
-	return fd_db__page(c, out, &count, &page, limit, offset, "sss", app_id,
-	                   env, name);
+	return fd_db__page(c, out, &page, limit, offset, "sss", app_id, env,
+	                   name);
 }
 
 /* ---- the event stream (engine/stream.c) ------------------------------ */

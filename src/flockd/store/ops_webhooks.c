@@ -15,9 +15,8 @@
 /* ---- endpoints ------------------------------------------------------- */
 
 #define WEBHOOK_COLS                                                           \
-	"SELECT h.id AS id, (SELECT org_id FROM apps WHERE id = h.app_id) AS " \
-	"\"organizationId\","                                                  \
-	" h.app_id AS \"applicationId\", h.url AS url, h.events AS"            \
+	OWNED("h")                                                             \
+	" h.url AS url, h.events AS"                                           \
 	" \"{events\", h.environment AS environment, h.enabled AS"             \
 	" \"?enabled\", h.disabled_reason AS \"disabledReason\","              \
 	" h.previous_until AS \"@previousSecretExpiresAt\", " STAMPS           \
@@ -55,12 +54,10 @@ int fd_store_webhook_delete(fd_conn *c, const char *app_id, const char *id,
 int fd_store_webhook_list(fd_conn *c, const char *app_id, long limit,
                           long offset, json_t **out)
 {
-	FD_SQL(count, "SELECT count(*) FROM webhook_endpoints WHERE app_id = ?1"
-	              " AND deleted_at IS NULL");
 	FD_SQL(page, WEBHOOK_COLS "WHERE h.app_id = ?1 AND h.deleted_at IS NULL"
 	                          " ORDER BY h.id LIMIT ?2 OFFSET ?3");
 
-	return fd_db__page(c, out, &count, &page, limit, offset, "s", app_id);
+	return fd_db__page(c, out, &page, limit, offset, "s", app_id);
 }
 
 int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name)
@@ -68,8 +65,7 @@ int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name)
 	FD_SQL(sql, "SELECT 1 FROM webhook_endpoints h, {each h.events} WHERE"
 	            " h.app_id = ?1 AND h.deleted_at IS NULL AND j.value = ?2"
 	            " LIMIT 1");
-	long one;
-	int rc = fd_db__count(c, &one, &sql, "ss", app_id, name);
+	int rc = fd_db__count(c, NULL, &sql, "ss", app_id, name);
 
 	return rc == FD_OK ? 1 : rc == FD_NOTFOUND ? 0 : rc;
 }
@@ -359,9 +355,6 @@ int fd_store_delivery_list(fd_conn *c, const char *app_id,
                            const char *endpoint_id, const char *state,
                            long limit, long offset, json_t **out)
 {
-	FD_SQL(count, "SELECT count(*) FROM deliveries d WHERE d.app_id = ?1"
-	              " AND d.endpoint_id = ?2 AND (?3 IS NULL OR " SHOWN_STATE
-	              " = ?3)");
 	FD_SQL(page,
 	       "SELECT d.id AS id, d.endpoint_id AS \"endpointId\","
 	       " d.event_id AS \"eventId\", d.event_name AS \"eventName\","
@@ -376,7 +369,7 @@ int fd_store_delivery_list(fd_conn *c, const char *app_id,
 	       " = ?3) ORDER BY d.created_at DESC, d.id DESC LIMIT ?4"
 	       " OFFSET ?5");
 
-	return fd_db__page(c, out, &count, &page, limit, offset, "sss", app_id,
+	return fd_db__page(c, out, &page, limit, offset, "sss", app_id,
 	                   endpoint_id, state);
 }
 
@@ -384,9 +377,6 @@ int fd_store_attempt_list(fd_conn *c, const char *app_id,
                           const char *endpoint_id, const char *delivery_id,
                           long limit, long offset, json_t **out)
 {
-	FD_SQL(count, "SELECT count(*) FROM delivery_attempts a WHERE"
-	              " a.app_id = ?1 AND a.endpoint_id = ?2 AND (?3 IS NULL OR"
-	              " a.delivery_id = ?3)");
 	FD_SQL(page,
 	       "SELECT a.delivery_id AS \"deliveryId\", a.event_id AS"
 	       " \"eventId\", a.attempt AS attempt, a.at AS \"@at\","
@@ -396,7 +386,7 @@ int fd_store_attempt_list(fd_conn *c, const char *app_id,
 	       " a.endpoint_id = ?2 AND (?3 IS NULL OR a.delivery_id = ?3)"
 	       " ORDER BY a.id DESC LIMIT ?4 OFFSET ?5");
 
-	return fd_db__page(c, out, &count, &page, limit, offset, "sss", app_id,
+	return fd_db__page(c, out, &page, limit, offset, "sss", app_id,
 	                   endpoint_id, delivery_id);
 }
 

@@ -19,6 +19,15 @@ typedef struct {
 	const char *pg; /* NULL: sql */
 } migration;
 
+/* Step 3's triggers: the body of SQLite's, the tail of PostgreSQL's, and
+ * the columns of campaigns whose change bumps the version (not pings). */
+#define SQ_BUMP                                                                \
+	" BEGIN UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;"
+#define PG_BUMP " FOR EACH STATEMENT EXECUTE FUNCTION flockd_bump_campaigns();"
+#define CAMPAIGN_SHOWN                                                         \
+	"name, is_live, reward_hold_days, starts_at, ends_at, extra,"          \
+	" deleted_at"
+
 /* Step 5's tables and indexes, the same text for both databases. */
 #define DASHBOARD_INDEXES                                                      \
 	"CREATE INDEX customers_newest ON customers(app_id, id);"             \
@@ -289,39 +298,28 @@ static const migration migrations[] = {
          * stale. */
         {"CREATE TABLE flockd_meta(k TEXT PRIMARY KEY, v {i64} NOT NULL);"
          "INSERT INTO flockd_meta VALUES('campaigns', 0);"
-         "CREATE TRIGGER campaigns_ins AFTER INSERT ON campaigns BEGIN"
-         " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;"
-         "CREATE TRIGGER campaigns_upd AFTER UPDATE OF name, is_live,"
-         " reward_hold_days, starts_at, ends_at, extra, deleted_at ON"
-         " campaigns BEGIN UPDATE flockd_meta SET v = v + 1 WHERE"
-         " k = 'campaigns'; END;"
+         "CREATE TRIGGER campaigns_ins AFTER INSERT ON campaigns" SQ_BUMP
+         "CREATE TRIGGER campaigns_upd AFTER UPDATE OF " CAMPAIGN_SHOWN
+         " ON campaigns" SQ_BUMP
          "CREATE TRIGGER campaign_rewards_ins AFTER INSERT ON"
-         " campaign_rewards BEGIN UPDATE flockd_meta SET v = v + 1 WHERE"
-         " k = 'campaigns'; END;"
+         " campaign_rewards" SQ_BUMP
          "CREATE TRIGGER campaign_rewards_upd AFTER UPDATE ON"
-         " campaign_rewards BEGIN UPDATE flockd_meta SET v = v + 1 WHERE"
-         " k = 'campaigns'; END;"
-         "CREATE TRIGGER checkpoints_ins AFTER INSERT ON checkpoints BEGIN"
-         " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;"
-         "CREATE TRIGGER checkpoints_upd AFTER UPDATE ON checkpoints BEGIN"
-         " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;",
+         " campaign_rewards" SQ_BUMP
+         "CREATE TRIGGER checkpoints_ins AFTER INSERT ON checkpoints" SQ_BUMP
+         "CREATE TRIGGER checkpoints_upd AFTER UPDATE ON checkpoints" SQ_BUMP,
          "CREATE TABLE flockd_meta(k TEXT PRIMARY KEY, v BIGINT NOT NULL);"
          "INSERT INTO flockd_meta VALUES('campaigns', 0);"
          "CREATE FUNCTION flockd_bump_campaigns() RETURNS trigger"
          " LANGUAGE plpgsql AS $$ BEGIN UPDATE flockd_meta SET v = v + 1"
          " WHERE k = 'campaigns'; RETURN NULL; END $$;"
-         "CREATE TRIGGER campaigns_ins AFTER INSERT OR DELETE ON campaigns"
-         " FOR EACH STATEMENT EXECUTE FUNCTION flockd_bump_campaigns();"
-         "CREATE TRIGGER campaigns_upd AFTER UPDATE OF name, is_live,"
-         " reward_hold_days, starts_at, ends_at, extra, deleted_at ON"
-         " campaigns FOR EACH STATEMENT EXECUTE FUNCTION"
-         " flockd_bump_campaigns();"
+         "CREATE TRIGGER campaigns_ins AFTER INSERT OR DELETE ON"
+         " campaigns" PG_BUMP
+         "CREATE TRIGGER campaigns_upd AFTER UPDATE OF " CAMPAIGN_SHOWN
+         " ON campaigns" PG_BUMP
          "CREATE TRIGGER campaign_rewards_chg AFTER INSERT OR UPDATE OR"
-         " DELETE ON campaign_rewards FOR EACH STATEMENT EXECUTE FUNCTION"
-         " flockd_bump_campaigns();"
+         " DELETE ON campaign_rewards" PG_BUMP
          "CREATE TRIGGER checkpoints_chg AFTER INSERT OR UPDATE OR DELETE"
-         " ON checkpoints FOR EACH STATEMENT EXECUTE FUNCTION"
-         " flockd_bump_campaigns();"},
+         " ON checkpoints" PG_BUMP},
         /* 4: request rate limit windows (store.h fd_store_rate_hit),
          * shared by every node. Only shared databases use it: where one
          * process owns the database the counts live in its memory. */
@@ -339,8 +337,7 @@ static const migration migrations[] = {
          * checkpoint (a checkpoint can now be deleted); PostgreSQL's
          * cover DELETE already. */
         {DASHBOARD_INDEXES
-         "CREATE TRIGGER checkpoints_del AFTER DELETE ON checkpoints BEGIN"
-         " UPDATE flockd_meta SET v = v + 1 WHERE k = 'campaigns'; END;",
+         "CREATE TRIGGER checkpoints_del AFTER DELETE ON checkpoints" SQ_BUMP,
          DASHBOARD_INDEXES},
         /* 6: campaign pages in the shape Flock's mobile SDKs decode,
          * each with an id (SQ_PAGES above); the engine checks every
@@ -356,26 +353,28 @@ static const migration migrations[] = {
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+/* Run the driver's {token} (or {token arg}) on s's writer; an empty text
+ * runs nothing. 0 or -1. */
+static int run_token(fd_store *s, const char *token)
+{
+	char *sql = fd_db__expand(s->drv, token);
+	int rc = sql && (!*sql || s->drv->exec(s->writer.db, sql) == FD_OK);
+
+	free(sql);
+	return rc ? 0 : -1;
+}
+
 /* The schema version of s's database (0: none yet): 0 or -1. */
 static int version_of(fd_store *s, int *out)
 {
-	const fd_driver *d = s->drv;
-	fd_dbstmt *st = NULL;
-	fd_value v;
-	int rc;
+	FD_SQL(get, "{version_get}");
+	long v = 0;
+	int rc = run_token(s, "{version_setup}") < 0
+	                 ? FD_ERR
+	                 : fd_db__count(&s->writer, &v, &get, "");
 
-	*out = 0;
-	if ((*d->version_setup &&
-	     d->exec(s->writer.db, d->version_setup) != FD_OK) ||
-	    d->prepare(s->writer.db, d->version_get, &st) != FD_OK)
-		return -1;
-	rc = d->step(st);
-	if (rc == FD_ROW) {
-		d->col(st, 0, &v);
-		*out = (int)v.i;
-	}
-	d->finalize(st);
-	return rc == FD_ROW || rc == FD_DONE ? 0 : -1;
+	*out = (int)v;
+	return rc == FD_OK || rc == FD_NOTFOUND ? 0 : -1;
 }
 
 static int run_step(fd_store *s, int i, char *err, size_t errlen)
@@ -383,18 +382,12 @@ static int run_step(fd_store *s, int i, char *err, size_t errlen)
 	const fd_driver *d = s->drv;
 	const char *sql = d->shared && migrations[i].pg ? migrations[i].pg
 	                                                : migrations[i].sql;
-	char *text = fd_db__expand(d, sql), set[128], *begin;
+	char *text = fd_db__expand(d, sql), set[64];
 	int ok;
 
-	/* The driver's own constant, with one %d. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	snprintf(set, sizeof(set), d->version_set, i + 1);
-#pragma GCC diagnostic pop
-	begin = fd_db__expand(d, "{begin_write}");
-	ok = text && begin && d->exec(s->writer.db, begin) == FD_OK &&
-	     d->exec(s->writer.db, text) == FD_OK &&
-	     d->exec(s->writer.db, set) == FD_OK &&
+	snprintf(set, sizeof(set), "{version_set %d}", i + 1);
+	ok = text && run_token(s, "{begin_write}") == 0 &&
+	     d->exec(s->writer.db, text) == FD_OK && run_token(s, set) == 0 &&
 	     d->exec(s->writer.db, "COMMIT") == FD_OK;
 	if (!ok) {
 		snprintf(err, errlen, "migration %d: %s", i + 1,
@@ -402,23 +395,18 @@ static int run_step(fd_store *s, int i, char *err, size_t errlen)
 		d->exec(s->writer.db, "ROLLBACK");
 	}
 	free(text);
-	free(begin);
 	return ok ? 0 : -1;
 }
 
 int fd_db__migrate(fd_store *s, char *err, size_t errlen)
 {
 	const fd_driver *d = s->drv;
-	int v = 0, i, rc = -1;
+	int v = 0, i, rc = -1, locked;
 
 	/* Nodes starting together: one migrates, the others wait here and
 	 * then find the schema current. */
-	if (*d->migrate_lock &&
-	    d->exec(s->writer.db, d->migrate_lock) != FD_OK) {
-		snprintf(err, errlen, "migration: %s", d->errmsg(s->writer.db));
-		return -1;
-	}
-	if (version_of(s, &v) < 0) {
+	locked = run_token(s, "{migrate_lock}") == 0;
+	if (!locked || version_of(s, &v) < 0) {
 		snprintf(err, errlen, "migration: %s", d->errmsg(s->writer.db));
 		goto done;
 	}
@@ -437,8 +425,7 @@ int fd_db__migrate(fd_store *s, char *err, size_t errlen)
 	if (rc < 0)
 		snprintf(err, errlen, "migration: cannot sync the database");
 done:
-	if (*d->migrate_unlock &&
-	    d->exec(s->writer.db, d->migrate_unlock) != FD_OK)
+	if (locked && run_token(s, "{migrate_unlock}") < 0)
 		rc = -1;
 	return rc;
 }

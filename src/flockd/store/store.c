@@ -25,7 +25,7 @@ const fd_driver *fd_db__driver_for(const char *database, const char **url)
 	return &fd_driver_sqlite;
 }
 
-static int conn_open(fd_store *s, fd_conn *c, fd_role role, char *err,
+int fd_db__conn_open(fd_store *s, fd_conn *c, fd_role role, char *err,
                      size_t errlen)
 {
 	memset(c, 0, sizeof(*c));
@@ -34,18 +34,18 @@ static int conn_open(fd_store *s, fd_conn *c, fd_role role, char *err,
 	return s->drv->open(&c->db, s->url, role, err, errlen);
 }
 
-static void conn_close(fd_store *s, fd_conn *c)
+void fd_db__conn_close(fd_conn *c)
 {
 	int i;
 
 	for (i = 0; i < c->nst; i++)
 		if (c->st[i])
-			s->drv->finalize(c->st[i]);
+			c->s->drv->finalize(c->st[i]);
 	free(c->st);
 	c->st = NULL;
 	c->nst = 0;
 	if (c->db)
-		s->drv->close(c->db);
+		c->s->drv->close(c->db);
 	c->db = NULL;
 }
 
@@ -73,26 +73,21 @@ static int set_wal_limit(fd_store *s, int64_t limit, char *err, size_t errlen)
 int fd_store_open_with(fd_store **out, const char *path,
                        const fd_store_options *opt, char *err, size_t errlen)
 {
+	static const fd_store_options dflt = {1, NULL, 0};
 	fd_store *s = calloc(1, sizeof(*s));
-	fd_store_options dflt = {1, NULL, 0};
-	int readers, i;
-	fd_clock *clock;
 	const char *url;
+	int readers, i;
 
-	if (!opt)
-		opt = &dflt;
-	readers = opt->readers;
-	clock = opt->clock;
+	opt = opt ? opt : &dflt;
+	readers = opt->readers < 1 ? 1 : opt->readers;
 	*out = NULL;
-	if (readers < 1)
-		readers = 1;
 	if (!s || !(s->readers = calloc((size_t)readers, sizeof(fd_conn)))) {
 		snprintf(err, errlen, "out of memory");
 		free(s);
 		return -1;
 	}
 	s->drv = fd_db__driver_for(path, &url);
-	s->clock = clock ? clock : fd_clock_real();
+	s->clock = opt->clock ? opt->clock : fd_clock_real();
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	pthread_mutex_init(&s->rate_mu, NULL);
@@ -100,14 +95,14 @@ int fd_store_open_with(fd_store **out, const char *path,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (conn_open(s, &s->writer, FD_ROLE_WRITER, err, errlen) < 0 ||
+	if (fd_db__conn_open(s, &s->writer, FD_ROLE_WRITER, err, errlen) < 0 ||
 	    set_wal_limit(s, opt->wal_limit, err, errlen) < 0 ||
 	    fd_db__migrate(s, err, errlen) < 0)
 		goto fail;
 	for (i = 0; i < readers; i++) {
 		s->nreaders = i + 1;
-		if (conn_open(s, &s->readers[i], FD_ROLE_READER, err, errlen) <
-		    0)
+		if (fd_db__conn_open(s, &s->readers[i], FD_ROLE_READER, err,
+		                     errlen) < 0)
 			goto fail;
 		s->readers[i].next_free = s->free_readers;
 		s->free_readers = &s->readers[i];
@@ -126,9 +121,9 @@ void fd_store_close(fd_store *s)
 	if (!s)
 		return;
 	for (i = 0; i < s->nreaders; i++)
-		conn_close(s, &s->readers[i]);
-	conn_close(s, &s->aux);
-	conn_close(s, &s->writer);
+		fd_db__conn_close(&s->readers[i]);
+	fd_db__conn_close(&s->aux);
+	fd_db__conn_close(&s->writer);
 	pthread_mutex_destroy(&s->rate_mu);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
@@ -272,11 +267,9 @@ int fd_store_rollback_to(fd_conn *c)
 
 int fd_store_ping(fd_conn *c)
 {
-	long one;
-
 	if (c->s->drv->ensure(c->db) < 0)
 		return FD_ERR;
-	return fd_db__count(c, &one, &ping, "") == FD_OK ? FD_OK : FD_ERR;
+	return fd_db__count(c, NULL, &ping, "") == FD_OK ? FD_OK : FD_ERR;
 }
 
 /* ---- the database string --------------------------------------------- */
