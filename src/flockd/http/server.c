@@ -87,6 +87,8 @@ typedef struct {
 	unsigned int deferred_status;
 	int responded;
 	int replayed;
+	int retry_after; /* the answer's Retry-After seconds; 0: 1 */
+	char client_addr[64];
 	int status;
 	int metered;      /* counted in the metrics */
 	size_t route_idx; /* route_count: unmatched */
@@ -165,8 +167,13 @@ static enum MHD_Result queue(fd_server *s, struct MHD_Connection *c,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	if (rc->replayed)
 		MHD_add_response_header(r, "Idempotent-Replayed", "true");
-	if (status == 429 || status == 503)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (status == 429 || status == 503) {
+		char after[16];
+
+		snprintf(after, sizeof(after), "%d",
+		         rc->retry_after > 0 ? rc->retry_after : 1);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, after);
+	}
 	if (rc->close || __atomic_load_n(&s->draining, __ATOMIC_RELAXED))
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	rc->status = status;
@@ -222,6 +229,24 @@ static enum MHD_Result send_body(fd_server *s, struct MHD_Connection *c,
 	return queue(s, c, rc, status, text, len, "application/json", allow);
 }
 
+/* The client's address as text ("" if unknown): validate-code's miss
+ * limit per address. */
+static void client_addr(struct MHD_Connection *c, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+	        c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	out[0] = '\0';
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		          out, (socklen_t)len);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		          &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+		          (socklen_t)len);
+}
+
 /* Send the engine's (or a check's) answer in res, taking its body. */
 static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
                                  req_ctx *rc, fd_response *res,
@@ -232,6 +257,7 @@ static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
 	char *text = res->text;
 
 	rc->replayed = res->replayed;
+	rc->retry_after = res->retry_after;
 	res->text = NULL;
 	/* A success the writer already dumped to store it for its
 	 * Idempotency-Key: those bytes. */
@@ -505,6 +531,8 @@ static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
 	rc->req.request_id = rc->request_id;
 	rc->req.origin =
 	        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	client_addr(c, rc->client_addr, sizeof(rc->client_addr));
+	rc->req.client_addr = rc->client_addr[0] ? rc->client_addr : NULL;
 	if (s->async) {
 		rc->s = s;
 		rc->conn = c;

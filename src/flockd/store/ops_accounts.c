@@ -254,3 +254,19 @@ int fd_store_rate_hit(fd_store *s, const char *key_id, int64_t window,
 	pthread_mutex_unlock(&s->rate_mu);
 	return rc == FD_OK ? FD_OK : FD_ERR;
 }
+
+int fd_store_rate_peek(fd_store *s, const char *key_id, int64_t window,
+                       long *count)
+{
+	FD_SQL(peek, "SELECT count FROM rate_windows WHERE key_id = ?1 AND"
+	             " window_start = ?2");
+	int rc = FD_OK;
+
+	*count = 0;
+	pthread_mutex_lock(&s->rate_mu);
+	/* Not open yet: nothing was counted through this store. */
+	if (s->aux.db)
+		rc = fd_db__count(&s->aux, count, &peek, "si", key_id, window);
+	pthread_mutex_unlock(&s->rate_mu);
+	return rc == FD_OK || rc == FD_NOTFOUND ? FD_OK : FD_ERR;
+}

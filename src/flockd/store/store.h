@@ -583,6 +583,10 @@ int fd_store_idem_purge(fd_conn *c, int64_t before);
  */
 int fd_store_rate_hit(fd_store *s, const char *key_id, int64_t window,
                       long *count);
+/* The count fd_store_rate_hit has for (key_id, window), without counting
+ * (0 if none). FD_OK or FD_ERR. */
+int fd_store_rate_peek(fd_store *s, const char *key_id, int64_t window,
+                       long *count);
 
 /*
  * ---- the dashboard's reads and edits (docs/dashboard.md) ----
