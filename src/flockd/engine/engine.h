@@ -125,7 +125,8 @@ typedef struct {
 	char code[64];      /* errors: "campaign_not_found", "missing_field" */
 	char message[512];  /* errors: for a person ("name is required") */
 	int replayed;       /* 1 if served from the idempotency store */
-	int retry_after;    /* 429/503: Retry-After seconds; 0: 1 */
+	int retry_after;    /* FD_OUT_RATE_LIMITED, FD_OUT_UNAVAILABLE: seconds
+	                       to wait before retrying; 0: 1 */
 	/* With fd_request.want_text, for a success: body as the wire sends
 	 * it (answers->keep's text, made once to store it for the key),
 	 * malloc'd, the caller's to free whatever the outcome; else NULL. */
@@ -181,7 +182,7 @@ typedef struct {
 	                    (fixed one-second windows); 0 = no limit */
 	/* validate-code with a public key: codes not found per
 	 * FD_CODE_MISS_WINDOW seconds per key, and per client address
-	 * (fd_request.client_addr); beyond, 429 rate_limited. 0 = no limit
+	 * (fd_request.client_addr); beyond, FD_OUT_RATE_LIMITED. 0 = no limit
 	 * (the config's defaults: docs/flockd.md). */
 	long code_misses_per_key;
 	long code_misses_per_ip;

@@ -160,9 +160,9 @@ const char *fd__scope_env(const fd_ctx *x);
 const char *fd__list_env(const fd_ctx *x);
 /* validate-code's miss limit for a public key and its client address
  * (wire.c): miss counts this request as a code not found, else it only
- * looks. 0, or -1 with 429 rate_limited (and Retry-After) in x->res. The
- * boundary counts another environment's code as a miss, so its 403 is no
- * way around the limit. */
+ * looks. 0, or -1 with FD_OUT_RATE_LIMITED (and retry_after) in x->res.
+ * The boundary counts another environment's code as a miss, so its
+ * FD_OUT_FORBIDDEN is no way around the limit. */
 int fd__code_misses(fd_ctx *x, int miss);
 
 /* ---- answers (engine.c); each error setter returns -1 ---------------- */

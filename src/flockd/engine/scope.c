@@ -91,7 +91,7 @@ static int check_one(fd_ctx *x, const char *limit, fd_object kind, fd_lookup by,
 	if (strcmp(env, limit) == 0)
 		return 0;
 	/* A code guessed with a public key: counted as validate-code's
-	 * misses are, else the 403 would tell a guesser past the limit
+	 * misses are, else the refusal would tell a guesser past the limit
 	 * which codes exist. */
 	if (by == FD_BY_CODE && fd__code_misses(x, 1) < 0)
 		return -1;

@@ -525,10 +525,10 @@ FD_READ_OP(fd_op_referrals_list, referrals_list)
 /*
  * validate-code's miss limit (docs/security.md "Referral codes"): a public
  * key, or a client address, with more codes not found than its limit in
- * the current FD_CODE_MISS_WINDOW gets 429 for the rest of the window,
- * codes that exist included, so a guesser learns nothing more. miss: count
- * this request as a miss (else only look). 0, or -1 with 429 in x->res.
- * The counts are the --rate-limit ones' (fd_store_rate_hit): in memory on
+ * the current FD_CODE_MISS_WINDOW gets FD_OUT_RATE_LIMITED for the rest of
+ * the window, codes that exist included, so a guesser learns nothing
+ * more. miss: count this request as a miss (else only look). 0, or -1
+ * with the refusal in x->res. The counts are the --rate-limit ones' (fd_store_rate_hit): in memory on
  * SQLite, shared by the nodes on PostgreSQL. If they cannot be counted,
  * the request goes on.
  */
@@ -537,7 +537,7 @@ int fd__code_misses(fd_ctx *x, int miss)
 	const char *addr = x->req->client_addr;
 	int64_t now_s = x->now / 1000;
 	int64_t window = now_s - now_s % FD_CODE_MISS_WINDOW;
-	char names[2][200];
+	char names[2][192];
 	long limits[2], n;
 	int i, over = -1;
 
