@@ -353,8 +353,7 @@ static void test_admin_token_stays_in_its_environment(void **state)
 }
 
 /* The ids in a list of path (through token), and its total. */
-static long list_ids(const char *path, const char *token, char *ids,
-                     size_t len)
+static long list_ids(const char *path, const char *token, char *ids, size_t len)
 {
 	char p[256];
 	json_t *o;
@@ -362,8 +361,8 @@ static long list_ids(const char *path, const char *token, char *ids,
 	size_t i;
 	long total;
 
-	h_call(&H, &r, "GET", h_admin_path(&H, p, sizeof(p), path), token,
-	       NULL, NULL);
+	h_call(&H, &r, "GET", h_admin_path(&H, p, sizeof(p), path), token, NULL,
+	       NULL);
 	assert_int_equal(r.status, 200);
 	ids[0] = '\0';
 	json_array_foreach(json_object_get(r.json, "data"), i, o)
@@ -371,8 +370,7 @@ static long list_ids(const char *path, const char *token, char *ids,
 		size_t used = strlen(ids);
 
 		snprintf(ids + used, len - used, "%s:%s ", jstr(o, "id"),
-		         jstr(o, "environment") ? jstr(o, "environment")
-		                                : "-");
+		         jstr(o, "environment") ? jstr(o, "environment") : "-");
 	}
 	total = (long)json_integer_value(json_object_get(r.json, "total"));
 	assert_int_equal((size_t)total,
@@ -595,7 +593,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_wire_keys_stay_in_their_environment),
 	        cmocka_unit_test(test_admin_token_stays_in_its_environment),
-	        cmocka_unit_test(test_admin_lists_keys_and_endpoints_of_its_env),
+	        cmocka_unit_test(
+	                test_admin_lists_keys_and_endpoints_of_its_env),
 	        cmocka_unit_test(test_event_stream_stays_in_its_environment),
 	        cmocka_unit_test(test_public_key_reads_little),
 	        cmocka_unit_test(test_customers_from_an_older_flockd),

@@ -348,9 +348,9 @@ static void test_code_misses(void **state)
 	                               &valid, &after),
 	                 429);
 	assert_true(after >= 1 && after <= 60);
-	assert_int_equal(validate_from("127.0.0.1", A.public_key, code, &valid,
-	                               &after),
-	                 429);
+	assert_int_equal(
+	        validate_from("127.0.0.1", A.public_key, code, &valid, &after),
+	        429);
 	/* Another address with the same key: the key's fourth and fifth
 	 * misses pass (the refused ones were not counted), then the key is
 	 * over its limit, from anywhere. */
@@ -362,13 +362,13 @@ static void test_code_misses(void **state)
 	                               &valid, &after),
 	                 429);
 	assert_true(after >= 1 && after <= 60);
-	assert_int_equal(validate_from("127.0.0.3", A.public_key, code, &valid,
-	                               &after),
-	                 429);
+	assert_int_equal(
+	        validate_from("127.0.0.3", A.public_key, code, &valid, &after),
+	        429);
 	/* Another public key from an address under its limit: found. */
-	assert_int_equal(validate_from("127.0.0.3", other_key, code, &valid,
-	                               &after),
-	                 200);
+	assert_int_equal(
+	        validate_from("127.0.0.3", other_key, code, &valid, &after),
+	        200);
 	assert_int_equal(valid, 1);
 	/* A service key is not counted. */
 	for (i = 0; i < 5; i++)
@@ -392,15 +392,15 @@ static void test_code_misses(void **state)
 		assert_int_equal(validate_from("127.0.0.4", test_pk, prod_code,
 		                               &valid, &after),
 		                 403);
-	assert_int_equal(validate_from("127.0.0.4", test_pk, prod_code, &valid,
-	                               &after),
-	                 429);
+	assert_int_equal(
+	        validate_from("127.0.0.4", test_pk, prod_code, &valid, &after),
+	        429);
 	/* The next minute, the key and the address pass again. */
 	now = h_clock_advance(&A, 0);
 	assert_true(h_clock_advance(&A, 60000 - now % 60000) > 0);
-	assert_int_equal(validate_from("127.0.0.1", A.public_key, code, &valid,
-	                               &after),
-	                 200);
+	assert_int_equal(
+	        validate_from("127.0.0.1", A.public_key, code, &valid, &after),
+	        200);
 	assert_int_equal(valid, 1);
 }
 

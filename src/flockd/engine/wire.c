@@ -528,9 +528,9 @@ FD_READ_OP(fd_op_referrals_list, referrals_list)
  * the current FD_CODE_MISS_WINDOW gets FD_OUT_RATE_LIMITED for the rest of
  * the window, codes that exist included, so a guesser learns nothing
  * more. miss: count this request as a miss (else only look). 0, or -1
- * with the refusal in x->res. The counts are the --rate-limit ones' (fd_store_rate_hit): in memory on
- * SQLite, shared by the nodes on PostgreSQL. If they cannot be counted,
- * the request goes on.
+ * with the refusal in x->res. The counts are the --rate-limit ones
+ * (fd_store_rate_hit): in memory on SQLite, shared by the nodes on
+ * PostgreSQL. If they cannot be counted, the request goes on.
  */
 int fd__code_misses(fd_ctx *x, int miss)
 {

@@ -233,8 +233,8 @@ static enum MHD_Result send_body(fd_server *s, struct MHD_Connection *c,
  * limit per address. */
 static void client_addr(struct MHD_Connection *c, char *out, size_t len)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-	        c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 
 	out[0] = '\0';

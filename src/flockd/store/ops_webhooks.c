@@ -58,9 +58,10 @@ int fd_store_webhook_list(fd_conn *c, const char *app_id, const char *env,
 	FD_SQL(count, "SELECT count(*) FROM webhook_endpoints WHERE app_id = ?1"
 	              " AND deleted_at IS NULL AND (?2 IS NULL OR"
 	              " coalesce(environment, '') = ?2)");
-	FD_SQL(page, WEBHOOK_COLS "WHERE h.app_id = ?1 AND h.deleted_at IS NULL"
-	                          " AND (?2 IS NULL OR coalesce(h.environment,"
-	                          " '') = ?2) ORDER BY h.id LIMIT ?3 OFFSET ?4");
+	FD_SQL(page,
+	       WEBHOOK_COLS "WHERE h.app_id = ?1 AND h.deleted_at IS NULL"
+	                    " AND (?2 IS NULL OR coalesce(h.environment,"
+	                    " '') = ?2) ORDER BY h.id LIMIT ?3 OFFSET ?4");
 
 	return fd_db__page(c, out, &count, &page, limit, offset, "ss", app_id,
 	                   env);
