@@ -244,22 +244,26 @@ static enum MHD_Result send_body(fd_server *s, struct MHD_Connection *c,
 #define FD_HTTP_STACK (256 * 1024)
 #endif
 
-/* The client's address as text ("" if unknown): validate-code's miss
- * limit per address. */
+/* The client's address as text ("" if unknown), for validate-code's miss
+ * limit per address: an IPv6 address by its /64, which one client
+ * usually holds whole. */
 static void client_addr(struct MHD_Connection *c, char *out, size_t len)
 {
 	const union MHD_ConnectionInfo *ci =
 	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	struct in6_addr a6;
 
 	out[0] = '\0';
-	if (sa && sa->sa_family == AF_INET)
+	if (sa && sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
 		          out, (socklen_t)len);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		          &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
-		          (socklen_t)len);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		a6 = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (!IN6_IS_ADDR_V4MAPPED(&a6))
+			memset(a6.s6_addr + 8, 0, 8);
+		inet_ntop(AF_INET6, &a6, out, (socklen_t)len);
+	}
 }
 
 /* Send the engine's (or a check's) answer in res, taking its body. */
