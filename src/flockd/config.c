@@ -29,6 +29,8 @@ void fd_config_defaults(fd_config *cfg)
 	cfg->max_buffered = 64 * 1024 * 1024;
 	cfg->log_level = FD_LOG_INFO;
 	cfg->velocity_per_hour = 10;
+	cfg->code_misses_per_key = 600;
+	cfg->code_misses_per_ip = 60;
 	cfg->app_name = "default";
 	cfg->seed_customers = 1000;
 	cfg->db_pool = 8;
@@ -131,7 +133,9 @@ enum {
 	OPT_LOG_FILE,
 	OPT_KEYS_FILE,
 	OPT_IF_NEW,
-	OPT_WAL_LIMIT
+	OPT_WAL_LIMIT,
+	OPT_CODE_MISSES_KEY,
+	OPT_CODE_MISSES_IP
 };
 
 static const struct option long_opts[] = {
@@ -142,6 +146,8 @@ static const struct option long_opts[] = {
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"velocity-per-hour", required_argument, NULL, OPT_VELOCITY},
         {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
+        {"code-misses-per-key", required_argument, NULL, OPT_CODE_MISSES_KEY},
+        {"code-misses-per-ip", required_argument, NULL, OPT_CODE_MISSES_IP},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"max-connections-per-ip", required_argument, NULL, OPT_MAX_PER_IP},
@@ -349,6 +355,16 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 			break;
 		cfg->rate_limit = v;
 		return 0;
+	case OPT_CODE_MISSES_KEY:
+		if (parse_long(&v, val, 0, 1000000000) < 0)
+			break;
+		cfg->code_misses_per_key = v;
+		return 0;
+	case OPT_CODE_MISSES_IP:
+		if (parse_long(&v, val, 0, 1000000000) < 0)
+			break;
+		cfg->code_misses_per_ip = v;
+		return 0;
 	case OPT_TIMEOUT:
 		if (parse_long(&v, val, 1, 86400) < 0)
 			break;
@@ -396,6 +412,8 @@ static const struct {
                 {"FLOCKD_LOG_LEVEL", OPT_LOG_LEVEL},
                 {"FLOCKD_VELOCITY_PER_HOUR", OPT_VELOCITY},
                 {"FLOCKD_RATE_LIMIT", OPT_RATE_LIMIT},
+                {"FLOCKD_CODE_MISSES_PER_KEY", OPT_CODE_MISSES_KEY},
+                {"FLOCKD_CODE_MISSES_PER_IP", OPT_CODE_MISSES_IP},
                 {"FLOCKD_TIMEOUT", OPT_TIMEOUT},
                 {"FLOCKD_MAX_CONNECTIONS", OPT_MAX_CONN},
                 {"FLOCKD_MAX_CONNECTIONS_PER_IP", OPT_MAX_PER_IP},
@@ -544,6 +562,14 @@ const char *fd_config_usage(void)
 	       "or public key,\n"
 	       "                             0: no limit [FLOCKD_RATE_LIMIT] "
 	       "(0)\n"
+	       "      --code-misses-per-key N  validate-code: codes not found "
+	       "per minute per public\n"
+	       "                             key, 0: no limit "
+	       "[FLOCKD_CODE_MISSES_PER_KEY] (600)\n"
+	       "      --code-misses-per-ip N   validate-code: codes not found "
+	       "per minute per client\n"
+	       "                             address (public keys), 0: no "
+	       "limit [FLOCKD_CODE_MISSES_PER_IP] (60)\n"
 	       "      --app-name NAME        init: first application's "
 	       "name (default)\n"
 	       "      --keys-file FILE       init: write the keys to FILE (a "

@@ -35,6 +35,8 @@ typedef struct {
 	int log_level;         /* fd_log_level */
 	int velocity_per_hour; /* fraud rule: referrals per referrer per hour */
 	long rate_limit;       /* requests per second per key; 0: off */
+	long code_misses_per_key; /* validate-code misses a minute; 0: off */
+	long code_misses_per_ip;  /* the same per client address */
 	const char *app_name;  /* init: name of the first application */
 	const char *app_id;    /* bench-seed: application to fill */
 	long seed_customers;   /* bench-seed: how many customers */

@@ -80,6 +80,8 @@ static int open_engine(fd_engine **e, const fd_config *cfg,
 	ecfg.db_path = cfg->database;
 	ecfg.velocity_per_hour = cfg->velocity_per_hour;
 	ecfg.rate_limit = cfg->rate_limit;
+	ecfg.code_misses_per_key = cfg->code_misses_per_key;
+	ecfg.code_misses_per_ip = cfg->code_misses_per_ip;
 	ecfg.read_connections = cfg->db_pool;
 	ecfg.wal_limit = cfg->sqlite_wal_limit_mib > 0
 	                         ? (int64_t)cfg->sqlite_wal_limit_mib << 20

@@ -101,7 +101,7 @@ static void test_unknown_route_and_method(void **state)
 	h_resp_free(&r);
 	h_call(&H, &r, "PUT", "/referrals", H.service_key, "{}", NULL);
 	assert_error(&r, 405, NULL);
-	assert_string_equal(r.allow, "POST, GET");
+	assert_string_equal(r.allow, "POST, GET, HEAD");
 	h_resp_free(&r);
 }
 

@@ -127,6 +127,7 @@ static void production_world(void)
 static int setup(void **state)
 {
 	memset(&H, 0, sizeof(H));
+	H.extra_args[0] = "--webhook-allow-private";
 	if (h_start(&H) < 0)
 		return -1;
 	production_world();
@@ -351,6 +352,73 @@ static void test_admin_token_stays_in_its_environment(void **state)
 	h_resp_free(&r);
 }
 
+/* The ids in a list of path (through token), and its total. */
+static long list_ids(const char *path, const char *token, char *ids, size_t len)
+{
+	char p[256];
+	json_t *o;
+	h_resp r;
+	size_t i;
+	long total;
+
+	h_call(&H, &r, "GET", h_admin_path(&H, p, sizeof(p), path), token, NULL,
+	       NULL);
+	assert_int_equal(r.status, 200);
+	ids[0] = '\0';
+	json_array_foreach(json_object_get(r.json, "data"), i, o)
+	{
+		size_t used = strlen(ids);
+
+		snprintf(ids + used, len - used, "%s:%s ", jstr(o, "id"),
+		         jstr(o, "environment") ? jstr(o, "environment") : "-");
+	}
+	total = (long)json_integer_value(json_object_get(r.json, "total"));
+	assert_int_equal((size_t)total,
+	                 json_array_size(json_object_get(r.json, "data")));
+	h_resp_free(&r);
+	return total;
+}
+
+/* The lists of keys and webhook endpoints of a token limited to test show
+ * the test ones only (and their totals count only those). */
+static void test_admin_lists_keys_and_endpoints_of_its_env(void **state)
+{
+	char path[256], ids[8192], ep_prod[64], ep_test[64];
+	h_resp r;
+	long all, mine;
+
+	h_admin_path(&H, path, sizeof(path), "/webhook-endpoints");
+	h_call(&H, &r, "POST", path, H.admin_token,
+	       "{\"url\":\"http://127.0.0.1:9/p\",\"environment\":"
+	       "\"production\"}",
+	       NULL);
+	assert_int_equal(r.status, 201);
+	snprintf(ep_prod, sizeof(ep_prod), "%s", jstr(r.json, "id"));
+	h_resp_free(&r);
+	h_call(&H, &r, "POST", path, test_admin,
+	       "{\"url\":\"http://127.0.0.1:9/t\"}", NULL);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(jstr(r.json, "environment"), "test");
+	snprintf(ep_test, sizeof(ep_test), "%s", jstr(r.json, "id"));
+	h_resp_free(&r);
+
+	all = list_ids("/keys?limit=100", H.admin_token, ids, sizeof(ids));
+	assert_non_null(strstr(ids, key_prod_id));
+	mine = list_ids("/keys?limit=100", test_admin, ids, sizeof(ids));
+	assert_true(mine > 0 && mine < all);
+	assert_null(strstr(ids, key_prod_id));
+	assert_null(strstr(ids, ":production"));
+	assert_null(strstr(ids, ":-"));
+
+	all = list_ids("/webhook-endpoints", H.admin_token, ids, sizeof(ids));
+	assert_non_null(strstr(ids, ep_prod));
+	assert_non_null(strstr(ids, ep_test));
+	mine = list_ids("/webhook-endpoints", test_admin, ids, sizeof(ids));
+	assert_int_equal(mine, 1);
+	assert_non_null(strstr(ids, ep_test));
+	assert_null(strstr(ids, ep_prod));
+}
+
 /* The event stream of a token limited to test streams test events only
  * (read with curl for a few seconds: events wait 2 s before they are
  * streamed). */
@@ -525,6 +593,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_wire_keys_stay_in_their_environment),
 	        cmocka_unit_test(test_admin_token_stays_in_its_environment),
+	        cmocka_unit_test(
+	                test_admin_lists_keys_and_endpoints_of_its_env),
 	        cmocka_unit_test(test_event_stream_stays_in_its_environment),
 	        cmocka_unit_test(test_public_key_reads_little),
 	        cmocka_unit_test(test_customers_from_an_older_flockd),

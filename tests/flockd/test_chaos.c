@@ -13,8 +13,17 @@
  *   delivered, and the receiver saw each event id at least once (and no
  *   id flockd never made).
  *
+ * On PostgreSQL the test runs on a cluster of its own
+ * (scripts/pg-cluster.sh; the shared one in FLOCK_TEST_PG is never
+ * stopped), and halfway through the cycles stops that cluster's server
+ * under load and starts it again: every answer to a request made while
+ * it is down is 503 (or no answer), never 401 or 403 (nor anything else),
+ * and requests made after it is back get their 201s again; the
+ * invariants above are checked over all of it.
+ *
  * Bounded: each cycle's load stops after a few acknowledged ingests or
- * 3 s; leases and retries are passed with the test clock, not waited for.
+ * 3 s; the outage lasts until 20 answers or 5 s; leases and retries are
+ * passed with the test clock, not waited for.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -24,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -38,6 +49,61 @@
 
 static fd_harness H;
 static char campaign[64], referrer_code[64];
+
+/* PostgreSQL: the cluster this test owns (pg-cluster.sh), and the shared
+ * FLOCK_TEST_PG to give back. */
+static char pg_dir[] = "/tmp/flock-pg-chaos-XXXXXX";
+static int pg_owned;
+static char *pg_shared;
+
+static int pg_cluster(const char *verb, char *url, size_t len)
+{
+	char cmd[1024];
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s/scripts/pg-cluster.sh %s %s",
+	         FLOCK_SOURCE_DIR, verb, pg_dir);
+	if (!(p = popen(cmd, "r")))
+		return -1;
+	if (url && !fgets(url, (int)len, p))
+		url[0] = '\0';
+	st = pclose(p);
+	if (url)
+		url[strcspn(url, "\n")] = '\0';
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* Start a cluster of the test's own and point the harness at it. */
+static void pg_own(void)
+{
+	const char *shared = getenv("FLOCK_TEST_PG");
+	char url[256];
+
+	if (!h_is_pg() || !mkdtemp(pg_dir))
+		return;
+	if (pg_cluster("start", url, sizeof(url)) < 0 || !url[0]) {
+		print_message("no cluster of its own (scripts/pg-cluster.sh): "
+		              "no PostgreSQL outage in this run\n");
+		rmdir(pg_dir);
+		return;
+	}
+	pg_shared = shared ? strdup(shared) : NULL;
+	setenv("FLOCK_TEST_PG", url, 1);
+	pg_owned = 1;
+}
+
+static void pg_disown(void)
+{
+	if (!pg_owned)
+		return;
+	pg_cluster("stop", NULL, 0);
+	if (pg_shared)
+		setenv("FLOCK_TEST_PG", pg_shared, 1);
+	free(pg_shared);
+	pg_shared = NULL;
+	pg_owned = 0;
+}
 
 /* ---- what was acknowledged ---------------------------------------------- */
 
@@ -141,6 +207,7 @@ static int setup(void **state)
 
 	(void)state;
 	memset(&H, 0, sizeof(H));
+	pg_own();
 	H.extra_args[0] = "--velocity-per-hour";
 	H.extra_args[1] = "1000000";
 	H.extra_args[2] = "--test-clock";
@@ -177,6 +244,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	h_stop(&H);
+	pg_disown();
 	if (rx)
 		MHD_stop_daemon(rx);
 	json_decref(rx_ids);
@@ -279,6 +347,145 @@ static void cycle(int n)
 	for (w = 0; w < WORKERS; w++)
 		pthread_join(t[w], NULL);
 	assert_int_equal(h_serve(&H), 0);
+}
+
+/* ---- PostgreSQL restarted mid-load -------------------------------------- */
+
+/* The outage's phases: requests are judged by the phase they began and
+ * ended in. */
+enum { UP_BEFORE, DOWN, RESUMING, UP_AFTER };
+static int phase;
+static long during_down, down_503, down_none, after_2xx, bad_status;
+static int bad_example;
+
+/* One request of the outage load: the status, judged. */
+static int judged(h_resp *r, const char *method, const char *path,
+                  const char *body)
+{
+	int began = __atomic_load_n(&phase, __ATOMIC_SEQ_CST), ended, st;
+
+	h_call(&H, r, method, path, H.service_key, body, NULL);
+	ended = __atomic_load_n(&phase, __ATOMIC_SEQ_CST);
+	st = r->status;
+	pthread_mutex_lock(&items_mu);
+	if (st == 401 || st == 403 ||
+	    (st != 0 && st != 503 && (st < 200 || st > 299))) {
+		bad_status++;
+		bad_example = st;
+	}
+	if (began == DOWN && ended == DOWN) {
+		during_down++;
+		if (st == 503)
+			down_503++;
+		else if (st == 0)
+			down_none++;
+		else {
+			bad_status++;
+			bad_example = st;
+		}
+	}
+	if (began == UP_AFTER && st >= 200 && st <= 299)
+		after_2xx++;
+	pthread_mutex_unlock(&items_mu);
+	return st;
+}
+
+/* Like load_worker, but a refused request moves on to the next item
+ * instead of ending the worker; each answer is judged. */
+static void *outage_worker(void *arg)
+{
+	long w = (long)arg;
+	int i;
+
+	for (i = 0; !__atomic_load_n(&stop_load, __ATOMIC_RELAXED); i++) {
+		item *it = new_item(1000 + cycle_no, w, i);
+		char body[320];
+		h_resp r;
+
+		if (!it)
+			break;
+		snprintf(body, sizeof(body), "{\"externalUserId\":\"%s\"}",
+		         it->ext);
+		it->customer_acked =
+		        judged(&r, "POST", "/customers/identify", body) == 201;
+		h_resp_free(&r);
+		if (!it->customer_acked) {
+			sleep_ms(20);
+			continue;
+		}
+		snprintf(body, sizeof(body),
+		         "{\"campaignId\":\"%s\",\"referralCode\":\"%s\","
+		         "\"refereeExternalUserId\":\"%s\"}",
+		         campaign, referrer_code, it->ext);
+		if (judged(&r, "POST", "/referrals", body) == 201 &&
+		    str(r.json, "id")) {
+			snprintf(it->referral, sizeof(it->referral), "%s",
+			         str(r.json, "id"));
+			it->referral_acked = 1;
+		}
+		h_resp_free(&r);
+		if (!it->referral_acked)
+			continue;
+		snprintf(body, sizeof(body),
+		         "{\"checkpointName\":\"purchase_completed\","
+		         "\"externalUserId\":\"%s\","
+		         "\"environment\":\"production\"}",
+		         it->ext);
+		it->ingest_acked =
+		        judged(&r, "POST", "/checkpoints/ingest", body) == 201;
+		h_resp_free(&r);
+	}
+	return NULL;
+}
+
+/* Stop the owned cluster's server under load, start it again. */
+static void pg_outage(void)
+{
+	pthread_t t[WORKERS];
+	long w, seen;
+	int waited;
+
+	__atomic_store_n(&stop_load, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&phase, UP_BEFORE, __ATOMIC_SEQ_CST);
+	for (w = 0; w < WORKERS; w++)
+		assert_int_equal(
+		        pthread_create(&t[w], NULL, outage_worker, (void *)w),
+		        0);
+	sleep_ms(200);
+	assert_int_equal(pg_cluster("pause", NULL, 0), 0);
+	__atomic_store_n(&phase, DOWN, __ATOMIC_SEQ_CST);
+	for (waited = 0; waited < 500; waited++) {
+		pthread_mutex_lock(&items_mu);
+		seen = during_down;
+		pthread_mutex_unlock(&items_mu);
+		if (seen >= 20)
+			break;
+		sleep_ms(10);
+	}
+	__atomic_store_n(&phase, RESUMING, __ATOMIC_SEQ_CST);
+	assert_int_equal(pg_cluster("resume", NULL, 0), 0);
+	__atomic_store_n(&phase, UP_AFTER, __ATOMIC_SEQ_CST);
+	/* Back: 2xx again (60 s at most; flockd reconnects on its own). */
+	for (waited = 0; waited < 6000; waited++) {
+		pthread_mutex_lock(&items_mu);
+		seen = after_2xx;
+		pthread_mutex_unlock(&items_mu);
+		if (seen >= 3 * WORKERS)
+			break;
+		sleep_ms(10);
+	}
+	__atomic_store_n(&stop_load, 1, __ATOMIC_RELAXED);
+	for (w = 0; w < WORKERS; w++)
+		pthread_join(t[w], NULL);
+	print_message("PostgreSQL outage: %ld answers while down (%ld 503, "
+	              "%ld none), %ld 2xx after, %ld others (e.g. %d)\n",
+	              during_down, down_503, down_none, after_2xx, bad_status,
+	              bad_example);
+	assert_int_equal(bad_status, 0);
+	assert_true(during_down > 0);
+	assert_int_equal(down_503 + down_none, during_down);
+	assert_true(down_503 > 0);
+	assert_true(after_2xx >= 3 * WORKERS);
 }
 
 /* ---- the invariants ------------------------------------------------------ */
@@ -391,8 +598,11 @@ static void test_chaos(void **state)
 	int n;
 
 	(void)state;
-	for (n = 0; n < CYCLES; n++)
+	for (n = 0; n < CYCLES; n++) {
 		cycle(n);
+		if (n == CYCLES / 2 && pg_owned)
+			pg_outage();
+	}
 	check_writes();
 	check_events();
 }

@@ -253,6 +253,26 @@ static void test_field_limits(void **state)
 				expect_400(&r, "a campaign has at most");
 			h_resp_free(&r);
 		}
+		/* Checkpoints, one at a time, have the same cap. */
+		snprintf(rpath, sizeof(rpath),
+		         "/admin/apps/%s/campaigns/%s/checkpoints", H.app_id,
+		         id);
+		for (i = 0; i <= FD_LIMIT_CAMPAIGN_ITEMS; i++) {
+			char body[128];
+
+			snprintf(body, sizeof(body),
+			         "{\"checkpointName\":\"step_%d\","
+			         "\"trigger\":\"reward\"}",
+			         i);
+			h_call(&H, &r, "POST", rpath, H.admin_token, body,
+			       NULL);
+			if (i < FD_LIMIT_CAMPAIGN_ITEMS)
+				assert_int_equal(r.status, 201);
+			else
+				expect_400(&r, "a campaign has at most 100 "
+				               "checkpoints");
+			h_resp_free(&r);
+		}
 	}
 	free(big);
 	free(ok);

@@ -13,9 +13,13 @@
  * clock (h_clock_now), so equal seconds before and after mean one
  * window.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "support.h"
@@ -244,6 +248,162 @@ static void test_store_failure_lets_requests_through(void **state)
 	assert_int_equal(log_count(&A, "letting requests through"), 1);
 }
 
+/* ---- validate-code's miss limit (--code-misses-per-key, -per-ip) ---- */
+
+static int code_setup(void **state)
+{
+	(void)state;
+	memset(&A, 0, sizeof(A));
+	memset(&B, 0, sizeof(B));
+	A.extra_args[0] = "--code-misses-per-key";
+	A.extra_args[1] = "5";
+	A.extra_args[2] = "--code-misses-per-ip";
+	A.extra_args[3] = "3";
+	A.extra_args[4] = "--test-clock";
+	if (h_start(&A) < 0)
+		return -1;
+	return h_create_key(&A, A.app_id, "public", NULL, other_key,
+	                    sizeof(other_key));
+}
+
+/* POST /referrals/validate-code {referralCode: code} with key, from
+ * client address src (a loopback address): the status, *valid from its
+ * isValid, Retry-After's seconds in *after (0: none). */
+static int validate_from(const char *src, const char *key, const char *code,
+                         int *valid, long *after)
+{
+	struct sockaddr_in me, to;
+	char body[128], req[1024], buf[8192];
+	const char *h;
+	size_t used = 0;
+	ssize_t n;
+	int fd, status = 0;
+
+	*valid = 0;
+	*after = 0;
+	memset(&me, 0, sizeof(me));
+	me.sin_family = AF_INET;
+	assert_int_equal(inet_pton(AF_INET, src, &me.sin_addr), 1);
+	to = me;
+	assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &to.sin_addr), 1);
+	to.sin_port = htons(A.port);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0);
+	snprintf(body, sizeof(body), "{\"referralCode\":\"%s\"}", code);
+	snprintf(req, sizeof(req),
+	         "POST /referrals/validate-code HTTP/1.1\r\nHost: x\r\n"
+	         "Authorization: %s\r\nContent-Type: application/json\r\n"
+	         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	         key, strlen(body), body);
+	assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+	while (used + 1 < sizeof(buf) &&
+	       (n = recv(fd, buf + used, sizeof(buf) - 1 - used, 0)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+	close(fd);
+	if (strncmp(buf, "HTTP/1.1 ", 9) == 0)
+		status = (int)strtol(buf + 9, NULL, 10);
+	*valid = strstr(buf, "\"isValid\":true") != NULL;
+	if ((h = strstr(buf, "Retry-After: ")) != NULL)
+		*after = strtol(h + 13, NULL, 10);
+	if (status == 429)
+		assert_non_null(strstr(buf, "\"code\":\"rate_limited\""));
+	return status;
+}
+
+/* Codes not found, counted per public key and per client address in
+ * minutes of flockd's clock: beyond the limit 429 with Retry-After for
+ * the rest of the minute, found codes included; other addresses and keys
+ * go on; service keys are not counted; the next minute it passes. */
+static void test_code_misses(void **state)
+{
+	char code[64], prod_code[64], test_pk[160];
+	int64_t now;
+	long after;
+	h_resp r;
+	int i, valid;
+
+	(void)state;
+	h_callf(&A, &r, "POST", "/customers/identify", A.service_key, "{s:s}",
+	        "externalUserId", "code-owner");
+	assert_int_equal(r.status, 201);
+	snprintf(code, sizeof(code), "%s",
+	         json_string_value(json_object_get(r.json, "referralCode")));
+	h_resp_free(&r);
+	/* At a minute's start, so the steps below share one window. */
+	now = h_clock_advance(&A, 0);
+	assert_true(now > 0);
+	assert_true(h_clock_advance(&A, 60000 - now % 60000) > 0);
+
+	/* 127.0.0.1: 3 misses, then 429, a valid code too. */
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(validate_from("127.0.0.1", A.public_key,
+		                               "NOPE2345", &valid, &after),
+		                 200);
+		assert_int_equal(valid, 0);
+	}
+	assert_int_equal(validate_from("127.0.0.1", A.public_key, "NOPE2345",
+	                               &valid, &after),
+	                 429);
+	assert_true(after >= 1 && after <= 60);
+	assert_int_equal(
+	        validate_from("127.0.0.1", A.public_key, code, &valid, &after),
+	        429);
+	/* Another address with the same key: the key's fourth and fifth
+	 * misses pass (the refused ones were not counted), then the key is
+	 * over its limit, from anywhere. */
+	for (i = 0; i < 2; i++)
+		assert_int_equal(validate_from("127.0.0.2", A.public_key,
+		                               "NOPE2345", &valid, &after),
+		                 200);
+	assert_int_equal(validate_from("127.0.0.3", A.public_key, "NOPE2345",
+	                               &valid, &after),
+	                 429);
+	assert_true(after >= 1 && after <= 60);
+	assert_int_equal(
+	        validate_from("127.0.0.3", A.public_key, code, &valid, &after),
+	        429);
+	/* Another public key from an address under its limit: found. */
+	assert_int_equal(
+	        validate_from("127.0.0.3", other_key, code, &valid, &after),
+	        200);
+	assert_int_equal(valid, 1);
+	/* A service key is not counted. */
+	for (i = 0; i < 5; i++)
+		assert_int_equal(validate_from("127.0.0.1", A.service_key,
+		                               "NOPE2345", &valid, &after),
+		                 200);
+	/* A key limited to test naming a production code: 403 (the
+	 * environment boundary), counted as a miss, so past the limit 429
+	 * like any guess rather than a 403 that tells the code exists. */
+	h_callf(&A, &r, "POST", "/customers/identify", A.service_key,
+	        "{s:s, s:s}", "externalUserId", "prod-owner", "environment",
+	        "production");
+	assert_int_equal(r.status, 201);
+	snprintf(prod_code, sizeof(prod_code), "%s",
+	         json_string_value(json_object_get(r.json, "referralCode")));
+	h_resp_free(&r);
+	assert_int_equal(h_create_key(&A, A.app_id, "public", "test", test_pk,
+	                              sizeof(test_pk)),
+	                 0);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(validate_from("127.0.0.4", test_pk, prod_code,
+		                               &valid, &after),
+		                 403);
+	assert_int_equal(
+	        validate_from("127.0.0.4", test_pk, prod_code, &valid, &after),
+	        429);
+	/* The next minute, the key and the address pass again. */
+	now = h_clock_advance(&A, 0);
+	assert_true(h_clock_advance(&A, 60000 - now % 60000) > 0);
+	assert_int_equal(
+	        validate_from("127.0.0.1", A.public_key, code, &valid, &after),
+	        200);
+	assert_int_equal(valid, 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -253,6 +413,8 @@ int main(void)
 	        T(test_unknown_key_not_counted),
 	        T(test_limit_across_nodes),
 	        T(test_store_failure_lets_requests_through),
+	        cmocka_unit_test_setup_teardown(test_code_misses, code_setup,
+	                                        teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

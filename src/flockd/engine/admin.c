@@ -144,7 +144,8 @@ static int keys_list(fd_ctx *x)
 	if (fd__admin_app(x) < 0)
 		return -1;
 	fd__page(x, &limit, &offset);
-	if (fd_store_key_list(x->c, x->app, limit, offset, &out) != FD_OK)
+	if (fd_store_key_list(x->c, x->app, fd__scope_env(x), limit, offset,
+	                      &out) != FD_OK)
 		return fd__internal(x);
 	return fd__ok(x, FD_OUT_OK, out);
 }
@@ -577,10 +578,22 @@ CAMPAIGN_OP(fd_op_admin_campaign_rewards_create, campaign_rewards_create)
 static int campaign_checkpoints_create(fd_ctx *x)
 {
 	char id[FLOCK__ID_MAX];
-	json_t *out = NULL;
+	json_t *out = NULL, *list = NULL;
+	size_t n;
 
-	if (campaign_exists(x) < 0 ||
-	    checkpoint_add(x, x->req->id, x->req->body, id) < 0)
+	if (campaign_exists(x) < 0)
+		return -1;
+	/* The cap a campaign body has (router.c), one at a time too. */
+	if (fd_store_checkpoint_list(x->c, x->app, x->req->id, &list) != FD_OK)
+		return fd__internal(x);
+	n = json_array_size(list);
+	json_decref(list);
+	if (n >= FD_LIMIT_CAMPAIGN_ITEMS)
+		return fd__fail(x, FD_OUT_INVALID, "invalid_field",
+		                "checkpoints: a campaign has at most %d "
+		                "checkpoints",
+		                FD_LIMIT_CAMPAIGN_ITEMS);
+	if (checkpoint_add(x, x->req->id, x->req->body, id) < 0)
 		return -1;
 	return answer(x, fd_store_checkpoint_get(x->c, x->app, id, &out),
 	              FD_OUT_CREATED, &out, "checkpoint");

@@ -336,6 +336,10 @@ static void take_config(fd_engine *e, const fd_engine_config *cfg)
 	        cfg->velocity_per_hour > 0 ? cfg->velocity_per_hour : 20;
 	e->group_max = cfg->group_commit_max > 0 ? cfg->group_commit_max : 256;
 	e->rate_limit = cfg->rate_limit > 0 ? cfg->rate_limit : 0;
+	e->code_misses_per_key =
+	        cfg->code_misses_per_key > 0 ? cfg->code_misses_per_key : 0;
+	e->code_misses_per_ip =
+	        cfg->code_misses_per_ip > 0 ? cfg->code_misses_per_ip : 0;
 	e->webhook_allow_private = cfg->webhook_allow_private;
 	e->url_check = cfg->url_check;
 	e->answers = cfg->answers;

@@ -37,6 +37,9 @@ typedef struct fd_engine fd_engine;
  * campaign body's checkpoints, faqs, emails, campaignPages
  * (docs/security.md "Limits"). */
 #define FD_LIMIT_CAMPAIGN_ITEMS 100
+/* validate-code's miss limit counts in fixed windows of this many seconds
+ * of the engine's clock (at most 60: fd_store_rate_hit keeps a minute). */
+#define FD_CODE_MISS_WINDOW 60
 
 /*
  * What an operation's answer means. Each error outcome comes with a code
@@ -93,6 +96,9 @@ typedef struct {
 	                                     canonical dump of body) */
 	const char *request_id;           /* for logs, or NULL */
 	const char *origin; /* Origin header (campaign ping), or NULL */
+	/* The client's address as text ("127.0.0.1", "::1"), or NULL:
+	 * validate-code's miss limit per address. */
+	const char *client_addr;
 	/* 1: a success stored for the Idempotency-Key may also come back
 	 * as its bytes, fd_response.text (the caller sends those and frees
 	 * them); 0: never (res->text stays NULL). */
@@ -119,6 +125,8 @@ typedef struct {
 	char code[64];      /* errors: "campaign_not_found", "missing_field" */
 	char message[512];  /* errors: for a person ("name is required") */
 	int replayed;       /* 1 if served from the idempotency store */
+	int retry_after;    /* FD_OUT_RATE_LIMITED, FD_OUT_UNAVAILABLE: seconds
+	                       to wait before retrying; 0: 1 */
 	/* With fd_request.want_text, for a success: body as the wire sends
 	 * it (answers->keep's text, made once to store it for the key),
 	 * malloc'd, the caller's to free whatever the outcome; else NULL. */
@@ -172,6 +180,12 @@ typedef struct {
 	int webhook_allow_private; /* passed to url_check */
 	long rate_limit; /* requests per second per service or public key
 	                    (fixed one-second windows); 0 = no limit */
+	/* validate-code with a public key: codes not found per
+	 * FD_CODE_MISS_WINDOW seconds per key, and per client address
+	 * (fd_request.client_addr); beyond, FD_OUT_RATE_LIMITED. 0 = no limit
+	 * (the config's defaults: docs/flockd.md). */
+	long code_misses_per_key;
+	long code_misses_per_ip;
 	fd_clock *clock; /* every time-based rule reads it; NULL: real */
 	/* Called on the engine's syncer thread once a batch that wrote
 	 * outbox events or made deliveries due is durable (the delivery

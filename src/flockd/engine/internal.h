@@ -24,6 +24,7 @@ struct fd_engine {
 	int group_max;
 	long rate_limit;
 	int rate_warned;
+	long code_misses_per_key, code_misses_per_ip; /* 0: no limit */
 	/* Writes the database refused (fd_engine_writable), atomics: the
 	 * monotonic ms of the last failed batch with none committed since
 	 * (0: none), and 1 while housekeeping's transaction fails. */
@@ -157,6 +158,12 @@ const char *fd__scope_env(const fd_ctx *x);
 /* A list's environment filter: the query's environment, else the one the
  * credential is limited to, else NULL (both). */
 const char *fd__list_env(const fd_ctx *x);
+/* validate-code's miss limit for a public key and its client address
+ * (wire.c): miss counts this request as a code not found, else it only
+ * looks. 0, or -1 with FD_OUT_RATE_LIMITED (and retry_after) in x->res.
+ * The boundary counts another environment's code as a miss, so its
+ * FD_OUT_FORBIDDEN is no way around the limit. */
+int fd__code_misses(fd_ctx *x, int miss);
 
 /* ---- answers (engine.c); each error setter returns -1 ---------------- */
 

@@ -88,9 +88,14 @@ static int check_one(fd_ctx *x, const char *limit, fd_object kind, fd_lookup by,
 		return 0;
 	if (rc != FD_OK)
 		return fd__internal(x);
-	if (strcmp(env, limit) != 0)
-		return refuse(x, limit, what, env);
-	return 0;
+	if (strcmp(env, limit) == 0)
+		return 0;
+	/* A code guessed with a public key: counted as validate-code's
+	 * misses are, else the refusal would tell a guesser past the limit
+	 * which codes exist. */
+	if (by == FD_BY_CODE && fd__code_misses(x, 1) < 0)
+		return -1;
+	return refuse(x, limit, what, env);
 }
 
 /* Check the named fields of obj (a body, a query); NULL ok. */

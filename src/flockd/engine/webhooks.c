@@ -108,7 +108,8 @@ static int webhooks_list(fd_ctx *x)
 	if (fd__admin_app(x) < 0)
 		return -1;
 	fd__page(x, &limit, &offset);
-	if (fd_store_webhook_list(x->c, x->app, limit, offset, &out) != FD_OK)
+	if (fd_store_webhook_list(x->c, x->app, fd__scope_env(x), limit, offset,
+	                          &out) != FD_OK)
 		return fd__internal(x);
 	return fd__ok(x, FD_OUT_OK, out);
 }

@@ -522,6 +522,57 @@ static int referrals_list(fd_ctx *x)
 
 FD_READ_OP(fd_op_referrals_list, referrals_list)
 
+/*
+ * validate-code's miss limit (docs/security.md "Referral codes"): a public
+ * key, or a client address, with more codes not found than its limit in
+ * the current FD_CODE_MISS_WINDOW gets FD_OUT_RATE_LIMITED for the rest of
+ * the window, codes that exist included, so a guesser learns nothing
+ * more. miss: count this request as a miss (else only look). 0, or -1
+ * with the refusal in x->res. The counts are the --rate-limit ones
+ * (fd_store_rate_hit): in memory on SQLite, shared by the nodes on
+ * PostgreSQL. If they cannot be counted, the request goes on.
+ */
+int fd__code_misses(fd_ctx *x, int miss)
+{
+	const char *addr = x->req->client_addr;
+	int64_t now_s = x->now / 1000;
+	int64_t window = now_s - now_s % FD_CODE_MISS_WINDOW;
+	char names[2][192];
+	long limits[2], n;
+	int i, over = -1;
+
+	if (!is_public(x))
+		return 0;
+	limits[0] = x->e->code_misses_per_key;
+	snprintf(names[0], sizeof(names[0]), "code-miss key %s",
+	         x->req->who->key_id);
+	limits[1] = addr && *addr ? x->e->code_misses_per_ip : 0;
+	snprintf(names[1], sizeof(names[1]), "code-miss addr %s",
+	         addr ? addr : "");
+	for (i = 0; i < 2; i++) {
+		int rc;
+
+		if (limits[i] <= 0)
+			continue;
+		n = 0;
+		rc = miss ? fd_store_rate_hit(x->e->store, names[i], window, &n)
+		          : fd_store_rate_peek(x->e->store, names[i], window,
+		                               &n);
+		if (rc == FD_OK && over < 0 &&
+		    (miss ? n > limits[i] : n >= limits[i]))
+			over = i;
+	}
+	if (over < 0)
+		return 0;
+	fd__fail(x, FD_OUT_RATE_LIMITED, "rate_limited",
+	         "more than %ld referral codes not found in %d seconds for "
+	         "this %s; try again later",
+	         limits[over], FD_CODE_MISS_WINDOW,
+	         over == 0 ? "key" : "client address");
+	x->res->retry_after = (int)(window + FD_CODE_MISS_WINDOW - now_s);
+	return -1;
+}
+
 static int referral_validate(fd_ctx *x)
 {
 	const char *code = fd__bstr(x, "referralCode");
@@ -530,7 +581,11 @@ static int referral_validate(fd_ctx *x)
 
 	if (!code)
 		return fd__missing(x, "referralCode");
+	if (fd__code_misses(x, 0) < 0)
+		return -1;
 	rc = fd_store_customer_get(x->c, x->app, FD_BY_CODE, code, &cus);
+	if (rc == FD_NOTFOUND && fd__code_misses(x, 1) < 0)
+		return -1;
 	if (rc == FD_NOTFOUND)
 		return fd__ok(
 		        x, FD_OUT_OK,

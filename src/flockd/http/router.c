@@ -651,9 +651,11 @@ fd_match_result fd_route_match(const fd_route **out, fd_params *params,
 			return FD_MATCH_OK;
 		}
 		if (used < allow_len) {
-			int w = snprintf(allow + used, allow_len - used, "%s%s",
-			                 path_known ? ", " : "",
-			                 routes[i].method);
+			/* HEAD is allowed wherever GET is (RFC 9110 9.3.2). */
+			int get = strcmp(routes[i].method, "GET") == 0;
+			int w = snprintf(allow + used, allow_len - used,
+			                 "%s%s%s", path_known ? ", " : "",
+			                 routes[i].method, get ? ", HEAD" : "");
 			if (w > 0)
 				used += (size_t)w;
 		}

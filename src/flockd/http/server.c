@@ -87,6 +87,8 @@ typedef struct {
 	unsigned int deferred_status;
 	int responded;
 	int replayed;
+	int retry_after; /* the answer's Retry-After seconds; 0: 1 */
+	char client_addr[64];
 	int status;
 	int metered;      /* counted in the metrics */
 	size_t route_idx; /* route_count: unmatched */
@@ -165,8 +167,13 @@ static enum MHD_Result queue(fd_server *s, struct MHD_Connection *c,
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	if (rc->replayed)
 		MHD_add_response_header(r, "Idempotent-Replayed", "true");
-	if (status == 429 || status == 503)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (status == 429 || status == 503) {
+		char after[16];
+
+		snprintf(after, sizeof(after), "%d",
+		         rc->retry_after > 0 ? rc->retry_after : 1);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, after);
+	}
 	if (rc->close || __atomic_load_n(&s->draining, __ATOMIC_RELAXED))
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	rc->status = status;
@@ -222,6 +229,43 @@ static enum MHD_Result send_body(fd_server *s, struct MHD_Connection *c,
 	return queue(s, c, rc, status, text, len, "application/json", allow);
 }
 
+/* An HTTP thread's stack: room for the JSON parser's 2,048 levels of
+ * nesting (FD_JSON_MAX_DEPTH is checked after parsing). ThreadSanitizer's
+ * frames are several times larger: a 3,000-level body overflowed 256 KiB
+ * there (test_limits). */
+#if defined(__SANITIZE_THREAD__)
+#define FD_HTTP_STACK (2 * 1024 * 1024)
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FD_HTTP_STACK (2 * 1024 * 1024)
+#endif
+#endif
+#ifndef FD_HTTP_STACK
+#define FD_HTTP_STACK (256 * 1024)
+#endif
+
+/* The client's address as text ("" if unknown), for validate-code's miss
+ * limit per address: an IPv6 address by its /64, which one client
+ * usually holds whole. */
+static void client_addr(struct MHD_Connection *c, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	struct in6_addr a6;
+
+	out[0] = '\0';
+	if (sa && sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		          out, (socklen_t)len);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		a6 = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (!IN6_IS_ADDR_V4MAPPED(&a6))
+			memset(a6.s6_addr + 8, 0, 8);
+		inet_ntop(AF_INET6, &a6, out, (socklen_t)len);
+	}
+}
+
 /* Send the engine's (or a check's) answer in res, taking its body. */
 static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
                                  req_ctx *rc, fd_response *res,
@@ -232,6 +276,7 @@ static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
 	char *text = res->text;
 
 	rc->replayed = res->replayed;
+	rc->retry_after = res->retry_after;
 	res->text = NULL;
 	/* A success the writer already dumped to store it for its
 	 * Idempotency-Key: those bytes. */
@@ -514,6 +559,8 @@ static enum MHD_Result run_op(fd_server *s, struct MHD_Connection *c,
 	rc->req.request_id = rc->request_id;
 	rc->req.origin =
 	        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+	client_addr(c, rc->client_addr, sizeof(rc->client_addr));
+	rc->req.client_addr = rc->client_addr[0] ? rc->client_addr : NULL;
 	if (s->async) {
 		rc->s = s;
 		rc->conn = c;
@@ -1041,7 +1088,7 @@ static int start_daemon(fd_server *s, const fd_config *cfg,
 	        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)fd_guard_request_line,
 	         s->guard},
 	        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL},
-	        {MHD_OPTION_THREAD_STACK_SIZE, 256 * 1024, NULL},
+	        {MHD_OPTION_THREAD_STACK_SIZE, FD_HTTP_STACK, NULL},
 	        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
 	        /* Per-connection buffer for headers and body chunks (bodies
 	         * are copied out as they arrive). libmicrohttpd zeroes it for
@@ -1112,7 +1159,7 @@ static int start_dashboard(fd_server *s, const fd_config *cfg, char *err,
 	        (unsigned int)128, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 	        (unsigned int)32, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	        (size_t)(32 * 1024), MHD_OPTION_THREAD_STACK_SIZE,
-	        (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+	        (size_t)FD_HTTP_STACK, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
 	        s, MHD_OPTION_NOTIFY_CONNECTION, fd_guard_notify, s->guard,
 	        MHD_OPTION_URI_LOG_CALLBACK, fd_guard_request_line, s->guard,
 	        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2, MHD_OPTION_END);

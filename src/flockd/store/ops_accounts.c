@@ -120,13 +120,14 @@ int fd_store_key_get(fd_conn *c, const char *app_id, const char *id,
 	return fd_db__one(c, out, &sql, "ss", app_id, id);
 }
 
-int fd_store_key_list(fd_conn *c, const char *app_id, long limit, long offset,
-                      json_t **out)
+int fd_store_key_list(fd_conn *c, const char *app_id, const char *env,
+                      long limit, long offset, json_t **out)
 {
-	FD_SQL(page, KEY_COLS "WHERE y.app_id = ?1 ORDER BY y.id"
-	                      " LIMIT ?2 OFFSET ?3");
+	FD_SQL(page, KEY_COLS "WHERE y.app_id = ?1 AND (?2 IS NULL OR"
+	                      " y.environment = ?2) ORDER BY y.id"
+	                      " LIMIT ?3 OFFSET ?4");
 
-	return fd_db__page(c, out, &page, limit, offset, "s", app_id);
+	return fd_db__page(c, out, &page, limit, offset, "ss", app_id, env);
 }
 
 int fd_store_key_revoke(fd_conn *c, const char *app_id, const char *id,
@@ -243,4 +244,20 @@ int fd_store_rate_hit(fd_store *s, const char *key_id, int64_t window,
 	}
 	pthread_mutex_unlock(&s->rate_mu);
 	return rc == FD_OK ? FD_OK : FD_ERR;
+}
+
+int fd_store_rate_peek(fd_store *s, const char *key_id, int64_t window,
+                       long *count)
+{
+	FD_SQL(peek, "SELECT count FROM rate_windows WHERE key_id = ?1 AND"
+	             " window_start = ?2");
+	int rc = FD_OK;
+
+	*count = 0;
+	pthread_mutex_lock(&s->rate_mu);
+	/* Not open yet: nothing was counted through this store. */
+	if (s->aux.db)
+		rc = fd_db__count(&s->aux, count, &peek, "si", key_id, window);
+	pthread_mutex_unlock(&s->rate_mu);
+	return rc == FD_OK || rc == FD_NOTFOUND ? FD_OK : FD_ERR;
 }

@@ -51,13 +51,15 @@ int fd_store_webhook_delete(fd_conn *c, const char *app_id, const char *id,
 	return fd_db__change(c, &sql, "ssi", app_id, id, now);
 }
 
-int fd_store_webhook_list(fd_conn *c, const char *app_id, long limit,
-                          long offset, json_t **out)
+int fd_store_webhook_list(fd_conn *c, const char *app_id, const char *env,
+                          long limit, long offset, json_t **out)
 {
-	FD_SQL(page, WEBHOOK_COLS "WHERE h.app_id = ?1 AND h.deleted_at IS NULL"
-	                          " ORDER BY h.id LIMIT ?2 OFFSET ?3");
+	FD_SQL(page,
+	       WEBHOOK_COLS "WHERE h.app_id = ?1 AND h.deleted_at IS NULL"
+	                    " AND (?2 IS NULL OR coalesce(h.environment,"
+	                    " '') = ?2) ORDER BY h.id LIMIT ?3 OFFSET ?4");
 
-	return fd_db__page(c, out, &page, limit, offset, "s", app_id);
+	return fd_db__page(c, out, &page, limit, offset, "ss", app_id, env);
 }
 
 int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name)

@@ -154,8 +154,9 @@ int fd_store_key_insert(fd_conn *c, const fd_store_key *k, int64_t now);
 int fd_store_key_auth(fd_conn *c, const uint8_t hash[32], fd_principal *out);
 int fd_store_key_get(fd_conn *c, const char *app_id, const char *id,
                      json_t **out);
-int fd_store_key_list(fd_conn *c, const char *app_id, long limit, long offset,
-                      json_t **out);
+/* env NULL: every key; else the keys limited to env. */
+int fd_store_key_list(fd_conn *c, const char *app_id, const char *env,
+                      long limit, long offset, json_t **out);
 int fd_store_key_revoke(fd_conn *c, const char *app_id, const char *id,
                         int64_t now);
 
@@ -405,8 +406,9 @@ int fd_store_webhook_get(fd_conn *c, const char *app_id, const char *id,
                          json_t **out);
 int fd_store_webhook_delete(fd_conn *c, const char *app_id, const char *id,
                             int64_t now);
-int fd_store_webhook_list(fd_conn *c, const char *app_id, long limit,
-                          long offset, json_t **out);
+/* env NULL: every endpoint; else the endpoints limited to env. */
+int fd_store_webhook_list(fd_conn *c, const char *app_id, const char *env,
+                          long limit, long offset, json_t **out);
 /* 1 if a live endpoint of the app lists event `name` explicitly. */
 int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name);
 
@@ -581,6 +583,10 @@ int fd_store_idem_purge(fd_conn *c, int64_t before);
  */
 int fd_store_rate_hit(fd_store *s, const char *key_id, int64_t window,
                       long *count);
+/* The count fd_store_rate_hit has for (key_id, window), without counting
+ * (0 if none). FD_OK or FD_ERR. */
+int fd_store_rate_peek(fd_store *s, const char *key_id, int64_t window,
+                       long *count);
 
 /*
  * ---- the dashboard's reads and edits (docs/dashboard.md) ----
