@@ -415,9 +415,8 @@ static void test_referral_create_misses(void **state)
 	int i, valid;
 
 	(void)state;
-	assert_int_equal(h_live_campaign(&A, "production", 0, 0, cmp,
-	                                 sizeof(cmp)),
-	                 0);
+	assert_int_equal(
+	        h_live_campaign(&A, "production", 0, 0, cmp, sizeof(cmp)), 0);
 	now = h_clock_advance(&A, 0);
 	assert_true(now > 0);
 	assert_true(h_clock_advance(&A, 60000 - now % 60000) > 0);
