@@ -404,6 +404,43 @@ static void test_code_misses(void **state)
 	assert_int_equal(valid, 1);
 }
 
+/* POST /referrals with a public key tests codes too: its misses count
+ * with validate-code's, under the same limit. */
+static void test_referral_create_misses(void **state)
+{
+	char cmp[64], body[256];
+	int64_t now;
+	long after;
+	h_resp r;
+	int i, valid;
+
+	(void)state;
+	assert_int_equal(
+	        h_live_campaign(&A, "production", 0, 0, cmp, sizeof(cmp)), 0);
+	now = h_clock_advance(&A, 0);
+	assert_true(now > 0);
+	assert_true(h_clock_advance(&A, 60000 - now % 60000) > 0);
+	snprintf(body, sizeof(body),
+	         "{\"campaignId\":\"%s\",\"referralCode\":\"NOPE2345\","
+	         "\"refereeExternalUserId\":\"guesser-friend\"}",
+	         cmp);
+	for (i = 0; i < 3; i++) {
+		h_call(&A, &r, "POST", "/referrals", A.public_key, body, NULL);
+		assert_int_equal(r.status, 404);
+		h_resp_free(&r);
+	}
+	h_call(&A, &r, "POST", "/referrals", A.public_key, body, NULL);
+	assert_int_equal(r.status, 429);
+	assert_string_equal(
+	        json_string_value(json_object_get(r.json, "code")),
+	        "rate_limited");
+	h_resp_free(&r);
+	/* The same count as validate-code's, from this address. */
+	assert_int_equal(validate_from("127.0.0.1", A.public_key, "NOPE2345",
+	                               &valid, &after),
+	                 429);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -415,6 +452,8 @@ int main(void)
 	        T(test_store_failure_lets_requests_through),
 	        cmocka_unit_test_setup_teardown(test_code_misses, code_setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_referral_create_misses,
+	                                        code_setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

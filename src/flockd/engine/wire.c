@@ -455,17 +455,23 @@ static int referral_parties(fd_ctx *x, json_t **k, json_t **referrer,
 {
 	const char *cid = fd__bstr(x, "campaignId");
 	const char *code = fd__bstr(x, "referralCode");
+	int rc;
 
 	if (!cid)
 		return fd__missing(x, "campaignId");
 	if (!code)
 		return fd__missing(x, "referralCode");
 	if (found(x, fd_store_campaign_get(x->c, x->app, cid, k),
-	          "campaign_not_found", "campaign not found") < 0 ||
-	    found(x,
-	          fd_store_customer_get(x->c, x->app, FD_BY_CODE, code,
-	                                referrer),
-	          "invalid_referral_code", "unknown referral code") < 0)
+	          "campaign_not_found", "campaign not found") < 0)
+		return -1;
+	/* A public key creating referrals could test codes as validate-code
+	 * does: the same miss limit. */
+	if (fd__code_misses(x, 0) < 0)
+		return -1;
+	rc = fd_store_customer_get(x->c, x->app, FD_BY_CODE, code, referrer);
+	if (rc == FD_NOTFOUND && fd__code_misses(x, 1) < 0)
+		return -1;
+	if (found(x, rc, "invalid_referral_code", "unknown referral code") < 0)
 		return -1;
 	return find_referee(x, fd__jstr(*k, "environment"), referee);
 }
