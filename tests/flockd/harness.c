@@ -107,6 +107,24 @@ int h_db_exec(const char *db, const char *sql)
 	return rc;
 }
 
+int h_pg_cluster(const char *verb, const char *dir, char *url, size_t len)
+{
+	char cmd[1024];
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s/scripts/pg-cluster.sh %s %s",
+	         FLOCK_SOURCE_DIR, verb, dir);
+	if (!(p = popen(cmd, "r")))
+		return -1;
+	if (url && !fgets(url, (int)len, p))
+		url[0] = '\0';
+	st = pclose(p);
+	if (url)
+		url[strcspn(url, "\n")] = '\0';
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
 int h_db_long(const char *db, const char *sql, long *out)
 {
 	int rc = -1;

@@ -128,6 +128,14 @@ double h_metric(fd_harness *h, const char *sample);
  * of h_db_new (either back-end). 0/-1. */
 int h_db_long(const char *db, const char *sql, long *out);
 
+/*
+ * scripts/pg-cluster.sh <verb> <dir>: a PostgreSQL cluster a test owns
+ * (start, pause, resume, stop; never the shared FLOCK_TEST_PG one). When
+ * url is given, the script's first line of output (start: the cluster's
+ * URL) goes there, "" if none. 0 if the script succeeded, else -1.
+ */
+int h_pg_cluster(const char *verb, const char *dir, char *url, size_t len);
+
 
 /* The admin path of h's application: "/admin/apps/<app>" + suffix. */
 const char *h_admin_path(fd_harness *h, char *buf, size_t len,

@@ -56,24 +56,6 @@ static char pg_dir[] = "/tmp/flock-pg-chaos-XXXXXX";
 static int pg_owned;
 static char *pg_shared;
 
-static int pg_cluster(const char *verb, char *url, size_t len)
-{
-	char cmd[1024];
-	FILE *p;
-	int st;
-
-	snprintf(cmd, sizeof(cmd), "%s/scripts/pg-cluster.sh %s %s",
-	         FLOCK_SOURCE_DIR, verb, pg_dir);
-	if (!(p = popen(cmd, "r")))
-		return -1;
-	if (url && !fgets(url, (int)len, p))
-		url[0] = '\0';
-	st = pclose(p);
-	if (url)
-		url[strcspn(url, "\n")] = '\0';
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
 /* Start a cluster of the test's own and point the harness at it. */
 static void pg_own(void)
 {
@@ -82,7 +64,7 @@ static void pg_own(void)
 
 	if (!h_is_pg() || !mkdtemp(pg_dir))
 		return;
-	if (pg_cluster("start", url, sizeof(url)) < 0 || !url[0]) {
+	if (h_pg_cluster("start", pg_dir, url, sizeof(url)) < 0 || !url[0]) {
 		print_message("no cluster of its own (scripts/pg-cluster.sh): "
 		              "no PostgreSQL outage in this run\n");
 		rmdir(pg_dir);
@@ -97,7 +79,7 @@ static void pg_disown(void)
 {
 	if (!pg_owned)
 		return;
-	pg_cluster("stop", NULL, 0);
+	h_pg_cluster("stop", pg_dir, NULL, 0);
 	if (pg_shared)
 		setenv("FLOCK_TEST_PG", pg_shared, 1);
 	free(pg_shared);
@@ -452,7 +434,7 @@ static void pg_outage(void)
 		        pthread_create(&t[w], NULL, outage_worker, (void *)w),
 		        0);
 	sleep_ms(200);
-	assert_int_equal(pg_cluster("pause", NULL, 0), 0);
+	assert_int_equal(h_pg_cluster("pause", pg_dir, NULL, 0), 0);
 	__atomic_store_n(&phase, DOWN, __ATOMIC_SEQ_CST);
 	for (waited = 0; waited < 500; waited++) {
 		pthread_mutex_lock(&items_mu);
@@ -463,7 +445,7 @@ static void pg_outage(void)
 		sleep_ms(10);
 	}
 	__atomic_store_n(&phase, RESUMING, __ATOMIC_SEQ_CST);
-	assert_int_equal(pg_cluster("resume", NULL, 0), 0);
+	assert_int_equal(h_pg_cluster("resume", pg_dir, NULL, 0), 0);
 	__atomic_store_n(&phase, UP_AFTER, __ATOMIC_SEQ_CST);
 	/* Back: 2xx again (60 s at most; flockd reconnects on its own). */
 	for (waited = 0; waited < 6000; waited++) {

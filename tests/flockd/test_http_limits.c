@@ -281,24 +281,6 @@ static void test_store_outage_is_503(void **state)
  * server mid-run and starts it again. Every answer while it is down is
  * 503, never 401; once it is back, the same keys work again.
  */
-static int pg_cluster(const char *verb, const char *dir, char *url, size_t len)
-{
-	char cmd[1024];
-	FILE *p;
-	int st;
-
-	snprintf(cmd, sizeof(cmd), "%s/scripts/pg-cluster.sh %s %s",
-	         FLOCK_SOURCE_DIR, verb, dir);
-	if (!(p = popen(cmd, "r")))
-		return -1;
-	if (url && !fgets(url, (int)len, p))
-		url[0] = '\0';
-	st = pclose(p);
-	if (url)
-		url[strcspn(url, "\n")] = '\0';
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
 static void test_pg_server_down_is_503(void **state)
 {
 	char dir[] = "/tmp/flock-pg-outage-XXXXXX", url[256], path[128];
@@ -314,7 +296,7 @@ static void test_pg_server_down_is_503(void **state)
 		return;
 	}
 	assert_non_null(mkdtemp(dir));
-	if (pg_cluster("start", dir, url, sizeof(url)) < 0 || !url[0]) {
+	if (h_pg_cluster("start", dir, url, sizeof(url)) < 0 || !url[0]) {
 		print_message("skipped: cannot start a PostgreSQL cluster "
 		              "(scripts/pg-cluster.sh)\n");
 		rmdir(dir);
@@ -329,7 +311,7 @@ static void test_pg_server_down_is_503(void **state)
 	assert_int_equal(r.status, 200);
 	h_resp_free(&r);
 
-	assert_int_equal(pg_cluster("pause", dir, NULL, 0), 0);
+	assert_int_equal(h_pg_cluster("pause", dir, NULL, 0), 0);
 	for (i = 0; i < 10; i++) {
 		h_call(&H, &r, "GET", "/campaigns",
 		       i % 2 ? H.public_key : H.service_key, NULL, NULL);
@@ -346,7 +328,7 @@ static void test_pg_server_down_is_503(void **state)
 	assert_int_equal(r.status, 503);
 	h_resp_free(&r);
 
-	assert_int_equal(pg_cluster("resume", dir, NULL, 0), 0);
+	assert_int_equal(h_pg_cluster("resume", dir, NULL, 0), 0);
 	for (i = 0; i < 100 && !ok; i++) {
 		h_call(&H, &r, "GET", "/campaigns", H.service_key, NULL, NULL);
 		assert_true(r.status == 200 || r.status == 503);
@@ -357,7 +339,7 @@ static void test_pg_server_down_is_503(void **state)
 	}
 	assert_true(ok);
 	h_stop(&H);
-	pg_cluster("stop", dir, NULL, 0);
+	h_pg_cluster("stop", dir, NULL, 0);
 	if (saved)
 		setenv("FLOCK_TEST_PG", saved, 1);
 	free(saved);

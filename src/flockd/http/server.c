@@ -229,20 +229,11 @@ static enum MHD_Result send_body(fd_server *s, struct MHD_Connection *c,
 	return queue(s, c, rc, status, text, len, "application/json", allow);
 }
 
-/* An HTTP thread's stack: room for the JSON parser's 2,048 levels of
- * nesting (FD_JSON_MAX_DEPTH is checked after parsing). ThreadSanitizer's
- * frames are several times larger: a 3,000-level body overflowed 256 KiB
- * there (test_limits). */
-#if defined(__SANITIZE_THREAD__)
-#define FD_HTTP_STACK (2 * 1024 * 1024)
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define FD_HTTP_STACK (2 * 1024 * 1024)
-#endif
-#endif
-#ifndef FD_HTTP_STACK
+/* An HTTP thread's stack. jansson parses recursively, so a body nested
+ * deeper than FD_JSON_TEXT_MAX_DEPTH is refused before it is parsed
+ * (parse_body): nothing on these threads recurses deeper than that, in
+ * any build, sanitizers included. */
 #define FD_HTTP_STACK (256 * 1024)
-#endif
 
 /* The client's address as text ("" if unknown), for validate-code's miss
  * limit per address: an IPv6 address by its /64, which one client
@@ -828,15 +819,7 @@ static int ambiguous_framing(struct MHD_Connection *c)
 /* A declared Content-Length over the limit is refused before reading. */
 static int declared_too_large(fd_server *s, struct MHD_Connection *c)
 {
-	const char *cl = MHD_lookup_connection_value(
-	        c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	char *end;
-	unsigned long long n;
-
-	if (!cl)
-		return 0;
-	n = strtoull(cl, &end, 10);
-	return *end == '\0' && n > s->max_body;
+	return declared_length(c) > s->max_body;
 }
 
 /* The declared Content-Length (at most max_body here), or 0. */
