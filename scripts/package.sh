@@ -88,8 +88,13 @@ apt-get install -y -qq --no-install-recommends "${debs[@]}" </dev/null ||
 dpkg-query -W "${installed[@]}"
 flockd --version
 flockctl --version
-ldd /usr/bin/flockctl | grep -Eq "libflock[.]so[.][0-9]+ => /(usr/)?lib/" ||
-	fail "flockctl does not use the installed libflock: $(ldd /usr/bin/flockctl | grep libflock)"
+# ldd's output is taken whole first: `ldd | grep -q` under pipefail fails
+# whenever grep exits at its match before ldd has written its last line
+# (ldd dies of SIGPIPE), which is how this check once failed with the
+# right library in its message.
+linked=$(ldd /usr/bin/flockctl)
+grep -Eq "libflock[.]so[.][0-9]+ => /(usr/)?lib/" <<<"$linked" ||
+	fail "flockctl does not use the installed libflock: $(grep libflock <<<"$linked")"
 
 say "the installed unit, man pages and completions"
 unit=$(dpkg -L flockd | grep '/flockd.service$')
@@ -139,8 +144,8 @@ say "purge, and nothing left"
 apt-get purge -y -qq "${installed[@]}" </dev/null || fail "apt-get purge"
 installed=()
 for p in "$lib" libflock-dev flockd flockctl; do
-	if dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null |
-		grep -qv not-installed; then
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	if [ -n "$status" ] && [ "$status" != not-installed ]; then
 		fail "$p still installed"
 	fi
 done

@@ -55,6 +55,7 @@ mkdir -p "$logs"
 
 summary=()
 failed=0
+failed_stages=()
 
 stage_deps() {
 	"$src/scripts/deps.sh"
@@ -186,6 +187,7 @@ run_stage() {
 		summary+=("$(printf '%-10s FAIL  %5ss  (log: %s)' "$name" \
 			$((end - start)) "$logs/$name.log")")
 		failed=1
+		failed_stages+=("$name")
 	fi
 }
 
@@ -209,6 +211,19 @@ for s in release asan tsan; do
 			sed "s/^/$s ctest: /" || echo "$s ctest: no summary (build failed?)"
 		grep -E "^[[:space:]]+[0-9]+ - .*\((Failed|Timeout|SEGFAULT|Subprocess aborted|Not Run|Exception).*\)" \
 			"$logs/$s.log" | sed "s/^/$s failed: /" || true
+	fi
+done
+# What each failed stage said, here at the end where a CI log cut to its
+# head and tail still shows it: a browser test's failures with their
+# errors, the last lines of any other stage (ctest's failures are listed
+# above by name).
+for s in "${failed_stages[@]}"; do
+	echo
+	echo "=================== $s: how it failed ==================="
+	if [ "$s" = browser ]; then
+		awk '/^ *not ok /{n=14} n>0{print; n--}' "$logs/$s.log" | tail -n 60
+	else
+		tail -n 25 "$logs/$s.log"
 	fi
 done
 echo "total: $(($(date +%s) - t0))s, $([ $failed -eq 0 ] && echo PASSED || echo FAILED)"
