@@ -283,12 +283,29 @@ typedef struct {
 	fd_engine *e;
 } serving;
 
-/* The database's: PostgreSQL's round trips, or SQLite's WAL. */
+/* The writer's, then the database's: PostgreSQL's round trips, or
+ * SQLite's WAL. */
 static int db_metrics(fd_engine *e, flock__buf *out)
 {
 	long trips = fd_engine_db_round_trips(e);
 	fd_store_wal_stats w;
+	fd_engine_writer_stats ws;
 
+	fd_engine_writer_stats_get(e, &ws);
+	if (flock__buf_printf(
+	            out,
+	            "# HELP flockd_writer_queue_jobs Writes waiting for the "
+	            "writer thread.\n"
+	            "# TYPE flockd_writer_queue_jobs gauge\n"
+	            "flockd_writer_queue_jobs %ld\n"
+	            "# HELP flockd_writer_batches_total Transactions the "
+	            "writer ran (group commits), by whether a failing job made "
+	            "it run the batch again with a savepoint per job.\n"
+	            "# TYPE flockd_writer_batches_total counter\n"
+	            "flockd_writer_batches_total{rerun=\"no\"} %ld\n"
+	            "flockd_writer_batches_total{rerun=\"yes\"} %ld\n",
+	            ws.queued, ws.batches - ws.reruns, ws.reruns) < 0)
+		return -1;
 	if (trips >= 0)
 		return flock__buf_printf(
 		        out,

@@ -5,6 +5,7 @@
  * to make time pass.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1147,6 +1148,143 @@ static int setup_velocity(void **state)
 	return rc;
 }
 
+/* ---- the writer's batches ---------------------------------------------
+ * A batch runs without savepoints; a job that fails in it sends the whole
+ * batch round again with a savepoint per job, so that only the failing
+ * job's writes are undone. Eight writes are held in one batch behind a
+ * job that waits on the writer thread until they are all queued. */
+
+typedef struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int in, go;
+} gate;
+
+static int gate_job(fd_conn *c, int64_t now, void *arg)
+{
+	gate *g = arg;
+
+	(void)c;
+	(void)now;
+	pthread_mutex_lock(&g->mu);
+	g->in = 1;
+	pthread_cond_broadcast(&g->cv);
+	while (!g->go)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	return FD_OK;
+}
+
+typedef struct {
+	fd_engine *e;
+	int k;    /* the organization's number */
+	int fail; /* insert it, then fail: its insert must be undone */
+	int rc;
+	gate *g;
+} org_write;
+
+static int org_job(fd_conn *c, int64_t now, void *arg)
+{
+	org_write *w = arg;
+	char id[32];
+
+	snprintf(id, sizeof(id), "org_batch_%d", w->k);
+	if (fd_store_org_insert(c, id, "batch", now) != FD_OK)
+		return FD_ERR;
+	return w->fail ? FD_CONFLICT : FD_OK;
+}
+
+static void *org_thread(void *arg)
+{
+	org_write *w = arg;
+
+	w->rc = fd_engine_write(w->e, w->g ? gate_job : org_job,
+	                        w->g ? (void *)w->g : w);
+	return NULL;
+}
+
+static int count_orgs(fd_conn *c, int64_t now, void *arg)
+{
+	(void)now;
+	return fd_store_org_count(c, arg);
+}
+
+/* Eight writes in one batch, failing where fail[k]; their codes checked. */
+static void held_batch(fx *f, int base, const int fail[8])
+{
+	gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+	org_write hold = {f->e, 0, 0, -1, &g}, w[8];
+	pthread_t th[9];
+	fd_engine_writer_stats st;
+	int k, spins;
+
+	assert_int_equal(pthread_create(&th[8], NULL, org_thread, &hold), 0);
+	pthread_mutex_lock(&g.mu);
+	while (!g.in)
+		pthread_cond_wait(&g.cv, &g.mu);
+	pthread_mutex_unlock(&g.mu);
+	for (k = 0; k < 8; k++) {
+		w[k] = (org_write){f->e, base + k, fail[k], -1, NULL};
+		assert_int_equal(
+		        pthread_create(&th[k], NULL, org_thread, &w[k]), 0);
+	}
+	/* Until all eight wait in the writer's queue (bounded). */
+	for (spins = 0;; spins++) {
+		fd_engine_writer_stats_get(f->e, &st);
+		if (st.queued == 8)
+			break;
+		assert_true(spins < 100000);
+		sched_yield();
+		usleep(100);
+	}
+	pthread_mutex_lock(&g.mu);
+	g.go = 1;
+	pthread_cond_broadcast(&g.cv);
+	pthread_mutex_unlock(&g.mu);
+	for (k = 0; k < 9; k++)
+		pthread_join(th[k], NULL);
+	assert_int_equal(hold.rc, FD_OK);
+	for (k = 0; k < 8; k++)
+		assert_int_equal(w[k].rc, fail[k] ? FD_CONFLICT : FD_OK);
+}
+
+static void test_writer_batch_rolls_back_one_job(void **state)
+{
+	fx *f = *state;
+	static const int some[8] = {0, 1, 0, 0, 1, 0, 0, 0};
+	static const int none[8] = {0};
+	fd_engine_writer_stats a, b, c;
+	long before = 0, mid = 0, after = 0;
+	org_write one;
+	int k;
+
+	assert_int_equal(fd_engine_read(f->e, count_orgs, &before), FD_OK);
+	fd_engine_writer_stats_get(f->e, &a);
+	held_batch(f, 0, some);
+	fd_engine_writer_stats_get(f->e, &b);
+	assert_int_equal(fd_engine_read(f->e, count_orgs, &mid), FD_OK);
+	/* The six good writes kept, the two failed ones undone; their batch
+	 * ran a second time, with savepoints. */
+	assert_int_equal(mid - before, 6);
+	assert_true(b.reruns - a.reruns == 1);
+
+	/* Past the batches that stay on savepoints after a failure, a batch
+	 * whose jobs all succeed commits in one go, without a rerun. */
+	for (k = 0; k < 20; k++) {
+		one = (org_write){f->e, 100 + k, 0, -1, NULL};
+		org_thread(&one);
+		assert_int_equal(one.rc, FD_OK);
+	}
+	fd_engine_writer_stats_get(f->e, &b);
+	held_batch(f, 200, none);
+	fd_engine_writer_stats_get(f->e, &c);
+	assert_int_equal(fd_engine_read(f->e, count_orgs, &after), FD_OK);
+	assert_int_equal(after - mid, 28);
+	assert_int_equal(c.reruns, b.reruns);
+	assert_true(c.batches > b.batches);
+	assert_int_equal(c.queued, 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1177,6 +1315,7 @@ int main(void)
 	        T(test_customer_erase),
 	        T(test_webhooks_and_checkpoint_event),
 	        T(test_campaign_update),
+	        T(test_writer_batch_rolls_back_one_job),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

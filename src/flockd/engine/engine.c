@@ -493,6 +493,17 @@ long fd_engine_db_round_trips(fd_engine *e)
 	return fd_store_round_trips(e->store);
 }
 
+void fd_engine_writer_stats_get(fd_engine *e, fd_engine_writer_stats *out)
+{
+	pthread_mutex_lock(&e->mu);
+	out->queued = e->queued;
+	pthread_mutex_unlock(&e->mu);
+	pthread_mutex_lock(&e->stat_mu);
+	out->batches = e->batches;
+	out->reruns = e->batch_reruns;
+	pthread_mutex_unlock(&e->stat_mu);
+}
+
 long fd_engine_rewards_granted(fd_engine *e)
 {
 	long n;

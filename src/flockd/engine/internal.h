@@ -30,6 +30,10 @@ struct fd_engine {
 	 * (0: none), and 1 while housekeeping's transaction fails. */
 	int64_t write_failed_ms;
 	int housekeeping_failed;
+	/* The writer's own: batches still to run with a savepoint per job
+	 * since one had a job that rolled back (writer.c, run_batch). */
+	int safe_batches;
+	long queued; /* jobs not yet taken by the writer; under mu */
 
 	pthread_mutex_t mu;     /* queue, stopping, inflight */
 	pthread_cond_t work_cv; /* jobs queued or stopping */
@@ -54,6 +58,7 @@ struct fd_engine {
 
 	pthread_mutex_t stat_mu;
 	long rewards_granted;
+	long batches, batch_reruns; /* writer_stats; under stat_mu */
 	/* Referral visits (valid codes checked) not yet written, under
 	 * stat_mu: housekeeping writes them (analytics.c). */
 	struct fd_visit {
@@ -101,6 +106,11 @@ typedef struct {
 	int writer;     /* running on the writer thread */
 	int emitted;    /* wrote outbox events or made deliveries due: the
 	                   batch's commit calls on_commit */
+	/* This request's code miss is counted (fd__code_misses): the counts
+	 * live outside the transaction, so a job run again (a batch rerun
+	 * with savepoints, an FD_RETRY) must not count it twice. Kept by
+	 * job_reset. */
+	int misses_counted;
 	uint8_t idem_hash[32];
 } fd_ctx;
 

@@ -545,7 +545,7 @@ int fd__code_misses(fd_ctx *x, int miss)
 	int64_t window = now_s - now_s % FD_CODE_MISS_WINDOW;
 	char names[2][192];
 	long limits[2], n;
-	int i, over = -1;
+	int i, over = -1, hit = miss && !x->misses_counted;
 
 	if (!is_public(x))
 		return 0;
@@ -561,13 +561,14 @@ int fd__code_misses(fd_ctx *x, int miss)
 		if (limits[i] <= 0)
 			continue;
 		n = 0;
-		rc = miss ? fd_store_rate_hit(x->e->store, names[i], window, &n)
-		          : fd_store_rate_peek(x->e->store, names[i], window,
-		                               &n);
+		rc = hit ? fd_store_rate_hit(x->e->store, names[i], window, &n)
+		         : fd_store_rate_peek(x->e->store, names[i], window,
+		                              &n);
 		if (rc == FD_OK && over < 0 &&
 		    (miss ? n > limits[i] : n >= limits[i]))
 			over = i;
 	}
+	x->misses_counted |= hit;
 	if (over < 0)
 		return 0;
 	fd__fail(x, FD_OUT_RATE_LIMITED, "rate_limited",

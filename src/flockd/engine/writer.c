@@ -6,8 +6,12 @@
  * write connection: a request's operation (fd__run_write), which answers
  * in its fd_response, or an internal call (fd__write, fd_engine_write),
  * which answers with a store code. The writer takes all queued jobs (up
- * to group_max), runs each in its own SAVEPOINT inside one transaction (a
- * failing job rolls back only itself) and commits once; the syncer thread
+ * to group_max), runs them in one transaction and commits once. A job
+ * that fails must roll back only itself, which costs a SAVEPOINT around
+ * every job; most batches have no failing job, so a batch runs first
+ * without savepoints, and only when one of its jobs fails is the batch
+ * rolled back and run again with a savepoint per job (as are the next
+ * SAFE_BATCHES batches: where jobs fail, they fail often); the syncer thread
  * then fsyncs the WAL (one fsync for every batch committed so far) while
  * the writer runs the next batch, and completes the jobs: a synchronous
  * caller is woken, an asynchronous one (the HTTP server, whose connection
@@ -26,6 +30,8 @@
  * node won a race, a deadlock, a lost connection). */
 #define JOB_RETRIES 5
 #define BATCH_RETRIES 3
+/* Batches run with a savepoint per job after one whose job failed. */
+#define SAFE_BATCHES 16
 /* Rewards moved past their hold per housekeeping pass; the rest wait for
  * the next pass, a second later. */
 #define PROMOTE_MAX 256
@@ -259,6 +265,16 @@ static int run_job_once(fd_conn *c, fd_job *j)
 	return 0;
 }
 
+/* The job without a savepoint: 0 kept; -1 it failed or met a transient
+ * failure, and the batch must be run again with savepoints. */
+static int run_job_bare(fd_engine *e, fd_conn *c, fd_job *j)
+{
+	j->ctx.c = c;
+	j->ctx.writer = 1;
+	j->ctx.now = fd_clock_now(e->clock);
+	return job_body(j) == 0 && !fd_store_retry_pending(c) ? 0 : -1;
+}
+
 static void run_job(fd_engine *e, fd_conn *c, fd_job *j)
 {
 	int attempt;
@@ -406,18 +422,25 @@ static int check_campaigns(fd_engine *e, fd_conn *c)
  * commit rolls back everything and runs the batch again (nothing of it is
  * visible: a lost connection or a deadlock must not become a failure); a
  * failed commit is not retried (its outcome is unknown): its jobs fail.
- * 0 committed, 1 run it again, -1 failed.
+ * Without savepoints (safe 0), a job that fails rolls back the batch too.
+ * 0 committed, 1 run it again, 2 run it again with savepoints, -1 failed.
  */
-static int run_batch_once(fd_engine *e, fd_conn *c, fd_job *batch, int attempt)
+static int run_batch_once(fd_engine *e, fd_conn *c, fd_job *batch, int rerun,
+                          int safe)
 {
 	fd_job *j;
 	int failed =
 	        fd_store_begin(c, 1) != FD_OK || check_campaigns(e, c) != FD_OK;
 
 	for (j = batch; j && !failed; j = j->next) {
-		if (attempt > 0)
+		if (rerun)
 			job_reset(j);
 		j->failed = 0;
+		if (!safe) {
+			if (run_job_bare(e, c, j) < 0)
+				failed = 2;
+			continue;
+		}
 		run_job(e, c, j);
 		failed = j->failed;
 	}
@@ -431,7 +454,7 @@ static int run_batch_once(fd_engine *e, fd_conn *c, fd_job *batch, int attempt)
 	fd_store_rollback(c);
 	/* The cache may hold rows that were never committed. */
 	fd__live_forget(e);
-	return 1;
+	return failed == 2 ? 2 : 1;
 }
 
 /* Append the chain first..last to the queue (*head, *tail); under e->mu. */
@@ -461,15 +484,30 @@ static void run_batch(fd_engine *e, fd_job *batch)
 {
 	fd_conn *c = fd_store_writer(e->store);
 	fd_job *j;
-	int failed = 1, attempt;
-	long granted = 0;
+	int failed = 1, attempt = 0, rerun = 0, safe = e->safe_batches > 0;
+	long granted = 0, reruns = 0;
 
-	for (attempt = 0; attempt < BATCH_RETRIES && failed == 1; attempt++)
-		failed = run_batch_once(e, c, batch, attempt);
+	if (safe)
+		e->safe_batches--;
+	while (attempt < BATCH_RETRIES && failed == 1) {
+		failed = run_batch_once(e, c, batch, rerun, safe);
+		rerun = 1;
+		/* A job failed: once more, with savepoints. */
+		if (failed == 2) {
+			safe = 1;
+			failed = 1;
+			e->safe_batches = SAFE_BATCHES;
+			reruns = 1;
+			continue;
+		}
+		attempt++;
+	}
 	for (j = batch; j; j = j->next)
 		granted += failed ? 0 : j->ctx.granted;
 	pthread_mutex_lock(&e->stat_mu);
 	e->rewards_granted += granted;
+	e->batches++;
+	e->batch_reruns += reruns;
 	pthread_mutex_unlock(&e->stat_mu);
 	if (failed)
 		finish_jobs(e, batch, 1);
@@ -516,6 +554,7 @@ static fd_job *take_batch(fd_engine *e)
 	if (!e->head)
 		e->tail = NULL;
 	last->next = NULL;
+	e->queued -= n;
 	return batch;
 }
 
@@ -662,6 +701,7 @@ static int enqueue(fd_engine *e, fd_job *j, const fd_request *req)
 	if (async && req->suspend)
 		req->suspend(req->async_arg);
 	append(&e->head, &e->tail, j, j);
+	e->queued++;
 	pthread_cond_signal(&e->work_cv);
 	while (!async && !w.done)
 		pthread_cond_wait(&e->done_cv, &e->mu);

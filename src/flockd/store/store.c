@@ -236,6 +236,11 @@ int fd_store_rollback(fd_conn *c)
 	return rc == FD_OK ? FD_OK : FD_ERR;
 }
 
+int fd_store_retry_pending(fd_conn *c)
+{
+	return c->retry;
+}
+
 int fd_store_savepoint(fd_conn *c)
 {
 	c->retry = 0;

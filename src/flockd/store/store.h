@@ -123,6 +123,10 @@ int fd_store_begin(fd_conn *c, int write);
 int fd_store_commit(fd_conn *c);
 int fd_store_rollback(fd_conn *c);
 int fd_store_savepoint(fd_conn *c);
+/* 1 if a transient failure (a lost race, a deadlock, a lost connection:
+ * what makes fd_store_release answer FD_RETRY) was met since the
+ * transaction or the last savepoint began: its work must run again. */
+int fd_store_retry_pending(fd_conn *c);
 int fd_store_release(fd_conn *c);
 int fd_store_rollback_to(fd_conn *c);
 int fd_store_ping(fd_conn *c);
