@@ -412,7 +412,7 @@ static void test_referral_create_misses(void **state)
 	int64_t now;
 	long after;
 	h_resp r;
-	int i, valid;
+	int i, k, valid;
 
 	(void)state;
 	assert_int_equal(
@@ -425,6 +425,17 @@ static void test_referral_create_misses(void **state)
 	         "\"refereeExternalUserId\":\"guesser-friend\"}",
 	         cmp);
 	for (i = 0; i < 3; i++) {
+		/* The miss that reaches the limit runs in a batch without
+		 * savepoints (past the 16 that keep them after a failing
+		 * job), so it is rolled back and run again: it must still
+		 * be a 404, its miss counted once. */
+		for (k = 0; i == 2 && k < 20; k++) {
+			h_callf(&A, &r, "POST", "/customers/identify",
+			        A.service_key, "{s:s}", "externalUserId",
+			        k % 2 ? "filler-a" : "filler-b");
+			assert_true(r.status == 200 || r.status == 201);
+			h_resp_free(&r);
+		}
 		h_call(&A, &r, "POST", "/referrals", A.public_key, body, NULL);
 		assert_int_equal(r.status, 404);
 		h_resp_free(&r);

@@ -25,6 +25,14 @@
 
 /* ---- visits ------------------------------------------------------------ */
 
+void fd__count_visit(fd_ctx *x, const char *env)
+{
+	if (!x->writer)
+		fd__visit(x->e, x->app, env, x->now);
+	else if (env && strlen(env) < sizeof(x->visit_env))
+		memcpy(x->visit_env, env, strlen(env) + 1);
+}
+
 void fd__visit(fd_engine *e, const char *app, const char *env, int64_t now)
 {
 	int64_t day = now / FD_DAY_MS;

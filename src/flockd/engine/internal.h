@@ -111,6 +111,9 @@ typedef struct {
 	 * with savepoints, an FD_RETRY) must not count it twice. Kept by
 	 * job_reset. */
 	int misses_counted;
+	/* A referral visit of this environment, counted by the writer once
+	 * the job has committed (fd__count_visit; "": none). */
+	char visit_env[16];
 	uint8_t idem_hash[32];
 } fd_ctx;
 
@@ -297,6 +300,10 @@ int fd__campaign_running(const fd_ctx *x, const json_t *campaign);
 
 /* Count a referral visit of app in env now (any thread; no database). */
 void fd__visit(fd_engine *e, const char *app, const char *env, int64_t now);
+/* A referral visit of x's app in env: counted now by a read, and by a
+ * job only once it commits (the counts live outside the transaction: a
+ * job rolled back and run again must count once). */
+void fd__count_visit(fd_ctx *x, const char *env);
 /* Write the visits counted so far on c, in the writer's open
  * transaction (housekeeping). 0 or -1. */
 int fd__visits_flush(fd_engine *e, fd_conn *c);

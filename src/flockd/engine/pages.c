@@ -596,7 +596,7 @@ static int referral_visit(fd_ctx *x)
 	if (fd_store_customer_count(x->c, x->app, fd__jstr(referrer, "id"), 1,
 	                            0, x->now) != FD_OK)
 		goto internal;
-	fd__visit(x->e, x->app, env, x->now);
+	fd__count_visit(x, env);
 	rc = fd__ok(x, FD_OUT_OK, visit_answer(code, referrer, k));
 	goto done;
 internal:

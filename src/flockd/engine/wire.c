@@ -564,8 +564,11 @@ int fd__code_misses(fd_ctx *x, int miss)
 		rc = hit ? fd_store_rate_hit(x->e->store, names[i], window, &n)
 		         : fd_store_rate_peek(x->e->store, names[i], window,
 		                              &n);
+		/* Once this request's miss is in n, the limit is passed
+		 * only above it (a job run again peeks at its own miss). */
 		if (rc == FD_OK && over < 0 &&
-		    (miss ? n > limits[i] : n >= limits[i]))
+		    (miss || x->misses_counted ? n > limits[i]
+		                               : n >= limits[i]))
 			over = i;
 	}
 	x->misses_counted |= hit;
@@ -601,7 +604,7 @@ static int referral_validate(fd_ctx *x)
 		return fd__internal(x);
 	/* The dashboard's funnel starts here: a referral visit. */
 	if (fd__env(x))
-		fd__visit(x->e, x->app, fd__env(x), x->now);
+		fd__count_visit(x, fd__env(x));
 	/* To a public key, the referrer's id and name only: the name is
 	 * what the invitee's screen shows ("Jane invited you"). */
 	if (is_public(x)) {

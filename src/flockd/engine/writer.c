@@ -221,6 +221,7 @@ static void job_reset(fd_job *j)
 	j->ctx.granted = 0;
 	j->ctx.idem_store = 0;
 	j->ctx.emitted = 0;
+	j->ctx.visit_env[0] = 0;
 }
 
 /* The job's own work: 0 keeps its changes, -1 rolls them back. */
@@ -255,6 +256,9 @@ static int run_job_once(fd_conn *c, fd_job *j)
 	}
 	j->ctx.granted = 0;
 	j->ctx.emitted = 0;
+	j->ctx.visit_env[0] = 0;
+	/* Jobs fail here: the next batches keep their savepoints. */
+	j->ctx.e->safe_batches = SAFE_BATCHES;
 	rc = fd_store_rollback_to(c);
 	if (rc == FD_RETRY)
 		return 1;
@@ -502,8 +506,11 @@ static void run_batch(fd_engine *e, fd_job *batch)
 		}
 		attempt++;
 	}
-	for (j = batch; j; j = j->next)
-		granted += failed ? 0 : j->ctx.granted;
+	for (j = batch; j && !failed; j = j->next) {
+		granted += j->ctx.granted;
+		if (j->ctx.visit_env[0])
+			fd__visit(e, j->ctx.app, j->ctx.visit_env, j->ctx.now);
+	}
 	pthread_mutex_lock(&e->stat_mu);
 	e->rewards_granted += granted;
 	e->batches++;

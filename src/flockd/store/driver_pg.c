@@ -320,6 +320,16 @@ static int run(fd_dbstmt *st)
 	                   0);
 	st->res = checked(c, r, &rc);
 	st->row = -1;
+	/* PostgreSQL answers COMMIT of a transaction a failed statement
+	 * aborted with "ROLLBACK" and no error: nothing was committed. */
+	if (rc == FD_OK && !strncmp(st->sql, "COMMIT", 6) &&
+	    !strcmp(PQcmdStatus(st->res), "ROLLBACK")) {
+		fd_log(FD_LOG_ERROR, "postgresql: COMMIT rolled back: a "
+		                     "statement of the transaction failed");
+		PQclear(st->res);
+		st->res = NULL;
+		return FD_ERR;
+	}
 	return rc;
 }
 
