@@ -291,8 +291,9 @@ static void test_pages_normalised_with_ids(void **state)
 
 static void context(h_resp *r, const char *key, const char *query)
 {
-	char path[512];
+	char path[600];
 
+	assert_true(strlen(query) < sizeof(path) - sizeof("/page-context?"));
 	snprintf(path, sizeof(path), "/page-context?%s", query);
 	assert_int_equal(h_call(&H, r, "GET", path, key, NULL, NULL), 0);
 }
