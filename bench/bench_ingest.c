@@ -578,8 +578,9 @@ static void setup_referrals(bench *b)
 	printf("setup    %ld referrals in %.1f s\n", b->referees, now_s() - t0);
 }
 
-/* flockd's user + system CPU seconds so far (every thread). */
-static double cpu_s(pid_t pid)
+/* flockd's user + system CPU seconds so far (every thread); *sys_s gets
+ * the system part. */
+static double cpu_s(pid_t pid, double *sys_s)
 {
 	char path[64], line[1024], *p;
 	unsigned long long ut = 0, st = 0;
@@ -601,6 +602,7 @@ static double cpu_s(pid_t pid)
 		else if (field == 15)
 			st = strtoull(p + 1, NULL, 10);
 	}
+	*sys_s = (double)st / (double)sysconf(_SC_CLK_TCK);
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
@@ -645,17 +647,20 @@ static void hook(bench *b, const char *what)
 		fprintf(stderr, "bench_ingest: %s failed\n", line);
 }
 
-/* Node CPU seconds and round trips summed over the nodes. */
-static void totals(bench *b, double *cpu, double *trips)
+/* Node CPU seconds (and their system part) and round trips summed over
+ * the nodes. */
+static void totals(bench *b, double *cpu, double *sys, double *trips)
 {
 	int k;
 
 	*cpu = 0;
+	*sys = 0;
 	*trips = 0;
 	for (k = 0; k < b->nodes; k++) {
-		double t = metric(b, k, "flockd_db_round_trips_total");
+		double t = metric(b, k, "flockd_db_round_trips_total"), st = 0;
 
-		*cpu += cpu_s(b->pids[k]);
+		*cpu += cpu_s(b->pids[k], &st);
+		*sys += st;
 		*trips = t < 0 || *trips < 0 ? -1 : *trips + t;
 	}
 }
@@ -743,7 +748,7 @@ int main(int argc, char **argv)
 {
 	bench b;
 	stats noop, ingest;
-	double cpu0, cpu1, trips0, trips1;
+	double cpu0, cpu1, sys0, sys1, trips0, trips1;
 	const char *tmp = getenv("TMPDIR");
 	int k;
 
@@ -775,16 +780,17 @@ int main(int argc, char **argv)
 	setup_referrals(&b);
 	phase(&b, REQ_NOOP, 0, 0, b.duration, &noop);
 	report("noop", &noop);
-	totals(&b, &cpu0, &trips0);
+	totals(&b, &cpu0, &sys0, &trips0);
 	hook(&b, "ingest-start");
 	phase(&b, REQ_INGEST, 0, b.referees, b.duration, &ingest);
 	hook(&b, "ingest-end");
-	totals(&b, &cpu1, &trips1);
+	totals(&b, &cpu1, &sys1, &trips1);
 	report("ingest", &ingest);
 	if (ingest.ok > 0) {
-		printf("cpu      flockd %.1f us per ingest (user+system, %s"
-		       "Idempotency-Key)\n",
+		printf("cpu      flockd %.1f us per ingest (user+system, %.1f"
+		       " system, %sIdempotency-Key)\n",
 		       (cpu1 - cpu0) * 1e6 / (double)ingest.ok,
+		       (sys1 - sys0) * 1e6 / (double)ingest.ok,
 		       b.idem ? "with " : "no ");
 		if (trips0 >= 0 && trips1 >= 0)
 			printf("trips    %.2f database round trips per "

@@ -20,21 +20,52 @@ int64_t flock__mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* n as w decimal digits at out. */
+static void put_digits(char *out, int w, long n)
+{
+	while (w-- > 0) {
+		out[w] = (char)('0' + n % 10);
+		n /= 10;
+	}
+}
+
+/*
+ * UTC date and time of ms by arithmetic (days to civil date, H. Hinnant's
+ * algorithm), not gmtime_r + strftime: every reply and webhook body
+ * carries several timestamps, and glibc's gmtime_r takes a process-wide
+ * lock. A year outside 0000..9999 gives the epoch.
+ */
 void flock__iso8601(char out[FLOCK__ISO8601_LEN], int64_t ms)
 {
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&secs, &tm);
-	/* strftime bounds every field, so the output is always 24 chars
-	 * for years 0000..9999. */
-	if (strftime(out, FLOCK__ISO8601_LEN, "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
+	int64_t days = ms >= 0 ? ms / 86400000 : -((-ms + 86399999) / 86400000);
+	int64_t rem = ms - days * 86400000; /* 0 .. 86399999 */
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = yoe + era * 400 + (m <= 2);
+
+	if (y < 0 || y > 9999) {
 		memcpy(out, "1970-01-01T00:00:00.000Z", FLOCK__ISO8601_LEN);
 		return;
 	}
+	put_digits(out, 4, (long)y);
+	out[4] = '-';
+	put_digits(out + 5, 2, (long)m);
+	out[7] = '-';
+	put_digits(out + 8, 2, (long)d);
+	out[10] = 'T';
+	put_digits(out + 11, 2, (long)(rem / 3600000));
+	out[13] = ':';
+	put_digits(out + 14, 2, (long)(rem / 60000 % 60));
+	out[16] = ':';
+	put_digits(out + 17, 2, (long)(rem / 1000 % 60));
 	out[19] = '.';
-	out[20] = (char)('0' + (ms % 1000) / 100);
-	out[21] = (char)('0' + (ms % 100) / 10);
-	out[22] = (char)('0' + ms % 10);
+	put_digits(out + 20, 3, (long)(rem % 1000));
 	out[23] = 'Z';
 	out[24] = '\0';
 }

@@ -1,7 +1,9 @@
 /* Internal crypto helpers against published test vectors. */
 #include "support.h"
 
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/crypto.h"
 #include "common/ids.h"
@@ -68,6 +70,53 @@ static void ids_sort_by_time_and_iso8601(void **state)
 	assert_int_equal(flock__parse_iso8601(&ms, "garbage"), -1);
 }
 
+/* flock__iso8601's arithmetic against gmtime_r + strftime, across leap
+ * days, century years, the epoch and before it, and round trips. */
+static void iso8601_matches_gmtime(void **state)
+{
+	static const int64_t fixed[] = {0,
+	                                1,
+	                                -1,
+	                                -86400000,
+	                                951782400000LL,  /* 2000-02-29 */
+	                                951868799999LL,  /* 2000-02-29 end */
+	                                4107542400000LL, /* 2100-03-01 */
+	                                253402300799999LL /* 9999-12-31 */};
+	char iso[FLOCK__ISO8601_LEN], want[FLOCK__ISO8601_LEN + 8];
+	uint64_t r = 88172645463325252ULL;
+	int64_t ms, back;
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 20000; i++) {
+		time_t secs;
+		struct tm tm;
+
+		if (i < sizeof(fixed) / sizeof(fixed[0])) {
+			ms = fixed[i];
+		} else {
+			r ^= r << 13;
+			r ^= r >> 7;
+			r ^= r << 17;
+			/* 1900 .. 9999 */
+			ms = (int64_t)(r % 255611376000000ULL) - 2208988800000LL;
+		}
+		secs = (time_t)(ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000));
+		gmtime_r(&secs, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + 19, sizeof(want) - 19, ".%03dZ",
+		         (int)(ms - (int64_t)secs * 1000));
+		flock__iso8601(iso, ms);
+		assert_string_equal(iso, want);
+		if (ms >= 0) {
+			assert_int_equal(flock__parse_iso8601(&back, iso), 0);
+			assert_int_equal(back, ms);
+		}
+	}
+	flock__iso8601(iso, 253402300800000LL); /* year 10000 */
+	assert_string_equal(iso, "1970-01-01T00:00:00.000Z");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -75,6 +124,7 @@ int main(void)
 		cmocka_unit_test(base64_roundtrip_and_rejects),
 		cmocka_unit_test(hex_decode_rejects),
 		cmocka_unit_test(ids_sort_by_time_and_iso8601),
+		cmocka_unit_test(iso8601_matches_gmtime),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,7 @@
 
 /* Schema version, the same on both databases (rate_windows is only used
  * on PostgreSQL). */
-#define SCHEMA 7
+#define SCHEMA 8
 
 typedef struct {
 	char dir[64];

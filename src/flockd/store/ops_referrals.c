@@ -41,10 +41,18 @@ int fd_store_referral_update(fd_conn *c, const char *app_id, const char *id,
                              const char *referrer_id, const char *status,
                              const char *frauds, int64_t now)
 {
-	FD_SQL(sql, "UPDATE referrals SET referrer_id = coalesce(?3,"
-	            " referrer_id), status = ?4, suspected_frauds = ?5,"
-	            " updated_at = ?6 WHERE app_id = ?1 AND id = ?2");
+	FD_SQL(sql, "UPDATE referrals SET referrer_id = ?3, status = ?4,"
+	            " suspected_frauds = ?5, updated_at = ?6"
+	            " WHERE app_id = ?1 AND id = ?2");
+	/* A column in SET is an index's change even when its value is not:
+	 * without a new referrer, referrals_referrer is left alone. */
+	FD_SQL(status_only, "UPDATE referrals SET status = ?3,"
+	                    " suspected_frauds = ?4, updated_at = ?5"
+	                    " WHERE app_id = ?1 AND id = ?2");
 
+	if (!referrer_id)
+		return fd_db__change(c, &status_only, "ssssi", app_id, id,
+		                     status, frauds, now);
 	return fd_db__change(c, &sql, "sssssi", app_id, id, referrer_id, status,
 	                     frauds, now);
 }
