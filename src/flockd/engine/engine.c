@@ -181,10 +181,12 @@ int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data)
 		goto done;
 	/* Fixed key order, compact: the bytes of "data" in the stored body
 	 * are what a webhook verifier slices out and signs. */
-	env_obj = json_pack("{s:s, s:s, s:I, s:s, s:O}", "id", id, "name", name,
-	                    "timestamp", (json_int_t)x->now, "environment", env,
-	                    "data", data);
-	if (!env_obj)
+	env_obj = json_object();
+	if (fd__put_req(env_obj, "id", id) ||
+	    fd__put_req(env_obj, "name", name) ||
+	    fd__put(env_obj, "timestamp", json_integer((json_int_t)x->now)) ||
+	    fd__put_req(env_obj, "environment", env) ||
+	    fd__put_ref(env_obj, "data", data))
 		goto done;
 	body = fd_jdump(env_obj, NULL);
 	if (body && fd_store_outbox_insert(x->c, x->app, id, env, name, x->now,

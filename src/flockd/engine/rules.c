@@ -45,8 +45,9 @@ int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
 {
 	const char *id = fd__jstr(referral, "id");
 	const char *env = fd__jstr(referral, "environment");
-	json_t *invitee = NULL, *referrer = NULL, *data;
+	json_t *invitee = NULL, *referrer = NULL, *data, *cmp;
 	char iso[FLOCK__ISO8601_LEN];
+	int bad;
 
 	if (!fd__jstr(referral, "status") ||
 	    strcmp(fd__jstr(referral, "status"), "pending") != 0)
@@ -71,11 +72,19 @@ int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
 	flock__iso8601(iso, x->now);
 	json_object_set_new(referral, "status", json_string("accepted"));
 	json_object_set_new(referral, "updatedAt", json_string(iso));
-	data = json_pack("{s:o, s:o, s:o, s:{s:s?, s:s?}}", "invitee", invitee,
-	                 "referrer", referrer, "referral",
-	                 json_incref(referral), "campaign", "id",
-	                 fd__jstr(campaign, "id"), "name",
-	                 fd__jstr(campaign, "name"));
+	cmp = json_object();
+	bad = fd__put_s(cmp, "id", fd__jstr(campaign, "id")) ||
+	      fd__put_s(cmp, "name", fd__jstr(campaign, "name"));
+	/* One statement each: every fd__put takes its value, in order. */
+	data = json_object();
+	bad |= fd__put(data, "invitee", invitee);
+	bad |= fd__put(data, "referrer", referrer);
+	bad |= fd__put_ref(data, "referral", referral);
+	bad |= fd__put(data, "campaign", cmp);
+	if (bad) {
+		json_decref(data);
+		return -1;
+	}
 	return fd__emit(x, env, "invitee.accepted", data);
 fail:
 	json_decref(invitee);
@@ -140,7 +149,7 @@ char *fd__reward_terms(const json_t *src, json_t **obj)
 		return NULL;
 	for (i = 0; term_fields[i]; i++) {
 		json_t *v = json_object_get(src, term_fields[i]);
-		json_object_set(t, term_fields[i], v ? v : json_null());
+		json_object_set_nocheck(t, term_fields[i], v ? v : json_null());
 	}
 	text = fd_jdump(t, NULL);
 	if (text && obj)
@@ -160,21 +169,22 @@ static json_t *reward_object(const fd_ctx *x, const fd_store_reward *r,
 
 	flock__iso8601(now, x->now);
 	flock__iso8601(avail, r->available_at);
-	o = json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:s, s:s}", "id", r->id,
-	              "organizationId", fd__jstr(campaign, "organizationId"),
-	              "applicationId", x->app, "campaignId", r->campaign_id,
-	              "campaignRewardId", r->campaign_reward_id, "referralId",
-	              r->referral_id, "customerId", r->customer_id, "party",
-	              r->party);
-	if (!o)
-		return NULL;
-	if (json_object_update(o, terms) ||
-	    json_object_set_new(o, "status", json_string(r->status)) ||
-	    json_object_set_new(o, "availableAt", json_string(avail)) ||
-	    json_object_set_new(o, "environment", json_string(r->env)) ||
-	    json_object_set_new(o, "createdAt", json_string(now)) ||
-	    json_object_set_new(o, "updatedAt", json_string(now)) ||
-	    json_object_set_new(o, "deletedAt", json_null())) {
+	o = json_object();
+	if (fd__put_req(o, "id", r->id) ||
+	    fd__put_s(o, "organizationId",
+	              fd__jstr(campaign, "organizationId")) ||
+	    fd__put_req(o, "applicationId", x->app) ||
+	    fd__put_req(o, "campaignId", r->campaign_id) ||
+	    fd__put_req(o, "campaignRewardId", r->campaign_reward_id) ||
+	    fd__put_req(o, "referralId", r->referral_id) ||
+	    fd__put_req(o, "customerId", r->customer_id) ||
+	    fd__put_req(o, "party", r->party) || json_object_update(o, terms) ||
+	    fd__put_req(o, "status", r->status) ||
+	    fd__put_req(o, "availableAt", avail) ||
+	    fd__put_req(o, "environment", r->env) ||
+	    fd__put_req(o, "createdAt", now) ||
+	    fd__put_req(o, "updatedAt", now) ||
+	    fd__put(o, "deletedAt", json_null())) {
 		json_decref(o);
 		return NULL;
 	}

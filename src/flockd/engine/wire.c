@@ -275,17 +275,27 @@ static json_t *ingest_result(fd_ctx *x, ingest_state *s, const char *id,
 {
 	char iso[FLOCK__ISO8601_LEN];
 
+	json_t *o = json_object();
+
 	flock__iso8601(iso, x->now);
-	return json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:b, s:O?, s:O,"
-	                 " s:s?, s:s, s:s, s:n}",
-	                 "id", id, "organizationId",
-	                 fd__jstr(s->customer, "organizationId"),
-	                 "applicationId", x->app, "checkpointName", name,
-	                 "customerId", fd__jstr(s->customer, "id"),
-	                 "environment", env, "matched", s->matched, "referral",
-	                 s->referral, "rewards", s->rewards, "blockedBy",
-	                 s->blocked, "createdAt", iso, "updatedAt", iso,
-	                 "deletedAt");
+	if (!s->rewards || fd__put_req(o, "id", id) ||
+	    fd__put_s(o, "organizationId",
+	              fd__jstr(s->customer, "organizationId")) ||
+	    fd__put_req(o, "applicationId", x->app) ||
+	    fd__put_req(o, "checkpointName", name) ||
+	    fd__put_req(o, "customerId", fd__jstr(s->customer, "id")) ||
+	    fd__put_req(o, "environment", env) ||
+	    fd__put(o, "matched", json_boolean(s->matched)) ||
+	    fd__put_ref(o, "referral", s->referral) ||
+	    fd__put_ref(o, "rewards", s->rewards) ||
+	    fd__put_s(o, "blockedBy", s->blocked) ||
+	    fd__put_req(o, "createdAt", iso) ||
+	    fd__put_req(o, "updatedAt", iso) ||
+	    fd__put(o, "deletedAt", json_null())) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static int ingest_event(fd_ctx *x, const char *id, const char *env,

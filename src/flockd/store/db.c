@@ -347,7 +347,8 @@ json_t *fd_db__row(fd_conn *c, fd_dbstmt *st)
 		}
 		if (name[0] == '@' || name[0] == '?' || name[0] == '{')
 			name++;
-		rc = json_object_set_new(obj, name, v);
+		/* Aliases are the store's own ASCII. */
+		rc = json_object_set_new_nocheck(obj, name, v);
 	}
 	if (rc != 0) {
 		json_decref(obj);
