@@ -330,15 +330,44 @@ static json_t *cell(fd_conn *c, fd_dbstmt *st, int i, const char *name)
 json_t *fd_db__row(fd_conn *c, fd_dbstmt *st)
 {
 	const fd_driver *d = c->s->drv;
-	json_t *obj = json_object(), *v;
-	int i, n = d->ncols(st), rc = 0;
+	json_t *obj = json_object(), *v, *group = NULL;
+	int i, n = d->ncols(st), rc = 0, skip = 0;
+	const char *gname = NULL, *dot;
+	size_t glen = 0;
 
 	for (i = 0; obj && i < n && rc == 0; i++) {
 		const char *name = d->col_name(st, i);
 
-		if (!name || !(v = cell(c, st, i, name))) {
+		if (!name) {
 			rc = -1;
 			break;
+		}
+		/* "x.y": member y of object x; x is null when its first
+		 * member is (a LEFT JOIN that found no row). */
+		dot = name[0] != '*' ? strchr(name, '.') : NULL;
+		if (dot && gname && (size_t)(dot - name) == glen &&
+		    memcmp(name, gname, glen) == 0 && skip)
+			continue;
+		if (!(v = cell(c, st, i, name))) {
+			rc = -1;
+			break;
+		}
+		if (dot) {
+			if (!gname || (size_t)(dot - name) != glen ||
+			    memcmp(name, gname, glen) != 0) {
+				gname = name;
+				glen = (size_t)(dot - name);
+				skip = json_is_null(v);
+				group = skip ? json_null() : json_object();
+				rc = json_object_setn_new_nocheck(obj, name,
+				                                  glen, group);
+				if (rc != 0 || skip) {
+					json_decref(v);
+					continue;
+				}
+			}
+			rc = json_object_set_new_nocheck(group, dot + 1, v);
+			continue;
 		}
 		if (name[0] == '*') {
 			rc = json_is_object(v) ? json_object_update(obj, v) : 0;
@@ -350,7 +379,7 @@ json_t *fd_db__row(fd_conn *c, fd_dbstmt *st)
 		/* Aliases are the store's own ASCII. */
 		rc = json_object_set_new_nocheck(obj, name, v);
 	}
-	if (rc != 0) {
+	if (rc != 0 || !obj) {
 		json_decref(obj);
 		return NULL;
 	}

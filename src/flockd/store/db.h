@@ -14,7 +14,9 @@
  * Rows become wire objects by their column aliases: a plain alias is the
  * JSON field; "@x" is a millisecond timestamp shown as ISO 8601; "?x" an
  * integer shown as a boolean; "{x" JSON text parsed into field x; "*" JSON
- * object text whose members are merged into the object.
+ * object text whose members are merged into the object; "x.y" member y of
+ * an object x, from consecutive columns (x is null when its first column
+ * is NULL: a LEFT JOIN that found no row).
  *
  * Parameter formats (fd__run and friends): 's' text (NULL binds NULL), 'i'
  * int64_t, 'l' long, 'z' int64_t where 0 binds NULL, 'b' 32 bytes (a
