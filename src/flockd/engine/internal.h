@@ -76,6 +76,10 @@ struct fd_engine {
 		char env[16];
 		json_t *campaign;    /* NULL: none live */
 		json_t *checkpoints; /* array */
+		/* What a grant copies from the campaign's i-th reward:
+		 * [terms text, terms object] at i, made at its first grant
+		 * (null until then). */
+		json_t *terms;
 	} live[8];
 	int live_next;
 	int64_t live_version; /* fd_store_campaigns_version the cache

@@ -191,16 +191,52 @@ static json_t *reward_object(const fd_ctx *x, const fd_store_reward *r,
 	return o;
 }
 
+/* The terms of cr, the campaign's reward at index i, as new text (free
+ * it) and *obj a new reference: once per live campaign on the writer
+ * (its cache, struct fd_live), else made now. NULL: out of memory. */
+static char *terms_of(fd_ctx *x, const json_t *campaign, size_t i,
+                      const json_t *cr, json_t **obj)
+{
+	size_t n = json_array_size(json_object_get(campaign, "rewards")), k;
+	struct fd_live *l = NULL;
+	json_t *pair;
+	char *text;
+
+	for (k = 0; x->writer && k < sizeof(x->e->live) / sizeof(x->e->live[0]);
+	     k++)
+		if (x->e->live[k].campaign == campaign)
+			l = &x->e->live[k];
+	if (!l || i >= n)
+		return fd__reward_terms(cr, obj);
+	if (!l->terms)
+		l->terms = json_array();
+	while (l->terms && json_array_size(l->terms) < n)
+		if (json_array_append_new(l->terms, json_null()) < 0)
+			break;
+	pair = json_array_get(l->terms, i);
+	if (json_is_array(pair)) {
+		*obj = json_incref(json_array_get(pair, 1));
+		return strdup(json_string_value(json_array_get(pair, 0)));
+	}
+	if (!(text = fd__reward_terms(cr, obj)))
+		return NULL;
+	/* Cached when it can be; the grant goes on either way. */
+	json_array_set_new(l->terms, i,
+	                   json_pack("[s, O]", text, *obj));
+	return text;
+}
+
 /* FD_OK granted (appended), FD_CONFLICT already granted, FD_ERR. */
 static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
-                     const json_t *cr, const char *customer, json_t *granted)
+                     size_t i, const json_t *cr, const char *customer,
+                     json_t *granted)
 {
 	json_int_t hold =
 	        json_integer_value(json_object_get(campaign, "rewardHoldDays"));
 	char id[FLOCK__ID_MAX];
 	fd_store_reward r;
 	json_t *obj = NULL, *tobj = NULL;
-	char *terms = fd__reward_terms(cr, &tobj);
+	char *terms = terms_of(x, campaign, i, cr, &tobj);
 	int rc = FD_ERR;
 
 	if (!terms || flock__id_new(id, "rwd_") < 0)
@@ -260,7 +296,8 @@ int fd__grant(fd_ctx *x, const json_t *referral, const json_t *campaign,
 			limited++;
 			continue;
 		}
-		rc = grant_one(x, referral, campaign, cr, customer, granted);
+		rc = grant_one(x, referral, campaign, i, cr, customer,
+		               granted);
 		if (rc == FD_ERR)
 			return -1;
 		if (rc == FD_CONFLICT)
@@ -322,6 +359,7 @@ static void live_clear(struct fd_live *l)
 {
 	json_decref(l->campaign);
 	json_decref(l->checkpoints);
+	json_decref(l->terms);
 	memset(l, 0, sizeof(*l));
 }
 
