@@ -316,7 +316,7 @@ static void test_every_driver_function(void **state)
 	const fd_driver *d = f->s->drv;
 	static const char *const needed[] = {
 	        "begin_read", "begin_write", "i64",        "blob",
-	        "serial",     "without_rowid", "json_object", "each",
+	        "serial",     "without_rowid", "each",
 	        "skip_locked", "collate_c",  "lock_table", "version_setup",
 	        "version_get", "version_set", "migrate_lock", "migrate_unlock",
 	        NULL};

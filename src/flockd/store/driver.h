@@ -75,7 +75,7 @@ typedef struct {
 	 * driver defines: begin_read, begin_write (BEGIN of a read snapshot
 	 * and of the writer's transaction), i64, blob, serial (an integer
 	 * key the database assigns), without_rowid (table option),
-	 * json_object (function), each X (a FROM item: the elements of JSON
+	 * each X (a FROM item: the elements of JSON
 	 * array text X as rows j with column value), skip_locked T (after
 	 * LIMIT: lock the selected rows of alias T, skipping rows another
 	 * transaction holds; "" with one writer), xact_lock (hold a lock named

@@ -62,7 +62,6 @@ static const fd_token tokens[] = {
         {"blob", "BYTEA"},
         {"serial", "BIGSERIAL PRIMARY KEY"},
         {"without_rowid", ""},
-        {"json_object", "json_build_object"},
         {"each", "jsonb_array_elements_text(CASE WHEN jsonb_typeof(%s::jsonb)"
                  " = 'array' THEN %s::jsonb ELSE '[]'::jsonb END) j(value)"},
         {"skip_locked", "FOR UPDATE OF %s SKIP LOCKED"},

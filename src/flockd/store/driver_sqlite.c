@@ -76,7 +76,6 @@ static const fd_token tokens[] = {
         {"blob", "BLOB"},
         {"serial", "INTEGER PRIMARY KEY"},
         {"without_rowid", " WITHOUT ROWID"},
-        {"json_object", "json_object"},
         {"each", "json_each(%s) j"},
         {"skip_locked", ""},
         {"collate_c", ""},
