@@ -170,9 +170,10 @@ static fd_dbstmt *vbind(fd_conn *c, fd_sql *sql, int count, int *rc,
 	fd_value v;
 	int i;
 
+	/* No reset first: every use of a statement ends with one (vquery,
+	 * collect, and the callers of fd_db__bind, db.h). */
 	if (!st)
 		return NULL;
-	d->reset(st);
 	for (i = 1; *fmt && *rc == FD_OK; fmt++, i++) {
 		v.len = 0;
 		switch (*fmt) {
@@ -200,10 +201,13 @@ static fd_dbstmt *vbind(fd_conn *c, fd_sql *sql, int count, int *rc,
 			break;
 		default:
 			*rc = FD_ERR;
-			return NULL;
+			break;
 		}
-		*rc = d->bind(st, i, &v);
+		if (*rc == FD_OK)
+			*rc = d->bind(st, i, &v);
 	}
+	if (*rc != FD_OK)
+		d->reset(st);
 	return *rc == FD_OK ? st : NULL;
 }
 
@@ -255,6 +259,8 @@ static int vquery(fd_conn *c, fd_qkind kind, long *n, json_t **obj,
 		v.i = page[i];
 		rc = d->bind(st, first + i, &v);
 	}
+	if (st && rc != FD_OK)
+		d->reset(st);
 	if (!st || rc != FD_OK)
 		return rc;
 	if (kind == FD_Q_ALL)

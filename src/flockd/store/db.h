@@ -86,7 +86,9 @@ void fd_db__conn_close(fd_conn *c);
 /* The store clock's now. */
 int64_t fd_db__now(const fd_conn *c);
 
-/* The statement, reset and bound from fmt, or NULL (*rc the failure). */
+/* The statement bound from fmt, or NULL (*rc the failure). The caller
+ * resets it (drv->reset) when done, on every path: the next use binds
+ * without resetting first. */
 fd_dbstmt *fd_db__bind(fd_conn *c, fd_sql *sql, int *rc, const char *fmt, ...);
 /* One step of st (FD_ROW, FD_DONE or a failure; a transient failure marks
  * the connection for FD_RETRY). */
