@@ -71,7 +71,7 @@ int flock__json_string(json_t **out, const char *what, const char *s)
 
 int flock__json_set_str(json_t *obj, const char *key, const char *value)
 {
-	json_t *v;
+	json_t *v = NULL;
 	int rc;
 
 	if (value == NULL)
@@ -326,5 +326,31 @@ int flock__json_body(char **out, size_t *len, const json_t *body)
 		flock__buf_free(&b);
 		return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	}
+	return 0;
+}
+
+int flock__json_flat_body(flock__buf *b, const char *const *names,
+                          const char *const *values, size_t n)
+{
+	size_t i;
+	int first = 1;
+
+	flock__buf_put(b, "{", 1);
+	for (i = 0; i < n; i++) {
+		if (values[i] == NULL)
+			continue;
+		if (!utf8_valid((const unsigned char *)values[i]))
+			return flock__error_set(FLOCK_EINVAL,
+			                        "%s is not valid UTF-8",
+			                        names[i]);
+		if (!first)
+			flock__buf_put(b, ",", 1);
+		first = 0;
+		put_string(b, names[i], strlen(names[i]));
+		flock__buf_put(b, ":", 1);
+		put_string(b, values[i], strlen(values[i]));
+	}
+	if (flock__buf_put(b, "}", 1) != 0)
+		return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	return 0;
 }
