@@ -245,41 +245,52 @@ int flock__query_add(flock__buf *path, const char *key, const char *value)
 	return rc ? flock__error_set(FLOCK_ENOMEM, "out of memory") : 0;
 }
 
-/* A JSON string as jansson writes it (no flags): UTF-8 kept as is. */
+/*
+ * A JSON string as jansson writes it (no flags): UTF-8 kept as is. Room
+ * for the longest form (6 bytes a byte, "\u00XX") is made first, then the
+ * bytes are written straight into it.
+ */
 static void put_string(flock__buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t i, run = 0;
+	size_t i;
+	char *o;
 
-	flock__buf_put(b, "\"", 1);
+	if (len > ((size_t)-1 - 2) / 6) {
+		b->oom = 1;
+		return;
+	}
+	if (flock__buf_reserve(b, 6 * len + 2) != 0)
+		return;
+	o = b->ptr + b->len;
+	*o++ = '"';
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		char esc[6] = {'\\', 0, 0, 0, 0, 0};
-		size_t n = 2;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
 			continue;
-		flock__buf_put(b, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			esc[1] = 'u';
-			esc[2] = esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
 		}
-		flock__buf_put(b, esc, n);
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
 	}
-	flock__buf_put(b, s + run, len - run);
-	flock__buf_put(b, "\"", 1);
+	*o++ = '"';
+	*o = '\0';
+	b->len = (size_t)(o - b->ptr);
 }
 
 static int all_strings(const json_t *obj)
@@ -332,9 +343,14 @@ int flock__json_body(char **out, size_t *len, const json_t *body)
 int flock__json_flat_body(flock__buf *b, const char *const *names,
                           const char *const *values, size_t n)
 {
-	size_t i;
+	size_t i, room = 2;
 	int first = 1;
 
+	for (i = 0; i < n; i++) {
+		if (values[i] != NULL)
+			room += 6 * (strlen(names[i]) + strlen(values[i])) + 6;
+	}
+	flock__buf_reserve(b, room); /* the plain case: one allocation */
 	flock__buf_put(b, "{", 1);
 	for (i = 0; i < n; i++) {
 		if (values[i] == NULL)
