@@ -596,9 +596,13 @@ static int check_name_slow(scanner *s, obj_frame *f, int root,
 	}
 	if (root) {
 		s->field = root_field(s, k, n);
-		if (s->field != 0 && (s->seen & (1u << s->field)))
-			return duplicate(s, raw);
-		s->seen |= 1u << s->field;
+		if (s->field != 0) {
+			/* a repeat is caught here; no other name equals it */
+			if (s->seen & (1u << s->field))
+				return duplicate(s, raw);
+			s->seen |= 1u << s->field;
+			return 0;
+		}
 	}
 	return f != NULL ? track_name(s, f, k, n, raw, raw_len, escaped) : 0;
 }

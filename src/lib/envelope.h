@@ -62,6 +62,7 @@ typedef struct {
 	long long value; /* integers */
 } flock__jvalue;
 
+/* At most this many names, each shorter than 40 bytes. */
 #define FLOCK__SCAN_NAMES_MAX 16
 
 /*

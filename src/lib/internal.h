@@ -49,10 +49,18 @@ struct flock_http_response {
 	flock__buf body;
 	size_t max_body; /* the client's max_response_bytes */
 	int too_large;   /* the body went past max_body */
-	flock__header *headers;
+	flock__header *headers; /* `small`, or allocated past it */
 	size_t header_count;
 	size_t header_cap;
 	int oom; /* a setter failed to allocate */
+	/*
+	 * Room for the few headers a call keeps (X-Request-Id, Retry-After)
+	 * without an allocation per name and value; longer ones go to the
+	 * heap.
+	 */
+	flock__header small[4];
+	char small_text[256];
+	size_t small_used;
 };
 
 void flock__response_init(flock_http_response *resp, size_t max_body);

@@ -465,9 +465,10 @@ int flock__request_ctl(flock_client *c, const flock__call *call,
 {
 	flock_http_header h[6];
 	flock_http_request req = {0};
-	char token[33], *url = NULL, *body = NULL;
+	char token[33], url_buf[256], *url = NULL, *heap_url = NULL;
+	char *body = NULL;
 	const char *key = call->idempotency_key;
-	size_t n = 0, body_len = 0;
+	size_t n = 0, body_len = 0, base_len, path_len;
 	int rc, post = strcmp(call->method, "POST") == 0;
 
 	if (key && (rc = check_idempotency_key(key)) != 0)
@@ -482,13 +483,17 @@ int flock__request_ctl(flock_client *c, const flock__call *call,
 	if (call->body_text == NULL && call->body &&
 	    (rc = flock__json_body(&body, &body_len, call->body)))
 		return rc;
-	url = malloc(strlen(c->base_url) + strlen(call->path) + 1);
+	base_len = strlen(c->base_url);
+	path_len = strlen(call->path);
+	url = base_len + path_len < sizeof(url_buf)
+	              ? url_buf
+	              : (heap_url = malloc(base_len + path_len + 1));
 	if (url == NULL) {
 		rc = flock__error_set(FLOCK_ENOMEM, "out of memory");
 		goto done;
 	}
-	memcpy(url, c->base_url, strlen(c->base_url));
-	memcpy(url + strlen(c->base_url), call->path, strlen(call->path) + 1);
+	memcpy(url, c->base_url, base_len);
+	memcpy(url + base_len, call->path, path_len + 1);
 	h[n++] = (flock_http_header){"Authorization", c->access_key};
 	h[n++] = (flock_http_header){"User-Agent", c->user_agent};
 	h[n++] = (flock_http_header){"Accept", "application/json"};
@@ -512,7 +517,7 @@ int flock__request_ctl(flock_client *c, const flock__call *call,
 	}
 	rc = run(c, call, &req, reply, ctl);
 done:
-	free(url);
+	free(heap_url);
 	free(body);
 	return rc;
 }
