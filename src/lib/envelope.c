@@ -526,7 +526,8 @@ static int root_field(const scanner *s, const unsigned char *k, size_t n)
 	size_t i;
 
 	for (i = 0; i < s->nnames; i++) {
-		if (s->names[i].len == n && memcmp(s->names[i].name, k, n) == 0)
+		if (s->names[i].len == n && s->names[i].name[0] == (char)k[0] &&
+		    memcmp(s->names[i].name, k, n) == 0)
 			return (int)i + 1;
 	}
 	return 0;
