@@ -254,9 +254,9 @@ static int word_special(uint64_t w)
 {
 	uint64_t q = w ^ (ONES * '"'), k = w ^ (ONES * '\\');
 
-	return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-	        ((k - ONES) & ~k)) &
-	       HIGHS;
+	return ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+	         ((k - ONES) & ~k)) &
+	        HIGHS) != 0;
 }
 
 /*
