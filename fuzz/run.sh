@@ -4,10 +4,10 @@
 #
 #   fuzz/run.sh [BUILD_DIR] [SECONDS]     defaults: build-fuzz, 60
 #
-# SECONDS is the time of each libflock target (envelope, webhook); each
-# flockd target (request bodies: identify, ingest, referrals, trigger,
+# SECONDS is the time of each libflock target (envelope, webhook, result);
+# each flockd target (request bodies: identify, ingest, referrals, trigger,
 # campaign; and jdump) runs BODY_SECONDS, by default a quarter of SECONDS
-# (at least 5), so the whole run stays within about 3.5 x SECONDS.
+# (at least 5), so the whole run stays within about 4.5 x SECONDS.
 #
 # Extra libFuzzer flags can be given in FUZZ_FLAGS (e.g. "-jobs=2").
 # Exits non-zero if a target fails to build or finds a crash; crash inputs
@@ -29,7 +29,7 @@ for seeds in "$src"/fuzz/corpus/*/; do
 	name=$(basename "$seeds")
 	target=fuzz_$name
 	case $name in
-	envelope | webhook) t=$seconds ;;
+	envelope | webhook | result) t=$seconds ;;
 	*) t=$body_seconds ;;
 	esac
 	cmake --build "$build" -j "$jobs" --target "$target"

@@ -11,7 +11,7 @@
 /* Perform a GET of `path` (query included); reply filled on success. */
 static int get(flock_client *client, flock__buf *path, flock__reply *reply)
 {
-	flock__call call = {"GET", NULL, NULL, NULL};
+	flock__call call = {"GET", NULL, NULL, NULL, NULL, 0, 0};
 
 	if (path->oom || path->ptr == NULL)
 		return flock__error_set(FLOCK_ENOMEM, "out of memory");
@@ -53,7 +53,7 @@ int flock_campaigns_get_live(flock_campaign **out, flock_client *client,
 int flock_campaigns_list(flock_campaign_list **out, flock_client *client)
 {
 	flock__reply reply = FLOCK__REPLY_INIT;
-	flock__call call = {"GET", "/campaigns", NULL, NULL};
+	flock__call call = {"GET", "/campaigns", NULL, NULL, NULL, 0, 0};
 	int rc;
 
 	if (out)

@@ -65,13 +65,33 @@ int flock__ingest_body(json_t **out, const char *checkpoint_name,
 	return rc ? rc : ingest_body(out, checkpoint_name, params);
 }
 
+/*
+ * Without properties the body is three strings, written straight to text:
+ * building a json_t and then encoding it cost as much as the rest of the
+ * call's own work.
+ */
+static int ingest_text(flock__buf *b, const char *name,
+                       const flock_ingest_params *p)
+{
+	static const char *const names[] = {"checkpointName", "externalUserId",
+	                                    "environment"};
+	const char *values[3];
+
+	values[0] = name;
+	values[1] = p->external_user_id;
+	values[2] = p->environment;
+	return flock__json_flat_body(b, names, values, 3);
+}
+
 int flock_checkpoints_ingest(flock_checkpoint_result **out,
                              flock_client *client, const char *checkpoint_name,
                              const flock_ingest_params *params)
 {
 	flock__reply reply = FLOCK__REPLY_INIT;
-	flock__call call = {"POST", "/checkpoints/ingest", NULL, NULL};
+	flock__call call = {"POST", "/checkpoints/ingest", NULL, NULL, NULL, 0,
+	                    0};
 	flock_checkpoint_result *result = NULL;
+	flock__buf text = FLOCK__BUF_INIT;
 	json_t *body = NULL;
 	int rc;
 
@@ -80,22 +100,34 @@ int flock_checkpoints_ingest(flock_checkpoint_result **out,
 	flock__error_clear();
 	if (client == NULL)
 		return flock__error_set(FLOCK_EINVAL, "client is NULL");
-	if ((rc = flock__ingest_body(&body, checkpoint_name, params)) != 0)
+	if ((rc = check_ingest(checkpoint_name, params)) != 0)
 		return rc;
-	call.body = body;
+	if (params->properties_json == NULL && params->property_count == 0) {
+		if ((rc = ingest_text(&text, checkpoint_name, params)) != 0)
+			goto done;
+		call.body_text = text.ptr;
+		call.body_len = text.len;
+	} else {
+		if ((rc = ingest_body(&body, checkpoint_name, params)) != 0)
+			goto done;
+		call.body = body;
+	}
 	call.idempotency_key = params->idempotency_key;
+	call.text_reply = 1;
 	rc = flock__request(client, &call, &reply);
 	/*
 	 * Parsed even when unwanted: a 2xx that is not a CheckpointResult
 	 * (say, a proxy's HTML page) does not prove the event was recorded.
 	 */
 	if (rc == 0)
-		rc = flock__checkpoint_result_parse(&result, &reply);
+		rc = flock__checkpoint_result_parse(&result, &reply, &call);
 	if (rc == 0 && out)
 		*out = result;
 	else
 		flock_checkpoint_result_free(result);
+done:
 	flock__reply_free(&reply);
+	flock__buf_free(&text);
 	json_decref(body);
 	return rc;
 }

@@ -57,7 +57,8 @@ int flock_customers_identify(flock_customer **out, flock_client *client,
                              const flock_identify_params *params)
 {
 	flock__reply reply = FLOCK__REPLY_INIT;
-	flock__call call = {"POST", "/customers/identify", NULL, NULL};
+	flock__call call = {"POST", "/customers/identify", NULL, NULL, NULL, 0,
+	                    0};
 	json_t *body = NULL;
 	int rc;
 

@@ -18,7 +18,8 @@ int flock_referrals_validate(flock_validation **out, flock_client *client,
                              const char *referral_code)
 {
 	flock__reply reply = FLOCK__REPLY_INIT;
-	flock__call call = {"POST", "/referrals/validate-code", NULL, NULL};
+	flock__call call = {
+	        "POST", "/referrals/validate-code", NULL, NULL, NULL, 0, 0};
 	json_t *body = NULL;
 	int rc;
 
@@ -89,7 +90,7 @@ int flock_referrals_create(flock_referral **out, flock_client *client,
                            const flock_referral_create_params *params)
 {
 	flock__reply reply = FLOCK__REPLY_INIT;
-	flock__call call = {"POST", "/referrals", NULL, NULL};
+	flock__call call = {"POST", "/referrals", NULL, NULL, NULL, 0, 0};
 	json_t *body = NULL;
 	int rc;
 
@@ -159,7 +160,7 @@ static int list_page(flock_referral_page **out, flock_client *client,
 {
 	flock__reply reply = FLOCK__REPLY_INIT;
 	flock__buf path = FLOCK__BUF_INIT;
-	flock__call call = {"GET", NULL, NULL, NULL};
+	flock__call call = {"GET", NULL, NULL, NULL, NULL, 0, 0};
 	int rc;
 
 	rc = list_path(&path, params, offset);

@@ -77,7 +77,7 @@ int flock_rewards_trigger(flock_reward_ids **out, flock_client *client,
                           const flock_trigger_params *params)
 {
 	flock__reply reply = FLOCK__REPLY_INIT;
-	flock__call call = {"POST", "/rewards/trigger", NULL, NULL};
+	flock__call call = {"POST", "/rewards/trigger", NULL, NULL, NULL, 0, 0};
 	json_t *body = NULL;
 	int rc;
 

@@ -53,8 +53,14 @@ typedef struct {
 	size_t first; /* its first name in keys[] */
 } obj_frame;
 
-/* The root members the envelope reads. */
+/* The root members the envelope reads (index 0: any other member). */
 enum field { F_OTHER, F_ID, F_NAME, F_TIMESTAMP, F_ENVIRONMENT, F_DATA, F_N };
+
+static const flock__jname envelope_names[F_N - 1] = {{"id", 2},
+                                                     {"name", 4},
+                                                     {"timestamp", 9},
+                                                     {"environment", 11},
+                                                     {"data", 4}};
 
 /* What one root member's value was. */
 typedef struct {
@@ -65,6 +71,8 @@ typedef struct {
 	long long value; /* integers */
 } field_value;
 
+#define FIELDS_MAX (FLOCK__SCAN_NAMES_MAX + 1)
+
 typedef struct {
 	const unsigned char *p;
 	size_t len;
@@ -74,9 +82,11 @@ typedef struct {
 	key_rec keys[KEY_SLOTS];
 	size_t nkeys;
 	int dups_unchecked;
-	enum field field; /* the root member whose value is being read */
-	unsigned seen;    /* root members met, one bit per field */
-	field_value fields[F_N];
+	const flock__jname *names; /* the root members to record */
+	size_t nnames;
+	int field;     /* the root member being read: 1 + its index, or 0 */
+	unsigned seen; /* root members met, one bit per field */
+	field_value fields[FIELDS_MAX];
 	/* the last value's kind, and for a scalar what it was */
 	int kind;
 	int escaped;
@@ -510,23 +520,17 @@ static int same_name(const key_rec *r, const unsigned char *k, size_t n)
 	return decode(buf, r->p, r->len) == n && memcmp(buf, k, n) == 0;
 }
 
-static enum field root_field(const unsigned char *k, size_t n)
+/* 1 + the index of the root member named k[0..n) in s->names, or 0. */
+static int root_field(const scanner *s, const unsigned char *k, size_t n)
 {
-	switch (n) {
-	case 2:
-		return memcmp(k, "id", 2) == 0 ? F_ID : F_OTHER;
-	case 4:
-		if (memcmp(k, "name", 4) == 0)
-			return F_NAME;
-		return memcmp(k, "data", 4) == 0 ? F_DATA : F_OTHER;
-	case 9:
-		return memcmp(k, "timestamp", 9) == 0 ? F_TIMESTAMP : F_OTHER;
-	case 11:
-		return memcmp(k, "environment", 11) == 0 ? F_ENVIRONMENT
-		                                        : F_OTHER;
-	default:
-		return F_OTHER;
+	size_t i;
+
+	for (i = 0; i < s->nnames; i++) {
+		if (s->names[i].len == n && s->names[i].name[0] == (char)k[0] &&
+		    memcmp(s->names[i].name, k, n) == 0)
+			return (int)i + 1;
 	}
+	return 0;
 }
 
 /* A repeated name: report it at its opening quote. */
@@ -585,17 +589,21 @@ static int check_name_slow(scanner *s, obj_frame *f, int root,
 			/* longer than any root member's name, even escaped */
 			s->dups_unchecked = 1;
 			if (root)
-				s->field = F_OTHER;
+				s->field = 0;
 			return 0;
 		}
 		n = decode(buf, raw, raw_len);
 		k = (const unsigned char *)buf;
 	}
 	if (root) {
-		s->field = root_field(k, n);
-		if (s->field != F_OTHER && (s->seen & (1u << s->field)))
-			return duplicate(s, raw);
-		s->seen |= 1u << s->field;
+		s->field = root_field(s, k, n);
+		if (s->field != 0) {
+			/* a repeat is caught here; no other name equals it */
+			if (s->seen & (1u << s->field))
+				return duplicate(s, raw);
+			s->seen |= 1u << s->field;
+			return 0;
+		}
 	}
 	return f != NULL ? track_name(s, f, k, n, raw, raw_len, escaped) : 0;
 }
@@ -882,6 +890,29 @@ static int check_fields(const scanner *s, flock__envelope *env)
 	return 0;
 }
 
+/* Not the name tables: only the entries in use are ever read. */
+static void scanner_init(scanner *s, const char *body, size_t len,
+                         const flock__jname *names, size_t nnames)
+{
+	s->p = (const unsigned char *)body;
+	s->len = len;
+	s->objects = 0;
+	memset(s->is_obj, 0, sizeof(s->is_obj));
+	s->nkeys = 0;
+	s->dups_unchecked = 0;
+	s->names = names;
+	s->nnames = nnames;
+	s->field = 0;
+	s->seen = 0;
+	memset(s->fields, 0, (nnames + 1) * sizeof(s->fields[0]));
+	s->kind = 0;
+	s->escaped = 0;
+	s->is_int = 0;
+	s->value = 0;
+	s->why = NULL;
+	s->err_pos = 0;
+}
+
 int flock__envelope_scan(flock__envelope *env, const char *body, size_t len)
 {
 	scanner s;
@@ -889,22 +920,7 @@ int flock__envelope_scan(flock__envelope *env, const char *body, size_t len)
 	memset(env, 0, sizeof(*env));
 	if (len == 0)
 		return flock__error_set(FLOCK_EPAYLOAD, "payload is empty");
-	/* Not the name tables: only the entries in use are ever read. */
-	s.p = (const unsigned char *)body;
-	s.len = len;
-	s.objects = 0;
-	memset(s.is_obj, 0, sizeof(s.is_obj));
-	s.nkeys = 0;
-	s.dups_unchecked = 0;
-	s.field = F_OTHER;
-	s.seen = 0;
-	memset(s.fields, 0, sizeof(s.fields));
-	s.kind = 0;
-	s.escaped = 0;
-	s.is_int = 0;
-	s.value = 0;
-	s.why = NULL;
-	s.err_pos = 0;
+	scanner_init(&s, body, len, envelope_names, F_N - 1);
 	if (run(&s) != 0) {
 		if (s.err_pos < len && body[s.err_pos] == '\0')
 			return flock__error_set(FLOCK_EPAYLOAD,
@@ -916,6 +932,30 @@ int flock__envelope_scan(flock__envelope *env, const char *body, size_t len)
 		                        s.why, s.err_pos);
 	}
 	return check_fields(&s, env);
+}
+
+int flock__json_scan(flock__jvalue *out, const char *body, size_t len,
+                     const flock__jname *names, size_t nnames)
+{
+	scanner s;
+	size_t i;
+
+	if (len == 0 || nnames > FLOCK__SCAN_NAMES_MAX)
+		return -1;
+	scanner_init(&s, body, len, names, nnames);
+	if (run(&s) != 0)
+		return -1;
+	for (i = 0; i < nnames; i++) {
+		const field_value *f = &s.fields[i + 1];
+
+		out[i].kind = f->kind;
+		out[i].p = f->kind ? body + f->start : NULL;
+		out[i].len = f->kind ? f->len : 0;
+		out[i].escaped = f->escaped;
+		out[i].is_int = f->is_int;
+		out[i].value = f->value;
+	}
+	return 0;
 }
 
 int flock__envelope_check_dups(const char *body, size_t len)

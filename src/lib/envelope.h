@@ -43,6 +43,40 @@ typedef struct {
 #define FLOCK__JSON_MAX_DEPTH 2048
 
 /*
+ * The scanner for other JSON bodies (API responses): a root member name
+ * to record, and what its value was. The value's kind is 0 (absent), '"'
+ * (a string; p and len take in the quotes), '{', '[', 't' (true or false:
+ * look at p[0]), 'n' (null) or '0' (a number).
+ */
+typedef struct {
+	const char *name;
+	size_t len;
+} flock__jname;
+
+typedef struct {
+	int kind;
+	const char *p; /* the value's bytes in the body, NULL when absent */
+	size_t len;
+	int escaped;     /* strings: contains a backslash escape */
+	int is_int;      /* numbers: no fraction or exponent */
+	long long value; /* integers */
+} flock__jvalue;
+
+/* At most this many names, each shorter than 40 bytes. */
+#define FLOCK__SCAN_NAMES_MAX 16
+
+/*
+ * One pass over body[0..len): 0 if it is a JSON object that jansson
+ * accepts and no object in it repeats a member name (as far as the
+ * scanner's tables track them, always for the root's members in names),
+ * with out[i] the root member names[i]; -1 otherwise (not JSON, not an
+ * object, a repeated name, len 0, more than FLOCK__SCAN_NAMES_MAX names),
+ * with no error set: the caller falls back to jansson, which says why.
+ */
+int flock__json_scan(flock__jvalue *out, const char *body, size_t len,
+                     const flock__jname *names, size_t nnames);
+
+/*
  * Scan and check the envelope. 0, or FLOCK_EPAYLOAD with the error detail
  * set (which check failed, and at which byte).
  */

@@ -49,10 +49,18 @@ struct flock_http_response {
 	flock__buf body;
 	size_t max_body; /* the client's max_response_bytes */
 	int too_large;   /* the body went past max_body */
-	flock__header *headers;
+	flock__header *headers; /* `small`, or allocated past it */
 	size_t header_count;
 	size_t header_cap;
 	int oom; /* a setter failed to allocate */
+	/*
+	 * Room for the few headers a call keeps (X-Request-Id, Retry-After)
+	 * without an allocation per name and value; longer ones go to the
+	 * heap.
+	 */
+	flock__header small[4];
+	char small_text[256];
+	size_t small_used;
 };
 
 void flock__response_init(flock_http_response *resp, size_t max_body);
@@ -77,6 +85,14 @@ typedef struct {
 	const char *path;            /* with query, already escaped */
 	const json_t *body;          /* POST body, or NULL */
 	const char *idempotency_key; /* POST only; NULL: generated */
+	/* The POST body as JSON text instead of `body`: body_len bytes. */
+	const char *body_text;
+	size_t body_len;
+	/*
+	 * The caller reads the body text itself and leaves reply->json NULL
+	 * until it calls flock__reply_json() (objects.c scans flat replies).
+	 */
+	int text_reply;
 } flock__call;
 
 /* What a successful call brought back. */
@@ -86,11 +102,12 @@ typedef struct {
 	char *raw;        /* the body text, NUL-terminated (owned) */
 	char *request_id; /* X-Request-Id, or NULL (owned) */
 	int retries;
+	size_t raw_len; /* the body's length (it may hold NUL bytes) */
 } flock__reply;
 
 #define FLOCK__REPLY_INIT                                                      \
 	{                                                                      \
-		0, NULL, NULL, NULL, 0                                         \
+		0, NULL, NULL, NULL, 0, 0                                      \
 	}
 
 /*
@@ -101,6 +118,13 @@ typedef struct {
 int flock__request(flock_client *client, const flock__call *call,
                    flock__reply *reply);
 void flock__reply_free(flock__reply *reply);
+
+/*
+ * For a text_reply call: parse reply->raw into reply->json, as
+ * flock__request() does for other calls. 0, or FLOCK_ENOMEM, or
+ * FLOCK_EBADRESPONSE for a body that is not JSON (the error says so).
+ */
+int flock__reply_json(flock__reply *reply, const flock__call *call);
 
 /*
  * For callers that schedule their own retries (queue.c): the retries to

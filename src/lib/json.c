@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,7 +72,7 @@ int flock__json_string(json_t **out, const char *what, const char *s)
 
 int flock__json_set_str(json_t *obj, const char *key, const char *value)
 {
-	json_t *v;
+	json_t *v = NULL;
 	int rc;
 
 	if (value == NULL)
@@ -245,41 +246,87 @@ int flock__query_add(flock__buf *path, const char *key, const char *value)
 	return rc ? flock__error_set(FLOCK_ENOMEM, "out of memory") : 0;
 }
 
-/* A JSON string as jansson writes it (no flags): UTF-8 kept as is. */
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether any byte of w is below 0x20, or is '"' or '\\' (SWAR tests). */
+static int word_special(uint64_t w)
+{
+	uint64_t q = w ^ (ONES * '"'), k = w ^ (ONES * '\\');
+
+	return ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+	         ((k - ONES) & ~k)) &
+	        HIGHS) != 0;
+}
+
+/*
+ * The length of the leading run that needs no escape, 8 bytes at a time:
+ * request values are mostly such runs, and a byte loop cost 9
+ * instructions a byte. A word with a special byte is left to the caller.
+ */
+static size_t plain_run(const char *s, size_t len)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	while (len - i >= 8) {
+		memcpy(&w, s + i, 8);
+		if (word_special(w))
+			break;
+		i += 8;
+	}
+	return i;
+}
+
+/*
+ * A JSON string as jansson writes it (no flags): UTF-8 kept as is. Room
+ * for the longest form (6 bytes a byte, "\u00XX") is made first, then the
+ * bytes are written straight into it.
+ */
 static void put_string(flock__buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	size_t i, run = 0;
+	size_t i;
+	char *o;
 
-	flock__buf_put(b, "\"", 1);
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[6] = {'\\', 0, 0, 0, 0, 0};
-		size_t n = 2;
-
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		flock__buf_put(b, s + run, i - run);
-		run = i + 1;
-		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		default:
-			esc[1] = 'u';
-			esc[2] = esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			n = 6;
-		}
-		flock__buf_put(b, esc, n);
+	if (len > ((size_t)-1 - 2) / 6) {
+		b->oom = 1;
+		return;
 	}
-	flock__buf_put(b, s + run, len - run);
-	flock__buf_put(b, "\"", 1);
+	if (flock__buf_reserve(b, 6 * len + 2) != 0)
+		return;
+	o = b->ptr + b->len;
+	*o++ = '"';
+	i = plain_run(s, len);
+	memcpy(o, s, i);
+	o += i;
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+	}
+	*o++ = '"';
+	*o = '\0';
+	b->len = (size_t)(o - b->ptr);
 }
 
 static int all_strings(const json_t *obj)
@@ -326,5 +373,78 @@ int flock__json_body(char **out, size_t *len, const json_t *body)
 		flock__buf_free(&b);
 		return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	}
+	return 0;
+}
+
+/* Whether s[0..len) has a byte from 0x80 (ASCII needs no UTF-8 check). */
+static int has_high(const char *s, size_t len)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; len - i >= 8; i += 8) {
+		memcpy(&w, s + i, 8);
+		if (w & HIGHS)
+			return 1;
+	}
+	for (; i < len; i++) {
+		if ((unsigned char)s[i] >= 0x80)
+			return 1;
+	}
+	return 0;
+}
+
+/* One byte, in place when there is room (flat_body reserved it). */
+static void put_byte(flock__buf *b, char c)
+{
+	if (!b->oom && b->len + 1 < b->cap) {
+		b->ptr[b->len++] = c;
+		b->ptr[b->len] = '\0';
+		return;
+	}
+	flock__buf_put(b, &c, 1);
+}
+
+int flock__json_flat_body(flock__buf *b, const char *const *names,
+                          const char *const *values, size_t n)
+{
+	size_t i, room = 2, lens[2 * 8];
+	int first = 1;
+
+	for (i = 0; i < n; i++) {
+		size_t nl = strlen(names[i]),
+		       vl = values[i] ? strlen(values[i]) : 0;
+
+		if (i < 8) {
+			lens[2 * i] = nl;
+			lens[2 * i + 1] = vl;
+		}
+		if (values[i] != NULL)
+			room += 6 * (nl + vl) + 6;
+	}
+	flock__buf_reserve(b, room); /* the plain case: one allocation */
+	put_byte(b, '{');
+	for (i = 0; i < n; i++) {
+		size_t nl, vl;
+
+		if (values[i] == NULL)
+			continue;
+		nl = i < 8 ? lens[2 * i] : strlen(names[i]);
+		vl = i < 8 ? lens[2 * i + 1] : strlen(values[i]);
+		if (has_high(values[i], vl) &&
+		    !utf8_valid((const unsigned char *)values[i]))
+			return flock__error_set(FLOCK_EINVAL,
+			                        "%s is not valid UTF-8",
+			                        names[i]);
+		if (!first)
+			put_byte(b, ',');
+		first = 0;
+		put_string(b, names[i], nl);
+		put_byte(b, ':');
+		put_string(b, values[i], vl);
+	}
+	put_byte(b, '}');
+	if (b->oom)
+		return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	return 0;
 }

@@ -54,6 +54,16 @@ int flock__json_oom(const json_error_t *err);
  */
 int flock__json_body(char **out, size_t *len, const json_t *body);
 
+/*
+ * The text flock__json_body() writes for an object of the n members
+ * names[i]: values[i] that are not NULL, in order, without building it
+ * first. Appended to *b. 0, FLOCK_EINVAL (a value is not UTF-8; the
+ * message names its member, as flock__json_set_str() does) or
+ * FLOCK_ENOMEM.
+ */
+int flock__json_flat_body(flock__buf *b, const char *const *names,
+                          const char *const *values, size_t n);
+
 /* 1 if s is NULL or "". */
 int flock__empty(const char *s);
 

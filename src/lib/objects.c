@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envelope.h"
 #include "error.h"
 
 typedef struct {
@@ -640,8 +641,8 @@ int flock__referral_page_parse(flock_referral_page **out, flock__reply *reply)
 	FINISH(p, h, out);
 }
 
-int flock__checkpoint_result_parse(flock_checkpoint_result **out,
-                                   flock__reply *reply)
+int flock__checkpoint_result_parse_tree(flock_checkpoint_result **out,
+                                        flock__reply *reply)
 {
 	result_holder *h = calloc(1, sizeof(*h));
 	pctx p;
@@ -652,6 +653,133 @@ int flock__checkpoint_result_parse(flock_checkpoint_result **out,
 		parse_checkpoint_result(&p, h->own.root, &h->pub);
 	h->pub.raw_json = h->own.raw;
 	FINISH(p, h, out);
+}
+
+/* --- the flat CheckpointResult, from one scan of the text --------------- */
+
+enum {
+	R_ID,
+	R_NAME,
+	R_CUSTOMER,
+	R_ENV,
+	R_MATCHED,
+	R_BLOCKED,
+	R_REFERRAL,
+	R_REWARDS,
+	R_N
+};
+
+static const flock__jname result_names[R_N] = {
+        {"id", 2},           {"checkpointName", 14}, {"customerId", 10},
+        {"environment", 11}, {"matched", 7},         {"blockedBy", 9},
+        {"referral", 8},     {"rewards", 7}};
+
+static int absent(const flock__jvalue *v)
+{
+	return v->kind == 0 || v->kind == 'n';
+}
+
+/* "[]", maybe with whitespace inside (the scan has validated it). */
+static int empty_array(const flock__jvalue *v)
+{
+	size_t i;
+
+	if (v->kind != '[')
+		return 0;
+	for (i = 1; i + 1 < v->len; i++) {
+		if (v->p[i] != ' ' && v->p[i] != '\t' && v->p[i] != '\n' &&
+		    v->p[i] != '\r')
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Whether the scanned members are what parse_checkpoint_result() would
+ * accept with no referral and no rewards, the answer to every ingest that
+ * granted nothing. Anything else (a referral, rewards, a member of the
+ * wrong type, no id) is left to the tree, which reads it or says what is
+ * wrong.
+ */
+static int flat_result(const flock__jvalue *v)
+{
+	static const int strings[] = {R_NAME, R_CUSTOMER, R_ENV, R_BLOCKED};
+	size_t i;
+
+	if (v[R_ID].kind != '"')
+		return 0;
+	for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		if (!absent(&v[strings[i]]) && v[strings[i]].kind != '"')
+			return 0;
+	}
+	if (!absent(&v[R_MATCHED]) && v[R_MATCHED].kind != 't')
+		return 0;
+	return absent(&v[R_REFERRAL]) &&
+	       (absent(&v[R_REWARDS]) || empty_array(&v[R_REWARDS]));
+}
+
+/* A scanned string member decoded into *at, or NULL when absent/null. */
+static const char *take_string(char **at, const flock__jvalue *v)
+{
+	flock__jstr j;
+	char *start = *at;
+
+	if (v->kind != '"')
+		return NULL;
+	j.p = v->p + 1;
+	j.len = v->len - 2;
+	j.escaped = v->escaped;
+	*at += flock__jstr_decode(start, &j) + 1;
+	return start;
+}
+
+/*
+ * The result without a JSON tree: the strings decoded into the holder's
+ * own allocation, everything else from the scan. 1 when done, 0 when the
+ * body needs the tree, -1 with FLOCK_ENOMEM set.
+ */
+static int result_from_scan(flock_checkpoint_result **out, flock__reply *reply)
+{
+	flock__jvalue v[R_N];
+	result_holder *h;
+	size_t room = 0, i;
+	char *at;
+
+	if (reply->raw == NULL ||
+	    flock__json_scan(v, reply->raw, reply->raw_len, result_names,
+	                     R_N) != 0 ||
+	    !flat_result(v))
+		return 0;
+	for (i = 0; i < R_N; i++)
+		room += v[i].kind == '"' ? v[i].len - 1 : 0;
+	if ((h = calloc(1, sizeof(*h) + room)) == NULL) {
+		flock__error_set(FLOCK_ENOMEM, "out of memory");
+		return -1;
+	}
+	at = (char *)(h + 1);
+	h->pub.id = take_string(&at, &v[R_ID]);
+	h->pub.checkpoint_name = take_string(&at, &v[R_NAME]);
+	h->pub.customer_id = take_string(&at, &v[R_CUSTOMER]);
+	h->pub.environment = take_string(&at, &v[R_ENV]);
+	h->pub.matched = v[R_MATCHED].kind == 't' && v[R_MATCHED].p[0] == 't';
+	h->pub.blocked_by = take_string(&at, &v[R_BLOCKED]);
+	h->own.raw = reply->raw;
+	reply->raw = NULL;
+	h->pub.raw_json = h->own.raw;
+	*out = &h->pub;
+	return 1;
+}
+
+int flock__checkpoint_result_parse(flock_checkpoint_result **out,
+                                   flock__reply *reply, const flock__call *call)
+{
+	int rc = reply->json ? 0 : result_from_scan(out, reply);
+
+	if (rc != 0)
+		return rc > 0 ? 0 : FLOCK_ENOMEM;
+	if ((rc = flock__reply_json(reply, call)) != 0)
+		return rc;
+	return flock__checkpoint_result_parse_tree(out, reply);
 }
 
 int flock__validation_parse(flock_validation **out, flock__reply *reply)

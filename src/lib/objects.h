@@ -21,8 +21,18 @@ int flock__checkpoint_list_parse(flock_checkpoint_list **out,
                                  flock__reply *reply);
 int flock__referral_parse(flock_referral **out, flock__reply *reply);
 int flock__referral_page_parse(flock_referral_page **out, flock__reply *reply);
+/*
+ * For a text_reply call: a flat result (no referral, no rewards) is read
+ * from one scan of the text (envelope.c's scanner) without a JSON tree;
+ * any other body is parsed by jansson (flock__reply_json()) and read by
+ * the _tree function, so both give the same struct and the same errors.
+ */
 int flock__checkpoint_result_parse(flock_checkpoint_result **out,
-                                   flock__reply *reply);
+                                   flock__reply *reply,
+                                   const flock__call *call);
+/* From reply->json, which must be set. */
+int flock__checkpoint_result_parse_tree(flock_checkpoint_result **out,
+                                        flock__reply *reply);
 int flock__validation_parse(flock_validation **out, flock__reply *reply);
 int flock__reward_ids_parse(flock_reward_ids **out, flock__reply *reply);
 

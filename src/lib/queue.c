@@ -801,7 +801,7 @@ static void note_failure(qevent *e, int rc)
 static void send_one(flock_queue *q, slot *s)
 {
 	qevent *e = s->e;
-	flock__call call = {"POST", op_path(e->op), NULL, e->key};
+	flock__call call = {"POST", op_path(e->op), NULL, e->key, NULL, 0, 0};
 	flock__call_ctl ctl = {0, 0, -1};
 	flock__reply reply = FLOCK__REPLY_INIT;
 	json_t *body = json_loads(e->body, 0, NULL);

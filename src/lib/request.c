@@ -225,25 +225,34 @@ static int transport_error(const flock__call *call, int code, int retries)
 static int take_success(const flock__call *call, flock_http_response *resp,
                         flock__reply *reply)
 {
-	json_error_t jerr;
 	const char *rid = flock__response_header(resp, "X-Request-Id");
 
 	reply->http_status = resp->status;
 	if (rid && (reply->request_id = strdup(rid)) == NULL)
 		return flock__error_set(FLOCK_ENOMEM, "out of memory");
-	reply->json = json_loadb(resp->body.ptr ? resp->body.ptr : "",
-	                         resp->body.len, JSON_DECODE_ANY, &jerr);
+	reply->raw_len = resp->body.len;
+	reply->raw = flock__buf_detach(&resp->body);
+	if (reply->raw == NULL)
+		return flock__error_set(FLOCK_ENOMEM, "out of memory");
+	return call->text_reply ? 0 : flock__reply_json(reply, call);
+}
+
+int flock__reply_json(flock__reply *reply, const flock__call *call)
+{
+	json_error_t jerr;
+
+	if (reply->json != NULL)
+		return 0;
+	reply->json =
+	        json_loadb(reply->raw, reply->raw_len, JSON_DECODE_ANY, &jerr);
 	if (reply->json == NULL && flock__json_oom(&jerr))
 		return flock__error_set(FLOCK_ENOMEM, "out of memory");
 	if (reply->json == NULL)
 		return flock__reply_bad(reply,
 		                        "%s %s: HTTP %d with a body "
 		                        "that is not JSON: %s",
-		                        call->method, call->path, resp->status,
-		                        jerr.text);
-	reply->raw = flock__buf_detach(&resp->body);
-	if (reply->raw == NULL)
-		return flock__error_set(FLOCK_ENOMEM, "out of memory");
+		                        call->method, call->path,
+		                        reply->http_status, jerr.text);
 	return 0;
 }
 
@@ -456,9 +465,10 @@ int flock__request_ctl(flock_client *c, const flock__call *call,
 {
 	flock_http_header h[6];
 	flock_http_request req = {0};
-	char token[33], *url = NULL, *body = NULL;
+	char token[33], url_buf[256], *url = NULL, *heap_url = NULL;
+	char *body = NULL;
 	const char *key = call->idempotency_key;
-	size_t n = 0, body_len = 0;
+	size_t n = 0, body_len = 0, base_len, path_len;
 	int rc, post = strcmp(call->method, "POST") == 0;
 
 	if (key && (rc = check_idempotency_key(key)) != 0)
@@ -470,15 +480,20 @@ int flock__request_ctl(flock_client *c, const flock__call *call,
 			                                     "Idempotency-Key");
 		key = token;
 	}
-	if (call->body && (rc = flock__json_body(&body, &body_len, call->body)))
+	if (call->body_text == NULL && call->body &&
+	    (rc = flock__json_body(&body, &body_len, call->body)))
 		return rc;
-	url = malloc(strlen(c->base_url) + strlen(call->path) + 1);
+	base_len = strlen(c->base_url);
+	path_len = strlen(call->path);
+	url = base_len + path_len < sizeof(url_buf)
+	              ? url_buf
+	              : (heap_url = malloc(base_len + path_len + 1));
 	if (url == NULL) {
 		rc = flock__error_set(FLOCK_ENOMEM, "out of memory");
 		goto done;
 	}
-	memcpy(url, c->base_url, strlen(c->base_url));
-	memcpy(url + strlen(c->base_url), call->path, strlen(call->path) + 1);
+	memcpy(url, c->base_url, base_len);
+	memcpy(url + base_len, call->path, path_len + 1);
 	h[n++] = (flock_http_header){"Authorization", c->access_key};
 	h[n++] = (flock_http_header){"User-Agent", c->user_agent};
 	h[n++] = (flock_http_header){"Accept", "application/json"};
@@ -491,8 +506,8 @@ int flock__request_ctl(flock_client *c, const flock__call *call,
 	req.url = url;
 	req.headers = h;
 	req.header_count = n;
-	req.body = body;
-	req.body_len = body ? body_len : 0;
+	req.body = call->body_text ? call->body_text : body;
+	req.body_len = call->body_text ? call->body_len : body ? body_len : 0;
 	req.timeout_ms = c->timeout_ms;
 	req.connect_timeout_ms = c->connect_timeout_ms;
 	req.max_response_bytes = c->max_response_bytes;
@@ -502,7 +517,7 @@ int flock__request_ctl(flock_client *c, const flock__call *call,
 	}
 	rc = run(c, call, &req, reply, ctl);
 done:
-	free(url);
+	free(heap_url);
 	free(body);
 	return rc;
 }

@@ -14,15 +14,25 @@ void flock__response_init(flock_http_response *resp, size_t max_body)
 	resp->max_body = max_body;
 }
 
+/* Name and value are both in small_text, or both allocated. */
+static int in_small_text(const flock_http_response *resp, const char *p)
+{
+	return p >= resp->small_text &&
+	       p < resp->small_text + sizeof(resp->small_text);
+}
+
 void flock__response_clear_headers(flock_http_response *resp)
 {
 	size_t i;
 
 	for (i = 0; i < resp->header_count; i++) {
+		if (in_small_text(resp, resp->headers[i].name))
+			continue;
 		free(resp->headers[i].name);
 		free(resp->headers[i].value);
 	}
 	resp->header_count = 0;
+	resp->small_used = 0;
 }
 
 void flock__response_reset(flock_http_response *resp)
@@ -39,7 +49,8 @@ void flock__response_free(flock_http_response *resp)
 	if (resp == NULL)
 		return;
 	flock__response_clear_headers(resp);
-	free(resp->headers);
+	if (resp->headers != resp->small)
+		free(resp->headers);
 	flock__buf_free(&resp->body);
 	memset(resp, 0, sizeof(*resp));
 }
@@ -85,8 +96,18 @@ static int grow_headers(flock_http_response *resp)
 
 	if (resp->header_count < resp->header_cap)
 		return 0;
-	cap = resp->header_cap ? resp->header_cap * 2 : 8;
-	h = realloc(resp->headers, cap * sizeof(*h));
+	if (resp->header_cap == 0) {
+		resp->headers = resp->small;
+		resp->header_cap = sizeof(resp->small) / sizeof(resp->small[0]);
+		return 0;
+	}
+	cap = resp->header_cap * 2;
+	if (resp->headers == resp->small) {
+		if ((h = malloc(cap * sizeof(*h))) != NULL)
+			memcpy(h, resp->small, sizeof(resp->small));
+	} else {
+		h = realloc(resp->headers, cap * sizeof(*h));
+	}
 	if (h == NULL)
 		return -1;
 	resp->headers = h;
@@ -98,11 +119,23 @@ int flock_http_response_set_header(flock_http_response *resp, const char *name,
                                    const char *value)
 {
 	char *n = NULL, *v = NULL;
+	size_t nl, vl;
 
 	if (resp == NULL || name == NULL || value == NULL)
 		return FLOCK_EINVAL;
-	if (grow_headers(resp) || (n = strdup(name)) == NULL ||
-	    (v = strdup(value)) == NULL) {
+	if (grow_headers(resp)) {
+		resp->oom = 1;
+		return FLOCK_ENOMEM;
+	}
+	nl = strlen(name) + 1;
+	vl = strlen(value) + 1;
+	if (nl + vl <= sizeof(resp->small_text) - resp->small_used) {
+		n = resp->small_text + resp->small_used;
+		v = n + nl;
+		memcpy(n, name, nl);
+		memcpy(v, value, vl);
+		resp->small_used += nl + vl;
+	} else if ((n = strdup(name)) == NULL || (v = strdup(value)) == NULL) {
 		free(n);
 		resp->oom = 1;
 		return FLOCK_ENOMEM;

@@ -523,7 +523,7 @@ static void *run_worker(void *arg)
 	return NULL;
 }
 
-/* The handle pool and the shared connection cache under concurrency. */
+/* The handle pool under concurrency: each handle keeps its connection. */
 static void threads_share_the_pool(void **state)
 {
 	server *s = *state;
