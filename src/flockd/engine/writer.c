@@ -300,8 +300,6 @@ static void run_job(fd_engine *e, fd_conn *c, fd_job *j)
 	}
 }
 
-/* The jobs' answers are final: release their keys, tell their callers,
- * free them. Called without e->mu. */
 /* Keep the outcome of a batch for /readyz, and say when writes start
  * and stop failing (the database's own error is logged by its driver). */
 static void note_write(fd_engine *e, int failed)
@@ -320,6 +318,8 @@ static void note_write(fd_engine *e, int failed)
 	}
 }
 
+/* The jobs' answers are final: release their keys, tell their callers,
+ * free them. Called without e->mu. */
 static void finish_jobs(fd_engine *e, fd_job *list, int failed)
 {
 	fd_job *j, *next;
