@@ -337,7 +337,7 @@ json_t *fd_db__row(fd_conn *c, fd_dbstmt *st)
 {
 	const fd_driver *d = c->s->drv;
 	json_t *obj = json_object(), *v, *group = NULL;
-	int i, n = d->ncols(st), rc = 0, skip = 0;
+	int i, n = d->ncols(st), rc = 0, skip = 0, same;
 	const char *gname = NULL, *dot;
 	size_t glen = 0;
 
@@ -351,16 +351,16 @@ json_t *fd_db__row(fd_conn *c, fd_dbstmt *st)
 		/* "x.y": member y of object x; x is null when its first
 		 * member is (a LEFT JOIN that found no row). */
 		dot = name[0] != '*' ? strchr(name, '.') : NULL;
-		if (dot && gname && (size_t)(dot - name) == glen &&
-		    memcmp(name, gname, glen) == 0 && skip)
+		same = dot && gname && (size_t)(dot - name) == glen &&
+		       memcmp(name, gname, glen) == 0;
+		if (same && skip)
 			continue;
 		if (!(v = cell(c, st, i, name))) {
 			rc = -1;
 			break;
 		}
 		if (dot) {
-			if (!gname || (size_t)(dot - name) != glen ||
-			    memcmp(name, gname, glen) != 0) {
+			if (!same) {
 				gname = name;
 				glen = (size_t)(dot - name);
 				skip = json_is_null(v);
