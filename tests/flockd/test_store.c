@@ -281,6 +281,103 @@ static void test_savepoint_rolls_back_one_job(void **state)
 	json_decref(c);
 }
 
+/* Writes sent without waiting (fd_store_defer): what a later read sees,
+ * what commits. On SQLite every call still answers for itself. */
+static void test_deferred_writes(void **state)
+{
+	fx *f = *state;
+	json_t *c = NULL;
+
+	seed(f);
+	assert_int_equal(fd_store_defer(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_customer_insert(f->w, "app_a", "cus_d1", "d1",
+	                                          NULL, NULL, "DDD1", NULL,
+	                                          NOW),
+	                 FD_OK);
+	assert_int_equal(
+	        fd_store_customer_count(f->w, "app_a", "cus_r", 1, 0, NOW),
+	        FD_OK);
+	/* A read waits for the writes before it, in order. */
+	assert_int_equal(
+	        fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_d1", &c),
+	        FD_OK);
+	json_decref(c);
+	assert_int_equal(
+	        fd_store_customer_count(f->w, "app_a", "cus_r", 1, 0, NOW),
+	        FD_OK);
+	assert_int_equal(fd_store_defer(f->w, 0), FD_OK);
+	assert_int_equal(fd_store_retry_pending(f->w), 0);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+	assert_int_equal(
+	        fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_r", &c),
+	        FD_OK);
+	assert_int_equal(json_integer_value(json_object_get(
+	                         c, "visitedReferralsCount")),
+	                 2);
+	json_decref(c);
+}
+
+/* PostgreSQL's pipeline: a deferred UPDATE that changed no row, and a
+ * deferred INSERT the server refused (the statements after it skipped,
+ * one of them never prepared), show as FD_RETRY later; after the
+ * rollback the connection and every statement work again. */
+static void test_deferred_failures_show_later(void **state)
+{
+	fx *f = *state;
+	json_t *c = NULL;
+
+	if (!h_is_pg())
+		skip();
+	seed(f);
+	assert_int_equal(fd_store_defer(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(
+	        fd_store_customer_count(f->w, "app_a", "cus_none", 1, 0, NOW),
+	        FD_OK);
+	assert_int_equal(fd_store_defer(f->w, 0), FD_RETRY);
+	assert_int_equal(fd_store_retry_pending(f->w), 1);
+	assert_int_equal(fd_store_rollback(f->w), FD_OK);
+
+	assert_int_equal(fd_store_defer(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	/* No such campaign: the foreign key refuses the row. */
+	assert_int_equal(fd_store_referral_insert(
+	                         f->w, "app_a", "ref_2", "production", "cmp_x",
+	                         "cus_r", "cus_e", "pending", NULL, NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_customer_set_referred(f->w, "app_a", "cus_e",
+	                                                "cus_r", "ref_1",
+	                                                "cmp_1", NOW),
+	                 FD_OK);
+	assert_int_equal(
+	        fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_e", &c),
+	        FD_RETRY);
+	assert_null(c);
+	assert_int_equal(fd_store_retry_pending(f->w), 1);
+	assert_int_equal(fd_store_rollback(f->w), FD_OK);
+
+	/* Run again without deferring: each call answers for itself. */
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_referral_insert(
+	                         f->w, "app_a", "ref_2", "production", "cmp_x",
+	                         "cus_r", "cus_e", "pending", NULL, NOW),
+	                 FD_CONFLICT);
+	assert_int_equal(fd_store_rollback(f->w), FD_OK);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_customer_set_referred(f->w, "app_a", "cus_e",
+	                                                "cus_r", "ref_1",
+	                                                "cmp_1", NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
+	assert_int_equal(
+	        fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_e", &c),
+	        FD_OK);
+	assert_string_equal(json_string_value(json_object_get(c, "referredById")),
+	                    "cus_r");
+	json_decref(c);
+}
+
 static void test_tenancy_and_readers(void **state)
 {
 	fx *f = *state;
@@ -770,6 +867,8 @@ int main(void)
 	        T(test_pending_reads_approved_after_hold),
 	        T(test_one_live_campaign_per_environment),
 	        T(test_savepoint_rolls_back_one_job),
+	        T(test_deferred_writes),
+	        T(test_deferred_failures_show_later),
 	        T(test_tenancy_and_readers),
 	        T(test_every_driver_function),
 	        T(test_delivery_claimed_once_across_nodes),

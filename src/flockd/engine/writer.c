@@ -433,8 +433,13 @@ static int run_batch_once(fd_engine *e, fd_conn *c, fd_job *batch, int rerun,
                           int safe)
 {
 	fd_job *j;
-	int failed =
-	        fd_store_begin(c, 1) != FD_OK || check_campaigns(e, c) != FD_OK;
+	int failed;
+
+	/* Without savepoints, writes are sent without waiting for their
+	 * answers (fd_store_defer): one that did not do its part fails the
+	 * batch, which runs again with savepoints, where it answers itself. */
+	fd_store_defer(c, !safe);
+	failed = fd_store_begin(c, 1) != FD_OK || check_campaigns(e, c) != FD_OK;
 
 	for (j = batch; j && !failed; j = j->next) {
 		if (rerun)
@@ -448,6 +453,8 @@ static int run_batch_once(fd_engine *e, fd_conn *c, fd_job *batch, int rerun,
 		run_job(e, c, j);
 		failed = j->failed;
 	}
+	if (!failed && !safe && fd_store_defer(c, 0) != FD_OK)
+		failed = 2;
 	if (!failed) {
 		if (fd_store_commit(c) == FD_OK)
 			return 0;

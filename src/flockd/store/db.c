@@ -265,6 +265,16 @@ static int vquery(fd_conn *c, fd_qkind kind, long *n, json_t **obj,
 		return rc;
 	if (kind == FD_Q_ALL)
 		return collect(c, st, obj);
+	/* Sent, not waited for: the writer finds out at the next read or at
+	 * fd_store_defer's flush, and runs the batch again on a failure. */
+	if (c->defer && kind <= FD_Q_INSERT && d->send) {
+		rc = d->send(st, kind != FD_Q_EXEC);
+		d->reset(st);
+		if (rc == FD_RETRY)
+			c->retry = 1;
+		*n = rc == FD_OK;
+		return rc;
+	}
 	rc = fd_db__step(c, st);
 	if (kind <= FD_Q_CHANGES && (rc == FD_DONE || rc == FD_ROW)) {
 		*n = d->changes(st);

@@ -55,6 +55,8 @@ struct fd_conn {
 	fd_role role;
 	int in_tx;
 	int retry;      /* a transient failure since the last begin/savepoint */
+	int defer;      /* statements whose rows nobody reads are sent, not
+	                   waited for (fd_store_defer) */
 	fd_dbstmt **st; /* by fd_sql.id, prepared on first use */
 	int nst;
 	fd_conn *next_free;

@@ -133,6 +133,14 @@ typedef struct {
 	 * wal_stats may be called from any thread while the writer runs. */
 	int (*wal_limit)(fd_dbconn *writer, int64_t bytes);
 	void (*wal_stats)(fd_dbconn *writer, fd_store_wal_stats *out);
+	/* Optional (NULL: every statement runs when it is stepped). Send
+	 * st's run on its connection, in a transaction, without waiting for
+	 * the answer (st may be reset and bound again at once). What it
+	 * failed, or that it changed no row when want_change, shows as
+	 * FD_RETRY at the next step of a statement on the connection or at
+	 * flush. flush waits for every answer sent: FD_OK or FD_RETRY. */
+	int (*send)(fd_dbstmt *st, int want_change);
+	int (*flush)(fd_dbconn *c);
 	/* Optional: the process's round trips to the database so far (each
 	 * exchange that waits for the server's answer), any thread. */
 	long (*round_trips)(void);

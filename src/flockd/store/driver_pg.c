@@ -30,6 +30,11 @@
 #include "store/db.h"
 
 #define MAXP 24
+/* Answers a pipeline may owe before the writer waits for them. */
+#define MAXPEND 64
+
+/* What an answer owed in pipeline mode is for (fd_dbconn.pend). */
+enum { P_PREPARE, P_ANY, P_CHANGE, P_ROWS };
 
 struct fd_dbconn {
 	PGconn *db;
@@ -38,6 +43,15 @@ struct fd_dbconn {
 	int gen;       /* bumped on every (re)connection */
 	int next_name; /* statement names on this connection */
 	char err[256];
+	/* Pipeline mode (pg_send): the answers owed, in the order sent. A
+	 * P_PREPARE's statement is prepared once its answer is OK; a
+	 * P_ROWS's result becomes its statement's rows. */
+	int pipe, npend;
+	int broken; /* replaced at the next pg_ensure (pipe_lost) */
+	struct {
+		int what;
+		struct fd_dbstmt *st;
+	} pend[MAXPEND];
 };
 
 struct fd_dbstmt {
@@ -172,6 +186,7 @@ static int connect_db(fd_dbconn *c, char *err, size_t errlen)
 	if (c->db)
 		PQfinish(c->db);
 	c->gen++;
+	c->pipe = c->npend = c->broken = 0;
 	c->db = PQconnectdbParams(keys, vals, 1);
 	if (c->db && PQstatus(c->db) == CONNECTION_OK &&
 	    pg_exec(c, session_setup) == FD_OK &&
@@ -220,7 +235,7 @@ static int pg_ensure(fd_dbconn *c)
 {
 	char err[256];
 
-	if (c->db && PQstatus(c->db) == CONNECTION_OK)
+	if (c->db && !c->broken && PQstatus(c->db) == CONNECTION_OK)
 		return 0;
 	if (connect_db(c, err, sizeof(err)) < 0) {
 		fd_log(FD_LOG_ERROR, "%s", err);
@@ -298,6 +313,8 @@ static int pg_bind(fd_dbstmt *st, int i, const fd_value *v)
 	return FD_OK;
 }
 
+static int run_piped(fd_dbstmt *st);
+
 static int run(fd_dbstmt *st)
 {
 	fd_dbconn *c = st->c;
@@ -306,6 +323,8 @@ static int run(fd_dbstmt *st)
 
 	if (!c->db)
 		return fail_code(c, NULL);
+	if (c->pipe)
+		return run_piped(st);
 	if (st->prepared_gen != c->gen) {
 		trip();
 		r = PQprepare(c->db, st->name, st->sql, st->n, st->types);
@@ -330,6 +349,190 @@ static int run(fd_dbstmt *st)
 		return FD_ERR;
 	}
 	return rc;
+}
+
+
+/* ---- pipeline mode ----------------------------------------------------
+ *
+ * The writer's batches without savepoints (engine/writer.c) send the
+ * statements whose rows nobody reads (BEGIN, INSERT, UPDATE: fd_db__query
+ * kinds EXEC, CHANGE and INSERT) without waiting for their answers; the
+ * next statement whose rows are read, or pg_flush before COMMIT, waits
+ * for all of them in one round trip. A failure among them, or an UPDATE
+ * or INSERT that changed no row, is FD_RETRY there: the writer runs the
+ * batch again with savepoints and without the pipeline, where each
+ * statement answers for itself.
+ */
+
+static int queue(fd_dbconn *c, int what, fd_dbstmt *st)
+{
+	c->pend[c->npend].what = what;
+	c->pend[c->npend].st = st;
+	c->npend++;
+	return FD_OK;
+}
+
+/* Send st (prepared first if it is not on this connection yet). */
+static int send_one(fd_dbstmt *st, int what)
+{
+	fd_dbconn *c = st->c;
+
+	if (!c->pipe) {
+		if (!PQenterPipelineMode(c->db))
+			return fail_code(c, NULL);
+		c->pipe = 1;
+	}
+	if (st->prepared_gen != c->gen) {
+		if (!PQsendPrepare(c->db, st->name, st->sql, st->n, st->types))
+			return fail_code(c, NULL);
+		st->prepared_gen = c->gen;
+		queue(c, P_PREPARE, st);
+	}
+	if (!PQsendQueryPrepared(c->db, st->name, st->n, st->vals, st->lens,
+	                         st->fmts, 0))
+		return fail_code(c, NULL);
+	return queue(c, what, st);
+}
+
+/* After an error the server skips everything up to a sync: read up to
+ * it. */
+static void skip_to_sync(fd_dbconn *c)
+{
+	PGresult *r;
+	int n = 0;
+
+	if (!PQpipelineSync(c->db))
+		return;
+	while (n < 4 * MAXPEND && PQstatus(c->db) == CONNECTION_OK) {
+		r = PQgetResult(c->db);
+		if (r && PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			return;
+		}
+		PQclear(r);
+		n++;
+	}
+}
+
+/* One owed answer: its result, then the NULL that ends it. 0: the
+ * server ran it (*r its result, kept for a P_ROWS); -1: an error or
+ * skipped after one. */
+static int answer(fd_dbconn *c, PGresult **r)
+{
+	ExecStatusType st;
+
+	*r = PQgetResult(c->db);
+	st = *r ? PQresultStatus(*r) : PGRES_FATAL_ERROR;
+	if (*r)
+		PQclear(PQgetResult(c->db));
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
+}
+
+/* libpq refused to send: the connection's state is unknown, so it is
+ * replaced at the next pg_ensure (outside the transaction, which the
+ * server rolls back). What was owed is forgotten. */
+static int pipe_lost(fd_dbconn *c, int rc)
+{
+	int i;
+
+	for (i = 0; i < c->npend; i++)
+		if (c->pend[i].what == P_PREPARE)
+			c->pend[i].st->prepared_gen = -1;
+	c->npend = 0;
+	c->pipe = 0;
+	c->broken = 1;
+	return rc == FD_RETRY ? rc : FD_RETRY;
+}
+
+/*
+ * Wait for every owed answer (one round trip) and leave pipeline mode
+ * unless keep. FD_OK; FD_RETRY when one of the unread statements failed
+ * or changed no row where it had to; the failure of the P_ROWS statement
+ * itself as its code.
+ */
+static int collect_all(fd_dbconn *c, int keep)
+{
+	int i, rc = FD_OK, server_error = 0;
+	PGresult *r;
+
+	trip();
+	if (!PQsendFlushRequest(c->db) || PQflush(c->db) != 0)
+		return pipe_lost(c, fail_code(c, NULL));
+	for (i = 0; i < c->npend; i++) {
+		int what = c->pend[i].what;
+		fd_dbstmt *st = c->pend[i].st;
+		int bad = answer(c, &r) < 0;
+
+		if (bad) {
+			server_error |=
+			        r && PQresultStatus(r) != PGRES_PIPELINE_ABORTED;
+			if (rc == FD_OK)
+				rc = what == P_ROWS && r &&
+				                     PQresultStatus(r) !=
+				                             PGRES_PIPELINE_ABORTED
+				             ? fail_code(c, r)
+				             : FD_RETRY;
+			if (what == P_PREPARE)
+				st->prepared_gen = -1;
+		} else if (what == P_CHANGE && !strcmp(PQcmdTuples(r), "0")) {
+			if (rc == FD_OK)
+				rc = FD_RETRY;
+		} else if (what == P_ROWS && rc == FD_OK) {
+			st->res = r;
+			st->row = -1;
+			r = NULL;
+		}
+		PQclear(r);
+		if (PQstatus(c->db) != CONNECTION_OK) {
+			rc = fail_code(c, NULL);
+			break;
+		}
+	}
+	/* Statements the loop did not reach were never prepared. */
+	for (; i < c->npend; i++)
+		if (c->pend[i].what == P_PREPARE)
+			c->pend[i].st->prepared_gen = -1;
+	c->npend = 0;
+	if (server_error && PQstatus(c->db) == CONNECTION_OK)
+		skip_to_sync(c);
+	if (!keep || rc != FD_OK) {
+		if (PQstatus(c->db) == CONNECTION_OK)
+			PQexitPipelineMode(c->db);
+		c->pipe = 0;
+	}
+	return rc;
+}
+
+/* A statement whose rows are read, in pipeline mode: sent after what is
+ * owed, and waited for with it. */
+static int run_piped(fd_dbstmt *st)
+{
+	fd_dbconn *c = st->c;
+	int rc = send_one(st, P_ROWS);
+
+	return rc == FD_OK ? collect_all(c, 1) : pipe_lost(c, rc);
+}
+
+/* Send st without waiting for its answer (driver.h send). */
+static int pg_send(fd_dbstmt *st, int want_change)
+{
+	fd_dbconn *c = st->c;
+	int rc;
+
+	if (!c->db)
+		return fail_code(c, NULL);
+	if (c->npend + 2 > MAXPEND && (rc = collect_all(c, 1)) != FD_OK)
+		return rc;
+	rc = send_one(st, want_change ? P_CHANGE : P_ANY);
+	return rc == FD_OK ? rc : pipe_lost(c, rc);
+}
+
+/* Wait for what pg_send sent; leave pipeline mode (driver.h flush). */
+static int pg_flush(fd_dbconn *c)
+{
+	if (!c->pipe)
+		return FD_OK;
+	return collect_all(c, 0);
 }
 
 static int pg_step(fd_dbstmt *st)
@@ -426,6 +629,8 @@ const fd_driver fd_driver_pg = {
         .placeholder = '$',
         .tokens = tokens,
         .round_trips = pg_round_trips,
+        .send = pg_send,
+        .flush = pg_flush,
         .open = pg_open,
         .close = pg_close,
         .ensure = pg_ensure,

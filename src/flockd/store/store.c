@@ -220,9 +220,27 @@ int fd_store_begin(fd_conn *c, int write)
 	return rc == FD_OK ? FD_OK : FD_ERR;
 }
 
+int fd_store_defer(fd_conn *c, int on)
+{
+	const fd_driver *d = c->s->drv;
+	int rc = FD_OK;
+
+	if (!on && c->defer && d->flush)
+		rc = d->flush(c->db);
+	c->defer = on;
+	if (rc == FD_RETRY)
+		c->retry = 1;
+	return rc;
+}
+
 int fd_store_commit(fd_conn *c)
 {
-	int rc = fd_db__exec(c, &commit, "");
+	int rc;
+
+	/* Never COMMIT behind writes not yet known to have done their part. */
+	if (fd_store_defer(c, 0) != FD_OK)
+		return FD_ERR;
+	rc = fd_db__exec(c, &commit, "");
 
 	c->in_tx = 0;
 	return rc == FD_OK ? FD_OK : FD_ERR;
@@ -230,7 +248,10 @@ int fd_store_commit(fd_conn *c)
 
 int fd_store_rollback(fd_conn *c)
 {
-	int rc = fd_db__exec(c, &rollback, "");
+	int rc;
+
+	fd_store_defer(c, 0);
+	rc = fd_db__exec(c, &rollback, "");
 
 	c->in_tx = 0;
 	return rc == FD_OK ? FD_OK : FD_ERR;

@@ -129,6 +129,17 @@ int fd_store_savepoint(fd_conn *c);
 int fd_store_retry_pending(fd_conn *c);
 int fd_store_release(fd_conn *c);
 int fd_store_rollback_to(fd_conn *c);
+/*
+ * on 1: from now on, statements whose rows nobody reads (writes, BEGIN)
+ * are sent without waiting for their answers where the driver can
+ * (PostgreSQL's pipeline mode), so a job's writes cost no round trip of
+ * their own; their store calls answer FD_OK at once. What they failed, or
+ * an UPDATE or INSERT that changed no row, shows later as FD_RETRY (and
+ * fd_store_retry_pending): the work must run again without deferring,
+ * where each call answers for itself. on 0: wait for every answer and
+ * stop deferring: FD_OK or FD_RETRY. Commit and rollback stop it too.
+ */
+int fd_store_defer(fd_conn *c, int on);
 int fd_store_ping(fd_conn *c);
 
 /* ---- organizations, applications, keys ---- */
