@@ -128,12 +128,12 @@ static void seed_app(fd_conn *w, const char *app, const char *sfx)
 	snprintf(evt, sizeof(evt), "evt_1%s", sfx);
 	assert_int_equal(fd_store_outbox_insert(w, app, evt, "production",
 	                                        "reward.created", NOW,
-	                                        "{\"id\":\"x\"}"),
+	                                        "{\"id\":\"x\"}", 0),
 	                 FD_OK);
 	snprintf(evt, sizeof(evt), "evt_2%s", sfx);
 	assert_int_equal(fd_store_outbox_insert(w, app, evt, "production",
 	                                        "referral.created", NOW + 1,
-	                                        "{\"id\":\"y\"}"),
+	                                        "{\"id\":\"y\"}", 0),
 	                 FD_OK);
 	assert_int_equal(fd_store_delivery_fanout(w, NOW, 100, &n), FD_OK);
 	/* One attempt logged (a 503, to be retried). */

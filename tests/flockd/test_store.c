@@ -472,7 +472,7 @@ static void test_delivery_claimed_once_across_nodes(void **state)
 		snprintf(id, sizeof(id), "evt_%d", i);
 		assert_int_equal(
 		        fd_store_outbox_insert(f->w, "app_a", id, "production",
-		                               "referral.created", NOW, "{}"),
+		                               "referral.created", NOW, "{}", 0),
 		        FD_OK);
 	}
 	assert_int_equal(fd_store_delivery_fanout(f->w, NOW, 100, &n), FD_OK);

@@ -93,7 +93,7 @@ static void event(fx *f, const char *app, const char *id, const char *env,
 	         "\"environment\":\"%s\",\"data\":{}}",
 	         id, name, (long long)ts, env);
 	assert_int_equal(
-	        fd_store_outbox_insert(f->w, app, id, env, name, ts, body),
+	        fd_store_outbox_insert(f->w, app, id, env, name, ts, body, 0),
 	        FD_OK);
 }
 

@@ -170,7 +170,8 @@ int fd__secret(char *out, size_t len, const char *prefix, size_t nbytes)
 
 /* ---- outbox ---------------------------------------------------------- */
 
-int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data)
+static int emit(fd_ctx *x, const char *env, const char *name, json_t *data,
+                int named)
 {
 	char id[FLOCK__ID_MAX];
 	json_t *env_obj = NULL;
@@ -190,7 +191,7 @@ int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data)
 		goto done;
 	body = fd_jdump(env_obj, NULL);
 	if (body && fd_store_outbox_insert(x->c, x->app, id, env, name, x->now,
-	                                   body) == FD_OK)
+	                                   body, named) == FD_OK)
 		rc = 0;
 	/* Once the batch is durable, on_commit wakes the worker. */
 	if (rc == 0)
@@ -200,6 +201,17 @@ done:
 	json_decref(env_obj);
 	json_decref(data);
 	return rc;
+}
+
+int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data)
+{
+	return emit(x, env, name, data, 0);
+}
+
+int fd__emit_named(fd_ctx *x, const char *env, const char *name,
+                   json_t *data)
+{
+	return emit(x, env, name, data, 1);
 }
 
 /* ---- customers and referral codes ------------------------------------ */

@@ -274,24 +274,37 @@ int fd_store_event_seen(fd_conn *c, const char *app_id, const char *env,
 	return rc == FD_OK ? 1 : rc == FD_NOTFOUND ? 0 : rc;
 }
 
+/* An outbox row's values. An event no endpoint receives is stored
+ * already fanned out: no fan-out pass reads it, marks it or makes
+ * deliveries of it (the test is the fan-out's own, ops_webhooks.c
+ * targets_of). An endpoint made later receives the events after it. */
+#define OUTBOX_INTO                                                            \
+	"INSERT INTO outbox(id, app_id, environment, name, timestamp, body,"   \
+	" fanned_at) "
+#define OUTBOX_ROW                                                             \
+	"?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN EXISTS(SELECT 1 FROM"               \
+	" webhook_endpoints h WHERE h.app_id = ?2 AND h.deleted_at IS NULL"    \
+	" AND (h.environment IS NULL OR h.environment = ?3) AND"               \
+	" ((h.events IS NULL AND ?4 <> 'checkpoint.ingested') OR"              \
+	" EXISTS(SELECT 1 FROM {each h.events} WHERE j.value = ?4 OR"          \
+	" (j.value = '*' AND ?4 <> 'checkpoint.ingested'))))"                  \
+	" THEN NULL ELSE ?5 END"
+
 int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
                            const char *env, const char *name, int64_t ts,
-                           const char *body)
+                           const char *body, int named)
 {
-	/* An event no endpoint receives is stored already fanned out: no
-	 * fan-out pass reads it, marks it or makes deliveries of it (the
-	 * test is the fan-out's own, ops_webhooks.c targets_of). An
-	 * endpoint made later receives the events after it. */
-	FD_SQL(sql, "INSERT INTO outbox(id, app_id, environment, name,"
-	            " timestamp, body, fanned_at) VALUES(?1, ?2, ?3, ?4, ?5,"
-	            " ?6, CASE WHEN EXISTS(SELECT 1 FROM webhook_endpoints h"
-	            " WHERE h.app_id = ?2 AND h.deleted_at IS NULL AND"
-	            " (h.environment IS NULL OR h.environment = ?3) AND"
-	            " ((h.events IS NULL AND ?4 <> 'checkpoint.ingested') OR"
-	            " EXISTS(SELECT 1 FROM {each h.events} WHERE j.value = ?4"
-	            " OR (j.value = '*' AND ?4 <> 'checkpoint.ingested'))))"
-	            " THEN NULL ELSE ?5 END) ON CONFLICT DO NOTHING");
+	FD_SQL(sql, OUTBOX_INTO "VALUES(" OUTBOX_ROW ") ON CONFLICT DO NOTHING");
+	/* Nothing is stored when no endpoint names the event: one statement,
+	 * not a read before it (the row may be sent without waiting). */
+	FD_SQL(named_sql, OUTBOX_INTO "SELECT " OUTBOX_ROW " WHERE EXISTS(SELECT 1 FROM"
+	                  " webhook_endpoints h, {each h.events} WHERE"
+	                  " h.app_id = ?2 AND h.deleted_at IS NULL AND"
+	                  " j.value = ?4) ON CONFLICT DO NOTHING");
 
+	if (named)
+		return fd_db__exec(c, &named_sql, "ssssis", id, app_id, env,
+		                   name, ts, body);
 	return fd_db__insert(c, &sql, "ssssis", id, app_id, env, name, ts,
 	                     body);
 }

@@ -390,9 +390,11 @@ int fd_store_event_insert(fd_conn *c, const char *app_id, const char *id,
 int fd_store_event_seen(fd_conn *c, const char *app_id, const char *env,
                         const char *customer_id, const char *name);
 
+/* named: stored only if a live endpoint of the app lists the event by
+ * name (FD_OK either way). */
 int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
                            const char *env, const char *name, int64_t ts,
-                           const char *body);
+                           const char *body, int named);
 int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
                          const char *name, long limit, long offset,
                          json_t **out);
@@ -424,8 +426,6 @@ int fd_store_webhook_delete(fd_conn *c, const char *app_id, const char *id,
 /* env NULL: every endpoint; else the endpoints limited to env. */
 int fd_store_webhook_list(fd_conn *c, const char *app_id, const char *env,
                           long limit, long offset, json_t **out);
-/* 1 if a live endpoint of the app lists event `name` explicitly. */
-int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name);
 
 /*
  * ---- deliveries (the webhook worker, delivery.c) ----
