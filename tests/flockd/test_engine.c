@@ -395,9 +395,9 @@ static void test_reward_flow(void **state)
 	                    "accepted");
 	assert_string_equal(s(ev, "environment"), "production");
 	assert_true(json_is_integer(json_object_get(ev, "timestamp")));
-	json_decref(list);
 
-	/* The referrer's counters moved. */
+	/* The referrer's counters moved; the event's referrer is the stored
+	 * row (read before the count on PostgreSQL, counted in place). */
 	res = adm(f, fd_op_admin_customers_get, alice, NULL, NULL, 200);
 	assert_int_equal(json_integer_value(
 	                         json_object_get(res, "visitedReferralsCount")),
@@ -405,7 +405,9 @@ static void test_reward_flow(void **state)
 	assert_int_equal(json_integer_value(json_object_get(
 	                         res, "convertedReferralsCount")),
 	                 1);
+	assert_true(json_equal(json_object_get(data, "referrer"), res));
 	json_decref(res);
+	json_decref(list);
 	res = adm(f, fd_op_admin_customers_get, bob, NULL, NULL, 200);
 	assert_string_equal(s(json_object_get(res, "referredBy"), "id"), alice);
 	assert_string_equal(s(res, "referredInCampaignId"), cmp);

@@ -324,10 +324,11 @@ enum { FD_PARTY_REFERRER = 1, FD_PARTY_REFEREE = 2 };
 /* Accept a pending referral (invitee.accepted); referral is updated in
  * place. 0 or -1. */
 int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign);
-/* The same, with the referee's Customer as read earlier in this job (used
- * if it is the referral's referee; NULL: read it). */
+/* The same, with the referee's and the referrer's Customers as read
+ * earlier in this job (each used if it is the referral's; NULL: read it).
+ * Steals referrer. */
 int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
-                       json_t *referee);
+                       json_t *referee, json_t *referrer);
 /*
  * Grant the campaign's rewards for the parties in mask. Appends Reward
  * objects to granted; *blocked gets NULL or why nothing was granted

@@ -28,34 +28,51 @@ int fd__campaign_running(const fd_ctx *x, const json_t *campaign)
 
 int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign)
 {
-	return fd__accept_referee(x, referral, campaign, NULL);
+	return fd__accept_referee(x, referral, campaign, NULL, NULL);
 }
 
-/* 1 if cus is the referral's referee. */
-static int is_referee(const json_t *referral, const json_t *cus)
+/* 1 if cus is the customer the referral names in member role. */
+static int is_party(const json_t *referral, const char *role,
+                    const json_t *cus)
 {
-	const char *a = fd__jstr(cus, "id"),
-	           *b = fd__jstr(referral, "refereeId");
+	const char *a = fd__jstr(cus, "id"), *b = fd__jstr(referral, role);
 
 	return a && b && strcmp(a, b) == 0;
 }
 
+/* The referrer read before this job's count: now as stored. 0 or -1. */
+static int counted(json_t *referrer, const char *iso)
+{
+	json_t *n = json_object_get(referrer, "convertedReferralsCount");
+
+	return json_integer_set(n, json_integer_value(n) + 1) ||
+	       json_object_set_new(referrer, "updatedAt", json_string(iso));
+}
+
 int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
-                       json_t *referee)
+                       json_t *referee, json_t *referrer)
 {
 	const char *id = fd__jstr(referral, "id");
 	const char *env = fd__jstr(referral, "environment");
-	json_t *invitee = NULL, *referrer = NULL, *data, *cmp;
+	json_t *invitee = NULL, *data, *cmp;
 	char iso[FLOCK__ISO8601_LEN];
-	int bad;
+	int bad, known;
 
 	if (!fd__jstr(referral, "status") ||
-	    strcmp(fd__jstr(referral, "status"), "pending") != 0)
+	    strcmp(fd__jstr(referral, "status"), "pending") != 0) {
+		json_decref(referrer);
 		return 0;
+	}
 	/* Accepting changes the referral and the referrer's counts, not the
-	 * referee: a Customer the caller read in this job is current. */
-	if (referee && is_referee(referral, referee))
+	 * referee: a Customer the caller read in this job is current; the
+	 * referrer it read gets the count below. */
+	if (referee && is_party(referral, "refereeId", referee))
 		invitee = json_incref(referee);
+	known = referrer && is_party(referral, "referrerId", referrer);
+	if (referrer && !known) {
+		json_decref(referrer);
+		referrer = NULL;
+	}
 	if (fd_store_referral_update(x->c, x->app, id, NULL, "accepted", NULL,
 	                             x->now) != FD_OK ||
 	    fd_store_customer_count(x->c, x->app,
@@ -64,12 +81,14 @@ int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
 	    (!invitee && fd_store_customer_get(x->c, x->app, FD_BY_ID,
 	                                       fd__jstr(referral, "refereeId"),
 	                                       &invitee) != FD_OK) ||
-	    fd_store_customer_get(x->c, x->app, FD_BY_ID,
-	                          fd__jstr(referral, "referrerId"),
-	                          &referrer) != FD_OK)
+	    (!known && fd_store_customer_get(x->c, x->app, FD_BY_ID,
+	                                     fd__jstr(referral, "referrerId"),
+	                                     &referrer) != FD_OK))
 		goto fail;
-	/* The caller's object becomes the stored row: no read back. */
+	/* The caller's objects become the stored rows: no read back. */
 	flock__iso8601(iso, x->now);
+	if (known && counted(referrer, iso))
+		goto fail;
 	json_object_set_new(referral, "status", json_string("accepted"));
 	json_object_set_new(referral, "updatedAt", json_string(iso));
 	cmp = json_object();

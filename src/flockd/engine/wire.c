@@ -183,9 +183,9 @@ FD_READ_OP(fd_op_campaign_checkpoints, campaign_checkpoints)
 /* ---- POST /checkpoints/ingest ---------------------------------------- */
 
 typedef struct {
-	json_t *customer, *campaign, *referral, *rewards;
+	json_t *customer, *campaign, *referral, *referrer, *rewards;
 	const char *blocked;
-	int matched;
+	int matched, running;
 } ingest_state;
 
 static void ingest_free(ingest_state *s)
@@ -193,6 +193,7 @@ static void ingest_free(ingest_state *s)
 	json_decref(s->customer);
 	json_decref(s->campaign);
 	json_decref(s->referral);
+	json_decref(s->referrer);
 	json_decref(s->rewards);
 }
 
@@ -228,16 +229,12 @@ static int ingest_match(fd_ctx *x, ingest_state *s, const char *env,
 static int ingest_grant(fd_ctx *x, ingest_state *s)
 {
 	const char *status;
-	int rc = fd_store_referral_find(
-	        x->c, x->app, fd__jstr(s->campaign, "id"),
-	        fd__jstr(s->customer, "id"), &s->referral);
+	json_t *referrer = s->referrer;
 
-	if (rc == FD_NOTFOUND) {
+	if (!s->referral) {
 		s->blocked = "no_referral";
 		return 0;
 	}
-	if (rc != FD_OK)
-		return -1;
 	status = fd__jstr(s->referral, "status");
 	if (strcmp(status, "flagged") == 0) {
 		s->blocked = "flagged_referral";
@@ -247,7 +244,9 @@ static int ingest_grant(fd_ctx *x, ingest_state *s)
 		s->blocked = "referral_rejected";
 		return 0;
 	}
-	if (fd__accept_referee(x, s->referral, s->campaign, s->customer) < 0 ||
+	s->referrer = NULL;
+	if (fd__accept_referee(x, s->referral, s->campaign, s->customer,
+	                       referrer) < 0 ||
 	    fd__grant(x, s->referral, s->campaign,
 	              FD_PARTY_REFERRER | FD_PARTY_REFEREE, s->rewards,
 	              &s->blocked) < 0)
@@ -255,19 +254,36 @@ static int ingest_grant(fd_ctx *x, ingest_state *s)
 	return 0;
 }
 
-/* The rules once the event is stored: match, referral, grant. */
-static int ingest_rules(fd_ctx *x, ingest_state *s, const char *env,
-                        const char *name)
+/* The rules once the event is stored (the match made before the
+ * customer was read): referral, grant. */
+static int ingest_rules(fd_ctx *x, ingest_state *s)
 {
-	if (ingest_match(x, s, env, name) < 0)
-		return -1;
 	if (!s->matched)
 		return 0;
-	if (!fd__campaign_running(x, s->campaign)) {
+	if (!s->running) {
 		s->blocked = "campaign_not_live";
 		return 0;
 	}
 	return ingest_grant(x, s);
+}
+
+/* The customer, and where the checkpoint can grant, its referral and
+ * their referrer, read together; an unknown user is created bare (the
+ * event is never dropped). FD_OK or the failure. */
+static int ingest_read(fd_ctx *x, ingest_state *s, const char *env,
+                       const char *ext)
+{
+	int rc;
+
+	s->running = s->matched && fd__campaign_running(x, s->campaign);
+	rc = fd_store_referee_get(
+	        x->c, x->app, ext,
+	        s->running ? fd__jstr(s->campaign, "id") : NULL, &s->customer,
+	        &s->referral, &s->referrer);
+	if (rc == FD_NOTFOUND)
+		rc = fd__customer_create(x, ext, NULL, NULL, NULL, env,
+		                         &s->customer);
+	return rc;
 }
 
 static json_t *ingest_result(fd_ctx *x, ingest_state *s, const char *id,
@@ -335,15 +351,10 @@ static int checkpoint_ingest(fd_ctx *x)
 		return bad_env(x);
 	if (!(s.rewards = json_array()) || flock__id_new(id, "evt_") < 0)
 		goto fail;
-	/* An unknown user is created bare: the event is never dropped. */
-	rc = fd_store_customer_get(x->c, x->app, FD_BY_EXTERNAL, ext,
-	                           &s.customer);
-	if (rc == FD_NOTFOUND)
-		rc = fd__customer_create(x, ext, NULL, NULL, NULL, env,
-		                         &s.customer);
-	if (rc != FD_OK ||
+	if (ingest_match(x, &s, env, name) < 0 ||
+	    ingest_read(x, &s, env, ext) != FD_OK ||
 	    ingest_event(x, id, env, name, fd__jstr(s.customer, "id")) < 0 ||
-	    ingest_rules(x, &s, env, name) < 0)
+	    ingest_rules(x, &s) < 0)
 		goto fail;
 	rc = fd__ok(x, FD_OUT_CREATED, ingest_result(x, &s, id, env, name));
 	ingest_free(&s);

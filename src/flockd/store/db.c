@@ -268,7 +268,7 @@ static int vquery(fd_conn *c, fd_qkind kind, long *n, json_t **obj,
 	/* Sent, not waited for: the writer finds out at the next read or at
 	 * fd_store_defer's flush, and runs the batch again on a failure. */
 	if (c->defer && kind <= FD_Q_INSERT && d->send) {
-		rc = d->send(st, kind != FD_Q_EXEC);
+		rc = d->send(st, kind == FD_Q_EXEC ? FD_SEND_ANY : FD_SEND_CHANGE);
 		d->reset(st);
 		if (rc == FD_RETRY)
 			c->retry = 1;
@@ -306,6 +306,54 @@ int fd_db__query(fd_conn *c, fd_qkind kind, long *n, json_t **obj, fd_sql *sql,
 	rc = vquery(c, kind, n ? n : &n_, obj ? obj : &obj_, NULL, sql, fmt,
 	            ap);
 	va_end(ap);
+	return rc;
+}
+
+int fd_db__reads_ahead(const fd_conn *c)
+{
+	return c->defer && c->s->drv->send;
+}
+
+/* The row of a statement sent ahead, as fd_db__one reads it. */
+static int read_sent(fd_conn *c, fd_dbstmt *st, json_t **out)
+{
+	int rc = fd_db__step(c, st);
+
+	if (rc == FD_ROW)
+		rc = (*out = fd_db__row(c, st)) ? FD_OK : FD_ERR;
+	else if (rc == FD_DONE)
+		rc = FD_NOTFOUND;
+	c->s->drv->reset(st);
+	return rc;
+}
+
+int fd_db__reads(fd_conn *c, fd_db_read *r, int n)
+{
+	fd_dbstmt *st[FD_READS_MAX] = {NULL};
+	int i, rc = FD_OK, ahead = fd_db__reads_ahead(c);
+
+	for (i = 0; i < n && i < FD_READS_MAX; i++) {
+		*r[i].out = NULL;
+		if (!ahead)
+			continue;
+		st[i] = fd_db__bind(c, r[i].sql, &r[i].rc, r[i].fmt, r[i].p[0],
+		                    r[i].p[1], r[i].p[2]);
+		if (st[i] && c->s->drv->send(st[i], FD_SEND_ROWS) != FD_OK) {
+			c->s->drv->reset(st[i]);
+			st[i] = NULL;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (i >= FD_READS_MAX)
+			r[i].rc = FD_ERR;
+		else if (st[i])
+			r[i].rc = read_sent(c, st[i], r[i].out);
+		else
+			r[i].rc = fd_db__one(c, r[i].out, r[i].sql, r[i].fmt,
+			                     r[i].p[0], r[i].p[1], r[i].p[2]);
+		if (rc == FD_OK && r[i].rc != FD_OK && r[i].rc != FD_NOTFOUND)
+			rc = r[i].rc;
+	}
 	return rc;
 }
 

@@ -41,6 +41,25 @@
 	"SELECT " t ".id AS id, (SELECT org_id FROM apps WHERE id = " t        \
 	".app_id) AS \"organizationId\", " t ".app_id AS \"applicationId\","
 
+/* A Customer (alias c, its referrer r): WHERE follows. */
+#define CUSTOMER_COLS                                                          \
+	OWNED("c")                                                             \
+	" c.external_id AS \"externalUserId\","                                \
+	" c.email AS email, c.name AS name,"                                   \
+	" c.referral_code AS \"referralCode\","                                \
+	" r.id AS \"referredBy.id\","                                          \
+	" r.external_id AS \"referredBy.externalUserId\","                     \
+	" r.email AS \"referredBy.email\", r.name AS \"referredBy.name\","     \
+	" c.referred_by_id AS \"referredById\","                               \
+	" c.referred_by_referral_id AS \"referredByReferralId\","              \
+	" c.referred_in_campaign_id AS \"referredInCampaignId\","              \
+	" c.visited AS \"visitedReferralsCount\","                             \
+	" c.converted AS \"convertedReferralsCount\","                         \
+	" c.custom_properties AS \"{customProperties\","                      \
+	" c.created_at AS \"@createdAt\", c.updated_at AS \"@updatedAt\","     \
+	" c.deleted_at AS \"@deletedAt\" FROM customers c LEFT JOIN"           \
+	" customers r ON r.id = c.referred_by_id "
+
 typedef struct {
 	const char *text;
 	int id; /* its slot in every connection's cache; -1 until first use */
@@ -131,6 +150,29 @@ int fd_db__query(fd_conn *c, fd_qkind kind, long *n, json_t **obj, fd_sql *sql,
 	fd_db__query(c, FD_Q_ALL, NULL, out, __VA_ARGS__)
 #define fd_db__count(c, n, ...)                                                \
 	fd_db__query(c, FD_Q_COUNT, n, NULL, __VA_ARGS__)
+
+/*
+ * Reads sent together: each r[i] is fd_db__one of sql with the text
+ * parameters p (fmt of 's' only). Where the writer defers (store.h
+ * fd_store_defer) on a driver that sends (PostgreSQL), all of them go in
+ * one round trip, so a read may not depend on another's answer in C, only
+ * in SQL. *r[i].out gets the row (NULL: none), r[i].rc its code; the
+ * first failure other than FD_NOTFOUND is returned, else FD_OK. Each sql
+ * appears once.
+ */
+typedef struct {
+	fd_sql *sql;
+	const char *fmt;
+	const char *p[3];
+	json_t **out;
+	int rc;
+} fd_db_read;
+
+#define FD_READS_MAX 4
+
+int fd_db__reads(fd_conn *c, fd_db_read *r, int n);
+/* 1 if fd_db__reads sends its reads together on c now. */
+int fd_db__reads_ahead(const fd_conn *c);
 
 /*
  * {"total","limit","offset","data"}: page runs with the parameters of fmt

@@ -27,6 +27,9 @@
 
 enum { FD_ROW = 100, FD_DONE = 101 };
 
+/* What fd_driver.send's caller wants of a statement's answer. */
+enum { FD_SEND_ANY, FD_SEND_CHANGE, FD_SEND_ROWS };
+
 /* Column and parameter types. As a parameter type, FD_T_NULL is a NULL
  * integer; a NULL text is FD_T_TEXT with no text. */
 enum { FD_T_NULL = 0, FD_T_INT, FD_T_REAL, FD_T_TEXT, FD_T_BLOB };
@@ -135,11 +138,14 @@ typedef struct {
 	void (*wal_stats)(fd_dbconn *writer, fd_store_wal_stats *out);
 	/* Optional (NULL: every statement runs when it is stepped). Send
 	 * st's run on its connection, in a transaction, without waiting for
-	 * the answer (st may be reset and bound again at once). What it
-	 * failed, or that it changed no row when want_change, shows as
-	 * FD_RETRY at the next step of a statement on the connection or at
-	 * flush. flush waits for every answer sent: FD_OK or FD_RETRY. */
-	int (*send)(fd_dbstmt *st, int want_change);
+	 * the answer. FD_SEND_ANY and FD_SEND_CHANGE: rows nobody reads (st
+	 * may be reset and bound again at once); what it failed, or that it
+	 * changed no row (FD_SEND_CHANGE), shows as FD_RETRY at the next step
+	 * of a statement on the connection or at flush. FD_SEND_ROWS: its
+	 * rows are read by stepping st (not reset before), which waits for
+	 * everything sent before it in the same round trip. flush waits for
+	 * every answer sent: FD_OK or FD_RETRY. */
+	int (*send)(fd_dbstmt *st, int want);
 	int (*flush)(fd_dbconn *c);
 	/* Optional: the process's round trips to the database so far (each
 	 * exchange that waits for the server's answer), any thread. */

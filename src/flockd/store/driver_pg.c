@@ -50,8 +50,10 @@ struct fd_dbconn {
 	int broken; /* replaced at the next pg_ensure (pipe_lost) */
 	struct {
 		int what;
+		long seq; /* a P_ROWS's: its statement's ahead when sent */
 		struct fd_dbstmt *st;
 	} pend[MAXPEND];
+	long seq;
 };
 
 struct fd_dbstmt {
@@ -65,7 +67,8 @@ struct fd_dbstmt {
 	int lens[MAXP], fmts[MAXP];
 	char num[MAXP][24];
 	PGresult *res;
-	int row; /* current row of res */
+	int row;    /* current row of res */
+	long ahead; /* sent in pipeline mode, rows owed (a P_ROWS's seq) */
 	uint8_t blob[64];
 };
 
@@ -278,6 +281,7 @@ static void pg_reset(fd_dbstmt *st)
 {
 	PQclear(st->res);
 	st->res = NULL;
+	st->ahead = 0;
 	st->row = -1;
 }
 
@@ -368,6 +372,9 @@ static int queue(fd_dbconn *c, int what, fd_dbstmt *st)
 {
 	c->pend[c->npend].what = what;
 	c->pend[c->npend].st = st;
+	c->pend[c->npend].seq = 0;
+	if (what == P_ROWS)
+		c->pend[c->npend].seq = st->ahead = ++c->seq;
 	c->npend++;
 	return FD_OK;
 }
@@ -435,9 +442,12 @@ static int pipe_lost(fd_dbconn *c, int rc)
 {
 	int i;
 
-	for (i = 0; i < c->npend; i++)
+	for (i = 0; i < c->npend; i++) {
 		if (c->pend[i].what == P_PREPARE)
 			c->pend[i].st->prepared_gen = -1;
+		else if (c->pend[i].what == P_ROWS)
+			c->pend[i].st->ahead = 0;
+	}
 	c->npend = 0;
 	c->pipe = 0;
 	c->broken = 1;
@@ -477,21 +487,29 @@ static int collect_all(fd_dbconn *c, int keep)
 		} else if (what == P_CHANGE && !strcmp(PQcmdTuples(r), "0")) {
 			if (rc == FD_OK)
 				rc = FD_RETRY;
-		} else if (what == P_ROWS && rc == FD_OK) {
+		} else if (what == P_ROWS && rc == FD_OK &&
+		           st->ahead == c->pend[i].seq) {
+			/* (A statement reset since has no use for it.) */
 			st->res = r;
 			st->row = -1;
 			r = NULL;
 		}
+		if (what == P_ROWS && st->ahead == c->pend[i].seq)
+			st->ahead = 0;
 		PQclear(r);
 		if (PQstatus(c->db) != CONNECTION_OK) {
 			rc = fail_code(c, NULL);
 			break;
 		}
 	}
-	/* Statements the loop did not reach were never prepared. */
-	for (; i < c->npend; i++)
+	/* Statements the loop did not reach were never prepared or run. */
+	for (; i < c->npend; i++) {
 		if (c->pend[i].what == P_PREPARE)
 			c->pend[i].st->prepared_gen = -1;
+		else if (c->pend[i].what == P_ROWS &&
+		         c->pend[i].st->ahead == c->pend[i].seq)
+			c->pend[i].st->ahead = 0;
+	}
 	c->npend = 0;
 	if (server_error && PQstatus(c->db) == CONNECTION_OK)
 		skip_to_sync(c);
@@ -514,7 +532,7 @@ static int run_piped(fd_dbstmt *st)
 }
 
 /* Send st without waiting for its answer (driver.h send). */
-static int pg_send(fd_dbstmt *st, int want_change)
+static int pg_send(fd_dbstmt *st, int want)
 {
 	fd_dbconn *c = st->c;
 	int rc;
@@ -523,7 +541,9 @@ static int pg_send(fd_dbstmt *st, int want_change)
 		return fail_code(c, NULL);
 	if (c->npend + 2 > MAXPEND && (rc = collect_all(c, 1)) != FD_OK)
 		return rc;
-	rc = send_one(st, want_change ? P_CHANGE : P_ANY);
+	rc = send_one(st, want == FD_SEND_ROWS     ? P_ROWS
+	                  : want == FD_SEND_CHANGE ? P_CHANGE
+	                                           : P_ANY);
 	return rc == FD_OK ? rc : pipe_lost(c, rc);
 }
 
@@ -539,6 +559,9 @@ static int pg_step(fd_dbstmt *st)
 {
 	int rc;
 
+	/* Sent ahead (FD_SEND_ROWS): its rows come with what is owed. */
+	if (st->ahead && (rc = collect_all(st->c, 1)) != FD_OK)
+		return rc;
 	if (!st->res && (rc = run(st)) != FD_OK)
 		return rc;
 	st->row++;

@@ -10,24 +10,6 @@
 
 /* ---- customers ------------------------------------------------------- */
 
-#define CUSTOMER_COLS                                                          \
-	OWNED("c")                                                             \
-	" c.external_id AS \"externalUserId\","                                \
-	" c.email AS email, c.name AS name,"                                   \
-	" c.referral_code AS \"referralCode\","                                \
-	" r.id AS \"referredBy.id\","                                          \
-	" r.external_id AS \"referredBy.externalUserId\","                     \
-	" r.email AS \"referredBy.email\", r.name AS \"referredBy.name\","     \
-	" c.referred_by_id AS \"referredById\","                               \
-	" c.referred_by_referral_id AS \"referredByReferralId\","              \
-	" c.referred_in_campaign_id AS \"referredInCampaignId\","              \
-	" c.visited AS \"visitedReferralsCount\","                             \
-	" c.converted AS \"convertedReferralsCount\","                         \
-	" c.custom_properties AS \"{customProperties\","                      \
-	" c.created_at AS \"@createdAt\", c.updated_at AS \"@updatedAt\","     \
-	" c.deleted_at AS \"@deletedAt\" FROM customers c LEFT JOIN"           \
-	" customers r ON r.id = c.referred_by_id "
-
 int fd_store_customer_get(fd_conn *c, const char *app_id, fd_lookup by,
                           const char *key, json_t **out)
 {

@@ -75,6 +75,51 @@ int fd_store_referral_find(fd_conn *c, const char *app_id,
 	return fd_db__one(c, out, &sql, "sss", app_id, campaign_id, referee_id);
 }
 
+/*
+ * Where the reads go in one round trip (db.h fd_db__reads), the referral
+ * and its referrer are found from the external id in SQL; else each read
+ * takes the id the one before it found (cheaper on SQLite).
+ */
+int fd_store_referee_get(fd_conn *c, const char *app_id, const char *ext,
+                         const char *campaign_id, json_t **customer,
+                         json_t **referral, json_t **referrer)
+{
+	FD_SQL(cus, CUSTOMER_COLS "WHERE c.app_id = ?1 AND c.external_id = ?2");
+#define REFEREE_ID                                                             \
+	"(SELECT x.id FROM customers x WHERE x.app_id = ?1 AND"                \
+	" x.external_id = ?3)"
+	FD_SQL(ref, REFERRAL_COLS "WHERE f.app_id = ?1 AND f.campaign_id = ?2"
+	                          " AND f.referee_id = " REFEREE_ID);
+	FD_SQL(rer, CUSTOMER_COLS "WHERE c.app_id = ?1 AND c.id = (SELECT"
+	                          " y.referrer_id FROM referrals y WHERE"
+	                          " y.app_id = ?1 AND y.campaign_id = ?2 AND"
+	                          " y.referee_id = " REFEREE_ID ")");
+#undef REFEREE_ID
+	fd_db_read r[3] = {{&cus, "ss", {app_id, ext}, customer, 0},
+	                   {&ref, "sss", {app_id, campaign_id, ext}, referral, 0},
+	                   {&rer, "sss", {app_id, campaign_id, ext}, referrer, 0}};
+	int rc;
+
+	*referral = *referrer = NULL;
+	if (campaign_id && fd_db__reads_ahead(c)) {
+		rc = fd_db__reads(c, r, 3);
+		return rc == FD_OK ? r[0].rc : rc;
+	}
+	rc = fd_db__reads(c, r, 1);
+	if (rc != FD_OK || r[0].rc != FD_OK || !campaign_id)
+		return rc == FD_OK ? r[0].rc : rc;
+	rc = fd_store_referral_find(c, app_id, campaign_id,
+	                            json_string_value(
+	                                    json_object_get(*customer, "id")),
+	                            referral);
+	if (rc != FD_OK)
+		return rc == FD_NOTFOUND ? FD_OK : rc;
+	return fd_store_customer_get(
+	        c, app_id, FD_BY_ID,
+	        json_string_value(json_object_get(*referral, "referrerId")),
+	        referrer);
+}
+
 int fd_store_referral_by_referrer(fd_conn *c, const char *app_id,
                                   const char *campaign_id,
                                   const char *referrer_id, long limit,

@@ -280,6 +280,15 @@ int fd_store_checkpoint_list(fd_conn *c, const char *app_id,
                              const char *campaign_id, json_t **out);
 
 /* ---- referrals ---- */
+/*
+ * The customer of an external id (FD_NOTFOUND: none) and, with
+ * campaign_id, its referral as referee in that campaign and the
+ * referral's referrer (both NULL: no referral): what a checkpoint needs,
+ * in one round trip where the writer defers (fd_store_defer).
+ */
+int fd_store_referee_get(fd_conn *c, const char *app_id, const char *ext,
+                         const char *campaign_id, json_t **customer,
+                         json_t **referral, json_t **referrer);
 int fd_store_referral_insert(fd_conn *c, const char *app_id, const char *id,
                              const char *env, const char *campaign_id,
                              const char *referrer_id, const char *referee_id,
