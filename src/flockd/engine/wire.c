@@ -321,10 +321,15 @@ static int ingest_event(fd_ctx *x, const char *id, const char *env,
 	char *text = json_is_object(props) ? fd_jdump(props, NULL) : NULL;
 	int rc = fd_store_event_insert(x->c, x->app, id, env, cus_id, name,
 	                               text, x->now);
+	int wants = rc == FD_OK ? fd_store_webhook_wants(x->c, x->app,
+	                                                 "checkpoint.ingested")
+	                        : 0;
 
 	free(text);
-	if (rc != FD_OK)
+	if (rc != FD_OK || wants < 0)
 		return -1;
+	if (!wants)
+		return 0;
 	return fd__emit_named(x, env, "checkpoint.ingested",
 	                      json_pack("{s:s, s:s, s:s, s:O?}", "id", id,
 	                                "checkpointName", name, "customerId",

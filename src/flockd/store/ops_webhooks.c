@@ -62,6 +62,20 @@ int fd_store_webhook_list(fd_conn *c, const char *app_id, const char *env,
 	return fd_db__page(c, out, &page, limit, offset, "ss", app_id, env);
 }
 
+int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name)
+{
+	FD_SQL(sql, "SELECT 1 FROM webhook_endpoints h, {each h.events} WHERE"
+	            " h.app_id = ?1 AND h.deleted_at IS NULL AND j.value = ?2"
+	            " LIMIT 1");
+	int rc;
+
+	/* A read would cost a round trip: the named insert decides. */
+	if (fd_db__reads_ahead(c))
+		return 1;
+	rc = fd_db__count(c, NULL, &sql, "ss", app_id, name);
+	return rc == FD_OK ? 1 : rc == FD_NOTFOUND ? 0 : rc;
+}
+
 int fd_store_webhook_update(fd_conn *c, const char *app_id, const char *id,
                             const char *url, int events_set, const char *events,
                             int enabled, int64_t now)

@@ -432,6 +432,10 @@ int fd_store_webhook_get(fd_conn *c, const char *app_id, const char *id,
                          json_t **out);
 int fd_store_webhook_delete(fd_conn *c, const char *app_id, const char *id,
                             int64_t now);
+/* 1 if a live endpoint of the app lists event `name` explicitly, or
+ * if that is left to fd_store_outbox_insert's named insert (where the
+ * writer defers: a read would cost a round trip); 0; FD_ERR. */
+int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name);
 /* env NULL: every endpoint; else the endpoints limited to env. */
 int fd_store_webhook_list(fd_conn *c, const char *app_id, const char *env,
                           long limit, long offset, json_t **out);
