@@ -287,6 +287,7 @@ static void test_deferred_writes(void **state)
 {
 	fx *f = *state;
 	json_t *c = NULL;
+	int i;
 
 	seed(f);
 	assert_int_equal(fd_store_defer(f->w, 1), FD_OK);
@@ -303,6 +304,16 @@ static void test_deferred_writes(void **state)
 	        fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_d1", &c),
 	        FD_OK);
 	json_decref(c);
+	/* More writes than a pipeline holds before it waits (64 answers),
+	 * then a read. */
+	for (i = 0; i < 150; i++)
+		assert_int_equal(fd_store_customer_count(f->w, "app_a", "cus_r",
+		                                         1, 0, NOW),
+		                 FD_OK);
+	assert_int_equal(
+	        fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_d1", &c),
+	        FD_OK);
+	json_decref(c);
 	assert_int_equal(
 	        fd_store_customer_count(f->w, "app_a", "cus_r", 1, 0, NOW),
 	        FD_OK);
@@ -314,7 +325,7 @@ static void test_deferred_writes(void **state)
 	        FD_OK);
 	assert_int_equal(json_integer_value(json_object_get(
 	                         c, "visitedReferralsCount")),
-	                 2);
+	                 152);
 	json_decref(c);
 }
 

@@ -526,8 +526,11 @@ static int collect_all(fd_dbconn *c, int keep)
 static int run_piped(fd_dbstmt *st)
 {
 	fd_dbconn *c = st->c;
-	int rc = send_one(st, P_ROWS);
+	int rc;
 
+	if (c->npend + 2 > MAXPEND && (rc = collect_all(c, 1)) != FD_OK)
+		return rc;
+	rc = send_one(st, P_ROWS);
 	return rc == FD_OK ? collect_all(c, 1) : pipe_lost(c, rc);
 }
 
