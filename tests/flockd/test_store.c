@@ -19,7 +19,7 @@
 
 /* Schema version, the same on both databases (rate_windows is only used
  * on PostgreSQL). */
-#define SCHEMA 8
+#define SCHEMA 9
 
 typedef struct {
 	char dir[64];
@@ -153,6 +153,48 @@ static void test_migrated_and_reopened(void **state)
 	assert_string_equal(json_string_value(json_object_get(app, "name")),
 	                    "A");
 	json_decref(app);
+}
+
+/* Step 9 puts new idempotency records in a table with rowids: a record
+ * stored before it, in step 1's table, still replays and is purged. */
+static void test_idempotency_records_kept_by_step_9(void **state)
+{
+	fx *f = *state;
+	uint8_t hash[32], got[32];
+	char *body = NULL;
+	int status = 0;
+
+	memset(hash, 9, sizeof(hash));
+	seed(f);
+	assert_int_equal(h_db_exec(f->db, "INSERT INTO idempotency VALUES("
+	                                  "'app_a', 'k-1', '', 201,"
+	                                  " '{\"id\":\"evt_1\"}', 1000)"),
+	                 0);
+	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
+	assert_int_equal(fd_store_idem_put(f->w, "app_a", "k-2", hash, 200,
+	                                   "{}", NOW),
+	                 FD_OK);
+	assert_int_equal(fd_store_idem_get(f->w, "app_a", "k-1", got, &status,
+	                                   &body),
+	                 FD_OK);
+	assert_int_equal(status, 201);
+	assert_string_equal(body, "{\"id\":\"evt_1\"}");
+	free(body);
+	assert_int_equal(fd_store_idem_get(f->w, "app_a", "k-2", got, &status,
+	                                   &body),
+	                 FD_OK);
+	assert_int_equal(status, 200);
+	assert_memory_equal(got, hash, sizeof(hash));
+	free(body);
+	assert_int_equal(fd_store_idem_purge(f->w, NOW), FD_OK);
+	assert_int_equal(fd_store_idem_get(f->w, "app_a", "k-1", got, &status,
+	                                   &body),
+	                 FD_NOTFOUND);
+	assert_int_equal(fd_store_idem_get(f->w, "app_a", "k-2", got, &status,
+	                                   &body),
+	                 FD_OK);
+	free(body);
+	assert_int_equal(fd_store_commit(f->w), FD_OK);
 }
 
 static void test_reward_exactly_once(void **state)
@@ -874,6 +916,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_redact),
 	        T(test_migrated_and_reopened),
+	        T(test_idempotency_records_kept_by_step_9),
 	        T(test_reward_exactly_once),
 	        T(test_pending_reads_approved_after_hold),
 	        T(test_one_live_campaign_per_environment),

@@ -51,6 +51,8 @@ static const table_def tables[] = {
         {"deliveries", "id{collate_c}", APP_FILTER, NULL},
         {"delivery_attempts", "id", APP_FILTER, "id"},
         {"idempotency", "app_id{collate_c}, key{collate_c}", APP_FILTER, NULL},
+        {"idempotency_v2", "app_id{collate_c}, key{collate_c}", APP_FILTER,
+         NULL},
         {"activity_daily",
          "app_id{collate_c}, environment{collate_c}, name{collate_c}, day",
          APP_FILTER, NULL},

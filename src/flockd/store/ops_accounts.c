@@ -144,8 +144,11 @@ int fd_store_key_revoke(fd_conn *c, const char *app_id, const char *id,
 int fd_store_idem_get(fd_conn *c, const char *app_id, const char *key,
                       uint8_t hash[32], int *status, char **body)
 {
-	FD_SQL(sql, "SELECT body_hash, status, response FROM idempotency"
-	            " WHERE app_id = ?1 AND key = ?2");
+	/* Records written before schema step 9 are in idempotency. */
+	FD_SQL(sql, "SELECT body_hash, status, response FROM idempotency_v2"
+	            " WHERE app_id = ?1 AND key = ?2 UNION ALL SELECT"
+	            " body_hash, status, response FROM idempotency WHERE"
+	            " app_id = ?1 AND key = ?2 LIMIT 1");
 	const fd_driver *d = c->s->drv;
 	char name[320];
 	fd_value h, st_, body_;
@@ -182,7 +185,7 @@ int fd_store_idem_put(fd_conn *c, const char *app_id, const char *key,
                       const uint8_t hash[32], int status, const char *body,
                       int64_t now)
 {
-	FD_SQL(sql, "INSERT INTO idempotency(app_id, key, body_hash, status,"
+	FD_SQL(sql, "INSERT INTO idempotency_v2(app_id, key, body_hash, status,"
 	            " response, created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
 	            " ON CONFLICT DO NOTHING");
 	int rc = fd_db__insert(c, &sql, "ssbisi", app_id, key, hash,
@@ -199,9 +202,11 @@ int fd_store_idem_put(fd_conn *c, const char *app_id, const char *key,
 
 int fd_store_idem_purge(fd_conn *c, int64_t before)
 {
-	FD_SQL(sql, "DELETE FROM idempotency WHERE created_at < ?1");
+	FD_SQL(sql, "DELETE FROM idempotency_v2 WHERE created_at < ?1");
+	FD_SQL(old, "DELETE FROM idempotency WHERE created_at < ?1");
+	int rc = fd_db__exec(c, &sql, "i", before);
 
-	return fd_db__exec(c, &sql, "i", before);
+	return rc == FD_OK ? fd_db__exec(c, &old, "i", before) : rc;
 }
 
 /* ---- request rate limit ---------------------------------------------- */

@@ -367,6 +367,22 @@ static const migration migrations[] = {
         {REWARDS_LIMIT "DROP INDEX IF EXISTS customers_ext_c;"
                        "DROP INDEX IF EXISTS customers_code_c;",
          REWARDS_LIMIT},
+        /* 9: idempotency records in a table with rowids (SQLite; on
+         * PostgreSQL, where {without_rowid} is nothing, the same table
+         * again): a record (its whole reply, ~2.3 KB for an ingest) is
+         * appended and found through the small (app_id, key) index,
+         * where step 1's WITHOUT ROWID table keeps the replies in its
+         * key's B-tree, in random key order, spilling to overflow pages.
+         * New records go here; the old table is still read and purged
+         * (store/ops_accounts.c), so nothing is copied at the upgrade
+         * and the old records last their 48 hours. It can run again. */
+        {"CREATE TABLE IF NOT EXISTS idempotency_v2(app_id TEXT NOT NULL,"
+         " key TEXT NOT NULL, body_hash {blob} NOT NULL, status INTEGER NOT"
+         " NULL, response TEXT NOT NULL, created_at {i64} NOT NULL,"
+         " PRIMARY KEY(app_id, key));"
+         "CREATE INDEX IF NOT EXISTS idempotency_v2_age ON"
+         " idempotency_v2(created_at);",
+         NULL},
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
