@@ -171,28 +171,28 @@ static void test_idempotency_records_kept_by_step_9(void **state)
 	                                  " '{\"id\":\"evt_1\"}', 1000)"),
 	                 0);
 	assert_int_equal(fd_store_begin(f->w, 1), FD_OK);
-	assert_int_equal(fd_store_idem_put(f->w, "app_a", "k-2", hash, 200,
-	                                   "{}", NOW),
-	                 FD_OK);
-	assert_int_equal(fd_store_idem_get(f->w, "app_a", "k-1", got, &status,
-	                                   &body),
-	                 FD_OK);
+	assert_int_equal(
+	        fd_store_idem_put(f->w, "app_a", "k-2", hash, 200, "{}", NOW),
+	        FD_OK);
+	assert_int_equal(
+	        fd_store_idem_get(f->w, "app_a", "k-1", got, &status, &body),
+	        FD_OK);
 	assert_int_equal(status, 201);
 	assert_string_equal(body, "{\"id\":\"evt_1\"}");
 	free(body);
-	assert_int_equal(fd_store_idem_get(f->w, "app_a", "k-2", got, &status,
-	                                   &body),
-	                 FD_OK);
+	assert_int_equal(
+	        fd_store_idem_get(f->w, "app_a", "k-2", got, &status, &body),
+	        FD_OK);
 	assert_int_equal(status, 200);
 	assert_memory_equal(got, hash, sizeof(hash));
 	free(body);
 	assert_int_equal(fd_store_idem_purge(f->w, NOW), FD_OK);
-	assert_int_equal(fd_store_idem_get(f->w, "app_a", "k-1", got, &status,
-	                                   &body),
-	                 FD_NOTFOUND);
-	assert_int_equal(fd_store_idem_get(f->w, "app_a", "k-2", got, &status,
-	                                   &body),
-	                 FD_OK);
+	assert_int_equal(
+	        fd_store_idem_get(f->w, "app_a", "k-1", got, &status, &body),
+	        FD_NOTFOUND);
+	assert_int_equal(
+	        fd_store_idem_get(f->w, "app_a", "k-2", got, &status, &body),
+	        FD_OK);
 	free(body);
 	assert_int_equal(fd_store_commit(f->w), FD_OK);
 }
@@ -365,9 +365,9 @@ static void test_deferred_writes(void **state)
 	assert_int_equal(
 	        fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_r", &c),
 	        FD_OK);
-	assert_int_equal(json_integer_value(json_object_get(
-	                         c, "visitedReferralsCount")),
-	                 152);
+	assert_int_equal(
+	        json_integer_value(json_object_get(c, "visitedReferralsCount")),
+	        152);
 	json_decref(c);
 }
 
@@ -426,8 +426,8 @@ static void test_deferred_failures_show_later(void **state)
 	assert_int_equal(
 	        fd_store_customer_get(f->w, "app_a", FD_BY_ID, "cus_e", &c),
 	        FD_OK);
-	assert_string_equal(json_string_value(json_object_get(c, "referredById")),
-	                    "cus_r");
+	assert_string_equal(
+	        json_string_value(json_object_get(c, "referredById")), "cus_r");
 	json_decref(c);
 }
 
@@ -523,10 +523,10 @@ static void test_delivery_claimed_once_across_nodes(void **state)
 		char id[16];
 
 		snprintf(id, sizeof(id), "evt_%d", i);
-		assert_int_equal(
-		        fd_store_outbox_insert(f->w, "app_a", id, "production",
-		                               "referral.created", NOW, "{}", 0),
-		        FD_OK);
+		assert_int_equal(fd_store_outbox_insert(
+		                         f->w, "app_a", id, "production",
+		                         "referral.created", NOW, "{}", 0),
+		                 FD_OK);
 	}
 	assert_int_equal(fd_store_delivery_fanout(f->w, NOW, 100, &n), FD_OK);
 	assert_int_equal(n, 3);

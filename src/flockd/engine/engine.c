@@ -208,8 +208,7 @@ int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data)
 	return emit(x, env, name, data, 0);
 }
 
-int fd__emit_named(fd_ctx *x, const char *env, const char *name,
-                   json_t *data)
+int fd__emit_named(fd_ctx *x, const char *env, const char *name, json_t *data)
 {
 	return emit(x, env, name, data, 1);
 }

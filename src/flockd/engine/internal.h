@@ -262,8 +262,7 @@ int fd__secret(char *out, size_t len, const char *prefix, size_t nbytes);
 int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data);
 /* The same for an event only an endpoint naming it receives
  * (checkpoint.ingested): stored only if one does. */
-int fd__emit_named(fd_ctx *x, const char *env, const char *name,
-                   json_t *data);
+int fd__emit_named(fd_ctx *x, const char *env, const char *name, json_t *data);
 
 /* Create a customer with a fresh referral code and emit customer.created;
  * *out gets the Customer. FD_OK or FD_ERR. */

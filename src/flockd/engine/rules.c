@@ -32,8 +32,7 @@ int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign)
 }
 
 /* 1 if cus is the customer the referral names in member role. */
-static int is_party(const json_t *referral, const char *role,
-                    const json_t *cus)
+static int is_party(const json_t *referral, const char *role, const json_t *cus)
 {
 	const char *a = fd__jstr(cus, "id"), *b = fd__jstr(referral, role);
 

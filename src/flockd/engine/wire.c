@@ -276,10 +276,10 @@ static int ingest_read(fd_ctx *x, ingest_state *s, const char *env,
 	int rc;
 
 	s->running = s->matched && fd__campaign_running(x, s->campaign);
-	rc = fd_store_referee_get(
-	        x->c, x->app, ext,
-	        s->running ? fd__jstr(s->campaign, "id") : NULL, &s->customer,
-	        &s->referral, &s->referrer);
+	rc = fd_store_referee_get(x->c, x->app, ext,
+	                          s->running ? fd__jstr(s->campaign, "id")
+	                                     : NULL,
+	                          &s->customer, &s->referral, &s->referrer);
 	if (rc == FD_NOTFOUND)
 		rc = fd__customer_create(x, ext, NULL, NULL, NULL, env,
 		                         &s->customer);

@@ -439,7 +439,8 @@ static int run_batch_once(fd_engine *e, fd_conn *c, fd_job *batch, int rerun,
 	 * answers (fd_store_defer): one that did not do its part fails the
 	 * batch, which runs again with savepoints, where it answers itself. */
 	fd_store_defer(c, !safe);
-	failed = fd_store_begin(c, 1) != FD_OK || check_campaigns(e, c) != FD_OK;
+	failed =
+	        fd_store_begin(c, 1) != FD_OK || check_campaigns(e, c) != FD_OK;
 
 	for (j = batch; j && !failed; j = j->next) {
 		if (rerun)

@@ -268,7 +268,8 @@ static int vquery(fd_conn *c, fd_qkind kind, long *n, json_t **obj,
 	/* Sent, not waited for: the writer finds out at the next read or at
 	 * fd_store_defer's flush, and runs the batch again on a failure. */
 	if (c->defer && kind <= FD_Q_INSERT && d->send) {
-		rc = d->send(st, kind == FD_Q_EXEC ? FD_SEND_ANY : FD_SEND_CHANGE);
+		rc = d->send(st,
+		             kind == FD_Q_EXEC ? FD_SEND_ANY : FD_SEND_CHANGE);
 		d->reset(st);
 		if (rc == FD_RETRY)
 			c->retry = 1;

@@ -55,7 +55,7 @@
 	" c.referred_in_campaign_id AS \"referredInCampaignId\","              \
 	" c.visited AS \"visitedReferralsCount\","                             \
 	" c.converted AS \"convertedReferralsCount\","                         \
-	" c.custom_properties AS \"{customProperties\","                      \
+	" c.custom_properties AS \"{customProperties\","                       \
 	" c.created_at AS \"@createdAt\", c.updated_at AS \"@updatedAt\","     \
 	" c.deleted_at AS \"@deletedAt\" FROM customers c LEFT JOIN"           \
 	" customers r ON r.id = c.referred_by_id "

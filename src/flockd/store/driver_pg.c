@@ -355,7 +355,6 @@ static int run(fd_dbstmt *st)
 	return rc;
 }
 
-
 /* ---- pipeline mode ----------------------------------------------------
  *
  * The writer's batches without savepoints (engine/writer.c) send the
@@ -474,8 +473,8 @@ static int collect_all(fd_dbconn *c, int keep)
 		int bad = answer(c, &r) < 0;
 
 		if (bad) {
-			server_error |=
-			        r && PQresultStatus(r) != PGRES_PIPELINE_ABORTED;
+			server_error |= r && PQresultStatus(r) !=
+			                             PGRES_PIPELINE_ABORTED;
 			if (rc == FD_OK)
 				rc = what == P_ROWS && r &&
 				                     PQresultStatus(r) !=

@@ -95,9 +95,10 @@ int fd_store_referee_get(fd_conn *c, const char *app_id, const char *ext,
 	                          " y.app_id = ?1 AND y.campaign_id = ?2 AND"
 	                          " y.referee_id = " REFEREE_ID ")");
 #undef REFEREE_ID
-	fd_db_read r[3] = {{&cus, "ss", {app_id, ext}, customer, 0},
-	                   {&ref, "sss", {app_id, campaign_id, ext}, referral, 0},
-	                   {&rer, "sss", {app_id, campaign_id, ext}, referrer, 0}};
+	fd_db_read r[3] = {
+	        {&cus, "ss", {app_id, ext}, customer, 0},
+	        {&ref, "sss", {app_id, campaign_id, ext}, referral, 0},
+	        {&rer, "sss", {app_id, campaign_id, ext}, referrer, 0}};
 	int rc;
 
 	*referral = *referrer = NULL;
@@ -108,10 +109,9 @@ int fd_store_referee_get(fd_conn *c, const char *app_id, const char *ext,
 	rc = fd_db__reads(c, r, 1);
 	if (rc != FD_OK || r[0].rc != FD_OK || !campaign_id)
 		return rc == FD_OK ? r[0].rc : rc;
-	rc = fd_store_referral_find(c, app_id, campaign_id,
-	                            json_string_value(
-	                                    json_object_get(*customer, "id")),
-	                            referral);
+	rc = fd_store_referral_find(
+	        c, app_id, campaign_id,
+	        json_string_value(json_object_get(*customer, "id")), referral);
 	if (rc != FD_OK)
 		return rc == FD_NOTFOUND ? FD_OK : rc;
 	return fd_store_customer_get(
@@ -339,13 +339,15 @@ int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
                            const char *env, const char *name, int64_t ts,
                            const char *body, int named)
 {
-	FD_SQL(sql, OUTBOX_INTO "VALUES(" OUTBOX_ROW ") ON CONFLICT DO NOTHING");
+	FD_SQL(sql,
+	       OUTBOX_INTO "VALUES(" OUTBOX_ROW ") ON CONFLICT DO NOTHING");
 	/* Nothing is stored when no endpoint names the event: one statement,
 	 * not a read before it (the row may be sent without waiting). */
-	FD_SQL(named_sql, OUTBOX_INTO "SELECT " OUTBOX_ROW " WHERE EXISTS(SELECT 1 FROM"
-	                  " webhook_endpoints h, {each h.events} WHERE"
-	                  " h.app_id = ?2 AND h.deleted_at IS NULL AND"
-	                  " j.value = ?4) ON CONFLICT DO NOTHING");
+	FD_SQL(named_sql,
+	       OUTBOX_INTO "SELECT " OUTBOX_ROW " WHERE EXISTS(SELECT 1 FROM"
+	                   " webhook_endpoints h, {each h.events} WHERE"
+	                   " h.app_id = ?2 AND h.deleted_at IS NULL AND"
+	                   " j.value = ?4) ON CONFLICT DO NOTHING");
 
 	if (named)
 		return fd_db__exec(c, &named_sql, "ssssis", id, app_id, env,
