@@ -25,7 +25,7 @@
  * (user + system of every thread, /proc/PID/stat, across the ingest
  * phase) and the database round trips per ingest
  * (flockd_db_round_trips_total of /metrics: PostgreSQL's PQexec* calls
- * and pipeline syncs; SQLite has none).
+ * and pipeline waits; SQLite has none).
  *
  * BENCH_INGEST_HOOK (bench/callgrind_ingest.sh sets it): a command run
  * as `HOOK ingest-start PID` right before the ingest phase and `HOOK
