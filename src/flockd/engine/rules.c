@@ -177,6 +177,22 @@ char *fd__reward_terms(const json_t *src, json_t **obj)
 	return text;
 }
 
+/* terms' members into o as copies: terms may be the writer's cache's
+ * (terms_of), and o leaves the writer in a reply that another thread
+ * frees, so no value of the cache may go with it. 0 or -1. */
+static int put_terms(json_t *o, const json_t *terms)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)terms, key, v)
+	{
+		if (json_object_set_new_nocheck(o, key, json_deep_copy(v)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* The Reward as fd_store_reward_get would read it back right after the
  * insert (same members, same order), built from what was inserted. */
 static json_t *reward_object(const fd_ctx *x, const fd_store_reward *r,
@@ -196,7 +212,7 @@ static json_t *reward_object(const fd_ctx *x, const fd_store_reward *r,
 	    fd__put_req(o, "campaignRewardId", r->campaign_reward_id) ||
 	    fd__put_req(o, "referralId", r->referral_id) ||
 	    fd__put_req(o, "customerId", r->customer_id) ||
-	    fd__put_req(o, "party", r->party) || json_object_update(o, terms) ||
+	    fd__put_req(o, "party", r->party) || put_terms(o, terms) ||
 	    fd__put_req(o, "status", r->status) ||
 	    fd__put_req(o, "availableAt", avail) ||
 	    fd__put_req(o, "environment", r->env) ||
