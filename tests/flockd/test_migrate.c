@@ -183,6 +183,39 @@ static void make_source(fx *f)
 	seed_app(w, "app_b", "b");
 	assert_int_equal(fd_store_commit(w), FD_OK);
 	fd_store_close(s);
+	/* A record from before schema step 9, in step 1's table. */
+	assert_int_equal(h_db_exec(f->src, "INSERT INTO idempotency VALUES("
+	                                   "'app_a', 'idem-old', x'00', 200,"
+	                                   " '{\"old\":true}', 1000)"),
+	                 0);
+}
+
+/* Both idempotency tables were copied: each record replays. */
+static void same_records(fx *f)
+{
+	fd_store *b;
+	fd_conn *w;
+	uint8_t hash[32];
+	char err[256], *body = NULL;
+	int status = 0;
+
+	assert_int_equal(fd_store_open(&b, f->dst, 1, NULL, err, sizeof(err)), 0);
+	w = fd_store_writer(b);
+	assert_int_equal(fd_store_begin(w, 1), FD_OK);
+	assert_int_equal(fd_store_idem_get(w, "app_a", "idem-old", hash,
+	                                   &status, &body),
+	                 FD_OK);
+	assert_int_equal(status, 200);
+	assert_string_equal(body, "{\"old\":true}");
+	free(body);
+	assert_int_equal(fd_store_idem_get(w, "app_a", "idem-1", hash, &status,
+	                                   &body),
+	                 FD_OK);
+	assert_int_equal(status, 201);
+	assert_string_equal(body, "{\"ok\":true}");
+	free(body);
+	assert_int_equal(fd_store_rollback(w), FD_OK);
+	fd_store_close(b);
 }
 
 /* The wire objects of app read through both stores are equal. */
@@ -267,6 +300,7 @@ static void test_copy_everything_then_refuse_again(void **state)
 	assert_non_null(strstr(out, "committed"));
 	same_objects(f, "app_a", "a");
 	same_objects(f, "app_b", "b");
+	same_records(f);
 
 	/* Again: the applications exist; nothing is written. */
 	assert_int_equal(run_migrate(f, "app_a", out, sizeof(out)), -1);
