@@ -367,7 +367,7 @@ static int run(fd_dbstmt *st)
  * statement answers for itself.
  */
 
-static int queue(fd_dbconn *c, int what, fd_dbstmt *st)
+static void queue(fd_dbconn *c, int what, fd_dbstmt *st)
 {
 	c->pend[c->npend].what = what;
 	c->pend[c->npend].st = st;
@@ -375,7 +375,18 @@ static int queue(fd_dbconn *c, int what, fd_dbstmt *st)
 	if (what == P_ROWS)
 		c->pend[c->npend].seq = st->ahead = ++c->seq;
 	c->npend++;
-	return FD_OK;
+}
+
+/* Owed answer i will not be read: its statement is not prepared, or no
+ * longer owed rows (unless it was sent again since). */
+static void forget(fd_dbconn *c, int i)
+{
+	fd_dbstmt *st = c->pend[i].st;
+
+	if (c->pend[i].what == P_PREPARE)
+		st->prepared_gen = -1;
+	else if (c->pend[i].what == P_ROWS && st->ahead == c->pend[i].seq)
+		st->ahead = 0;
 }
 
 /* Send st (prepared first if it is not on this connection yet). */
@@ -397,7 +408,8 @@ static int send_one(fd_dbstmt *st, int what)
 	if (!PQsendQueryPrepared(c->db, st->name, st->n, st->vals, st->lens,
 	                         st->fmts, 0))
 		return fail_code(c, NULL);
-	return queue(c, what, st);
+	queue(c, what, st);
+	return FD_OK;
 }
 
 /* After an error the server skips everything up to a sync: read up to
@@ -437,20 +449,16 @@ static int answer(fd_dbconn *c, PGresult **r)
 /* libpq refused to send: the connection's state is unknown, so it is
  * replaced at the next pg_ensure (outside the transaction, which the
  * server rolls back). What was owed is forgotten. */
-static int pipe_lost(fd_dbconn *c, int rc)
+static int pipe_lost(fd_dbconn *c)
 {
 	int i;
 
-	for (i = 0; i < c->npend; i++) {
-		if (c->pend[i].what == P_PREPARE)
-			c->pend[i].st->prepared_gen = -1;
-		else if (c->pend[i].what == P_ROWS)
-			c->pend[i].st->ahead = 0;
-	}
+	for (i = 0; i < c->npend; i++)
+		forget(c, i);
 	c->npend = 0;
 	c->pipe = 0;
 	c->broken = 1;
-	return rc == FD_RETRY ? rc : FD_RETRY;
+	return FD_RETRY;
 }
 
 /*
@@ -465,8 +473,10 @@ static int collect_all(fd_dbconn *c, int keep)
 	PGresult *r;
 
 	trip();
-	if (!PQsendFlushRequest(c->db) || PQflush(c->db) != 0)
-		return pipe_lost(c, fail_code(c, NULL));
+	if (!PQsendFlushRequest(c->db) || PQflush(c->db) != 0) {
+		fail_code(c, NULL);
+		return pipe_lost(c);
+	}
 	for (i = 0; i < c->npend; i++) {
 		int what = c->pend[i].what;
 		fd_dbstmt *st = c->pend[i].st;
@@ -481,8 +491,7 @@ static int collect_all(fd_dbconn *c, int keep)
 				                             PGRES_PIPELINE_ABORTED
 				             ? fail_code(c, r)
 				             : FD_RETRY;
-			if (what == P_PREPARE)
-				st->prepared_gen = -1;
+			forget(c, i);
 		} else if (what == P_CHANGE && !strcmp(PQcmdTuples(r), "0")) {
 			if (rc == FD_OK)
 				rc = FD_RETRY;
@@ -502,13 +511,8 @@ static int collect_all(fd_dbconn *c, int keep)
 		}
 	}
 	/* Statements the loop did not reach were never prepared or run. */
-	for (; i < c->npend; i++) {
-		if (c->pend[i].what == P_PREPARE)
-			c->pend[i].st->prepared_gen = -1;
-		else if (c->pend[i].what == P_ROWS &&
-		         c->pend[i].st->ahead == c->pend[i].seq)
-			c->pend[i].st->ahead = 0;
-	}
+	for (; i < c->npend; i++)
+		forget(c, i);
 	c->npend = 0;
 	if (server_error && PQstatus(c->db) == CONNECTION_OK)
 		skip_to_sync(c);
@@ -529,8 +533,8 @@ static int run_piped(fd_dbstmt *st)
 
 	if (c->npend + 2 > MAXPEND && (rc = collect_all(c, 1)) != FD_OK)
 		return rc;
-	rc = send_one(st, P_ROWS);
-	return rc == FD_OK ? collect_all(c, 1) : pipe_lost(c, rc);
+	return send_one(st, P_ROWS) == FD_OK ? collect_all(c, 1)
+	                                     : pipe_lost(c);
 }
 
 /* Send st without waiting for its answer (driver.h send). */
@@ -546,7 +550,7 @@ static int pg_send(fd_dbstmt *st, int want)
 	rc = send_one(st, want == FD_SEND_ROWS     ? P_ROWS
 	                  : want == FD_SEND_CHANGE ? P_CHANGE
 	                                           : P_ANY);
-	return rc == FD_OK ? rc : pipe_lost(c, rc);
+	return rc == FD_OK ? rc : pipe_lost(c);
 }
 
 /* Wait for what pg_send sent; leave pipeline mode (driver.h flush). */
