@@ -118,6 +118,7 @@ enum {
 	OPT_APP,
 	OPT_PER_CONN,
 	OPT_DB_POOL,
+	OPT_WRITERS,
 	OPT_FROM,
 	OPT_TO,
 	OPT_WH_PRIVATE,
@@ -158,6 +159,7 @@ static const struct option long_opts[] = {
         {"app", required_argument, NULL, OPT_APP},
         {"thread-per-connection", no_argument, NULL, OPT_PER_CONN},
         {"db-pool", required_argument, NULL, OPT_DB_POOL},
+        {"writers", required_argument, NULL, OPT_WRITERS},
         {"sqlite-wal-limit", required_argument, NULL, OPT_WAL_LIMIT},
         {"from", required_argument, NULL, OPT_FROM},
         {"to", required_argument, NULL, OPT_TO},
@@ -260,6 +262,16 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 			return -1;
 		}
 		cfg->db_pool = (int)v;
+		return 0;
+	case OPT_WRITERS:
+		if (parse_long(&v, val, 0, 64) < 0) {
+			snprintf(err, errlen,
+			         "writers: expected 0 (the database's default) "
+			         "to 64 writer connections, got '%s'",
+			         val);
+			return -1;
+		}
+		cfg->writers = (int)v;
 		return 0;
 	case OPT_WAL_LIMIT:
 		if (parse_long(&v, val, 0, 65536) < 0) {
@@ -406,6 +418,7 @@ static const struct {
 } env_opts[] = {{"FLOCKD_LISTEN", OPT_LISTEN},
                 {"FLOCKD_DATABASE", OPT_DATABASE},
                 {"FLOCKD_DB_POOL", OPT_DB_POOL},
+                {"FLOCKD_WRITERS", OPT_WRITERS},
                 {"FLOCKD_SQLITE_WAL_LIMIT", OPT_WAL_LIMIT},
                 {"FLOCKD_THREADS", OPT_THREADS},
                 {"FLOCKD_MAX_BODY", OPT_MAX_BODY},
@@ -527,6 +540,9 @@ const char *fd_config_usage(void)
 	       "postgres://user@host:port/db [FLOCKD_DATABASE] (flockd.db)\n"
 	       "      --db-pool N            read connections to the "
 	       "database [FLOCKD_DB_POOL] (8)\n"
+	       "      --writers N            write connections, each with a "
+	       "writer thread; more than 1 needs PostgreSQL [FLOCKD_WRITERS] "
+	       "(0: 1 on SQLite, 4 on PostgreSQL)\n"
 	       "      --sqlite-wal-limit MIB SQLite: restart the WAL past this "
 	       "size; 0: no bound [FLOCKD_SQLITE_WAL_LIMIT] (16)\n"
 	       "  -t, --threads N            HTTP worker threads "

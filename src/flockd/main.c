@@ -83,6 +83,7 @@ static int open_engine(fd_engine **e, const fd_config *cfg,
 	ecfg.code_misses_per_key = cfg->code_misses_per_key;
 	ecfg.code_misses_per_ip = cfg->code_misses_per_ip;
 	ecfg.read_connections = cfg->db_pool;
+	ecfg.writers = cfg->writers;
 	ecfg.wal_limit = cfg->sqlite_wal_limit_mib > 0
 	                         ? (int64_t)cfg->sqlite_wal_limit_mib << 20
 	                         : -1;

@@ -28,6 +28,7 @@ typedef struct {
 } fx;
 
 static int velocity = 0;
+static int writers = 0; /* 0: the database's default */
 
 static int setup(void **state)
 {
@@ -45,6 +46,7 @@ static int setup(void **state)
 	cfg.clock = f->clock;
 	cfg.db_path = f->db;
 	cfg.velocity_per_hour = velocity;
+	cfg.writers = writers;
 	cfg.answers = fd_http_answers();
 	assert_int_equal(fd_engine_open(&f->e, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(fd_engine_init(f->e, "test", &init), 0);
@@ -1150,6 +1152,17 @@ static int setup_velocity(void **state)
 	return rc;
 }
 
+/* One writer thread, as on SQLite, also on PostgreSQL (4 by default). */
+static int setup_one_writer(void **state)
+{
+	int rc;
+
+	writers = 1;
+	rc = setup(state);
+	writers = 0;
+	return rc;
+}
+
 /* ---- the writer's batches ---------------------------------------------
  * A batch runs without savepoints; a job that fails in it sends the whole
  * batch round again with a savepoint per job, so that only the failing
@@ -1211,7 +1224,9 @@ static int count_orgs(fd_conn *c, int64_t now, void *arg)
 	return fd_store_org_count(c, arg);
 }
 
-/* Eight writes in one batch, failing where fail[k]; their codes checked. */
+/* Eight writes in one batch, failing where fail[k]; their codes checked.
+ * The engine has one writer (setup_one_writer): with more, another
+ * writer would take them. */
 static void held_batch(fx *f, int base, const int fail[8])
 {
 	gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
@@ -1287,6 +1302,47 @@ static void test_writer_batch_rolls_back_one_job(void **state)
 	assert_int_equal(c.queued, 0);
 }
 
+/* On PostgreSQL, a write is committed by another writer while one
+ * writer's job waits (SQLite has one writer: skipped). */
+static void test_writers_run_at_once(void **state)
+{
+	fx *f = *state;
+	gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+	org_write hold = {f->e, 0, 0, -1, &g}, one = {f->e, 300, 0, -1, NULL};
+	pthread_t th[2];
+	struct timespec until;
+	long before = 0, n = 0;
+	int joined;
+
+	if (strncmp(f->db, "postgres", 8) != 0)
+		skip();
+	assert_int_equal(fd_engine_read(f->e, count_orgs, &before), FD_OK);
+	assert_int_equal(pthread_create(&th[0], NULL, org_thread, &hold), 0);
+	pthread_mutex_lock(&g.mu);
+	while (!g.in)
+		pthread_cond_wait(&g.cv, &g.mu);
+	pthread_mutex_unlock(&g.mu);
+	/* The first writer is held in gate_job; the write must not wait for
+	 * it (bounded: 10 s, then the gate opens and the test fails). */
+	assert_int_equal(pthread_create(&th[1], NULL, org_thread, &one), 0);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	joined = pthread_timedjoin_np(th[1], NULL, &until) == 0;
+	assert_int_equal(fd_engine_read(f->e, count_orgs, &n), FD_OK);
+	pthread_mutex_lock(&g.mu);
+	g.go = 1;
+	pthread_cond_broadcast(&g.cv);
+	pthread_mutex_unlock(&g.mu);
+	pthread_join(th[0], NULL);
+	if (!joined)
+		pthread_join(th[1], NULL);
+	assert_true(joined);
+	assert_int_equal(one.rc, FD_OK);
+	assert_int_equal(hold.rc, FD_OK);
+	/* org_batch_300 committed while the gate was still shut. */
+	assert_int_equal(n - before, 1);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1317,7 +1373,10 @@ int main(void)
 	        T(test_customer_erase),
 	        T(test_webhooks_and_checkpoint_event),
 	        T(test_campaign_update),
-	        T(test_writer_batch_rolls_back_one_job),
+	        cmocka_unit_test_setup_teardown(
+	                test_writer_batch_rolls_back_one_job, setup_one_writer,
+	                teardown),
+	        T(test_writers_run_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -805,7 +805,7 @@ FD_SQL(wal_count, "SELECT count(*) FROM wal_fill");
 /* A second store on its own file, its WAL bounded at WAL_LIMIT. */
 static fd_store *wal_store(fx *f, char *db, size_t len)
 {
-	fd_store_options o = {1, NULL, WAL_LIMIT};
+	fd_store_options o = {1, NULL, WAL_LIMIT, 1};
 	fd_store *s = NULL;
 	char err[256];
 

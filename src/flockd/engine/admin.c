@@ -34,7 +34,7 @@ int fd__admin_app(fd_ctx *x)
 #define CAMPAIGN_OP(op, fn)                                                    \
 	static int op##_job(fd_ctx *x)                                         \
 	{                                                                      \
-		fd__live_forget(x->e);                                         \
+		fd__live_forget(x->w);                                         \
 		return fn(x);                                                  \
 	}                                                                      \
 	FD_OP(op)                                                              \

@@ -27,7 +27,7 @@
 
 void fd__count_visit(fd_ctx *x, const char *env)
 {
-	if (!x->writer)
+	if (!x->w)
 		fd__visit(x->e, x->app, env, x->now);
 	else if (env && strlen(env) < sizeof(x->visit_env))
 		memcpy(x->visit_env, env, strlen(env) + 1);

@@ -382,6 +382,7 @@ int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
 	sopt.readers = readers;
 	sopt.clock = e->clock;
 	sopt.wal_limit = cfg->wal_limit;
+	sopt.writers = cfg->writers;
 	if (!cfg->db_path) {
 		snprintf(errbuf, errlen, "no database path");
 		goto fail;
@@ -404,7 +405,6 @@ void fd_engine_close(fd_engine *e)
 	if (!e)
 		return;
 	fd__writer_stop(e);
-	fd__live_forget(e);
 	fd_store_close(e->store);
 	fd_fraud_free(e->fraud);
 	pthread_mutex_destroy(&e->mu);

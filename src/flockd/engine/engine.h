@@ -14,8 +14,9 @@
  * missing or mistyped field gives FD_OUT_INVALID, never a crash.
  *
  * Threads: one fd_engine is shared by all server threads; every function
- * here is thread-safe. Writes are queued to a single writer thread that
- * group-commits them (one fsync for many requests); an op returns only after
+ * here is thread-safe. Writes are queued to the writer threads (one on
+ * SQLite, several on PostgreSQL), each of which group-commits them (one
+ * fsync for many requests); an op returns only after
  * its write is durable, unless the request asks for an asynchronous answer
  * (fd_request.done). Reads use per-thread read connections.
  */
@@ -174,6 +175,10 @@ typedef struct {
 	                                        list; NULL = built-in only */
 	int read_connections; /* read connection pool size; 0 = 8 */
 	int group_commit_max; /* max jobs per commit; 0 = 256 */
+	/* Writer threads, each with a write connection of its own; 0 = the
+	 * database's default: 1 on SQLite (which has one writer: more is an
+	 * error), 4 on PostgreSQL (fd_store_options.writers). */
+	int writers;
 	/* SQLite: the WAL's bound in bytes (fd_store_options.wal_limit):
 	 * 0 = FD_STORE_WAL_LIMIT_DEFAULT, < 0 = none */
 	int64_t wal_limit;

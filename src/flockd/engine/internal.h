@@ -16,6 +16,33 @@
 
 typedef struct fd_job fd_job;
 typedef struct fd_inflight fd_inflight;
+typedef struct fd_engine_writer fd_writer;
+
+/* A writer thread and what only it touches (writer.c). */
+struct fd_engine_writer {
+	fd_engine *e;
+	fd_conn *c; /* its write connection */
+	pthread_t thread;
+	int housekeeper; /* the first: runs housekeeping */
+	/* Batches still to run with a savepoint per job since one had a job
+	 * that rolled back (writer.c, run_batch). */
+	int safe_batches;
+	/* Its cache of live campaigns with their checkpoints, per
+	 * (application, environment). */
+	struct fd_live {
+		char app[40];
+		char env[16];
+		json_t *campaign;    /* NULL: none live */
+		json_t *checkpoints; /* array */
+		/* What a grant copies from the campaign's i-th reward:
+		 * [terms text, terms object] at i, made at its first grant
+		 * (null until then). */
+		json_t *terms;
+	} live[8];
+	int live_next;
+	int64_t live_version; /* fd_store_campaigns_version the cache
+	                         matches */
+};
 
 struct fd_engine {
 	fd_store *store;
@@ -30,18 +57,18 @@ struct fd_engine {
 	 * (0: none), and 1 while housekeeping's transaction fails. */
 	int64_t write_failed_ms;
 	int housekeeping_failed;
-	/* The writer's own: batches still to run with a savepoint per job
-	 * since one had a job that rolled back (writer.c, run_batch). */
-	int safe_batches;
-	long queued; /* jobs not yet taken by the writer; under mu */
+	long queued; /* jobs not yet taken by a writer; under mu */
 
 	pthread_mutex_t mu;     /* queue, stopping, inflight */
 	pthread_cond_t work_cv; /* jobs queued or stopping */
 	pthread_cond_t done_cv; /* a batch committed */
 	fd_job *head, *tail;
 	int stopping;
-	int writer_started;
-	pthread_t writer;
+	/* The writer threads, one per write connection of the store
+	 * (fd_store_writers): several where the database takes several
+	 * writing transactions at once (PostgreSQL). */
+	fd_writer *writers;
+	int nwriters, writers_started;
 	/* Idempotency keys being processed, hashed: an import queues a
 	 * thousand keyed rows at once, and each is looked up. */
 #define FD_INFLIGHT_BUCKETS 1024
@@ -54,7 +81,7 @@ struct fd_engine {
 	pthread_cond_t sync_cv;
 	pthread_t syncer;
 	int syncer_started;
-	int writer_exited;
+	int writers_exited;
 
 	pthread_mutex_t stat_mu;
 	long rewards_granted;
@@ -68,22 +95,6 @@ struct fd_engine {
 		long n;
 	} visits[32];
 	int nvisits;
-
-	/* The writer's cache of live campaigns with their checkpoints, per
-	 * (application, environment); only the writer thread touches it. */
-	struct fd_live {
-		char app[40];
-		char env[16];
-		json_t *campaign;    /* NULL: none live */
-		json_t *checkpoints; /* array */
-		/* What a grant copies from the campaign's i-th reward:
-		 * [terms text, terms object] at i, made at its first grant
-		 * (null until then). */
-		json_t *terms;
-	} live[8];
-	int live_next;
-	int64_t live_version; /* fd_store_campaigns_version the cache
-	                         matches */
 
 	const fd_answer_codec *answers; /* NULL: no Idempotency-Key */
 	int (*url_check)(const char *url, int allow_private, char *why,
@@ -107,7 +118,7 @@ typedef struct {
 	int64_t now;
 	long granted;   /* rewards granted by this job */
 	int idem_store; /* store the (error) response after rollback */
-	int writer;     /* running on the writer thread */
+	fd_writer *w;   /* the writer thread running it (NULL: a read) */
 	int emitted;    /* wrote outbox events or made deliveries due: the
 	                   batch's commit calls on_commit */
 	/* This request's code miss is counted (fd__code_misses): the counts
@@ -298,8 +309,10 @@ char *fd__reward_terms(const json_t *src, json_t **obj);
  */
 int fd__live(fd_ctx *x, const char *env, json_t **campaign,
              json_t **checkpoints);
-/* Any change to campaigns, their rewards or checkpoints calls this. */
-void fd__live_forget(fd_engine *e);
+/* Any change to campaigns, their rewards or checkpoints calls this on
+ * its writer (the others see the change in fd_store_campaigns_version
+ * when their next batch begins). NULL: nothing. */
+void fd__live_forget(fd_writer *w);
 
 /*
  * A campaign's campaignPages from a request (v: the body's value; NULL

@@ -236,10 +236,9 @@ static char *terms_of(fd_ctx *x, const json_t *campaign, size_t i,
 	json_t *pair;
 	char *text;
 
-	for (k = 0; x->writer && k < sizeof(x->e->live) / sizeof(x->e->live[0]);
-	     k++)
-		if (x->e->live[k].campaign == campaign)
-			l = &x->e->live[k];
+	for (k = 0; x->w && k < sizeof(x->w->live) / sizeof(x->w->live[0]); k++)
+		if (x->w->live[k].campaign == campaign)
+			l = &x->w->live[k];
 	if (!l || i >= n)
 		return fd__reward_terms(cr, obj);
 	if (!l->terms)
@@ -397,12 +396,12 @@ static void live_clear(struct fd_live *l)
 	memset(l, 0, sizeof(*l));
 }
 
-void fd__live_forget(fd_engine *e)
+void fd__live_forget(fd_writer *w)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(e->live) / sizeof(e->live[0]); i++)
-		live_clear(&e->live[i]);
+	for (i = 0; w && i < sizeof(w->live) / sizeof(w->live[0]); i++)
+		live_clear(&w->live[i]);
 }
 
 static int live_load(fd_ctx *x, const char *env, json_t **campaign,
@@ -425,17 +424,17 @@ static int live_load(fd_ctx *x, const char *env, json_t **campaign,
  * oldest slot makes room). NULL: the store failed. */
 static struct fd_live *live_slot(fd_ctx *x, const char *env)
 {
-	fd_engine *e = x->e;
-	size_t i, n = sizeof(e->live) / sizeof(e->live[0]);
+	fd_writer *w = x->w;
+	size_t i, n = sizeof(w->live) / sizeof(w->live[0]);
 	struct fd_live *l;
 
 	for (i = 0; i < n; i++) {
-		l = &e->live[i];
+		l = &w->live[i];
 		if (strcmp(l->app, x->app) == 0 && strcmp(l->env, env) == 0)
 			return l;
 	}
-	l = &e->live[e->live_next];
-	e->live_next = (e->live_next + 1) % (int)n;
+	l = &w->live[w->live_next];
+	w->live_next = (w->live_next + 1) % (int)n;
 	live_clear(l);
 	if (live_load(x, env, &l->campaign, &l->checkpoints) == FD_ERR)
 		return NULL;
@@ -449,7 +448,7 @@ int fd__live(fd_ctx *x, const char *env, json_t **campaign,
 {
 	struct fd_live *l;
 
-	if (!x->writer)
+	if (!x->w)
 		return live_load(x, env, campaign, checkpoints);
 	if (!(l = live_slot(x, env)))
 		return FD_ERR;

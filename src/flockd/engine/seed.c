@@ -84,7 +84,7 @@ static int seed_run(fd_ctx *x, void *arg)
 	json_t *root = NULL;
 	long i = s->from;
 
-	fd__live_forget(x->e);
+	fd__live_forget(x->w);
 	/* The first chunk makes the campaign and bench-0, everyone's
 	 * referrer. */
 	if (i == 0) {

@@ -2,11 +2,15 @@
  * flockd engine: the group-commit writer, its syncer, the jobs they run
  * and the idempotency of requests.
  *
- * Every write becomes a job queued to one writer thread that owns the
- * write connection: a request's operation (fd__run_write), which answers
- * in its fd_response, or an internal call (fd__write, fd_engine_write),
- * which answers with a store code. The writer takes all queued jobs (up
- * to group_max), runs them in one transaction and commits once. A job
+ * Every write becomes a job queued to the writer threads, each of which
+ * owns a write connection: a request's operation (fd__run_write), which
+ * answers in its fd_response, or an internal call (fd__write,
+ * fd_engine_write), which answers with a store code. A writer takes all
+ * queued jobs (up to group_max), runs them in one transaction and commits
+ * once. SQLite has one writer; on PostgreSQL several writers of one
+ * process run their batches at once, as the writers of several nodes do
+ * (the database's locks and constraints keep them apart: store/), and
+ * the first of them also runs housekeeping. A job
  * that fails must roll back only itself, which costs a SAVEPOINT around
  * every job; most batches have no failing job, so a batch runs first
  * without savepoints, and only when one of its jobs fails is the batch
@@ -258,7 +262,7 @@ static int run_job_once(fd_conn *c, fd_job *j)
 	j->ctx.emitted = 0;
 	j->ctx.visit_env[0] = 0;
 	/* Jobs fail here: the next batches keep their savepoints. */
-	j->ctx.e->safe_batches = SAFE_BATCHES;
+	j->ctx.w->safe_batches = SAFE_BATCHES;
 	rc = fd_store_rollback_to(c);
 	if (rc == FD_RETRY)
 		return 1;
@@ -271,26 +275,26 @@ static int run_job_once(fd_conn *c, fd_job *j)
 
 /* The job without a savepoint: 0 kept; -1 it failed or met a transient
  * failure, and the batch must be run again with savepoints. */
-static int run_job_bare(fd_engine *e, fd_conn *c, fd_job *j)
+static int run_job_bare(fd_writer *w, fd_job *j)
 {
-	j->ctx.c = c;
-	j->ctx.writer = 1;
-	j->ctx.now = fd_clock_now(e->clock);
-	return job_body(j) == 0 && !fd_store_retry_pending(c) ? 0 : -1;
+	j->ctx.c = w->c;
+	j->ctx.w = w;
+	j->ctx.now = fd_clock_now(w->e->clock);
+	return job_body(j) == 0 && !fd_store_retry_pending(w->c) ? 0 : -1;
 }
 
-static void run_job(fd_engine *e, fd_conn *c, fd_job *j)
+static void run_job(fd_writer *w, fd_job *j)
 {
 	int attempt;
 
-	j->ctx.c = c;
-	j->ctx.writer = 1;
+	j->ctx.c = w->c;
+	j->ctx.w = w;
 	for (attempt = 0;; attempt++) {
-		j->ctx.now = fd_clock_now(e->clock);
-		if (!run_job_once(c, j))
+		j->ctx.now = fd_clock_now(w->e->clock);
+		if (!run_job_once(w->c, j))
 			return;
 		/* The cache may hold what the rolled-back attempt read. */
-		fd__live_forget(e);
+		fd__live_forget(w);
 		job_reset(j);
 		if (attempt + 1 >= JOB_RETRIES) {
 			job_lost(j, FD_RETRY,
@@ -383,9 +387,10 @@ static int promote_due(fd_engine *e, fd_conn *c)
 	return rc;
 }
 
-static void housekeeping(fd_engine *e)
+static void housekeeping(fd_writer *w)
 {
-	fd_conn *c = fd_store_writer(e->store);
+	fd_engine *e = w->e;
+	fd_conn *c = w->c;
 	int ok = 0;
 
 	if (fd_store_begin(c, 1) != FD_OK)
@@ -409,14 +414,14 @@ out:
 
 /* Drop the live-campaign cache if any node changed campaigns since it was
  * filled. FD_OK or the store's failure. */
-static int check_campaigns(fd_engine *e, fd_conn *c)
+static int check_campaigns(fd_writer *w)
 {
 	int64_t v;
-	int rc = fd_store_campaigns_version(c, &v);
+	int rc = fd_store_campaigns_version(w->c, &v);
 
-	if (rc == FD_OK && v != e->live_version) {
-		fd__live_forget(e);
-		e->live_version = v;
+	if (rc == FD_OK && v != w->live_version) {
+		fd__live_forget(w);
+		w->live_version = v;
 	}
 	return rc;
 }
@@ -429,9 +434,9 @@ static int check_campaigns(fd_engine *e, fd_conn *c)
  * Without savepoints (safe 0), a job that fails rolls back the batch too.
  * 0 committed, 1 run it again, 2 run it again with savepoints, -1 failed.
  */
-static int run_batch_once(fd_engine *e, fd_conn *c, fd_job *batch, int rerun,
-                          int safe)
+static int run_batch_once(fd_writer *w, fd_job *batch, int rerun, int safe)
 {
+	fd_conn *c = w->c;
 	fd_job *j;
 	int failed;
 
@@ -440,18 +445,18 @@ static int run_batch_once(fd_engine *e, fd_conn *c, fd_job *batch, int rerun,
 	 * batch, which runs again with savepoints, where it answers itself. */
 	fd_store_defer(c, !safe);
 	failed =
-	        fd_store_begin(c, 1) != FD_OK || check_campaigns(e, c) != FD_OK;
+	        fd_store_begin(c, 1) != FD_OK || check_campaigns(w) != FD_OK;
 
 	for (j = batch; j && !failed; j = j->next) {
 		if (rerun)
 			job_reset(j);
 		j->failed = 0;
 		if (!safe) {
-			if (run_job_bare(e, c, j) < 0)
+			if (run_job_bare(w, j) < 0)
 				failed = 2;
 			continue;
 		}
-		run_job(e, c, j);
+		run_job(w, j);
 		failed = j->failed;
 	}
 	if (!failed && !safe && fd_store_defer(c, 0) != FD_OK)
@@ -460,12 +465,12 @@ static int run_batch_once(fd_engine *e, fd_conn *c, fd_job *batch, int rerun,
 		if (fd_store_commit(c) == FD_OK)
 			return 0;
 		fd_store_rollback(c);
-		fd__live_forget(e);
+		fd__live_forget(w);
 		return -1;
 	}
 	fd_store_rollback(c);
 	/* The cache may hold rows that were never committed. */
-	fd__live_forget(e);
+	fd__live_forget(w);
 	return failed == 2 ? 2 : 1;
 }
 
@@ -492,23 +497,23 @@ static void hand_to_syncer(fd_engine *e, fd_job *batch)
 	pthread_mutex_unlock(&e->mu);
 }
 
-static void run_batch(fd_engine *e, fd_job *batch)
+static void run_batch(fd_writer *w, fd_job *batch)
 {
-	fd_conn *c = fd_store_writer(e->store);
+	fd_engine *e = w->e;
 	fd_job *j;
-	int failed = 1, attempt = 0, rerun = 0, safe = e->safe_batches > 0;
+	int failed = 1, attempt = 0, rerun = 0, safe = w->safe_batches > 0;
 	long granted = 0, reruns = 0;
 
 	if (safe)
-		e->safe_batches--;
+		w->safe_batches--;
 	while (attempt < BATCH_RETRIES && failed == 1) {
-		failed = run_batch_once(e, c, batch, rerun, safe);
+		failed = run_batch_once(w, batch, rerun, safe);
 		rerun = 1;
 		/* A job failed: once more, with savepoints. */
 		if (failed == 2) {
 			safe = 1;
 			failed = 1;
-			e->safe_batches = SAFE_BATCHES;
+			w->safe_batches = SAFE_BATCHES;
 			reruns = 1;
 			continue;
 		}
@@ -541,7 +546,7 @@ static void *syncer_main(void *arg)
 
 	pthread_mutex_lock(&e->mu);
 	for (;;) {
-		while (!e->sync_head && !e->writer_exited)
+		while (!e->sync_head && !e->writers_exited)
 			pthread_cond_wait(&e->sync_cv, &e->mu);
 		if (!e->sync_head)
 			break;
@@ -575,24 +580,27 @@ static fd_job *take_batch(fd_engine *e)
 
 static void *writer_main(void *arg)
 {
-	fd_engine *e = arg;
+	fd_writer *w = arg;
+	fd_engine *e = w->e;
 	struct timespec ts;
 	fd_job *batch;
 	int64_t last_sweep = 0;
 
 	pthread_mutex_lock(&e->mu);
 	for (;;) {
-		if (!e->head && !e->stopping && !e->sweep_due) {
+		if (!e->head && !e->stopping &&
+		    !(w->housekeeper && e->sweep_due)) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
 			pthread_cond_timedwait(&e->work_cv, &e->mu, &ts);
 		}
 		if (!e->head && e->stopping)
 			break;
-		if (e->sweep_due || flock__mono_ms() - last_sweep >= 1000) {
+		if (w->housekeeper &&
+		    (e->sweep_due || flock__mono_ms() - last_sweep >= 1000)) {
 			e->sweep_due = 0;
 			pthread_mutex_unlock(&e->mu);
-			housekeeping(e);
+			housekeeping(w);
 			last_sweep = flock__mono_ms();
 			pthread_mutex_lock(&e->mu);
 		}
@@ -600,28 +608,29 @@ static void *writer_main(void *arg)
 			continue;
 		batch = take_batch(e);
 		pthread_mutex_unlock(&e->mu);
-		run_batch(e, batch);
+		run_batch(w, batch);
 		pthread_mutex_lock(&e->mu);
 	}
 	pthread_mutex_unlock(&e->mu);
 	return NULL;
 }
 
-/* The clock moved: rewards may be due now. */
+/* The clock moved: rewards may be due now (the housekeeper may not be
+ * the writer a signal would wake). */
 static void clock_moved(void *arg)
 {
 	fd_engine *e = arg;
 
 	pthread_mutex_lock(&e->mu);
 	e->sweep_due = 1;
-	pthread_cond_signal(&e->work_cv);
+	pthread_cond_broadcast(&e->work_cv);
 	pthread_mutex_unlock(&e->mu);
 }
 
-static int start_thread(pthread_t *t, void *(*fn)(void *), fd_engine *e,
+static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg,
                         const char *name, char *errbuf, size_t errlen)
 {
-	if (pthread_create(t, NULL, fn, e) != 0) {
+	if (pthread_create(t, NULL, fn, arg) != 0) {
 		snprintf(errbuf, errlen, "cannot start the %s thread", name);
 		return -1;
 	}
@@ -631,14 +640,36 @@ static int start_thread(pthread_t *t, void *(*fn)(void *), fd_engine *e,
 
 int fd__writer_start(fd_engine *e, char *errbuf, size_t errlen)
 {
+	int i, n = fd_store_writers(e->store);
+
+	if (!(e->writers = calloc((size_t)n, sizeof(*e->writers)))) {
+		snprintf(errbuf, errlen, "out of memory");
+		return -1;
+	}
+	e->nwriters = n;
 	if (start_thread(&e->syncer, syncer_main, e, "fd-syncer", errbuf,
 	                 errlen) < 0)
 		return -1;
 	e->syncer_started = 1;
-	if (start_thread(&e->writer, writer_main, e, "fd-writer", errbuf,
-	                 errlen) < 0)
-		return -1;
-	e->writer_started = 1;
+	for (i = 0; i < n; i++) {
+		fd_writer *w = &e->writers[i];
+		char name[16];
+
+		w->e = e;
+		w->c = fd_store_writer_at(e->store, i);
+		w->housekeeper = i == 0;
+		/* The first is "fd-writer" (bench/callgrind_ingest.sh looks
+		 * for its writer_main), the others "fd-writer-2" on. */
+		if (i == 0)
+			snprintf(name, sizeof(name), "fd-writer");
+		else
+			snprintf(name, sizeof(name), "fd-writer-%d",
+			         (i + 1) % 1000);
+		if (start_thread(&w->thread, writer_main, w, name, errbuf,
+		                 errlen) < 0)
+			return -1;
+		e->writers_started = i + 1;
+	}
 	if (fd_clock_listen(e->clock, clock_moved, e) < 0) {
 		snprintf(errbuf, errlen, "too many clock listeners");
 		return -1;
@@ -663,13 +694,22 @@ void fd__writer_stop(fd_engine *e)
 	int i;
 
 	fd_clock_unlisten(e->clock, clock_moved, e);
-	/* The writer drains the queue before it exits; the syncer then
+	/* The writers drain the queue before they exit; the syncer then
 	 * answers the last batches. */
-	if (e->writer_started)
-		stop_thread(e, &e->stopping, &e->work_cv, e->writer);
+	pthread_mutex_lock(&e->mu);
+	e->stopping = 1;
+	pthread_cond_broadcast(&e->work_cv);
+	pthread_mutex_unlock(&e->mu);
+	for (i = 0; i < e->writers_started; i++)
+		pthread_join(e->writers[i].thread, NULL);
 	if (e->syncer_started)
-		stop_thread(e, &e->writer_exited, &e->sync_cv, e->syncer);
-	e->writer_started = e->syncer_started = 0;
+		stop_thread(e, &e->writers_exited, &e->sync_cv, e->syncer);
+	e->writers_started = e->syncer_started = 0;
+	for (i = 0; i < e->nwriters; i++)
+		fd__live_forget(&e->writers[i]);
+	free(e->writers);
+	e->writers = NULL;
+	e->nwriters = 0;
 	for (i = 0; i < FD_INFLIGHT_BUCKETS; i++)
 		while ((f = e->inflight[i])) {
 			e->inflight[i] = f->next;

@@ -87,6 +87,8 @@ struct fd_store {
 	fd_clock *clock;
 	int version;
 	fd_conn writer;
+	fd_conn *more_writers; /* write connections after the first */
+	int nwriters;          /* all of them, the first included */
 	fd_conn *readers;
 	int nreaders;
 	fd_conn *free_readers;

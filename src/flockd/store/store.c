@@ -52,7 +52,7 @@ void fd_db__conn_close(fd_conn *c)
 int fd_store_open(fd_store **out, const char *path, int readers,
                   fd_clock *clock, char *err, size_t errlen)
 {
-	fd_store_options o = {readers, clock, 0};
+	fd_store_options o = {readers, clock, 0, 1};
 
 	return fd_store_open_with(out, path, &o, err, errlen);
 }
@@ -73,10 +73,10 @@ static int set_wal_limit(fd_store *s, int64_t limit, char *err, size_t errlen)
 int fd_store_open_with(fd_store **out, const char *path,
                        const fd_store_options *opt, char *err, size_t errlen)
 {
-	static const fd_store_options dflt = {1, NULL, 0};
+	static const fd_store_options dflt = {1, NULL, 0, 1};
 	fd_store *s = calloc(1, sizeof(*s));
 	const char *url;
-	int readers, i;
+	int readers, writers, i;
 
 	opt = opt ? opt : &dflt;
 	readers = opt->readers < 1 ? 1 : opt->readers;
@@ -91,7 +91,18 @@ int fd_store_open_with(fd_store **out, const char *path,
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	pthread_mutex_init(&s->rate_mu, NULL);
-	if (!(s->url = strdup(url))) {
+	writers = opt->writers > 0 ? opt->writers
+	          : s->drv->shared ? FD_STORE_SHARED_WRITERS
+	                           : 1;
+	if (writers > 1 && !s->drv->shared) {
+		snprintf(err, errlen,
+		         "%s has one write connection; more than one writer "
+		         "needs PostgreSQL",
+		         s->drv->name);
+		goto fail;
+	}
+	if (!(s->more_writers = calloc((size_t)writers, sizeof(fd_conn))) ||
+	    !(s->url = strdup(url))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -99,6 +110,13 @@ int fd_store_open_with(fd_store **out, const char *path,
 	    set_wal_limit(s, opt->wal_limit, err, errlen) < 0 ||
 	    fd_db__migrate(s, err, errlen) < 0)
 		goto fail;
+	s->nwriters = 1;
+	for (i = 1; i < writers; i++) {
+		s->nwriters = i + 1;
+		if (fd_db__conn_open(s, &s->more_writers[i - 1],
+		                     FD_ROLE_WRITER, err, errlen) < 0)
+			goto fail;
+	}
 	for (i = 0; i < readers; i++) {
 		s->nreaders = i + 1;
 		if (fd_db__conn_open(s, &s->readers[i], FD_ROLE_READER, err,
@@ -122,12 +140,15 @@ void fd_store_close(fd_store *s)
 		return;
 	for (i = 0; i < s->nreaders; i++)
 		fd_db__conn_close(&s->readers[i]);
+	for (i = 1; i < s->nwriters; i++)
+		fd_db__conn_close(&s->more_writers[i - 1]);
 	fd_db__conn_close(&s->aux);
 	fd_db__conn_close(&s->writer);
 	pthread_mutex_destroy(&s->rate_mu);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	free(s->readers);
+	free(s->more_writers);
 	free(s->url);
 	free(s);
 }
@@ -164,6 +185,16 @@ long fd_store_round_trips(fd_store *s)
 fd_conn *fd_store_writer(fd_store *s)
 {
 	return &s->writer;
+}
+
+int fd_store_writers(fd_store *s)
+{
+	return s->nwriters;
+}
+
+fd_conn *fd_store_writer_at(fd_store *s, int i)
+{
+	return i == 0 ? &s->writer : &s->more_writers[i - 1];
 }
 
 fd_conn *fd_store_reader(fd_store *s)

@@ -71,7 +71,14 @@ typedef struct {
 	 * (the WAL grows while the writer commits without a pause).
 	 * Ignored by PostgreSQL. */
 	int64_t wal_limit;
+	/* Write connections, each for a writer thread of its own
+	 * (fd_store_writer_at); < 1: the database's default, 1 on SQLite and
+	 * FD_STORE_SHARED_WRITERS on PostgreSQL. More than one only where
+	 * several transactions may write at once; SQLite refuses it. */
+	int writers;
 } fd_store_options;
+
+#define FD_STORE_SHARED_WRITERS 4
 
 #define FD_STORE_WAL_LIMIT_DEFAULT (16LL * 1024 * 1024)
 
@@ -108,8 +115,13 @@ const char *fd_store_backend(fd_store *s);
  */
 int fd_store_sync(fd_store *s);
 
-/* The single write connection. */
+/* The first write connection (migrations, migrate-store, SQLite's only
+ * one). */
 fd_conn *fd_store_writer(fd_store *s);
+/* The store's write connections (fd_store_options.writers): how many,
+ * and the i-th (0 is fd_store_writer's). */
+int fd_store_writers(fd_store *s);
+fd_conn *fd_store_writer_at(fd_store *s, int i);
 /* Borrow a read connection (blocks while all are in use); give it back. */
 fd_conn *fd_store_reader(fd_store *s);
 void fd_store_reader_done(fd_store *s, fd_conn *c);
