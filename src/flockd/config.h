@@ -24,8 +24,8 @@ typedef struct {
 	unsigned short port;
 	const char *database; /* SQLite file or postgres:// URL */
 	int db_pool;          /* read connections to the database */
-	int writers; /* write connections and writer threads; 0: the
-	                database's default (engine.h) */
+	int writers;          /* write connections and writer threads; 0: the
+	                         database's default (engine.h) */
 	int threads;          /* HTTP worker threads (pool size) */
 	int per_connection;   /* 1: a thread per connection, no pool */
 	size_t max_body;      /* bytes; larger bodies get 413 */

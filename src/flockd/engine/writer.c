@@ -444,8 +444,7 @@ static int run_batch_once(fd_writer *w, fd_job *batch, int rerun, int safe)
 	 * answers (fd_store_defer): one that did not do its part fails the
 	 * batch, which runs again with savepoints, where it answers itself. */
 	fd_store_defer(c, !safe);
-	failed =
-	        fd_store_begin(c, 1) != FD_OK || check_campaigns(w) != FD_OK;
+	failed = fd_store_begin(c, 1) != FD_OK || check_campaigns(w) != FD_OK;
 
 	for (j = batch; j && !failed; j = j->next) {
 		if (rerun)

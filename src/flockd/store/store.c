@@ -113,8 +113,8 @@ int fd_store_open_with(fd_store **out, const char *path,
 	s->nwriters = 1;
 	for (i = 1; i < writers; i++) {
 		s->nwriters = i + 1;
-		if (fd_db__conn_open(s, &s->more_writers[i - 1],
-		                     FD_ROLE_WRITER, err, errlen) < 0)
+		if (fd_db__conn_open(s, &s->more_writers[i - 1], FD_ROLE_WRITER,
+		                     err, errlen) < 0)
 			goto fail;
 	}
 	for (i = 0; i < readers; i++) {
