@@ -647,21 +647,30 @@ static void hook(bench *b, const char *what)
 		fprintf(stderr, "bench_ingest: %s failed\n", line);
 }
 
-/* Node CPU seconds (and their system part) and round trips summed over
- * the nodes. */
-static void totals(bench *b, double *cpu, double *sys, double *trips)
+/* What the nodes did so far, summed over them. */
+typedef struct {
+	double cpu, sys; /* CPU seconds, and their system part */
+	double trips;    /* database round trips (-1: none counted) */
+	double batches, reruns; /* writer batches, those run again with
+	                           savepoints */
+} totals_t;
+
+static void totals(bench *b, totals_t *t)
 {
 	int k;
 
-	*cpu = 0;
-	*sys = 0;
-	*trips = 0;
+	memset(t, 0, sizeof(*t));
 	for (k = 0; k < b->nodes; k++) {
-		double t = metric(b, k, "flockd_db_round_trips_total"), st = 0;
+		double n = metric(b, k, "flockd_db_round_trips_total"), st = 0;
 
-		*cpu += cpu_s(b->pids[k], &st);
-		*sys += st;
-		*trips = t < 0 || *trips < 0 ? -1 : *trips + t;
+		t->cpu += cpu_s(b->pids[k], &st);
+		t->sys += st;
+		t->trips = n < 0 || t->trips < 0 ? -1 : t->trips + n;
+		t->batches += metric(b, k,
+		                     "flockd_writer_batches_total{rerun=\"no\"}");
+		n = metric(b, k, "flockd_writer_batches_total{rerun=\"yes\"}");
+		t->batches += n;
+		t->reruns += n;
 	}
 }
 
@@ -748,7 +757,7 @@ int main(int argc, char **argv)
 {
 	bench b;
 	stats noop, ingest;
-	double cpu0, cpu1, sys0, sys1, trips0, trips1;
+	totals_t t0, t1;
 	const char *tmp = getenv("TMPDIR");
 	int k;
 
@@ -780,22 +789,25 @@ int main(int argc, char **argv)
 	setup_referrals(&b);
 	phase(&b, REQ_NOOP, 0, 0, b.duration, &noop);
 	report("noop", &noop);
-	totals(&b, &cpu0, &sys0, &trips0);
+	totals(&b, &t0);
 	hook(&b, "ingest-start");
 	phase(&b, REQ_INGEST, 0, b.referees, b.duration, &ingest);
 	hook(&b, "ingest-end");
-	totals(&b, &cpu1, &sys1, &trips1);
+	totals(&b, &t1);
 	report("ingest", &ingest);
 	if (ingest.ok > 0) {
 		printf("cpu      flockd %.1f us per ingest (user+system, %.1f"
 		       " system, %sIdempotency-Key)\n",
-		       (cpu1 - cpu0) * 1e6 / (double)ingest.ok,
-		       (sys1 - sys0) * 1e6 / (double)ingest.ok,
+		       (t1.cpu - t0.cpu) * 1e6 / (double)ingest.ok,
+		       (t1.sys - t0.sys) * 1e6 / (double)ingest.ok,
 		       b.idem ? "with " : "no ");
-		if (trips0 >= 0 && trips1 >= 0)
+		if (t0.trips >= 0 && t1.trips >= 0)
 			printf("trips    %.2f database round trips per "
 			       "ingest\n",
-			       (trips1 - trips0) / (double)ingest.ok);
+			       (t1.trips - t0.trips) / (double)ingest.ok);
+		printf("batches  %.0f writer batches, %.0f of them run again "
+		       "with a savepoint per job\n",
+		       t1.batches - t0.batches, t1.reruns - t0.reruns);
 	}
 	printf("rewards  %ld granted by %ld ingests%s\n", ingest.rewards,
 	       ingest.ok,

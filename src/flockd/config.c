@@ -542,7 +542,7 @@ const char *fd_config_usage(void)
 	       "database [FLOCKD_DB_POOL] (8)\n"
 	       "      --writers N            write connections, each with a "
 	       "writer thread; more than 1 needs PostgreSQL [FLOCKD_WRITERS] "
-	       "(0: 1 on SQLite, 4 on PostgreSQL)\n"
+	       "(0: 1 on SQLite, 2 on PostgreSQL)\n"
 	       "      --sqlite-wal-limit MIB SQLite: restart the WAL past this "
 	       "size; 0: no bound [FLOCKD_SQLITE_WAL_LIMIT] (16)\n"
 	       "  -t, --threads N            HTTP worker threads "

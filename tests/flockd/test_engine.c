@@ -1152,7 +1152,7 @@ static int setup_velocity(void **state)
 	return rc;
 }
 
-/* One writer thread, as on SQLite, also on PostgreSQL (4 by default). */
+/* One writer thread, as on SQLite, also on PostgreSQL (2 by default). */
 static int setup_one_writer(void **state)
 {
 	int rc;

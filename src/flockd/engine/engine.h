@@ -177,7 +177,7 @@ typedef struct {
 	int group_commit_max; /* max jobs per commit; 0 = 256 */
 	/* Writer threads, each with a write connection of its own; 0 = the
 	 * database's default: 1 on SQLite (which has one writer: more is an
-	 * error), 4 on PostgreSQL (fd_store_options.writers). */
+	 * error), 2 on PostgreSQL (fd_store_options.writers). */
 	int writers;
 	/* SQLite: the WAL's bound in bytes (fd_store_options.wal_limit):
 	 * 0 = FD_STORE_WAL_LIMIT_DEFAULT, < 0 = none */

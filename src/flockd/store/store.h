@@ -78,7 +78,7 @@ typedef struct {
 	int writers;
 } fd_store_options;
 
-#define FD_STORE_SHARED_WRITERS 4
+#define FD_STORE_SHARED_WRITERS 2
 
 #define FD_STORE_WAL_LIMIT_DEFAULT (16LL * 1024 * 1024)
 
