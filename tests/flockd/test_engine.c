@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "engine/engine.h"
+#include "engine/internal.h"
 #include "http/errors.h"
 #include "harness.h"
 #include "support.h"
@@ -1343,6 +1344,111 @@ static void test_writers_run_at_once(void **state)
 	assert_int_equal(n - before, 1);
 }
 
+/* Two writes of one order group (an import's rows), the first held in
+ * its job: the second waits for it, and a write of no group queued
+ * after it goes first, on the other writer (PostgreSQL). */
+static gate *group_gate;
+static int group_order, group_first_at, group_second_at;
+static pthread_mutex_t group_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int group_first_job(fd_ctx *x)
+{
+	gate_job(x->c, x->now, group_gate);
+	pthread_mutex_lock(&group_mu);
+	group_first_at = ++group_order;
+	pthread_mutex_unlock(&group_mu);
+	return fd__ok(x, FD_OUT_OK, json_object());
+}
+
+static int group_second_job(fd_ctx *x)
+{
+	pthread_mutex_lock(&group_mu);
+	group_second_at = ++group_order;
+	pthread_mutex_unlock(&group_mu);
+	return fd__ok(x, FD_OUT_OK, json_object());
+}
+
+typedef struct {
+	fx *f;
+	fd_job_fn fn;
+	fd_response res;
+} group_write;
+
+static void *group_thread(void *arg)
+{
+	static const int group = 1;
+	group_write *g = arg;
+	fd_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.who = &g->f->svc;
+	req.app_id = g->f->svc.app_id;
+	req.order_group = &group;
+	fd__run_write(g->f->e, &req, &g->res, g->fn);
+	return NULL;
+}
+
+static void test_order_group_waits(void **state)
+{
+	fx *f = *state;
+	gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+	group_write first = {f, group_first_job, {0}},
+	            second = {f, group_second_job, {0}};
+	org_write other = {f->e, 400, 0, -1, NULL};
+	fd_engine_writer_stats st;
+	pthread_t th[3];
+	struct timespec until;
+	int spins, joined, early;
+
+	if (strncmp(f->db, "postgres", 8) != 0)
+		skip();
+	group_gate = &g;
+	group_order = group_first_at = group_second_at = 0;
+	assert_int_equal(pthread_create(&th[0], NULL, group_thread, &first),
+	                 0);
+	pthread_mutex_lock(&g.mu);
+	while (!g.in)
+		pthread_cond_wait(&g.cv, &g.mu);
+	pthread_mutex_unlock(&g.mu);
+	assert_int_equal(pthread_create(&th[1], NULL, group_thread, &second),
+	                 0);
+	for (spins = 0; spins < 100000; spins++) { /* until it is queued */
+		fd_engine_writer_stats_get(f->e, &st);
+		if (st.queued == 1)
+			break;
+		usleep(100);
+	}
+	/* Queued after the second, run before it by the other writer. */
+	assert_int_equal(pthread_create(&th[2], NULL, org_thread, &other), 0);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	joined = pthread_timedjoin_np(th[2], NULL, &until) == 0;
+	pthread_mutex_lock(&group_mu);
+	early = group_second_at;
+	pthread_mutex_unlock(&group_mu);
+	fd_engine_writer_stats_get(f->e, &st);
+	/* The gate opens before any assertion, so a failure never leaves a
+	 * writer held. */
+	pthread_mutex_lock(&g.mu);
+	g.go = 1;
+	pthread_cond_broadcast(&g.cv);
+	pthread_mutex_unlock(&g.mu);
+	pthread_join(th[0], NULL);
+	pthread_join(th[1], NULL);
+	if (!joined)
+		pthread_join(th[2], NULL);
+	assert_true(joined);
+	assert_int_equal(early, 0); /* the second had not run */
+	assert_int_equal(other.rc, FD_OK);
+	assert_int_equal(st.queued, 1); /* the second, still waiting */
+	assert_int_equal(first.res.outcome, FD_OUT_OK);
+	assert_int_equal(second.res.outcome, FD_OUT_OK);
+	assert_int_equal(group_first_at, 1);
+	assert_int_equal(group_second_at, 2);
+	json_decref(first.res.body);
+	json_decref(second.res.body);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -1377,6 +1483,7 @@ int main(void)
 	                test_writer_batch_rolls_back_one_job, setup_one_writer,
 	                teardown),
 	        T(test_writers_run_at_once),
+	        T(test_order_group_waits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -288,6 +288,7 @@ static int row_setup(import_batch *b, size_t i, const char *const *defaults)
 	r->req.suspend = row_queued;
 	r->req.done = row_done;
 	r->req.async_arg = r;
+	r->req.order_group = b; /* the rows apply in order */
 	if (json_is_object(err)) {
 		fd_fail(&r->res, FD_OUT_INVALID, fd__jstr(err, "code"), "%s",
 		        fd__jstr(err, "message") ? fd__jstr(err, "message")

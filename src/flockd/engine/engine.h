@@ -117,6 +117,10 @@ typedef struct {
 	void (*suspend)(void *arg);
 	void (*done)(void *arg);
 	void *async_arg;
+	/* Writes of one group (an import's rows) run in the order they were
+	 * queued, never in two writers' batches at once (PostgreSQL runs
+	 * several writers); NULL: none. */
+	const void *order_group;
 } fd_request;
 
 typedef struct {

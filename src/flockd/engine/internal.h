@@ -24,6 +24,11 @@ struct fd_engine_writer {
 	fd_conn *c; /* its write connection */
 	pthread_t thread;
 	int housekeeper; /* the first: runs housekeeping */
+	/* The order groups (fd_request.order_group) of the batch it runs,
+	 * under fd_engine.mu: no other writer takes a job of one of them. */
+#define FD_WRITER_GROUPS 8
+	const void *groups[FD_WRITER_GROUPS];
+	int ngroups;
 	/* Batches still to run with a savepoint per job since one had a job
 	 * that rolled back (writer.c, run_batch). */
 	int safe_batches;

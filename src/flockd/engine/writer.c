@@ -53,6 +53,7 @@ struct fd_job {
 	void (*done)(void *arg); /* called once the answer is final */
 	void *done_arg;
 	char key[320]; /* "app\nIdempotency-Key" held in flight, or "" */
+	const void *group; /* fd_request.order_group, or NULL */
 	fd_job *next;
 };
 
@@ -560,21 +561,63 @@ static void *syncer_main(void *arg)
 	return NULL;
 }
 
-static fd_job *take_batch(fd_engine *e)
+/* Whether j may join w's batch: a job of an order group that another
+ * writer runs waits for it, and a batch holds at most FD_WRITER_GROUPS
+ * groups. Under e->mu; notes j's group as w's. */
+static int may_take(fd_engine *e, fd_writer *w, const fd_job *j)
 {
-	fd_job *batch = e->head, *last = e->head;
-	int n = 1;
+	int i, k;
 
-	while (last->next && n < e->group_max) {
-		last = last->next;
+	if (!j->group)
+		return 1;
+	for (i = 0; i < e->nwriters; i++)
+		for (k = 0; &e->writers[i] != w && k < e->writers[i].ngroups;
+		     k++)
+			if (e->writers[i].groups[k] == j->group)
+				return 0;
+	for (k = 0; k < w->ngroups; k++)
+		if (w->groups[k] == j->group)
+			return 1;
+	if (w->ngroups == FD_WRITER_GROUPS)
+		return 0;
+	w->groups[w->ngroups++] = j->group;
+	return 1;
+}
+
+/* Up to group_max queued jobs that w may take, in queue order, or NULL;
+ * the jobs of a group another writer runs stay queued, in their order.
+ * Under e->mu. */
+static fd_job *take_batch(fd_engine *e, fd_writer *w)
+{
+	fd_job *batch = NULL, **end = &batch, **p = &e->head, *kept = NULL, *j;
+	int n = 0;
+
+	while ((j = *p) && n < e->group_max) {
+		if (!may_take(e, w, j)) {
+			kept = j;
+			p = &j->next;
+			continue;
+		}
+		*p = j->next;
+		j->next = NULL;
+		*end = j;
+		end = &j->next;
 		n++;
 	}
-	e->head = last->next;
-	if (!e->head)
-		e->tail = NULL;
-	last->next = NULL;
+	/* Walked to the end: the queue now ends at the last job kept. */
+	if (!*p)
+		e->tail = kept;
 	e->queued -= n;
 	return batch;
+}
+
+/* w's batch is over: its groups' next jobs may go to any writer. */
+static void release_groups(fd_engine *e, fd_writer *w)
+{
+	if (!w->ngroups)
+		return;
+	w->ngroups = 0;
+	pthread_cond_broadcast(&e->work_cv);
 }
 
 static void *writer_main(void *arg)
@@ -605,10 +648,16 @@ static void *writer_main(void *arg)
 		}
 		if (!e->head)
 			continue;
-		batch = take_batch(e);
+		/* NULL: every queued job's group runs on another writer,
+		 * which wakes the writers when its batch is over. */
+		if (!(batch = take_batch(e, w))) {
+			pthread_cond_wait(&e->work_cv, &e->mu);
+			continue;
+		}
 		pthread_mutex_unlock(&e->mu);
 		run_batch(w, batch);
 		pthread_mutex_lock(&e->mu);
+		release_groups(e, w);
 	}
 	pthread_mutex_unlock(&e->mu);
 	return NULL;
@@ -788,6 +837,7 @@ void fd__run_write(fd_engine *e, const fd_request *req, fd_response *res,
 		return;
 	}
 	j->fn = fn;
+	j->group = req->order_group;
 	j->ctx.e = e;
 	j->ctx.req = req;
 	j->ctx.res = res;
