@@ -489,11 +489,18 @@ int fd_engine_ready(fd_engine *e)
 int fd_engine_writable(fd_engine *e)
 {
 	int64_t failed;
+	int i;
 
 	if (!e || __atomic_load_n(&e->housekeeping_failed, __ATOMIC_RELAXED))
 		return 0;
-	failed = __atomic_load_n(&e->write_failed_ms, __ATOMIC_RELAXED);
-	return !failed || flock__mono_ms() - failed >= FD_WRITE_FAILED_MS;
+	/* Not while any writer's writes fail: its share of them would. */
+	for (i = 0; i < e->nwriters; i++) {
+		failed = __atomic_load_n(&e->writers[i].write_failed_ms,
+		                         __ATOMIC_RELAXED);
+		if (failed && flock__mono_ms() - failed < FD_WRITE_FAILED_MS)
+			return 0;
+	}
+	return 1;
 }
 
 int fd_engine_wal_stats(fd_engine *e, fd_store_wal_stats *out)

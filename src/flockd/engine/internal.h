@@ -24,6 +24,11 @@ struct fd_engine_writer {
 	fd_conn *c; /* its write connection */
 	pthread_t thread;
 	int housekeeper; /* the first: runs housekeeping */
+	int number;      /* 1, 2 ... */
+	/* Writes the database refused (fd_engine_writable), atomic: the
+	 * monotonic ms of its last failed batch with none committed since
+	 * (0: none). */
+	int64_t write_failed_ms;
 	/* The order groups (fd_request.order_group) of the batch it runs,
 	 * under fd_engine.mu: no other writer takes a job of one of them. */
 #define FD_WRITER_GROUPS 8
@@ -57,10 +62,8 @@ struct fd_engine {
 	long rate_limit;
 	int rate_warned;
 	long code_misses_per_key, code_misses_per_ip; /* 0: no limit */
-	/* Writes the database refused (fd_engine_writable), atomics: the
-	 * monotonic ms of the last failed batch with none committed since
-	 * (0: none), and 1 while housekeeping's transaction fails. */
-	int64_t write_failed_ms;
+	/* 1 while housekeeping's transaction fails (fd_engine_writable),
+	 * atomic; each writer keeps its failed writes (fd_writer). */
 	int housekeeping_failed;
 	long queued; /* jobs not yet taken by a writer; under mu */
 

@@ -307,32 +307,39 @@ static void run_job(fd_writer *w, fd_job *j)
 
 /* Keep the outcome of a batch for /readyz, and say when writes start
  * and stop failing (the database's own error is logged by its driver). */
-static void note_write(fd_engine *e, int failed)
+static void note_write(fd_writer *w, int failed)
 {
-	int64_t was = __atomic_load_n(&e->write_failed_ms, __ATOMIC_RELAXED);
+	int64_t was = __atomic_load_n(&w->write_failed_ms, __ATOMIC_RELAXED);
 
 	if (failed) {
-		__atomic_store_n(&e->write_failed_ms, flock__mono_ms() | 1,
+		__atomic_store_n(&w->write_failed_ms, flock__mono_ms() | 1,
 		                 __ATOMIC_RELAXED);
 		if (!was)
-			fd_log(FD_LOG_ERROR, "store: the database refused a "
-			                     "write (its jobs fail: retry)");
+			fd_log(FD_LOG_ERROR,
+			       "store: the database refused a write of writer "
+			       "%d (its jobs fail: retry)",
+			       w->number);
 	} else if (was) {
-		__atomic_store_n(&e->write_failed_ms, 0, __ATOMIC_RELAXED);
-		fd_log(FD_LOG_WARN, "store: writes succeed again");
+		__atomic_store_n(&w->write_failed_ms, 0, __ATOMIC_RELAXED);
+		fd_log(FD_LOG_WARN, "store: writes of writer %d succeed again",
+		       w->number);
 	}
 }
 
 /* The jobs' answers are final: release their keys, tell their callers,
- * free them. Called without e->mu. */
-static void finish_jobs(fd_engine *e, fd_job *list, int failed)
+ * free them. Called without e->mu; w: the writer of jobs that never ran
+ * (the syncer's lists may hold several writers' batches: NULL). */
+static void finish_jobs(fd_engine *e, fd_job *list, int failed, fd_writer *w)
 {
 	fd_job *j, *next;
+	fd_writer *last = NULL, *jw;
 	void (*done)(void *);
 	void *arg;
 	int emitted = 0;
 
-	note_write(e, failed);
+	for (j = list; j; j = j->next)
+		if ((jw = j->ctx.w ? j->ctx.w : w) && jw != last)
+			note_write(last = jw, failed);
 
 	for (j = list; j && !failed; j = j->next)
 		emitted |= !j->failed && j->ctx.emitted;
@@ -530,7 +537,7 @@ static void run_batch(fd_writer *w, fd_job *batch)
 	e->batch_reruns += reruns;
 	pthread_mutex_unlock(&e->stat_mu);
 	if (failed)
-		finish_jobs(e, batch, 1);
+		finish_jobs(e, batch, 1, w);
 	else
 		hand_to_syncer(e, batch);
 }
@@ -554,7 +561,7 @@ static void *syncer_main(void *arg)
 		e->sync_head = e->sync_tail = NULL;
 		pthread_mutex_unlock(&e->mu);
 		failed = fd_store_sync(e->store) != FD_OK;
-		finish_jobs(e, list, failed);
+		finish_jobs(e, list, failed, NULL);
 		pthread_mutex_lock(&e->mu);
 	}
 	pthread_mutex_unlock(&e->mu);
@@ -706,6 +713,7 @@ int fd__writer_start(fd_engine *e, char *errbuf, size_t errlen)
 		w->e = e;
 		w->c = fd_store_writer_at(e->store, i);
 		w->housekeeper = i == 0;
+		w->number = i + 1;
 		/* The first is "fd-writer" (bench/callgrind_ingest.sh looks
 		 * for its writer_main), the others "fd-writer-2" on. */
 		if (i == 0)
