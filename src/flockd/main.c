@@ -295,12 +295,12 @@ static int db_metrics(fd_engine *e, flock__buf *out)
 	fd_engine_writer_stats_get(e, &ws);
 	if (flock__buf_printf(
 	            out,
-	            "# HELP flockd_writer_queue_jobs Writes waiting for the "
+	            "# HELP flockd_writer_queue_jobs Writes waiting for a "
 	            "writer thread.\n"
 	            "# TYPE flockd_writer_queue_jobs gauge\n"
 	            "flockd_writer_queue_jobs %ld\n"
 	            "# HELP flockd_writer_batches_total Transactions the "
-	            "writer ran (group commits), by whether a failing job made "
+	            "writers ran (group commits), by whether a failing job made "
 	            "it run the batch again with a savepoint per job.\n"
 	            "# TYPE flockd_writer_batches_total counter\n"
 	            "flockd_writer_batches_total{rerun=\"no\"} %ld\n"

@@ -7,7 +7,7 @@
  * A visit is a valid referral code checked (POST /referrals/validate-
  * code): the first thing of a referral a server sees, since sharing
  * happens in the referrer's app. Validation is a read, so visits are
- * counted in memory and written once a second by the writer's
+ * counted in memory and written once a second by the first writer's
  * housekeeping (fd__visits_flush); a crash loses at most that second.
  */
 #include <math.h>

@@ -7,9 +7,10 @@
  * Idempotency-Key (the row's idempotencyKey), so a row of an import and
  * the same call made alone are one thing: a re-sent row replays its first
  * answer, never a second change. The request answers once every row has
- * one, with each row's outcome in order. The rows share the writer's
+ * one, with each row's outcome in order. The rows share the writers'
  * batches with every other write, so a large import neither blocks nor is
- * blocked for long.
+ * blocked for long; they are one order group (fd_request.order_group), so
+ * they apply in order even where several writers run at once.
  *
  * Export: pages in id order after a cursor (store.h, "Exports").
  */

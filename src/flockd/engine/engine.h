@@ -215,12 +215,12 @@ typedef struct {
 
 /*
  * Open (creating and migrating if needed) the database and start the
- * writer thread. 0 and *out set, or -1 with a message in errbuf.
+ * writer threads. 0 and *out set, or -1 with a message in errbuf.
  */
 int fd_engine_open(fd_engine **out, const fd_engine_config *cfg, char *errbuf,
                    size_t errlen);
 
-/* Drain queued writes, stop the writer, close every connection. NULL ok. */
+/* Drain queued writes, stop the writers, close every connection. NULL ok. */
 void fd_engine_close(fd_engine *e);
 
 /* What fd_engine_authenticate found. */

@@ -9,10 +9,12 @@
  *
  * Order: on SQLite one writer commits batches whole, so the outbox's
  * places are committed in order and a reader never passes over one. On
- * PostgreSQL several nodes commit at once and a place taken early may
- * commit late; the stream holds each event back FD_STREAM_HOLD_MS after
- * its write, so a transaction still committing is not passed over (a
- * batch commits in milliseconds).
+ * PostgreSQL several writers (of one node, --writers, or of several
+ * nodes) commit at once and a place taken early may commit late; the
+ * stream holds each event back FD_STREAM_HOLD_MS after its write, so a
+ * transaction still committing is not passed over (a batch commits in
+ * milliseconds; one held open longer by a lock wait can be: see
+ * docs/postgresql.md, "Limits").
  */
 #include <stdlib.h>
 #include <string.h>

@@ -648,6 +648,9 @@ static void *writer_main(void *arg)
 		if (w->housekeeper &&
 		    (e->sweep_due || flock__mono_ms() - last_sweep >= 1000)) {
 			e->sweep_due = 0;
+			/* Another writer takes what is queued meanwhile. */
+			if (e->head && e->nwriters > 1)
+				pthread_cond_signal(&e->work_cv);
 			pthread_mutex_unlock(&e->mu);
 			housekeeping(w);
 			last_sweep = flock__mono_ms();
