@@ -1404,8 +1404,7 @@ static void test_order_group_waits(void **state)
 		skip();
 	group_gate = &g;
 	group_order = group_first_at = group_second_at = 0;
-	assert_int_equal(pthread_create(&th[0], NULL, group_thread, &first),
-	                 0);
+	assert_int_equal(pthread_create(&th[0], NULL, group_thread, &first), 0);
 	pthread_mutex_lock(&g.mu);
 	while (!g.in)
 		pthread_cond_wait(&g.cv, &g.mu);
