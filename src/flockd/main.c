@@ -301,8 +301,7 @@ static int db_metrics(fd_engine *e, flock__buf *out)
 	            "flockd_writer_queue_jobs %ld\n"
 	            "# HELP flockd_writer_batches_total Transactions the "
 	            "writers ran (group commits), by whether a failing job "
-	            "made "
-	            "it run the batch again with a savepoint per job.\n"
+	            "made it run the batch again with a savepoint per job.\n"
 	            "# TYPE flockd_writer_batches_total counter\n"
 	            "flockd_writer_batches_total{rerun=\"no\"} %ld\n"
 	            "flockd_writer_batches_total{rerun=\"yes\"} %ld\n",
