@@ -909,6 +909,49 @@ static void test_wal_restart_waits_for_readers_bounded(void **state)
 	wal_unlink(db);
 }
 
+/* Several write connections where the database takes several writers
+ * (PostgreSQL), each its own; SQLite refuses more than one, by name. */
+static void test_writers(void **state)
+{
+	fx *f = *state;
+	fd_store_options o = {1, NULL, 0, 3};
+	fd_store *s = NULL;
+	char err[256] = "", db[200];
+
+	if (strncmp(f->db, "postgres", 8) == 0) {
+		assert_int_equal(
+		        fd_store_open_with(&s, f->db, &o, err, sizeof(err)), 0);
+		assert_int_equal(fd_store_writers(s), 3);
+		assert_ptr_equal(fd_store_writer_at(s, 0), fd_store_writer(s));
+		assert_ptr_not_equal(fd_store_writer_at(s, 1),
+		                     fd_store_writer_at(s, 2));
+		/* Each begins a write transaction of its own at once. */
+		assert_int_equal(fd_store_begin(fd_store_writer_at(s, 1), 1),
+		                 FD_OK);
+		assert_int_equal(fd_store_begin(fd_store_writer_at(s, 2), 1),
+		                 FD_OK);
+		assert_int_equal(fd_store_rollback(fd_store_writer_at(s, 1)),
+		                 FD_OK);
+		assert_int_equal(fd_store_rollback(fd_store_writer_at(s, 2)),
+		                 FD_OK);
+		fd_store_close(s);
+		o.writers = 0; /* the default: FD_STORE_SHARED_WRITERS */
+		assert_int_equal(
+		        fd_store_open_with(&s, f->db, &o, err, sizeof(err)), 0);
+		assert_int_equal(fd_store_writers(s), FD_STORE_SHARED_WRITERS);
+		fd_store_close(s);
+		return;
+	}
+	snprintf(db, sizeof(db), "%s/writers.db", f->dir);
+	assert_int_equal(fd_store_open_with(&s, db, &o, err, sizeof(err)), -1);
+	assert_null(s);
+	assert_non_null(strstr(err, "sqlite has one write connection"));
+	o.writers = 0;
+	assert_int_equal(fd_store_open_with(&s, db, &o, err, sizeof(err)), 0);
+	assert_int_equal(fd_store_writers(s), 1);
+	fd_store_close(s);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -932,6 +975,7 @@ int main(void)
 	        T(test_rate_hit),
 	        T(test_wal_bounded),
 	        T(test_wal_restart_waits_for_readers_bounded),
+	        T(test_writers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
