@@ -23,8 +23,7 @@ struct fd_engine_writer {
 	fd_engine *e;
 	fd_conn *c; /* its write connection */
 	pthread_t thread;
-	int housekeeper; /* the first: runs housekeeping */
-	int number;      /* 1, 2 ... */
+	int number; /* 1, 2 ...; number 1 also runs housekeeping */
 	/* Writes the database refused (fd_engine_writable), atomic: the
 	 * monotonic ms of its last failed batch with none committed since
 	 * (0: none). */

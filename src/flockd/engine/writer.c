@@ -577,11 +577,13 @@ static int may_take(fd_engine *e, fd_writer *w, const fd_job *j)
 
 	if (!j->group)
 		return 1;
-	for (i = 0; i < e->nwriters; i++)
-		for (k = 0; &e->writers[i] != w && k < e->writers[i].ngroups;
-		     k++)
+	for (i = 0; i < e->nwriters; i++) {
+		if (&e->writers[i] == w)
+			continue;
+		for (k = 0; k < e->writers[i].ngroups; k++)
 			if (e->writers[i].groups[k] == j->group)
 				return 0;
+	}
 	for (k = 0; k < w->ngroups; k++)
 		if (w->groups[k] == j->group)
 			return 1;
@@ -634,18 +636,18 @@ static void *writer_main(void *arg)
 	struct timespec ts;
 	fd_job *batch;
 	int64_t last_sweep = 0;
+	const int housekeeper = w->number == 1;
 
 	pthread_mutex_lock(&e->mu);
 	for (;;) {
-		if (!e->head && !e->stopping &&
-		    !(w->housekeeper && e->sweep_due)) {
+		if (!e->head && !e->stopping && !(housekeeper && e->sweep_due)) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
 			pthread_cond_timedwait(&e->work_cv, &e->mu, &ts);
 		}
 		if (!e->head && e->stopping)
 			break;
-		if (w->housekeeper &&
+		if (housekeeper &&
 		    (e->sweep_due || flock__mono_ms() - last_sweep >= 1000)) {
 			e->sweep_due = 0;
 			/* Another writer takes what is queued meanwhile. */
@@ -715,7 +717,6 @@ int fd__writer_start(fd_engine *e, char *errbuf, size_t errlen)
 
 		w->e = e;
 		w->c = fd_store_writer_at(e->store, i);
-		w->housekeeper = i == 0;
 		w->number = i + 1;
 		/* The first is "fd-writer" (bench/callgrind_ingest.sh looks
 		 * for its writer_main), the others "fd-writer-2" on. */
