@@ -34,6 +34,11 @@ static void install(void)
 	/* Refused (SQLITE_MISUSE) once SQLite is initialized, as in a test
 	 * program that opened a database first: then nothing is logged. */
 	sqlite3_config(SQLITE_CONFIG_LOG, on_log, NULL);
+	/* No memory statistics: with them every sqlite3_malloc and
+	 * sqlite3_free takes a process-wide mutex (about 140 of each per
+	 * reward-granting ingest on the writer, bench/README.md), for
+	 * sqlite3_memory_used() and a soft heap limit flockd does not use. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 void fd_sqlite_log_install(void)
