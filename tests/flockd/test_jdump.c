@@ -157,6 +157,35 @@ static void test_text_depth(void **state)
 	assert_string_equal(field, "");
 }
 
+/* Text written around a dump (a webhook envelope) is json_dumps' bytes
+ * for the object with the same members in the same order. */
+static void test_append(void **state)
+{
+	const char *name = "a\"b\\c\n\x01\xc3\xa9";
+	json_t *data = json_pack("{s:i, s:[s, n]}", "n", 7, "l", "x", NULL);
+	json_t *whole = json_pack("{s:s, s:O}", "name", name, "data", data);
+	char *want = json_dumps(whole, JSON_COMPACT);
+	flock__buf b = FLOCK__BUF_INIT;
+
+	(void)state;
+	assert_non_null(want);
+	flock__buf_puts(&b, "{\"name\":");
+	fd_jdump_str(&b, name, strlen(name));
+	flock__buf_puts(&b, ",\"data\":");
+	assert_int_equal(fd_jdump_append(&b, data), 0);
+	flock__buf_puts(&b, "}");
+	assert_false(b.oom);
+	assert_string_equal(b.ptr, want);
+	assert_int_equal(b.len, strlen(want));
+	/* Nothing to write: -1, and the text so far stays. */
+	assert_int_equal(fd_jdump_append(&b, NULL), -1);
+	assert_int_equal(b.len, strlen(want));
+	flock__buf_free(&b);
+	free(want);
+	json_decref(whole);
+	json_decref(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +195,7 @@ int main(void)
 	        cmocka_unit_test(test_long_string),
 	        cmocka_unit_test(test_escape_offsets),
 	        cmocka_unit_test(test_text_depth),
+	        cmocka_unit_test(test_append),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -297,17 +297,29 @@ static int dump(flock__buf *b, const json_t *v, int depth)
 	return -1;
 }
 
+int fd_jdump_append(flock__buf *b, const json_t *v)
+{
+	if (!v || room(b, 255) < 0 || dump(b, v, 0) < 0 || b->oom)
+		return -1;
+	b->ptr[b->len] = '\0';
+	return 0;
+}
+
+void fd_jdump_str(flock__buf *b, const char *s, size_t n)
+{
+	put_string(b, s, n);
+	if (!b->oom)
+		b->ptr[b->len] = '\0';
+}
+
 char *fd_jdump(const json_t *v, size_t *len)
 {
 	flock__buf b = FLOCK__BUF_INIT;
 
-	if (!v || flock__buf_reserve(&b, 255) < 0)
-		return NULL;
-	if (dump(&b, v, 0) < 0 || b.oom) {
+	if (fd_jdump_append(&b, v) < 0) {
 		flock__buf_free(&b);
 		return NULL;
 	}
-	b.ptr[b.len] = '\0';
 	if (len)
 		*len = b.len;
 	return flock__buf_detach(&b);

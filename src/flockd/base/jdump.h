@@ -16,6 +16,8 @@
 
 #include <jansson.h>
 
+#include "common/buf.h"
+
 /*
  * How deep a JSON value flockd takes in may nest: objects and arrays
  * within each other, the request body itself being level 1. The parser
@@ -38,6 +40,15 @@
  * null rather than failing the whole answer.
  */
 char *fd_jdump(const json_t *v, size_t *len);
+
+/*
+ * The same text appended to b (a flock__buf, common/buf.h), for a
+ * caller that writes JSON around it: 0, or -1 with b->oom set or v not
+ * writable (as fd_jdump's NULL). fd_jdump_str appends s, n bytes of
+ * UTF-8, as a JSON string (quoted, escaped as fd_jdump escapes).
+ */
+int fd_jdump_append(flock__buf *b, const json_t *v);
+void fd_jdump_str(flock__buf *b, const char *s, size_t n);
 
 /* d as JSON.stringify writes it (shortest digits that read back as d)
  * into out; its length, or -1 (NaN, infinity). */

@@ -3,6 +3,7 @@
  * snapshots, and the helpers the operations share (answers, request
  * fields, outbox events, customers). The writer is writer.c.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,31 +175,32 @@ static int emit(fd_ctx *x, const char *env, const char *name, json_t *data,
                 int named)
 {
 	char id[FLOCK__ID_MAX];
-	json_t *env_obj = NULL;
-	char *body = NULL;
+	flock__buf body = FLOCK__BUF_INIT;
 	int rc = -1;
 
-	if (!data || flock__id_new(id, "evt_") < 0)
+	if (!data || !env || flock__id_new(id, "evt_") < 0)
 		goto done;
-	/* Fixed key order, compact: the bytes of "data" in the stored body
-	 * are what a webhook verifier slices out and signs. */
-	env_obj = json_object();
-	if (fd__put_req(env_obj, "id", id) ||
-	    fd__put_req(env_obj, "name", name) ||
-	    fd__put(env_obj, "timestamp", json_integer((json_int_t)x->now)) ||
-	    fd__put_req(env_obj, "environment", env) ||
-	    fd__put_ref(env_obj, "data", data))
+	/* Fixed key order, compact, written as text around the data (no
+	 * envelope object): the bytes of "data" in the stored body are what
+	 * a webhook verifier slices out and signs. */
+	flock__buf_puts(&body, "{\"id\":");
+	fd_jdump_str(&body, id, strlen(id));
+	flock__buf_puts(&body, ",\"name\":");
+	fd_jdump_str(&body, name, strlen(name));
+	flock__buf_printf(&body, ",\"timestamp\":%" PRId64 ",\"environment\":",
+	                  x->now);
+	fd_jdump_str(&body, env, strlen(env));
+	flock__buf_puts(&body, ",\"data\":");
+	if (fd_jdump_append(&body, data) < 0 || flock__buf_puts(&body, "}") < 0)
 		goto done;
-	body = fd_jdump(env_obj, NULL);
-	if (body && fd_store_outbox_insert(x->c, x->app, id, env, name, x->now,
-	                                   body, named) == FD_OK)
+	if (fd_store_outbox_insert(x->c, x->app, id, env, name, x->now,
+	                           body.ptr, named) == FD_OK)
 		rc = 0;
 	/* Once the batch is durable, on_commit wakes the worker. */
 	if (rc == 0)
 		x->emitted = 1;
 done:
-	free(body);
-	json_decref(env_obj);
+	flock__buf_free(&body);
 	json_decref(data);
 	return rc;
 }
