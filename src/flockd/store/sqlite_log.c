@@ -1,6 +1,7 @@
 /*
- * flockd: SQLite's own error log (sqlite3_config(SQLITE_CONFIG_LOG)) into
- * flockd's log, so a failure at run time (disk full, I/O error, a
+ * flockd: SQLite's process-wide settings, made once before the first
+ * database opens. SQLite's own error log (sqlite3_config(SQLITE_CONFIG_LOG))
+ * goes into flockd's log, so a failure at run time (disk full, I/O error, a
  * read-only file, a lock held past the busy timeout) leaves a line. Its
  * messages name objects and quote statements, whose values are always
  * bound parameters: no secret or personal data reaches the log.
