@@ -187,8 +187,8 @@ static int emit(fd_ctx *x, const char *env, const char *name, json_t *data,
 	fd_jdump_str(&body, id, strlen(id));
 	flock__buf_puts(&body, ",\"name\":");
 	fd_jdump_str(&body, name, strlen(name));
-	flock__buf_printf(&body, ",\"timestamp\":%" PRId64 ",\"environment\":",
-	                  x->now);
+	flock__buf_printf(
+	        &body, ",\"timestamp\":%" PRId64 ",\"environment\":", x->now);
 	fd_jdump_str(&body, env, strlen(env));
 	flock__buf_puts(&body, ",\"data\":");
 	if (fd_jdump_append(&body, data) < 0 || flock__buf_puts(&body, "}") < 0)
