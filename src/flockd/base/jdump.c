@@ -32,46 +32,50 @@ static inline void put(flock__buf *b, const char *s, size_t n)
 	b->len += n;
 }
 
-/* Length of the prefix of s that needs no escaping (bytes >= 0x20 but
- * '"' and '\\'), 16 bytes at a time with SSE2 (every x86-64 has it), else
- * eight at a time in a word; the last few bytes one by one. */
+/* 1 for the bytes a JSON string must escape: controls, '"' and '\\'. */
+static const unsigned char must_escape[256] = {
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00-0x0f */
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10-0x1f */
+        ['"'] = 1,
+        ['\\'] = 1};
+
+#if defined(__SSE2__)
+/* Bit k set where byte k of the 16 at p must be escaped. */
+static inline unsigned hits16(const unsigned char *p)
+{
+	const __m128i quote = _mm_set1_epi8('"');
+	const __m128i bslash = _mm_set1_epi8('\\');
+	const __m128i ctl = _mm_set1_epi8(0x1f);
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	/* v <= 0x1f (unsigned) exactly where min(v, 0x1f) == v. */
+	__m128i hit = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v),
+	                           _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+	                                        _mm_cmpeq_epi8(v, bslash)));
+
+	return (unsigned)_mm_movemask_epi8(hit);
+}
+#endif
+
+/* Length of the prefix of s that needs no escaping, 16 bytes at a time
+ * with SSE2 (every x86-64 has it): a tail of a string of 16 bytes or more
+ * is read as the string's last 16 bytes. Shorter strings (most keys and
+ * ids), and every string without SSE2, go byte by byte through a table. */
 static size_t plain_run(const unsigned char *s, size_t n)
 {
 	size_t i = 0;
 #if defined(__SSE2__)
-	const __m128i quote = _mm_set1_epi8('"');
-	const __m128i bslash = _mm_set1_epi8('\\');
-	const __m128i ctl = _mm_set1_epi8(0x1f);
+	unsigned mask;
 
-	for (; i + 16 <= n; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-		/* v <= 0x1f (unsigned) exactly where min(v, 0x1f) == v. */
-		__m128i hit = _mm_or_si128(
-		        _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v),
-		        _mm_or_si128(_mm_cmpeq_epi8(v, quote),
-		                     _mm_cmpeq_epi8(v, bslash)));
-		unsigned mask = (unsigned)_mm_movemask_epi8(hit);
-
-		if (mask)
+	for (; i + 16 <= n; i += 16)
+		if ((mask = hits16(s + i)) != 0)
 			return i + (size_t)__builtin_ctz(mask);
-	}
-#else
-	const uint64_t ones = 0x0101010101010101ULL;
-	const uint64_t highs = 0x8080808080808080ULL;
-
-	while (i + 8 <= n) {
-		uint64_t v, q, bs;
-
-		memcpy(&v, s + i, 8);
-		q = v ^ (ones * '"');
-		bs = v ^ (ones * '\\');
-		if (((v - ones * 0x20) & ~v & highs) |
-		    ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs))
-			break; /* a possible hit: the byte loop decides */
-		i += 8;
+	if (i < n && n >= 16) {
+		/* Bytes i..n-1 are bits 16-(n-i)..15 of the last 16. */
+		mask = hits16(s + n - 16) >> (16 - (n - i));
+		return mask ? i + (size_t)__builtin_ctz(mask) : n;
 	}
 #endif
-	while (i < n && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+	while (i < n && !must_escape[s[i]])
 		i++;
 	return i;
 }
