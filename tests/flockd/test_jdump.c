@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,6 +187,24 @@ static void test_append(void **state)
 	json_decref(data);
 }
 
+/* Integers as printf's %lld writes them, the extremes included. */
+static void test_integers(void **state)
+{
+	static const int64_t v[] = {
+	        0,         1,         -1,           9, 10, -10, 1733230000000LL,
+	        INT64_MAX, INT64_MIN, INT64_MIN + 1};
+	char got[24], want[32];
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < sizeof(v) / sizeof(v[0]); k++) {
+		snprintf(want, sizeof(want), "%lld", (long long)v[k]);
+		assert_int_equal(fd_jdump_int(got, v[k]), (int)strlen(want));
+		assert_string_equal(got, want);
+		same(json_integer((json_int_t)v[k]));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -196,6 +215,7 @@ int main(void)
 	        cmocka_unit_test(test_escape_offsets),
 	        cmocka_unit_test(test_text_depth),
 	        cmocka_unit_test(test_append),
+	        cmocka_unit_test(test_integers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -250,6 +250,25 @@ int fd_jdump_double(char out[32], double d)
 	return len;
 }
 
+int fd_jdump_int(char out[24], int64_t i)
+{
+	/* The magnitude as unsigned: -INT64_MIN does not fit an int64_t. */
+	uint64_t u = i < 0 ? (uint64_t)0 - (uint64_t)i : (uint64_t)i;
+	char tmp[24];
+	int n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (i < 0)
+		out[len++] = '-';
+	while (n)
+		out[len++] = tmp[--n];
+	out[len] = '\0';
+	return len;
+}
+
 static int dump_real(flock__buf *b, const json_t *v)
 {
 	char num[32];
@@ -282,8 +301,7 @@ static int dump(flock__buf *b, const json_t *v, int depth)
 		put_string(b, json_string_value(v), json_string_length(v));
 		return 0;
 	case JSON_INTEGER:
-		n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
-		             json_integer_value(v));
+		n = fd_jdump_int(num, (int64_t)json_integer_value(v));
 		put(b, num, (size_t)n);
 		return 0;
 	case JSON_REAL:

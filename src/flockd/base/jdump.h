@@ -13,6 +13,7 @@
 #define FLOCKD_JDUMP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -49,6 +50,10 @@ char *fd_jdump(const json_t *v, size_t *len);
  */
 int fd_jdump_append(flock__buf *b, const json_t *v);
 void fd_jdump_str(flock__buf *b, const char *s, size_t n);
+
+/* i in decimal into out, NUL-terminated, as printf's %lld writes it;
+ * its length (at most 20). */
+int fd_jdump_int(char out[24], int64_t i);
 
 /* d as JSON.stringify writes it (shortest digits that read back as d)
  * into out; its length, or -1 (NaN, infinity). */

@@ -3,7 +3,6 @@
  * snapshots, and the helpers the operations share (answers, request
  * fields, outbox events, customers). The writer is writer.c.
  */
-#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,7 +173,7 @@ int fd__secret(char *out, size_t len, const char *prefix, size_t nbytes)
 static int emit(fd_ctx *x, const char *env, const char *name, json_t *data,
                 int named)
 {
-	char id[FLOCK__ID_MAX];
+	char id[FLOCK__ID_MAX], ts[24];
 	flock__buf body = FLOCK__BUF_INIT;
 	int rc = -1;
 
@@ -187,8 +186,9 @@ static int emit(fd_ctx *x, const char *env, const char *name, json_t *data,
 	fd_jdump_str(&body, id, strlen(id));
 	flock__buf_puts(&body, ",\"name\":");
 	fd_jdump_str(&body, name, strlen(name));
-	flock__buf_printf(
-	        &body, ",\"timestamp\":%" PRId64 ",\"environment\":", x->now);
+	flock__buf_puts(&body, ",\"timestamp\":");
+	flock__buf_put(&body, ts, (size_t)fd_jdump_int(ts, x->now));
+	flock__buf_puts(&body, ",\"environment\":");
 	fd_jdump_str(&body, env, strlen(env));
 	flock__buf_puts(&body, ",\"data\":");
 	if (fd_jdump_append(&body, data) < 0 || flock__buf_puts(&body, "}") < 0)
