@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "harness.h"
 #include "store/store.h"
@@ -952,6 +953,18 @@ static void test_writers(void **state)
 	fd_store_close(s);
 }
 
+/* SQLite keeps no memory statistics in flockd (store/sqlite_log.c): they
+ * would cost a process-wide mutex per allocation. With them off, SQLite
+ * counts no memory in use, however much its connections hold. */
+static void test_sqlite_memory_statistics_off(void **state)
+{
+	fx *f = *state;
+
+	if (strncmp(f->db, "postgres", 8) == 0)
+		skip();
+	assert_int_equal(sqlite3_memory_used(), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -976,6 +989,7 @@ int main(void)
 	        T(test_wal_bounded),
 	        T(test_wal_restart_waits_for_readers_bounded),
 	        T(test_writers),
+	        T(test_sqlite_memory_statistics_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,8 +58,9 @@ static inline unsigned hits16(const unsigned char *p)
 
 /* Length of the prefix of s that needs no escaping, 16 bytes at a time
  * with SSE2 (every x86-64 has it): a tail of a string of 16 bytes or more
- * is read as the string's last 16 bytes. Shorter strings (most keys and
- * ids), and every string without SSE2, go byte by byte through a table. */
+ * is read as the string's last 16 bytes; shorter strings (most keys and
+ * ids) go byte by byte through a table. Without SSE2, eight bytes at a
+ * time in a word, the rest through the table. */
 static size_t plain_run(const unsigned char *s, size_t n)
 {
 	size_t i = 0;
@@ -73,6 +74,23 @@ static size_t plain_run(const unsigned char *s, size_t n)
 		/* Bytes i..n-1 are bits 16-(n-i)..15 of the last 16. */
 		mask = hits16(s + n - 16) >> (16 - (n - i));
 		return mask ? i + (size_t)__builtin_ctz(mask) : n;
+	}
+#else
+	/* Eight bytes at a time in a word; a possible hit is decided by the
+	 * byte loop below. */
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+
+	while (i + 8 <= n) {
+		uint64_t v, q, bs;
+
+		memcpy(&v, s + i, 8);
+		q = v ^ (ones * '"');
+		bs = v ^ (ones * '\\');
+		if (((v - ones * 0x20) & ~v & highs) |
+		    ((q - ones) & ~q & highs) | ((bs - ones) & ~bs & highs))
+			break;
+		i += 8;
 	}
 #endif
 	while (i < n && !must_escape[s[i]])

@@ -177,7 +177,7 @@ static int emit(fd_ctx *x, const char *env, const char *name, json_t *data,
 	flock__buf body = FLOCK__BUF_INIT;
 	int rc = -1;
 
-	if (!data || !env || flock__id_new(id, "evt_") < 0)
+	if (!data || !env || !name || flock__id_new(id, "evt_") < 0)
 		goto done;
 	/* Fixed key order, compact, written as text around the data (no
 	 * envelope object): the bytes of "data" in the stored body are what
