@@ -11,6 +11,7 @@ packages=(
 	libcurl4-openssl-dev libjansson-dev libssl-dev   # libflock: HTTP, JSON, crypto
 	libmicrohttpd-dev libsqlite3-dev sqlite3    # flockd: HTTP server, storage; libflock: the queue's spool
 	libpq-dev postgresql                        # flockd: PostgreSQL storage
+	libjemalloc-dev                             # flockd: its allocator (src/flockd/CMakeLists.txt)
 	libsystemd-dev                              # flockd: sd_notify (Type=notify)
 	libcmocka-dev                               # unit tests
 	wrk python3 curl ca-certificates            # benchmarks, test helpers

@@ -19,6 +19,12 @@
 #ifdef FLOCKD_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
+#ifdef FLOCKD_JEMALLOC
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <jemalloc/jemalloc.h>
+#endif
 
 #include "flock/common.h"
 
@@ -31,6 +37,38 @@
 #include "http/errors.h"
 #include "http/server.h"
 #include "store/store.h"
+
+/*
+ * The allocator serving malloc, for --version and the start line:
+ * "jemalloc 5.3.0" when jemalloc is linked (src/flockd/CMakeLists.txt) and
+ * its counter of this thread's bytes moves with a malloc (it serves
+ * them, rather than libc behind it), else "libc malloc".
+ */
+static const char *allocator(char *buf, size_t len)
+{
+#ifdef FLOCKD_JEMALLOC
+	const char *version = NULL;
+	uint64_t before = 0, after = 0;
+	size_t vlen = sizeof(version), n = sizeof(before);
+	void *probe;
+
+	if (mallctl("version", (void *)&version, &vlen, NULL, 0) == 0 &&
+	    mallctl("thread.allocated", &before, &n, NULL, 0) == 0 &&
+	    (probe = malloc(4096)) != NULL) {
+		n = sizeof(after);
+		after = before;
+		mallctl("thread.allocated", &after, &n, NULL, 0);
+		free(probe);
+		if (after - before >= 4096) {
+			snprintf(buf, len, "jemalloc %.*s",
+			         (int)strcspn(version, "-"), version);
+			return buf;
+		}
+	}
+#endif
+	snprintf(buf, len, "libc malloc");
+	return buf;
+}
 
 /* How long a graceful stop waits for requests in flight. */
 #define GRACE_MS 10000
@@ -369,7 +407,7 @@ static int cmd_serve(const fd_config *cfg)
 	commit_fanout fanout = {NULL, NULL, PTHREAD_MUTEX_INITIALIZER};
 	serving sv;
 	sigset_t set;
-	char err[256] = "", shown[512];
+	char err[256] = "", shown[512], alloc[64];
 	int sig = 0, rc = 1;
 
 	sigemptyset(&set);
@@ -403,8 +441,10 @@ static int cmd_serve(const fd_config *cfg)
 	}
 	fanout_server(&fanout, s);
 	fd_store_redact(shown, sizeof(shown), cfg->database);
-	fd_log(FD_LOG_INFO, "flockd %s listening on %s:%u (database %s)",
-	       FLOCK_VERSION, cfg->listen_host, fd_server_port(s), shown);
+	fd_log(FD_LOG_INFO,
+	       "flockd %s listening on %s:%u (database %s, %s)",
+	       FLOCK_VERSION, cfg->listen_host, fd_server_port(s), shown,
+	       allocator(alloc, sizeof(alloc)));
 	if (cfg->dashboard)
 		fd_log(FD_LOG_INFO, "dashboard at http://%s%s%s:%u/dashboard/",
 		       strchr(cfg->dashboard_host, ':') ? "[" : "",
@@ -436,7 +476,7 @@ done:
 int main(int argc, char **argv)
 {
 	fd_config cfg;
-	char err[256] = "";
+	char err[256] = "", alloc[64];
 
 	/* Every file flockd makes (the database and its -wal and -shm, a log
 	 * file, a keys file) holds secrets or personal data: only its owner
@@ -458,7 +498,8 @@ int main(int argc, char **argv)
 		fputs(fd_config_usage(), stdout);
 		return 0;
 	case FD_CMD_VERSION:
-		printf("flockd %s\n", FLOCK_VERSION);
+		printf("flockd %s (%s)\n", FLOCK_VERSION,
+		       allocator(alloc, sizeof(alloc)));
 		return 0;
 	case FD_CMD_INIT:
 		return cmd_init(&cfg);

@@ -232,12 +232,35 @@ static void test_init_keys_file(void **state)
 	}
 }
 
+/* flockd --version names the allocator serving malloc: the one the build
+ * linked (FLOCKD_ALLOCATOR, from src/flockd/CMakeLists.txt), in use. */
+static void test_version_allocator(void **state)
+{
+	const char *bin = getenv("FLOCKD_BIN");
+	const char *want = strcmp(FLOCKD_ALLOCATOR, "jemalloc") == 0
+	                           ? " (jemalloc "
+	                           : " (libc malloc)";
+	char cmd[400], line[200] = "";
+	FILE *p;
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "'%s' --version", bin);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(line, sizeof(line), p));
+	assert_int_equal(pclose(p), 0);
+	assert_true(strncmp(line, "flockd ", 7) == 0);
+	if (!strstr(line, want))
+		fail_msg("flockd --version: '%s' lacks '%s'", line, want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_notify_and_sighup),
 	        cmocka_unit_test(test_database_mode),
 	        cmocka_unit_test(test_init_keys_file),
+	        cmocka_unit_test(test_version_allocator),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
