@@ -441,8 +441,7 @@ static int cmd_serve(const fd_config *cfg)
 	}
 	fanout_server(&fanout, s);
 	fd_store_redact(shown, sizeof(shown), cfg->database);
-	fd_log(FD_LOG_INFO,
-	       "flockd %s listening on %s:%u (database %s, %s)",
+	fd_log(FD_LOG_INFO, "flockd %s listening on %s:%u (database %s, %s)",
 	       FLOCK_VERSION, cfg->listen_host, fd_server_port(s), shown,
 	       allocator(alloc, sizeof(alloc)));
 	if (cfg->dashboard)
