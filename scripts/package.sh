@@ -86,7 +86,10 @@ installed=("$lib" libflock-dev flockd flockctl)
 apt-get install -y -qq --no-install-recommends "${debs[@]}" </dev/null ||
 	fail "apt-get install"
 dpkg-query -W "${installed[@]}"
-flockd --version
+version=$(flockd --version)
+echo "$version"
+grep -q "(jemalloc " <<<"$version" ||
+	fail "the packaged flockd does not run on jemalloc: $version"
 flockctl --version
 # ldd's output is taken whole first: `ldd | grep -q` under pipefail fails
 # whenever grep exits at its match before ldd has written its last line
