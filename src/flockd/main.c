@@ -215,14 +215,8 @@ static int cmd_init(const fd_config *cfg)
 		return 1;
 	/* --if-new on an initialised database: nothing to do, and an old
 	 * keys file (the first start's) is left alone. */
-	if (cfg->init_if_new && fd_engine_initialised(e) == 1) {
-		fprintf(stderr,
-		        "flockd: %s is already initialised: nothing "
-		        "done\n",
-		        shown);
-		rc = 0;
-		goto done;
-	}
+	if (cfg->init_if_new && fd_engine_initialised(e) == 1)
+		goto already;
 	if (!(f = keys_out(cfg)))
 		goto done;
 	if ((cfg->init_if_new ? fd_engine_init_if_new(e, cfg->app_name, &out)
@@ -231,14 +225,8 @@ static int cmd_init(const fd_config *cfg)
 		fprintf(stderr, "flockd: init failed for %s\n", shown);
 		goto done;
 	}
-	if (!out) {
-		fprintf(stderr,
-		        "flockd: %s is already initialised: nothing "
-		        "done\n",
-		        shown);
-		rc = 0;
-		goto done;
-	}
+	if (!out) /* another node initialised it meanwhile */
+		goto already;
 	/* The only place secrets are ever shown: stdout or the keys file,
 	 * once. */
 	made = 1;
@@ -248,6 +236,11 @@ static int cmd_init(const fd_config *cfg)
 	        "flockd: initialised %s. Store the keys %s now: they are not "
 	        "shown again.\n",
 	        shown, cfg->keys_file ? "of the keys file" : "above");
+	rc = 0;
+	goto done;
+already:
+	fprintf(stderr, "flockd: %s is already initialised: nothing done\n",
+	        shown);
 	rc = 0;
 done:
 	if (f && f != stdout) {

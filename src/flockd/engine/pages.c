@@ -389,29 +389,22 @@ static json_t *find_page(const json_t *k, const char *placement,
 /* The campaign as a page shows it: its words and what it pays. */
 static json_t *page_campaign_view(const json_t *k)
 {
-	static const char *const terms[] = {"party",
-	                                    "type",
-	                                    "method",
-	                                    "name",
-	                                    "description",
-	                                    "payoutAmount",
-	                                    "discountAmount",
-	                                    "discountPercentage",
-	                                    "discountDurationInMonth",
-	                                    "currency",
-	                                    NULL};
 	json_t *rewards = json_array(), *r, *one;
 	size_t i;
 	int j;
 
 	json_array_foreach(json_object_get(k, "rewards"), i, r)
 	{
+		const char *f;
+
 		if (!(one = json_object()))
 			break;
-		for (j = 0; terms[j]; j++)
-			if (json_object_get(r, terms[j]))
-				json_object_set(one, terms[j],
-				                json_object_get(r, terms[j]));
+		if (json_object_get(r, "party"))
+			json_object_set(one, "party",
+			                json_object_get(r, "party"));
+		for (j = 0; (f = fd__reward_term_fields[j]); j++)
+			if (json_object_get(r, f))
+				json_object_set(one, f, json_object_get(r, f));
 		json_array_append_new(rewards, one);
 	}
 	return json_pack("{s:O, s:O, s:O, s:O?, s:O?, s:o}", "id",

@@ -144,16 +144,16 @@ static int over_limit(fd_ctx *x, const json_t *cr, const char *customer)
 }
 
 /* What a Reward copies from its CampaignReward when it is granted. */
-static const char *const term_fields[] = {"name",
-                                          "description",
-                                          "type",
-                                          "method",
-                                          "payoutAmount",
-                                          "discountAmount",
-                                          "discountPercentage",
-                                          "discountDurationInMonth",
-                                          "currency",
-                                          NULL};
+const char *const fd__reward_term_fields[] = {"name",
+                                              "description",
+                                              "type",
+                                              "method",
+                                              "payoutAmount",
+                                              "discountAmount",
+                                              "discountPercentage",
+                                              "discountDurationInMonth",
+                                              "currency",
+                                              NULL};
 
 char *fd__reward_terms(const json_t *src, json_t **obj)
 {
@@ -165,9 +165,11 @@ char *fd__reward_terms(const json_t *src, json_t **obj)
 		*obj = NULL;
 	if (!t)
 		return NULL;
-	for (i = 0; term_fields[i]; i++) {
-		json_t *v = json_object_get(src, term_fields[i]);
-		json_object_set_nocheck(t, term_fields[i], v ? v : json_null());
+	for (i = 0; fd__reward_term_fields[i]; i++) {
+		const char *f = fd__reward_term_fields[i];
+		json_t *v = json_object_get(src, f);
+
+		json_object_set_nocheck(t, f, v ? v : json_null());
 	}
 	text = fd_jdump(t, NULL);
 	if (text && obj)
