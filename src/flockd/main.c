@@ -50,7 +50,8 @@ static const char *allocator(char *buf, size_t len)
 	const char *version = NULL;
 	uint64_t before = 0, after = 0;
 	size_t vlen = sizeof(version), n = sizeof(before);
-	void *probe;
+	void *volatile probe; /* volatile: the compiler may not drop the
+	                       * malloc and free of an unused block */
 
 	if (mallctl("version", (void *)&version, &vlen, NULL, 0) == 0 &&
 	    mallctl("thread.allocated", &before, &n, NULL, 0) == 0 &&

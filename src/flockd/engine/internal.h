@@ -304,12 +304,12 @@ int fd__reward_check(fd_ctx *x, const json_t *src);
 int fd__checkpoint_insert(fd_ctx *x, const char *campaign_id, const char *name,
                           const char *trigger, const char *placement_id,
                           char id[FLOCK__ID_MAX]);
-/* The terms of a CampaignReward (or Reward) src, as a Reward copies them
- * at grant time: compact JSON text (malloc'd), and the object itself in
- * *obj (new reference) when obj is not NULL. NULL: out of memory. */
 /* The members of a CampaignReward a Reward copies when it is granted
  * (rules.c), NULL-terminated; hosted pages show the same. */
 extern const char *const fd__reward_term_fields[];
+/* The terms of a CampaignReward (or Reward) src, as a Reward copies them
+ * at grant time: compact JSON text (malloc'd), and the object itself in
+ * *obj (new reference) when obj is not NULL. NULL: out of memory. */
 char *fd__reward_terms(const json_t *src, json_t **obj);
 
 /*
