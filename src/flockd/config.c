@@ -3,9 +3,11 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +69,10 @@ static int parse_long(long *out, const char *s, long min, long max)
 	char *end;
 	long v;
 
-	if (!s || !*s)
+	/* Digits, with a minus at most: strtol alone would take " 5" and
+	 * "+5", which an operator did not mean as a count. */
+	if (!s || !(isdigit((unsigned char)s[0]) ||
+	            (s[0] == '-' && isdigit((unsigned char)s[1]))))
 		return -1;
 	errno = 0;
 	v = strtol(s, &end, 10);
@@ -205,6 +210,91 @@ static int parse_switch(int *out, const char *val)
 	return -1;
 }
 
+/* The options that take a plain number: where it goes, its range, and
+ * what it counts (for the message when it is out of range). */
+typedef enum { NUM_INT, NUM_LONG, NUM_SIZE } num_type;
+
+static const struct {
+	int opt;
+	size_t off;
+	num_type type;
+	long min, max;
+	const char *unit;
+} numbers[] = {
+        {OPT_THREADS, offsetof(fd_config, threads), NUM_INT, 1, 1024,
+         "threads"},
+        {OPT_MAX_BODY, offsetof(fd_config, max_body), NUM_SIZE, 1, 1L << 30,
+         "bytes"},
+        {OPT_VELOCITY, offsetof(fd_config, velocity_per_hour), NUM_INT, 0,
+         INT_MAX, "referrals per referrer an hour (0: off)"},
+        {OPT_RATE_LIMIT, offsetof(fd_config, rate_limit), NUM_LONG, 0,
+         1000000000, "requests a second per key (0: off)"},
+        {OPT_CODE_MISSES_KEY, offsetof(fd_config, code_misses_per_key),
+         NUM_LONG, 0, 1000000000, "misses a minute (0: off)"},
+        {OPT_CODE_MISSES_IP, offsetof(fd_config, code_misses_per_ip), NUM_LONG,
+         0, 1000000000, "misses a minute (0: off)"},
+        {OPT_TIMEOUT, offsetof(fd_config, conn_timeout_s), NUM_INT, 1, 86400,
+         "seconds"},
+        {OPT_MAX_CONN, offsetof(fd_config, max_connections), NUM_INT, 1,
+         1000000, "connections"},
+        {OPT_MAX_PER_IP, offsetof(fd_config, max_per_ip), NUM_INT, 0, 1000000,
+         "connections (0: any)"},
+        {OPT_HEADER_TIMEOUT, offsetof(fd_config, header_timeout_s), NUM_INT, 1,
+         86400, "seconds"},
+        {OPT_MAX_BUFFERED, offsetof(fd_config, max_buffered), NUM_SIZE, 1,
+         1L << 40, "bytes"},
+        {OPT_CUSTOMERS, offsetof(fd_config, seed_customers), NUM_LONG, 1,
+         100000000, "customers"},
+        {OPT_WH_CONCURRENCY, offsetof(fd_config, webhook_concurrency), NUM_INT,
+         0, 1024, "attempts at once (0: no delivery worker)"},
+        {OPT_WH_LEASE, offsetof(fd_config, webhook_lease_s), NUM_INT, 1, 86400,
+         "seconds"},
+        {OPT_WH_TIMEOUT, offsetof(fd_config, webhook_timeout_s), NUM_INT, 1,
+         300, "seconds"},
+};
+
+static const char *opt_name(int opt)
+{
+	size_t i;
+
+	for (i = 0; long_opts[i].name; i++)
+		if (long_opts[i].val == opt)
+			return long_opts[i].name;
+	return "option";
+}
+
+/* A number option from the table above; -1 with the option, its range
+ * and the value in err. */
+static int apply_number(fd_config *cfg, int opt, const char *val, char *err,
+                        size_t errlen)
+{
+	size_t i;
+	long v;
+	char *field;
+
+	for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+		if (numbers[i].opt != opt)
+			continue;
+		if (parse_long(&v, val, numbers[i].min, numbers[i].max) < 0) {
+			snprintf(err, errlen,
+			         "%s: expected %ld to %ld %s, got '%s'",
+			         opt_name(opt), numbers[i].min, numbers[i].max,
+			         numbers[i].unit, val ? val : "");
+			return -1;
+		}
+		field = (char *)cfg + numbers[i].off;
+		if (numbers[i].type == NUM_INT)
+			*(int *)(void *)field = (int)v;
+		else if (numbers[i].type == NUM_LONG)
+			*(long *)(void *)field = v;
+		else
+			*(size_t *)(void *)field = (size_t)v;
+		return 0;
+	}
+	snprintf(err, errlen, "%s: not an option flockd knows", opt_name(opt));
+	return -1;
+}
+
 /* Apply one option; the same code serves flags and environment. */
 static int apply(fd_config *cfg, int opt, const char *val, char *err,
                  size_t errlen)
@@ -332,84 +422,8 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		        "by commas (at most 16, each at most 604800), got '%s'",
 		        val);
 		return -1;
-	case OPT_WH_CONCURRENCY:
-		if (parse_long(&v, val, 0, 1024) < 0)
-			break;
-		cfg->webhook_concurrency = (int)v;
-		return 0;
-	case OPT_WH_LEASE:
-		if (parse_long(&v, val, 1, 86400) < 0)
-			break;
-		cfg->webhook_lease_s = (int)v;
-		return 0;
-	case OPT_WH_TIMEOUT:
-		if (parse_long(&v, val, 1, 300) < 0)
-			break;
-		cfg->webhook_timeout_s = (int)v;
-		return 0;
-	case OPT_THREADS:
-		if (parse_long(&v, val, 1, 1024) < 0)
-			break;
-		cfg->threads = (int)v;
-		return 0;
-	case OPT_MAX_BODY:
-		if (parse_long(&v, val, 1, 1L << 30) < 0)
-			break;
-		cfg->max_body = (size_t)v;
-		return 0;
-	case OPT_VELOCITY:
-		if (parse_long(&v, val, 0, INT_MAX) < 0)
-			break;
-		cfg->velocity_per_hour = (int)v;
-		return 0;
-	case OPT_RATE_LIMIT:
-		if (parse_long(&v, val, 0, 1000000000) < 0)
-			break;
-		cfg->rate_limit = v;
-		return 0;
-	case OPT_CODE_MISSES_KEY:
-		if (parse_long(&v, val, 0, 1000000000) < 0)
-			break;
-		cfg->code_misses_per_key = v;
-		return 0;
-	case OPT_CODE_MISSES_IP:
-		if (parse_long(&v, val, 0, 1000000000) < 0)
-			break;
-		cfg->code_misses_per_ip = v;
-		return 0;
-	case OPT_TIMEOUT:
-		if (parse_long(&v, val, 1, 86400) < 0)
-			break;
-		cfg->conn_timeout_s = (int)v;
-		return 0;
-	case OPT_MAX_CONN:
-		if (parse_long(&v, val, 1, 1000000) < 0)
-			break;
-		cfg->max_connections = (int)v;
-		return 0;
-	case OPT_MAX_PER_IP:
-		if (parse_long(&v, val, 0, 1000000) < 0)
-			break;
-		cfg->max_per_ip = (int)v;
-		return 0;
-	case OPT_HEADER_TIMEOUT:
-		if (parse_long(&v, val, 1, 86400) < 0)
-			break;
-		cfg->header_timeout_s = (int)v;
-		return 0;
-	case OPT_MAX_BUFFERED:
-		if (parse_long(&v, val, 1, 1L << 40) < 0)
-			break;
-		cfg->max_buffered = (size_t)v;
-		return 0;
-	case OPT_CUSTOMERS:
-		if (parse_long(&v, val, 1, 100000000) < 0)
-			break;
-		cfg->seed_customers = v;
-		return 0;
 	}
-	snprintf(err, errlen, "invalid number '%s'", val);
-	return -1;
+	return apply_number(cfg, opt, val, err, errlen);
 }
 
 static const struct {
