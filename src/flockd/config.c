@@ -251,6 +251,14 @@ static const struct {
          "seconds"},
         {OPT_WH_TIMEOUT, offsetof(fd_config, webhook_timeout_s), NUM_INT, 1,
          300, "seconds"},
+        {OPT_DB_POOL, offsetof(fd_config, db_pool), NUM_INT, 1, 256,
+         "connections"},
+        {OPT_WRITERS, offsetof(fd_config, writers), NUM_INT, 0, 64,
+         "writer connections (0: the database's default)"},
+        {OPT_WAL_LIMIT, offsetof(fd_config, sqlite_wal_limit_mib), NUM_LONG, 0,
+         65536, "MiB (0: no bound)"},
+        {OPT_DASHBOARD_SESSION, offsetof(fd_config, dashboard_session_s),
+         NUM_INT, 60, 7 * 86400, "seconds"},
 };
 
 static const char *opt_name(int opt)
@@ -299,8 +307,6 @@ static int apply_number(fd_config *cfg, int opt, const char *val, char *err,
 static int apply(fd_config *cfg, int opt, const char *val, char *err,
                  size_t errlen)
 {
-	long v = 0;
-
 	switch (opt) {
 	case OPT_LISTEN:
 		if (fd_config_parse_listen(cfg, val) == 0)
@@ -343,36 +349,6 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 	case OPT_TO:
 		cfg->to = val;
 		return 0;
-	case OPT_DB_POOL:
-		if (parse_long(&v, val, 1, 256) < 0) {
-			snprintf(err, errlen,
-			         "db-pool: expected 1 to 256 connections, got "
-			         "'%s'",
-			         val);
-			return -1;
-		}
-		cfg->db_pool = (int)v;
-		return 0;
-	case OPT_WRITERS:
-		if (parse_long(&v, val, 0, 64) < 0) {
-			snprintf(err, errlen,
-			         "writers: expected 0 (the database's default) "
-			         "to 64 writer connections, got '%s'",
-			         val);
-			return -1;
-		}
-		cfg->writers = (int)v;
-		return 0;
-	case OPT_WAL_LIMIT:
-		if (parse_long(&v, val, 0, 65536) < 0) {
-			snprintf(err, errlen,
-			         "sqlite-wal-limit: expected 0 (no bound) to "
-			         "65536 MiB, got '%s'",
-			         val);
-			return -1;
-		}
-		cfg->sqlite_wal_limit_mib = v;
-		return 0;
 	case OPT_WH_PRIVATE:
 		if (parse_switch(&cfg->webhook_allow_private, val) == 0)
 			return 0;
@@ -401,16 +377,6 @@ static int apply(fd_config *cfg, int opt, const char *val, char *err,
 		         "dashboard-secure-cookies: expected 1 or 0, got '%s'",
 		         val);
 		return -1;
-	case OPT_DASHBOARD_SESSION:
-		if (parse_long(&v, val, 60, 7 * 86400) < 0) {
-			snprintf(err, errlen,
-			         "dashboard-session-ttl: expected 60 to 604800 "
-			         "seconds, got '%s'",
-			         val);
-			return -1;
-		}
-		cfg->dashboard_session_s = (int)v;
-		return 0;
 	case OPT_WH_SCHEDULE:
 		if (schedule_ok(val)) {
 			cfg->webhook_schedule = val;

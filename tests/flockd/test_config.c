@@ -85,6 +85,14 @@ static void test_defaults_and_flags(void **state)
 	assert_int_equal(cfg.code_misses_per_ip, 1000000000L);
 	assert_int_equal(cfg.max_per_ip, 0);
 	assert_int_equal(cfg.seed_customers, 7);
+	assert_int_equal(PARSE(&cfg, err, "serve", "--db-pool", "4",
+	                       "--writers", "3", "--sqlite-wal-limit", "65536",
+	                       "--dashboard-session-ttl", "604800"),
+	                 0);
+	assert_int_equal(cfg.db_pool, 4);
+	assert_int_equal(cfg.writers, 3);
+	assert_int_equal(cfg.sqlite_wal_limit_mib, 65536);
+	assert_int_equal(cfg.dashboard_session_s, 604800);
 	assert_int_equal(PARSE(&cfg, err, "serve", "-t", "3", "-d", "x.db"), 0);
 	assert_int_equal(cfg.threads, 3);
 	assert_string_equal(cfg.database, "x.db");
@@ -164,10 +172,10 @@ static void test_numbers_refused(void **state)
 	        "--webhook-timeout", "301");
 	refused("db-pool: expected 1 to 256 connections, got '0'", "--db-pool",
 	        "0");
-	refused("writers: expected 0 (the database's default) to 64 writer "
-	        "connections, got '65'",
+	refused("writers: expected 0 to 64 writer connections (0: the "
+	        "database's default), got '65'",
 	        "--writers", "65");
-	refused("sqlite-wal-limit: expected 0 (no bound) to 65536 MiB, got "
+	refused("sqlite-wal-limit: expected 0 to 65536 MiB (0: no bound), got "
 	        "'-5'",
 	        "--sqlite-wal-limit", "-5");
 	refused("dashboard-session-ttl: expected 60 to 604800 seconds, got "
