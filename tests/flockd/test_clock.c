@@ -278,6 +278,9 @@ static void test_hold_period_runs_out(void **state)
 	assert_int_equal(admin_total("/events?name=reward.approved"), 2);
 	assert_int_equal(admin_total("/rewards?status=approved"), 2);
 	assert_int_equal(admin_total("/rewards?status=pending"), 0);
+	/* An empty filter is no filter (a form's blank field). */
+	assert_int_equal(admin_total("/rewards?status="), 2);
+	assert_int_equal(admin_total("/events?name="), admin_total("/events"));
 }
 
 /* WAITS FOR THE STORE'S CLOCK. Once the hold has run out a reward reads

@@ -865,6 +865,9 @@ static void test_header_deadline(void **state)
 	for (i = 0; i < 200 && log_count("header deadline") < 1; i++)
 		sleep_ms(50);
 	assert_true(log_count("header deadline") >= 1);
+	/* And counts every connection it cut. */
+	assert_true(h_metric(&H, "flockd_http_connections_cut_total") >=
+	            TRICKLERS);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)

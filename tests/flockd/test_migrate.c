@@ -225,7 +225,7 @@ static void same_objects(fx *f, const char *app, const char *sfx)
 	fd_conn *ra, *rb;
 	json_t *x = NULL, *y = NULL;
 	char err[256], id[32];
-	fd_reward_filter rf = {NULL, NULL, NULL, NULL};
+	fd_filter rf = {0};
 
 	assert_int_equal(fd_store_open(&a, f->src, 1, NULL, err, sizeof(err)), 0);
 	assert_int_equal(fd_store_open(&b, f->dst, 1, NULL, err, sizeof(err)), 0);
@@ -250,10 +250,8 @@ static void same_objects(fx *f, const char *app, const char *sfx)
 	assert_true(json_equal(x, y));
 	json_decref(x);
 	json_decref(y);
-	assert_int_equal(fd_store_outbox_list(ra, app, NULL, NULL, 10, 0, &x),
-	                 FD_OK);
-	assert_int_equal(fd_store_outbox_list(rb, app, NULL, NULL, 10, 0, &y),
-	                 FD_OK);
+	assert_int_equal(fd_store_outbox_list(ra, app, &rf, 10, 0, &x), FD_OK);
+	assert_int_equal(fd_store_outbox_list(rb, app, &rf, 10, 0, &y), FD_OK);
 	assert_true(json_equal(x, y));
 	json_decref(x);
 	json_decref(y);

@@ -222,7 +222,7 @@ static void test_pending_reads_approved_after_hold(void **state)
 {
 	fx *f = *state;
 	fd_store_reward a = reward("rwd_1", "pending", 1000);
-	fd_reward_filter flt = {"approved", NULL, NULL, NULL};
+	fd_filter flt = {.status = "approved"};
 	json_t *r = NULL, *list = NULL, *due = NULL;
 
 	seed(f);

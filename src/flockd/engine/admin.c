@@ -29,6 +29,25 @@ int fd__admin_app(fd_ctx *x)
 	return ok ? 0 : fd__not_found(x, "app");
 }
 
+int fd__admin_get(fd_ctx *x, fd_get_fn get, const char *what, int live,
+                  json_t **out)
+{
+	int rc;
+
+	*out = NULL;
+	if (fd__admin_app(x) < 0)
+		return -1;
+	rc = x->req->id ? get(x->c, x->app, x->req->id, out) : FD_NOTFOUND;
+	if (rc == FD_OK && live &&
+	    json_is_string(json_object_get(*out, "deletedAt")))
+		rc = FD_NOTFOUND;
+	if (rc == FD_OK)
+		return 0;
+	json_decref(*out);
+	*out = NULL;
+	return rc == FD_NOTFOUND ? fd__not_found(x, what) : fd__internal(x);
+}
+
 /* A write that changes campaigns, their rewards or checkpoints: the
  * writer's live-campaign cache is dropped first. */
 #define CAMPAIGN_OP(op, fn)                                                    \
@@ -51,6 +70,37 @@ static int answer(fd_ctx *x, int rc, fd_outcome o, json_t *const *obj,
 	if (rc != FD_OK || !obj)
 		return fd__internal(x);
 	return fd__ok(x, o, *obj);
+}
+
+/* A list of the admin API, filtered by the query's environment (else the
+ * key's), campaignId, status, customerId, name and q: fn reads those it
+ * knows, and the route admits only those (http/router.c). */
+static int admin_list(fd_ctx *x, fd_store_list_fn fn)
+{
+	if (fd__admin_app(x) < 0)
+		return -1;
+	return fd__list(x, fn,
+	                (fd_filter){fd__list_env(x), fd__qstr(x, "campaignId"),
+	                            fd__qstr(x, "status"),
+	                            fd__qstr(x, "customerId"),
+	                            fd__qstr(x, "name"), fd__qstr(x, "q")});
+}
+
+/* Answer a change of {id} whose store code is rc with the object as it
+ * now is (FD_NOTFOUND: `what` not found). */
+static int changed(fd_ctx *x, int rc, fd_get_fn get, const char *what)
+{
+	json_t *out = NULL;
+
+	if (rc == FD_OK)
+		rc = get(x->c, x->app, x->req->id, &out);
+	return answer(x, rc, FD_OUT_OK, &out, what);
+}
+
+static int customer_by_id(fd_conn *c, const char *app_id, const char *id,
+                          json_t **out)
+{
+	return fd_store_customer_get(c, app_id, FD_BY_ID, id, out);
 }
 
 /* ---- applications and keys ------------------------------------------- */
@@ -138,16 +188,11 @@ static int key_create(fd_ctx *x, const char *app_id, const char *org_id,
 
 static int keys_list(fd_ctx *x)
 {
-	json_t *out = NULL;
-	long limit, offset;
-
+	/* The key's own environment, not the query's. */
 	if (fd__admin_app(x) < 0)
 		return -1;
-	fd__page(x, &limit, &offset);
-	if (fd_store_key_list(x->c, x->app, fd__scope_env(x), limit, offset,
-	                      &out) != FD_OK)
-		return fd__internal(x);
-	return fd__ok(x, FD_OUT_OK, out);
+	return fd__list(x, fd_store_key_list,
+	                (fd_filter){.environment = fd__scope_env(x)});
 }
 FD_READ_OP(fd_op_admin_keys_list, keys_list)
 
@@ -492,11 +537,8 @@ static int campaigns_update(fd_ctx *x)
 	char *extra = NULL;
 	int rc;
 
-	if (fd__admin_app(x) < 0)
+	if (fd__admin_get(x, fd_store_campaign_get, "campaign", 0, &cur) < 0)
 		return -1;
-	rc = fd_store_campaign_get(x->c, x->app, x->req->id, &cur);
-	if (rc != FD_OK)
-		return answer(x, rc, FD_OUT_OK, NULL, "campaign");
 	/* A campaign stays in its environment (its referrals and rewards
 	 * are there); POST .../copy makes one in the other. */
 	if (fd__bstr(x, "environment") && fd__jstr(cur, "environment") &&
@@ -534,16 +576,12 @@ CAMPAIGN_OP(fd_op_admin_campaigns_update, campaigns_update)
 /* 0 if {id} is a campaign of the app, else -1 (not found). */
 static int campaign_exists(fd_ctx *x)
 {
-	json_t *k = NULL;
-	int rc;
+	json_t *k;
 
-	if (fd__admin_app(x) < 0)
+	if (fd__admin_get(x, fd_store_campaign_get, "campaign", 0, &k) < 0)
 		return -1;
-	rc = fd_store_campaign_get(x->c, x->app, x->req->id, &k);
 	json_decref(k);
-	if (rc == FD_NOTFOUND)
-		return fd__not_found(x, "campaign");
-	return rc == FD_OK ? 0 : fd__internal(x);
+	return 0;
 }
 
 static int campaign_rewards_create(fd_ctx *x)
@@ -551,19 +589,13 @@ static int campaign_rewards_create(fd_ctx *x)
 	char id[FLOCK__ID_MAX];
 	json_t *out = NULL;
 
-	json_t *k = NULL;
+	json_t *k;
 	size_t n;
-	int rc;
 
-	if (fd__admin_app(x) < 0)
+	if (fd__admin_get(x, fd_store_campaign_get, "campaign", 0, &k) < 0)
 		return -1;
-	rc = fd_store_campaign_get(x->c, x->app, x->req->id, &k);
 	n = json_array_size(json_object_get(k, "rewards"));
 	json_decref(k);
-	if (rc == FD_NOTFOUND)
-		return fd__not_found(x, "campaign");
-	if (rc != FD_OK)
-		return fd__internal(x);
 	if (n >= FD_LIMIT_CAMPAIGN_ITEMS)
 		return fd__fail(x, FD_OUT_INVALID, "invalid_field",
 		                "rewards: a campaign has at most %d rewards",
@@ -619,54 +651,29 @@ CAMPAIGN_OP(fd_op_admin_campaigns_go_live, campaigns_go_live)
 
 static int customers_list(fd_ctx *x)
 {
-	json_t *out = NULL;
-	long limit, offset;
-
-	const char *q = fd__qstr(x, "q");
-	int rc;
-
-	if (fd__admin_app(x) < 0)
-		return -1;
-	fd__page(x, &limit, &offset);
-	/* The dashboard's search: by id, or a prefix of the external id,
-	 * the referral code or the email. */
-	rc = q && *q ? fd_store_customer_search(x->c, x->app, fd__list_env(x),
-	                                        q, limit, offset, &out)
-	             : fd_store_customer_list(x->c, x->app, fd__list_env(x),
-	                                      limit, offset, &out);
-	if (rc != FD_OK)
-		return fd__internal(x);
-	return fd__ok(x, FD_OUT_OK, out);
+	return admin_list(x, fd_store_customer_list);
 }
 FD_READ_OP(fd_op_admin_customers_list, customers_list)
 
 static int customers_get(fd_ctx *x)
 {
-	json_t *out = NULL;
+	json_t *out;
 
-	if (fd__admin_app(x) < 0)
+	if (fd__admin_get(x, customer_by_id, "customer", 0, &out) < 0)
 		return -1;
-	return answer(
-	        x,
-	        fd_store_customer_get(x->c, x->app, FD_BY_ID, x->req->id, &out),
-	        FD_OUT_OK, &out, "customer");
+	return fd__ok(x, FD_OUT_OK, out);
 }
 FD_READ_OP(fd_op_admin_customers_get, customers_get)
 
 static int customers_delete(fd_ctx *x)
 {
-	json_t *out = NULL;
-	int rc;
-
 	if (fd__admin_app(x) < 0)
 		return -1;
-	rc = x->req->id
-	             ? fd_store_customer_erase(x->c, x->app, x->req->id, x->now)
-	             : FD_NOTFOUND;
-	if (rc == FD_OK)
-		rc = fd_store_customer_get(x->c, x->app, FD_BY_ID, x->req->id,
-		                           &out);
-	return answer(x, rc, FD_OUT_OK, &out, "customer");
+	return changed(x,
+	               x->req->id ? fd_store_customer_erase(x->c, x->app,
+	                                                    x->req->id, x->now)
+	                          : FD_NOTFOUND,
+	               customer_by_id, "customer");
 }
 FD_WRITE_OP(fd_op_admin_customers_delete, customers_delete)
 
@@ -674,21 +681,7 @@ FD_WRITE_OP(fd_op_admin_customers_delete, customers_delete)
 
 static int referrals_list(fd_ctx *x)
 {
-	fd_referral_filter f;
-	json_t *out = NULL;
-	long limit, offset;
-
-	if (fd__admin_app(x) < 0)
-		return -1;
-	fd__page(x, &limit, &offset);
-	f.campaign_id = fd__qstr(x, "campaignId");
-	f.status = fd__qstr(x, "status");
-	f.environment = fd__list_env(x);
-	f.customer_id = fd__qstr(x, "customerId");
-	if (fd_store_referral_list(x->c, x->app, &f, limit, offset, &out) !=
-	    FD_OK)
-		return fd__internal(x);
-	return fd__ok(x, FD_OUT_OK, out);
+	return admin_list(x, fd_store_referral_list);
 }
 FD_READ_OP(fd_op_admin_referrals_list, referrals_list)
 
@@ -749,12 +742,8 @@ static int referral_move(fd_ctx *x, const char *to, const char *event,
 	char *text;
 	int rc;
 
-	if (fd__admin_app(x) < 0)
+	if (fd__admin_get(x, fd_store_referral_get, "referral", 0, &ref) < 0)
 		return -1;
-	rc = x->req->id ? fd_store_referral_get(x->c, x->app, x->req->id, &ref)
-	                : FD_NOTFOUND;
-	if (rc != FD_OK)
-		return answer(x, rc, FD_OUT_OK, NULL, "referral");
 	status = fd__jstr(ref, "status");
 	if (strcmp(status, "pending") != 0 && strcmp(status, "flagged") != 0) {
 		fd__fail(x, FD_OUT_CONFLICT, "invalid_transition",
@@ -810,21 +799,7 @@ FD_WRITE_OP(fd_op_admin_referrals_reject, referrals_reject)
 
 static int rewards_list(fd_ctx *x)
 {
-	fd_reward_filter f;
-	json_t *out = NULL;
-	long limit, offset;
-
-	if (fd__admin_app(x) < 0)
-		return -1;
-	fd__page(x, &limit, &offset);
-	f.status = fd__qstr(x, "status");
-	f.environment = fd__list_env(x);
-	f.customer_id = fd__qstr(x, "customerId");
-	f.campaign_id = fd__qstr(x, "campaignId");
-	if (fd_store_reward_list(x->c, x->app, &f, limit, offset, &out) !=
-	    FD_OK)
-		return fd__internal(x);
-	return fd__ok(x, FD_OUT_OK, out);
+	return admin_list(x, fd_store_reward_list);
 }
 FD_READ_OP(fd_op_admin_rewards_list, rewards_list)
 
@@ -883,17 +858,7 @@ FD_WRITE_OP(fd_op_admin_rewards_revoke, rewards_revoke)
 
 static int events_list(fd_ctx *x)
 {
-	json_t *out = NULL;
-	long limit, offset;
-
-	if (fd__admin_app(x) < 0)
-		return -1;
-	fd__page(x, &limit, &offset);
-	if (fd_store_outbox_list(x->c, x->app, fd__list_env(x),
-	                         fd__qstr(x, "name"), limit, offset,
-	                         &out) != FD_OK)
-		return fd__internal(x);
-	return fd__ok(x, FD_OUT_OK, out);
+	return admin_list(x, fd_store_outbox_list);
 }
 FD_READ_OP(fd_op_admin_events_list, events_list)
 
@@ -1034,15 +999,12 @@ static int campaigns_copy(fd_ctx *x)
 	json_t *src = NULL, *out = NULL;
 	char id[FLOCK__ID_MAX], *extra = NULL;
 	fd_store_campaign k;
-	int rc;
+	int rc = FD_OK;
 
-	if (fd__admin_app(x) < 0)
-		return -1;
 	if (!env)
 		return fd__missing(x, "environment");
-	rc = fd_store_campaign_get(x->c, x->app, x->req->id, &src);
-	if (rc != FD_OK)
-		return answer(x, rc, FD_OUT_OK, NULL, "campaign");
+	if (fd__admin_get(x, fd_store_campaign_get, "campaign", 0, &src) < 0)
+		return -1;
 	memset(&k, 0, sizeof(k));
 	k.id = id;
 	k.environment = env;
@@ -1066,20 +1028,14 @@ CAMPAIGN_OP(fd_op_admin_campaigns_copy, campaigns_copy)
 /* The body's fields over the campaign reward cur, checked. */
 static int reward_update(fd_ctx *x)
 {
-	json_t *cur = NULL, *merged = NULL, *out = NULL;
+	json_t *cur = NULL, *merged = NULL;
 	fd_store_campaign_reward r;
 	char *terms = NULL;
 	int rc;
 
-	if (fd__admin_app(x) < 0)
+	if (fd__admin_get(x, fd_store_campaign_reward_get, "campaign_reward", 1,
+	                  &cur) < 0)
 		return -1;
-	rc = fd_store_campaign_reward_get(x->c, x->app, x->req->id, &cur);
-	if (rc == FD_OK && json_is_string(json_object_get(cur, "deletedAt")))
-		rc = FD_NOTFOUND;
-	if (rc != FD_OK) {
-		json_decref(cur);
-		return answer(x, rc, FD_OUT_OK, NULL, "campaign_reward");
-	}
 	merged = json_deep_copy(cur);
 	json_object_update(merged, x->req->body);
 	json_decref(cur);
@@ -1098,41 +1054,32 @@ static int reward_update(fd_ctx *x)
 	           : FD_ERR;
 	free(terms);
 	json_decref(merged);
-	if (rc == FD_OK)
-		rc = fd_store_campaign_reward_get(x->c, x->app, x->req->id,
-		                                  &out);
-	return answer(x, rc, FD_OUT_OK, &out, "campaign_reward");
+	return changed(x, rc, fd_store_campaign_reward_get, "campaign_reward");
 }
 CAMPAIGN_OP(fd_op_admin_campaign_rewards_update, reward_update)
 
 static int reward_delete(fd_ctx *x)
 {
-	json_t *out = NULL;
-	int rc;
-
 	if (fd__admin_app(x) < 0)
 		return -1;
-	rc = fd_store_campaign_reward_delete(x->c, x->app, x->req->id, x->now);
-	if (rc == FD_OK)
-		rc = fd_store_campaign_reward_get(x->c, x->app, x->req->id,
-		                                  &out);
-	return answer(x, rc, FD_OUT_OK, &out, "campaign_reward");
+	return changed(x,
+	               fd_store_campaign_reward_delete(x->c, x->app, x->req->id,
+	                                               x->now),
+	               fd_store_campaign_reward_get, "campaign_reward");
 }
 CAMPAIGN_OP(fd_op_admin_campaign_rewards_delete, reward_delete)
 
 static int checkpoint_update(fd_ctx *x)
 {
 	static const char *const triggers[] = {"reward", "placement", NULL};
-	json_t *cur = NULL, *out = NULL;
+	json_t *cur = NULL;
 	const char *name, *trigger;
 	json_t *placement;
 	int rc;
 
-	if (fd__admin_app(x) < 0)
+	if (fd__admin_get(x, fd_store_checkpoint_get, "checkpoint", 0, &cur) <
+	    0)
 		return -1;
-	rc = fd_store_checkpoint_get(x->c, x->app, x->req->id, &cur);
-	if (rc != FD_OK)
-		return answer(x, rc, FD_OUT_OK, NULL, "checkpoint");
 	name = fd__bstr(x, "checkpointName") ? fd__bstr(x, "checkpointName")
 	                                     : fd__jstr(cur, "checkpointName");
 	trigger = fd__bstr(x, "trigger") ? fd__bstr(x, "trigger")
@@ -1151,25 +1098,22 @@ static int checkpoint_update(fd_ctx *x)
 	if (rc == FD_CONFLICT)
 		return fd__fail(x, FD_OUT_CONFLICT, "checkpoint_exists",
 		                "the campaign already has this checkpoint");
-	if (rc == FD_OK)
-		rc = fd_store_checkpoint_get(x->c, x->app, x->req->id, &out);
-	return answer(x, rc, FD_OUT_OK, &out, "checkpoint");
+	return changed(x, rc, fd_store_checkpoint_get, "checkpoint");
 }
 CAMPAIGN_OP(fd_op_admin_checkpoints_update, checkpoint_update)
 
 static int checkpoint_delete(fd_ctx *x)
 {
-	json_t *out = NULL;
-	int rc;
+	json_t *out;
 
-	if (fd__admin_app(x) < 0)
+	if (fd__admin_get(x, fd_store_checkpoint_get, "checkpoint", 0, &out) <
+	    0)
 		return -1;
-	rc = fd_store_checkpoint_get(x->c, x->app, x->req->id, &out);
-	if (rc == FD_OK)
-		rc = fd_store_checkpoint_delete(x->c, x->app, x->req->id);
-	if (rc != FD_OK)
+	if (fd_store_checkpoint_delete(x->c, x->app, x->req->id) != FD_OK) {
 		json_decref(out);
-	return answer(x, rc, FD_OUT_OK, &out, "checkpoint");
+		return fd__internal(x);
+	}
+	return fd__ok(x, FD_OUT_OK, out);
 }
 CAMPAIGN_OP(fd_op_admin_checkpoints_delete, checkpoint_delete)
 int fd_engine_init(fd_engine *e, const char *app_name, json_t **out)

@@ -155,6 +155,28 @@ void fd__page(const fd_ctx *x, long *limit, long *offset)
 		*offset = 0;
 }
 
+static const char *any_if_empty(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+int fd__list(fd_ctx *x, fd_store_list_fn fn, fd_filter f)
+{
+	json_t *out = NULL;
+	long limit, offset;
+
+	fd__page(x, &limit, &offset);
+	f.environment = any_if_empty(f.environment);
+	f.campaign_id = any_if_empty(f.campaign_id);
+	f.status = any_if_empty(f.status);
+	f.customer_id = any_if_empty(f.customer_id);
+	f.name = any_if_empty(f.name);
+	f.q = any_if_empty(f.q);
+	if (fn(x->c, x->app, &f, limit, offset, &out) != FD_OK)
+		return fd__internal(x);
+	return fd__ok(x, FD_OUT_OK, out);
+}
+
 int fd__secret(char *out, size_t len, const char *prefix, size_t nbytes)
 {
 	uint8_t raw[32];
@@ -523,17 +545,8 @@ void fd_engine_writer_stats_get(fd_engine *e, fd_engine_writer_stats *out)
 	pthread_mutex_lock(&e->stat_mu);
 	out->batches = e->batches;
 	out->reruns = e->batch_reruns;
+	out->rewards_granted = e->rewards_granted;
 	pthread_mutex_unlock(&e->stat_mu);
-}
-
-long fd_engine_rewards_granted(fd_engine *e)
-{
-	long n;
-
-	pthread_mutex_lock(&e->stat_mu);
-	n = e->rewards_granted;
-	pthread_mutex_unlock(&e->stat_mu);
-	return n;
 }
 
 FD_OP(fd_op_noop)

@@ -307,8 +307,6 @@ int fd_engine_read(fd_engine *e, fd_engine_write_fn fn, void *arg);
 /* The engine's clock (never NULL). */
 fd_clock *fd_engine_clock(fd_engine *e);
 
-/* Rewards granted since open (for metrics). */
-long fd_engine_rewards_granted(fd_engine *e);
 /* The writer, for metrics (any thread): jobs queued and not yet taken;
  * batches run, and of them those run a second time with a savepoint per
  * job because one of their jobs failed (writer.c). */
@@ -316,6 +314,7 @@ typedef struct {
 	long queued;
 	long batches;
 	long reruns;
+	long rewards_granted; /* since open */
 } fd_engine_writer_stats;
 void fd_engine_writer_stats_get(fd_engine *e, fd_engine_writer_stats *out);
 /* The store's WAL (fd_store_wal_stats_get): 0, or -1 (PostgreSQL). Any

@@ -221,6 +221,14 @@ int fd__ok(fd_ctx *x, fd_outcome o, json_t *body);
 /* Admin routes: 0, or -1 (app_not_found) unless the {app} exists and the
  * admin token may reach it (admin.c). */
 int fd__admin_app(fd_ctx *x);
+/* The store's getters by id share a shape. */
+typedef int (*fd_get_fn)(fd_conn *c, const char *app_id, const char *id,
+                         json_t **out);
+/* fd__admin_app, then the object {id} into *out (a new reference; a
+ * deleted one counts as none where live). 0, or -1 with the answer set:
+ * `what` not found, or internal. */
+int fd__admin_get(fd_ctx *x, fd_get_fn get, const char *what, int live,
+                  json_t **out);
 
 /* ---- reading requests and objects (engine.c) ------------------------- */
 
@@ -271,6 +279,9 @@ const char *fd__qstr(const fd_ctx *x, const char *name);
 const char *fd__env(const fd_ctx *x);
 /* limit (default 20, 1..100) and offset (>= 0) from the query. */
 void fd__page(const fd_ctx *x, long *limit, long *offset);
+/* The answer of a list: the page (fd__page) of what fn lets f through
+ * ("" in f: any). 0, or -1 with the answer set. */
+int fd__list(fd_ctx *x, fd_store_list_fn fn, fd_filter f);
 
 /* A fresh secret: prefix then 2*nbytes hex chars. 0 or -1. */
 int fd__secret(char *out, size_t len, const char *prefix, size_t nbytes);

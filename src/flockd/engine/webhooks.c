@@ -21,20 +21,11 @@
 /* The app, then the endpoint {id} (not deleted) into *out if not NULL. */
 static int endpoint(fd_ctx *x, json_t **out)
 {
-	json_t *ep = NULL;
-	int rc;
+	json_t *ep;
 
-	if (fd__admin_app(x) < 0)
+	if (fd__admin_get(x, fd_store_webhook_get, "webhook_endpoint", 1, &ep) <
+	    0)
 		return -1;
-	rc = x->req->id ? fd_store_webhook_get(x->c, x->app, x->req->id, &ep)
-	                : FD_NOTFOUND;
-	if (rc == FD_ERR)
-		return fd__internal(x);
-	if (rc == FD_NOTFOUND ||
-	    !json_is_null(json_object_get(ep, "deletedAt"))) {
-		json_decref(ep);
-		return fd__not_found(x, "webhook_endpoint");
-	}
 	if (out)
 		*out = ep;
 	else
@@ -102,16 +93,11 @@ static int is_http_url(const char *url)
 
 static int webhooks_list(fd_ctx *x)
 {
-	json_t *out = NULL;
-	long limit, offset;
-
+	/* The key's own environment, not the query's. */
 	if (fd__admin_app(x) < 0)
 		return -1;
-	fd__page(x, &limit, &offset);
-	if (fd_store_webhook_list(x->c, x->app, fd__scope_env(x), limit, offset,
-	                          &out) != FD_OK)
-		return fd__internal(x);
-	return fd__ok(x, FD_OUT_OK, out);
+	return fd__list(x, fd_store_webhook_list,
+	                (fd_filter){.environment = fd__scope_env(x)});
 }
 FD_READ_OP(fd_op_admin_webhooks_list, webhooks_list)
 

@@ -530,21 +530,10 @@ FD_WRITE_OP(fd_op_referral_create, referral_create)
 
 static int referrals_list(fd_ctx *x)
 {
-	fd_referral_filter f;
-	json_t *out = NULL;
-	long limit, offset;
-
-	fd__page(x, &limit, &offset);
-	memset(&f, 0, sizeof(f));
-	f.campaign_id = fd__qstr(x, "campaignId");
-	f.status = fd__qstr(x, "status");
-	f.environment = fd__qstr(x, "environment");
-	if (!f.environment && x->req->who && x->req->who->environment[0])
-		f.environment = x->req->who->environment;
-	if (fd_store_referral_list(x->c, x->app, &f, limit, offset, &out) !=
-	    FD_OK)
-		return fd__internal(x);
-	return fd__ok(x, FD_OUT_OK, out);
+	/* The wire API's filters (api.md): no customerId. */
+	return fd__list(x, fd_store_referral_list,
+	                (fd_filter){fd__list_env(x), fd__qstr(x, "campaignId"),
+	                            fd__qstr(x, "status"), NULL, NULL, NULL});
 }
 
 FD_READ_OP(fd_op_referrals_list, referrals_list)

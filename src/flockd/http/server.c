@@ -573,6 +573,7 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
 {
 	fd_response res;
 	flock__buf text = FLOCK__BUF_INIT;
+	fd_engine_writer_stats ws;
 	size_t len;
 
 	memset(&res, 0, sizeof(res));
@@ -593,14 +594,19 @@ static enum MHD_Result run_special(fd_server *s, struct MHD_Connection *c,
 			res.body = json_pack("{s:s}", "status", "ready");
 		break;
 	case FD_SPECIAL_METRICS:
+		fd_engine_writer_stats_get(s->engine, &ws);
 		fd_metrics_render(s->metrics, &text);
 		flock__buf_printf(
 		        &text,
 		        "# HELP flockd_rewards_granted_total Rewards "
 		        "granted since start.\n"
 		        "# TYPE flockd_rewards_granted_total counter\n"
-		        "flockd_rewards_granted_total %ld\n",
-		        fd_engine_rewards_granted(s->engine));
+		        "flockd_rewards_granted_total %ld\n"
+		        "# HELP flockd_http_connections_cut_total Connections "
+		        "shut down for a missed header or idle deadline.\n"
+		        "# TYPE flockd_http_connections_cut_total counter\n"
+		        "flockd_http_connections_cut_total %ld\n",
+		        ws.rewards_granted, fd_guard_cut(s->guard));
 		if (s->more_metrics)
 			s->more_metrics(&text, s->more_metrics_arg);
 		if (text.oom) {

@@ -120,14 +120,15 @@ int fd_store_key_get(fd_conn *c, const char *app_id, const char *id,
 	return fd_db__one(c, out, &sql, "ss", app_id, id);
 }
 
-int fd_store_key_list(fd_conn *c, const char *app_id, const char *env,
+int fd_store_key_list(fd_conn *c, const char *app_id, const fd_filter *f,
                       long limit, long offset, json_t **out)
 {
 	FD_SQL(page, KEY_COLS "WHERE y.app_id = ?1 AND (?2 IS NULL OR"
 	                      " y.environment = ?2) ORDER BY y.id"
 	                      " LIMIT ?3 OFFSET ?4");
 
-	return fd_db__page(c, out, &page, limit, offset, "ss", app_id, env);
+	return fd_db__page(c, out, &page, limit, offset, "ss", app_id,
+	                   f->environment);
 }
 
 int fd_store_key_revoke(fd_conn *c, const char *app_id, const char *id,

@@ -103,21 +103,6 @@ int fd_store_customer_erase(fd_conn *c, const char *app_id, const char *id,
 	return fd_db__change(c, &sql, "ssi", app_id, id, now);
 }
 
-int fd_store_customer_list(fd_conn *c, const char *app_id, const char *env,
-                           long limit, long offset, json_t **out)
-{
-	FD_SQL(page, CUSTOMER_COLS "WHERE c.app_id = ?1 ORDER BY c.id DESC"
-	                           " LIMIT ?2 OFFSET ?3");
-	FD_SQL(page_env, CUSTOMER_COLS "WHERE c.app_id = ?1 AND"
-	                               " c.environment = ?2 ORDER BY c.id"
-	                               " DESC LIMIT ?3 OFFSET ?4");
-
-	if (env)
-		return fd_db__page(c, out, &page_env, limit, offset, "ss",
-		                   app_id, env);
-	return fd_db__page(c, out, &page, limit, offset, "s", app_id);
-}
-
 /* The ids of one kind of match: a range of byte order over an index of
  * schema step 5, at most FD_SEARCH_CAP ("1000") of them. */
 #define SEARCH_RANGE(col, lo, hi)                                              \
@@ -156,9 +141,9 @@ static char *ascii_case(const char *q, int upper)
 	return s;
 }
 
-int fd_store_customer_search(fd_conn *c, const char *app_id, const char *env,
-                             const char *q, long limit, long offset,
-                             json_t **out)
+/* The dashboard's search, q not empty. */
+static int customer_search(fd_conn *c, const char *app_id, const char *env,
+                           const char *q, long limit, long offset, json_t **out)
 {
 	/* Only the ids' own filter by app: with c.app_id here too, SQLite
 	 * would rather walk the app's customers than look the ids up. */
@@ -181,6 +166,24 @@ int fd_store_customer_search(fd_conn *c, const char *app_id, const char *env,
 	free(code_hi);
 	free(mail_hi);
 	return rc;
+}
+
+int fd_store_customer_list(fd_conn *c, const char *app_id, const fd_filter *f,
+                           long limit, long offset, json_t **out)
+{
+	FD_SQL(page, CUSTOMER_COLS "WHERE c.app_id = ?1 ORDER BY c.id DESC"
+	                           " LIMIT ?2 OFFSET ?3");
+	FD_SQL(page_env, CUSTOMER_COLS "WHERE c.app_id = ?1 AND"
+	                               " c.environment = ?2 ORDER BY c.id"
+	                               " DESC LIMIT ?3 OFFSET ?4");
+
+	if (f->q && *f->q)
+		return customer_search(c, app_id, f->environment, f->q, limit,
+		                       offset, out);
+	if (f->environment)
+		return fd_db__page(c, out, &page_env, limit, offset, "ss",
+		                   app_id, f->environment);
+	return fd_db__page(c, out, &page, limit, offset, "s", app_id);
 }
 
 int fd_store_customer_export(fd_conn *c, const char *app_id, const char *env,

@@ -155,9 +155,8 @@ int fd_store_referral_count_since(fd_conn *c, const char *app_id,
 	                    cap);
 }
 
-int fd_store_referral_list(fd_conn *c, const char *app_id,
-                           const fd_referral_filter *f, long limit, long offset,
-                           json_t **out)
+int fd_store_referral_list(fd_conn *c, const char *app_id, const fd_filter *f,
+                           long limit, long offset, json_t **out)
 {
 	FD_SQL(page, REFERRAL_COLS "WHERE " REFERRAL_FILTER
 	                           " ORDER BY f.id DESC LIMIT ?6 OFFSET ?7");
@@ -259,9 +258,8 @@ int fd_store_reward_transition(fd_conn *c, const char *app_id, const char *id,
 	return fd_db__change(c, &sql, "issss", now, app_id, id, from, to);
 }
 
-int fd_store_reward_list(fd_conn *c, const char *app_id,
-                         const fd_reward_filter *f, long limit, long offset,
-                         json_t **out)
+int fd_store_reward_list(fd_conn *c, const char *app_id, const fd_filter *f,
+                         long limit, long offset, json_t **out)
 {
 	FD_SQL(page, REWARD_COLS "WHERE " REWARD_FILTER
 	                         " ORDER BY d.id DESC LIMIT ?7 OFFSET ?8");
@@ -356,17 +354,16 @@ int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
 	                     body);
 }
 
-int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
-                         const char *name, long limit, long offset,
-                         json_t **out)
+int fd_store_outbox_list(fd_conn *c, const char *app_id, const fd_filter *f,
+                         long limit, long offset, json_t **out)
 {
 	FD_SQL(page, "SELECT o.body AS \"*\" FROM outbox o WHERE"
 	             " o.app_id = ?1 AND (?2 IS NULL OR o.environment = ?2) AND"
 	             " (?3 IS NULL OR o.name = ?3) ORDER BY o.seq DESC"
 	             " LIMIT ?4 OFFSET ?5");
 
-	return fd_db__page(c, out, &page, limit, offset, "sss", app_id, env,
-	                   name);
+	return fd_db__page(c, out, &page, limit, offset, "sss", app_id,
+	                   f->environment, f->name);
 }
 
 /* ---- the event stream (engine/stream.c) ------------------------------ */

@@ -51,7 +51,7 @@ int fd_store_webhook_delete(fd_conn *c, const char *app_id, const char *id,
 	return fd_db__change(c, &sql, "ssi", app_id, id, now);
 }
 
-int fd_store_webhook_list(fd_conn *c, const char *app_id, const char *env,
+int fd_store_webhook_list(fd_conn *c, const char *app_id, const fd_filter *f,
                           long limit, long offset, json_t **out)
 {
 	FD_SQL(page,
@@ -59,7 +59,8 @@ int fd_store_webhook_list(fd_conn *c, const char *app_id, const char *env,
 	                    " AND (?2 IS NULL OR coalesce(h.environment,"
 	                    " '') = ?2) ORDER BY h.id LIMIT ?3 OFFSET ?4");
 
-	return fd_db__page(c, out, &page, limit, offset, "ss", app_id, env);
+	return fd_db__page(c, out, &page, limit, offset, "ss", app_id,
+	                   f->environment);
 }
 
 int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name)

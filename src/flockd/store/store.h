@@ -35,6 +35,23 @@ enum { FD_OK = 0, FD_NOTFOUND = 1, FD_CONFLICT = 2, FD_RETRY = 3, FD_ERR = -1 };
 typedef struct fd_store fd_store;
 typedef struct fd_conn fd_conn;
 
+/*
+ * What a page of a list is filtered by (the admin API's query
+ * parameters): NULL or "" matches any. Each list says which fields it
+ * reads; it ignores the others.
+ */
+typedef struct {
+	const char *environment, *campaign_id, *status, *customer_id;
+	const char *name; /* an event's name */
+	const char *q;    /* the dashboard's customer search */
+} fd_filter;
+
+/* The shape the lists share: a page {"total","limit","offset","data"}
+ * of what the filter lets through. */
+typedef int (*fd_store_list_fn)(fd_conn *c, const char *app_id,
+                                const fd_filter *f, long limit, long offset,
+                                json_t **out);
+
 typedef enum {
 	FD_KEY_SERVICE = 1,
 	FD_KEY_PUBLIC = 2,
@@ -181,8 +198,8 @@ int fd_store_key_insert(fd_conn *c, const fd_store_key *k, int64_t now);
 int fd_store_key_auth(fd_conn *c, const uint8_t hash[32], fd_principal *out);
 int fd_store_key_get(fd_conn *c, const char *app_id, const char *id,
                      json_t **out);
-/* env NULL: every key; else the keys limited to env. */
-int fd_store_key_list(fd_conn *c, const char *app_id, const char *env,
+/* Filters environment: the keys limited to it. */
+int fd_store_key_list(fd_conn *c, const char *app_id, const fd_filter *f,
                       long limit, long offset, json_t **out);
 int fd_store_key_revoke(fd_conn *c, const char *app_id, const char *id,
                         int64_t now);
@@ -211,8 +228,12 @@ int fd_store_customer_count(fd_conn *c, const char *app_id, const char *id,
 /* Erase personal data (email, name, properties) and set deletedAt. */
 int fd_store_customer_erase(fd_conn *c, const char *app_id, const char *id,
                             int64_t now);
-/* env: the customers of one environment; NULL: all. */
-int fd_store_customer_list(fd_conn *c, const char *app_id, const char *env,
+/* Filters environment and q, the dashboard's search: the customers whose
+ * id is q, or whose external id, referral code (q uppercased) or email
+ * (both lowercased) begins with q, each walked on an index (schema step
+ * 5); the total then counts at most FD_SEARCH_CAP matches of each kind. */
+#define FD_SEARCH_CAP 1000
+int fd_store_customer_list(fd_conn *c, const char *app_id, const fd_filter *f,
                            long limit, long offset, json_t **out);
 
 /*
@@ -326,13 +347,10 @@ int fd_store_referral_by_referrer(fd_conn *c, const char *app_id,
 int fd_store_referral_count_since(fd_conn *c, const char *app_id,
                                   const char *referrer_id, int64_t since,
                                   long cap, long *out);
-typedef struct {
-	const char *campaign_id, *status, *environment;
-	const char *customer_id; /* as referrer or referee; NULL: any */
-} fd_referral_filter;
-int fd_store_referral_list(fd_conn *c, const char *app_id,
-                           const fd_referral_filter *f, long limit, long offset,
-                           json_t **out);
+/* Filters environment, campaign_id, status and customer_id (as referrer
+ * or referee). */
+int fd_store_referral_list(fd_conn *c, const char *app_id, const fd_filter *f,
+                           long limit, long offset, json_t **out);
 
 /* ---- environments (engine/scope.c) ---- */
 /* What an id names, for fd_store_env_of. */
@@ -392,13 +410,10 @@ int fd_store_reward_count_since(fd_conn *c, const char *app_id,
  * style list); FD_NOTFOUND if no row moved. */
 int fd_store_reward_transition(fd_conn *c, const char *app_id, const char *id,
                                const char *from, const char *to, int64_t now);
-typedef struct {
-	const char *status, *environment, *customer_id;
-	const char *campaign_id; /* NULL: any */
-} fd_reward_filter;
-int fd_store_reward_list(fd_conn *c, const char *app_id,
-                         const fd_reward_filter *f, long limit, long offset,
-                         json_t **out);
+/* Filters environment, campaign_id, status (as it reads now) and
+ * customer_id. */
+int fd_store_reward_list(fd_conn *c, const char *app_id, const fd_filter *f,
+                         long limit, long offset, json_t **out);
 /* Up to `limit` stored-pending rewards now due, all applications: array of
  * Reward objects (with applicationId). */
 int fd_store_reward_due(fd_conn *c, int64_t now, long limit, json_t **out);
@@ -416,9 +431,9 @@ int fd_store_event_seen(fd_conn *c, const char *app_id, const char *env,
 int fd_store_outbox_insert(fd_conn *c, const char *app_id, const char *id,
                            const char *env, const char *name, int64_t ts,
                            const char *body, int named);
-int fd_store_outbox_list(fd_conn *c, const char *app_id, const char *env,
-                         const char *name, long limit, long offset,
-                         json_t **out);
+/* Events newest first; filters environment and name. */
+int fd_store_outbox_list(fd_conn *c, const char *app_id, const fd_filter *f,
+                         long limit, long offset, json_t **out);
 
 /*
  * The event stream (GET /admin/apps/{app}/events/stream): events by their
@@ -448,8 +463,8 @@ int fd_store_webhook_delete(fd_conn *c, const char *app_id, const char *id,
  * if that is left to fd_store_outbox_insert's named insert (where the
  * writer defers: a read would cost a round trip); 0; FD_ERR. */
 int fd_store_webhook_wants(fd_conn *c, const char *app_id, const char *name);
-/* env NULL: every endpoint; else the endpoints limited to env. */
-int fd_store_webhook_list(fd_conn *c, const char *app_id, const char *env,
+/* Filters environment: the endpoints limited to it. */
+int fd_store_webhook_list(fd_conn *c, const char *app_id, const fd_filter *f,
                           long limit, long offset, json_t **out);
 
 /*
@@ -631,16 +646,6 @@ int fd_store_rate_peek(fd_store *s, const char *key_id, int64_t window,
 /*
  * ---- the dashboard's reads and edits (docs/dashboard.md) ----
  */
-
-/* Customers of the app whose id is q, or whose external id, referral
- * code (q uppercased) or email (both lowercased) begins with q, each
- * walked on an index (schema step 5): page {"total","limit","offset",
- * "data"} newest first; total counts at most FD_SEARCH_CAP matches of
- * each kind. */
-#define FD_SEARCH_CAP 1000
-int fd_store_customer_search(fd_conn *c, const char *app_id, const char *env,
-                             const char *q, long limit, long offset,
-                             json_t **out);
 
 /* Change a campaign reward: party, limits and terms, all given (terms:
  * JSON object text). FD_OK or FD_NOTFOUND (none, or deleted). */
