@@ -34,9 +34,19 @@ test('the dashboard, end to end', { timeout: 420000 }, async (t) => {
   const a11y = {};
   const scan = async (name) => { a11y[name] = await axe(page); };
   const confirm = async () => { await page.locator('#confirm-yes').click(); };
+  // After a click that should show a secret: the dialog, or a failure that
+  // says what the page said last (its toast) and leaves a screenshot.
+  const secretDialog = async (what) => {
+    try { await page.locator('#secret-dialog[open]').waitFor(); } catch (e) {
+      const said = await page.locator('#status').textContent();
+      await shot(page, `failed-${what}`);
+      assert.fail(`${what}: no secret shown (${e.message.split('\n')[0]}); the page says "${said}"`);
+    }
+  };
   const secretShown = async () => {
     const v = await page.locator('#secret-value').inputValue();
     await page.locator('#secret-close').click();
+    await page.locator('#secret-dialog:not([open])').waitFor({ state: 'attached' });
     return v;
   };
   try {
@@ -108,7 +118,7 @@ test('the dashboard, end to end', { timeout: 420000 }, async (t) => {
       for (const path of ['/ok', '/dead']) {
         await page.getByLabel('URL').fill(rx.base + path);
         await page.getByRole('button', { name: 'Add endpoint' }).click();
-        await page.locator('#secret-dialog[open]').waitFor();
+        await secretDialog('Add endpoint');
         const s = await secretShown();
         assert.match(s, /^whsec_/);
         if (path === '/ok') okSecret = s;
@@ -206,7 +216,7 @@ test('the dashboard, end to end', { timeout: 420000 }, async (t) => {
     await t.test('webhooks: rotate a secret; run the retries out with the test clock and replay the dead', async () => {
       await go(`#/webhooks/${okId}`, 'Webhook');
       await page.getByRole('button', { name: 'Rotate secret' }).click();
-      await page.locator('#secret-dialog[open]').waitFor();
+      await secretDialog('Rotate secret');
       const fresh = await secretShown();
       assert.match(fresh, /^whsec_/);
       assert.notEqual(fresh, okSecret);
@@ -253,7 +263,7 @@ test('the dashboard, end to end', { timeout: 420000 }, async (t) => {
       await page.getByLabel('Kind').selectOption('service');
       await page.getByLabel('Environment', { exact: true }).last().selectOption('test');
       await page.getByRole('button', { name: 'Create key' }).click();
-      await page.locator('#secret-dialog[open]').waitFor();
+      await secretDialog('Create key');
       const sk = await secretShown();
       assert.match(sk, /^sk_/);
       assert.equal((await call(fd.api, sk, 'GET', '/campaigns')).status, 200);

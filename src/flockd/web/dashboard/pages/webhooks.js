@@ -33,9 +33,12 @@ export async function webhooks(main) {
         url: url.value, ...(events.length ? { events } : {}), ...(env.value ? { environment: env.value } : {}),
         ...(desc.value ? { description: desc.value } : {}),
       });
-      await showSecret(`Signing secret of ${e.url}`, e.secret);
+      // The form is cleared and the list shows the endpoint before the
+      // secret does: nothing changes under the person once it is closed.
       url.value = '';
+      desc.value = '';
       load();
+      await showSecret(`Signing secret of ${e.url}`, e.secret);
     } catch (err) { toast(`Cannot add the endpoint: ${err.message}`); }
   } }, h('h2', {}, 'New endpoint'), field('URL', url), field('Description', desc), field('Environment', env),
   h('fieldset', {}, h('legend', {}, 'Events (none ticked: all but checkpoint.ingested)'),
