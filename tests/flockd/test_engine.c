@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "base/jdump.h"
 #include "engine/engine.h"
 #include "engine/internal.h"
 #include "http/errors.h"
@@ -342,6 +343,18 @@ static void test_missing_fields_never_crash(void **state)
 	}
 }
 
+/* a and b written the same: the same members in the same order. */
+static void same_text(const json_t *a, const json_t *b)
+{
+	char *x = fd_jdump(a, NULL), *y = fd_jdump(b, NULL);
+
+	assert_non_null(x);
+	assert_non_null(y);
+	assert_string_equal(x, y);
+	free(x);
+	free(y);
+}
+
 static void test_reward_flow(void **state)
 {
 	fx *f = *state;
@@ -373,6 +386,7 @@ static void test_reward_flow(void **state)
 	assert_string_equal(
 	        s(json_array_get(json_object_get(res, "rewards"), 0), "status"),
 	        "approved");
+	ref = json_incref(json_object_get(res, "referral"));
 	json_decref(res);
 
 	/* The same checkpoint again grants nothing more. */
@@ -409,6 +423,16 @@ static void test_reward_flow(void **state)
 	                         res, "convertedReferralsCount")),
 	                 1);
 	assert_true(json_equal(json_object_get(data, "referrer"), res));
+	same_text(json_object_get(data, "referrer"), res);
+	json_decref(res);
+	/* The store writes the event's rows (fd_store_outbox_accepted): each
+	 * is the object the API shows, member for member, in its order. */
+	assert_true(json_equal(json_object_get(data, "referral"), ref));
+	same_text(json_object_get(data, "referral"), ref);
+	json_decref(ref);
+	res = adm(f, fd_op_admin_customers_get, bob, NULL, NULL, 200);
+	assert_true(json_equal(json_object_get(data, "invitee"), res));
+	same_text(json_object_get(data, "invitee"), res);
 	json_decref(res);
 	json_decref(list);
 	res = adm(f, fd_op_admin_customers_get, bob, NULL, NULL, 200);
