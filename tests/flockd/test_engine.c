@@ -359,7 +359,8 @@ static void test_reward_flow(void **state)
 {
 	fx *f = *state;
 	char cmp[64], code[32], alice[64], bob[64];
-	json_t *ref, *res, *ev, *data, *list;
+	json_t *ref, *res, *ev, *data, *list, *granted, *rw;
+	size_t i, j, seen = 0;
 
 	std_campaign(f, "production", 0, cmp);
 	customer(f, "alice", "alice@example.com", code, alice);
@@ -387,6 +388,7 @@ static void test_reward_flow(void **state)
 	        s(json_array_get(json_object_get(res, "rewards"), 0), "status"),
 	        "approved");
 	ref = json_incref(json_object_get(res, "referral"));
+	granted = json_incref(json_object_get(res, "rewards"));
 	json_decref(res);
 
 	/* The same checkpoint again grants nothing more. */
@@ -434,6 +436,24 @@ static void test_reward_flow(void **state)
 	assert_true(json_equal(json_object_get(data, "invitee"), res));
 	same_text(json_object_get(data, "invitee"), res);
 	json_decref(res);
+	json_decref(list);
+	/* reward.created's data, written as text (rules.c reward_created), is
+	 * the Reward the ingest answered with, byte for byte. */
+	list = adm(f, fd_op_admin_events_list, NULL,
+	           "{\"name\":\"reward.created\"}", NULL, 200);
+	json_array_foreach(json_object_get(list, "data"), i, ev)
+	{
+		data = json_object_get(ev, "data");
+		json_array_foreach(granted, j, rw)
+		{
+			if (strcmp(s(rw, "id"), s(data, "id")) == 0) {
+				same_text(data, rw);
+				seen++;
+			}
+		}
+	}
+	assert_int_equal(seen, 2);
+	json_decref(granted);
 	json_decref(list);
 	res = adm(f, fd_op_admin_customers_get, bob, NULL, NULL, 200);
 	assert_string_equal(s(json_object_get(res, "referredBy"), "id"), alice);

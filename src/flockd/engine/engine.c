@@ -192,36 +192,49 @@ int fd__secret(char *out, size_t len, const char *prefix, size_t nbytes)
 
 /* ---- outbox ---------------------------------------------------------- */
 
-static int emit(fd_ctx *x, const char *env, const char *name, json_t *data,
-                int named)
+int fd__event_head(fd_ctx *x, flock__buf *b, char id[FLOCK__ID_MAX],
+                   const char *env, const char *name)
 {
-	char id[FLOCK__ID_MAX], ts[24];
-	flock__buf body = FLOCK__BUF_INIT;
-	int rc = -1;
+	char ts[24];
 
-	if (!data || !env || !name || flock__id_new(id, "evt_") < 0)
-		goto done;
+	if (!env || !name || flock__id_new(id, "evt_") < 0)
+		return -1;
 	/* Fixed key order, compact, written as text around the data (no
 	 * envelope object): the bytes of "data" in the stored body are what
 	 * a webhook verifier slices out and signs. */
-	flock__buf_puts(&body, "{\"id\":");
-	fd_jdump_str(&body, id, strlen(id));
-	flock__buf_puts(&body, ",\"name\":");
-	fd_jdump_str(&body, name, strlen(name));
-	flock__buf_puts(&body, ",\"timestamp\":");
-	flock__buf_put(&body, ts, (size_t)fd_jdump_int(ts, x->now));
-	flock__buf_puts(&body, ",\"environment\":");
-	fd_jdump_str(&body, env, strlen(env));
-	flock__buf_puts(&body, ",\"data\":");
-	if (fd_jdump_append(&body, data) < 0 || flock__buf_puts(&body, "}") < 0)
-		goto done;
-	if (fd_store_outbox_insert(x->c, x->app, id, env, name, x->now,
-	                           body.ptr, named) == FD_OK)
-		rc = 0;
+	flock__buf_puts(b, "{\"id\":");
+	fd_jdump_str(b, id, strlen(id));
+	flock__buf_puts(b, ",\"name\":");
+	fd_jdump_str(b, name, strlen(name));
+	flock__buf_puts(b, ",\"timestamp\":");
+	flock__buf_put(b, ts, (size_t)fd_jdump_int(ts, x->now));
+	flock__buf_puts(b, ",\"environment\":");
+	fd_jdump_str(b, env, strlen(env));
+	return flock__buf_puts(b, ",\"data\":");
+}
+
+int fd__emit_body(fd_ctx *x, const char *id, const char *env,
+                  const char *name, flock__buf *body, int named)
+{
+	if (flock__buf_puts(body, "}") < 0 ||
+	    fd_store_outbox_insert(x->c, x->app, id, env, name, x->now,
+	                           body->ptr, named) != FD_OK)
+		return -1;
 	/* Once the batch is durable, on_commit wakes the worker. */
-	if (rc == 0)
-		x->emitted = 1;
-done:
+	x->emitted = 1;
+	return 0;
+}
+
+static int emit(fd_ctx *x, const char *env, const char *name, json_t *data,
+                int named)
+{
+	char id[FLOCK__ID_MAX];
+	flock__buf body = FLOCK__BUF_INIT;
+	int rc = -1;
+
+	if (data && fd__event_head(x, &body, id, env, name) == 0 &&
+	    fd_jdump_append(&body, data) == 0)
+		rc = fd__emit_body(x, id, env, name, &body, named);
 	flock__buf_free(&body);
 	json_decref(data);
 	return rc;

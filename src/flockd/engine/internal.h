@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/ids.h"
 #include "engine/engine.h"
 #include "engine/fraud.h"
@@ -292,6 +293,14 @@ int fd__emit(fd_ctx *x, const char *env, const char *name, json_t *data);
 /* The same for an event only an endpoint naming it receives
  * (checkpoint.ingested): stored only if one does. */
 int fd__emit_named(fd_ctx *x, const char *env, const char *name, json_t *data);
+/* An event whose data the caller writes as text: fd__event_head gives
+ * its id and the body up to the data (`{"id":...,"data":`) in b, the
+ * caller appends the data, fd__emit_body closes and stores it (named as
+ * fd__emit_named). 0 or -1. */
+int fd__event_head(fd_ctx *x, flock__buf *b, char id[FLOCK__ID_MAX],
+                   const char *env, const char *name);
+int fd__emit_body(fd_ctx *x, const char *id, const char *env,
+                  const char *name, flock__buf *body, int named);
 
 /* Create a customer with a fresh referral code and emit customer.created;
  * *out gets the Customer. FD_OK or FD_ERR. */

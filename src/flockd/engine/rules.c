@@ -227,6 +227,58 @@ static json_t *reward_object(const fd_ctx *x, const fd_store_reward *r,
 	return o;
 }
 
+/* ,"k":v with v a JSON string, or null when v is NULL. */
+static void put_member(flock__buf *b, const char *k, const char *v)
+{
+	flock__buf_puts(b, k);
+	if (v)
+		fd_jdump_str(b, v, strlen(v));
+	else
+		flock__buf_puts(b, "null");
+}
+
+/* reward.created of r: its data is the Reward reward_object makes, the
+ * same members in the same order, written as text from what was inserted
+ * (terms: the very text stored), so no object is dumped. 0 or -1. */
+static int reward_created(fd_ctx *x, const fd_store_reward *r,
+                          const json_t *campaign)
+{
+	char id[FLOCK__ID_MAX], now[FLOCK__ISO8601_LEN],
+	        avail[FLOCK__ISO8601_LEN];
+	flock__buf b = FLOCK__BUF_INIT;
+	size_t tl = strlen(r->terms);
+	int rc = -1;
+
+	flock__iso8601(now, x->now);
+	flock__iso8601(avail, r->available_at);
+	if (fd__event_head(x, &b, id, r->env, "reward.created") < 0)
+		goto done;
+	put_member(&b, "{\"id\":", r->id);
+	put_member(&b, ",\"organizationId\":",
+	           fd__jstr(campaign, "organizationId"));
+	put_member(&b, ",\"applicationId\":", x->app);
+	put_member(&b, ",\"campaignId\":", r->campaign_id);
+	put_member(&b, ",\"campaignRewardId\":", r->campaign_reward_id);
+	put_member(&b, ",\"referralId\":", r->referral_id);
+	put_member(&b, ",\"customerId\":", r->customer_id);
+	put_member(&b, ",\"party\":", r->party);
+	/* The terms object's members: its text without the braces. */
+	if (tl > 2 && r->terms[0] == '{' && r->terms[tl - 1] == '}') {
+		flock__buf_puts(&b, ",");
+		flock__buf_put(&b, r->terms + 1, tl - 2);
+	}
+	put_member(&b, ",\"status\":", r->status);
+	put_member(&b, ",\"availableAt\":", avail);
+	put_member(&b, ",\"environment\":", r->env);
+	put_member(&b, ",\"createdAt\":", now);
+	put_member(&b, ",\"updatedAt\":", now);
+	if (flock__buf_puts(&b, ",\"deletedAt\":null}") == 0)
+		rc = fd__emit_body(x, id, r->env, "reward.created", &b, 0);
+done:
+	flock__buf_free(&b);
+	return rc;
+}
+
 /* The terms of cr, the campaign's reward at index i, as new text (free
  * it) and *obj a new reference: once per live campaign on the writer
  * (its cache, struct fd_live), else made now. NULL: out of memory. */
@@ -294,7 +346,7 @@ static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
 	/* Not read back: the object is made from what was inserted. */
 	if (!(obj = reward_object(x, &r, campaign, tobj)) ||
 	    json_array_append(granted, obj) ||
-	    fd__emit(x, r.env, "reward.created", json_incref(obj)) < 0)
+	    reward_created(x, &r, campaign) < 0)
 		goto done;
 	x->granted++;
 	rc = FD_OK;
