@@ -694,6 +694,7 @@ FD_READ_OP(fd_op_admin_referrals_list, referrals_list)
 static int replay_checkpoints(fd_ctx *x, json_t *ref)
 {
 	json_t *k = NULL, *chks = NULL, *granted = json_array(), *chk;
+	fd_grants g = {granted, NULL};
 	const char *blocked;
 	size_t i;
 	int seen = 0, rc = -1;
@@ -718,8 +719,8 @@ static int replay_checkpoints(fd_ctx *x, json_t *ref)
 	if (seen < 0 ||
 	    (seen > 0 &&
 	     (fd__accept(x, ref, k) < 0 ||
-	      fd__grant(x, ref, k, FD_PARTY_REFERRER | FD_PARTY_REFEREE,
-	                granted, &blocked) < 0)))
+	      fd__grant(x, ref, k, FD_PARTY_REFERRER | FD_PARTY_REFEREE, &g,
+	                &blocked) < 0)))
 		goto done;
 	rc = 0;
 done:

@@ -99,6 +99,34 @@ int fd__ok(fd_ctx *x, fd_outcome o, json_t *body)
 	return 0;
 }
 
+void fd__jput(flock__buf *b, const char *k, const char *v)
+{
+	flock__buf_puts(b, k);
+	if (v)
+		fd_jdump_str(b, v, strlen(v));
+	else
+		flock__buf_puts(b, "null");
+}
+
+int fd__ok_text(fd_ctx *x, fd_outcome o, char *text)
+{
+	json_t *body;
+
+	if (!text)
+		return fd__internal(x);
+	if (!x->req->want_text) {
+		body = json_loads(text, 0, NULL);
+		free(text);
+		return fd__ok(x, o, body);
+	}
+	json_decref(x->res->body);
+	free(x->res->text);
+	x->res->outcome = o;
+	x->res->body = NULL;
+	x->res->text = text;
+	return 0;
+}
+
 /* ---- request helpers ------------------------------------------------- */
 
 const char *fd__bstr(const fd_ctx *x, const char *name)
@@ -213,8 +241,8 @@ int fd__event_head(fd_ctx *x, flock__buf *b, char id[FLOCK__ID_MAX],
 	return flock__buf_puts(b, ",\"data\":");
 }
 
-int fd__emit_body(fd_ctx *x, const char *id, const char *env,
-                  const char *name, flock__buf *body, int named)
+int fd__emit_body(fd_ctx *x, const char *id, const char *env, const char *name,
+                  flock__buf *body, int named)
 {
 	if (flock__buf_puts(body, "}") < 0 ||
 	    fd_store_outbox_insert(x->c, x->app, id, env, name, x->now,

@@ -219,6 +219,14 @@ int fd__missing(fd_ctx *x, const char *field);
 int fd__invalid(fd_ctx *x, const char *field, const char *why);
 /* The success o with body (stolen); 0, or -1 (internal) if body NULL. */
 int fd__ok(fd_ctx *x, fd_outcome o, json_t *body);
+/* The same with the answer as JSON text (steals it): kept as the bytes to
+ * send when the request wants text (fd_request.want_text), else parsed
+ * into the body. */
+int fd__ok_text(fd_ctx *x, fd_outcome o, char *text);
+/* For answers and events written as text: k (the caller's literal, its
+ * comma and quoted name and colon, `,"name":`) then v as a JSON string,
+ * or null when v is NULL. Errors are sticky in b->oom. */
+void fd__jput(flock__buf *b, const char *k, const char *v);
 /* Admin routes: 0, or -1 (app_not_found) unless the {app} exists and the
  * admin token may reach it (admin.c). */
 int fd__admin_app(fd_ctx *x);
@@ -299,8 +307,8 @@ int fd__emit_named(fd_ctx *x, const char *env, const char *name, json_t *data);
  * fd__emit_named). 0 or -1. */
 int fd__event_head(fd_ctx *x, flock__buf *b, char id[FLOCK__ID_MAX],
                    const char *env, const char *name);
-int fd__emit_body(fd_ctx *x, const char *id, const char *env,
-                  const char *name, flock__buf *body, int named);
+int fd__emit_body(fd_ctx *x, const char *id, const char *env, const char *name,
+                  flock__buf *body, int named);
 
 /* Create a customer with a fresh referral code and emit customer.created;
  * *out gets the Customer. FD_OK or FD_ERR. */
@@ -371,13 +379,20 @@ int fd__accept(fd_ctx *x, json_t *referral, const json_t *campaign);
  * Steals referrer. */
 int fd__accept_referee(fd_ctx *x, json_t *referral, const json_t *campaign,
                        json_t *referee, json_t *referrer);
+/* Where fd__grant puts the Rewards it grants: as JSON text, comma-
+ * separated, appended to text (an answer written as text, fd__ok_text),
+ * or, when text is NULL, as objects appended to the array objects. */
+typedef struct {
+	json_t *objects;
+	flock__buf *text;
+} fd_grants;
 /*
- * Grant the campaign's rewards for the parties in mask. Appends Reward
- * objects to granted; *blocked gets NULL or why nothing was granted
- * ("limit_reached", "already_rewarded"). 0 or -1.
+ * Grant the campaign's rewards for the parties in mask, into g; *blocked
+ * gets NULL or why nothing was granted ("limit_reached",
+ * "already_rewarded"). 0 or -1.
  */
 int fd__grant(fd_ctx *x, const json_t *referral, const json_t *campaign,
-              int mask, json_t *granted, const char **blocked);
+              int mask, fd_grants *g, const char **blocked);
 /* Whether the campaign runs at x->now (startsAt/endsAt). */
 int fd__campaign_running(const fd_ctx *x, const json_t *campaign);
 /* ---- analytics (analytics.c) ----------------------------------------- */

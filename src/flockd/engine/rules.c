@@ -179,101 +179,66 @@ char *fd__reward_terms(const json_t *src, json_t **obj)
 	return text;
 }
 
-/* terms' members into o as copies: terms may be the writer's cache's
- * (terms_of), and o leaves the writer in a reply that another thread
- * frees, so no value of the cache may go with it. 0 or -1. */
-static int put_terms(json_t *o, const json_t *terms)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach((json_t *)terms, key, v)
-	{
-		if (json_object_set_new_nocheck(o, key, json_deep_copy(v)) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* The Reward as fd_store_reward_get would read it back right after the
- * insert (same members, same order), built from what was inserted. */
-static json_t *reward_object(const fd_ctx *x, const fd_store_reward *r,
-                             const json_t *campaign, json_t *terms)
+ * insert (same members, same order), written as text from what was
+ * inserted (its terms: the very text stored) into b. 0 or -1. */
+static int reward_text(const fd_ctx *x, const fd_store_reward *r,
+                       const json_t *campaign, flock__buf *b)
 {
 	char now[FLOCK__ISO8601_LEN], avail[FLOCK__ISO8601_LEN];
-	json_t *o;
-
-	flock__iso8601(now, x->now);
-	flock__iso8601(avail, r->available_at);
-	o = json_object();
-	if (fd__put_req(o, "id", r->id) ||
-	    fd__put_s(o, "organizationId",
-	              fd__jstr(campaign, "organizationId")) ||
-	    fd__put_req(o, "applicationId", x->app) ||
-	    fd__put_req(o, "campaignId", r->campaign_id) ||
-	    fd__put_req(o, "campaignRewardId", r->campaign_reward_id) ||
-	    fd__put_req(o, "referralId", r->referral_id) ||
-	    fd__put_req(o, "customerId", r->customer_id) ||
-	    fd__put_req(o, "party", r->party) || put_terms(o, terms) ||
-	    fd__put_req(o, "status", r->status) ||
-	    fd__put_req(o, "availableAt", avail) ||
-	    fd__put_req(o, "environment", r->env) ||
-	    fd__put_req(o, "createdAt", now) ||
-	    fd__put_req(o, "updatedAt", now) ||
-	    fd__put(o, "deletedAt", json_null())) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}
-
-/* ,"k":v with v a JSON string, or null when v is NULL. */
-static void put_member(flock__buf *b, const char *k, const char *v)
-{
-	flock__buf_puts(b, k);
-	if (v)
-		fd_jdump_str(b, v, strlen(v));
-	else
-		flock__buf_puts(b, "null");
-}
-
-/* reward.created of r: its data is the Reward reward_object makes, the
- * same members in the same order, written as text from what was inserted
- * (terms: the very text stored), so no object is dumped. 0 or -1. */
-static int reward_created(fd_ctx *x, const fd_store_reward *r,
-                          const json_t *campaign)
-{
-	char id[FLOCK__ID_MAX], now[FLOCK__ISO8601_LEN],
-	        avail[FLOCK__ISO8601_LEN];
-	flock__buf b = FLOCK__BUF_INIT;
 	size_t tl = strlen(r->terms);
-	int rc = -1;
 
 	flock__iso8601(now, x->now);
 	flock__iso8601(avail, r->available_at);
-	if (fd__event_head(x, &b, id, r->env, "reward.created") < 0)
-		goto done;
-	put_member(&b, "{\"id\":", r->id);
-	put_member(&b, ",\"organizationId\":",
-	           fd__jstr(campaign, "organizationId"));
-	put_member(&b, ",\"applicationId\":", x->app);
-	put_member(&b, ",\"campaignId\":", r->campaign_id);
-	put_member(&b, ",\"campaignRewardId\":", r->campaign_reward_id);
-	put_member(&b, ",\"referralId\":", r->referral_id);
-	put_member(&b, ",\"customerId\":", r->customer_id);
-	put_member(&b, ",\"party\":", r->party);
+	fd__jput(b, "{\"id\":", r->id);
+	fd__jput(b,
+	         ",\"organizationId\":", fd__jstr(campaign, "organizationId"));
+	fd__jput(b, ",\"applicationId\":", x->app);
+	fd__jput(b, ",\"campaignId\":", r->campaign_id);
+	fd__jput(b, ",\"campaignRewardId\":", r->campaign_reward_id);
+	fd__jput(b, ",\"referralId\":", r->referral_id);
+	fd__jput(b, ",\"customerId\":", r->customer_id);
+	fd__jput(b, ",\"party\":", r->party);
 	/* The terms object's members: its text without the braces. */
 	if (tl > 2 && r->terms[0] == '{' && r->terms[tl - 1] == '}') {
-		flock__buf_puts(&b, ",");
-		flock__buf_put(&b, r->terms + 1, tl - 2);
+		flock__buf_puts(b, ",");
+		flock__buf_put(b, r->terms + 1, tl - 2);
 	}
-	put_member(&b, ",\"status\":", r->status);
-	put_member(&b, ",\"availableAt\":", avail);
-	put_member(&b, ",\"environment\":", r->env);
-	put_member(&b, ",\"createdAt\":", now);
-	put_member(&b, ",\"updatedAt\":", now);
-	if (flock__buf_puts(&b, ",\"deletedAt\":null}") == 0)
-		rc = fd__emit_body(x, id, r->env, "reward.created", &b, 0);
+	fd__jput(b, ",\"status\":", r->status);
+	fd__jput(b, ",\"availableAt\":", avail);
+	fd__jput(b, ",\"environment\":", r->env);
+	fd__jput(b, ",\"createdAt\":", now);
+	fd__jput(b, ",\"updatedAt\":", now);
+	return flock__buf_puts(b, ",\"deletedAt\":null}");
+}
+
+/* The granted Reward r: reward.created, whose data is the Reward's text,
+ * and the same text to the caller, appended to g->text or parsed into
+ * g->objects. 0 or -1. */
+static int granted(fd_ctx *x, const fd_store_reward *r, const json_t *campaign,
+                   fd_grants *g)
+{
+	char id[FLOCK__ID_MAX];
+	flock__buf b = FLOCK__BUF_INIT;
+	size_t at;
+	json_t *o;
+	int rc = -1;
+
+	if (fd__event_head(x, &b, id, r->env, "reward.created") < 0)
+		goto done;
+	at = b.len;
+	if (reward_text(x, r, campaign, &b) < 0)
+		goto done;
+	if (g->text) {
+		if ((g->text->len && flock__buf_puts(g->text, ",") < 0) ||
+		    flock__buf_put(g->text, b.ptr + at, b.len - at) < 0)
+			goto done;
+	} else {
+		o = json_loadb(b.ptr + at, b.len - at, 0, NULL);
+		if (!o || json_array_append_new(g->objects, o) < 0)
+			goto done;
+	}
+	rc = fd__emit_body(x, id, r->env, "reward.created", &b, 0);
 done:
 	flock__buf_free(&b);
 	return rc;
@@ -316,13 +281,13 @@ static char *terms_of(fd_ctx *x, const json_t *campaign, size_t i,
 /* FD_OK granted (appended), FD_CONFLICT already granted, FD_ERR. */
 static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
                      size_t i, const json_t *cr, const char *customer,
-                     json_t *granted)
+                     fd_grants *g)
 {
 	json_int_t hold =
 	        json_integer_value(json_object_get(campaign, "rewardHoldDays"));
 	char id[FLOCK__ID_MAX];
 	fd_store_reward r;
-	json_t *obj = NULL, *tobj = NULL;
+	json_t *tobj = NULL;
 	char *terms = terms_of(x, campaign, i, cr, &tobj);
 	int rc = FD_ERR;
 
@@ -343,22 +308,19 @@ static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
 	if (rc != FD_OK)
 		goto done;
 	rc = FD_ERR;
-	/* Not read back: the object is made from what was inserted. */
-	if (!(obj = reward_object(x, &r, campaign, tobj)) ||
-	    json_array_append(granted, obj) ||
-	    reward_created(x, &r, campaign) < 0)
+	/* Not read back: the Reward is written from what was inserted. */
+	if (granted(x, &r, campaign, g) < 0)
 		goto done;
 	x->granted++;
 	rc = FD_OK;
 done:
-	json_decref(obj);
 	json_decref(tobj);
 	free(terms);
 	return rc;
 }
 
 int fd__grant(fd_ctx *x, const json_t *referral, const json_t *campaign,
-              int mask, json_t *granted, const char **blocked)
+              int mask, fd_grants *g, const char **blocked)
 {
 	json_t *cr;
 	size_t i;
@@ -383,8 +345,7 @@ int fd__grant(fd_ctx *x, const json_t *referral, const json_t *campaign,
 			limited++;
 			continue;
 		}
-		rc = grant_one(x, referral, campaign, i, cr, customer,
-		               granted);
+		rc = grant_one(x, referral, campaign, i, cr, customer, g);
 		if (rc == FD_ERR)
 			return -1;
 		if (rc == FD_CONFLICT)

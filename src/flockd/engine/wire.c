@@ -183,7 +183,8 @@ FD_READ_OP(fd_op_campaign_checkpoints, campaign_checkpoints)
 /* ---- POST /checkpoints/ingest ---------------------------------------- */
 
 typedef struct {
-	json_t *customer, *campaign, *referral, *referrer, *rewards;
+	json_t *customer, *campaign, *referral, *referrer;
+	flock__buf rewards; /* the granted Rewards' texts, comma-separated */
 	const char *blocked;
 	int matched, running;
 } ingest_state;
@@ -194,7 +195,7 @@ static void ingest_free(ingest_state *s)
 	json_decref(s->campaign);
 	json_decref(s->referral);
 	json_decref(s->referrer);
-	json_decref(s->rewards);
+	flock__buf_free(&s->rewards);
 }
 
 /* Does the live campaign of env have a reward checkpoint called name?
@@ -230,6 +231,7 @@ static int ingest_grant(fd_ctx *x, ingest_state *s)
 {
 	const char *status;
 	json_t *referrer = s->referrer;
+	fd_grants g = {NULL, &s->rewards};
 
 	if (!s->referral) {
 		s->blocked = "no_referral";
@@ -248,7 +250,7 @@ static int ingest_grant(fd_ctx *x, ingest_state *s)
 	if (fd__accept_referee(x, s->referral, s->campaign, s->customer,
 	                       referrer) < 0 ||
 	    fd__grant(x, s->referral, s->campaign,
-	              FD_PARTY_REFERRER | FD_PARTY_REFEREE, s->rewards,
+	              FD_PARTY_REFERRER | FD_PARTY_REFEREE, &g,
 	              &s->blocked) < 0)
 		return -1;
 	return 0;
@@ -286,32 +288,46 @@ static int ingest_read(fd_ctx *x, ingest_state *s, const char *env,
 	return rc;
 }
 
-static json_t *ingest_result(fd_ctx *x, ingest_state *s, const char *id,
-                             const char *env, const char *name)
+/* The answer, a CheckpointEvent, written as text once (the server sends
+ * these bytes and an Idempotency-Key keeps them): its referral dumped,
+ * its rewards the texts fd__grant wrote. NULL: out of memory. */
+static char *ingest_text(fd_ctx *x, ingest_state *s, const char *id,
+                         const char *env, const char *name)
 {
+	const char *cus = fd__jstr(s->customer, "id");
 	char iso[FLOCK__ISO8601_LEN];
+	flock__buf b = FLOCK__BUF_INIT;
 
-	json_t *o = json_object();
-
-	flock__iso8601(iso, x->now);
-	if (!s->rewards || fd__put_req(o, "id", id) ||
-	    fd__put_s(o, "organizationId",
-	              fd__jstr(s->customer, "organizationId")) ||
-	    fd__put_req(o, "applicationId", x->app) ||
-	    fd__put_req(o, "checkpointName", name) ||
-	    fd__put_req(o, "customerId", fd__jstr(s->customer, "id")) ||
-	    fd__put_req(o, "environment", env) ||
-	    fd__put(o, "matched", json_boolean(s->matched)) ||
-	    fd__put_ref(o, "referral", s->referral) ||
-	    fd__put_ref(o, "rewards", s->rewards) ||
-	    fd__put_s(o, "blockedBy", s->blocked) ||
-	    fd__put_req(o, "createdAt", iso) ||
-	    fd__put_req(o, "updatedAt", iso) ||
-	    fd__put(o, "deletedAt", json_null())) {
-		json_decref(o);
+	if (!cus || s->rewards.oom)
 		return NULL;
-	}
-	return o;
+	flock__iso8601(iso, x->now);
+	fd__jput(&b, "{\"id\":", id);
+	fd__jput(&b, ",\"organizationId\":",
+	         fd__jstr(s->customer, "organizationId"));
+	fd__jput(&b, ",\"applicationId\":", x->app);
+	fd__jput(&b, ",\"checkpointName\":", name);
+	fd__jput(&b, ",\"customerId\":", cus);
+	fd__jput(&b, ",\"environment\":", env);
+	flock__buf_puts(&b, s->matched ? ",\"matched\":true"
+	                               : ",\"matched\":false");
+	flock__buf_puts(&b, ",\"referral\":");
+	if (!s->referral)
+		flock__buf_puts(&b, "null");
+	else if (fd_jdump_append(&b, s->referral) < 0)
+		goto fail;
+	flock__buf_puts(&b, ",\"rewards\":[");
+	flock__buf_put(&b, s->rewards.ptr ? s->rewards.ptr : "",
+	               s->rewards.len);
+	flock__buf_puts(&b, "]");
+	fd__jput(&b, ",\"blockedBy\":", s->blocked);
+	fd__jput(&b, ",\"createdAt\":", iso);
+	fd__jput(&b, ",\"updatedAt\":", iso);
+	if (flock__buf_puts(&b, ",\"deletedAt\":null}") < 0)
+		goto fail;
+	return flock__buf_detach(&b);
+fail:
+	flock__buf_free(&b);
+	return NULL;
 }
 
 static int ingest_event(fd_ctx *x, const char *id, const char *env,
@@ -354,14 +370,14 @@ static int checkpoint_ingest(fd_ctx *x)
 		return fd__missing(x, "externalUserId");
 	if (!env)
 		return bad_env(x);
-	if (!(s.rewards = json_array()) || flock__id_new(id, "evt_") < 0)
+	if (flock__id_new(id, "evt_") < 0)
 		goto fail;
 	if (ingest_match(x, &s, env, name) < 0 ||
 	    ingest_read(x, &s, env, ext) != FD_OK ||
 	    ingest_event(x, id, env, name, fd__jstr(s.customer, "id")) < 0 ||
 	    ingest_rules(x, &s) < 0)
 		goto fail;
-	rc = fd__ok(x, FD_OUT_CREATED, ingest_result(x, &s, id, env, name));
+	rc = fd__ok_text(x, FD_OUT_CREATED, ingest_text(x, &s, id, env, name));
 	ingest_free(&s);
 	return rc;
 fail:
@@ -707,6 +723,7 @@ static int trigger_grant(fd_ctx *x, const json_t *k, json_t *refs, int role,
                          json_t *ids)
 {
 	json_t *ref, *granted = json_array(), *r;
+	fd_grants g = {granted, NULL};
 	const char *blocked, *status;
 	size_t i, j;
 	int rc = -1;
@@ -720,8 +737,8 @@ static int trigger_grant(fd_ctx *x, const json_t *k, json_t *refs, int role,
 		    strcmp(status, "accepted") != 0)
 			continue;
 		if (fd__accept(x, ref, k) < 0 ||
-		    fd__grant(x, ref, k, trigger_mask(x, role), granted,
-		              &blocked) < 0)
+		    fd__grant(x, ref, k, trigger_mask(x, role), &g, &blocked) <
+		            0)
 			goto done;
 	}
 	json_array_foreach(granted, j, r)

@@ -4,6 +4,7 @@
 #include "http/errors.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/jdump.h"
 
@@ -124,7 +125,10 @@ static int keep(const fd_response *res, int *code, char **text)
 
 	*code = fd_http_status(res->outcome);
 	if (fd_outcome_ok(res->outcome)) {
-		*text = res->body ? fd_jdump(res->body, NULL) : NULL;
+		/* An answer the engine wrote as text is kept as it is. */
+		*text = res->text   ? strdup(res->text)
+		        : res->body ? fd_jdump(res->body, NULL)
+		                    : NULL;
 	} else {
 		err = fd_http_error_body(*code, res->code, res->message);
 		*text = err ? fd_jdump(err, NULL) : NULL;

@@ -269,9 +269,9 @@ static enum MHD_Result send_json(fd_server *s, struct MHD_Connection *c,
 	rc->replayed = res->replayed;
 	rc->retry_after = res->retry_after;
 	res->text = NULL;
-	/* A success the writer already dumped to store it for its
-	 * Idempotency-Key: those bytes. */
-	if (text && fd_outcome_ok(res->outcome) && res->body) {
+	/* A success written as text by the operation, or dumped by the
+	 * writer to store it for its Idempotency-Key: those bytes. */
+	if (text && fd_outcome_ok(res->outcome)) {
 		json_decref(res->body);
 		res->body = NULL;
 		return queue(s, c, rc, fd_http_status(res->outcome), text,
