@@ -747,6 +747,34 @@ const char *h_admin_path(fd_harness *h, char *buf, size_t len,
 	return buf;
 }
 
+long h_listed_in(fd_harness *h, const char *suffix, const char *env)
+{
+	char path[300];
+	json_t *data, *item;
+	const char *e;
+	size_t i;
+	h_resp r;
+	long n = -1;
+
+	snprintf(path, sizeof(path), "/admin/apps/%s%s?environment=%s",
+	         h->app_id, suffix, env);
+	if (h_call(h, &r, "GET", path, h->admin_token, NULL, NULL) != 0)
+		return -1;
+	data = json_object_get(r.json, "data");
+	if (r.status == 200 &&
+	    json_integer_value(json_object_get(r.json, "total")) ==
+	            (json_int_t)json_array_size(data))
+		n = (long)json_array_size(data);
+	json_array_foreach(data, i, item)
+	{
+		e = json_string_value(json_object_get(item, "environment"));
+		if (!e || strcmp(e, env) != 0)
+			n = -1;
+	}
+	h_resp_free(&r);
+	return n;
+}
+
 int h_create_key(fd_harness *h, const char *app_id, const char *kind,
                  const char *env, char *out, size_t outlen)
 {

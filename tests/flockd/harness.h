@@ -141,6 +141,11 @@ int h_pg_cluster(const char *verb, const char *dir, char *url, size_t len);
 const char *h_admin_path(fd_harness *h, char *buf, size_t len,
                          const char *suffix);
 
+/* How many items the admin list at suffix (e.g. "/keys", one page) shows
+ * with ?environment=env; -1 if it fails or shows one of another
+ * environment. */
+long h_listed_in(fd_harness *h, const char *suffix, const char *env);
+
 /* Create a key through the admin API; secret copied into out. 0/-1. */
 int h_create_key(fd_harness *h, const char *app_id, const char *kind,
                  const char *env, char *out, size_t outlen);

@@ -361,6 +361,27 @@ static void test_environment_limited_key(void **state)
 	                 201);
 }
 
+/* ?environment= on the keys list keeps the keys limited to that
+ * environment (it was accepted and ignored); a key for every environment
+ * is listed without the filter. test_webhooks_endpoints: the same for
+ * endpoints. */
+static void test_keys_environment_filter(void **state)
+{
+	long test = h_listed_in(&H, "/keys", "test");
+	long prod = h_listed_in(&H, "/keys", "production");
+	char key[160];
+
+	assert_true(test >= 0 && prod >= 0);
+	assert_int_equal(
+	        h_create_key(&H, H.app_id, "public", "test", key, sizeof(key)),
+	        0);
+	assert_int_equal(
+	        h_create_key(&H, H.app_id, "service", NULL, key, sizeof(key)),
+	        0);
+	assert_int_equal(h_listed_in(&H, "/keys", "test"), test + 1);
+	assert_int_equal(h_listed_in(&H, "/keys", "production"), prod);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +395,7 @@ int main(void)
 	        cmocka_unit_test(test_auth_matrix_admin),
 	        cmocka_unit_test(test_admin_token_of_other_app),
 	        cmocka_unit_test(test_environment_limited_key),
+	        cmocka_unit_test(test_keys_environment_filter),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

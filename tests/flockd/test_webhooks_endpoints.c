@@ -231,6 +231,36 @@ static void test_proxy_variables_ignored(void **state)
 	json_decref(ep);
 }
 
+/* ?environment= on the endpoints list keeps the endpoints limited to
+ * that environment (it was accepted and ignored); one for every
+ * environment is listed without the filter. */
+static void test_list_environment_filter(void **state)
+{
+	long test = h_listed_in(&H, "/webhook-endpoints", "test");
+	long prod = h_listed_in(&H, "/webhook-endpoints", "production");
+	char path[256];
+	h_resp r;
+
+	(void)state;
+	assert_true(test >= 0 && prod >= 0);
+	h_admin_path(&H, path, sizeof(path), "/webhook-endpoints");
+	assert_int_equal(h_callf(&H, &r, "POST", path, H.admin_token,
+	                         "{s:s, s:s}", "url", "http://127.0.0.1:9/t",
+	                         "environment", "test"),
+	                 0);
+	assert_int_equal(r.status, 201);
+	h_resp_free(&r);
+	assert_int_equal(h_callf(&H, &r, "POST", path, H.admin_token, "{s:s}",
+	                         "url", "http://127.0.0.1:9/all"),
+	                 0);
+	assert_int_equal(r.status, 201);
+	h_resp_free(&r);
+	assert_int_equal(h_listed_in(&H, "/webhook-endpoints", "test"),
+	                 test + 1);
+	assert_int_equal(h_listed_in(&H, "/webhook-endpoints", "production"),
+	                 prod);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +268,7 @@ int main(void)
 	        cmocka_unit_test(test_url_checks),
 	        cmocka_unit_test(test_private_refused_at_delivery),
 	        cmocka_unit_test(test_proxy_variables_ignored),
+	        cmocka_unit_test(test_list_environment_filter),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -188,11 +188,12 @@ static int key_create(fd_ctx *x, const char *app_id, const char *org_id,
 
 static int keys_list(fd_ctx *x)
 {
-	/* The key's own environment, not the query's. */
+	/* ?environment= (or the token's own) lists what is limited to
+	 * it; what serves every environment is listed without a filter. */
 	if (fd__admin_app(x) < 0)
 		return -1;
 	return fd__list(x, fd_store_key_list,
-	                (fd_filter){.environment = fd__scope_env(x)});
+	                (fd_filter){.environment = fd__list_env(x)});
 }
 FD_READ_OP(fd_op_admin_keys_list, keys_list)
 
@@ -258,6 +259,17 @@ FD_WRITE_OP(fd_op_admin_keys_revoke, keys_revoke)
 
 /* ---- campaigns ------------------------------------------------------- */
 
+/* The answer of a list that is never paged: all of list (taken) as one
+ * page. */
+static int whole_list(fd_ctx *x, json_t *list)
+{
+	json_int_t n = (json_int_t)json_array_size(list);
+
+	return fd__ok(x, FD_OUT_OK,
+	              json_pack("{s:I, s:I, s:I, s:o}", "total", n, "limit", n,
+	                        "offset", (json_int_t)0, "data", list));
+}
+
 static int campaigns_list(fd_ctx *x)
 {
 	json_t *list = NULL;
@@ -267,11 +279,7 @@ static int campaigns_list(fd_ctx *x)
 		return -1;
 	if (fd_store_campaign_list(x->c, x->app, env, &list) != FD_OK)
 		return fd__internal(x);
-	return fd__ok(x, FD_OUT_OK,
-	              json_pack("{s:I, s:I, s:I, s:o}", "total",
-	                        (json_int_t)json_array_size(list), "limit",
-	                        (json_int_t)json_array_size(list), "offset",
-	                        (json_int_t)0, "data", list));
+	return whole_list(x, list);
 }
 FD_READ_OP(fd_op_admin_campaigns_list, campaigns_list)
 
@@ -406,7 +414,7 @@ int fd__campaign_reward_insert(fd_ctx *x, const char *campaign_id,
                                const json_t *src, char id[FLOCK__ID_MAX])
 {
 	fd_store_campaign_reward r;
-	char *terms = fd__reward_terms(src, NULL);
+	char *terms = fd__reward_terms(src);
 	int rc = FD_ERR;
 
 	memset(&r, 0, sizeof(r));
@@ -926,11 +934,7 @@ static int campaign_checkpoints_list(fd_ctx *x)
 		return -1;
 	if (fd_store_checkpoint_list(x->c, x->app, x->req->id, &list) != FD_OK)
 		return fd__internal(x);
-	return fd__ok(x, FD_OUT_OK,
-	              json_pack("{s:I, s:I, s:I, s:o}", "total",
-	                        (json_int_t)json_array_size(list), "limit",
-	                        (json_int_t)json_array_size(list), "offset",
-	                        (json_int_t)0, "data", list));
+	return whole_list(x, list);
 }
 FD_READ_OP(fd_op_admin_campaign_checkpoints_list, campaign_checkpoints_list)
 
@@ -1050,7 +1054,7 @@ static int reward_update(fd_ctx *x)
 	r.limit = (long)json_integer_value(json_object_get(merged, "limit"));
 	r.limit_unit = fd__jstr(merged, "limitUnit");
 	r.limit_interval = fd__jstr(merged, "limitInterval");
-	r.terms = terms = fd__reward_terms(merged, NULL);
+	r.terms = terms = fd__reward_terms(merged);
 	rc = terms ? fd_store_campaign_reward_update(x->c, x->app, &r, x->now)
 	           : FD_ERR;
 	free(terms);

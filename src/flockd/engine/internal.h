@@ -45,8 +45,8 @@ struct fd_engine_writer {
 		json_t *campaign;    /* NULL: none live */
 		json_t *checkpoints; /* array */
 		/* What a grant copies from the campaign's i-th reward:
-		 * [terms text, terms object] at i, made at its first grant
-		 * (null until then). */
+		 * its terms text at i, made at its first grant (null
+		 * until then). */
 		json_t *terms;
 	} live[8];
 	int live_next;
@@ -336,9 +336,8 @@ int fd__checkpoint_insert(fd_ctx *x, const char *campaign_id, const char *name,
  * (rules.c), NULL-terminated; hosted pages show the same. */
 extern const char *const fd__reward_term_fields[];
 /* The terms of a CampaignReward (or Reward) src, as a Reward copies them
- * at grant time: compact JSON text (malloc'd), and the object itself in
- * *obj (new reference) when obj is not NULL. NULL: out of memory. */
-char *fd__reward_terms(const json_t *src, json_t **obj);
+ * at grant time: compact JSON text (malloc'd). NULL: out of memory. */
+char *fd__reward_terms(const json_t *src);
 
 /*
  * The live campaign of env and its checkpoints (new references). On the

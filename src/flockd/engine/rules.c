@@ -155,14 +155,12 @@ const char *const fd__reward_term_fields[] = {"name",
                                               "currency",
                                               NULL};
 
-char *fd__reward_terms(const json_t *src, json_t **obj)
+char *fd__reward_terms(const json_t *src)
 {
 	json_t *t = json_object();
 	char *text;
 	int i;
 
-	if (obj)
-		*obj = NULL;
 	if (!t)
 		return NULL;
 	for (i = 0; fd__reward_term_fields[i]; i++) {
@@ -172,10 +170,7 @@ char *fd__reward_terms(const json_t *src, json_t **obj)
 		json_object_set_nocheck(t, f, v ? v : json_null());
 	}
 	text = fd_jdump(t, NULL);
-	if (text && obj)
-		*obj = t;
-	else
-		json_decref(t);
+	json_decref(t);
 	return text;
 }
 
@@ -244,38 +239,36 @@ done:
 	return rc;
 }
 
-/* The terms of cr, the campaign's reward at index i, as new text (free
- * it) and *obj a new reference: once per live campaign on the writer
- * (its cache, struct fd_live), else made now. NULL: out of memory. */
-static char *terms_of(fd_ctx *x, const json_t *campaign, size_t i,
-                      const json_t *cr, json_t **obj)
+/* The terms of cr, the campaign's reward at index i, as text: once per
+ * live campaign on the writer (its cache, struct fd_live; the text lives
+ * as long as the cache), else made now into *own (free it). NULL: out of
+ * memory. */
+static const char *terms_of(fd_ctx *x, const json_t *campaign, size_t i,
+                            const json_t *cr, char **own)
 {
 	size_t n = json_array_size(json_object_get(campaign, "rewards")), k;
 	struct fd_live *l = NULL;
-	json_t *pair;
-	char *text;
+	json_t *cached;
 
+	*own = NULL;
 	for (k = 0; x->w && k < sizeof(x->w->live) / sizeof(x->w->live[0]); k++)
 		if (x->w->live[k].campaign == campaign)
 			l = &x->w->live[k];
 	if (!l || i >= n)
-		return fd__reward_terms(cr, obj);
+		return *own = fd__reward_terms(cr);
 	if (!l->terms)
 		l->terms = json_array();
 	while (l->terms && json_array_size(l->terms) < n)
 		if (json_array_append_new(l->terms, json_null()) < 0)
 			break;
-	pair = json_array_get(l->terms, i);
-	if (json_is_array(pair)) {
-		*obj = json_incref(json_array_get(pair, 1));
-		return strdup(json_string_value(json_array_get(pair, 0)));
-	}
-	if (!(text = fd__reward_terms(cr, obj)))
+	cached = json_array_get(l->terms, i);
+	if (json_is_string(cached))
+		return json_string_value(cached);
+	if (!(*own = fd__reward_terms(cr)))
 		return NULL;
 	/* Cached when it can be; the grant goes on either way. */
-	json_array_set_new(l->terms, i,
-	                   json_pack("[s, O]", text, *obj));
-	return text;
+	json_array_set_new(l->terms, i, json_string(*own));
+	return *own;
 }
 
 /* FD_OK granted (appended), FD_CONFLICT already granted, FD_ERR. */
@@ -287,8 +280,8 @@ static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
 	        json_integer_value(json_object_get(campaign, "rewardHoldDays"));
 	char id[FLOCK__ID_MAX];
 	fd_store_reward r;
-	json_t *tobj = NULL;
-	char *terms = terms_of(x, campaign, i, cr, &tobj);
+	char *own;
+	const char *terms = terms_of(x, campaign, i, cr, &own);
 	int rc = FD_ERR;
 
 	if (!terms || flock__id_new(id, "rwd_") < 0)
@@ -314,8 +307,7 @@ static int grant_one(fd_ctx *x, const json_t *referral, const json_t *campaign,
 	x->granted++;
 	rc = FD_OK;
 done:
-	json_decref(tobj);
-	free(terms);
+	free(own);
 	return rc;
 }
 

@@ -93,11 +93,12 @@ static int is_http_url(const char *url)
 
 static int webhooks_list(fd_ctx *x)
 {
-	/* The key's own environment, not the query's. */
+	/* ?environment= (or the token's own) lists what is limited to
+	 * it; what serves every environment is listed without a filter. */
 	if (fd__admin_app(x) < 0)
 		return -1;
 	return fd__list(x, fd_store_webhook_list,
-	                (fd_filter){.environment = fd__scope_env(x)});
+	                (fd_filter){.environment = fd__list_env(x)});
 }
 FD_READ_OP(fd_op_admin_webhooks_list, webhooks_list)
 
