@@ -211,7 +211,7 @@ static int setup_body(bench_body *b, const char *name, const char *body)
 
 /* ---- the C cases --------------------------------------------------------- */
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
 	const flock_error *e = flock_error_last();
 

@@ -16,6 +16,9 @@
 #             threads, and every flockd the integration tests start, run
 #             under ThreadSanitizer; any report (they go to BUILD_ROOT/
 #             logs/tsan/, flockd's included) fails the stage
+#   clang     the whole tree built with clang, warnings as errors (no
+#             tests): clang's -Wall adds checks gcc 12 lacks, such as
+#             -Wsometimes-uninitialized for a variable a branch leaves unset
 #   valgrind  the unit test programs of tests/common and tests/lib under
 #             valgrind (flockd's integration tests are left out for time:
 #             they run under ASan+UBSan in the asan stage)
@@ -39,8 +42,8 @@
 # tests); without it those are reported as skipped.
 #
 # Environment: BUILD_ROOT (default build/test), JOBS (2), FUZZ_SECONDS (60),
-# STAGES (default "deps release quickstart browser asan tsan valgrind
-# fuzz package": a subset).
+# STAGES (default "deps release quickstart browser asan tsan clang
+# valgrind fuzz package": a subset).
 # Every stage runs even if an earlier one failed; the exit status is 0 only
 # if all passed. Logs: BUILD_ROOT/logs/<stage>.log.
 set -euo pipefail
@@ -49,7 +52,7 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 root=${BUILD_ROOT:-$src/build/test}
 jobs=${JOBS:-2}
 fuzz_seconds=${FUZZ_SECONDS:-60}
-stages=${STAGES:-deps release quickstart browser asan tsan valgrind fuzz package}
+stages=${STAGES:-deps release quickstart browser asan tsan clang valgrind fuzz package}
 logs=$root/logs
 mkdir -p "$logs"
 
@@ -134,6 +137,10 @@ stage_valgrind() {
 	[ $n -gt 0 ] && return $status
 	echo "valgrind: no test programs found in $dir/tests" >&2
 	return 1
+}
+
+stage_clang() {
+	CC=clang configure_build "$root/clang"
 }
 
 stage_fuzz() {

@@ -191,8 +191,8 @@ static void test_strings(void **state)
 	        "\"\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\u00e9\\u20AC\"",
 	        "\"\\ud83d\\ude00\"", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
 	        "\"\x7f\"", "\"\xef\xbf\xbf\"", "\"\xf4\x8f\xbf\xbf\"",
-	        "\"a long string, longer than sixteen bytes, to use the "
-	        "vector path \\\" and end\"",
+	        ("\"a long string, longer than sixteen bytes, to use the "
+	         "vector path \\\" and end\""),
 	};
 	static const char *bad[] = {
 	        "\"\\u0000\"", "\"\\ud83d\"", "\"\\ude00\"", "\"\\ud83d\\u0041\"",
