@@ -188,9 +188,14 @@ static void test_numbers(void **state)
 static void test_strings(void **state)
 {
 	static const char *ok[] = {
-	        "\"\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\u00e9\\u20AC\"",
-	        "\"\\ud83d\\ude00\"", "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
-	        "\"\x7f\"", "\"\xef\xbf\xbf\"", "\"\xf4\x8f\xbf\xbf\"",
+	        "\"\"",
+	        "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+	        "\"\\u00e9\\u20AC\"",
+	        "\"\\ud83d\\ude00\"",
+	        "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"",
+	        "\"\x7f\"",
+	        "\"\xef\xbf\xbf\"",
+	        "\"\xf4\x8f\xbf\xbf\"",
 	        ("\"a long string, longer than sixteen bytes, to use the "
 	         "vector path \\\" and end\""),
 	};
