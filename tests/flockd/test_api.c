@@ -369,7 +369,7 @@ static void test_keys_environment_filter(void **state)
 {
 	long test = h_listed_in(&H, "/keys", "test");
 	long prod = h_listed_in(&H, "/keys", "production");
-	char key[160];
+	char key[160], path[256];
 
 	assert_true(test >= 0 && prod >= 0);
 	assert_int_equal(
@@ -380,6 +380,15 @@ static void test_keys_environment_filter(void **state)
 	        0);
 	assert_int_equal(h_listed_in(&H, "/keys", "test"), test + 1);
 	assert_int_equal(h_listed_in(&H, "/keys", "production"), prod);
+
+	/* An admin token limited to test cannot ask for production's. */
+	assert_int_equal(
+	        h_create_key(&H, H.app_id, "admin", "test", key, sizeof(key)),
+	        0);
+	h_admin_path(&H, path, sizeof(path), "/keys?environment=production");
+	assert_int_equal(status_of("GET", path, key, NULL), 403);
+	h_admin_path(&H, path, sizeof(path), "/keys?environment=test");
+	assert_int_equal(status_of("GET", path, key, NULL), 200);
 }
 
 int main(void)
